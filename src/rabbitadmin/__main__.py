@@ -1,0 +1,3 @@
+from rabbitadmin.cli import main
+
+main()

@@ -1,0 +1,96 @@
+"""The project's exceptions and the exit codes the command line maps them to.
+
+The library raises; only ``cli.py`` prints and chooses an exit code. Every exception here carries a
+message that is safe to show: no password, no password hash, no request body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of every ``rabbitadmin`` command (documented in docs/exit-codes.md)."""
+
+    OK = 0
+    ERROR = 1  # the server refused a request, or something unexpected happened
+    INVALID = 2  # bad input: an invalid topology, a bad option
+    CONNECTION = 3  # cannot reach or authenticate to the server
+    REFUSED = 4  # a safety rule refused the operation (data loss, protected user, no terminal)
+    PARTIAL = 5  # an apply stopped part-way: some changes were made, some were not
+    CHANGES_PENDING = 6  # plan --detailed-exitcode: the server differs from the topology
+    FINDINGS = 7  # audit --fail-on: findings at or above the threshold
+
+
+class RabbitAdminError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as precisely as we can."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class TopologyError(RabbitAdminError):
+    """The topology is invalid; ``problems`` lists every problem found, not just the first."""
+
+    exit_code = ExitCode.INVALID
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the topology:\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
+
+
+class UsageError(RabbitAdminError):
+    """A bad option or combination of options."""
+
+    exit_code = ExitCode.INVALID
+
+
+class ConnectionFailed(RabbitAdminError):
+    """The server cannot be reached, or refused our credentials."""
+
+    exit_code = ExitCode.CONNECTION
+
+
+class ServerError(RabbitAdminError):
+    """The server answered a request with an error; carries its own reason, the method and the path."""
+
+    def __init__(self, method: str, path: str, status: int, reason: str) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.reason = reason
+        super().__init__(f"{method} {path} failed with HTTP {status}: {reason}")
+
+
+class Refused(RabbitAdminError):
+    """A safety rule refused the operation before anything was written."""
+
+    exit_code = ExitCode.REFUSED
+
+
+class SandboxError(RabbitAdminError):
+    """The private node could not be started, reached or stopped."""

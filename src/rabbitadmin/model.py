@@ -1,0 +1,255 @@
+"""The objects a topology is made of: one frozen dataclass per kind, each with an explicit identity key.
+
+Both sides of a diff use these types: the desired state loaded from a file and the actual state read
+from a server. ``origin`` (where in the file an object was declared) never takes part in comparisons.
+
+A field whose value is ``None`` on the desired side is *not managed*: the diff leaves whatever the server
+has. Immutable properties of exchanges and queues always have a concrete value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+JsonValue = Any  # argument values: str, int, float, bool, list or dict, as JSON allows
+Key = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an object came from: a file and a 1-based line."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class Secret:
+    """A plaintext password that never shows itself in ``repr``, ``str``, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+
+@dataclass(frozen=True)
+class Vhost:
+    kind: ClassVar[str] = "vhost"
+    name: str
+    description: str | None = None
+    tags: tuple[str, ...] | None = None
+    default_queue_type: str | None = None
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.name,)
+
+
+@dataclass(frozen=True)
+class User:
+    """A user. ``password`` is desired-side only; the server side carries ``password_hash``."""
+
+    kind: ClassVar[str] = "user"
+    name: str
+    tags: tuple[str, ...] | None = None
+    password: Secret | None = field(default=None, repr=False)
+    password_hash: str | None = field(default=None, repr=False)
+    hashing_algorithm: str = "rabbit_password_hashing_sha256"
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.name,)
+
+
+@dataclass(frozen=True)
+class Permission:
+    kind: ClassVar[str] = "permission"
+    user: str
+    vhost: str
+    configure: str
+    write: str
+    read: str
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.user, self.vhost)
+
+
+@dataclass(frozen=True)
+class TopicPermission:
+    kind: ClassVar[str] = "topic_permission"
+    user: str
+    vhost: str
+    exchange: str
+    write: str
+    read: str
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.user, self.vhost, self.exchange)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    kind: ClassVar[str] = "exchange"
+    vhost: str
+    name: str
+    type: str = "direct"
+    durable: bool = True
+    auto_delete: bool = False
+    internal: bool = False
+    arguments: dict[str, JsonValue] = field(default_factory=dict)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.vhost, self.name)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A queue. ``type`` holds the queue type; ``x-queue-type`` never appears in ``arguments``."""
+
+    kind: ClassVar[str] = "queue"
+    vhost: str
+    name: str
+    type: str = "classic"
+    durable: bool = True
+    auto_delete: bool = False
+    arguments: dict[str, JsonValue] = field(default_factory=dict)
+    # Server side only: messages held, and whether the queue is exclusive (server-owned, never touched).
+    messages: int | None = field(default=None, compare=False)
+    exclusive: bool = field(default=False, compare=False)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.vhost, self.name)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A binding. Its whole definition is its identity; ``properties_key`` is the server's handle on it."""
+
+    kind: ClassVar[str] = "binding"
+    vhost: str
+    source: str
+    destination_type: str  # "queue" or "exchange"
+    destination: str
+    routing_key: str = ""
+    arguments: dict[str, JsonValue] = field(default_factory=dict)
+    properties_key: str | None = field(default=None, compare=False)
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        from rabbitadmin.normalize import canonical_json  # local: normalize imports this module
+
+        return (
+            self.vhost,
+            self.source,
+            self.destination_type,
+            self.destination,
+            self.routing_key,
+            canonical_json(self.arguments),
+        )
+
+
+TopologyObject = Vhost | User | Permission | TopicPermission | Exchange | Queue | Binding
+
+# Kinds in creation order; deletions run in the reverse order.
+KIND_ORDER: tuple[str, ...] = (
+    "vhost",
+    "user",
+    "permission",
+    "topic_permission",
+    "exchange",
+    "queue",
+    "binding",
+)
+
+
+@dataclass
+class Topology:
+    """A set of objects by kind and key, plus the keys that must *not* exist (``absent``).
+
+    ``vhosts_in_scope`` names the vhosts the topology manages (declared present or absent): only those
+    are read from the server, and only inside them are unlisted objects pruned.
+    """
+
+    objects: dict[str, dict[Key, TopologyObject]] = field(
+        default_factory=lambda: {kind: {} for kind in KIND_ORDER}
+    )
+    absent: dict[str, dict[Key, Origin | None]] = field(
+        default_factory=lambda: {kind: {} for kind in KIND_ORDER}
+    )
+
+    def add(self, obj: TopologyObject) -> None:
+        self.objects[obj.kind][obj.key] = obj
+
+    def mark_absent(self, kind: str, key: Key, origin: Origin | None = None) -> None:
+        self.absent[kind][key] = origin
+
+    def of(self, kind: str) -> dict[Key, TopologyObject]:
+        return self.objects[kind]
+
+    def __iter__(self) -> Iterator[TopologyObject]:
+        for kind in KIND_ORDER:
+            yield from self.objects[kind].values()
+
+    def __len__(self) -> int:
+        return sum(len(objs) for objs in self.objects.values())
+
+    @property
+    def vhosts(self) -> dict[Key, Vhost]:
+        return self.objects["vhost"]  # type: ignore[return-value]
+
+    @property
+    def users(self) -> dict[Key, User]:
+        return self.objects["user"]  # type: ignore[return-value]
+
+    @property
+    def permissions(self) -> dict[Key, Permission]:
+        return self.objects["permission"]  # type: ignore[return-value]
+
+    @property
+    def topic_permissions(self) -> dict[Key, TopicPermission]:
+        return self.objects["topic_permission"]  # type: ignore[return-value]
+
+    @property
+    def exchanges(self) -> dict[Key, Exchange]:
+        return self.objects["exchange"]  # type: ignore[return-value]
+
+    @property
+    def queues(self) -> dict[Key, Queue]:
+        return self.objects["queue"]  # type: ignore[return-value]
+
+    @property
+    def bindings(self) -> dict[Key, Binding]:
+        return self.objects["binding"]  # type: ignore[return-value]
+
+    def vhosts_in_scope(self) -> set[str]:
+        return {key[0] for key in self.vhosts} | {key[0] for key in self.absent["vhost"]}

@@ -1,0 +1,376 @@
+"""A private, throwaway RabbitMQ node started from the locally installed server.
+
+The node lives in one directory (data, logs, config, Erlang cookie), listens on free loopback ports and
+has an administrator with a generated password instead of ``guest``. The demo, the tests and anyone who
+wants a scratch broker use the same code::
+
+    sandbox = Sandbox(Path("/tmp/node"))
+    info = sandbox.start()          # idempotent: returns the running node if there is one
+    info.url, info.user, info.password()
+    sandbox.stop()                  # idempotent: also cleans up after a node that crashed
+
+The password lives only in a 0600 file in the sandbox directory and in the node's own config file; it is
+never put on a process's argument list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import requests
+
+from rabbitadmin.errors import SandboxError
+
+SERVER_SCRIPTS_DIRS = (Path("/usr/lib/rabbitmq/bin"), Path("/usr/local/lib/rabbitmq/bin"))
+STATE_FILE = "sandbox.json"
+PASSWORD_FILE = "admin.password"
+ADMIN_USER = "rabbitadmin"
+
+
+def default_directory() -> Path:
+    """Where ``rabbitadmin sandbox`` keeps its node unless told otherwise."""
+    override = os.environ.get("RABBITADMIN_SANDBOX_DIR")
+    if override:
+        return Path(override)
+    state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state_home) / "rabbitadmin" / "sandbox"
+
+
+def server_scripts_dir() -> Path:
+    """The directory holding ``rabbitmq-server`` and ``rabbitmqctl`` as the package installs them.
+
+    Debian's ``/usr/sbin`` wrappers switch to the ``rabbitmq`` user and its fixed directories, so the
+    sandbox calls the real scripts underneath them.
+    """
+    override = os.environ.get("RABBITADMIN_RABBITMQ_BIN")
+    candidates = (Path(override),) if override else SERVER_SCRIPTS_DIRS
+    for candidate in candidates:
+        if (candidate / "rabbitmq-server").exists():
+            return candidate
+    raise SandboxError(
+        "RabbitMQ is not installed here: no rabbitmq-server script in "
+        + ", ".join(str(c) for c in candidates)
+        + ". Install Debian's rabbitmq-server package (apt-get install rabbitmq-server)."
+    )
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still answers kill(0); look at its state to tell.
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+@dataclass
+class SandboxInfo:
+    """Everything a client needs to reach a sandbox node (the password stays in its file)."""
+
+    directory: str
+    nodename: str
+    amqp_port: int
+    http_port: int
+    dist_port: int
+    user: str
+    pid: int
+    management: bool = True
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def password_file(self) -> Path:
+        return Path(self.directory) / PASSWORD_FILE
+
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    state: str  # "running", "stopped" (nothing there) or "crashed" (state left, process gone)
+    info: SandboxInfo | None
+
+
+class Sandbox:
+    """One private node in ``directory``; see the module docstring."""
+
+    def __init__(self, directory: Path | None = None, *, management: bool = True) -> None:
+        self.directory = (directory or default_directory()).resolve()
+        self.management = management
+
+    # -- paths -------------------------------------------------------------------------------------------
+    @property
+    def _state_path(self) -> Path:
+        return self.directory / STATE_FILE
+
+    @property
+    def log_dir(self) -> Path:
+        return self.directory / "log"
+
+    def _read_state(self) -> SandboxInfo | None:
+        try:
+            raw = json.loads(self._state_path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise SandboxError(f"cannot read sandbox state {self._state_path}: {exc}") from exc
+        return SandboxInfo(**raw)
+
+    # -- public API --------------------------------------------------------------------------------------
+    def status(self) -> SandboxStatus:
+        info = self._read_state()
+        if info is None:
+            return SandboxStatus("stopped", None)
+        if _pid_alive(info.pid):
+            return SandboxStatus("running", info)
+        return SandboxStatus("crashed", info)
+
+    def start(self, timeout: float = 120.0) -> SandboxInfo:
+        """Start the node, or return the one already running in this directory."""
+        current = self.status()
+        if current.state == "running" and current.info is not None:
+            self._wait_ready(current.info, timeout)
+            return current.info
+        scripts = server_scripts_dir()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        previous = current.info
+        info = SandboxInfo(
+            directory=str(self.directory),
+            nodename=previous.nodename if previous else f"rabbitadmin-{secrets.token_hex(4)}@localhost",
+            amqp_port=self._reuse_or_pick(previous.amqp_port if previous else None),
+            http_port=self._reuse_or_pick(previous.http_port if previous else None),
+            dist_port=self._reuse_or_pick(previous.dist_port if previous else None),
+            user=ADMIN_USER,
+            pid=0,
+            management=self.management,
+        )
+        self._write_config(info)
+        log = (self.directory / "server.out").open("ab")
+        try:
+            process = subprocess.Popen(
+                [str(scripts / "rabbitmq-server")],
+                env=self.server_env(info),
+                cwd=self.directory,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stop() signals the whole tree
+            )
+        finally:
+            log.close()
+        info.pid = process.pid
+        self._state_path.write_text(json.dumps(asdict(info), indent=2))
+        try:
+            self._wait_ready(info, timeout, process)
+        except SandboxError:
+            self._terminate(info.pid)
+            raise
+        return info
+
+    def stop(self, *, keep_data: bool = False) -> bool:
+        """Stop the node; remove its directory unless ``keep_data``. True if a node was running."""
+        info = self._read_state()
+        was_running = info is not None and _pid_alive(info.pid)
+        if info is not None:
+            self._terminate(info.pid)
+        if not keep_data and self.directory.exists():
+            shutil.rmtree(self.directory, ignore_errors=True)
+        return was_running
+
+    def restart(self, timeout: float = 120.0) -> SandboxInfo:
+        """Stop and start again on the same ports, keeping every message and definition."""
+        self.stop(keep_data=True)
+        return self.start(timeout)
+
+    def server_env(self, info: SandboxInfo) -> dict[str, str]:
+        """The environment under which ``rabbitmq-server`` and ``rabbitmqctl`` reach this node."""
+        base = self.directory
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+        env.update(
+            HOME=str(base),  # the Erlang cookie is read from $HOME/.erlang.cookie
+            RABBITMQ_NODENAME=info.nodename,
+            RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+            RABBITMQ_NODE_PORT=str(info.amqp_port),
+            RABBITMQ_DIST_PORT=str(info.dist_port),
+            RABBITMQ_MNESIA_BASE=str(base / "mnesia"),
+            RABBITMQ_LOG_BASE=str(self.log_dir),
+            RABBITMQ_CONFIG_FILE=str(base / "rabbitmq.conf"),
+            RABBITMQ_ADVANCED_CONFIG_FILE=str(base / "advanced.config"),
+            RABBITMQ_ENABLED_PLUGINS_FILE=str(base / "enabled_plugins"),
+            RABBITMQ_CONF_ENV_FILE=str(base / "rabbitmq-env.conf"),
+            RABBITMQ_PID_FILE=str(base / "node.pid"),
+        )
+        return env
+
+    def ctl_command(self) -> list[str]:
+        """Argument list prefix for running ``rabbitmqctl`` against this node (with ``server_env``)."""
+        info = self._require_info()
+        return [str(server_scripts_dir() / "rabbitmqctl"), "-n", info.nodename]
+
+    def env_exports(self) -> str:
+        """Shell lines pointing rabbitadmin at this node; the password is read from its file, not shown."""
+        info = self._require_info()
+        return "\n".join(
+            [
+                f"export RABBITADMIN_URL={info.url}",
+                f"export RABBITADMIN_USER={info.user}",
+                f'export RABBITADMIN_PASSWORD="$(cat {info.password_file})"',
+                f"export RABBITADMIN_AMQP_PORT={info.amqp_port}",
+            ]
+        )
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _require_info(self) -> SandboxInfo:
+        info = self._read_state()
+        if info is None:
+            raise SandboxError(f"no sandbox node in {self.directory}: run `rabbitadmin sandbox start`")
+        return info
+
+    @staticmethod
+    def _reuse_or_pick(port: int | None) -> int:
+        return port if port is not None and _port_is_free(port) else free_port()
+
+    def _write_config(self, info: SandboxInfo) -> None:
+        base = self.directory
+        password_path = base / PASSWORD_FILE
+        if not password_path.exists():
+            _write_private(password_path, secrets.token_urlsafe(24) + "\n")
+        cookie = base / ".erlang.cookie"
+        if not cookie.exists():
+            _write_private(cookie, secrets.token_hex(16).upper())
+        password = password_path.read_text().strip()
+        lines = [
+            f"listeners.tcp.default = 127.0.0.1:{info.amqp_port}",
+            f"default_user = {info.user}",
+            f"default_pass = {password}",
+            "default_user_tags.administrator = true",
+            "default_permissions.configure = .*",
+            "default_permissions.write = .*",
+            "default_permissions.read = .*",
+            "loopback_users = none",
+            "log.console = false",
+            "log.file.level = info",
+        ]
+        if info.management:
+            lines += [f"management.tcp.port = {info.http_port}", "management.tcp.ip = 127.0.0.1"]
+        _write_private(base / "rabbitmq.conf", "\n".join(lines) + "\n")
+        _write_private(base / "advanced.config", "[].\n")
+        _write_private(base / "rabbitmq-env.conf", "")
+        plugins = "[rabbitmq_management]." if info.management else "[]."
+        _write_private(base / "enabled_plugins", plugins + "\n")
+
+    def _wait_ready(
+        self, info: SandboxInfo, timeout: float, process: subprocess.Popen[bytes] | None = None
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        with requests.Session() as http:
+            while time.monotonic() < deadline:
+                if process is not None and process.poll() is not None:
+                    raise SandboxError(
+                        f"the RabbitMQ node exited during start-up (code {process.returncode}):\n"
+                        + self.log_tail()
+                    )
+                if self._ready(info, http):
+                    return
+                time.sleep(0.2)
+        raise SandboxError(f"the RabbitMQ node did not become ready within {timeout:.0f}s:\n{self.log_tail()}")
+
+    @staticmethod
+    def _ready(info: SandboxInfo, http: requests.Session) -> bool:
+        # The AMQP listener opens last during boot, so a TCP accept there means the broker is up.
+        try:
+            with socket.create_connection(("127.0.0.1", info.amqp_port), timeout=1):
+                pass
+        except OSError:
+            return False
+        if not info.management:
+            return True
+        try:
+            response = http.get(f"{info.url}/api/overview", auth=(info.user, info.password()), timeout=2)
+        except requests.RequestException:
+            return False
+        return response.status_code == 200
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the node's logs, for error messages."""
+        chunks: list[str] = []
+        for path in [self.directory / "server.out", *sorted(self.log_dir.glob("*.log"))]:
+            with contextlib.suppress(OSError):
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                chunks.append(f"--- {path}\n" + "\n".join(text))
+        return "\n".join(chunks) or "(no log output)"
+
+    @staticmethod
+    def _terminate(pid: int, grace: float = 30.0) -> None:
+        if not pid or not _pid_alive(pid):
+            _reap(pid)
+            return
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                _reap(pid)
+                if not _pid_alive(pid):
+                    return
+                time.sleep(0.1)
+
+
+def _reap(pid: int) -> None:
+    """Collect our own exited child so it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
+@contextlib.contextmanager
+def running_sandbox(directory: Path, *, management: bool = True) -> Iterator[Sandbox]:
+    """Start a node for the duration of a ``with`` block, then stop it and remove its data."""
+    sandbox = Sandbox(directory, management=management)
+    sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
