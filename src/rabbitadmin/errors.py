@@ -58,8 +58,7 @@ class TopologyError(RabbitAdminError):
         self.problems = problems
         count = len(problems)
         super().__init__(
-            f"{count} problem{'s' if count != 1 else ''} in the topology:\n"
-            + "\n".join(f"  {p}" for p in problems)
+            f"{count} problem{'s' if count != 1 else ''} in the topology:\n" + "\n".join(f"  {p}" for p in problems)
         )
 
 

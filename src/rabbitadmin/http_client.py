@@ -75,9 +75,7 @@ class HttpClient:
         """Send one request; raise ``ServerError`` unless it succeeded or its status is in ``ok_statuses``."""
         url = self.settings.base_url + path
         try:
-            response = self._session().request(
-                method, url, params=params, json=body, timeout=self.settings.timeout
-            )
+            response = self._session().request(method, url, params=params, json=body, timeout=self.settings.timeout)
         except requests.exceptions.SSLError as exc:
             raise ConnectionFailed(
                 f"TLS handshake with {self.settings.base_url} failed ({type(exc).__name__}); "
@@ -89,8 +87,7 @@ class HttpClient:
             ) from None
         except requests.exceptions.ConnectionError:
             raise ConnectionFailed(
-                f"cannot connect to {self.settings.base_url} (is the management plugin enabled and the URL "
-                "right?)"
+                f"cannot connect to {self.settings.base_url} (is the management plugin enabled and the URL right?)"
             ) from None
         if response.status_code == 401:
             raise ConnectionFailed(

@@ -200,12 +200,8 @@ class Topology:
     are read from the server, and only inside them are unlisted objects pruned.
     """
 
-    objects: dict[str, dict[Key, TopologyObject]] = field(
-        default_factory=lambda: {kind: {} for kind in KIND_ORDER}
-    )
-    absent: dict[str, dict[Key, Origin | None]] = field(
-        default_factory=lambda: {kind: {} for kind in KIND_ORDER}
-    )
+    objects: dict[str, dict[Key, TopologyObject]] = field(default_factory=lambda: {kind: {} for kind in KIND_ORDER})
+    absent: dict[str, dict[Key, Origin | None]] = field(default_factory=lambda: {kind: {} for kind in KIND_ORDER})
 
     def add(self, obj: TopologyObject) -> None:
         self.objects[obj.kind][obj.key] = obj

@@ -34,7 +34,7 @@ from rabbitadmin.errors import SandboxError
 
 SERVER_SCRIPTS_DIRS = (Path("/usr/lib/rabbitmq/bin"), Path("/usr/local/lib/rabbitmq/bin"))
 STATE_FILE = "sandbox.json"
-PASSWORD_FILE = "admin.password"
+PASSWORD_FILE = "admin.password"  # noqa: S105 - a file name, not a password
 ADMIN_USER = "rabbitadmin"
 
 
@@ -296,16 +296,13 @@ class Sandbox:
         plugins = "[rabbitmq_management]." if info.management else "[]."
         _write_private(base / "enabled_plugins", plugins + "\n")
 
-    def _wait_ready(
-        self, info: SandboxInfo, timeout: float, process: subprocess.Popen[bytes] | None = None
-    ) -> None:
+    def _wait_ready(self, info: SandboxInfo, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
         deadline = time.monotonic() + timeout
         with requests.Session() as http:
             while time.monotonic() < deadline:
                 if process is not None and process.poll() is not None:
                     raise SandboxError(
-                        f"the RabbitMQ node exited during start-up (code {process.returncode}):\n"
-                        + self.log_tail()
+                        f"the RabbitMQ node exited during start-up (code {process.returncode}):\n" + self.log_tail()
                     )
                 if self._ready(info, http):
                     return

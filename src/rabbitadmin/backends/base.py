@@ -1,0 +1,48 @@
+"""The one narrow interface between the engine and a server.
+
+The engine decides *what* to do and in which order; a backend only knows *how* to read the state and
+carry out one kind of operation. Passwords never reach a backend in plain text for plan/apply: the engine
+hashes them first (``User.password_hash``), so a backend sends hashes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+from rabbitadmin.model import Topology, TopologyObject
+
+
+class Backend(Protocol):
+    """What plan and apply need from a server connection."""
+
+    #: Short name shown in plans and errors ("http", "ctl").
+    name: str
+    #: How many operations may run at once (1 for a backend whose calls cannot overlap).
+    parallelism: int
+
+    def connected_user(self) -> str | None:
+        """The user this backend acts as, protected from deletion and demotion (None if not a user)."""
+
+    def read_state(self, vhosts: Collection[str] | None) -> Topology:
+        """The server's state: global objects plus everything inside ``vhosts`` (None: every vhost).
+
+        Queues carry ``messages`` and ``exclusive``; bindings carry ``properties_key``; users carry
+        ``password_hash`` and ``hashing_algorithm``. Server-owned objects are included as they are; the
+        engine decides what to ignore.
+        """
+
+    def unsupported(self, obj: TopologyObject, action: str) -> str | None:
+        """Why ``action`` ("create", "update", "delete") on ``obj`` cannot be done here, or None."""
+
+    def create(self, objects: Sequence[TopologyObject]) -> None:
+        """Create objects that do not exist yet, given in dependency order (may be one bulk request)."""
+
+    def update(self, obj: TopologyObject) -> None:
+        """Change the updatable fields of an existing object to those of ``obj``."""
+
+    def delete(self, obj: TopologyObject) -> None:
+        """Delete an existing object (as read from the server). Already gone counts as done."""
+
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,90 @@
+"""Shared pieces of the command line: global options, output format, confirmation, error boundary.
+
+Sub-command modules (tutorials, audit, administration) build their ``typer`` apps with these so that
+every command reads connection settings, prints errors and picks exit codes the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import typer
+
+from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.errors import ExitCode, RabbitAdminError, Refused
+
+T = TypeVar("T")
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+OUTPUT_OPTION = typer.Option(OutputFormat.text, "--output", "-o", help="text for people, json for scripts.")
+
+
+@dataclass
+class CliState:
+    """What the top-level callback collected; reach it with ``cli_state(ctx)``."""
+
+    settings_factory: Callable[[], ConnectionSettings]
+    backend: str = "http"
+    ctl_options: dict[str, Any] = field(default_factory=dict)
+    _settings: ConnectionSettings | None = None
+
+    @property
+    def settings(self) -> ConnectionSettings:
+        if self._settings is None:
+            self._settings = self.settings_factory()
+        return self._settings
+
+
+def cli_state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    state = root.obj
+    if not isinstance(state, CliState):
+        raise RuntimeError("the rabbitadmin callback did not run")
+    return state
+
+
+def err(message: str) -> None:
+    """Print to stderr (errors, warnings, progress never go to stdout, which scripts parse)."""
+    print(message, file=sys.stderr)
+
+
+def emit_json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, sort_keys=False, default=str))
+
+
+def fail(message: str, code: ExitCode) -> typer.Exit:
+    err(f"error: {message}")
+    return typer.Exit(int(code))
+
+
+@contextmanager
+def error_boundary() -> Iterator[None]:
+    """Turn the project's own errors into a message on stderr and their exit code."""
+    try:
+        yield
+    except RabbitAdminError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        err("interrupted")
+        raise typer.Exit(130) from None
+
+
+def confirm_or_refuse(question: str, *, yes: bool) -> None:
+    """Ask on a terminal; without one, refuse unless ``--yes`` was given (never hang waiting for input)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise Refused(f"{question} Refusing without a terminal to ask on; pass --yes to go ahead.")
+    if not typer.confirm(question, default=False, err=True):
+        raise Refused("cancelled, nothing was changed")
