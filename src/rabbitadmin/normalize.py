@@ -1,11 +1,87 @@
-"""Canonical forms shared by both sides of a diff."""
+"""Canonical forms shared by both sides of a diff.
+
+The server injects defaults and reports numbers as it pleases (``"60000"``, ``60000.0``); a file says
+``x-message-ttl: 60000``. Both sides pass through these functions so that equal means equal.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from rabbitadmin.model import JsonValue
+
+# Arguments whose value is a whole number, whatever type the server or the file gives it.
+INTEGER_ARGUMENTS = frozenset(
+    {
+        "x-message-ttl",
+        "x-expires",
+        "x-max-length",
+        "x-max-length-bytes",
+        "x-max-priority",
+        "x-delivery-limit",
+        "x-initial-cluster-size",
+        "x-quorum-initial-group-size",
+        "x-stream-max-segment-size-bytes",
+        "x-max-in-memory-length",
+        "x-max-in-memory-bytes",
+    }
+)
+BOOLEAN_ARGUMENTS = frozenset({"x-single-active-consumer"})
+QUEUE_TYPES = ("classic", "quorum", "stream")
+BUILTIN_EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
+
 
 def canonical_json(value: Any) -> str:
     """A stable text form of a JSON value (sorted keys, no spaces), used in identity keys."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def as_integer(value: JsonValue) -> int | None:
+    """``value`` as a whole number if it is one in any of the server's spellings, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+    return None
+
+
+def normalize_arguments(arguments: dict[str, JsonValue] | None) -> dict[str, JsonValue]:
+    """Arguments in canonical form: known integers as int, known booleans as bool, ``x-queue-type`` dropped."""
+    result: dict[str, JsonValue] = {}
+    for name, value in (arguments or {}).items():
+        if name == "x-queue-type":
+            continue  # folded into Queue.type
+        if name in INTEGER_ARGUMENTS:
+            number = as_integer(value)
+            result[name] = number if number is not None else value
+        elif name in BOOLEAN_ARGUMENTS and isinstance(value, str) and value.lower() in ("true", "false"):
+            result[name] = value.lower() == "true"
+        elif isinstance(value, float) and value.is_integer():
+            result[name] = int(value)
+        else:
+            result[name] = value
+    return dict(sorted(result.items()))
+
+
+def normalize_tags(tags: Any) -> tuple[str, ...]:
+    """User and vhost tags as a sorted tuple; the server may send a list or a comma-separated string."""
+    if tags is None:
+        return ()
+    items = tags.split(",") if isinstance(tags, str) else list(tags)
+    return tuple(sorted({str(tag).strip() for tag in items if str(tag).strip()}))
+
+
+def is_server_owned_exchange(name: str) -> bool:
+    """The default exchange and the ``amq.*`` exchanges belong to the server."""
+    return name == "" or name.startswith("amq.")
+
+
+def is_reserved_queue_name(name: str) -> bool:
+    return name.startswith("amq.")

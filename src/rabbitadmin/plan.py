@@ -1,0 +1,134 @@
+"""A plan is data: the ordered changes that would make the server match the topology.
+
+Nothing here does I/O or prints; ``render.py`` turns a plan into text and ``to_dict`` into JSON.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from rabbitadmin.kinds import KINDS
+from rabbitadmin.model import Binding, Key, Permission, TopicPermission, TopologyObject
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs. A secret field shows only that it changed, never a value."""
+
+    name: str
+    before: Any = None
+    after: Any = None
+    secret: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.secret:
+            return {"field": self.name, "changed": True}
+        return {"field": self.name, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step of a plan.
+
+    ``desired`` is what will exist afterwards (for an update: the merged object to send); ``actual`` is what
+    the server has now (for a delete: the object as read, with its server handle such as a properties key).
+    ``messages_at_risk`` is the number of messages a delete or replace would destroy, None if unknown.
+    """
+
+    action: Action
+    kind: str
+    key: Key
+    desired: TopologyObject | None = None
+    actual: TopologyObject | None = None
+    fields: tuple[FieldChange, ...] = ()
+    reason: str = ""
+    messages_at_risk: int | None = 0
+
+    @property
+    def subject(self) -> str:
+        return describe(self.kind, self.key, self.desired or self.actual)
+
+    @property
+    def loses_messages(self) -> bool:
+        """True if carrying this change out may destroy messages (a known count above 0, or unknown)."""
+        if self.action not in (Action.DELETE, Action.REPLACE) or self.kind not in ("queue", "vhost"):
+            return False
+        return self.messages_at_risk is None or self.messages_at_risk > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "action": str(self.action),
+            "kind": self.kind,
+            "key": list(self.key),
+            "subject": self.subject,
+        }
+        if self.fields:
+            data["fields"] = [f.to_dict() for f in self.fields]
+        if self.reason:
+            data["reason"] = self.reason
+        if self.action in (Action.DELETE, Action.REPLACE) and self.kind in ("queue", "vhost"):
+            data["messages_at_risk"] = self.messages_at_risk
+        return data
+
+
+@dataclass
+class Plan:
+    """Ordered changes plus what the safety rules say about them.
+
+    ``refusals`` block an apply outright (protected user, impossible change); ``notes`` are informational
+    (for example objects that ``--prune`` left alone on purpose).
+    """
+
+    changes: list[Change] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    scope: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(str(change.action) for change in self.changes)
+        return {str(action): counts.get(str(action), 0) for action in Action}
+
+    def data_loss(self) -> list[Change]:
+        return [change for change in self.changes if change.loses_messages]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scope": {"vhosts": list(self.scope)},
+            "changes": [change.to_dict() for change in self.changes],
+            "summary": self.summary(),
+            "refusals": list(self.refusals),
+            "notes": list(self.notes),
+            "data_loss": [{"subject": c.subject, "messages": c.messages_at_risk} for c in self.data_loss()],
+        }
+
+
+def describe(kind: str, key: Key, obj: TopologyObject | None = None) -> str:
+    """A short, unambiguous, human name for an object."""
+    label = KINDS[kind].label
+    if kind in ("vhost", "user"):
+        return f"{label} {key[0]!r}"
+    if kind == "permission" and isinstance(obj, Permission | None):
+        return f"{label} of {key[0]!r} on vhost {key[1]!r}"
+    if kind == "topic_permission" and isinstance(obj, TopicPermission | None):
+        return f"{label} of {key[0]!r} on exchange {key[2]!r} in vhost {key[1]!r}"
+    if kind == "binding" and isinstance(obj, Binding):
+        args = f" {obj.arguments}" if obj.arguments else ""
+        return (
+            f"{label} {obj.source!r} -> {obj.destination_type} {obj.destination!r} "
+            f"key {obj.routing_key!r}{args} in vhost {obj.vhost!r}"
+        )
+    return f"{label} {key[1]!r} in vhost {key[0]!r}"

@@ -1,0 +1,522 @@
+"""Turn a parsed topology document into a ``Topology``, collecting every problem before giving up.
+
+Each problem names the file, the line and the field (``vhosts[0].queues[1].durable``). Nothing here talks
+to a server: validation is complete offline, so a bad file is refused before the first write.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rabbitadmin import passwords
+from rabbitadmin.definitions_input import is_definitions_document, topology_document_from_definitions
+from rabbitadmin.errors import Problem, TopologyError
+from rabbitadmin.loader import LocatedDict, LocatedList
+from rabbitadmin.model import (
+    Binding,
+    Exchange,
+    Key,
+    Origin,
+    Permission,
+    Queue,
+    Secret,
+    TopicPermission,
+    Topology,
+    User,
+    Vhost,
+)
+from rabbitadmin.normalize import (
+    BOOLEAN_ARGUMENTS,
+    BUILTIN_EXCHANGE_TYPES,
+    INTEGER_ARGUMENTS,
+    QUEUE_TYPES,
+    is_reserved_queue_name,
+    is_server_owned_exchange,
+    normalize_arguments,
+    normalize_tags,
+)
+
+ROOT_FIELDS = ("vhosts", "users", "permissions", "topic_permissions")
+STATES = ("present", "absent")
+MAX_NAME_BYTES = 255  # AMQP short string
+NAME_RE_FORBIDDEN = re.compile(r"[\x00-\x1f]")
+
+
+class _Validator:
+    def __init__(self, filename: str, base_dir: Path, resolve_secrets: bool) -> None:
+        self.filename = filename
+        self.base_dir = base_dir
+        self.resolve_secrets = resolve_secrets
+        self.problems: list[Problem] = []
+        self.topology = Topology()
+        self.seen: dict[tuple[str, Key], int] = {}
+
+    # -- reporting ---------------------------------------------------------------------------------------
+    def problem(self, message: str, line: int | None, field: str | None) -> None:
+        self.problems.append(Problem(message, self.filename, line, None, field))
+
+    def origin(self, line: int) -> Origin:
+        return Origin(self.filename, line)
+
+    # -- field readers -----------------------------------------------------------------------------------
+    def mapping(self, value: Any, line: int, path: str) -> LocatedDict | None:
+        if isinstance(value, LocatedDict):
+            return value
+        self.problem(f"expected a mapping, got {_type_name(value)}", line, path)
+        return None
+
+    def sequence(self, value: Any, line: int, path: str) -> LocatedList | None:
+        if value is None:
+            return None
+        if isinstance(value, LocatedList):
+            return value
+        self.problem(f"expected a list, got {_type_name(value)}", line, path)
+        return None
+
+    def known_fields(self, item: LocatedDict, allowed: tuple[str, ...], path: str) -> None:
+        for key in item:
+            if key not in allowed:
+                hint = difflib.get_close_matches(str(key), allowed, n=1)
+                suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+                self.problem(
+                    f"unknown field {key!r}{suggestion}; allowed: {', '.join(allowed)}",
+                    item.line_of(key),
+                    f"{path}.{key}",
+                )
+
+    def string(
+        self, item: LocatedDict, key: str, path: str, *, required: bool = False, name: bool = False
+    ) -> str | None:
+        if key not in item or item[key] is None:
+            if required:
+                self.problem("is required", item.line, f"{path}.{key}")
+            return None
+        value = item[key]
+        line = item.line_of(key)
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.problem(f"expected a string, got {_type_name(value)}", line, f"{path}.{key}")
+            return None
+        text = str(value)
+        if name:
+            if text == "":
+                self.problem("must not be empty", line, f"{path}.{key}")
+                return None
+            if len(text.encode("utf-8")) > MAX_NAME_BYTES:
+                self.problem(f"is longer than {MAX_NAME_BYTES} bytes", line, f"{path}.{key}")
+                return None
+            if NAME_RE_FORBIDDEN.search(text):
+                self.problem("contains control characters", line, f"{path}.{key}")
+                return None
+        return text
+
+    def boolean(self, item: LocatedDict, key: str, path: str, default: bool) -> bool:
+        if key not in item or item[key] is None:
+            return default
+        value = item[key]
+        if not isinstance(value, bool):
+            self.problem(f"expected true or false, got {value!r}", item.line_of(key), f"{path}.{key}")
+            return default
+        return value
+
+    def tags(self, item: LocatedDict, key: str, path: str) -> tuple[str, ...] | None:
+        if key not in item or item[key] is None:
+            return None
+        value = item[key]
+        if isinstance(value, str):
+            return normalize_tags(value)
+        if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
+            return normalize_tags(value)
+        self.problem("expected a list of strings", item.line_of(key), f"{path}.{key}")
+        return None
+
+    def choice(self, item: LocatedDict, key: str, path: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.string(item, key, path)
+        if value is None:
+            return default
+        if value not in choices:
+            self.problem(f"must be one of {', '.join(choices)}; got {value!r}", item.line_of(key), f"{path}.{key}")
+            return default
+        return value
+
+    def state(self, item: LocatedDict, path: str) -> str:
+        return self.choice(item, "state", path, STATES, "present")
+
+    def arguments(self, item: LocatedDict, path: str) -> dict[str, Any]:
+        if "arguments" not in item or item["arguments"] is None:
+            return {}
+        value = item["arguments"]
+        line = item.line_of("arguments")
+        if not isinstance(value, dict):
+            self.problem(f"expected a mapping, got {_type_name(value)}", line, f"{path}.arguments")
+            return {}
+        for name, arg in value.items():
+            arg_line = value.line_of(name) if isinstance(value, LocatedDict) else line
+            field = f"{path}.arguments.{name}"
+            if not isinstance(name, str):
+                self.problem("argument names must be strings", arg_line, field)
+            elif name in INTEGER_ARGUMENTS and (isinstance(arg, bool) or not isinstance(arg, int) or arg < 0):
+                self.problem(f"must be a whole number >= 0, got {arg!r}", arg_line, field)
+            elif name in BOOLEAN_ARGUMENTS and not isinstance(arg, bool):
+                self.problem(f"must be true or false, got {arg!r}", arg_line, field)
+        plain: dict[str, Any] = _plain(value)
+        return plain
+
+    def regex(self, item: LocatedDict, key: str, path: str) -> str | None:
+        value = self.string(item, key, path, required=True)
+        if value is None:
+            return None
+        try:
+            re.compile(value)
+        except re.error as exc:
+            self.problem(f"not a valid regular expression: {exc}", item.line_of(key), f"{path}.{key}")
+            return None
+        return value
+
+    def register(self, kind: str, key: Key, line: int, path: str) -> bool:
+        """Remember an object's key; a second declaration of the same key is a problem."""
+        seen_at = self.seen.get((kind, key))
+        if seen_at is not None:
+            self.problem(f"{kind} declared twice (first on line {seen_at})", line, path)
+            return False
+        self.seen[(kind, key)] = line
+        return True
+
+    def each(self, container: LocatedDict, key: str, path: str, handler: Callable[[LocatedDict, str], None]) -> None:
+        items = self.sequence(container.get(key), container.line_of(key), f"{path}{key}")
+        if items is None:
+            return
+        for index, raw in enumerate(items):
+            item_path = f"{path}{key}[{index}]"
+            item = self.mapping(raw, items.line_of(index), item_path)
+            if item is not None:
+                handler(item, item_path)
+
+    # -- kinds -------------------------------------------------------------------------------------------
+    def root(self, document: Any) -> None:
+        if document is None:
+            self.problem("the topology is empty", 1, None)
+            return
+        root = self.mapping(document, 1, "(top level)")
+        if root is None:
+            return
+        self.known_fields(root, ROOT_FIELDS, "")
+        self.each(root, "vhosts", "", self.vhost)
+        self.each(root, "users", "", self.user)
+        self.each(root, "permissions", "", self.permission)
+        self.each(root, "topic_permissions", "", self.topic_permission)
+
+    def vhost(self, item: LocatedDict, path: str) -> None:
+        fields = ("name", "state", "description", "tags", "default_queue_type", "exchanges", "queues", "bindings")
+        self.known_fields(item, fields, path)
+        name = self.string(item, "name", path, required=True, name=True)
+        state = self.state(item, path)
+        if name is None or not self.register("vhost", (name,), item.line, path):
+            return
+        if state == "absent":
+            self._only_identity(item, ("name", "state"), path)
+            self.topology.mark_absent("vhost", (name,), self.origin(item.line))
+            return
+        default_type = self.string(item, "default_queue_type", path)
+        if default_type is not None and default_type not in QUEUE_TYPES:
+            self.problem(
+                f"must be one of {', '.join(QUEUE_TYPES)}; got {default_type!r}",
+                item.line_of("default_queue_type"),
+                f"{path}.default_queue_type",
+            )
+            default_type = None
+        self.topology.add(
+            Vhost(
+                name=name,
+                description=self.string(item, "description", path),
+                tags=self.tags(item, "tags", path),
+                default_queue_type=default_type,
+                origin=self.origin(item.line),
+            )
+        )
+        queue_default = default_type or "classic"
+        self.each(item, "exchanges", f"{path}.", lambda i, p: self.exchange(name, i, p))
+        self.each(item, "queues", f"{path}.", lambda i, p: self.queue(name, queue_default, i, p))
+        self.each(item, "bindings", f"{path}.", lambda i, p: self.binding(name, i, p))
+
+    def user(self, item: LocatedDict, path: str) -> None:
+        fields = ("name", "state", "tags", "password", "password_hash", "hashing_algorithm")
+        self.known_fields(item, fields, path)
+        name = self.string(item, "name", path, required=True, name=True)
+        state = self.state(item, path)
+        if name is None or not self.register("user", (name,), item.line, path):
+            return
+        if state == "absent":
+            self._only_identity(item, ("name", "state"), path)
+            self.topology.mark_absent("user", (name,), self.origin(item.line))
+            return
+        algorithm = self.choice(
+            item, "hashing_algorithm", path, tuple(passwords.ALGORITHMS), passwords.DEFAULT_ALGORITHM
+        )
+        password = self.password(item, path)
+        password_hash = self.string(item, "password_hash", path)
+        if password is not None and password_hash is not None:
+            self.problem("give either password or password_hash, not both", item.line, path)
+        if password_hash is not None and password_hash != "" and not passwords.is_valid_hash(password_hash, algorithm):
+            self.problem(
+                f"is not a RabbitMQ {algorithm} password hash", item.line_of("password_hash"), f"{path}.password_hash"
+            )
+        self.topology.add(
+            User(
+                name=name,
+                tags=self.tags(item, "tags", path),
+                password=password,
+                password_hash=password_hash,
+                hashing_algorithm=algorithm,
+                origin=self.origin(item.line),
+            )
+        )
+
+    def password(self, item: LocatedDict, path: str) -> Secret | None:
+        if "password" not in item or item["password"] is None:
+            return None
+        value = item["password"]
+        line = item.line_of("password")
+        field = f"{path}.password"
+        if not isinstance(value, LocatedDict):
+            self.problem(
+                "plain-text passwords are not accepted in a topology; use {env: VARIABLE}, {file: PATH} "
+                "or password_hash",
+                line,
+                field,
+            )
+            return None
+        self.known_fields(value, ("env", "file"), field)
+        if len([k for k in ("env", "file") if k in value]) != 1:
+            self.problem("give exactly one of env or file", line, field)
+            return None
+        if not self.resolve_secrets:
+            return Secret("")
+        if "env" in value:
+            variable = str(value["env"])
+            secret = os.environ.get(variable)
+            if secret is None:
+                self.problem(f"the environment variable {variable} is not set", value.line_of("env"), f"{field}.env")
+                return None
+            return Secret(secret)
+        source = self.base_dir / str(value["file"])
+        try:
+            lines = source.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            self.problem(f"cannot read {source}: {exc.strerror}", value.line_of("file"), f"{field}.file")
+            return None
+        return Secret(lines[0].strip() if lines else "")
+
+    def permission(self, item: LocatedDict, path: str) -> None:
+        self.known_fields(item, ("user", "vhost", "state", "configure", "write", "read"), path)
+        user = self.string(item, "user", path, required=True, name=True)
+        vhost = self.string(item, "vhost", path, required=True, name=True)
+        state = self.state(item, path)
+        if user is None or vhost is None or not self.register("permission", (user, vhost), item.line, path):
+            return
+        if state == "absent":
+            self._only_identity(item, ("user", "vhost", "state"), path)
+            self.topology.mark_absent("permission", (user, vhost), self.origin(item.line))
+            return
+        configure, write, read = (self.regex(item, op, path) for op in ("configure", "write", "read"))
+        if configure is None or write is None or read is None:
+            return
+        self.topology.add(Permission(user, vhost, configure, write, read, origin=self.origin(item.line)))
+
+    def topic_permission(self, item: LocatedDict, path: str) -> None:
+        self.known_fields(item, ("user", "vhost", "exchange", "state", "write", "read"), path)
+        user = self.string(item, "user", path, required=True, name=True)
+        vhost = self.string(item, "vhost", path, required=True, name=True)
+        exchange = self.string(item, "exchange", path, required=True, name=True)
+        state = self.state(item, path)
+        if user is None or vhost is None or exchange is None:
+            return
+        key = (user, vhost, exchange)
+        if not self.register("topic_permission", key, item.line, path):
+            return
+        if state == "absent":
+            self._only_identity(item, ("user", "vhost", "exchange", "state"), path)
+            self.topology.mark_absent("topic_permission", key, self.origin(item.line))
+            return
+        write, read = self.regex(item, "write", path), self.regex(item, "read", path)
+        if write is None or read is None:
+            return
+        self.topology.add(TopicPermission(user, vhost, exchange, write, read, origin=self.origin(item.line)))
+
+    def exchange(self, vhost: str, item: LocatedDict, path: str) -> None:
+        fields = ("name", "state", "type", "durable", "auto_delete", "internal", "arguments")
+        self.known_fields(item, fields, path)
+        name = self.string(item, "name", path, required=True, name=True)
+        state = self.state(item, path)
+        if name is None:
+            return
+        if is_server_owned_exchange(name):
+            self.problem("the default and amq.* exchanges belong to the server", item.line_of("name"), f"{path}.name")
+            return
+        if not self.register("exchange", (vhost, name), item.line, path):
+            return
+        if state == "absent":
+            self._only_identity(item, ("name", "state"), path)
+            self.topology.mark_absent("exchange", (vhost, name), self.origin(item.line))
+            return
+        ex_type = self.string(item, "type", path) or "direct"
+        if ex_type not in BUILTIN_EXCHANGE_TYPES and not ex_type.startswith("x-"):
+            self.problem(
+                f"unknown exchange type {ex_type!r}; built-in types are {', '.join(BUILTIN_EXCHANGE_TYPES)} "
+                "(plugin types start with x-)",
+                item.line_of("type"),
+                f"{path}.type",
+            )
+        self.topology.add(
+            Exchange(
+                vhost=vhost,
+                name=name,
+                type=ex_type,
+                durable=self.boolean(item, "durable", path, True),
+                auto_delete=self.boolean(item, "auto_delete", path, False),
+                internal=self.boolean(item, "internal", path, False),
+                arguments=normalize_arguments(self.arguments(item, path)),
+                origin=self.origin(item.line),
+            )
+        )
+
+    def queue(self, vhost: str, default_type: str, item: LocatedDict, path: str) -> None:
+        self.known_fields(item, ("name", "state", "type", "durable", "auto_delete", "arguments"), path)
+        name = self.string(item, "name", path, required=True, name=True)
+        state = self.state(item, path)
+        if name is None:
+            return
+        if is_reserved_queue_name(name):
+            self.problem(
+                "queue names starting with amq. are reserved for the server", item.line_of("name"), f"{path}.name"
+            )
+            return
+        if not self.register("queue", (vhost, name), item.line, path):
+            return
+        if state == "absent":
+            self._only_identity(item, ("name", "state"), path)
+            self.topology.mark_absent("queue", (vhost, name), self.origin(item.line))
+            return
+        raw_args = self.arguments(item, path)
+        arg_type = raw_args.get("x-queue-type")
+        q_type = self.choice(item, "type", path, QUEUE_TYPES, arg_type or default_type)
+        if arg_type is not None and arg_type != q_type:
+            self.problem(
+                f"arguments.x-queue-type {arg_type!r} contradicts type {q_type!r}", item.line_of("arguments"), path
+            )
+        durable = self.boolean(item, "durable", path, True)
+        auto_delete = self.boolean(item, "auto_delete", path, False)
+        if q_type != "classic" and (not durable or auto_delete):
+            self.problem(f"{q_type} queues must be durable and not auto_delete", item.line, path)
+        self.topology.add(
+            Queue(
+                vhost=vhost,
+                name=name,
+                type=q_type,
+                durable=durable,
+                auto_delete=auto_delete,
+                arguments=normalize_arguments(raw_args),
+                origin=self.origin(item.line),
+            )
+        )
+
+    def binding(self, vhost: str, item: LocatedDict, path: str) -> None:
+        fields = ("source", "destination", "destination_type", "routing_key", "arguments", "state")
+        self.known_fields(item, fields, path)
+        source = self.string(item, "source", path, required=True)
+        destination = self.string(item, "destination", path, required=True, name=True)
+        dest_type = self.choice(item, "destination_type", path, ("queue", "exchange"), "queue")
+        routing_key = self.string(item, "routing_key", path) or ""
+        state = self.state(item, path)
+        if source is None or destination is None:
+            return
+        if source == "":
+            self.problem(
+                "bindings of the default exchange are implicit and cannot be declared", item.line_of("source"), path
+            )
+            return
+        binding = Binding(
+            vhost=vhost,
+            source=source,
+            destination_type=dest_type,
+            destination=destination,
+            routing_key=routing_key,
+            arguments=normalize_arguments(self.arguments(item, path)),
+            origin=self.origin(item.line),
+        )
+        if not self.register("binding", binding.key, item.line, path):
+            return
+        if state == "absent":
+            self.topology.mark_absent("binding", binding.key, self.origin(item.line))
+        else:
+            self.topology.add(binding)
+
+    def _only_identity(self, item: LocatedDict, allowed: tuple[str, ...], path: str) -> None:
+        for key in item:
+            if key not in allowed:
+                self.problem("an absent object takes only its identity fields", item.line_of(key), f"{path}.{key}")
+
+    # -- cross references --------------------------------------------------------------------------------
+    def cross_check(self) -> None:
+        topo = self.topology
+        present_vhosts = {key[0] for key in topo.vhosts}
+        present_users = {key[0] for key in topo.users}
+        grants: list[Permission | TopicPermission] = [*topo.permissions.values(), *topo.topic_permissions.values()]
+        for perm in grants:
+            line = perm.origin.line if perm.origin else None
+            if perm.vhost not in present_vhosts:
+                self.problem(f"vhost {perm.vhost!r} is not declared (present) in this topology", line, "vhost")
+            if perm.user not in present_users:
+                self.problem(f"user {perm.user!r} is not declared (present) in this topology", line, "user")
+        exchanges = {key for key in topo.exchanges}
+        queues = {key for key in topo.queues}
+        for binding in topo.bindings.values():
+            line = binding.origin.line if binding.origin else None
+            if not is_server_owned_exchange(binding.source) and (binding.vhost, binding.source) not in exchanges:
+                self.problem(
+                    f"source exchange {binding.source!r} is not declared in vhost {binding.vhost!r}", line, "source"
+                )
+            targets = queues if binding.destination_type == "queue" else exchanges
+            builtin = binding.destination_type == "exchange" and is_server_owned_exchange(binding.destination)
+            if not builtin and (binding.vhost, binding.destination) not in targets:
+                self.problem(
+                    f"destination {binding.destination_type} {binding.destination!r} is not declared in vhost "
+                    f"{binding.vhost!r}",
+                    line,
+                    "destination",
+                )
+
+
+def validate_document(document: Any, filename: str, *, base_dir: Path, resolve_secrets: bool = True) -> Topology:
+    """Validate a parsed document (topology or definitions) and build the desired ``Topology``."""
+    validator = _Validator(filename, base_dir, resolve_secrets)
+    if is_definitions_document(document):
+        document = topology_document_from_definitions(document, validator.problem)
+    validator.root(document)
+    validator.cross_check()
+    if validator.problems:
+        raise TopologyError(sorted(validator.problems, key=lambda p: (p.line or 0, p.field or "")))
+    return validator.topology
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    names = ((bool, "a boolean"), (dict, "a mapping"), (list, "a list"), (str, "a string"), (int | float, "a number"))
+    for kind, name in names:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _plain(value: Any) -> Any:
+    """Located containers back to plain dicts and lists (for arguments stored in the model)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
