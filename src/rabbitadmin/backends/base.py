@@ -7,7 +7,7 @@ hashes them first (``User.password_hash``), so a backend sends hashes only.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
 from rabbitadmin.model import Topology, TopologyObject
@@ -20,6 +20,8 @@ class Backend(Protocol):
     name: str
     #: How many operations may run at once (1 for a backend whose calls cannot overlap).
     parallelism: int
+    #: Batches of at least this many creates are handed to ``create`` in one call (a bulk import).
+    bulk_threshold: int
 
     def connected_user(self) -> str | None:
         """The user this backend acts as, protected from deletion and demotion (None if not a user)."""
@@ -35,8 +37,11 @@ class Backend(Protocol):
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
         """Why ``action`` ("create", "update", "delete") on ``obj`` cannot be done here, or None."""
 
-    def create(self, objects: Sequence[TopologyObject]) -> None:
-        """Create objects that do not exist yet, given in dependency order (may be one bulk request)."""
+    def create(self, objects: Sequence[TopologyObject], progress: Callable[[int], None] | None = None) -> None:
+        """Create objects that do not exist yet, given in dependency order (may be one bulk request).
+
+        ``progress`` is called with the number of objects each finished batch created.
+        """
 
     def update(self, obj: TopologyObject) -> None:
         """Change the updatable fields of an existing object to those of ``obj``."""

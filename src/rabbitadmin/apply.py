@@ -1,0 +1,204 @@
+"""Carry a plan out: a loop over its changes, phase by phase, each phase in parallel.
+
+Phases: deletes (children first), updates, creates (parents first). A replace is a delete in the first
+phase and a create in the last. When a step fails, no new step starts; steps already running finish, and
+the result says what was done, what failed and what was not attempted. Running the apply again converges,
+because the next plan is computed from the server's state, not from this result.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from rabbitadmin.backends.base import Backend
+from rabbitadmin.errors import ExitCode, RabbitAdminError, Refused
+from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER
+from rabbitadmin.model import TopologyObject
+from rabbitadmin.plan import Action, Change, Plan
+
+Progress = Callable[[int, str], None]
+
+
+@dataclass
+class ApplyResult:
+    """What an apply did: every change of the plan ends up in exactly one list."""
+
+    done: list[Change] = field(default_factory=list)
+    failed: list[tuple[Change, str]] = field(default_factory=list)
+    not_attempted: list[Change] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.not_attempted
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "done": [c.to_dict() for c in self.done],
+            "failed": [{**c.to_dict(), "error": error} for c, error in self.failed],
+            "not_attempted": [c.to_dict() for c in self.not_attempted],
+        }
+
+
+class PartialApply(RabbitAdminError):
+    """An apply stopped part-way; ``result`` says what was and was not done."""
+
+    exit_code = ExitCode.PARTIAL
+
+    def __init__(self, result: ApplyResult) -> None:
+        self.result = result
+        lines = [
+            f"the apply stopped part-way: {len(result.done)} change(s) done, {len(result.failed)} failed, "
+            f"{len(result.not_attempted)} not attempted"
+        ]
+        lines += [f"  failed: {c.subject}: {error}" for c, error in result.failed]
+        lines += [f"  not attempted: {c.subject}" for c in result.not_attempted[:20]]
+        if len(result.not_attempted) > 20:
+            lines.append(f"  ... and {len(result.not_attempted) - 20} more not attempted")
+        lines.append("run the same command again to finish: the next plan starts from the server's state")
+        super().__init__("\n".join(lines))
+
+
+def check_safety(plan: Plan, *, allow_data_loss: bool) -> None:
+    """Raise ``Refused`` if the plan may not be carried out as it stands."""
+    if plan.refusals:
+        raise Refused("the plan cannot be applied:\n" + "\n".join(f"  {r}" for r in plan.refusals))
+    at_risk = plan.data_loss()
+    if at_risk and not allow_data_loss:
+        lines = []
+        for change in at_risk:
+            count = "an unknown number of" if change.messages_at_risk is None else str(change.messages_at_risk)
+            lines.append(f"  {change.action} {change.subject}: {count} message(s) would be lost")
+        raise Refused(
+            "refusing to destroy messages:\n"
+            + "\n".join(lines)
+            + "\npass --allow-data-loss to go ahead anyway, or drain the queues first"
+        )
+
+
+class _Run:
+    def __init__(self, plan: Plan, backend: Backend, progress: Progress | None) -> None:
+        self.backend = backend
+        self.progress = progress
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        # A change is done when all of its steps are; a replace has two.
+        self.pending_steps: dict[int, int] = {id(c): 2 if c.action is Action.REPLACE else 1 for c in plan.changes}
+        self.errors: dict[int, str] = {}
+        self.started: set[int] = set()
+
+    def run_step(self, change: Change, step: Callable[[], None], weight: int = 1) -> None:
+        if self.stop.is_set():
+            return
+        with self.lock:
+            self.started.add(id(change))
+        try:
+            step()
+        except RabbitAdminError as exc:
+            with self.lock:
+                self.errors[id(change)] = str(exc)
+            self.stop.set()
+            return
+        with self.lock:
+            self.pending_steps[id(change)] -= 1
+        if self.progress is not None:
+            self.progress(weight, change.subject)
+
+    def run_parallel(self, items: list[tuple[Change, Callable[[], None]]]) -> None:
+        if not items or self.stop.is_set():
+            return
+        workers = max(1, min(self.backend.parallelism, len(items)))
+        if workers == 1:
+            for change, step in items:
+                self.run_step(change, step)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for future in [pool.submit(self.run_step, change, step) for change, step in items]:
+                future.result()
+
+
+def execute_plan(
+    plan: Plan,
+    backend: Backend,
+    *,
+    allow_data_loss: bool = False,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """Apply ``plan`` through ``backend``; raise ``PartialApply`` if it stops part-way."""
+    check_safety(plan, allow_data_loss=allow_data_loss)
+    run = _Run(plan, backend, progress)
+
+    def delete_step(obj: TopologyObject) -> Callable[[], None]:
+        return lambda: backend.delete(obj)
+
+    def update_step(obj: TopologyObject) -> Callable[[], None]:
+        return lambda: backend.update(obj)
+
+    for kind in DELETE_ORDER:
+        run.run_parallel(
+            [
+                (c, delete_step(c.actual))
+                for c in plan.changes
+                if c.kind == kind and c.action in (Action.DELETE, Action.REPLACE) and c.actual is not None
+            ]
+        )
+    for kind in CREATE_ORDER:
+        run.run_parallel(
+            [
+                (c, update_step(c.desired))
+                for c in plan.changes
+                if c.kind == kind and c.action is Action.UPDATE and c.desired is not None
+            ]
+        )
+    creates = [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None]
+    _run_creates(run, creates, backend)
+
+    result = ApplyResult()
+    for change in plan.changes:
+        key = id(change)
+        if key in run.errors:
+            result.failed.append((change, run.errors[key]))
+        elif run.pending_steps[key] == 0:
+            result.done.append(change)
+        elif key in run.started:
+            result.failed.append((change, "only partly done (deleted, not created again)"))
+        else:
+            result.not_attempted.append(change)
+    if not result.ok:
+        raise PartialApply(result)
+    return result
+
+
+def _run_creates(run: _Run, creates: list[Change], backend: Backend) -> None:
+    if not creates or run.stop.is_set():
+        return
+    if len(creates) >= backend.bulk_threshold:
+        # One bulk step: the backend orders and batches the objects; if it fails, all count as failed.
+        objects = [c.desired for c in creates if c.desired is not None]
+
+        def advance(count: int) -> None:
+            if run.progress is not None:
+                run.progress(count, "bulk create")
+
+        try:
+            backend.create(objects, advance)
+        except RabbitAdminError as exc:
+            for change in creates:
+                run.errors[id(change)] = f"bulk create failed, outcome unknown: {exc}"
+            run.stop.set()
+            return
+        for change in creates:
+            run.pending_steps[id(change)] -= 1
+        return
+    for kind in CREATE_ORDER:
+        run.run_parallel(
+            [(c, _create_step(backend, c.desired)) for c in creates if c.kind == kind and c.desired is not None]
+        )
+
+
+def _create_step(backend: Backend, obj: TopologyObject) -> Callable[[], None]:
+    return lambda: backend.create([obj])
