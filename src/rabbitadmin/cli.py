@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import typer
+import yaml
 
 from rabbitadmin import __version__
-from rabbitadmin.cli_support import OUTPUT_OPTION, CliState, OutputFormat, cli_state, emit_json, err, error_boundary
+from rabbitadmin.apply import ApplyResult
+from rabbitadmin.cli_support import (
+    OUTPUT_OPTION,
+    CliState,
+    OutputFormat,
+    cli_state,
+    confirm_or_refuse,
+    emit_json,
+    err,
+    error_boundary,
+    fail,
+    make_backend,
+    progress_reporter,
+)
 from rabbitadmin.connection import resolve_settings
+from rabbitadmin.engine import check_safety, execute_plan, make_plan
+from rabbitadmin.errors import ExitCode, UsageError
+from rabbitadmin.export import export_document
+from rabbitadmin.loader import load_topology
+from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.sandbox import Sandbox
 
 app = typer.Typer(
@@ -66,6 +87,142 @@ def main_callback(
         )
 
     ctx.obj = CliState(settings_factory=settings_factory)
+
+
+# -- declarative commands -------------------------------------------------------------------------------
+FILE_ARGUMENT = typer.Argument(..., help="Topology file: YAML topology or RabbitMQ definitions JSON.")
+PRUNE_OPTION = typer.Option(
+    False, "--prune", help="Also delete objects the file does not list, inside the vhosts it manages."
+)
+DATA_LOSS_OPTION = typer.Option(
+    False, "--allow-data-loss", help="Allow deleting or replacing queues that hold messages."
+)
+
+
+@app.command()
+def validate(
+    file: Path = FILE_ARGUMENT,
+    skip_secrets: bool = typer.Option(
+        False, "--skip-secrets", help="Do not require the password environment variables and files to exist."
+    ),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Check a topology offline: every problem at once, with file, line and field. Nothing is sent."""
+    with error_boundary(output):
+        topology = load_topology(file, resolve_secrets=not skip_secrets)
+    counts = {kind: len(objs) for kind, objs in topology.objects.items()}
+    absent = sum(len(keys) for keys in topology.absent.values())
+    if output is OutputFormat.json:
+        emit_json({"valid": True, "file": str(file), "objects": counts, "absent": absent})
+        return
+    described = ", ".join(f"{n} {kind.replace('_', ' ')}(s)" for kind, n in counts.items() if n)
+    print(f"{file}: valid ({described or 'no objects'}; {absent} declared absent)")
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    file: Path = FILE_ARGUMENT,
+    prune: bool = PRUNE_OPTION,
+    detailed_exitcode: bool = typer.Option(
+        False,
+        "--detailed-exitcode",
+        help=f"Exit {int(ExitCode.CHANGES_PENDING)} when changes are pending, 0 when none.",
+    ),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Show what `apply` would change on the server. Writes nothing."""
+    with error_boundary(output):
+        desired = load_topology(file)
+        backend = make_backend(cli_state(ctx))
+        try:
+            the_plan = make_plan(desired, backend, prune=prune)
+        finally:
+            backend.close()
+    if output is OutputFormat.json:
+        emit_json(the_plan.to_dict())
+    else:
+        render_plan(the_plan, make_console())
+    if the_plan.refusals:
+        raise typer.Exit(int(ExitCode.REFUSED))
+    if detailed_exitcode and not the_plan.is_empty:
+        raise typer.Exit(int(ExitCode.CHANGES_PENDING))
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    file: Path = FILE_ARGUMENT,
+    prune: bool = PRUNE_OPTION,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+    allow_data_loss: bool = DATA_LOSS_OPTION,
+    parallel: int = typer.Option(16, "--parallel", min=1, max=64, help="Requests in flight at once."),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Make the server match the topology: show the plan, ask, apply in dependency order."""
+    console = make_console()
+    with error_boundary(output):
+        desired = load_topology(file)
+        backend = make_backend(cli_state(ctx), parallelism=parallel)
+        try:
+            the_plan = make_plan(desired, backend, prune=prune)
+            if output is OutputFormat.text:
+                render_plan(the_plan, console)
+            if the_plan.is_empty:
+                if output is OutputFormat.json:
+                    emit_json({"plan": the_plan.to_dict(), "result": ApplyResult().to_dict()})
+                return
+            check_safety(the_plan, allow_data_loss=allow_data_loss)
+            confirm_or_refuse(f"Apply {len(the_plan.changes)} change(s)?", yes=yes)
+            with progress_reporter(
+                len(the_plan.changes) + len(the_plan.data_loss()), enabled=output is OutputFormat.text
+            ) as advance:
+                result = execute_plan(the_plan, backend, allow_data_loss=allow_data_loss, progress=advance)
+        finally:
+            backend.close()
+    if output is OutputFormat.json:
+        emit_json({"plan": the_plan.to_dict(), "result": result.to_dict()})
+    else:
+        render_result(result, console)
+
+
+VHOST_FILTER_OPTION = typer.Option(None, "--vhost", help="Export only this vhost (repeatable).")
+OUTPUT_FILE_OPTION = typer.Option(None, "--output-file", help="Write here instead of stdout.")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    vhost: list[str] = VHOST_FILTER_OPTION,
+    include_password_hashes: bool = typer.Option(
+        False, "--include-password-hashes", help="Include users' password hashes (they are secrets too)."
+    ),
+    output_format: str = typer.Option("yaml", "--format", "-f", help="yaml or json."),
+    output_file: Path | None = OUTPUT_FILE_OPTION,
+) -> None:
+    """Print the live server (or some vhosts) as a topology that plans no changes when applied back."""
+    if output_format not in ("yaml", "json"):
+        raise fail("--format must be yaml or json", ExitCode.INVALID)
+    with error_boundary():
+        backend = make_backend(cli_state(ctx))
+        try:
+            actual = backend.read_state(vhost or None)
+        finally:
+            backend.close()
+        if vhost:
+            missing = [name for name in vhost if (name,) not in actual.vhosts]
+            if missing:
+                raise UsageError(f"no such vhost on the server: {', '.join(missing)}")
+        document = export_document(actual, vhost or None, include_password_hashes=include_password_hashes)
+    if output_format == "json":
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    if output_file is None:
+        sys.stdout.write(text)
+    else:
+        output_file.write_text(text, encoding="utf-8")
+        err(f"wrote {output_file}")
 
 
 # -- sandbox ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from rabbitadmin.backends.base import Backend
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import ExitCode, RabbitAdminError, Refused
 
@@ -69,15 +70,31 @@ def fail(message: str, code: ExitCode) -> typer.Exit:
 
 
 @contextmanager
-def error_boundary() -> Iterator[None]:
-    """Turn the project's own errors into a message on stderr and their exit code."""
+def error_boundary(output: OutputFormat = OutputFormat.text) -> Iterator[None]:
+    """Turn the project's own errors into a message on stderr (and JSON on stdout) and their exit code."""
     try:
         yield
     except RabbitAdminError as exc:
+        if output is OutputFormat.json:
+            emit_json({"error": error_payload(exc)})
         raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
         err("interrupted")
         raise typer.Exit(130) from None
+
+
+def error_payload(exc: RabbitAdminError) -> dict[str, Any]:
+    """An error as JSON for scripts: its message, exit code and, for a topology, every problem."""
+    payload: dict[str, Any] = {"message": str(exc), "exit_code": int(exc.exit_code), "type": type(exc).__name__}
+    problems = getattr(exc, "problems", None)
+    if problems:
+        payload["problems"] = [
+            {"file": p.file, "line": p.line, "field": p.field, "message": p.message} for p in problems
+        ]
+    result = getattr(exc, "result", None)
+    if result is not None and hasattr(result, "to_dict"):
+        payload["result"] = result.to_dict()
+    return payload
 
 
 def confirm_or_refuse(question: str, *, yes: bool) -> None:
@@ -88,3 +105,25 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
         raise Refused(f"{question} Refusing without a terminal to ask on; pass --yes to go ahead.")
     if not typer.confirm(question, default=False, err=True):
         raise Refused("cancelled, nothing was changed")
+
+
+def make_backend(state: CliState, *, parallelism: int = 16) -> Backend:
+    """The backend the global options chose (the management HTTP API unless told otherwise)."""
+    from rabbitadmin.backends.http import HttpBackend
+
+    return HttpBackend(state.settings, parallelism=parallelism)
+
+
+@contextmanager
+def progress_reporter(total: int, *, enabled: bool) -> Iterator[Callable[[int, str], None]]:
+    """A progress bar on stderr when it is a terminal; otherwise a callback that does nothing."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _count, _what: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("apply", total=total)
+        yield lambda count, _what: bar.advance(task, count)

@@ -55,6 +55,7 @@ class _Validator:
         self.problems: list[Problem] = []
         self.topology = Topology()
         self.seen: dict[tuple[str, Key], int] = {}
+        self.paths: dict[tuple[str, Key], str] = {}
 
     # -- reporting ---------------------------------------------------------------------------------------
     def problem(self, message: str, line: int | None, field: str | None) -> None:
@@ -184,6 +185,7 @@ class _Validator:
             self.problem(f"{kind} declared twice (first on line {seen_at})", line, path)
             return False
         self.seen[(kind, key)] = line
+        self.paths[(kind, key)] = path
         return True
 
     def each(self, container: LocatedDict, key: str, path: str, handler: Callable[[LocatedDict, str], None]) -> None:
@@ -468,17 +470,21 @@ class _Validator:
         grants: list[Permission | TopicPermission] = [*topo.permissions.values(), *topo.topic_permissions.values()]
         for perm in grants:
             line = perm.origin.line if perm.origin else None
+            path = self.paths.get((perm.kind, perm.key), perm.kind)
             if perm.vhost not in present_vhosts:
-                self.problem(f"vhost {perm.vhost!r} is not declared (present) in this topology", line, "vhost")
+                self.problem(f"vhost {perm.vhost!r} is not declared (present) in this topology", line, f"{path}.vhost")
             if perm.user not in present_users:
-                self.problem(f"user {perm.user!r} is not declared (present) in this topology", line, "user")
+                self.problem(f"user {perm.user!r} is not declared (present) in this topology", line, f"{path}.user")
         exchanges = {key for key in topo.exchanges}
         queues = {key for key in topo.queues}
         for binding in topo.bindings.values():
             line = binding.origin.line if binding.origin else None
+            path = self.paths.get(("binding", binding.key), "binding")
             if not is_server_owned_exchange(binding.source) and (binding.vhost, binding.source) not in exchanges:
                 self.problem(
-                    f"source exchange {binding.source!r} is not declared in vhost {binding.vhost!r}", line, "source"
+                    f"source exchange {binding.source!r} is not declared in vhost {binding.vhost!r}",
+                    line,
+                    f"{path}.source",
                 )
             targets = queues if binding.destination_type == "queue" else exchanges
             builtin = binding.destination_type == "exchange" and is_server_owned_exchange(binding.destination)
@@ -487,7 +493,7 @@ class _Validator:
                     f"destination {binding.destination_type} {binding.destination!r} is not declared in vhost "
                     f"{binding.vhost!r}",
                     line,
-                    "destination",
+                    f"{path}.destination",
                 )
 
 

@@ -1,0 +1,112 @@
+"""Turn a server's state into a topology document that plans no changes when applied back."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from rabbitadmin.diff import is_server_owned
+from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
+
+
+def export_document(
+    actual: Topology, vhosts: Collection[str] | None = None, *, include_password_hashes: bool = False
+) -> dict[str, Any]:
+    """A topology document (plain dicts and lists) of ``actual``, limited to ``vhosts`` if given.
+
+    Users are exported with their tags; their password hashes only on request, since a hash is still a
+    secret worth guarding. With ``vhosts``, only users holding permissions there are exported.
+    """
+    names = sorted(key[0] for key in actual.vhosts if vhosts is None or key[0] in vhosts)
+    exclusive = {key for key, queue in actual.queues.items() if queue.exclusive}
+
+    def kept(obj: TopologyObject) -> bool:
+        if is_server_owned(obj):
+            return False
+        return not (isinstance(obj, Binding) and (obj.vhost, obj.destination) in exclusive)
+
+    vhost_docs = []
+    for name in names:
+        vhost = actual.vhosts[(name,)]
+        doc: dict[str, Any] = {"name": name}
+        if vhost.description:
+            doc["description"] = vhost.description
+        if vhost.tags:
+            doc["tags"] = list(vhost.tags)
+        if vhost.default_queue_type:
+            doc["default_queue_type"] = vhost.default_queue_type
+        exchanges = [_exchange(e) for e in actual.exchanges.values() if e.vhost == name and kept(e)]
+        queues = [_queue(q) for q in actual.queues.values() if q.vhost == name and kept(q)]
+        bindings = [_binding(b) for b in actual.bindings.values() if b.vhost == name and kept(b)]
+        for section, items, sort_key in (
+            ("exchanges", exchanges, "name"),
+            ("queues", queues, "name"),
+            ("bindings", bindings, "source"),
+        ):
+            if items:
+                doc[section] = sorted(items, key=lambda item, k=sort_key: (item[k], str(item)))  # type: ignore[misc]
+        vhost_docs.append(doc)
+
+    permissions = sorted(
+        (p for p in actual.permissions.values() if p.vhost in names),
+        key=lambda p: (p.vhost, p.user),
+    )
+    topic_permissions = sorted(
+        (p for p in actual.topic_permissions.values() if p.vhost in names),
+        key=lambda p: (p.vhost, p.user, p.exchange),
+    )
+    wanted_users = None if vhosts is None else {p.user for p in permissions} | {p.user for p in topic_permissions}
+    users = []
+    for user in sorted(actual.users.values(), key=lambda u: u.name):
+        if wanted_users is not None and user.name not in wanted_users:
+            continue
+        entry: dict[str, Any] = {"name": user.name, "tags": list(user.tags or ())}
+        if include_password_hashes and user.password_hash:
+            entry["password_hash"] = user.password_hash
+            entry["hashing_algorithm"] = user.hashing_algorithm
+        users.append(entry)
+
+    document: dict[str, Any] = {"vhosts": vhost_docs, "users": users}
+    document["permissions"] = [
+        {"user": p.user, "vhost": p.vhost, "configure": p.configure, "write": p.write, "read": p.read}
+        for p in permissions
+    ]
+    if topic_permissions:
+        document["topic_permissions"] = [
+            {"user": p.user, "vhost": p.vhost, "exchange": p.exchange, "write": p.write, "read": p.read}
+            for p in topic_permissions
+        ]
+    return document
+
+
+def _exchange(exchange: Exchange) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": exchange.name, "type": exchange.type}
+    if not exchange.durable:
+        doc["durable"] = False
+    if exchange.auto_delete:
+        doc["auto_delete"] = True
+    if exchange.internal:
+        doc["internal"] = True
+    if exchange.arguments:
+        doc["arguments"] = dict(exchange.arguments)
+    return doc
+
+
+def _queue(queue: Queue) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": queue.name, "type": queue.type, "durable": queue.durable}
+    if queue.auto_delete:
+        doc["auto_delete"] = True
+    if queue.arguments:
+        doc["arguments"] = dict(queue.arguments)
+    return doc
+
+
+def _binding(binding: Binding) -> dict[str, Any]:
+    doc: dict[str, Any] = {"source": binding.source, "destination": binding.destination}
+    if binding.destination_type != "queue":
+        doc["destination_type"] = binding.destination_type
+    if binding.routing_key:
+        doc["routing_key"] = binding.routing_key
+    if binding.arguments:
+        doc["arguments"] = dict(binding.arguments)
+    return doc
