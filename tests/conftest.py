@@ -6,7 +6,10 @@ with the node's log, it is never skipped.
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,3 +68,36 @@ def cli_env(node: SandboxInfo) -> dict[str, str]:
         "RABBITADMIN_PASSWORD_FILE": str(Path(node.password_file)),
         "RABBITADMIN_AMQP_PORT": str(node.amqp_port),
     }
+
+
+class CliRunner:
+    """Runs the real ``rabbitadmin`` command in a subprocess, with no terminal on stdin."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, **self.env, **(env or {})}
+        full_env.pop("RABBITADMIN_PASSWORD", None)
+        result = subprocess.run(
+            [sys.executable, "-m", "rabbitadmin", *args],
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"rabbitadmin {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+
+@pytest.fixture
+def rabbitadmin(cli_env: dict[str, str]) -> CliRunner:
+    """Call as ``rabbitadmin("plan", "file.yaml")``; returns the CompletedProcess."""
+    return CliRunner(cli_env)

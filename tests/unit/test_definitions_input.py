@@ -1,0 +1,85 @@
+"""A server's definitions JSON is accepted as a topology, with problems located in the JSON file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rabbitadmin.errors import TopologyError
+from rabbitadmin.loader import load_topology_text
+from rabbitadmin.passwords import hash_password
+
+HASH = hash_password("pw")
+
+
+def definitions(**extra: object) -> str:
+    doc = {
+        "rabbit_version": "3.10.8",
+        "users": [
+            {
+                "name": "u",
+                "password_hash": HASH,
+                "hashing_algorithm": "rabbit_password_hashing_sha256",
+                "tags": ["management"],
+                "limits": {},
+            }
+        ],
+        "vhosts": [{"name": "v", "limits": [], "metadata": {"description": "d", "tags": []}}],
+        "permissions": [{"user": "u", "vhost": "v", "configure": ".*", "write": ".*", "read": ".*"}],
+        "topic_permissions": [],
+        "parameters": [],
+        "global_parameters": [{"name": "internal_cluster_id", "value": "x"}],
+        "policies": [],
+        "queues": [
+            {"name": "q", "vhost": "v", "durable": True, "auto_delete": False, "arguments": {"x-queue-type": "quorum"}}
+        ],
+        "exchanges": [
+            {
+                "name": "e",
+                "vhost": "v",
+                "type": "topic",
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            }
+        ],
+        "bindings": [
+            {
+                "source": "e",
+                "vhost": "v",
+                "destination": "q",
+                "destination_type": "queue",
+                "routing_key": "a.#",
+                "arguments": {},
+            }
+        ],
+    }
+    doc.update(extra)
+    return json.dumps(doc, indent=2)
+
+
+def test_server_export_loads_as_topology() -> None:
+    topo = load_topology_text(definitions(), "defs.json")
+    assert topo.vhosts[("v",)].description == "d"
+    assert topo.users[("u",)].password_hash == HASH and topo.users[("u",)].tags == ("management",)
+    assert topo.queues[("v", "q")].type == "quorum"
+    assert topo.exchanges[("v", "e")].type == "topic"
+    assert [b.routing_key for b in topo.bindings.values()] == ["a.#"]
+    assert ("u", "v") in topo.permissions
+
+
+def test_policies_are_refused_rather_than_ignored() -> None:
+    text = definitions(policies=[{"vhost": "v", "name": "p", "pattern": ".*", "definition": {}}])
+    with pytest.raises(TopologyError, match="policies are not supported yet"):
+        load_topology_text(text, "defs.json")
+
+
+def test_problems_point_into_the_json_file() -> None:
+    text = definitions(queues=[{"name": "q", "vhost": "nowhere", "durable": True}])
+    with pytest.raises(TopologyError) as info:
+        load_topology_text(text, "defs.json")
+    [problem] = [p for p in info.value.problems if "nowhere" in p.message]
+    assert problem.file == "defs.json" and problem.line is not None and problem.line > 1
+    assert "vhost 'nowhere' is not in the file's vhosts" in problem.message

@@ -1,0 +1,209 @@
+"""Loading and validating topologies: every problem located by file, line and field."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rabbitadmin.errors import TopologyError
+from rabbitadmin.loader import load_topology, load_topology_text
+from rabbitadmin.model import Binding, Exchange, Queue
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load(text: str, **kwargs: bool) -> object:
+    return load_topology_text(textwrap.dedent(text), "t.yaml", **kwargs)
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(TopologyError) as info:
+        load(text)
+    return [str(p) for p in info.value.problems]
+
+
+# (document, expected fragment of one problem: "line: field: message part")
+BAD_DOCUMENTS = [
+    ("vhosts: [{name: v, bogus: 1}]", "t.yaml:1: vhosts[0].bogus: unknown field 'bogus'"),
+    ("vhostz: []", "unknown field 'vhostz' (did you mean 'vhosts'?)"),
+    ("vhosts: [{description: x}]", "vhosts[0].name: is required"),
+    ("vhosts: [{name: ''}]", "vhosts[0].name: must not be empty"),
+    ("vhosts: [{name: v, default_queue_type: fast}]", "vhosts[0].default_queue_type: must be one of"),
+    ("vhosts: [{name: v, state: gone}]", "vhosts[0].state: must be one of present, absent"),
+    ("vhosts: [{name: v, state: absent, description: x}]", "an absent object takes only its identity fields"),
+    ("vhosts: {name: v}", "vhosts: expected a list, got a mapping"),
+    ("vhosts: [v]", "vhosts[0]: expected a mapping, got a string"),
+    ("vhosts: [{name: v, exchanges: [{name: e, type: weird}]}]", "vhosts[0].exchanges[0].type: unknown exchange type"),
+    ("vhosts: [{name: v, exchanges: [{name: amq.topic}]}]", "vhosts[0].exchanges[0].name: the default and amq.*"),
+    ("vhosts: [{name: v, exchanges: [{name: e, durable: maybe}]}]", "vhosts[0].exchanges[0].durable: expected true"),
+    ("vhosts: [{name: v, queues: [{name: amq.q}]}]", "vhosts[0].queues[0].name: queue names starting with amq."),
+    ("vhosts: [{name: v, queues: [{name: q, type: lazy}]}]", "vhosts[0].queues[0].type: must be one of classic"),
+    ("vhosts: [{name: v, queues: [{name: q, type: quorum, durable: false}]}]", "quorum queues must be durable"),
+    ("vhosts: [{name: v, queues: [{name: q, type: stream, auto_delete: true}]}]", "stream queues must be durable"),
+    (
+        "vhosts: [{name: v, queues: [{name: q, arguments: {x-message-ttl: -5}}]}]",
+        "vhosts[0].queues[0].arguments.x-message-ttl: must be a whole number >= 0",
+    ),
+    (
+        "vhosts: [{name: v, queues: [{name: q, arguments: {x-single-active-consumer: 'yes'}}]}]",
+        "arguments.x-single-active-consumer: must be true or false",
+    ),
+    (
+        "vhosts: [{name: v, queues: [{name: q, type: classic, arguments: {x-queue-type: quorum}}]}]",
+        "x-queue-type 'quorum' contradicts type 'classic'",
+    ),
+    ("vhosts: [{name: v, queues: [{name: q}, {name: q}]}]", "queue declared twice (first on line 1)"),
+    ("vhosts: [{name: v, bindings: [{source: '', destination: q}]}]", "bindings of the default exchange are implicit"),
+    ("vhosts: [{name: v, bindings: [{source: e, destination: q}]}]", "source exchange 'e' is not declared"),
+    (
+        "vhosts: [{name: v, exchanges: [{name: e}], bindings: [{source: e, destination: q}]}]",
+        "vhosts[0].bindings[0].destination: destination queue 'q' is not declared",
+    ),
+    (
+        "vhosts: [{name: v, exchanges: [{name: e}], bindings: [{source: e, destination: e, destination_type: x}]}]",
+        "destination_type: must be one of queue, exchange",
+    ),
+    ("users: [{name: u, password: hunter2}]", "users[0].password: plain-text passwords are not accepted"),
+    ("users: [{name: u, password: {env: A, file: b}}]", "users[0].password: give exactly one of env or file"),
+    ("users: [{name: u, password: {env: RABBITADMIN_TEST_UNSET_VAR}}]", "environment variable RABBITADMIN_TEST_UNSET"),
+    ("users: [{name: u, password: {file: /nonexistent/pw}}]", "users[0].password.file: cannot read"),
+    ("users: [{name: u, password_hash: nothash}]", "users[0].password_hash: is not a RabbitMQ"),
+    ("users: [{name: u, hashing_algorithm: rot13}]", "users[0].hashing_algorithm: must be one of"),
+    ("users: [{name: u, tags: administrator}]", None),  # a comma string is accepted
+    ("users: [{name: u, tags: [1, 2]}]", "users[0].tags: expected a list of strings"),
+    (
+        "vhosts: [{name: v}]\nusers: [{name: u}]\n"
+        "permissions: [{user: u, vhost: v, configure: '(', write: '', read: ''}]",
+        "permissions[0].configure: not a valid regular expression",
+    ),
+    ("vhosts: [{name: v}]\npermissions: [{user: ghost, vhost: v, configure: '', write: '', read: ''}]", "user 'ghost'"),
+    (
+        "users: [{name: u}]\npermissions: [{user: u, vhost: nowhere, configure: '', write: '', read: ''}]",
+        "vhost 'nowhere'",
+    ),
+    ("users: [{name: u}]\nusers: []", "duplicate key 'users' (first given on line 1)"),
+    ("vhosts: [{name: v\n", "not valid YAML"),
+    ("", "the topology is empty"),
+    ("- just a list", "(top level): expected a mapping"),
+    ('vhosts: [{name: "a\\x01b"}]', "contains control characters"),
+    (f"vhosts: [{{name: {'x' * 256}}}]", "is longer than 255 bytes"),
+]
+
+
+@pytest.mark.parametrize(("document", "expected"), BAD_DOCUMENTS)
+def test_bad_documents_are_reported_with_location(document: str, expected: str | None) -> None:
+    if expected is None:
+        load(document)
+        return
+    problems = problems_of(document)
+    assert any(expected in p for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = problems_of(
+        """\
+        vhosts:
+          - name: v
+            exchanges:
+              - {name: e, type: weird}
+            queues:
+              - {name: q, durable: maybe}
+        users:
+          - {name: u, password: plain}
+        """
+    )
+    assert len(problems) == 3
+    assert [p.split(":")[1] for p in problems] == ["4", "6", "8"]
+
+
+def test_valid_topology_builds_objects_with_defaults_and_origins() -> None:
+    topo = load_topology_text(
+        textwrap.dedent(
+            """\
+            vhosts:
+              - name: v
+                default_queue_type: quorum
+                exchanges:
+                  - {name: e, type: topic, arguments: {alternate-exchange: ae}}
+                  - {name: ae, type: fanout}
+                queues:
+                  - {name: q1}
+                  - {name: q2, type: classic, durable: false, arguments: {x-message-ttl: 1000}}
+                bindings:
+                  - {source: e, destination: q1, routing_key: "a.#"}
+                  - {source: e, destination: ae, destination_type: exchange}
+                  - {source: amq.topic, destination: q2}
+            """
+        ),
+        "t.yaml",
+    )
+    q1 = topo.queues[("v", "q1")]
+    assert isinstance(q1, Queue)
+    assert (q1.type, q1.durable, q1.auto_delete) == ("quorum", True, False)  # the vhost's default queue type
+    q2 = topo.queues[("v", "q2")]
+    assert (q2.type, q2.durable, q2.arguments) == ("classic", False, {"x-message-ttl": 1000})
+    exchange = topo.exchanges[("v", "e")]
+    assert isinstance(exchange, Exchange) and exchange.type == "topic" and exchange.durable
+    assert exchange.origin is not None and exchange.origin.line == 5
+    bindings = sorted(topo.bindings.values(), key=lambda b: b.destination)
+    assert [(b.destination_type, b.destination) for b in bindings] == [
+        ("exchange", "ae"),
+        ("queue", "q1"),
+        ("queue", "q2"),
+    ]
+    assert all(isinstance(b, Binding) for b in bindings)
+
+
+def test_password_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pw").write_text("from-file\n")
+    monkeypatch.setenv("RA_TEST_PW", "from-env")
+    topo_file = tmp_path / "t.yaml"
+    topo_file.write_text("users:\n  - {name: a, password: {env: RA_TEST_PW}}\n  - {name: b, password: {file: pw}}\n")
+    topo = load_topology(topo_file)
+    passwords = {key[0]: user.password.reveal() for key, user in topo.users.items() if user.password}
+    assert passwords == {"a": "from-env", "b": "from-file"}  # file paths are relative to the topology file
+    assert "from-env" not in repr(topo.users[("a",)])
+
+
+def test_secrets_can_be_skipped_for_offline_validation() -> None:
+    load("users: [{name: u, password: {env: RABBITADMIN_TEST_UNSET_VAR}}]", resolve_secrets=False)
+
+
+def test_absent_objects_are_recorded() -> None:
+    topo = load(
+        """\
+        vhosts:
+          - {name: old, state: absent}
+          - name: v
+            queues: [{name: gone, state: absent}]
+        users: [{name: guest, state: absent}]
+        """
+    )
+    assert isinstance(topo, object)
+    assert set(topo.absent["vhost"]) == {("old",)}  # type: ignore[attr-defined]
+    assert set(topo.absent["queue"]) == {("v", "gone")}  # type: ignore[attr-defined]
+    assert set(topo.absent["user"]) == {("guest",)}  # type: ignore[attr-defined]
+
+
+def test_repository_topology_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYUSER_PASSWORD", "x")
+    topo = load_topology(REPO / "topology.yaml")
+    assert ("myproject",) in topo.vhosts
+    assert {key[1] for key in topo.queues} == {"hello", "task_queue", "rpc_queue"}
+    assert topo.queues[("myproject", "task_queue")].durable
+    assert {(k[1], e.type) for k, e in topo.exchanges.items()} == {
+        ("logs", "fanout"),
+        ("direct_logs", "direct"),
+        ("topic_logs", "topic"),
+    }
+    assert topo.users[("myuser",)].tags == ("management",)
+    assert ("guest",) in topo.absent["user"]
+    perm = topo.permissions[("myuser", "myproject")]
+    assert (perm.configure, perm.write, perm.read) == (".*", ".*", ".*")
+
+
+def test_missing_file() -> None:
+    with pytest.raises(TopologyError, match="no such file"):
+        load_topology("/nonexistent/topology.yaml")
