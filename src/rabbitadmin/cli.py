@@ -168,11 +168,11 @@ def apply(
             the_plan = make_plan(desired, backend, prune=prune)
             if output is OutputFormat.text:
                 render_plan(the_plan, console)
+            check_safety(the_plan, allow_data_loss=allow_data_loss)
             if the_plan.is_empty:
                 if output is OutputFormat.json:
                     emit_json({"plan": the_plan.to_dict(), "result": ApplyResult().to_dict()})
                 return
-            check_safety(the_plan, allow_data_loss=allow_data_loss)
             confirm_or_refuse(f"Apply {len(the_plan.changes)} change(s)?", yes=yes)
             with progress_reporter(
                 len(the_plan.changes) + len(the_plan.data_loss()), enabled=output is OutputFormat.text

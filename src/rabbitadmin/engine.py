@@ -8,19 +8,44 @@ with HttpBackend(settings) as backend:   # or any other Backend
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rabbitadmin.apply import ApplyResult, PartialApply, Progress, check_safety, execute_plan
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.diff import compute_plan
-from rabbitadmin.model import Topology
+from rabbitadmin.model import Queue, Topology
 from rabbitadmin.plan import Action, Plan
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
+
+
+def _refresh_message_counts(plan: Plan, actual: Topology, backend: Backend) -> None:
+    """Replace statistics-based counts with exact ones for every queue the plan would destroy."""
+    destroyed = [
+        c for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE) and c.kind in ("queue", "vhost")
+    ]
+    if not destroyed:
+        return
+    gone_vhosts = {c.key[0] for c in destroyed if c.kind == "vhost"}
+    queues = [q for q in actual.queues.values() if not q.exclusive and q.vhost in gone_vhosts]
+    queues += [c.actual for c in destroyed if isinstance(c.actual, Queue)]
+    counts = backend.message_counts(queues)
+    for index, change in enumerate(plan.changes):
+        if change not in destroyed:
+            continue
+        if change.kind == "queue":
+            count = counts.get(change.key)
+        else:
+            in_vhost = [counts.get(q.key) for q in queues if q.vhost == change.key[0]]
+            count = None if any(c is None for c in in_vhost) else sum(c or 0 for c in in_vhost)
+        plan.changes[index] = replace(change, messages_at_risk=count)
 
 
 def make_plan(desired: Topology, backend: Backend, *, prune: bool = False) -> Plan:
     """Read the server's state for the topology's scope and compute the plan (writes nothing)."""
     actual = backend.read_state(desired.vhosts_in_scope())
     plan = compute_plan(desired, actual, prune=prune, protected_user=backend.connected_user())
+    _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:
         steps: list[tuple[str, object]] = []
         if change.action in (Action.DELETE, Action.REPLACE):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Protocol
 
-from rabbitadmin.model import Topology, TopologyObject
+from rabbitadmin.model import Key, Queue, Topology, TopologyObject
 
 
 class Backend(Protocol):
@@ -32,6 +32,13 @@ class Backend(Protocol):
         Queues carry ``messages`` and ``exclusive``; bindings carry ``properties_key``; users carry
         ``password_hash`` and ``hashing_algorithm``. Server-owned objects are included as they are; the
         engine decides what to ignore.
+        """
+
+    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
+        """Exact, current message counts of ``queues`` (None where it cannot be known).
+
+        Called for the queues a plan would delete or replace: statistics may be seconds old, and a stale
+        zero would let messages be destroyed without the data-loss flag.
         """
 
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:

@@ -32,6 +32,7 @@ from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import (
     Binding,
     Exchange,
+    Key,
     Permission,
     Queue,
     TopicPermission,
@@ -121,6 +122,17 @@ class HttpBackend:
                 data = self.client.get_or_none(api_path("queues", queue.vhost, queue.name), {"columns": "messages"})
                 if data and data.get("messages") is not None:
                     topology.queues[key] = queue_from_server({**_queue_json(queue), **data}, queue.vhost)
+
+    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
+        """The larger of the statistics' count (includes unacknowledged) and a live AMQP passive declare."""
+        from rabbitadmin.amqp_probe import ready_counts
+
+        live = ready_counts(self.settings, queues)
+        result: dict[Key, int | None] = {}
+        for queue in queues:
+            known = [count for count in (queue.messages, live.get(queue.key)) if count is not None]
+            result[queue.key] = max(known) if known else None
+        return result
 
     # -- writing -----------------------------------------------------------------------------------------
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
