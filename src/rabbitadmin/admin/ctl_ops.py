@@ -1,0 +1,271 @@
+"""``AdminOps`` through ``rabbitmqctl`` (works without the management plugin).
+
+Passwords go to ``add_user``, ``change_password`` and ``authenticate_user`` on stdin, never on the argument
+list. rabbitmqctl strips the whitespace around a password read from stdin, so a password that starts or
+ends with whitespace is refused here rather than silently changed. Names go after ``--`` (and vhosts as
+``--vhost=NAME``) so that a name starting with ``-`` is never read as an option. Listings over every vhost
+need one call per vhost: they run a few at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from rabbitadmin.admin.ops import AlreadyExists, NotFound, Row, channel_row, table_arguments, tag_list
+from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl
+from rabbitadmin.errors import UsageError
+from rabbitadmin.model import Secret
+
+PARALLEL_CALLS = 4
+
+
+def _stdin_password(password: Secret) -> str:
+    value = password.reveal()
+    if value != value.strip() or "\n" in value or "\r" in value:
+        raise UsageError(
+            "rabbitmqctl strips surrounding whitespace from a password and reads one line: "
+            "use the http backend for a password with surrounding whitespace or a line break"
+        )
+    if not value:
+        raise UsageError("the password is empty")
+    return value + "\n"
+
+
+def _vhost(vhost: str) -> str:
+    return f"--vhost={vhost}"
+
+
+def _peer(value: Any) -> Any:
+    # rabbitmqctl's JSON shows an IPv4 address as a list of four numbers.
+    if isinstance(value, list) and len(value) == 4 and all(isinstance(part, int) for part in value):
+        return ".".join(str(part) for part in value)
+    return value
+
+
+class CtlAdmin:
+    """Administration through rabbitmqctl; see the module docstring."""
+
+    name = "ctl"
+
+    def __init__(self, ctl: Rabbitmqctl) -> None:
+        self.ctl = ctl
+
+    def close(self) -> None:
+        self.ctl.close()
+
+    def _per_vhost(self, vhost: str | None, fetch: Callable[[str], list[Row]]) -> list[Row]:
+        names = [vhost] if vhost is not None else [v["name"] for v in self.list_vhosts()]
+        with ThreadPoolExecutor(max_workers=PARALLEL_CALLS) as pool:
+            results = list(pool.map(fetch, names))
+        return [row for rows in results for row in rows]
+
+    # -- users -------------------------------------------------------------------------------------------
+    def list_users(self) -> list[Row]:
+        return [{"name": u["user"], "tags": tag_list(u.get("tags"))} for u in self.ctl.json(["list_users"])]
+
+    def add_user(self, name: str, password: Secret, tags: Sequence[str]) -> None:
+        try:
+            self.ctl.run(["add_user", "--", name], stdin=_stdin_password(password))
+        except CtlError as exc:
+            if "already exists" in exc.reason:
+                raise AlreadyExists(
+                    f"user {name!r} exists already (change its password with `users change-password`)"
+                ) from None
+            raise
+        if tags:
+            self.set_user_tags(name, tags)
+
+    def delete_user(self, name: str) -> bool:
+        return self._deleted(["delete_user", "--", name])
+
+    def change_password(self, name: str, password: Secret) -> None:
+        self._or_not_found(["change_password", "--", name], f"there is no user {name!r}", _stdin_password(password))
+
+    def authenticate(self, name: str, password: Secret) -> bool:
+        try:
+            self.ctl.run(["authenticate_user", "--", name], stdin=_stdin_password(password))
+        except CtlError:
+            return False  # wrong password and unknown user look the same, as they should
+        return True
+
+    def set_user_tags(self, name: str, tags: Sequence[str]) -> None:
+        self._or_not_found(["set_user_tags", "--", name, *tags], f"there is no user {name!r}")
+
+    # -- vhosts ------------------------------------------------------------------------------------------
+    def list_vhosts(self) -> list[Row]:
+        rows = self.ctl.json(["list_vhosts", "name", "description", "tags", "default_queue_type"])
+        return [
+            {
+                "name": v["name"],
+                "description": v.get("description") or "",
+                "tags": tag_list(v.get("tags")),
+                "default_queue_type": None
+                if v.get("default_queue_type") in (None, "undefined")
+                else v.get("default_queue_type"),
+            }
+            for v in rows
+        ]
+
+    def add_vhost(
+        self, name: str, description: str | None, tags: Sequence[str], default_queue_type: str | None
+    ) -> None:
+        # add_vhost succeeds on an existing vhost without changing it: say so, as over HTTP.
+        if any(v["name"] == name for v in self.list_vhosts()):
+            raise AlreadyExists(f"vhost {name!r} exists already")
+        args = ["add_vhost"]
+        if description:
+            args.append(f"--description={description}")
+        if tags:
+            args.append(f"--tags={','.join(tags)}")
+        if default_queue_type:
+            args.append(f"--default-queue-type={default_queue_type}")
+        self.ctl.run([*args, "--", name])
+
+    def delete_vhost(self, name: str) -> bool:
+        return self._deleted(["delete_vhost", "--", name])
+
+    # -- permissions -------------------------------------------------------------------------------------
+    def list_permissions(self, vhost: str | None = None, user: str | None = None) -> list[Row]:
+        keys = ("configure", "write", "read")
+        if vhost is None and user is not None:
+            try:
+                rows = self.ctl.json(["list_user_permissions", "--", user])
+            except CtlError as exc:
+                if exc.not_found or exc.returncode == 67:
+                    return []
+                raise
+            return [{"user": user, "vhost": r["vhost"], **{k: r[k] for k in keys}} for r in rows]
+
+        def fetch(name: str) -> list[Row]:
+            try:
+                rows = self.ctl.json(["list_permissions", _vhost(name)])
+            except CtlError as exc:
+                if exc.not_found:
+                    return []
+                raise
+            return [{"user": r["user"], "vhost": name, **{k: r[k] for k in keys}} for r in rows]
+
+        result = self._per_vhost(vhost, fetch)
+        return [row for row in result if user is None or row["user"] == user]
+
+    def set_permissions(self, user: str, vhost: str, configure: str, write: str, read: str) -> None:
+        self.ctl.run(["set_permissions", _vhost(vhost), "--", user, configure, write, read])
+
+    def clear_permissions(self, user: str, vhost: str) -> bool:
+        before = self.list_permissions(vhost=vhost, user=user)
+        if not before:
+            return False
+        return self._deleted(["clear_permissions", _vhost(vhost), "--", user])
+
+    # -- queues, exchanges, bindings ---------------------------------------------------------------------
+    def list_queues(self, vhost: str | None = None) -> list[Row]:
+        columns = ["name", "type", "durable", "auto_delete", "exclusive", "messages", "consumers"]
+
+        def fetch(name: str) -> list[Row]:
+            rows = self.ctl.json(["list_queues", _vhost(name), *columns])
+            return [{"vhost": name, **{key: q.get(key) for key in columns}} for q in rows]
+
+        return self._per_vhost(vhost, fetch)
+
+    def purge_queue(self, vhost: str, name: str) -> None:
+        self._or_not_found(["purge_queue", _vhost(vhost), "--", name], f"there is no queue {name!r} in vhost {vhost!r}")
+
+    def delete_queue(self, vhost: str, name: str, *, if_empty: bool = False, if_unused: bool = False) -> bool:
+        args = ["delete_queue", _vhost(vhost)]
+        if if_empty:
+            args.append("--if-empty")
+        if if_unused:
+            args.append("--if-unused")
+        return self._deleted([*args, "--", name])
+
+    def list_exchanges(self, vhost: str | None = None) -> list[Row]:
+        columns = ["name", "type", "durable", "auto_delete", "internal", "arguments"]
+
+        def fetch(name: str) -> list[Row]:
+            rows = self.ctl.json(["list_exchanges", _vhost(name), *columns])
+            return [
+                {
+                    "vhost": name,
+                    **{key: x.get(key) for key in columns},
+                    "arguments": table_arguments(x.get("arguments")),
+                }
+                for x in rows
+            ]
+
+        return self._per_vhost(vhost, fetch)
+
+    def list_bindings(self, vhost: str | None = None) -> list[Row]:
+        columns = ["source_name", "destination_kind", "destination_name", "routing_key", "arguments"]
+
+        def fetch(name: str) -> list[Row]:
+            rows = self.ctl.json(["list_bindings", _vhost(name), *columns])
+            return [
+                {
+                    "vhost": name,
+                    "source": b["source_name"],
+                    "destination_type": b["destination_kind"],
+                    "destination": b["destination_name"],
+                    "routing_key": b["routing_key"],
+                    "arguments": table_arguments(b.get("arguments")),
+                }
+                for b in rows
+            ]
+
+        return self._per_vhost(vhost, fetch)
+
+    # -- clients -----------------------------------------------------------------------------------------
+    def list_connections(self) -> list[Row]:
+        columns = ["name", "user", "vhost", "peer_host", "peer_port", "state", "channels"]
+        rows = self.ctl.json(["list_connections", *columns])
+        return [{**{key: c.get(key) for key in columns}, "peer_host": _peer(c.get("peer_host"))} for c in rows]
+
+    def _channels(self) -> list[dict[str, Any]]:
+        columns = ["pid", "name", "user", "vhost", "number", "consumer_count", "messages_unacknowledged"]
+        rows: list[dict[str, Any]] = self.ctl.json(["list_channels", *columns, "prefetch_count"])
+        return rows
+
+    def list_channels(self) -> list[Row]:
+        return [channel_row(c) for c in self._channels()]
+
+    def list_consumers(self, vhost: str | None = None) -> list[Row]:
+        columns = ["queue_name", "channel_pid", "consumer_tag", "ack_required", "prefetch_count", "active"]
+
+        def fetch(name: str) -> list[Row]:
+            rows = self.ctl.json(["list_consumers", _vhost(name), *columns])
+            return [{"vhost": name, **c} for c in rows]
+
+        consumers = self._per_vhost(vhost, fetch)
+        # rabbitmqctl names a consumer's channel by process id: show the channel's name, as over HTTP.
+        names = {c.get("pid"): c.get("name") for c in self._channels()} if consumers else {}
+        return [
+            {
+                "vhost": c["vhost"],
+                "queue": c.get("queue_name"),
+                "consumer_tag": c.get("consumer_tag"),
+                "channel": names.get(c.get("channel_pid"), c.get("channel_pid")),
+                "ack_required": c.get("ack_required"),
+                "prefetch": c.get("prefetch_count"),
+                "active": c.get("active"),
+            }
+            for c in consumers
+        ]
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _deleted(self, args: list[str]) -> bool:
+        try:
+            self.ctl.run(args)
+        except CtlError as exc:
+            if exc.not_found:
+                return False
+            raise
+        return True
+
+    def _or_not_found(self, args: list[str], message: str, stdin: str | None = None) -> None:
+        try:
+            self.ctl.run(args, stdin=stdin)
+        except CtlError as exc:
+            if exc.not_found:
+                raise NotFound(message) from None
+            raise

@@ -1,0 +1,146 @@
+"""The everyday administration operations, as one protocol with one implementation per transport.
+
+Commands call an ``AdminOps`` and never look at the transport: ``HttpAdmin`` talks to the management API,
+``CtlAdmin`` runs ``rabbitmqctl``. Listings return plain rows (dicts) with the same keys on both, listed in
+``COLUMNS``, so text tables and JSON output do not depend on the backend either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from rabbitadmin.errors import RabbitAdminError
+from rabbitadmin.model import Secret
+
+Row = dict[str, Any]
+
+#: The keys of each listing's rows, in display order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("name", "tags"),
+    "vhosts": ("name", "description", "tags", "default_queue_type"),
+    "permissions": ("user", "vhost", "configure", "write", "read"),
+    "queues": ("vhost", "name", "type", "durable", "auto_delete", "exclusive", "messages", "consumers"),
+    "exchanges": ("vhost", "name", "type", "durable", "auto_delete", "internal", "arguments"),
+    "bindings": ("vhost", "source", "destination_type", "destination", "routing_key", "arguments"),
+    "connections": ("name", "user", "vhost", "peer_host", "peer_port", "state", "channels"),
+    "channels": ("name", "user", "vhost", "number", "consumers", "unacked", "prefetch"),
+    "consumers": ("vhost", "queue", "consumer_tag", "channel", "ack_required", "prefetch", "active"),
+}
+
+
+class NotFound(RabbitAdminError):
+    """The object an operation needs does not exist."""
+
+
+class AlreadyExists(RabbitAdminError):
+    """The object to add exists already (adding would overwrite it)."""
+
+
+class AdminOps(Protocol):
+    """What the administration commands need from a server; see the module docstring."""
+
+    #: "http" or "ctl", for messages.
+    name: str
+
+    def close(self) -> None:
+        """Release connections or temporary files."""
+
+    # users
+    def list_users(self) -> list[Row]:
+        """Every user with its tags."""
+
+    def add_user(self, name: str, password: Secret, tags: Sequence[str]) -> None:
+        """Create a user; ``AlreadyExists`` if it exists (its password is never overwritten here)."""
+
+    def delete_user(self, name: str) -> bool:
+        """Delete a user; False if there was none."""
+
+    def change_password(self, name: str, password: Secret) -> None:
+        """Set a user's password, keeping its tags; ``NotFound`` if there is no such user."""
+
+    def authenticate(self, name: str, password: Secret) -> bool:
+        """True if ``name`` can log in with ``password``."""
+
+    def set_user_tags(self, name: str, tags: Sequence[str]) -> None:
+        """Replace a user's tags, keeping its password; ``NotFound`` if there is no such user."""
+
+    # vhosts
+    def list_vhosts(self) -> list[Row]:
+        """Every vhost with its description, tags and default queue type."""
+
+    def add_vhost(
+        self, name: str, description: str | None, tags: Sequence[str], default_queue_type: str | None
+    ) -> None:
+        """Create a vhost; ``AlreadyExists`` if it exists."""
+
+    def delete_vhost(self, name: str) -> bool:
+        """Delete a vhost and everything in it; False if there was none."""
+
+    # permissions
+    def list_permissions(self, vhost: str | None = None, user: str | None = None) -> list[Row]:
+        """Permissions, optionally only in one vhost and/or of one user."""
+
+    def set_permissions(self, user: str, vhost: str, configure: str, write: str, read: str) -> None:
+        """Grant (or replace) a user's permissions in a vhost."""
+
+    def clear_permissions(self, user: str, vhost: str) -> bool:
+        """Revoke a user's permissions in a vhost; False if it had none."""
+
+    # queues, exchanges, bindings
+    def list_queues(self, vhost: str | None = None) -> list[Row]:
+        """Queues with their message and consumer counts (``messages`` may be None on a brand new queue)."""
+
+    def purge_queue(self, vhost: str, name: str) -> None:
+        """Drop every ready message of a queue; ``NotFound`` if there is no such queue."""
+
+    def delete_queue(self, vhost: str, name: str, *, if_empty: bool = False, if_unused: bool = False) -> bool:
+        """Delete a queue (and its messages); False if there was none."""
+
+    def list_exchanges(self, vhost: str | None = None) -> list[Row]:
+        """Exchanges, server-owned ones included."""
+
+    def list_bindings(self, vhost: str | None = None) -> list[Row]:
+        """Bindings, the default exchange's implicit ones included."""
+
+    # clients
+    def list_connections(self) -> list[Row]:
+        """Client connections."""
+
+    def list_channels(self) -> list[Row]:
+        """Channels of every connection."""
+
+    def list_consumers(self, vhost: str | None = None) -> list[Row]:
+        """Consumers, with their queue and channel."""
+
+
+def table_arguments(value: Any) -> dict[str, Any]:
+    """Arguments as a dict, from a dict or from rabbitmqctl's ``[[name, type, value], ...]`` triples."""
+    if isinstance(value, dict):
+        return value
+    result: dict[str, Any] = {}
+    for item in value or []:
+        if isinstance(item, list) and len(item) == 3:
+            result[str(item[0])] = item[2]
+    return result
+
+
+def tag_list(value: Any) -> list[str]:
+    """Tags as a sorted list, from a list or a comma-separated string."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else value
+    return sorted({str(item).strip() for item in items if str(item).strip()})
+
+
+def channel_row(data: dict[str, Any]) -> Row:
+    """A channel listing row from the server's channel fields (the same names over HTTP and rabbitmqctl)."""
+    return {
+        "name": data.get("name"),
+        "user": data.get("user"),
+        "vhost": data.get("vhost"),
+        "number": data.get("number"),
+        "consumers": data.get("consumer_count"),
+        "unacked": data.get("messages_unacknowledged"),
+        "prefetch": data.get("prefetch_count"),
+    }

@@ -1,0 +1,44 @@
+"""Listings as readable tables on a terminal, or JSON for scripts (stdout only; messages go to stderr)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rabbitadmin.admin.ops import Row
+from rabbitadmin.cli_support import OutputFormat, emit_json
+
+MAX_CELL = 60
+
+
+def cell(value: Any) -> str:
+    """One value as table text: lists comma-joined, mappings as compact JSON, nothing as ``-``."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True) if value else ""
+    text = str(value)
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def render_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    """A plain text table with a header line; empty string values show as empty cells."""
+    table = [[column.upper() for column in columns]] + [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in table
+    )
+
+
+def emit_rows(rows: Sequence[Row], columns: Sequence[str], output: OutputFormat) -> None:
+    """Print a listing: JSON (every key) or a table (``columns``), sorted for a stable reading."""
+    ordered = sorted(rows, key=lambda row: [cell(row.get(c)) for c in columns])
+    if output is OutputFormat.json:
+        emit_json(ordered)
+    else:
+        print(render_table(ordered, columns))
