@@ -1,0 +1,91 @@
+"""The private node's life cycle through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rabbitadmin", "sandbox", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=180,
+        check=False,
+    )
+
+
+def all_command_lines() -> str:
+    lines = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                lines.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue
+    return "\n".join(lines)
+
+
+def test_start_twice_env_crash_and_stop(tmp_path: Path) -> None:
+    directory = tmp_path / "node"
+    started = run("start", "--dir", str(directory), "-o", "json")
+    try:
+        assert started.returncode == 0, started.stderr
+        info = json.loads(started.stdout)
+        assert info["state"] == "running" and not info["already_running"]
+        password = Path(info["password_file"]).read_text().strip()
+        assert oct(Path(info["password_file"]).stat().st_mode & 0o777) == "0o600"
+        response = requests.get(info["url"] + "/api/whoami", auth=(info["user"], password), timeout=10)
+        assert response.json() == {"name": "rabbitadmin", "tags": ["administrator"]}
+        guest = requests.get(info["url"] + "/api/whoami", auth=("guest", "guest"), timeout=10)
+        assert guest.status_code == 401
+        assert password not in all_command_lines()
+
+        again = run("start", "--dir", str(directory), "-o", "json")
+        assert json.loads(again.stdout)["already_running"] is True
+        assert json.loads(again.stdout)["pid"] == info["pid"]
+
+        env = run("env", "--dir", str(directory))
+        assert password not in env.stdout
+        exported = subprocess.run(
+            ["bash", "-c", env.stdout + '\nprintf %s "$RABBITADMIN_PASSWORD"'],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert exported.stdout == password
+        assert f"RABBITADMIN_URL={info['url']}" in env.stdout
+
+        os.killpg(info["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while run("status", "--dir", str(directory)).stdout.split()[0] != "crashed":
+            assert time.monotonic() < deadline, "the killed node is still reported as running"
+            time.sleep(0.2)
+        assert run("status", "--dir", str(directory)).returncode == 1
+    finally:
+        stopped = run("stop", "--dir", str(directory))
+    assert stopped.returncode == 0
+    assert not directory.exists()
+    assert run("status", "--dir", str(directory)).stdout.startswith("stopped")
+
+
+def test_start_fails_clearly_when_the_server_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "rabbitadmin", "sandbox", "start", "--dir", str(tmp_path / "n")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RABBITADMIN_RABBITMQ_BIN": str(tmp_path)},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "RabbitMQ is not installed here" in result.stderr and "Traceback" not in result.stderr
