@@ -456,3 +456,29 @@ def test_definitions_json_as_input(
     rabbitadmin("apply", str(path), "--yes", check=True)
     assert admin_client.get_or_none(api_path("queues", vhost, "from-json")) is not None
     assert rabbitadmin("plan", str(path), "--detailed-exitcode").returncode == 0
+
+
+def test_the_default_vhost_slash_can_be_managed(
+    rabbitadmin: CliRunner, admin_client: HttpClient, tmp_path: Path
+) -> None:
+    names = [f"slash-test {name}" for name in TRICKY]
+    document = {
+        "vhosts": [
+            {
+                "name": "/",
+                "queues": [{"name": name} for name in names],
+                "bindings": [{"source": "amq.direct", "destination": name, "routing_key": name} for name in names],
+            }
+        ]
+    }
+    path = write(tmp_path, document)
+    try:
+        rabbitadmin("apply", str(path), "--yes", check=True)
+        on_server = {q["name"] for q in admin_client.get(api_path("queues", "/"))}
+        assert set(names) <= on_server
+        assert rabbitadmin("plan", str(path), "--detailed-exitcode").returncode == 0
+        exported = yaml.safe_load(rabbitadmin("export", "--vhost", "/", check=True).stdout)
+        assert {q["name"] for q in exported["vhosts"][0]["queues"]} >= set(names)
+    finally:
+        for name in names:
+            admin_client.delete(api_path("queues", "/", name))
