@@ -1,0 +1,121 @@
+"""What ``rabbitmqctl`` has no command for, done with ``rabbitmqctl eval`` and the server's own functions.
+
+rabbitmqctl cannot delete an exchange or a binding. The management plugin does both over an internal AMQP
+channel, which a node without it does not offer. So these run as Erlang expressions on the node
+(``rabbitmqctl eval``, the expression read from stdin):
+
+- exchange delete: ``rabbit_exchange:delete(Name, false, User)``, what ``exchange.delete`` calls;
+- binding delete: the bindings between the source and the destination are listed
+  (``rabbit_binding:list_for_source_and_destination``), the ones whose routing key and arguments match are
+  removed with ``rabbit_binding:remove``, what ``queue.unbind`` / ``exchange.unbind`` call. Arguments are
+  compared after ``rabbit_misc:amqp_table``, which drops AMQP field types: a binding declared by a client
+  with a 32-bit integer matches the same number read back from the definitions export.
+
+The risk: these are internal functions, not a public API, and may change between RabbitMQ versions
+(they exist with these arities from 3.8 on; checked here on 3.10.8). Each expression
+first checks that every function it calls is exported with the expected arity and otherwise returns
+``{missing_functions, [...]}`` without doing anything; ``CtlBackend.unsupported`` runs the same check at plan
+time, so an incompatible server is reported before anything is written. Data travels base64-encoded JSON
+inside the expression, so no name can break out of an Erlang string literal.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+ACTING_USER = "rabbitadmin"
+
+#: The functions each operation needs, as (module, function, arity).
+REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "common": (("rabbit_json", "decode", 1), ("rabbit_misc", "r", 3)),
+    "exchange_delete": (("rabbit_exchange", "delete", 3),),
+    "binding_delete": (
+        ("rabbit_binding", "list_for_source_and_destination", 2),
+        ("rabbit_binding", "info", 2),
+        ("rabbit_binding", "remove", 2),
+        ("rabbit_misc", "amqp_table", 1),
+        ("rabbit_misc", "to_amqp_table", 1),
+    ),
+}
+
+_GUARD = """Missing = [{{M, F, A}} || {{M, F, A}} <- [{mfas}],
+    not (code:ensure_loaded(M) =:= {{module, M}} andalso erlang:function_exported(M, F, A))],
+case Missing of
+  [] ->
+    Specs = rabbit_json:decode(base64:decode(<<"{payload}">>)),
+    {body};
+  _ -> {{missing_functions, Missing}}
+end.
+"""
+
+_EXCHANGE_DELETE = """[try rabbit_exchange:delete(
+        rabbit_misc:r(maps:get(<<"vhost">>, S), exchange, maps:get(<<"name">>, S)), false, <<"{user}">>) of
+      ok -> deleted;
+      {{error, not_found}} -> not_found;
+      Other -> {{error, Other}}
+     catch
+      throw:{{error, {{no_such_vhost, _}}}} -> not_found
+     end || S <- Specs]"""
+
+_BINDING_DELETE = """Delete = fun(S) ->
+      VHost = maps:get(<<"vhost">>, S),
+      Src = rabbit_misc:r(VHost, exchange, maps:get(<<"source">>, S)),
+      Kind = binary_to_existing_atom(maps:get(<<"destination_type">>, S), utf8),
+      Dst = rabbit_misc:r(VHost, Kind, maps:get(<<"destination">>, S)),
+      Key = maps:get(<<"routing_key">>, S),
+      Want = rabbit_misc:amqp_table(rabbit_misc:to_amqp_table(maps:get(<<"arguments">>, S))),
+      Found = [B || B <- rabbit_binding:list_for_source_and_destination(Src, Dst),
+                    Info <- [rabbit_binding:info(B, [routing_key, arguments])],
+                    proplists:get_value(routing_key, Info) =:= Key,
+                    rabbit_misc:amqp_table(proplists:get_value(arguments, Info)) =:= Want],
+      Results = [rabbit_binding:remove(B, <<"{user}">>) || B <- Found],
+      case {{Found, lists:all(fun(R) -> R =:= ok end, Results)}} of
+        {{[], _}} -> not_found;
+        {{_, true}} -> deleted;
+        _ -> {{error, Results}}
+      end
+    end,
+    [Delete(S) || S <- Specs]"""
+
+_CHECK = """[]"""
+
+BODIES = {
+    "exchange_delete": _EXCHANGE_DELETE,
+    "binding_delete": _BINDING_DELETE,
+}
+
+
+def _mfas(operations: tuple[str, ...]) -> str:
+    needed = [mfa for op in ("common", *operations) for mfa in REQUIRED[op]]
+    return ", ".join(f"{{{m}, {f}, {a}}}" for m, f, a in needed)
+
+
+def expression(operation: str, specs: list[dict[str, Any]]) -> str:
+    """The Erlang expression carrying out ``operation`` on every spec (a list of JSON objects)."""
+    payload = base64.b64encode(json.dumps(specs, ensure_ascii=False).encode("utf-8")).decode("ascii")
+    body = BODIES[operation].format(user=ACTING_USER)
+    return _GUARD.format(mfas=_mfas((operation,)), payload=payload, body=body)
+
+
+def check_expression(operations: tuple[str, ...]) -> str:
+    """An expression that only checks the functions of ``operations`` exist (``[]`` when they all do)."""
+    payload = base64.b64encode(b"[]").decode("ascii")
+    return _GUARD.format(mfas=_mfas(operations), payload=payload, body=_CHECK)
+
+
+def parse_outcomes(output: str, count: int) -> list[str]:
+    """The per-spec outcomes printed by ``rabbitmqctl eval`` (``deleted``, ``not_found``, ``updated``).
+
+    Raises ``ValueError`` with the printed term when the node reported missing functions or an error.
+    """
+    text = " ".join(output.split())
+    match = re.fullmatch(r"\[([a-z_, ]*)\]", text)
+    if match is None:
+        raise ValueError(text[:500] or "no output")
+    outcomes = [item.strip() for item in match.group(1).split(",") if item.strip()]
+    if len(outcomes) != count:
+        raise ValueError(f"expected {count} outcome(s), got: {text[:500]}")
+    return outcomes
