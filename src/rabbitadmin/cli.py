@@ -233,11 +233,14 @@ DIR_OPTION = typer.Option(None, "--dir", help="Directory of the node [env RABBIT
 def sandbox_start(
     directory: Path | None = DIR_OPTION,
     no_management: bool = typer.Option(False, "--no-management", help="Do not enable the management plugin."),
+    tls_dir: Path | None = typer.Option(
+        None, "--tls-dir", help="Serve the API over HTTPS with ca.pem, server.pem/.key; clients need client.pem/.key."
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Start the private node (or report the one already running)."""
     with error_boundary():
-        box = Sandbox(directory, management=not no_management)
+        box = Sandbox(directory, management=not no_management, tls_dir=tls_dir)
         already = box.status().state == "running"
         info = box.start()
     if output is OutputFormat.json:

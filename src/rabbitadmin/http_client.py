@@ -35,19 +35,20 @@ class HttpClient:
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
 
+    @property
+    def _cert(self) -> str | tuple[str, str] | None:
+        if not self.settings.client_cert:
+            return None
+        if self.settings.client_key:
+            return (self.settings.client_cert, self.settings.client_key)
+        return self.settings.client_cert
+
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
             password = self.settings.password.reveal() if self.settings.password else ""
             session.auth = (self.settings.user, password)
-            session.verify = self.settings.verify
-            if self.settings.client_cert:
-                session.cert = (
-                    (self.settings.client_cert, self.settings.client_key)
-                    if self.settings.client_key
-                    else self.settings.client_cert
-                )
             adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -75,11 +76,20 @@ class HttpClient:
         """Send one request; raise ``ServerError`` unless it succeeded or its status is in ``ok_statuses``."""
         url = self.settings.base_url + path
         try:
-            response = self._session().request(method, url, params=params, json=body, timeout=self.settings.timeout)
+            # verify and cert go on each request: requests lets REQUESTS_CA_BUNDLE override session-level values.
+            response = self._session().request(
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=self.settings.timeout,
+                verify=self.settings.verify,
+                cert=self._cert,
+            )
         except requests.exceptions.SSLError as exc:
             raise ConnectionFailed(
-                f"TLS handshake with {self.settings.base_url} failed ({type(exc).__name__}); "
-                "give a CA bundle with --ca-bundle, or --insecure to skip verification"
+                f"TLS handshake with {self.settings.base_url} failed ({_tls_reason(exc)}); check the CA bundle "
+                "(--ca-bundle) and client certificate (--client-cert, --client-key), or --insecure to skip verification"
             ) from None
         except requests.exceptions.Timeout:
             raise ConnectionFailed(
@@ -114,6 +124,15 @@ class HttpClient:
         """Delete; False when it was already gone (404), which reaches the desired state too."""
         response = self.request("DELETE", path, params=params, ok_statuses=(404,))
         return response.status_code != 404
+
+
+def _tls_reason(exc: Exception) -> str:
+    """The innermost SSL error's own words (certificate problems say what is wrong), without the URL."""
+    text = str(exc)
+    marker = text.rfind("SSLError(")
+    if marker >= 0:
+        text = text[marker + len("SSLError(") :]
+    return text.strip("()'\" ")[:200] or type(exc).__name__
 
 
 def _reason(response: requests.Response) -> str:

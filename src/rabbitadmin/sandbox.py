@@ -108,10 +108,25 @@ class SandboxInfo:
     user: str
     pid: int
     management: bool = True
+    #: With TLS: the directory holding ca.pem, server.pem/.key and client.pem/.key; the API then speaks
+    #: HTTPS and requires a client certificate.
+    tls_dir: str | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        scheme = "https" if self.tls_dir else "http"
+        return f"{scheme}://127.0.0.1:{self.http_port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        return str(Path(self.tls_dir) / "ca.pem") if self.tls_dir else None
+
+    @property
+    def client_cert(self) -> tuple[str, str] | None:
+        """(certificate, key) a client presents to a TLS sandbox."""
+        if not self.tls_dir:
+            return None
+        return (str(Path(self.tls_dir) / "client.pem"), str(Path(self.tls_dir) / "client.key"))
 
     @property
     def password_file(self) -> Path:
@@ -130,9 +145,10 @@ class SandboxStatus:
 class Sandbox:
     """One private node in ``directory``; see the module docstring."""
 
-    def __init__(self, directory: Path | None = None, *, management: bool = True) -> None:
+    def __init__(self, directory: Path | None = None, *, management: bool = True, tls_dir: Path | None = None) -> None:
         self.directory = (directory or default_directory()).resolve()
         self.management = management
+        self.tls_dir = tls_dir
 
     # -- paths -------------------------------------------------------------------------------------------
     @property
@@ -180,6 +196,7 @@ class Sandbox:
             user=ADMIN_USER,
             pid=0,
             management=self.management,
+            tls_dir=str(self.tls_dir.resolve()) if self.tls_dir else None,
         )
         self._write_config(info)
         log = (self.directory / "server.out").open("ab")
@@ -253,8 +270,20 @@ class Sandbox:
                 f"export RABBITADMIN_USER={info.user}",
                 f'export RABBITADMIN_PASSWORD="$(cat {info.password_file})"',
                 f"export RABBITADMIN_AMQP_PORT={info.amqp_port}",
+                *self._tls_exports(info),
             ]
         )
+
+    @staticmethod
+    def _tls_exports(info: SandboxInfo) -> list[str]:
+        if not info.ca_file or not info.client_cert:
+            return []
+        cert, key = info.client_cert
+        return [
+            f"export RABBITADMIN_CA_BUNDLE={info.ca_file}",
+            f"export RABBITADMIN_CLIENT_CERT={cert}",
+            f"export RABBITADMIN_CLIENT_KEY={key}",
+        ]
 
     # -- internals ---------------------------------------------------------------------------------------
     def _require_info(self) -> SandboxInfo:
@@ -288,7 +317,19 @@ class Sandbox:
             "log.console = false",
             "log.file.level = info",
         ]
-        if info.management:
+        if info.management and info.tls_dir:
+            tls = Path(info.tls_dir)
+            lines += [
+                f"management.ssl.port = {info.http_port}",
+                "management.ssl.ip = 127.0.0.1",
+                f"management.ssl.cacertfile = {tls / 'ca.pem'}",
+                f"management.ssl.certfile = {tls / 'server.pem'}",
+                f"management.ssl.keyfile = {tls / 'server.key'}",
+                # Mutual TLS: clients must present a certificate signed by the same CA.
+                "management.ssl.verify = verify_peer",
+                "management.ssl.fail_if_no_peer_cert = true",
+            ]
+        elif info.management:
             lines += [f"management.tcp.port = {info.http_port}", "management.tcp.ip = 127.0.0.1"]
         _write_private(base / "rabbitmq.conf", "\n".join(lines) + "\n")
         _write_private(base / "advanced.config", "[].\n")
@@ -320,7 +361,13 @@ class Sandbox:
         if not info.management:
             return True
         try:
-            response = http.get(f"{info.url}/api/overview", auth=(info.user, info.password()), timeout=2)
+            response = http.get(
+                f"{info.url}/api/overview",
+                auth=(info.user, info.password()),
+                timeout=2,
+                verify=info.ca_file or True,
+                cert=info.client_cert,
+            )
         except requests.RequestException:
             return False
         return response.status_code == 200
