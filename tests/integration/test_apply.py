@@ -482,3 +482,42 @@ def test_the_default_vhost_slash_can_be_managed(
     finally:
         for name in names:
             admin_client.delete(api_path("queues", "/", name))
+
+
+def test_delete_of_exchanges_permissions_and_one_of_several_topic_permissions(
+    rabbitadmin: CliRunner, admin_client: HttpClient, vhost: str, user_name: str, tmp_path: Path
+) -> None:
+    def document(absent: bool) -> dict[str, Any]:
+        gone = {"state": "absent"} if absent else {}
+        permission = {"user": user_name, "vhost": vhost, **gone}
+        topic = {"user": user_name, "vhost": vhost, "exchange": "keep", **gone}
+        if not absent:
+            permission.update(configure="", write="", read="")
+            topic.update(write="^k", read="^k")
+        return {
+            "vhosts": [{"name": vhost, "exchanges": [{"name": "keep"}, {"name": "drop", **gone}]}],
+            "users": [{"name": user_name}],
+            "permissions": [permission],
+            "topic_permissions": [
+                {"user": user_name, "vhost": vhost, "exchange": "amq.topic", "write": "^a", "read": "^a"},
+                topic,
+            ],
+        }
+
+    rabbitadmin("apply", str(write(tmp_path, document(absent=False))), "--yes", check=True)
+    assert len(admin_client.get(api_path("topic-permissions", vhost, user_name))) == 2
+
+    path = write(tmp_path, document(absent=True))
+    plan = plan_json(rabbitadmin, path)
+    assert sorted((c["action"], c["kind"]) for c in plan["changes"]) == [
+        ("delete", "exchange"),
+        ("delete", "permission"),
+        ("delete", "topic_permission"),
+    ]
+    rabbitadmin("apply", str(path), "--yes", check=True)
+    assert admin_client.get_or_none(api_path("exchanges", vhost, "drop")) is None
+    assert admin_client.get_or_none(api_path("exchanges", vhost, "keep")) is not None
+    assert admin_client.get_or_none(api_path("permissions", vhost, user_name)) is None
+    remaining = admin_client.get(api_path("topic-permissions", vhost, user_name))
+    assert [(t["exchange"], t["write"]) for t in remaining] == [("amq.topic", "^a")]
+    assert rabbitadmin("plan", str(path), "--detailed-exitcode").returncode == 0
