@@ -67,6 +67,24 @@ def main_callback(
     client_key: str | None = typer.Option(None, "--client-key", help="Client certificate key (PEM)."),
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the server's TLS certificate."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait for each server response."),
+    backend: str = typer.Option(
+        "http", "--backend", envvar="RABBITADMIN_BACKEND", help="http: the management API; ctl: rabbitmqctl."
+    ),
+    node: str | None = typer.Option(
+        None, "--node", envvar="RABBITADMIN_NODE", help="ctl: the node name, e.g. rabbit@host."
+    ),
+    rabbitmqctl: str | None = typer.Option(
+        None, "--rabbitmqctl", envvar="RABBITADMIN_RABBITMQCTL", help="ctl: the rabbitmqctl executable."
+    ),
+    ctl_prefix: str | None = typer.Option(
+        None,
+        "--ctl-prefix",
+        envvar="RABBITADMIN_CTL_PREFIX",
+        help="ctl: run rabbitmqctl through this command, e.g. 'ssh host' or 'docker exec c'.",
+    ),
+    erlang_cookie_file: str | None = typer.Option(
+        None, "--erlang-cookie-file", envvar="RABBITADMIN_ERLANG_COOKIE_FILE", help="ctl: the node's Erlang cookie."
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """Global connection options; every command also reads them from RABBITADMIN_* variables."""
@@ -86,7 +104,18 @@ def main_callback(
             timeout=timeout,
         )
 
-    ctx.obj = CliState(settings_factory=settings_factory)
+    if backend not in ("http", "ctl"):
+        raise fail(f"unknown backend {backend!r}: use http or ctl", ExitCode.INVALID)
+    ctx.obj = CliState(
+        settings_factory=settings_factory,
+        backend=backend,
+        ctl_options={
+            "node": node,
+            "rabbitmqctl": rabbitmqctl,
+            "prefix": ctl_prefix,
+            "cookie_file": erlang_cookie_file,
+        },
+    )
 
 
 # -- declarative commands -------------------------------------------------------------------------------
