@@ -10,6 +10,7 @@ import typer
 import yaml
 
 from rabbitadmin import __version__
+from rabbitadmin.admin import register as register_admin
 from rabbitadmin.apply import ApplyResult
 from rabbitadmin.cli_support import (
     OUTPUT_OPTION,
@@ -52,19 +53,25 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_callback(
     ctx: typer.Context,
-    url: str | None = typer.Option(None, "--url", help="Management API URL [env RABBITADMIN_URL]."),
-    user: str | None = typer.Option(None, "--user", "-u", help="User name [env RABBITADMIN_USER]."),
+    url: str | None = typer.Option(None, "--url", envvar="RABBITADMIN_URL", help="Management API URL."),
+    user: str | None = typer.Option(None, "--user", "-u", envvar="RABBITADMIN_USER", help="User name."),
     password: str | None = typer.Option(
         None,
         "--password",
-        help="Password; prefer RABBITADMIN_PASSWORD or --password-file (arguments show in `ps`).",
+        help="Password; prefer the RABBITADMIN_PASSWORD variable or --password-file (arguments show in ps).",
     ),
     password_file: str | None = typer.Option(
-        None, "--password-file", help="Read the password from this file [env RABBITADMIN_PASSWORD_FILE]."
+        None, "--password-file", envvar="RABBITADMIN_PASSWORD_FILE", help="Read the password from this file."
     ),
-    ca_bundle: str | None = typer.Option(None, "--ca-bundle", help="CA bundle to verify the server's TLS."),
-    client_cert: str | None = typer.Option(None, "--client-cert", help="Client certificate (PEM)."),
-    client_key: str | None = typer.Option(None, "--client-key", help="Client certificate key (PEM)."),
+    ca_bundle: str | None = typer.Option(
+        None, "--ca-bundle", envvar="RABBITADMIN_CA_BUNDLE", help="CA bundle to verify the server's TLS."
+    ),
+    client_cert: str | None = typer.Option(
+        None, "--client-cert", envvar="RABBITADMIN_CLIENT_CERT", help="Client certificate (PEM)."
+    ),
+    client_key: str | None = typer.Option(
+        None, "--client-key", envvar="RABBITADMIN_CLIENT_KEY", help="Client certificate key (PEM)."
+    ),
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the server's TLS certificate."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait for each server response."),
     backend: str = typer.Option(
@@ -255,7 +262,7 @@ def export(
 
 
 # -- sandbox ---------------------------------------------------------------------------------------------
-DIR_OPTION = typer.Option(None, "--dir", help="Directory of the node [env RABBITADMIN_SANDBOX_DIR].")
+DIR_OPTION = typer.Option(None, "--dir", envvar="RABBITADMIN_SANDBOX_DIR", help="Directory of the node.")
 
 
 @sandbox_app.command("start")
@@ -339,6 +346,10 @@ def _print_info(box: Sandbox) -> None:
 
 def _dir_arg(directory: Path | None) -> str:
     return f" --dir {directory}" if directory else ""
+
+
+# -- command groups built in their own packages ----------------------------------------------------------
+register_admin(app)
 
 
 def main() -> None:
