@@ -1,0 +1,190 @@
+"""The rabbitmqctl backend plans and applies on a node whose management plugin is disabled."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pika
+import pytest
+
+from rabbitadmin.backends import ctl_eval
+from rabbitadmin.backends.ctl import CtlBackend
+from rabbitadmin.engine import check_safety, execute_plan, make_plan
+from rabbitadmin.errors import ConnectionFailed, Refused
+from rabbitadmin.loader import load_topology_text
+from rabbitadmin.model import Exchange
+from rabbitadmin.passwords import check_password
+from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir
+
+
+@pytest.fixture
+def bare_vhost(bare_backend: CtlBackend) -> Iterator[str]:
+    name = f"bare {secrets.token_hex(3)}/é#"
+    yield name
+    if name in vhost_names(bare_backend):
+        bare_backend.ctl.run(["delete_vhost", "--", name])
+
+
+def vhost_names(backend: CtlBackend) -> set[str]:
+    return {entry["name"] for entry in backend.export_definitions()["vhosts"]}
+
+
+def topology(vhost: str, user: str, *, version: int) -> str:
+    """Version 1, then version 2 changing one thing of each kind."""
+    description, tags, write = ("first", "[management]", ".*") if version == 1 else ("second", "[monitoring]", "^w")
+    exchange_type = "fanout" if version == 1 else "topic"
+    header_value = 5 if version == 1 else 6
+    return f"""
+vhosts:
+  - name: "{vhost}"
+    description: {description}
+    exchanges:
+      - {{name: logs, type: {exchange_type}}}
+      - {{name: "h x", type: headers, arguments: {{alternate-exchange: logs}}}}
+    queues:
+      - {{name: "q 1"}}
+      - {{name: qq, type: quorum, arguments: {{x-delivery-limit: 5}}}}
+    bindings:
+      - {{source: logs, destination: "q 1", routing_key: "#"}}
+      - {{source: "h x", destination: qq, arguments: {{x-match: any, n: {header_value}}}}}
+      - {{source: logs, destination: "h x", destination_type: exchange, routing_key: rk}}
+users:
+  - name: "{user}"
+    tags: {tags}
+    password: {{env: BARE_PASSWORD_{version}}}
+permissions:
+  - {{user: "{user}", vhost: "{vhost}", configure: ".*", write: "{write}", read: ".*"}}
+topic_permissions:
+  - {{user: "{user}", vhost: "{vhost}", exchange: amq.topic, write: "{write}", read: ".*"}}
+"""
+
+
+def apply(backend: CtlBackend, text: str, *, prune: bool = False) -> Any:
+    plan = make_plan(load_topology_text(text), backend, prune=prune)
+    assert not plan.refusals, plan.refusals
+    execute_plan(plan, backend, allow_data_loss=True)
+    return plan
+
+
+def in_vhost(definitions: dict[str, Any], section: str, vhost: str) -> list[dict[str, Any]]:
+    return [entry for entry in definitions[section] if entry.get("vhost") == vhost]
+
+
+def test_plan_and_apply_without_management(
+    bare_backend: CtlBackend, bare_node: SandboxInfo, bare_vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(OSError):  # no management listener at all on this node
+        socket.create_connection(("127.0.0.1", bare_node.http_port), timeout=2).close()
+    user = f"bare-user-{secrets.token_hex(3)}"
+    monkeypatch.setenv("BARE_PASSWORD_1", "first secret")
+    monkeypatch.setenv("BARE_PASSWORD_2", "second secret")
+
+    first = apply(bare_backend, topology(bare_vhost, user, version=1))
+    assert first.summary()["create"] == 11
+    defs = bare_backend.export_definitions()
+    assert {q["name"] for q in in_vhost(defs, "queues", bare_vhost)} == {"q 1", "qq"}
+    assert {e["name"]: e["type"] for e in in_vhost(defs, "exchanges", bare_vhost)} == {
+        "logs": "fanout",
+        "h x": "headers",
+    }
+    assert len(in_vhost(defs, "bindings", bare_vhost)) == 3
+    stored = next(u for u in defs["users"] if u["name"] == user)
+    assert stored["tags"] == ["management"] and check_password("first secret", stored["password_hash"])
+    assert make_plan(load_topology_text(topology(bare_vhost, user, version=1)), bare_backend).is_empty
+
+    second = apply(bare_backend, topology(bare_vhost, user, version=2), prune=True)
+    assert {c.action.value for c in second.changes} >= {"update", "replace", "create", "delete"}
+    defs = bare_backend.export_definitions()
+    vhost_entry = next(v for v in defs["vhosts"] if v["name"] == bare_vhost)
+    assert vhost_entry["metadata"]["description"] == "second"
+    stored = next(u for u in defs["users"] if u["name"] == user)
+    assert stored["tags"] == ["monitoring"] and check_password("second secret", stored["password_hash"])
+    assert {e["name"]: e["type"] for e in in_vhost(defs, "exchanges", bare_vhost)}["logs"] == "topic"
+    header_bindings = [b for b in in_vhost(defs, "bindings", bare_vhost) if b["source"] == "h x"]
+    assert [b["arguments"]["n"] for b in header_bindings] == [6], "the old binding was deleted, the new one made"
+    assert len(in_vhost(defs, "bindings", bare_vhost)) == 3, "bindings of the replaced exchange re-created"
+    assert next(p for p in defs["permissions"] if p["user"] == user)["write"] == "^w"
+    assert make_plan(load_topology_text(topology(bare_vhost, user, version=2)), bare_backend, prune=True).is_empty
+
+    emptied = f'vhosts:\n  - name: "{bare_vhost}"\nusers:\n  - {{name: "{user}", state: absent}}\n'
+    apply(bare_backend, emptied, prune=True)
+    defs = bare_backend.export_definitions()
+    for section in ("queues", "exchanges", "bindings"):
+        assert in_vhost(defs, section, bare_vhost) == []
+    assert user not in {u["name"] for u in defs["users"]}
+    assert [p for p in defs["permissions"] if p["user"] == user] == []
+
+    apply(bare_backend, f'vhosts:\n  - {{name: "{bare_vhost}", state: absent}}\n')
+    assert bare_vhost not in vhost_names(bare_backend)
+
+
+def test_exact_message_counts_guard_data(bare_backend: CtlBackend, bare_node: SandboxInfo, bare_vhost: str) -> None:
+    apply(bare_backend, f'vhosts:\n  - name: "{bare_vhost}"\n    queues:\n      - {{name: held}}\n')
+    bare_backend.ctl.run(["set_permissions", f"--vhost={bare_vhost}", "--", bare_node.user, ".*", ".*", ".*"])
+    credentials = pika.PlainCredentials(bare_node.user, bare_node.password())
+    params = pika.ConnectionParameters("127.0.0.1", bare_node.amqp_port, bare_vhost, credentials)
+    with pika.BlockingConnection(params) as connection:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for i in range(3):
+            channel.basic_publish("", "held", f"m{i}".encode())
+    state = bare_backend.read_state([bare_vhost])
+    assert state.queues[(bare_vhost, "held")].messages == 3
+
+    changed = f'vhosts:\n  - name: "{bare_vhost}"\n    queues:\n      - {{name: held, durable: false}}\n'
+    plan = make_plan(load_topology_text(changed), bare_backend)
+    with pytest.raises(Refused, match="3 message"):
+        check_safety(plan, allow_data_loss=False)
+
+
+def test_binding_declared_by_a_client_is_deleted(
+    bare_backend: CtlBackend, bare_node: SandboxInfo, bare_vhost: str
+) -> None:
+    apply(bare_backend, f'vhosts:\n  - name: "{bare_vhost}"\n    exchanges:\n      - {{name: hx, type: headers}}\n'
+          "    queues:\n      - {name: q}\n")  # fmt: skip
+    bare_backend.ctl.run(["set_permissions", f"--vhost={bare_vhost}", "--", bare_node.user, ".*", ".*", ".*"])
+    credentials = pika.PlainCredentials(bare_node.user, bare_node.password())
+    params = pika.ConnectionParameters("127.0.0.1", bare_node.amqp_port, bare_vhost, credentials)
+    with pika.BlockingConnection(params) as connection:
+        # pika sends small integers as 32-bit signed, where an import would store a 64-bit long.
+        connection.channel().queue_bind("q", "hx", "", arguments={"x-match": "all", "n": 7, "s": "x"})
+    state = bare_backend.read_state([bare_vhost])
+    [binding] = [b for b in state.bindings.values() if b.source == "hx"]
+    bare_backend.delete(binding)
+    bare_backend.delete(binding)  # already gone counts as done
+    assert [b for b in bare_backend.read_state([bare_vhost]).bindings.values() if b.source == "hx"] == []
+
+
+def test_eval_guard_reports_missing_functions(bare_backend: CtlBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    exchange = Exchange(vhost="/", name="x")
+    assert bare_backend.unsupported(exchange, "delete") is None
+    assert bare_backend.unsupported(exchange, "create") is None
+    monkeypatch.setitem(ctl_eval.REQUIRED, "exchange_delete", (("rabbit_exchange", "delete_gone", 9),))
+    fresh = CtlBackend(node=bare_backend.ctl.node, rabbitmqctl=bare_backend.ctl.executable, env=bare_backend.ctl.env)
+    reason = fresh.unsupported(exchange, "delete")
+    assert reason is not None and "delete_gone" in reason
+
+
+def test_unreachable_node_is_a_connection_error(bare_sandbox: Any, bare_node: SandboxInfo) -> None:
+    backend = CtlBackend(
+        node=f"nobody-{secrets.token_hex(2)}@localhost",
+        rabbitmqctl=str(server_scripts_dir() / "rabbitmqctl"),
+        env=bare_sandbox.server_env(bare_node),
+    )
+    with pytest.raises(ConnectionFailed, match="cannot reach"):
+        backend.read_state(None)
+
+
+def test_cookie_file_gives_access(bare_sandbox: Any, bare_node: SandboxInfo, tmp_path: Any) -> None:
+    env = {**bare_sandbox.server_env(bare_node), "HOME": str(tmp_path)}  # no cookie in this HOME
+    cookie = f"{bare_node.directory}/.erlang.cookie"
+    backend = CtlBackend(
+        node=bare_node.nodename, rabbitmqctl=str(server_scripts_dir() / "rabbitmqctl"), env=env, cookie_file=cookie
+    )
+    try:
+        assert "/" in {v.name for v in backend.read_state(None).vhosts.values()}
+    finally:
+        backend.close()
