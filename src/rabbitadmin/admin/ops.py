@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from rabbitadmin.backends.ctl_runner import table_arguments
 from rabbitadmin.errors import RabbitAdminError
 from rabbitadmin.model import Secret
 
 Row = dict[str, Any]
+__all__ = ["COLUMNS", "AdminOps", "AlreadyExists", "NotFound", "Row", "channel_row", "table_arguments", "tag_list"]
 
 #: The keys of each listing's rows, in display order.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -112,17 +114,6 @@ class AdminOps(Protocol):
 
     def list_consumers(self, vhost: str | None = None) -> list[Row]:
         """Consumers, with their queue and channel."""
-
-
-def table_arguments(value: Any) -> dict[str, Any]:
-    """Arguments as a dict, from a dict or from rabbitmqctl's ``[[name, type, value], ...]`` triples."""
-    if isinstance(value, dict):
-        return value
-    result: dict[str, Any] = {}
-    for item in value or []:
-        if isinstance(item, list) and len(item) == 3:
-            result[str(item[0])] = item[2]
-    return result
 
 
 def tag_list(value: Any) -> list[str]:

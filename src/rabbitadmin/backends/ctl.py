@@ -3,8 +3,9 @@
 Works on a node without the management plugin (the server-bootstrap case), locally, over ``ssh`` or in a
 container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s), so the work is batched:
 
-- read: one ``export_definitions`` (JSON on stdout), plus one ``list_queues name messages`` per vhost in
-  scope that has queues (run a few at a time) for the exact message counts;
+- read: one ``export_definitions`` (JSON on stdout), plus, per vhost in scope (a few at a time), one
+  ``list_queues name messages`` for the exact message counts and one ``list_exchanges`` for the internal
+  exchanges, which the export leaves out;
 - create: one ``import_definitions`` on stdin for the whole batch (``bulk_threshold = 1``), users arriving
   with the password hash the engine computed; the import only adds, which is all a create needs;
 - update: users, permissions, topic permissions and vhost description/tags through a one-object import
@@ -26,8 +27,8 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin.backends import ctl_eval
-from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl
-from rabbitadmin.definitions import to_definition, to_definitions, topology_from_definitions
+from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, table_arguments
+from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.errors import RabbitAdminError
 from rabbitadmin.model import (
     Binding,
@@ -42,7 +43,7 @@ from rabbitadmin.model import (
     Vhost,
 )
 
-READ_PARALLELISM = 4
+READ_PARALLELISM = 3
 
 
 class CtlBackend:
@@ -88,12 +89,33 @@ class CtlBackend:
         return document
 
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
-        topology = topology_from_definitions(self.export_definitions(), vhosts)
-        counts = self.message_counts(list(topology.queues.values()))
+        definitions = self.export_definitions()
+        topology = topology_from_definitions(definitions, vhosts)
+        in_scope = [v["name"] for v in definitions.get("vhosts", []) if vhosts is None or v["name"] in vhosts]
+        with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
+            internal = pool.map(self._internal_exchanges, in_scope)
+            counts = self.message_counts(list(topology.queues.values()))
+            for exchanges in internal:
+                for exchange in exchanges:
+                    topology.add(exchange)
         for key, queue in list(topology.queues.items()):
             topology.queues[key] = replace(queue, messages=counts.get(key))
         self._actual = topology
         return topology
+
+    def _internal_exchanges(self, vhost: str) -> list[Exchange]:
+        columns = ["name", "type", "durable", "auto_delete", "internal", "arguments"]
+        try:
+            rows = self.ctl.json(["list_exchanges", f"--vhost={vhost}", *columns])
+        except CtlError as exc:
+            if exc.not_found:
+                return []
+            raise
+        return [
+            exchange_from_server({**row, "arguments": table_arguments(row.get("arguments"))}, vhost)
+            for row in rows
+            if row.get("internal") is True
+        ]
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
         """Exact counts: ``list_queues`` asks the queue processes, not the (delayed) statistics."""

@@ -153,3 +153,14 @@ def _reason(text: str) -> str:
             break
         useful.append(line.removeprefix("Error: "))
     return " ".join(useful)[:500] or "no reason given"
+
+
+def table_arguments(value: Any) -> dict[str, Any]:
+    """Arguments as a dict, from a dict or from rabbitmqctl's ``[[name, type, value], ...]`` triples."""
+    if isinstance(value, dict):
+        return value
+    result: dict[str, Any] = {}
+    for item in value or []:
+        if isinstance(item, list) and len(item) == 3:
+            result[str(item[0])] = item[2]
+    return result

@@ -1,0 +1,136 @@
+"""Parity: the same topology applied through the HTTP and the rabbitmqctl backends leaves the server in
+the same state (the exported definitions, password salts aside), from empty and after an update of each
+kind. Both run against the session node, each in its own vhost and with its own user."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rabbitadmin.backends.base import Backend
+from rabbitadmin.backends.ctl import CtlBackend
+from rabbitadmin.backends.http import HttpBackend
+from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.engine import execute_plan, make_plan
+from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.loader import load_topology_text
+from rabbitadmin.passwords import check_password
+from rabbitadmin.sandbox import SandboxInfo
+
+
+def topology(vhost: str, user: str, *, version: int) -> str:
+    """Version 2 changes one thing of each kind, adds some objects and drops others (applied with prune)."""
+    v1 = version == 1
+    return f"""
+vhosts:
+  - name: "{vhost}"
+    description: {"one" if v1 else "two"}
+    tags: {"[a]" if v1 else "[a, b]"}
+    exchanges:
+      - {{name: "ex/1", type: {"direct" if v1 else "topic"}}}
+      - {{name: alt, type: fanout, durable: false}}
+      - {{name: {"old-x" if v1 else "new-x"}, type: headers, internal: true}}
+    queues:
+      - {{name: "q 1", durable: {"true" if v1 else "false"}}}
+      - {{name: "q#2", arguments: {{x-message-ttl: {60000 if v1 else 30000}}}}}
+      - {{name: quorum, type: quorum}}
+      - {{name: {"old-q" if v1 else "new-q"}}}
+    bindings:
+      - {{source: "ex/1", destination: "q 1", routing_key: "{"k1" if v1 else "k2"}"}}
+      - {{source: "ex/1", destination: quorum, routing_key: same}}
+      - {{source: alt, destination: "ex/1", destination_type: exchange, arguments: {{n: {1 if v1 else 2}}}}}
+users:
+  - name: "{user}"
+    tags: {"[management]" if v1 else "[monitoring, management]"}
+    password: {{env: {"PARITY_ONE" if v1 else "PARITY_TWO"}}}
+permissions:
+  - {{user: "{user}", vhost: "{vhost}", configure: ".*", write: "{".*" if v1 else "^q"}", read: ".*"}}
+topic_permissions:
+  - {{user: "{user}", vhost: "{vhost}", exchange: amq.topic, write: "{".*" if v1 else "^a"}", read: ".*"}}
+"""
+
+
+def snapshot(definitions: dict[str, Any], vhost: str, user: str, password: str, admin: str) -> dict[str, list[str]]:
+    """The definitions of one vhost and one user, names replaced by placeholders, password hashes checked
+    and then dropped (their salts differ), each section sorted. The permissions of ``admin`` are left out:
+    the server grants them to whoever creates a vhost over HTTP, and rabbitmqctl acts as no user."""
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: rename(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rename(item) for item in value]
+        return {vhost: "<vhost>", user: "<user>"}.get(value, value) if isinstance(value, str) else value
+
+    result: dict[str, list[str]] = {}
+    for section in ("vhosts", "users", "permissions", "topic_permissions", "exchanges", "queues", "bindings"):
+        entries = []
+        for entry in definitions.get(section, []):
+            if vhost not in (entry.get("vhost"), entry.get("name")) and entry.get("user", entry.get("name")) != user:
+                continue
+            if entry.get("user") == admin:
+                continue
+            kept = dict(entry)
+            if section == "users":
+                assert check_password(password, kept.pop("password_hash"), kept["hashing_algorithm"])
+            entries.append(json.dumps(rename(kept), sort_keys=True))
+        result[section] = sorted(entries)
+    return result
+
+
+@pytest.fixture
+def parity_names(admin_client: HttpClient) -> Iterator[dict[str, tuple[str, str]]]:
+    token = secrets.token_hex(3)
+    names = {kind: (f"parity {kind} {token}/é#", f"parity-{kind}-{token}") for kind in ("http", "ctl")}
+    yield names
+    for vhost, user in names.values():
+        admin_client.delete(api_path("vhosts", vhost))
+        admin_client.delete(api_path("users", user))
+
+
+def test_same_state_through_both_backends(
+    settings: ConnectionSettings,
+    session_ctl_backend: CtlBackend,
+    node: SandboxInfo,
+    parity_names: dict[str, tuple[str, str]],
+    admin_client: HttpClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    passwords = {1: "parity one", 2: "parity two"}
+    monkeypatch.setenv("PARITY_ONE", passwords[1])
+    monkeypatch.setenv("PARITY_TWO", passwords[2])
+    http_backend = HttpBackend(settings)
+    backends: dict[str, Backend] = {"http": http_backend, "ctl": session_ctl_backend}
+    snapshots: dict[tuple[str, int], dict[str, list[str]]] = {}
+    try:
+        for kind, backend in backends.items():
+            vhost, user = parity_names[kind]
+            for version in (1, 2):
+                text = topology(vhost, user, version=version)
+                plan = make_plan(load_topology_text(text), backend, prune=True)
+                if version == 2:
+                    actions = {change.action.value for change in plan.changes}
+                    assert actions == {"create", "update", "replace", "delete"}, actions
+                execute_plan(plan, backend, allow_data_loss=True)
+                assert make_plan(load_topology_text(text), backend, prune=True).is_empty
+                exported = session_ctl_backend.export_definitions()
+                # The export leaves internal exchanges out: take the exchanges from the HTTP listing.
+                listed = admin_client.get(
+                    api_path("exchanges", vhost), {"columns": "vhost,name,type,durable,auto_delete,internal,arguments"}
+                )
+                exported["exchanges"] = [x for x in listed if x["name"] and not x["name"].startswith("amq.")]
+                snapshots[(kind, version)] = snapshot(exported, vhost, user, passwords[version], node.user)
+                creator_grant = {"user": node.user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"}
+                assert (creator_grant in exported["permissions"]) == (kind == "http")
+    finally:
+        http_backend.close()
+    for version in (1, 2):
+        http_state, ctl_state = snapshots[("http", version)], snapshots[("ctl", version)]
+        assert len(http_state["queues"]) == 4 and len(http_state["bindings"]) == 3
+        assert sum('"internal": true' in entry for entry in http_state["exchanges"]) == 1
+        assert http_state == ctl_state, f"version {version}"
+    assert snapshots[("ctl", 1)] != snapshots[("ctl", 2)]
