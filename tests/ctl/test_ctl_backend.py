@@ -158,14 +158,26 @@ def test_binding_declared_by_a_client_is_deleted(
     assert [b for b in bare_backend.read_state([bare_vhost]).bindings.values() if b.source == "hx"] == []
 
 
-def test_eval_guard_reports_missing_functions(bare_backend: CtlBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_eval_guard_reports_missing_functions(
+    bare_backend: CtlBackend, bare_vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     exchange = Exchange(vhost="/", name="x")
     assert bare_backend.unsupported(exchange, "delete") is None
     assert bare_backend.unsupported(exchange, "create") is None
+    text = f'vhosts:\n  - name: "{bare_vhost}"\n    exchanges:\n      - {{name: inner, type: topic, internal: true}}\n'
+    apply(bare_backend, text)
+    expected = bare_backend.read_state([bare_vhost])
+    assert (bare_vhost, "inner") in expected.exchanges
+
+    # A server without these functions: plan time says so, and reading falls back to public listings.
     monkeypatch.setitem(ctl_eval.REQUIRED, "exchange_delete", (("rabbit_exchange", "delete_gone", 9),))
+    monkeypatch.setitem(ctl_eval.REQUIRED, "read_extras", (("rabbit_exchange", "list_gone", 9),))
     fresh = CtlBackend(node=bare_backend.ctl.node, rabbitmqctl=bare_backend.ctl.executable, env=bare_backend.ctl.env)
     reason = fresh.unsupported(exchange, "delete")
     assert reason is not None and "delete_gone" in reason
+    fallback = fresh.read_state([bare_vhost])
+    assert "list_gone" in (fresh.unsupported_reason(("read_extras",)) or "")
+    assert fallback.exchanges == expected.exchanges and fallback.queues == expected.queues
 
 
 def test_unreachable_node_is_a_connection_error(bare_sandbox: Any, bare_node: SandboxInfo) -> None:

@@ -3,9 +3,9 @@
 Works on a node without the management plugin (the server-bootstrap case), locally, over ``ssh`` or in a
 container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s), so the work is batched:
 
-- read: one ``export_definitions`` (JSON on stdout), plus, per vhost in scope (a few at a time), one
-  ``list_queues name messages`` for the exact message counts and one ``list_exchanges`` for the internal
-  exchanges, which the export leaves out;
+- read: one ``export_definitions`` (JSON on stdout), plus one read-only ``eval`` for the exact message
+  counts and the internal exchanges, which the export leaves out (on a server lacking the functions it
+  uses: ``list_queues`` and ``list_exchanges`` per vhost, a few at a time);
 - create: one ``import_definitions`` on stdin for the whole batch (``bulk_threshold = 1``), users arriving
   with the password hash the engine computed; the import only adds, which is all a create needs;
 - update: users, permissions, topic permissions and vhost description/tags through a one-object import
@@ -89,61 +89,77 @@ class CtlBackend:
         return document
 
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
-        definitions = self.export_definitions()
+        # The two calls are independent: run them side by side.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            extras = pool.submit(self._extras, None if vhosts is None else sorted(vhosts))
+            definitions = self.export_definitions()
+            counts, internal = extras.result()
         topology = topology_from_definitions(definitions, vhosts)
-        in_scope = [v["name"] for v in definitions.get("vhosts", []) if vhosts is None or v["name"] in vhosts]
-        with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
-            internal = pool.map(self._internal_exchanges, in_scope)
-            counts = self.message_counts(list(topology.queues.values()))
-            for exchanges in internal:
-                for exchange in exchanges:
-                    topology.add(exchange)
+        for exchange in internal:
+            topology.add(exchange)
         for key, queue in list(topology.queues.items()):
             topology.queues[key] = replace(queue, messages=counts.get(key))
         self._actual = topology
         return topology
 
-    def _internal_exchanges(self, vhost: str) -> list[Exchange]:
+    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
+        """Exact counts, asked of the queue processes (not the statistics, which lag)."""
+        counts, _ = self._extras(sorted({queue.vhost for queue in queues}))
+        return {queue.key: counts.get(queue.key) for queue in queues}
+
+    def _extras(self, vhosts: list[str] | None) -> tuple[dict[Key, int | None], list[Exchange]]:
+        """Message counts and internal exchanges: one ``eval`` if the server allows, else per-vhost listings."""
+        if vhosts == []:
+            return {}, []
+        counts: dict[Key, int | None] = {}
+        if self._eval_support.get(("read_extras",)) is None:
+            # The expression checks its own functions: no separate check call on the common path.
+            output = self.ctl.run(["eval"], stdin=ctl_eval.expression("read_extras", {"vhosts": vhosts}))
+            if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
+                self._eval_support[("read_extras",)] = " ".join(output.split())
+            else:
+                try:
+                    data = ctl_eval.parse_json_line(output)
+                except ValueError as exc:
+                    raise RabbitAdminError(f"rabbitmqctl eval (read) failed: {exc}") from None
+                counts = {(vhost, name): _count(messages) for vhost, name, messages in data["queues"]}
+                return counts, [exchange_from_server(entry) for entry in data["internal_exchanges"]]
+        names = vhosts if vhosts is not None else [v["name"] for v in self.ctl.json(["list_vhosts", "name"])]
+        internal: list[Exchange] = []
+        with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
+            for part_counts, part_internal in pool.map(self._listings, names):
+                counts.update(part_counts)
+                internal += part_internal
+        return counts, internal
+
+    def _listings(self, vhost: str) -> tuple[dict[Key, int | None], list[Exchange]]:
+        """Public rabbitmqctl listings of one vhost: queue message counts and internal exchanges."""
         columns = ["name", "type", "durable", "auto_delete", "internal", "arguments"]
         try:
-            rows = self.ctl.json(["list_exchanges", f"--vhost={vhost}", *columns])
+            queues = self.ctl.json(["list_queues", f"--vhost={vhost}", "name", "messages"])
+            exchanges = self.ctl.json(["list_exchanges", f"--vhost={vhost}", *columns])
         except CtlError as exc:
             if exc.not_found:
-                return []
+                return {}, []
             raise
-        return [
+        counts: dict[Key, int | None] = {(vhost, row["name"]): _count(row.get("messages")) for row in queues}
+        internal = [
             exchange_from_server({**row, "arguments": table_arguments(row.get("arguments"))}, vhost)
-            for row in rows
+            for row in exchanges
             if row.get("internal") is True
         ]
-
-    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
-        """Exact counts: ``list_queues`` asks the queue processes, not the (delayed) statistics."""
-        vhosts = sorted({queue.vhost for queue in queues})
-
-        def fetch(vhost: str) -> dict[Key, int | None]:
-            try:
-                rows = self.ctl.json(["list_queues", f"--vhost={vhost}", "name", "messages"])
-            except CtlError as exc:
-                if exc.not_found:
-                    return {}
-                raise
-            return {(vhost, row["name"]): _count(row.get("messages")) for row in rows}
-
-        counts: dict[Key, int | None] = {}
-        with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
-            for part in pool.map(fetch, vhosts):
-                counts.update(part)
-        return {queue.key: counts.get(queue.key) for queue in queues}
+        return counts, internal
 
     # -- writing -----------------------------------------------------------------------------------------
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
         needs = self._eval_needs(obj, action)
-        if not needs:
-            return None
-        if needs not in self._eval_support:
-            self._eval_support[needs] = self._check_eval(needs)
-        return self._eval_support[needs]
+        return self.unsupported_reason(needs) if needs else None
+
+    def unsupported_reason(self, operations: tuple[str, ...]) -> str | None:
+        """Why the ``ctl_eval`` operations cannot run on this server (checked once), or None."""
+        if operations not in self._eval_support:
+            self._eval_support[operations] = self._check_eval(operations)
+        return self._eval_support[operations]
 
     def _eval_needs(self, obj: TopologyObject, action: str) -> tuple[str, ...]:
         if action == "delete" and isinstance(obj, Exchange):
@@ -226,4 +242,5 @@ class CtlBackend:
 
 
 def _count(value: Any) -> int | None:
+    # A queue that is down reports no number.
     return value if isinstance(value, int) and not isinstance(value, bool) else None

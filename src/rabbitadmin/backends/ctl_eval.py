@@ -39,6 +39,15 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("rabbit_misc", "amqp_table", 1),
         ("rabbit_misc", "to_amqp_table", 1),
     ),
+    "read_extras": (
+        ("rabbit_vhost", "list_names", 0),
+        ("rabbit_vhost", "exists", 1),
+        ("rabbit_amqqueue", "info_all", 2),
+        ("rabbit_exchange", "list", 1),
+        ("rabbit_exchange", "info", 2),
+        ("rabbit_misc", "amqp_table", 1),
+        ("rabbit_json", "encode", 1),
+    ),
 }
 
 _GUARD = """Missing = [{{M, F, A}} || {{M, F, A}} <- [{mfas}],
@@ -80,11 +89,32 @@ _BINDING_DELETE = """Delete = fun(S) ->
     end,
     [Delete(S) || S <- Specs]"""
 
+# Read-only: message counts of every queue and the internal exchanges (which the definitions export leaves
+# out) of the vhosts asked for, as one JSON line, so that reading costs one call however many vhosts.
+_READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
+      null -> rabbit_vhost:list_names();
+      Names -> [V || V <- Names, rabbit_vhost:exists(V)]
+    end,
+    Queues = [[VH, N, proplists:get_value(messages, Info)] || VH <- Wanted,
+              Info <- rabbit_amqqueue:info_all(VH, [name, messages]),
+              {{resource, _, queue, N}} <- [proplists:get_value(name, Info)]],
+    Fields = [type, durable, auto_delete, internal],
+    Exchanges = [maps:from_list([{{<<"vhost">>, VH}}, {{<<"name">>, N}},
+                  {{<<"arguments">>, rabbit_misc:amqp_table(proplists:get_value(arguments, Info))}}
+                  | [{{atom_to_binary(K, utf8), proplists:get_value(K, Info)}} || K <- Fields]])
+                 || VH <- Wanted, X <- rabbit_exchange:list(VH),
+                    Info <- [rabbit_exchange:info(X, [name, type, durable, auto_delete, internal, arguments])],
+                    proplists:get_value(internal, Info) =:= true,
+                    {{resource, _, exchange, N}} <- [proplists:get_value(name, Info)]],
+    io:format("~ts~n", [rabbit_json:encode(#{{<<"queues">> => Queues, <<"internal_exchanges">> => Exchanges}})]),
+    done"""
+
 _CHECK = """[]"""
 
 BODIES = {
     "exchange_delete": _EXCHANGE_DELETE,
     "binding_delete": _BINDING_DELETE,
+    "read_extras": _READ_EXTRAS,
 }
 
 
@@ -93,8 +123,9 @@ def _mfas(operations: tuple[str, ...]) -> str:
     return ", ".join(f"{{{m}, {f}, {a}}}" for m, f, a in needed)
 
 
-def expression(operation: str, specs: list[dict[str, Any]]) -> str:
-    """The Erlang expression carrying out ``operation`` on every spec (a list of JSON objects)."""
+def expression(operation: str, specs: Any) -> str:
+    """The Erlang expression carrying out ``operation`` with ``specs`` (JSON: a list of objects, or for
+    ``read_extras`` an object ``{"vhosts": [...] or null}``)."""
     payload = base64.b64encode(json.dumps(specs, ensure_ascii=False).encode("utf-8")).decode("ascii")
     body = BODIES[operation].format(user=ACTING_USER)
     return _GUARD.format(mfas=_mfas((operation,)), payload=payload, body=body)
@@ -119,3 +150,17 @@ def parse_outcomes(output: str, count: int) -> list[str]:
     if len(outcomes) != count:
         raise ValueError(f"expected {count} outcome(s), got: {text[:500]}")
     return outcomes
+
+
+MISSING_MARKER = "{missing_functions"
+
+
+def parse_json_line(output: str) -> Any:
+    """The JSON line an expression printed before returning ``done``.
+
+    Raises ``ValueError`` with the printed term when the node reported missing functions or an error.
+    """
+    lines = [line for line in output.splitlines() if line.strip()]
+    if len(lines) < 2 or lines[-1].strip() != "done":
+        raise ValueError(" ".join(output.split())[:500] or "no output")
+    return json.loads(lines[-2])
