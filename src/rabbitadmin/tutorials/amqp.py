@@ -1,0 +1,171 @@
+"""AMQP plumbing shared by the tutorial runners: connecting as the tutorial user, passive declarations
+that explain what to do when an object is missing, and a consume loop that stops after N messages or
+S idle seconds.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import pika
+import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+
+from rabbitadmin.errors import ConnectionFailed, ExitCode, RabbitAdminError, UsageError
+from rabbitadmin.model import Secret
+
+DEFAULT_AMQP_PORT = 5672
+AMQP_NOT_FOUND = 404
+AMQP_ACCESS_REFUSED = 403
+
+# pika's message callback arguments: delivery method, properties, body.
+Handler = Callable[[BlockingChannel, Any, pika.BasicProperties, bytes], None]
+
+
+class NotProvisioned(RabbitAdminError):
+    """A runner's named queue or exchange does not exist: the scenario was not provisioned."""
+
+    exit_code = ExitCode.ERROR
+
+
+@dataclass(frozen=True)
+class AmqpTarget:
+    """Where and as whom a runner connects."""
+
+    host: str
+    port: int
+    vhost: str
+    user: str
+    password: Secret
+    scenario: str  # named in the "provision first" hint
+
+    def parameters(self) -> pika.ConnectionParameters:
+        return pika.ConnectionParameters(
+            host=self.host,
+            port=self.port,
+            virtual_host=self.vhost,
+            credentials=pika.PlainCredentials(self.user, self.password.reveal(), erase_on_connect=True),
+            connection_attempts=1,
+            blocked_connection_timeout=60,
+        )
+
+    @property
+    def hint(self) -> str:
+        vhost = f" --vhost {self.vhost}" if self.vhost != "myproject" else ""
+        return f"run `rabbitadmin tutorial provision {self.scenario}{vhost}` first"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When a consumer stops by itself: after ``count`` messages, or ``timeout`` seconds without one."""
+
+    count: int | None = None
+    timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.count is not None and self.count < 1:
+            raise UsageError("--count must be at least 1")
+        if self.timeout is not None and self.timeout <= 0:
+            raise UsageError("--timeout must be a positive number of seconds")
+
+
+def say(line: str) -> None:
+    """Print a runner's output line now: scripts and tests read it through a pipe as it happens."""
+    print(line, flush=True)
+
+
+def shown(body: bytes) -> str:
+    """A message body as the introduction prints it: the text's repr, quotes included."""
+    return repr(body.decode("utf-8", errors="replace"))
+
+
+def connect(target: AmqpTarget) -> pika.BlockingConnection:
+    """Open a connection, turning pika's failures into ``ConnectionFailed`` with a useful message."""
+    where = f"amqp://{target.host}:{target.port}/ (vhost {target.vhost!r}, user {target.user!r})"
+    try:
+        return pika.BlockingConnection(target.parameters())
+    except (pika.exceptions.ProbableAuthenticationError, pika.exceptions.AuthenticationError):
+        raise ConnectionFailed(f"{where}: login refused; {target.hint}, or check MYUSER_PASSWORD") from None
+    except pika.exceptions.ProbableAccessDeniedError:
+        raise ConnectionFailed(f"{where}: access to the vhost refused; {target.hint}") from None
+    except pika.exceptions.ConnectionClosedByBroker as exc:
+        raise ConnectionFailed(f"{where}: the server closed the connection: {exc.reply_text}; {target.hint}") from None
+    except pika.exceptions.AMQPConnectionError as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ConnectionFailed(f"{where}: cannot connect ({reason}); is the AMQP port right (--amqp-port)?") from None
+
+
+def require_queue(channel: BlockingChannel, target: AmqpTarget, queue: str) -> None:
+    """Declare ``queue`` passively: it must exist already (the preset creates it)."""
+    _passive(lambda: channel.queue_declare(queue=queue, passive=True), f"queue {queue!r}", target)
+
+
+def require_exchange(channel: BlockingChannel, target: AmqpTarget, exchange: str) -> None:
+    """Declare ``exchange`` passively: it must exist already (the preset creates it)."""
+    _passive(lambda: channel.exchange_declare(exchange=exchange, passive=True), f"exchange {exchange!r}", target)
+
+
+def _passive(declare: Callable[[], object], what: str, target: AmqpTarget) -> None:
+    try:
+        declare()
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code == AMQP_NOT_FOUND:
+            raise NotProvisioned(f"{what} does not exist in vhost {target.vhost!r}: {target.hint}") from None
+        if exc.reply_code == AMQP_ACCESS_REFUSED:
+            raise NotProvisioned(f"user {target.user!r} may not use {what}: {exc.reply_text}; {target.hint}") from None
+        raise RabbitAdminError(f"the server refused to declare {what}: {exc.reply_text}") from None
+
+
+def consume(
+    channel: BlockingChannel,
+    queue: str,
+    handler: Handler,
+    *,
+    limits: Limits,
+    auto_ack: bool,
+) -> int:
+    """Deliver messages from ``queue`` to ``handler`` until a limit is reached; return how many came.
+
+    Without limits this runs until Ctrl-C (or SIGTERM), which the caller turns into a clean exit.
+    """
+    received = 0
+    for method, properties, body in channel.consume(queue, auto_ack=auto_ack, inactivity_timeout=limits.timeout):
+        if method is None:  # the inactivity timeout fired: idle for limits.timeout seconds
+            break
+        handler(channel, method, properties, body)
+        received += 1
+        if limits.count is not None and received >= limits.count:
+            break
+    # Cancelling requeues anything delivered to us but not acknowledged yet.
+    channel.cancel()
+    return received
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def session(target: AmqpTarget) -> Iterator[tuple[pika.BlockingConnection, BlockingChannel]]:
+    """A connection and a channel, closed on the way out; Ctrl-C and SIGTERM end it quietly."""
+    previous = signal.signal(signal.SIGTERM, _terminate)  # scripts stop consumers with a plain `kill`
+    connection = connect(target)
+    try:
+        yield connection, connection.channel()
+    except KeyboardInterrupt:
+        print(" [*] Interrupted", file=sys.stderr, flush=True)
+    except pika.exceptions.ConnectionClosedByBroker as exc:
+        raise ConnectionFailed(f"the server closed the connection: {exc.reply_text}") from None
+    except pika.exceptions.AMQPConnectionError as exc:
+        raise ConnectionFailed(f"lost the connection to the server ({exc or type(exc).__name__})") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        with suppress(pika.exceptions.AMQPError):
+            if connection.is_open:
+                connection.close()
