@@ -8,12 +8,10 @@ The backend options sit on each group (``rabbitadmin queues --backend ctl list``
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any
 
 import typer
 
@@ -68,36 +66,23 @@ def group_options(
     }
 
 
-def _choice(ctx: typer.Context, key: str, env_name: str) -> Any:
-    chosen = (ctx.meta.get(META_KEY) or {}).get(key)
-    if chosen:
-        return chosen
-    if os.environ.get(env_name):
-        return os.environ[env_name]
-    return cli_state(ctx).ctl_options.get(key)  # global options, if the main command has them
-
-
 def make_ops(ctx: typer.Context) -> AdminOps:
-    """The operations object for the backend the options chose."""
-    backend = _choice(ctx, "backend", "RABBITADMIN_BACKEND") or cli_state(ctx).backend or "http"
+    """The operations object for the backend the options chose (group options, then environment)."""
+    chosen = {key: value for key, value in (ctx.meta.get(META_KEY) or {}).items() if value}
+    state = cli_state(ctx)
+    global_choice = state.backend if state.backend != "http" else None  # "http" is also the unset default
+    backend = chosen.get("backend") or global_choice or os.environ.get("RABBITADMIN_BACKEND") or "http"
     if backend == "http":
         from rabbitadmin.admin.http_ops import HttpAdmin
 
-        return HttpAdmin(cli_state(ctx).settings)
+        return HttpAdmin(state.settings)
     if backend != "ctl":
         raise UsageError(f"unknown backend {backend!r}: use http or ctl")
     from rabbitadmin.admin.ctl_ops import CtlAdmin
-    from rabbitadmin.backends.ctl_runner import Rabbitmqctl
+    from rabbitadmin.backends.ctl_runner import rabbitmqctl_from_options
 
-    prefix = _choice(ctx, "prefix", "RABBITADMIN_CTL_PREFIX")
-    return CtlAdmin(
-        Rabbitmqctl(
-            node=_choice(ctx, "node", "RABBITADMIN_NODE"),
-            executable=_choice(ctx, "rabbitmqctl", "RABBITADMIN_RABBITMQCTL") or "rabbitmqctl",
-            prefix=shlex.split(prefix) if isinstance(prefix, str) else list(prefix or ()),
-            cookie_file=_choice(ctx, "cookie_file", "RABBITADMIN_ERLANG_COOKIE_FILE"),
-        )
-    )
+    # Group options win over the main command's (if it has any), which win over the environment.
+    return CtlAdmin(rabbitmqctl_from_options({**state.ctl_options, **chosen}))
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin.backends import ctl_eval
-from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, table_arguments
+from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, rabbitmqctl_from_options, table_arguments
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.errors import RabbitAdminError
 from rabbitadmin.model import (
@@ -71,6 +71,14 @@ class CtlBackend:
         self.parallelism = parallelism
         self._actual: Topology | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any] | None = None, *, parallelism: int = 2) -> CtlBackend:
+        """A backend from command-line options (``node``, ``rabbitmqctl``, ``prefix``, ``cookie_file``), each
+        falling back to its ``RABBITADMIN_*`` environment variable."""
+        backend = cls(parallelism=parallelism)
+        backend.ctl = rabbitmqctl_from_options(options)
+        return backend
 
     def connected_user(self) -> str | None:
         return None  # rabbitmqctl acts as the Erlang node, not as a RabbitMQ user

@@ -143,6 +143,31 @@ class Rabbitmqctl:
             raise CtlError(args[0], 0, f"unexpected output: {output[:200]}") from None
 
 
+#: The environment variables behind each rabbitmqctl option (an explicit option wins).
+OPTION_ENV = {
+    "node": "RABBITADMIN_NODE",
+    "rabbitmqctl": "RABBITADMIN_RABBITMQCTL",
+    "prefix": "RABBITADMIN_CTL_PREFIX",
+    "cookie_file": "RABBITADMIN_ERLANG_COOKIE_FILE",
+}
+
+
+def rabbitmqctl_from_options(
+    options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Rabbitmqctl:
+    """A runner from options (``node``, ``rabbitmqctl``, ``prefix``, ``cookie_file``), each falling back to its
+    ``RABBITADMIN_*`` variable; ``prefix`` may be a list or a shell-like string (``"ssh admin@mq1"``)."""
+    env = os.environ if environ is None else environ
+    chosen = {key: (options or {}).get(key) or env.get(variable) for key, variable in OPTION_ENV.items()}
+    prefix = chosen["prefix"]
+    return Rabbitmqctl(
+        node=chosen["node"],
+        executable=chosen["rabbitmqctl"] or "rabbitmqctl",
+        prefix=shlex.split(prefix) if isinstance(prefix, str) else tuple(prefix or ()),
+        cookie_file=chosen["cookie_file"],
+    )
+
+
 def _reason(text: str) -> str:
     """The useful part of rabbitmqctl's error output: its non-empty lines, without the usage banner."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]

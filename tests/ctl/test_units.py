@@ -1,0 +1,90 @@
+"""The pure parts of the rabbitmqctl layer: argument lists, option resolution, output parsing, tables."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from rabbitadmin.admin.ops import table_arguments, tag_list
+from rabbitadmin.admin.output import cell, render_table
+from rabbitadmin.backends import ctl_eval
+from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, _reason, rabbitmqctl_from_options
+
+
+def test_argv_puts_node_then_arguments() -> None:
+    ctl = Rabbitmqctl(node="rabbit@h", executable="/x/rabbitmqctl")
+    assert ctl.argv(["list_queues", "--vhost=a b"]) == [
+        "/x/rabbitmqctl",
+        "-n",
+        "rabbit@h",
+        "list_queues",
+        "--vhost=a b",
+    ]
+
+
+def test_docker_prefix_keeps_arguments_and_ssh_quotes_them() -> None:
+    docker = Rabbitmqctl(prefix=("docker", "exec", "c"))
+    assert docker.argv(["delete_queue", "--", "a b"]) == [
+        "docker",
+        "exec",
+        "c",
+        "rabbitmqctl",
+        "delete_queue",
+        "--",
+        "a b",
+    ]
+    ssh = Rabbitmqctl(prefix=("ssh", "mq1"))
+    remote = ssh.argv(["delete_queue", "--", "it's a b"])
+    assert remote[:2] == ["ssh", "mq1"]
+    assert shlex.split(" ".join(remote[2:])) == ["rabbitmqctl", "delete_queue", "--", "it's a b"]
+
+
+def test_options_fall_back_to_environment() -> None:
+    environ = {"RABBITADMIN_NODE": "env@h", "RABBITADMIN_CTL_PREFIX": "ssh -p 2222 mq1"}
+    ctl = rabbitmqctl_from_options({"rabbitmqctl": "/opt/rabbitmqctl"}, environ)
+    assert (ctl.node, ctl.executable, tuple(ctl.prefix)) == ("env@h", "/opt/rabbitmqctl", ("ssh", "-p", "2222", "mq1"))
+    assert rabbitmqctl_from_options({"node": "opt@h"}, environ).node == "opt@h"
+
+
+@pytest.mark.parametrize(
+    ("reason", "not_found"),
+    [("Queue not found", True), ('User "x" does not exist', True), ("not_found", True), ("bad argument", False)],
+)
+def test_not_found_errors(reason: str, not_found: bool) -> None:
+    assert CtlError("cmd", 65, reason).not_found is not_found
+
+
+def test_reason_drops_banners() -> None:
+    text = 'Error:\nUser "x" already exists\n\x1b[1mUsage\x1b[0m\nrabbitmqctl ...'
+    assert _reason(text) == 'User "x" already exists'
+
+
+def test_eval_outcomes() -> None:
+    assert ctl_eval.parse_outcomes("[deleted,\n not_found]\n", 2) == ["deleted", "not_found"]
+    with pytest.raises(ValueError, match="missing_functions"):
+        ctl_eval.parse_outcomes("{missing_functions,[{rabbit_binding,remove,2}]}", 1)
+    with pytest.raises(ValueError, match="expected 2"):
+        ctl_eval.parse_outcomes("[deleted]", 2)
+    assert ctl_eval.parse_json_line('{"queues": []}\ndone\n') == {"queues": []}
+    with pytest.raises(ValueError):
+        ctl_eval.parse_json_line("{error,badarg}\n")
+
+
+def test_expression_carries_names_as_base64() -> None:
+    text = ctl_eval.expression("exchange_delete", [{"vhost": '"); halt(). %', "name": "x"}])
+    assert "halt()" not in text and "{rabbit_exchange, delete, 3}" in text
+
+
+def test_table_arguments_and_tags() -> None:
+    assert table_arguments([["x-match", "longstr", "all"], ["n", "long", 5]]) == {"x-match": "all", "n": 5}
+    assert table_arguments({"a": 1}) == {"a": 1}
+    assert tag_list("b, a,,a") == ["a", "b"] and tag_list(None) == []
+
+
+def test_render_table() -> None:
+    rows = [{"name": "q", "messages": None, "tags": ["a", "b"], "args": {"k": 1}, "ok": True}]
+    lines = render_table(rows, ["name", "messages", "tags", "args", "ok"]).splitlines()
+    assert lines[0].split() == ["NAME", "MESSAGES", "TAGS", "ARGS", "OK"]
+    assert lines[1].split() == ["q", "-", "a,b", '{"k":1}', "true"]
+    assert cell("x" * 100).endswith("…") and len(cell("x" * 100)) == 60
