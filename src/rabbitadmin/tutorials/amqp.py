@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -123,27 +124,50 @@ def _passive(declare: Callable[[], object], what: str, target: AmqpTarget) -> No
 
 
 def consume(
+    connection: pika.BlockingConnection,
     channel: BlockingChannel,
     queue: str,
     handler: Handler,
     *,
     limits: Limits,
     auto_ack: bool,
+    ready_line: str,
 ) -> int:
     """Deliver messages from ``queue`` to ``handler`` until a limit is reached; return how many came.
 
-    Without limits this runs until Ctrl-C (or SIGTERM), which the caller turns into a clean exit.
+    ``ready_line`` is printed once the server has registered the consumer, so whoever reads it knows that
+    messages published from then on will reach this consumer. Without limits this runs until Ctrl-C (or
+    SIGTERM), which ``session`` turns into a clean exit.
     """
+    # With --count, an auto-ack consumer would lose what the server pushed beyond the count: take one
+    # message at a time and acknowledge it ourselves instead.
+    acks_for_handler = auto_ack and limits.count is not None
+    if acks_for_handler:
+        channel.basic_qos(prefetch_count=1)
     received = 0
-    for method, properties, body in channel.consume(queue, auto_ack=auto_ack, inactivity_timeout=limits.timeout):
-        if method is None:  # the inactivity timeout fired: idle for limits.timeout seconds
-            break
-        handler(channel, method, properties, body)
-        received += 1
+    last_message = time.monotonic()
+
+    def on_message(ch: BlockingChannel, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
+        nonlocal received, last_message
         if limits.count is not None and received >= limits.count:
-            break
-    # Cancelling requeues anything delivered to us but not acknowledged yet.
-    channel.cancel()
+            return  # already done: left unacknowledged, the server requeues it when we cancel
+        handler(ch, method, properties, body)
+        if acks_for_handler:
+            ch.basic_ack(delivery_tag=method.delivery_tag)
+        received += 1
+        last_message = time.monotonic()
+
+    tag = channel.basic_consume(queue, on_message, auto_ack=auto_ack and not acks_for_handler)
+    say(ready_line)
+    while limits.count is None or received < limits.count:
+        if limits.timeout is not None:
+            idle = time.monotonic() - last_message
+            if idle >= limits.timeout:
+                break
+            connection.process_data_events(time_limit=min(0.5, limits.timeout - idle))
+        else:
+            connection.process_data_events(time_limit=0.5)
+    channel.basic_cancel(tag)
     return received
 
 

@@ -162,7 +162,7 @@ def run_command(
         password = read_password_file(str(password_file)) if password_file else _password_from_env_or_prompt()
         target = AmqpTarget(
             host=settings.host,
-            port=_amqp_port(amqp_port, settings, tutorial_user, password),
+            port=_amqp_port(amqp_port, settings),
             vhost=vhost,
             user=tutorial_user,
             password=password,
@@ -188,14 +188,16 @@ def _prompt_password(*, confirm: bool) -> Secret:
     return Secret(first)
 
 
-def _amqp_port(given: int | None, settings: ConnectionSettings, user: str, password: Secret) -> int:
+def _amqp_port(given: int | None, settings: ConnectionSettings) -> int:
     """The option, then RABBITADMIN_AMQP_PORT, then the listener the management API reports, then 5672."""
     if given is not None:
         return given
     if settings.amqp_port is not None:
         return settings.amqp_port
-    # The tutorial user has the management tag, so it may read the overview with its own credentials.
-    client = HttpClient(replace(settings, user=user, password=password, timeout=5.0))
+    if settings.password is None:
+        return DEFAULT_AMQP_PORT
+    # Listeners are shown to monitoring and administrator users: ask with the tool's own credentials.
+    client = HttpClient(replace(settings, timeout=min(settings.timeout, 10.0)))
     try:
         overview = client.get(api_path("overview"))
     except RabbitAdminError:  # no management API to ask: assume the standard port

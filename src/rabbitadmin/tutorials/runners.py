@@ -75,12 +75,13 @@ def send(target: AmqpTarget, args: list[str], limits: Limits) -> None:
 
 def receive(target: AmqpTarget, args: list[str], limits: Limits) -> None:
     """Print the messages of the queue ``hello``."""
-    with session(target) as (_connection, channel):
+    with session(target) as (connection, channel):
         require_queue(channel, target, "hello")
-        say(WAITING_MESSAGES)
-        consume(
-            channel, "hello", lambda ch, m, p, body: say(f" [x] Received {shown(body)}"), limits=limits, auto_ack=True
-        )
+
+        def show(ch: BlockingChannel, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
+            say(f" [x] Received {shown(body)}")
+
+        consume(connection, channel, "hello", show, limits=limits, auto_ack=True, ready_line=WAITING_MESSAGES)
 
 
 # -- 2. Work queues --------------------------------------------------------------------------------------
@@ -99,7 +100,6 @@ def worker(target: AmqpTarget, args: list[str], limits: Limits) -> None:
     """Take tasks from ``task_queue`` one at a time, sleep a second per dot, then acknowledge."""
     with session(target) as (connection, channel):
         require_queue(channel, target, "task_queue")
-        say(WAITING_MESSAGES)
 
         def work(ch: BlockingChannel, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
             say(f" [x] Received {shown(body)}")
@@ -108,7 +108,7 @@ def worker(target: AmqpTarget, args: list[str], limits: Limits) -> None:
             ch.basic_ack(delivery_tag=method.delivery_tag)
 
         channel.basic_qos(prefetch_count=1)  # fair dispatch: no new task until this one is acknowledged
-        consume(channel, "task_queue", work, limits=limits, auto_ack=False)
+        consume(connection, channel, "task_queue", work, limits=limits, auto_ack=False, ready_line=WAITING_MESSAGES)
 
 
 # -- 3 to 5: exchanges -----------------------------------------------------------------------------------
@@ -121,18 +121,17 @@ def _emit(target: AmqpTarget, exchange: str, routing_key: str, message: str, lin
 
 
 def _receive_logs(target: AmqpTarget, exchange: str, binding_keys: list[str], limits: Limits, with_key: bool) -> None:
-    with session(target) as (_connection, channel):
+    with session(target) as (connection, channel):
         require_exchange(channel, target, exchange)
         # A server-named queue that lives as long as this connection: the runner's own, not the preset's.
         queue = channel.queue_declare(queue="", exclusive=True).method.queue
         for key in binding_keys:
             channel.queue_bind(exchange=exchange, queue=queue, routing_key=key)
-        say(WAITING_LOGS)
 
         def show(ch: BlockingChannel, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
             say(f" [x] {method.routing_key!r}:{shown(body)}" if with_key else f" [x] {shown(body)}")
 
-        consume(channel, queue, show, limits=limits, auto_ack=True)
+        consume(connection, channel, queue, show, limits=limits, auto_ack=True, ready_line=WAITING_LOGS)
 
 
 def emit_log(target: AmqpTarget, args: list[str], limits: Limits) -> None:
@@ -187,7 +186,7 @@ def fib(n: int) -> int:
 
 def rpc_server(target: AmqpTarget, args: list[str], limits: Limits) -> None:
     """Answer fib(n) requests from ``rpc_queue`` on each request's reply queue."""
-    with session(target) as (_connection, channel):
+    with session(target) as (connection, channel):
         require_queue(channel, target, "rpc_queue")
 
         def on_request(ch: BlockingChannel, method: Any, props: pika.BasicProperties, body: bytes) -> None:
@@ -207,8 +206,8 @@ def rpc_server(target: AmqpTarget, args: list[str], limits: Limits) -> None:
             ch.basic_ack(delivery_tag=method.delivery_tag)
 
         channel.basic_qos(prefetch_count=1)  # spread requests over several servers
-        say(" [x] Awaiting RPC requests")
-        consume(channel, "rpc_queue", on_request, limits=limits, auto_ack=False)
+        ready = " [x] Awaiting RPC requests"
+        consume(connection, channel, "rpc_queue", on_request, limits=limits, auto_ack=False, ready_line=ready)
 
 
 def rpc_client(target: AmqpTarget, args: list[str], limits: Limits) -> None:
