@@ -43,3 +43,12 @@ def test_consumer_stops_cleanly_on_ctrl_c_and_after_idle_timeout(
     assert "Interrupted" in interrupted.stderr
     assert idle.finish(20) == 0, idle.stderr
     assert idle.received() == []
+
+
+def test_count_leaves_later_messages_in_the_queue(tut_env: dict[str, str], tutorial_vhost: str) -> None:
+    for message in ("one", "two"):
+        assert tutorial(tut_env, "run", "send", message, "--vhost", tutorial_vhost).returncode == 0
+    for expected in ("one", "two"):
+        got = tutorial(tut_env, "run", "receive", "--vhost", tutorial_vhost, "--count", "1", "--timeout", "20")
+        assert got.returncode == 0, got.stderr
+        assert got.stdout.splitlines()[1:] == [f" [x] Received {expected!r}"]
