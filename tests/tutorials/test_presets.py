@@ -39,7 +39,7 @@ def test_preset_validates_with_the_introductions_names(name: str) -> None:
     kind, object_name, object_type = EXPECTED[name]
     assert list(topology.vhosts) == [("myproject",)]
     assert [u.name for u in topology.users.values()] == ["myuser"]
-    assert [tuple(u.tags) for u in topology.users.values()] == [("management",)]
+    assert [tuple(u.tags or ()) for u in topology.users.values()] == [("management",)]
     [permission] = topology.permissions.values()
     assert (permission.user, permission.vhost) == ("myuser", "myproject")
     assert (permission.configure, permission.write, permission.read) == (".*", ".*", ".*")
@@ -47,7 +47,7 @@ def test_preset_validates_with_the_introductions_names(name: str) -> None:
     objects = list(topology.queues.values()) if kind == "queue" else list(topology.exchanges.values())
     assert [(o.name, o.durable) for o in objects] == [(object_name, True)]
     if kind == "exchange":
-        assert objects[0].type == object_type  # type: ignore[union-attr]
+        assert objects[0].type == object_type
         assert not topology.queues, "exclusive per-consumer queues belong to the runners, not the preset"
     else:
         assert not topology.exchanges

@@ -28,7 +28,13 @@ def test_fib_30(tut_env: dict[str, str], tutorial_vhost: str, start_runner: Call
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [" [x] Requesting fib(30)", " [.] Got 832040"]
     server.wait_for(" [.] fib(30)")
-    assert server.interrupt() == 0
+    too_big = tutorial(tut_env, "run", "rpc_client", "99", "--vhost", tutorial_vhost, "--timeout", "30")
+    assert too_big.returncode == 1
+    assert "fib(99): the server answered: error: expected a whole number from 0 to 35, got '99'" in too_big.stderr
+    # Scripts stop a server with a plain `kill`: SIGTERM ends it as cleanly as Ctrl-C.
+    server.process.terminate()
+    assert server.finish() == 0
+    assert "Traceback" not in server.stderr
 
 
 def test_concurrent_clients_each_get_their_own_answers(

@@ -252,7 +252,7 @@ def rpc_client(target: AmqpTarget, args: list[str], limits: Limits) -> None:
             try:
                 say(f" [.] Got {int(answer)!r}")
             except ValueError:
-                raise RpcFailed(f"fib({n}): the server answered {answer!r}") from None
+                raise RpcFailed(f"fib({n}): the server answered: {answer}") from None
 
 
 PROGRAMS: dict[str, Program] = {
