@@ -200,3 +200,39 @@ def test_cookie_file_gives_access(bare_sandbox: Any, bare_node: SandboxInfo, tmp
         assert "/" in {v.name for v in backend.read_state(None).vhosts.values()}
     finally:
         backend.close()
+
+
+def test_many_deletes_and_updates_are_batched(
+    bare_backend: CtlBackend, bare_vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queues = "".join(f'      - {{name: "q{i}"}}\n' for i in range(40))
+    exchanges = "".join(f'      - {{name: "x{i}", type: topic}}\n' for i in range(10))
+    bindings = "".join(
+        f'      - {{source: "x{i % 10}", destination: "q{i}", routing_key: "k.{i}"}}\n' for i in range(40)
+    )
+    users = "".join(f'  - {{name: "{bare_vhost}-u{i}", password_hash: "", tags: [a]}}\n' for i in range(10))
+    full = (
+        f'vhosts:\n  - name: "{bare_vhost}"\n    exchanges:\n{exchanges}    queues:\n{queues}'
+        f"    bindings:\n{bindings}users:\n{users}"
+    )
+    apply(bare_backend, full)
+    calls: list[str] = []
+    original = bare_backend.ctl.run
+
+    def counting_run(args: Any, *, stdin: str | None = None) -> str:
+        calls.append(args[0])
+        return original(args, stdin=stdin)
+
+    monkeypatch.setattr(bare_backend.ctl, "run", counting_run)
+    retagged = full.replace("tags: [a]", "tags: [b]")
+    emptied = f'vhosts:\n  - name: "{bare_vhost}"\nusers:\n{users.replace("tags: [a]", "tags: [b]")}'
+    plan = apply(bare_backend, retagged)
+    assert plan.summary()["update"] == 10
+    plan = apply(bare_backend, emptied, prune=True)
+    assert plan.summary()["delete"] == 50  # the bindings go with their queues and exchanges
+    deletes_and_updates = [c for c in calls if c in ("eval", "import_definitions")]
+    assert len(deletes_and_updates) <= 12, calls  # 10 updates and 50 deletes in a handful of calls
+    state = bare_backend.read_state([bare_vhost])
+    assert [q for q in state.queues if q[0] == bare_vhost] == []
+    assert [x for x in state.exchanges.values() if x.vhost == bare_vhost and x.name and x.name[:4] != "amq."] == []
+    assert all(state.users[(f"{bare_vhost}-u{i}",)].tags == ("b",) for i in range(10))

@@ -61,11 +61,11 @@ def test_reason_drops_banners() -> None:
 
 
 def test_eval_outcomes() -> None:
-    assert ctl_eval.parse_outcomes("[deleted,\n not_found]\n", 2) == ["deleted", "not_found"]
+    assert ctl_eval.parse_outcomes('["deleted","not_found"]\ndone\n', 2) == ["deleted", "not_found"]
     with pytest.raises(ValueError, match="missing_functions"):
         ctl_eval.parse_outcomes("{missing_functions,[{rabbit_binding,remove,2}]}", 1)
     with pytest.raises(ValueError, match="expected 2"):
-        ctl_eval.parse_outcomes("[deleted]", 2)
+        ctl_eval.parse_outcomes('["deleted"]\ndone', 2)
     assert ctl_eval.parse_json_line('{"queues": []}\ndone\n') == {"queues": []}
     with pytest.raises(ValueError):
         ctl_eval.parse_json_line("{error,badarg}\n")
@@ -88,3 +88,32 @@ def test_render_table() -> None:
     assert lines[0].split() == ["NAME", "MESSAGES", "TAGS", "ARGS", "OK"]
     assert lines[1].split() == ["q", "-", "a,b", '{"k":1}', "true"]
     assert cell("x" * 100).endswith("…") and len(cell("x" * 100)) == 60
+
+
+def test_batcher_coalesces_concurrent_calls_and_shares_failures() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rabbitadmin.backends.ctl_batch import Batcher
+
+    batches: list[list[int]] = []
+
+    def double(items: object) -> list[int]:
+        batch = list(items)  # type: ignore[call-overload]
+        batches.append(batch)
+        return [2 * item for item in batch]
+
+    batcher: Batcher[int, int] = Batcher(double, window=0.2)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(batcher.submit, range(20)))
+    assert results == [2 * i for i in range(20)]
+    assert len(batches) <= 2 and sorted(i for b in batches for i in b) == list(range(20))
+
+    def fail(items: object) -> list[int]:
+        raise RuntimeError("boom")
+
+    failing: Batcher[int, int] = Batcher(fail, window=0.05)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(failing.submit, i) for i in range(3)]
+    for future in futures:
+        with pytest.raises(RuntimeError, match="boom"):
+            future.result()

@@ -8,18 +8,22 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
   uses: ``list_queues`` and ``list_exchanges`` per vhost, a few at a time);
 - create: one ``import_definitions`` on stdin for the whole batch (``bulk_threshold = 1``), users arriving
   with the password hash the engine computed; the import only adds, which is all a create needs;
-- update: users, permissions, topic permissions and vhost description/tags through a one-object import
-  (it overwrites those; like the HTTP API it never changes an existing vhost's default queue type, and the
+- update: users, permissions, topic permissions and vhost description/tags through an import (it
+  overwrites those; like the HTTP API it never changes an existing vhost's default queue type, and the
   engine refuses that change at plan time);
-- delete: ``delete_vhost``, ``delete_user``, ``clear_permissions``, ``clear_topic_permissions``,
-  ``delete_queue``; exchanges and bindings, which rabbitmqctl cannot delete, through ``rabbitmqctl eval``
-  calling the server's own functions (see ``ctl_eval`` for how and for the risk).
+- delete: ``delete_vhost``, ``delete_user``, ``clear_permissions``, ``clear_topic_permissions``; exchanges
+  and bindings, which rabbitmqctl cannot delete, and queues, which it deletes one per call, through
+  ``rabbitmqctl eval`` calling the server's own functions (see ``ctl_eval`` for how and for the risk).
 
-Nothing secret reaches an argument list: definitions (with password hashes) and expressions go on stdin.
+The engine calls ``delete`` and ``update`` once per object, many at a time (``parallelism``); concurrent
+calls of one kind are coalesced into one rabbitmqctl call (``ctl_batch``: one eval, one import), and at
+most three Erlang VMs run at once. Nothing secret reaches an argument list: definitions (with password
+hashes) and expressions go on stdin.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +31,7 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin.backends import ctl_eval
+from rabbitadmin.backends.ctl_batch import Batcher
 from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, rabbitmqctl_from_options, table_arguments
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.errors import RabbitAdminError
@@ -61,19 +66,24 @@ class CtlBackend:
         env: Mapping[str, str] | None = None,
         *,
         cookie_file: str | None = None,
-        parallelism: int = 2,
+        parallelism: int = 64,
         timeout: float = 600.0,
     ) -> None:
         self.ctl = Rabbitmqctl(
             node=node, executable=rabbitmqctl, prefix=tuple(prefix), env=env, cookie_file=cookie_file, timeout=timeout
         )
-        # Two VMs at a time keep two cores busy; more only queue up behind each other.
+        # Many concurrent calls make big batches; the runner bounds the Erlang VMs actually started.
         self.parallelism = parallelism
+        self._deletes = {
+            operation: Batcher(functools.partial(self._eval, operation))
+            for operation in ("exchange_delete", "binding_delete", "queue_delete")
+        }
+        self._updates: Batcher[TopologyObject, None] = Batcher(self._import_many)
         self._actual: Topology | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any] | None = None, *, parallelism: int = 2) -> CtlBackend:
+    def from_options(cls, options: Mapping[str, Any] | None = None, *, parallelism: int = 64) -> CtlBackend:
         """A backend from command-line options (``node``, ``rabbitmqctl``, ``prefix``, ``cookie_file``), each
         falling back to its ``RABBITADMIN_*`` environment variable."""
         backend = cls(parallelism=parallelism)
@@ -174,6 +184,8 @@ class CtlBackend:
             return ("exchange_delete",)
         if action == "delete" and isinstance(obj, Binding):
             return ("binding_delete",)
+        if action == "delete" and isinstance(obj, Queue):
+            return ("queue_delete",)
         return ()
 
     def _check_eval(self, operations: tuple[str, ...]) -> str | None:
@@ -194,14 +206,19 @@ class CtlBackend:
             obj = self._complete_user(obj)
         elif not isinstance(obj, Vhost | Permission | TopicPermission):
             raise ValueError(f"a {obj.kind} cannot be updated in place")
-        self._import([obj])
+        self._updates.submit(obj)
 
     def delete(self, obj: TopologyObject) -> None:
-        if isinstance(obj, Exchange):
-            self._eval("exchange_delete", [{"vhost": obj.vhost, "name": obj.name}])
-            return
-        if isinstance(obj, Binding):
-            self._eval("binding_delete", [to_definition(obj)])
+        if isinstance(obj, Exchange | Binding | Queue):
+            if isinstance(obj, Exchange):
+                operation, spec = "exchange_delete", {"vhost": obj.vhost, "name": obj.name}
+            elif isinstance(obj, Binding):
+                operation, spec = "binding_delete", to_definition(obj)
+            else:
+                operation, spec = "queue_delete", {"vhost": obj.vhost, "name": obj.name}
+            outcome = self._deletes[operation].submit(spec)
+            if outcome not in ("deleted", "not_found"):  # not found: already gone is the desired state
+                raise RabbitAdminError(f"the server refused to delete the {obj.kind}: {outcome}")
             return
         if isinstance(obj, Vhost):
             args = ["delete_vhost", "--", obj.name]
@@ -209,10 +226,8 @@ class CtlBackend:
             args = ["delete_user", "--", obj.name]
         elif isinstance(obj, Permission):
             args = ["clear_permissions", f"--vhost={obj.vhost}", "--", obj.user]
-        elif isinstance(obj, TopicPermission):
-            args = ["clear_topic_permissions", f"--vhost={obj.vhost}", "--", obj.user, obj.exchange]
         else:
-            args = ["delete_queue", f"--vhost={obj.vhost}", "--", obj.name]
+            args = ["clear_topic_permissions", f"--vhost={obj.vhost}", "--", obj.user, obj.exchange]
         try:
             self.ctl.run(args)
         except CtlError as exc:
@@ -241,8 +256,12 @@ class CtlBackend:
             }
         self.ctl.run(["import_definitions", "--format=json"], stdin=json.dumps(document, ensure_ascii=False))
 
-    def _eval(self, operation: str, specs: list[dict[str, Any]]) -> list[str]:
-        output = self.ctl.run(["eval"], stdin=ctl_eval.expression(operation, specs))
+    def _import_many(self, objects: Sequence[TopologyObject]) -> list[None]:
+        self._import(objects)
+        return [None] * len(objects)
+
+    def _eval(self, operation: str, specs: Sequence[dict[str, Any]]) -> list[str]:
+        output = self.ctl.run(["eval"], stdin=ctl_eval.expression(operation, list(specs)))
         try:
             return ctl_eval.parse_outcomes(output, len(specs))
         except ValueError as exc:

@@ -9,7 +9,10 @@ channel, which a node without it does not offer. So these run as Erlang expressi
   (``rabbit_binding:list_for_source_and_destination``), the ones whose routing key and arguments match are
   removed with ``rabbit_binding:remove``, what ``queue.unbind`` / ``exchange.unbind`` call. Arguments are
   compared after ``rabbit_misc:amqp_table``, which drops AMQP field types: a binding declared by a client
-  with a 32-bit integer matches the same number read back from the definitions export.
+  with a 32-bit integer matches the same number read back from the definitions export;
+- many queue deletes at once: ``rabbit_amqqueue:lookup/1`` and ``rabbit_amqqueue:delete/4``, which is what
+  ``rabbitmqctl delete_queue`` itself calls, batched into one call (``rabbitmqctl delete_queue`` takes one
+  queue per call).
 
 The risk: these are internal functions, not a public API, and may change between RabbitMQ versions
 (they exist with these arities from 3.8 on; checked here on 3.10.8). Each expression
@@ -23,14 +26,13 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 ACTING_USER = "rabbitadmin"
 
 #: The functions each operation needs, as (module, function, arity).
 REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
-    "common": (("rabbit_json", "decode", 1), ("rabbit_misc", "r", 3)),
+    "common": (("rabbit_json", "decode", 1), ("rabbit_json", "encode", 1), ("rabbit_misc", "r", 3)),
     "exchange_delete": (("rabbit_exchange", "delete", 3),),
     "binding_delete": (
         ("rabbit_binding", "list_for_source_and_destination", 2),
@@ -39,6 +41,7 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("rabbit_misc", "amqp_table", 1),
         ("rabbit_misc", "to_amqp_table", 1),
     ),
+    "queue_delete": (("rabbit_amqqueue", "lookup", 1), ("rabbit_amqqueue", "delete", 4)),
     "read_extras": (
         ("rabbit_vhost", "list_names", 0),
         ("rabbit_vhost", "exists", 1),
@@ -67,6 +70,16 @@ _EXCHANGE_DELETE = """[try rabbit_exchange:delete(
       Other -> {{error, Other}}
      catch
       throw:{{error, {{no_such_vhost, _}}}} -> not_found
+     end || S <- Specs]"""
+
+_QUEUE_DELETE = """[case rabbit_amqqueue:lookup(
+        rabbit_misc:r(maps:get(<<"vhost">>, S), queue, maps:get(<<"name">>, S))) of
+      {{ok, Q}} ->
+        case rabbit_amqqueue:delete(Q, false, false, <<"{user}">>) of
+          {{ok, _}} -> deleted;
+          Other -> {{error, Other}}
+        end;
+      {{error, not_found}} -> not_found
      end || S <- Specs]"""
 
 _BINDING_DELETE = """Delete = fun(S) ->
@@ -111,9 +124,19 @@ _READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
 
 _CHECK = """[]"""
 
+# Each outcome printed as one JSON string: "deleted", "not_found", or the server's error term.
+_PRINT_OUTCOMES = """Outcomes = begin {body} end,
+    Texts = [case O of
+               A when is_atom(A) -> atom_to_binary(A, utf8);
+               {{error, E}} -> iolist_to_binary(io_lib:format("~p", [E]))
+             end || O <- Outcomes],
+    io:format("~ts~n", [rabbit_json:encode(Texts)]),
+    done"""
+
 BODIES = {
     "exchange_delete": _EXCHANGE_DELETE,
     "binding_delete": _BINDING_DELETE,
+    "queue_delete": _QUEUE_DELETE,
     "read_extras": _READ_EXTRAS,
 }
 
@@ -128,6 +151,8 @@ def expression(operation: str, specs: Any) -> str:
     ``read_extras`` an object ``{"vhosts": [...] or null}``)."""
     payload = base64.b64encode(json.dumps(specs, ensure_ascii=False).encode("utf-8")).decode("ascii")
     body = BODIES[operation].format(user=ACTING_USER)
+    if operation != "read_extras":
+        body = _PRINT_OUTCOMES.format(body=body)
     return _GUARD.format(mfas=_mfas((operation,)), payload=payload, body=body)
 
 
@@ -138,18 +163,14 @@ def check_expression(operations: tuple[str, ...]) -> str:
 
 
 def parse_outcomes(output: str, count: int) -> list[str]:
-    """The per-spec outcomes printed by ``rabbitmqctl eval`` (``deleted``, ``not_found``, ``updated``).
+    """The per-spec outcomes an operation printed (``deleted``, ``not_found`` or the server's error).
 
-    Raises ``ValueError`` with the printed term when the node reported missing functions or an error.
+    Raises ``ValueError`` with the printed term when the node reported missing functions or failed as a whole.
     """
-    text = " ".join(output.split())
-    match = re.fullmatch(r"\[([a-z_, ]*)\]", text)
-    if match is None:
-        raise ValueError(text[:500] or "no output")
-    outcomes = [item.strip() for item in match.group(1).split(",") if item.strip()]
-    if len(outcomes) != count:
-        raise ValueError(f"expected {count} outcome(s), got: {text[:500]}")
-    return outcomes
+    outcomes = parse_json_line(output)
+    if not isinstance(outcomes, list) or len(outcomes) != count:
+        raise ValueError(f"expected {count} outcome(s), got: {str(outcomes)[:500]}")
+    return [str(outcome) for outcome in outcomes]
 
 
 MISSING_MARKER = "{missing_functions"
