@@ -579,72 +579,17 @@ def test_schema_rejects_what_the_validator_should(checker: jsonschema.Draft20201
 # -- random documents: the verdicts agree --------------------------------------------------------------------
 BASE: dict[str, Any] = yaml.safe_load(COMPREHENSIVE)
 VALUES: list[Any] = [
-    None,
-    "",
-    "x",
-    "amq.x",
-    "x-foo",
-    "classic",
-    "quorum",
-    "stream",
-    "absent",
-    "present",
-    "queue",
-    "exchange",
-    "direct",
-    "[",
-    "a\tb",
-    0,
-    5,
-    -1,
-    1.5,
-    True,
-    False,
-    [],
-    ["a"],
-    [1],
-    {},
-    {"x-message-ttl": -1},
-    {"x-queue-type": "quorum"},
-    {"x-single-active-consumer": "yes"},
-    {"env": "X"},
-    "rabbit_password_hashing_md5",
-    SHA256,
-    MD5,
-    "shop",
-    "orders",
-    "orders.created",
-    "shop-app",
-]
+    None, "", "x", "amq.x", "x-foo", "classic", "quorum", "stream", "absent", "present", "queue", "exchange",
+    "direct", "[", "a\tb", 0, 5, -1, 1.5, True, False, [], ["a"], [1], {}, {"x-message-ttl": -1},
+    {"x-queue-type": "quorum"}, {"x-single-active-consumer": "yes"}, {"env": "X"}, "rabbit_password_hashing_md5",
+    SHA256, MD5, "shop", "orders", "orders.created", "shop-app",
+]  # fmt: skip
 KEYS = [
-    "name",
-    "state",
-    "type",
-    "durable",
-    "auto_delete",
-    "internal",
-    "arguments",
-    "source",
-    "destination",
-    "destination_type",
-    "routing_key",
-    "description",
-    "tags",
-    "default_queue_type",
-    "password",
-    "password_hash",
-    "hashing_algorithm",
-    "user",
-    "vhost",
-    "exchange",
-    "configure",
-    "write",
-    "read",
-    "queues",
-    "bogus",
-    "x-message-ttl",
-    "x-max-priority",
-]
+    "name", "state", "type", "durable", "auto_delete", "internal", "arguments", "source", "destination",
+    "destination_type", "routing_key", "description", "tags", "default_queue_type", "password", "password_hash",
+    "hashing_algorithm", "user", "vhost", "exchange", "configure", "write", "read", "queues", "bogus",
+    "x-message-ttl", "x-max-priority",
+]  # fmt: skip
 
 
 def _containers(node: Any) -> Iterator[Any]:
@@ -679,7 +624,7 @@ def _mutate(document: Any, rng: random.Random) -> None:
 def test_random_mutations_get_the_same_verdict(checker: jsonschema.Draft202012Validator) -> None:
     rng = random.Random(20261128)
     verdicts = {"both accept": 0, "both reject": 0, "cross references only": 0}
-    for _ in range(250):
+    for _ in range(200):
         document = copy.deepcopy(BASE)
         for _ in range(rng.choice((1, 1, 2))):
             _mutate(document, rng)
@@ -692,7 +637,7 @@ def test_random_mutations_get_the_same_verdict(checker: jsonschema.Draft202012Va
         assert bool(problems) == bool(errors), f"disagreement on\n{text}\nvalidator: {problems}\nschema: {errors}"
         verdicts["both reject" if problems else "both accept"] += 1
     # Both kinds of verdict occur, so the loop really compares something.
-    assert verdicts["both accept"] > 50 and verdicts["both reject"] > 100, verdicts
+    assert verdicts["both accept"] > 40 and verdicts["both reject"] > 80, verdicts
 
 
 # -- the documentation and the command -----------------------------------------------------------------------
