@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import typer
 
-from rabbitadmin.admin.cli_common import admin_session, group_options
+from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.admin.ops import COLUMNS, AdminOps, Row
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat
@@ -16,7 +16,7 @@ VHOST_FILTER = typer.Option(None, "--vhost", "-p", help="Only in this vhost (def
 
 def _listing_app(kind: str, summary: str, fetch: Callable[[AdminOps, str | None], list[Row]]) -> typer.Typer:
     """A group with one ``list`` command showing ``COLUMNS[kind]``."""
-    app = typer.Typer(help=f"{summary}: list.", no_args_is_help=True, callback=group_options)
+    app = typer.Typer(help=f"{summary}: list.", no_args_is_help=True)
 
     @app.command("list")
     def list_command(

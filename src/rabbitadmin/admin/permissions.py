@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from rabbitadmin.admin.cli_common import admin_session, group_options
+from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, err
 
-app = typer.Typer(
-    help="Permissions of users in vhosts: list, set, clear.", no_args_is_help=True, callback=group_options
-)
+app = typer.Typer(help="Permissions of users in vhosts: list, set, clear.", no_args_is_help=True)
 VHOST_OPTION = typer.Option("/", "--vhost", "-p", help="The vhost.")
 
 

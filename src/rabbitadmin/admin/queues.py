@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from rabbitadmin.admin.cli_common import admin_session, group_options
+from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
 
-app = typer.Typer(help="Queues: list, purge, delete.", no_args_is_help=True, callback=group_options)
+app = typer.Typer(help="Queues: list, purge, delete.", no_args_is_help=True)
 VHOST_OPTION = typer.Option("/", "--vhost", "-p", help="The queue's vhost.")
 YES_OPTION = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 

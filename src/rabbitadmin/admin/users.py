@@ -8,7 +8,6 @@ from rabbitadmin.admin.cli_common import (
     PASSWORD_ENV_OPTION,
     PASSWORD_FILE_OPTION,
     admin_session,
-    group_options,
     read_password,
     split_tags,
 )
@@ -17,7 +16,7 @@ from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, emit_json, err
 from rabbitadmin.errors import ExitCode
 
-app = typer.Typer(help="Users: list, add, delete, passwords and tags.", no_args_is_help=True, callback=group_options)
+app = typer.Typer(help="Users: list, add, delete, passwords and tags.", no_args_is_help=True)
 SET_TAGS_ARGUMENT = typer.Argument(None, help="Tags; none clears them.")
 TAGS_OPTION = typer.Option(
     None, "--tags", "-t", help="A tag (administrator, monitoring, management, ...); repeat or comma-separate."

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from rabbitadmin.admin.cli_common import admin_session, group_options, split_tags
+from rabbitadmin.admin.cli_common import admin_session, split_tags
 from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
 
-app = typer.Typer(help="Virtual hosts: list, add, delete.", no_args_is_help=True, callback=group_options)
+app = typer.Typer(help="Virtual hosts: list, add, delete.", no_args_is_help=True)
 
 TAGS_OPTION = typer.Option(None, "--tags", "-t", help="A tag; repeat or comma-separate.")
 

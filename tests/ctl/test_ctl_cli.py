@@ -1,0 +1,70 @@
+"""``rabbitadmin --backend ctl plan/apply`` through the real command line, on the node without management."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir
+
+
+def run(node: SandboxInfo, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITADMIN_", "RABBITMQ_"))}
+    env["APP_PASSWORD"] = "cli secret"
+    global_options = [
+        "--backend",
+        "ctl",
+        "--node",
+        node.nodename,
+        "--rabbitmqctl",
+        str(server_scripts_dir() / "rabbitmqctl"),
+        "--erlang-cookie-file",
+        str(Path(node.directory) / ".erlang.cookie"),
+    ]
+    return subprocess.run(
+        [sys.executable, "-m", "rabbitadmin", *global_options, *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_plan_apply_and_admin_commands_with_ctl_backend(bare_node: SandboxInfo, tmp_path: Path) -> None:
+    vhost = f"cli {secrets.token_hex(3)}"
+    user = f"cli-{secrets.token_hex(3)}"
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(
+        f"""vhosts:
+  - name: "{vhost}"
+    exchanges: [{{name: logs, type: fanout}}]
+    queues: [{{name: jobs}}]
+    bindings: [{{source: logs, destination: jobs}}]
+users:
+  - {{name: "{user}", tags: [monitoring], password: {{env: APP_PASSWORD}}}}
+permissions:
+  - {{user: "{user}", vhost: "{vhost}", configure: ".*", write: ".*", read: ".*"}}
+"""
+    )
+    pending = run(bare_node, "plan", str(topology), "--detailed-exitcode")
+    assert pending.returncode == 6, pending.stderr
+    applied = run(bare_node, "apply", str(topology), "--yes")
+    assert applied.returncode == 0, applied.stderr
+    assert run(bare_node, "plan", str(topology), "--detailed-exitcode").returncode == 0
+
+    queues = json.loads(run(bare_node, "queues", "list", "--vhost", vhost, "-o", "json").stdout)
+    assert [(q["name"], q["messages"]) for q in queues] == [("jobs", 0)]
+    ok = run(bare_node, "users", "authenticate", user, "--password-env", "APP_PASSWORD")
+    assert ok.returncode == 0 and "cli secret" not in ok.stdout + ok.stderr + applied.stdout + applied.stderr
+
+    topology.write_text(
+        f'vhosts:\n  - {{name: "{vhost}", state: absent}}\nusers:\n  - {{name: "{user}", state: absent}}\n'
+    )
+    assert run(bare_node, "apply", str(topology), "--yes").returncode == 0
+    assert vhost not in run(bare_node, "vhosts", "list").stdout
