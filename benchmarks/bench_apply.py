@@ -1,0 +1,492 @@
+"""Benchmark: rabbitadmin apply/plan against the server's own definitions import, on a private node.
+
+Run it by hand (it is not part of the test suite and asserts nothing about timings)::
+
+    .venv/bin/python benchmarks/bench_apply.py --n 10000            # about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_apply.py --n 1000 --repeat 3  # a quick run, medians of 3
+
+Workload W(N): one vhost, N/10 exchanges, N durable queues, N bindings, N/100 users with a permission
+each. The same workload is written twice: as a topology YAML for rabbitadmin and as a definitions JSON
+for the server's own import. Every rabbitadmin figure is a real ``rabbitadmin`` process (start-up
+included); its peak memory is the child's max RSS reported by ``wait4``. Results go to stdout as a table,
+and with ``--json FILE`` as data. See docs/benchmarks.md for the figures measured and what they mean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.model import Secret
+from rabbitadmin.passwords import DEFAULT_ALGORITHM, hash_password
+from rabbitadmin.sandbox import Sandbox, SandboxInfo
+
+VHOST = "bench"
+USER_PREFIX = "bench-user-"
+# Targets from issue 2.
+COLD_APPLY_TARGET = 1.1  # x the server's bulk import
+NO_CHANGE_PLAN_TARGET = 1.5  # x one GET /api/definitions/{vhost}
+PEAK_RSS_TARGET_MB = 200.0
+
+
+# -- the workload ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Workload:
+    """W(N) as plain data; ``variant`` applies the 1% change (see ``changed``)."""
+
+    n: int
+    exchanges: list[dict[str, Any]]
+    queues: list[dict[str, Any]]
+    bindings: list[dict[str, Any]]
+    users: list[dict[str, Any]]
+    permissions: list[dict[str, Any]]
+
+    @property
+    def objects(self) -> int:
+        parts = (self.exchanges, self.queues, self.bindings, self.users, self.permissions)
+        return 1 + sum(len(part) for part in parts)
+
+    def topology(self) -> dict[str, Any]:
+        """The topology YAML document rabbitadmin reads."""
+        return {
+            "vhosts": [
+                {
+                    "name": VHOST,
+                    "exchanges": self.exchanges,
+                    "queues": self.queues,
+                    "bindings": self.bindings,
+                }
+            ],
+            "users": self.users,
+            "permissions": self.permissions,
+        }
+
+    def definitions(self) -> dict[str, Any]:
+        """The same objects as a server definitions document (what ``POST /api/definitions`` takes)."""
+        return {
+            "vhosts": [{"name": VHOST}],
+            "users": [
+                {
+                    "name": u["name"],
+                    "password_hash": u["password_hash"],
+                    "hashing_algorithm": u["hashing_algorithm"],
+                    "tags": ",".join(u["tags"]),
+                }
+                for u in self.users
+            ],
+            "permissions": self.permissions,
+            "exchanges": [
+                {"vhost": VHOST, "durable": True, "auto_delete": False, "internal": False, "arguments": {}, **e}
+                for e in self.exchanges
+            ],
+            "queues": [
+                {"vhost": VHOST, "durable": True, "auto_delete": False, "arguments": {}, **q} for q in self.queues
+            ],
+            "bindings": [{"vhost": VHOST, "destination_type": "queue", "arguments": {}, **b} for b in self.bindings],
+        }
+
+
+def make_workload(n: int) -> Workload:
+    """W(N): N/10 exchanges (direct and topic), N queues each bound once, N/100 users with permissions."""
+    n_exchanges = max(1, n // 10)
+    n_users = max(1, n // 100)
+    exchanges = [{"name": f"ex.{i:06d}", "type": "topic" if i % 2 else "direct"} for i in range(n_exchanges)]
+    queues = [{"name": f"q.{i:06d}", "durable": True} for i in range(n)]
+    bindings = [
+        {"source": f"ex.{i % n_exchanges:06d}", "destination": f"q.{i:06d}", "routing_key": f"rk.{i}"} for i in range(n)
+    ]
+    # Fixed salt: the benchmark's hashes (of throwaway passwords) are reproducible from run to run.
+    users = [
+        {
+            "name": f"{USER_PREFIX}{i:05d}",
+            "tags": ["management"] if i % 2 else [],
+            "password_hash": hash_password(f"bench-{i}", DEFAULT_ALGORITHM, salt=i.to_bytes(4, "big")),
+            "hashing_algorithm": DEFAULT_ALGORITHM,
+        }
+        for i in range(n_users)
+    ]
+    permissions = [{"user": u["name"], "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"} for u in users]
+    return Workload(n, exchanges, queues, bindings, users, permissions)
+
+
+def changed(base: Workload) -> tuple[Workload, int]:
+    """About 1% of W(N) changed: new queues with bindings, replaced queues, updated permissions.
+
+    Returns the new workload and the number of objects touched (a replaced queue counts its binding too).
+    """
+    n = base.n
+    step = max(1, n // 100)
+    queues = [dict(q) for q in base.queues]
+    replaced = 0
+    for i in range(0, n, 2 * step):  # ~0.5% of queues get an argument: immutable, so delete and re-create
+        queues[i]["arguments"] = {"x-max-length": 1000}
+        replaced += 1
+    n_new = max(1, n // 200)
+    n_exchanges = len(base.exchanges)
+    queues += [{"name": f"q.new.{i:06d}", "durable": True} for i in range(n_new)]
+    bindings = base.bindings + [
+        {"source": f"ex.{i % n_exchanges:06d}", "destination": f"q.new.{i:06d}", "routing_key": f"new.{i}"}
+        for i in range(n_new)
+    ]
+    permissions = [dict(p) for p in base.permissions]
+    n_perm = max(1, len(permissions) // 10)
+    for p in permissions[:n_perm]:
+        p["read"] = "^q\\."
+    touched = 2 * replaced + 2 * n_new + n_perm
+    return Workload(n, base.exchanges, queues, bindings, base.users, permissions), touched
+
+
+def write_yaml(workload: Workload, path: Path) -> None:
+    """Write the topology YAML (the C emitter when PyYAML has it: W(10000) is 2 MB)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.write_text(yaml.dump(workload.topology(), Dumper=dumper, sort_keys=False, default_flow_style=None))
+
+
+# -- measuring -------------------------------------------------------------------------------------------
+@dataclass
+class ChildRun:
+    """One ``rabbitadmin`` process: wall time, exit code, peak RSS and the tail of its output."""
+
+    seconds: float
+    code: int
+    max_rss_mb: float
+    output_tail: str
+
+
+@dataclass
+class Results:
+    """Every sample by metric name (seconds unless the name says otherwise)."""
+
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, value: float) -> None:
+        self.samples.setdefault(name, []).append(value)
+
+    def median(self, name: str) -> float | None:
+        values = self.samples.get(name)
+        return statistics.median(values) if values else None
+
+
+@contextmanager
+def stopwatch() -> Iterator[list[float]]:
+    """``with stopwatch() as t: ...`` then ``t[0]`` is the elapsed wall time in seconds."""
+    box: list[float] = []
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box.append(time.perf_counter() - start)
+
+
+class Bench:
+    """Drives one private node: resets, the server's own import and rabbitadmin child processes."""
+
+    def __init__(self, box: Sandbox, info: SandboxInfo, workdir: Path, profile_dir: Path | None) -> None:
+        self.box = box
+        self.info = info
+        self.workdir = workdir
+        self.profile_dir = profile_dir
+        settings = ConnectionSettings(
+            url=info.url, user=info.user, password=Secret(info.password()), amqp_port=info.amqp_port, timeout=600
+        )
+        self.client = HttpClient(settings)
+        self.base_env = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
+        self.http_env = {
+            **self.base_env,
+            "RABBITADMIN_URL": info.url,
+            "RABBITADMIN_USER": info.user,
+            "RABBITADMIN_PASSWORD_FILE": str(info.password_file),
+            "RABBITADMIN_AMQP_PORT": str(info.amqp_port),
+        }
+        # The ctl backend runs rabbitmqctl against the node: the node's own environment gives it the cookie.
+        self.ctl_env = {
+            **box.server_env(info),
+            "RABBITADMIN_BACKEND": "ctl",
+            "RABBITADMIN_NODE": info.nodename,
+            "RABBITADMIN_RABBITMQCTL": box.ctl_command()[0],
+        }
+
+    def reset(self, users: list[dict[str, Any]]) -> float:
+        """Delete the vhost and the workload's users; return the seconds the vhost delete took."""
+        with stopwatch() as t:
+            self.client.delete(api_path("vhosts", VHOST))
+        # One DELETE per user (bulk-delete refuses the whole list if one user is missing); 404 is fine.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda u: self.client.delete(api_path("users", u["name"])), users))
+        return t[0]
+
+    def bulk_import(self, workload: Workload) -> float:
+        body = workload.definitions()
+        with stopwatch() as t:
+            self.client.post(api_path("definitions"), body)
+        return t[0]
+
+    def definitions_get(self) -> tuple[float, int]:
+        with stopwatch() as t:
+            response = self.client.request("GET", api_path("definitions", VHOST))
+        return t[0], len(response.content)
+
+    def rabbitadmin(self, label: str, args: list[str], env: dict[str, str]) -> ChildRun:
+        """Run ``rabbitadmin ARGS`` as a child; time it from fork to exit and read its peak RSS."""
+        command = [sys.executable, "-m", "rabbitadmin", *args]
+        if self.profile_dir is not None:
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            prof = self.profile_dir / f"{label}.prof"
+            command = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "rabbitadmin", *args]
+        out_path = self.workdir / f"{label}.out"
+        with out_path.open("wb") as out:
+            start = time.perf_counter()
+            child = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            # wait4 gives this child's own rusage (RUSAGE_CHILDREN would be the max over all children so far).
+            _, status, usage = os.wait4(child.pid, 0)
+            seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        tail = "\n".join(out_path.read_text(errors="replace").splitlines()[-6:])
+        return ChildRun(seconds, child.returncode, usage.ru_maxrss / 1024, tail)
+
+
+def expect(run: ChildRun, codes: tuple[int, ...], what: str) -> None:
+    """Stop the benchmark if a child failed: a figure of a failed run means nothing."""
+    if run.code not in codes:
+        raise SystemExit(f"{what} exited {run.code} (expected {codes}):\n{run.output_tail}")
+
+
+def wait_for_stats(client: HttpClient, timeout: float = 30.0) -> float:
+    """Wait until every queue of the vhost has statistics (new queues have none for a few seconds)."""
+    with stopwatch() as t:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            queues = client.get(api_path("queues", VHOST), {"columns": "name,messages"})
+            if all(q.get("messages") is not None for q in queues):
+                break
+            time.sleep(1)
+    return t[0]
+
+
+def count_unsettled(client: HttpClient) -> int:
+    queues = client.get(api_path("queues", VHOST), {"columns": "name,messages"})
+    return sum(1 for q in queues if q.get("messages") is None)
+
+
+# -- the run ---------------------------------------------------------------------------------------------
+def one_round(bench: Bench, base: Workload, files: dict[str, Path], results: Results, ctl: bool) -> None:
+    """One round of every measurement; each starts from the state it needs."""
+    touched = changed(base)[1]
+    all_users = base.users  # the change adds no users
+
+    results.add("vhost delete (empty server state)", bench.reset(all_users))
+
+    # 1. The server's own bulk import, then reads of the loaded vhost.
+    results.add("server bulk import", bench.bulk_import(base))
+    gets = [bench.definitions_get() for _ in range(3)]
+    results.add("GET /api/definitions/{vhost}", statistics.median(g[0] for g in gets))
+    results.add("definitions size MB", gets[0][1] / 1e6)
+    results.add("vhost delete (loaded)", bench.reset(all_users))
+
+    # 2. rabbitadmin apply on an empty vhost.
+    run = bench.rabbitadmin("cold-apply", ["apply", "--yes", str(files["base"])], bench.http_env)
+    expect(run, (0,), "cold apply")
+    results.add("rabbitadmin apply (cold)", run.seconds)
+    results.add("peak RSS MB: cold apply", run.max_rss_mb)
+
+    # 3. No-change plan: right after the apply (new queues have no statistics yet), then once settled.
+    results.add("queues without stats right after apply", float(count_unsettled(bench.client)))
+    run = bench.rabbitadmin("plan-fresh", ["plan", "--detailed-exitcode", str(files["base"])], bench.http_env)
+    expect(run, (0,), "no-change plan right after apply")
+    results.add("rabbitadmin plan, no change (right after apply)", run.seconds)
+    results.add("peak RSS MB: no-change plan", run.max_rss_mb)
+    wait_for_stats(bench.client)
+    run = bench.rabbitadmin("plan-settled", ["plan", "--detailed-exitcode", str(files["base"])], bench.http_env)
+    expect(run, (0,), "no-change plan")
+    results.add("rabbitadmin plan, no change (stats settled)", run.seconds)
+    results.add("peak RSS MB: no-change plan", run.max_rss_mb)
+
+    # 4. The 1% change.
+    run = bench.rabbitadmin("change-apply", ["apply", "--yes", str(files["changed"])], bench.http_env)
+    expect(run, (0,), "1% change apply")
+    results.add(f"rabbitadmin apply, 1% change ({touched} objects)", run.seconds)
+    results.add("peak RSS MB: 1% change apply", run.max_rss_mb)
+    run = bench.rabbitadmin("plan-after-change", ["plan", "--detailed-exitcode", str(files["changed"])], bench.http_env)
+    expect(run, (0,), "plan after the 1% change")
+
+    # 5. Process start-up alone, to separate it from the work.
+    run = bench.rabbitadmin("version", ["--version"], bench.http_env)
+    results.add("rabbitadmin --version (start-up only)", run.seconds)
+    run = bench.rabbitadmin("validate", ["validate", str(files["base"])], bench.http_env)
+    expect(run, (0,), "validate")
+    results.add("rabbitadmin validate (start-up + load)", run.seconds)
+
+    if ctl:
+        results.add("vhost delete (loaded)", bench.reset(all_users))
+        run = bench.rabbitadmin("ctl-cold-apply", ["apply", "--yes", str(files["base"])], bench.ctl_env)
+        expect(run, (0,), "ctl cold apply")
+        results.add("ctl: rabbitadmin apply (cold)", run.seconds)
+        results.add("peak RSS MB: ctl cold apply", run.max_rss_mb)
+        run = bench.rabbitadmin("ctl-plan", ["plan", "--detailed-exitcode", str(files["base"])], bench.ctl_env)
+        expect(run, (0,), "ctl no-change plan")
+        results.add("ctl: rabbitadmin plan, no change", run.seconds)
+        results.add("peak RSS MB: ctl no-change plan", run.max_rss_mb)
+    results.add("vhost delete (loaded)", bench.reset(all_users))
+
+
+def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Results) -> None:
+    """In-process timings of the no-change plan's parts, to show where its time goes (one sample)."""
+    from rabbitadmin.backends.http import (
+        BINDING_COLUMNS,
+        EXCHANGE_COLUMNS,
+        QUEUE_COLUMNS,
+        HttpBackend,
+    )
+    from rabbitadmin.engine import make_plan
+    from rabbitadmin.loader import load_topology_text
+
+    bench.bulk_import(base)
+    wait_for_stats(bench.client)
+    text = files["base"].read_text()
+    with stopwatch() as t:
+        desired = load_topology_text(text, str(files["base"]))
+    results.add("part: load + validate YAML", t[0])
+    listings: list[tuple[str, Callable[[], object]]] = [
+        ("queues", lambda: bench.client.get(api_path("queues", VHOST), {"columns": QUEUE_COLUMNS})),
+        ("bindings", lambda: bench.client.get(api_path("bindings", VHOST), {"columns": BINDING_COLUMNS})),
+        ("exchanges", lambda: bench.client.get(api_path("exchanges", VHOST), {"columns": EXCHANGE_COLUMNS})),
+        ("users", lambda: bench.client.get(api_path("users"))),
+        ("permissions", lambda: bench.client.get(api_path("permissions"))),
+    ]
+    for name, fetch in listings:
+        with stopwatch() as t:
+            fetch()
+        results.add(f"part: GET {name} (column-limited, alone)", t[0])
+    backend = HttpBackend(bench.client.settings)
+    try:
+        with stopwatch() as t:
+            actual = backend.read_state([VHOST])
+        results.add("part: read_state (parallel listings + parsing)", t[0])
+        with stopwatch() as t:
+            plan = make_plan(desired, backend)
+        results.add("part: make_plan (reads again, then diffs)", t[0])
+        results.notes.append(f"breakdown plan: {plan.summary()}; actual objects read: {actual_size(actual)}")
+    finally:
+        backend.close()
+    bench.reset(base.users)
+
+
+def actual_size(topology: Any) -> int:
+    kinds = ("vhosts", "users", "permissions", "topic_permissions", "exchanges", "queues", "bindings")
+    return sum(len(getattr(topology, kind)) for kind in kinds)
+
+
+def ctl_available() -> bool:
+    try:
+        import rabbitadmin.backends.ctl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- report ----------------------------------------------------------------------------------------------
+def ratio_line(results: Results, name: str, numerator: str, denominator: str, target: float) -> str:
+    top, bottom = results.median(numerator), results.median(denominator)
+    if top is None or bottom is None or bottom == 0:
+        return f"{name}: not measured"
+    ratio = top / bottom
+    verdict = "met" if ratio <= target else "MISSED"
+    return f"{name}: {top:.2f} s / {bottom:.2f} s = {ratio:.2f}x (target <= {target}x): {verdict}"
+
+
+def report(results: Results, workload: Workload, repeat: int) -> str:
+    lines = [
+        f"W({workload.n}): 1 vhost, {len(workload.exchanges)} exchanges, {len(workload.queues)} queues, "
+        f"{len(workload.bindings)} bindings, {len(workload.users)} users + permissions = {workload.objects} objects",
+        f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; medians of {repeat}; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "",
+    ]
+    width = max(len(name) for name in results.samples)
+    for name, values in results.samples.items():
+        unit = "" if "MB" in name or "queues without" in name else " s"
+        spread = f"  (samples: {', '.join(f'{v:.2f}' for v in values)})" if len(values) > 1 else ""
+        lines.append(f"{name:<{width}}  {statistics.median(values):9.2f}{unit}{spread}")
+    lines.append("")
+    lines.append(
+        ratio_line(
+            results, "cold apply vs bulk import", "rabbitadmin apply (cold)", "server bulk import", COLD_APPLY_TARGET
+        )
+    )
+    for variant in ("right after apply", "stats settled"):
+        lines.append(
+            ratio_line(
+                results,
+                f"no-change plan ({variant}) vs definitions GET",
+                f"rabbitadmin plan, no change ({variant})",
+                "GET /api/definitions/{vhost}",
+                NO_CHANGE_PLAN_TARGET,
+            )
+        )
+    peaks = [max(v) for k, v in results.samples.items() if k.startswith("peak RSS MB")]
+    if peaks:
+        peak = max(peaks)
+        verdict = "met" if peak < PEAK_RSS_TARGET_MB else "MISSED"
+        lines.append(
+            f"peak memory of a rabbitadmin process: {peak:.0f} MB (target < {PEAK_RSS_TARGET_MB:.0f} MB): {verdict}"
+        )
+    lines += results.notes
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, start a private node, run every measurement, print the report, stop the node."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=10000, help="queues in W(N) (default 10000)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; figures are medians (default 1)")
+    parser.add_argument("--no-ctl", action="store_true", help="skip the rabbitmqctl backend runs")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process breakdown")
+    parser.add_argument("--profile", type=Path, help="run each rabbitadmin child under cProfile into DIR")
+    parser.add_argument("--json", type=Path, help="also write the samples to this file")
+    args = parser.parse_args(argv)
+
+    base = make_workload(args.n)
+    with tempfile.TemporaryDirectory(prefix="rabbitadmin-bench-") as tmp:
+        workdir = Path(tmp)
+        files = {"base": workdir / "w.yaml", "changed": workdir / "w-changed.yaml"}
+        write_yaml(base, files["base"])
+        write_yaml(changed(base)[0], files["changed"])
+        box = Sandbox(workdir / "node")
+        results = Results()
+        try:
+            info = box.start()
+            bench = Bench(box, info, workdir, args.profile)
+            ctl = ctl_available() and not args.no_ctl
+            for round_no in range(args.repeat):
+                print(f"round {round_no + 1}/{args.repeat} ...", file=sys.stderr, flush=True)
+                one_round(bench, base, files, results, ctl)
+            if not args.no_breakdown:
+                breakdown(bench, base, files, results)
+            bench.client.close()
+        finally:
+            box.stop()
+    print(report(results, base, args.repeat))
+    if args.json:
+        args.json.write_text(json.dumps({"n": args.n, "repeat": args.repeat, "samples": results.samples}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
