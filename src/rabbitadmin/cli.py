@@ -32,6 +32,7 @@ from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.sandbox import Sandbox
+from rabbitadmin.schema_cmd import schema as schema_command
 
 app = typer.Typer(
     name="rabbitadmin",
@@ -350,6 +351,7 @@ def _dir_arg(directory: Path | None) -> str:
 
 # -- command groups built in their own packages ----------------------------------------------------------
 register_admin(app)
+app.command("schema")(schema_command)
 
 
 def main() -> None:

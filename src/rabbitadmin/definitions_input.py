@@ -41,8 +41,33 @@ def _list(items: list[Any], line: int) -> LocatedList:
     return result
 
 
+def _entries(document: LocatedDict, section: str, problem: ReportProblem) -> list[LocatedDict]:
+    """The mappings of one section; a section or item of the wrong shape is a problem, not skipped."""
+    raw = document.get(section)
+    if raw is None:
+        return []
+    if not isinstance(raw, LocatedList):
+        problem("expected a list", document.line_of(section), section)
+        return []
+    entries = []
+    for index, item in enumerate(raw):
+        if isinstance(item, LocatedDict):
+            entries.append(item)
+        else:
+            problem("expected a mapping", raw.line_of(index), f"{section}[{index}]")
+    return entries
+
+
+def _without(source: LocatedDict, dropped: tuple[str, ...]) -> LocatedDict:
+    return _copy(source, tuple(str(key) for key in source if key not in dropped))
+
+
 def topology_document_from_definitions(document: LocatedDict, problem: ReportProblem) -> LocatedDict:
-    """Rewrite a definitions document into the nested topology shape."""
+    """Rewrite a definitions document into the nested topology shape.
+
+    Fields the definitions format carries but the topology does not manage (``limits``, ``metadata``
+    once unpacked) are dropped; any other field is passed on, so the validator names unknown ones.
+    """
     for section in UNSUPPORTED_SECTIONS:
         if document.get(section):
             problem(f"{section} are not supported yet; remove them from the file", document.line_of(section), section)
@@ -52,35 +77,31 @@ def topology_document_from_definitions(document: LocatedDict, problem: ReportPro
             problem(f"unknown definitions section {key!r}", document.line_of(key), str(key))
 
     vhosts: dict[str, LocatedDict] = {}
-    for raw in document.get("vhosts") or []:
-        if not isinstance(raw, LocatedDict):
-            continue  # the validator reports the shape
-        vhost = _copy(raw, ("name", "description", "tags", "default_queue_type"))
+    for raw in _entries(document, "vhosts", problem):
+        vhost = _without(raw, ("limits", "metadata", "tracing"))
         metadata = raw.get("metadata")
         if isinstance(metadata, LocatedDict):
             for key in ("description", "tags", "default_queue_type"):
                 if key in metadata and key not in vhost:
                     vhost[key] = metadata[key]
                     vhost.key_lines[key] = metadata.line_of(key)
-        vhosts[str(raw.get("name"))] = vhost
+        name = str(raw.get("name"))
+        if name in vhosts:
+            problem(f"vhost {name!r} declared twice (first on line {vhosts[name].line})", raw.line, "vhosts")
+            continue
+        vhosts[name] = vhost
 
     for section in ("exchanges", "queues", "bindings"):
-        for raw in document.get(section) or []:
-            if not isinstance(raw, LocatedDict):
-                continue
-            name = raw.get("vhost")
-            if name is None:
+        for raw in _entries(document, section, problem):
+            vhost_name = raw.get("vhost")
+            if vhost_name is None:
                 problem("is required", raw.line, f"{section}.vhost")
                 continue
-            owner = vhosts.get(str(name))
+            owner = vhosts.get(str(vhost_name))
             if owner is None:
-                problem(f"vhost {name!r} is not in the file's vhosts", raw.line_of("vhost"), f"{section}.vhost")
+                problem(f"vhost {vhost_name!r} is not in the file's vhosts", raw.line_of("vhost"), f"{section}.vhost")
                 continue
-            entry = _copy(raw, tuple(k for k in raw if k != "vhost"))
-            if section == "queues" and "type" in entry:
-                # Newer servers export the queue type beside x-queue-type; the topology has one field.
-                entry["type"] = entry.pop("type")
-            owner.setdefault(section, _list([], raw.line)).append(entry)
+            owner.setdefault(section, _list([], raw.line)).append(_without(raw, ("vhost",)))
             owner[section].item_lines.append(raw.line)
             owner.key_lines.setdefault(section, raw.line)
 
@@ -89,10 +110,7 @@ def topology_document_from_definitions(document: LocatedDict, problem: ReportPro
     result.key_lines = {}
     result["vhosts"] = _list(list(vhosts.values()), document.line_of("vhosts"))
     result.key_lines["vhosts"] = document.line_of("vhosts")
-    users = []
-    for raw in document.get("users") or []:
-        if isinstance(raw, LocatedDict):
-            users.append(_copy(raw, ("name", "tags", "password_hash", "hashing_algorithm")))
+    users = [_without(raw, ("limits",)) for raw in _entries(document, "users", problem)]
     result["users"] = _list(users, document.line_of("users"))
     result.key_lines["users"] = document.line_of("users")
     for section in ("permissions", "topic_permissions"):

@@ -48,6 +48,8 @@ def split_hash(password_hash: str) -> tuple[bytes, bytes] | None:
         raw = base64.b64decode(password_hash, validate=True)
     except (binascii.Error, ValueError):
         return None
+    if base64.b64encode(raw).decode("ascii") != password_hash:
+        return None  # only the canonical encoding, as the server writes it (no stray padding)
     if len(raw) <= SALT_BYTES:
         return None
     return raw[:SALT_BYTES], raw[SALT_BYTES:]

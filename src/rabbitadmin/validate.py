@@ -296,6 +296,10 @@ class _Validator:
         if len([k for k in ("env", "file") if k in value]) != 1:
             self.problem("give exactly one of env or file", line, field)
             return None
+        source_key = "env" if "env" in value else "file"
+        if not isinstance(value[source_key], str) or not value[source_key]:
+            self.problem("expected a non-empty string", value.line_of(source_key), f"{field}.{source_key}")
+            return None
         if not self.resolve_secrets:
             return Secret("")
         if "env" in value:
@@ -365,7 +369,9 @@ class _Validator:
             self._only_identity(item, ("name", "state"), path)
             self.topology.mark_absent("exchange", (vhost, name), self.origin(item.line))
             return
-        ex_type = self.string(item, "type", path) or "direct"
+        ex_type = self.string(item, "type", path)
+        if ex_type is None:
+            ex_type = "direct"
         if ex_type not in BUILTIN_EXCHANGE_TYPES and not ex_type.startswith("x-"):
             self.problem(
                 f"unknown exchange type {ex_type!r}; built-in types are {', '.join(BUILTIN_EXCHANGE_TYPES)} "
@@ -405,6 +411,13 @@ class _Validator:
             return
         raw_args = self.arguments(item, path)
         arg_type = raw_args.get("x-queue-type")
+        if arg_type is not None and arg_type not in QUEUE_TYPES:
+            self.problem(
+                f"must be one of {', '.join(QUEUE_TYPES)}; got {arg_type!r}",
+                item.line_of("arguments"),
+                f"{path}.arguments.x-queue-type",
+            )
+            arg_type = None
         q_type = self.choice(item, "type", path, QUEUE_TYPES, arg_type or default_type)
         if arg_type is not None and arg_type != q_type:
             self.problem(

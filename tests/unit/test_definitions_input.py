@@ -83,3 +83,20 @@ def test_problems_point_into_the_json_file() -> None:
     [problem] = [p for p in info.value.problems if "nowhere" in p.message]
     assert problem.file == "defs.json" and problem.line is not None and problem.line > 1
     assert "vhost 'nowhere' is not in the file's vhosts" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"queues": 5}, "queues: expected a list"),
+        ({"queues": "abc"}, "queues: expected a list"),
+        ({"vhosts": ["v"]}, "vhosts[0]: expected a mapping"),
+        ({"vhosts": [{"name": "v"}, {"name": "v"}]}, "vhost 'v' declared twice"),
+        ({"users": [{"name": "u", "state": "absent", "password_hash": HASH}]}, "absent object takes only its identity"),
+        ({"users": [{"name": "u", "colour": "red"}]}, "unknown field 'colour'"),
+    ],
+)
+def test_malformed_definitions_are_problems_not_crashes(extra: dict[str, object], fragment: str) -> None:
+    with pytest.raises(TopologyError) as info:
+        load_topology_text(definitions(**extra), "defs.json")
+    assert any(fragment in str(p) for p in info.value.problems), info.value.problems

@@ -36,6 +36,7 @@ BAD_DOCUMENTS = [
     ("vhosts: {name: v}", "vhosts: expected a list, got a mapping"),
     ("vhosts: [v]", "vhosts[0]: expected a mapping, got a string"),
     ("vhosts: [{name: v, exchanges: [{name: e, type: weird}]}]", "vhosts[0].exchanges[0].type: unknown exchange type"),
+    ("vhosts: [{name: v, exchanges: [{name: e, type: ''}]}]", "vhosts[0].exchanges[0].type: unknown exchange type ''"),
     ("vhosts: [{name: v, exchanges: [{name: amq.topic}]}]", "vhosts[0].exchanges[0].name: the default and amq.*"),
     ("vhosts: [{name: v, exchanges: [{name: e, durable: maybe}]}]", "vhosts[0].exchanges[0].durable: expected true"),
     ("vhosts: [{name: v, queues: [{name: amq.q}]}]", "vhosts[0].queues[0].name: queue names starting with amq."),
