@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from rabbitadmin.sandbox import Sandbox
 
-from .conftest import TUTORIAL_PASSWORD, Runner, base_env, provision, tutorial, wait_until
+from .conftest import TUTORIAL, TUTORIAL_PASSWORD, Runner, base_env, provision, tutorial, wait_until
 
 
 def _one_at_a_time(runner: Runner) -> bool:
@@ -36,23 +37,27 @@ def test_fair_dispatch_busy_worker_gets_no_new_task(
     tut_env: dict[str, str], tutorial_vhost: str, start_runner: Callable[..., Runner]
 ) -> None:
     a, b = _start_two_workers(start_runner, tutorial_vhost)
-    sent = tutorial(tut_env, "run", "new_task", "long....", "--vhost", tutorial_vhost)
-    assert sent.stdout == " [x] Sent 'long....'\n", sent.stderr
-    wait_until(lambda: any("'long....'" in line for line in a.lines + b.lines), what="the long task taken")
-    busy, free = (a, b) if any("'long....'" in line for line in a.lines) else (b, a)
-    for name in ("s1", "s2", "s3"):
-        assert tutorial(tut_env, "run", "new_task", name, "--vhost", tutorial_vhost).returncode == 0
+    long_task = "long........"  # eight seconds: time enough to publish the short ones on a loaded machine
+    sent = tutorial(tut_env, "run", "new_task", long_task, "--vhost", tutorial_vhost)
+    assert sent.stdout == f" [x] Sent {long_task!r}\n", sent.stderr
+    wait_until(lambda: any(long_task in line for line in a.lines + b.lines), what="the long task taken")
+    busy, free = (a, b) if any(long_task in line for line in a.lines) else (b, a)
+    publishers = [
+        subprocess.Popen([*TUTORIAL, "run", "new_task", name, "--vhost", tutorial_vhost], env=tut_env)
+        for name in ("s1", "s2", "s3")
+    ]
+    assert [p.wait(60) for p in publishers] == [0, 0, 0]
     wait_until(lambda: free.lines.count(" [x] Done") == 3, what="three short tasks done")
     # Prefetch 1: while the long task is unacknowledged, every short task went to the other worker.
-    assert busy.received() == [" [x] Received 'long....'"]
-    assert [line for line in free.received() if "Received" in line] == [
+    assert busy.received() == [f" [x] Received {long_task!r}"], "the busy worker finished too early to tell"
+    assert sorted(line for line in free.received() if "Received" in line) == [
         " [x] Received 's1'",
         " [x] Received 's2'",
         " [x] Received 's3'",
     ]
-    busy.wait_for(" [x] Done")
+    busy.wait_for(" [x] Done", timeout=20)
     assert (busy.interrupt(), free.interrupt()) == (0, 0)
-    assert busy.received() == [" [x] Received 'long....'", " [x] Done"]
+    assert busy.received() == [f" [x] Received {long_task!r}", " [x] Done"]
     assert _one_at_a_time(busy) and _one_at_a_time(free)
 
 

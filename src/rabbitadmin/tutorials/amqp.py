@@ -184,6 +184,8 @@ def session(target: AmqpTarget) -> Iterator[tuple[pika.BlockingConnection, Block
         yield connection, connection.channel()
     except KeyboardInterrupt:
         print(" [*] Interrupted", file=sys.stderr, flush=True)
+    except pika.exceptions.ChannelClosedByBroker as exc:  # e.g. the queue was deleted under a consumer
+        raise RabbitAdminError(f"the server closed the channel: {exc.reply_text}") from None
     except pika.exceptions.ConnectionClosedByBroker as exc:
         raise ConnectionFailed(f"the server closed the connection: {exc.reply_text}") from None
     except pika.exceptions.AMQPConnectionError as exc:

@@ -104,8 +104,8 @@ def worker(target: AmqpTarget, args: list[str], limits: Limits) -> None:
         def work(ch: BlockingChannel, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
             say(f" [x] Received {shown(body)}")
             connection.sleep(body.count(b"."))  # sleeps while still answering heartbeats
-            say(" [x] Done")
             ch.basic_ack(delivery_tag=method.delivery_tag)
+            say(" [x] Done")  # after the ack: whoever reads "Done" knows the task is settled
 
         channel.basic_qos(prefetch_count=1)  # fair dispatch: no new task until this one is acknowledged
         consume(connection, channel, "task_queue", work, limits=limits, auto_ack=False, ready_line=WAITING_MESSAGES)
