@@ -66,7 +66,7 @@ class CtlBackend:
         env: Mapping[str, str] | None = None,
         *,
         cookie_file: str | None = None,
-        parallelism: int = 64,
+        parallelism: int = 256,
         timeout: float = 600.0,
     ) -> None:
         self.ctl = Rabbitmqctl(
@@ -83,7 +83,7 @@ class CtlBackend:
         self._eval_support: dict[tuple[str, ...], str | None] = {}
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any] | None = None, *, parallelism: int = 64) -> CtlBackend:
+    def from_options(cls, options: Mapping[str, Any] | None = None, *, parallelism: int = 256) -> CtlBackend:
         """A backend from command-line options (``node``, ``rabbitmqctl``, ``prefix``, ``cookie_file``), each
         falling back to its ``RABBITADMIN_*`` environment variable."""
         backend = cls(parallelism=parallelism)

@@ -23,7 +23,7 @@ class Batcher(Generic[Item, Outcome]):
     """Runs ``run_batch(items) -> outcomes`` (one outcome per item, same order) for calls made together."""
 
     def __init__(
-        self, run_batch: Callable[[Sequence[Item]], Sequence[Outcome]], *, window: float = 0.05, max_size: int = 1000
+        self, run_batch: Callable[[Sequence[Item]], Sequence[Outcome]], *, window: float = 0.1, max_size: int = 1000
     ) -> None:
         self._run_batch = run_batch
         self._window = window
