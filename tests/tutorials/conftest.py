@@ -158,13 +158,6 @@ def tutorial_vhost(tut_env: dict[str, str], admin_client: HttpClient) -> Iterato
     admin_client.delete(api_path("vhosts", name))
 
 
-def queue_consumers(client: HttpClient, vhost: str, name: str) -> int:
-    """How many consumers the server counts on a queue right now."""
-    info = client.get(api_path("queues", vhost, name))
-    assert isinstance(info, dict)
-    return int(info.get("consumers") or 0)
-
-
 def wait_until(check: Callable[[], bool], timeout: float = 20, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not check():

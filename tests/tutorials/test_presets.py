@@ -175,3 +175,18 @@ def test_amqp_port_is_discovered_through_the_management_api(tut_env: dict[str, s
     done = tutorial(env, "run", "send", "discovered", "--vhost", fresh_vhost)
     assert done.returncode == 0, done.stderr
     assert done.stdout == " [x] Sent 'discovered'\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "receive", "--count", "0"], "--count must be at least 1"),
+        (["run", "worker", "--timeout", "0"], "--timeout must be a positive number"),
+        (["run", "listen"], "no runner called 'listen'"),
+        (["run", "rpc_client", "thirty"], "Usage: rabbitadmin tutorial run rpc_client"),
+    ],
+)
+def test_bad_runner_arguments_are_usage_errors(tut_env: dict[str, str], args: list[str], message: str) -> None:
+    done = tutorial(tut_env, *args)
+    assert done.returncode == 2
+    assert message in done.stderr

@@ -65,14 +65,14 @@ def test_task_of_a_killed_worker_is_redelivered_to_the_other(
     tut_env: dict[str, str], tutorial_vhost: str, start_runner: Callable[..., Runner]
 ) -> None:
     a, b = _start_two_workers(start_runner, tutorial_vhost)
-    assert tutorial(tut_env, "run", "new_task", "doomed...", "--vhost", tutorial_vhost).returncode == 0
-    wait_until(lambda: any("'doomed...'" in line for line in a.lines + b.lines), what="the task taken")
-    victim, survivor = (a, b) if any("'doomed...'" in line for line in a.lines) else (b, a)
-    victim.process.send_signal(signal.SIGKILL)  # dies in the middle of its three seconds of work
+    assert tutorial(tut_env, "run", "new_task", "doomed.....", "--vhost", tutorial_vhost).returncode == 0
+    wait_until(lambda: any("'doomed.....'" in line for line in a.lines + b.lines), what="the task taken")
+    victim, survivor = (a, b) if any("'doomed.....'" in line for line in a.lines) else (b, a)
+    victim.process.send_signal(signal.SIGKILL)  # dies in the middle of its five seconds of work
     assert victim.finish() == -signal.SIGKILL
     assert " [x] Done" not in victim.lines
     survivor.wait_for(" [x] Done", timeout=30)
-    assert survivor.received() == [" [x] Received 'doomed...'", " [x] Done"]
+    assert survivor.received() == [" [x] Received 'doomed.....'", " [x] Done"]
     assert survivor.interrupt() == 0
     # Acknowledged once, by the survivor: nothing is left for anyone else.
     after = tutorial(tut_env, "run", "worker", "--vhost", tutorial_vhost, "--timeout", "1")
