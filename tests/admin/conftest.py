@@ -16,15 +16,6 @@ import pytest
 
 from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir
 
-# Until the main command registers the administration groups, run it through a two-line wrapper.
-WRAPPER = "from rabbitadmin.cli import app; from rabbitadmin.admin import register; register(app); app()"
-
-
-def _admin_groups_wired() -> bool:
-    from rabbitadmin.cli import app
-
-    return any(group.name == "users" for group in app.registered_groups)
-
 
 class AdminCli:
     """Runs ``rabbitadmin`` in a subprocess, without a terminal, against the session node."""
@@ -32,9 +23,7 @@ class AdminCli:
     def __init__(self, env: dict[str, str], backend: str) -> None:
         self.env = env
         self.backend = backend
-        self.command = (
-            [sys.executable, "-m", "rabbitadmin"] if _admin_groups_wired() else [sys.executable, "-c", WRAPPER]
-        )
+        self.command = [sys.executable, "-m", "rabbitadmin"]
 
     def argv(self, *args: str) -> list[str]:
         return [*self.command, *args]
