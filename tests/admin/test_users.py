@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rabbitadmin.sandbox import SandboxInfo
+
 from .conftest import AdminCli
 
 
@@ -71,3 +73,12 @@ def test_text_table(admin: AdminCli, node: object) -> None:
     lines = admin.ok("users", "list").stdout.splitlines()
     assert lines[0].split() == ["NAME", "TAGS"]
     assert any(line.split() == ["rabbitadmin", "administrator"] for line in lines[1:])
+
+
+def test_refuses_to_delete_the_user_it_logs_in_as(admin: AdminCli, node: SandboxInfo) -> None:
+    if admin.backend == "http":
+        result = admin("users", "delete", node.user, "--yes")
+        assert result.returncode == 4 and "logs in as" in result.stderr
+    else:  # rabbitmqctl logs in as no user: only the confirmation stands in the way (not given here)
+        assert admin("users", "delete", node.user).returncode == 4
+    assert node.user in names(admin.rows("users", "list"))

@@ -12,6 +12,7 @@ from typing import Any
 
 from rabbitadmin.admin.ops import AlreadyExists, NotFound, Row, channel_row, table_arguments, tag_list
 from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.errors import Refused
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password
@@ -27,6 +28,7 @@ class HttpAdmin:
     name = "http"
 
     def __init__(self, settings: ConnectionSettings, client: HttpClient | None = None) -> None:
+        self.settings = settings
         self.client = client or HttpClient(settings)
 
     def close(self) -> None:
@@ -56,6 +58,9 @@ class HttpAdmin:
         self.client.put(api_path("users", name), {"password": password.reveal(), "tags": ",".join(tags)})
 
     def delete_user(self, name: str) -> bool:
+        if name == self.settings.user:
+            # The next command would be locked out; plan/apply protect this user the same way.
+            raise Refused(f"refusing to delete {name!r}: this command logs in as that user")
         return self.client.delete(api_path("users", name))
 
     def change_password(self, name: str, password: Secret) -> None:

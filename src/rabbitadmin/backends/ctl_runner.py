@@ -63,9 +63,11 @@ class Rabbitmqctl:
     max_concurrent: int = 3
     _home: str | None = field(default=None, repr=False)
     _slots: threading.BoundedSemaphore = field(init=False, repr=False)
+    _home_lock: threading.Lock = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._slots = threading.BoundedSemaphore(self.max_concurrent)
+        self._home_lock = threading.Lock()
 
     def argv(self, args: Sequence[str]) -> list[str]:
         """The full argument list for ``rabbitmqctl args...`` (node and prefix included)."""
@@ -87,6 +89,10 @@ class Rabbitmqctl:
     def _private_home(self) -> str:
         # Erlang reads the cookie from $HOME/.erlang.cookie and insists on mode 0600: copy it there once,
         # rather than pass it with --erlang-cookie, which would show it in `ps`.
+        with self._home_lock:
+            return self._make_home()
+
+    def _make_home(self) -> str:
         if self._home is None:
             home = tempfile.mkdtemp(prefix="rabbitadmin-ctl-")
             target = Path(home) / ".erlang.cookie"
