@@ -236,3 +236,18 @@ def test_many_deletes_and_updates_are_batched(
     assert [q for q in state.queues if q[0] == bare_vhost] == []
     assert [x for x in state.exchanges.values() if x.vhost == bare_vhost and x.name and x.name[:4] != "amq."] == []
     assert all(state.users[(f"{bare_vhost}-u{i}",)].tags == ("b",) for i in range(10))
+
+
+def test_command_prefix_runs_rabbitmqctl_through_another_command(
+    bare_sandbox: Any, bare_node: SandboxInfo, bare_vhost: str, tmp_path: Any
+) -> None:
+    # `env HOME=...` stands in for `docker exec c` or `sudo -u rabbitmq`: the prefix supplies the cookie.
+    env = {**bare_sandbox.server_env(bare_node), "HOME": str(tmp_path)}
+    backend = CtlBackend(
+        node=bare_node.nodename,
+        rabbitmqctl=str(server_scripts_dir() / "rabbitmqctl"),
+        prefix=["env", f"HOME={bare_node.directory}"],
+        env=env,
+    )
+    apply(backend, f'vhosts:\n  - name: "{bare_vhost}"\n    queues:\n      - {{name: "via prefix"}}\n')
+    assert (bare_vhost, "via prefix") in backend.read_state([bare_vhost]).queues
