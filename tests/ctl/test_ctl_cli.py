@@ -63,6 +63,12 @@ permissions:
     ok = run(bare_node, "users", "authenticate", user, "--password-env", "APP_PASSWORD")
     assert ok.returncode == 0 and "cli secret" not in ok.stdout + ok.stderr + applied.stdout + applied.stderr
 
+    exported = tmp_path / "exported.yaml"
+    export = run(bare_node, "export", "--vhost", vhost, "--include-password-hashes", "--output-file", str(exported))
+    assert export.returncode == 0, export.stderr
+    assert "jobs" in exported.read_text() and "logs" in exported.read_text()
+    assert run(bare_node, "plan", str(exported), "--detailed-exitcode").returncode == 0
+
     topology.write_text(
         f'vhosts:\n  - {{name: "{vhost}", state: absent}}\nusers:\n  - {{name: "{user}", state: absent}}\n'
     )
