@@ -251,3 +251,18 @@ def test_command_prefix_runs_rabbitmqctl_through_another_command(
     )
     apply(backend, f'vhosts:\n  - name: "{bare_vhost}"\n    queues:\n      - {{name: "via prefix"}}\n')
     assert (bare_vhost, "via prefix") in backend.read_state([bare_vhost]).queues
+
+
+def test_import_errors_do_not_show_password_hashes(bare_backend: CtlBackend) -> None:
+    from rabbitadmin.backends.ctl_runner import CtlError
+    from rabbitadmin.model import Queue, User
+    from rabbitadmin.passwords import hash_password
+
+    secret_hash = hash_password("hidden")
+    user = User(name=f"hash-{secrets.token_hex(3)}", tags=(), password_hash=secret_hash)
+    # A queue in a vhost that does not exist makes the whole import fail.
+    orphan = Queue(vhost=f"missing-{secrets.token_hex(3)}", name="q")
+    with pytest.raises(CtlError) as caught:
+        bare_backend.create([user, orphan])
+    assert "does not exist" in str(caught.value) and secret_hash not in str(caught.value)
+    bare_backend.delete(user)

@@ -254,7 +254,15 @@ class CtlBackend:
             entry["metadata"] = {
                 key: entry[key] for key in ("description", "tags", "default_queue_type") if key in entry
             }
-        self.ctl.run(["import_definitions", "--format=json"], stdin=json.dumps(document, ensure_ascii=False))
+        try:
+            self.ctl.run(["import_definitions", "--format=json"], stdin=json.dumps(document, ensure_ascii=False))
+        except CtlError as exc:
+            # An import error may quote the offending entry: never let a password hash through.
+            reason = exc.reason
+            for user in document.get("users", []):
+                if user.get("password_hash"):
+                    reason = reason.replace(user["password_hash"], "***")
+            raise CtlError(exc.command, exc.returncode, reason) from None
 
     def _import_many(self, objects: Sequence[TopologyObject]) -> list[None]:
         self._import(objects)
