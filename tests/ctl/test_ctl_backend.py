@@ -15,7 +15,7 @@ from rabbitadmin.backends.ctl import CtlBackend
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import ConnectionFailed, Refused
 from rabbitadmin.loader import load_topology_text
-from rabbitadmin.model import Exchange
+from rabbitadmin.model import Exchange, Queue
 from rabbitadmin.passwords import check_password
 from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir
 
@@ -178,6 +178,15 @@ def test_eval_guard_reports_missing_functions(
     fallback = fresh.read_state([bare_vhost])
     assert "list_gone" in (fresh.unsupported_reason(("read_extras",)) or "")
     assert fallback.exchanges == expected.exchanges and fallback.queues == expected.queues
+
+    # Queue deletes fall back to `rabbitmqctl delete_queue` rather than being refused.
+    monkeypatch.setitem(ctl_eval.REQUIRED, "queue_delete", (("rabbit_amqqueue", "delete_gone", 9),))
+    apply(fresh, f'vhosts:\n  - name: "{bare_vhost}"\n    queues:\n      - {{name: doomed}}\n')
+    doomed = Queue(vhost=bare_vhost, name="doomed")
+    assert fresh.unsupported(doomed, "delete") is None
+    fresh.delete(doomed)
+    assert "delete_gone" in (fresh.unsupported_reason(("queue_delete",)) or "")
+    assert (bare_vhost, "doomed") not in fresh.read_state([bare_vhost]).queues
 
 
 def test_unreachable_node_is_a_connection_error(bare_sandbox: Any, bare_node: SandboxInfo) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -81,6 +82,7 @@ class CtlBackend:
         self._updates: Batcher[TopologyObject, None] = Batcher(self._import_many)
         self._actual: Topology | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
+        self._support_lock = threading.Lock()
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any] | None = None, *, parallelism: int = 256) -> CtlBackend:
@@ -175,18 +177,17 @@ class CtlBackend:
 
     def unsupported_reason(self, operations: tuple[str, ...]) -> str | None:
         """Why the ``ctl_eval`` operations cannot run on this server (checked once), or None."""
-        if operations not in self._eval_support:
-            self._eval_support[operations] = self._check_eval(operations)
-        return self._eval_support[operations]
+        with self._support_lock:  # many apply threads may ask at once: one check call
+            if operations not in self._eval_support:
+                self._eval_support[operations] = self._check_eval(operations)
+            return self._eval_support[operations]
 
     def _eval_needs(self, obj: TopologyObject, action: str) -> tuple[str, ...]:
         if action == "delete" and isinstance(obj, Exchange):
             return ("exchange_delete",)
         if action == "delete" and isinstance(obj, Binding):
             return ("binding_delete",)
-        if action == "delete" and isinstance(obj, Queue):
-            return ("queue_delete",)
-        return ()
+        return ()  # queues: rabbitmqctl delete_queue serves where the batched eval cannot
 
     def _check_eval(self, operations: tuple[str, ...]) -> str | None:
         output = self.ctl.run(["eval"], stdin=ctl_eval.check_expression(operations))
@@ -209,25 +210,29 @@ class CtlBackend:
         self._updates.submit(obj)
 
     def delete(self, obj: TopologyObject) -> None:
-        if isinstance(obj, Exchange | Binding | Queue):
-            if isinstance(obj, Exchange):
-                operation, spec = "exchange_delete", {"vhost": obj.vhost, "name": obj.name}
-            elif isinstance(obj, Binding):
-                operation, spec = "binding_delete", to_definition(obj)
-            else:
-                operation, spec = "queue_delete", {"vhost": obj.vhost, "name": obj.name}
-            outcome = self._deletes[operation].submit(spec)
-            if outcome not in ("deleted", "not_found"):  # not found: already gone is the desired state
-                raise RabbitAdminError(f"the server refused to delete the {obj.kind}: {outcome}")
-            return
-        if isinstance(obj, Vhost):
-            args = ["delete_vhost", "--", obj.name]
+        if isinstance(obj, Exchange):
+            self._batched_delete("exchange_delete", {"vhost": obj.vhost, "name": obj.name}, obj.kind)
+        elif isinstance(obj, Binding):
+            self._batched_delete("binding_delete", to_definition(obj), obj.kind)
+        elif isinstance(obj, Queue) and self.unsupported_reason(("queue_delete",)) is None:
+            self._batched_delete("queue_delete", {"vhost": obj.vhost, "name": obj.name}, obj.kind)
+        elif isinstance(obj, Queue):
+            self._run_delete(["delete_queue", f"--vhost={obj.vhost}", "--", obj.name])
+        elif isinstance(obj, Vhost):
+            self._run_delete(["delete_vhost", "--", obj.name])
         elif isinstance(obj, User):
-            args = ["delete_user", "--", obj.name]
+            self._run_delete(["delete_user", "--", obj.name])
         elif isinstance(obj, Permission):
-            args = ["clear_permissions", f"--vhost={obj.vhost}", "--", obj.user]
+            self._run_delete(["clear_permissions", f"--vhost={obj.vhost}", "--", obj.user])
         else:
-            args = ["clear_topic_permissions", f"--vhost={obj.vhost}", "--", obj.user, obj.exchange]
+            self._run_delete(["clear_topic_permissions", f"--vhost={obj.vhost}", "--", obj.user, obj.exchange])
+
+    def _batched_delete(self, operation: str, spec: dict[str, Any], kind: str) -> None:
+        outcome = self._deletes[operation].submit(spec)
+        if outcome not in ("deleted", "not_found"):  # not found: already gone is the desired state
+            raise RabbitAdminError(f"the server refused to delete the {kind}: {outcome}")
+
+    def _run_delete(self, args: list[str]) -> None:
         try:
             self.ctl.run(args)
         except CtlError as exc:
