@@ -26,8 +26,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -38,6 +39,7 @@ from rabbitadmin.passwords import DEFAULT_ALGORITHM, hash_password
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 VHOST = "bench"
+T = TypeVar("T")
 USER_PREFIX = "bench-user-"
 # Targets from issue 2.
 COLD_APPLY_TARGET = 1.1  # x the server's bulk import
@@ -286,106 +288,160 @@ def count_unsettled(client: HttpClient) -> int:
 
 
 # -- the run ---------------------------------------------------------------------------------------------
+def measure(
+    bench: Bench,
+    results: Results,
+    label: str,
+    args: list[str],
+    *,
+    metric: str | None,
+    rss: str | None,
+    ctl: bool = False,
+) -> None:
+    """Run one rabbitadmin child (it must exit 0) and record its time under ``metric``, its peak RSS under ``rss``."""
+    run = bench.rabbitadmin(label, args, bench.ctl_env if ctl else bench.http_env)
+    expect(run, (0,), label)
+    if metric:
+        results.add(metric, run.seconds)
+    if rss:
+        results.add(f"peak RSS MB: {rss}", run.max_rss_mb)
+
+
 def one_round(bench: Bench, base: Workload, files: dict[str, Path], results: Results, ctl: bool) -> None:
     """One round of every measurement; each starts from the state it needs."""
     touched = changed(base)[1]
-    all_users = base.users  # the change adds no users
+    users = base.users  # the change adds no users
+    topology, changed_topology = str(files["base"]), str(files["changed"])
+    no_change_plan = ["plan", "--detailed-exitcode", topology]  # exit 6 (changes pending) would stop the run
 
-    results.add("vhost delete (empty server state)", bench.reset(all_users))
+    results.add("vhost delete (empty server state)", bench.reset(users))
 
     # 1. The server's own bulk import, then reads of the loaded vhost.
     results.add("server bulk import", bench.bulk_import(base))
+    wait_for_stats(bench.client)  # read a settled server, as the settled plan below does
     gets = [bench.definitions_get() for _ in range(3)]
     results.add("GET /api/definitions/{vhost}", statistics.median(g[0] for g in gets))
     results.add("definitions size MB", gets[0][1] / 1e6)
-    results.add("vhost delete (loaded)", bench.reset(all_users))
+    results.add("vhost delete (loaded)", bench.reset(users))
 
     # 2. rabbitadmin apply on an empty vhost.
-    run = bench.rabbitadmin("cold-apply", ["apply", "--yes", str(files["base"])], bench.http_env)
-    expect(run, (0,), "cold apply")
-    results.add("rabbitadmin apply (cold)", run.seconds)
-    results.add("peak RSS MB: cold apply", run.max_rss_mb)
+    measure(
+        bench, results, "cold-apply", ["apply", "--yes", topology], metric="rabbitadmin apply (cold)", rss="cold apply"
+    )
 
-    # 3. No-change plan: right after the apply (new queues have no statistics yet), then once settled.
+    # 3. No-change plan: right after the apply (new queues may lack statistics), then once settled.
     results.add("queues without stats right after apply", float(count_unsettled(bench.client)))
-    run = bench.rabbitadmin("plan-fresh", ["plan", "--detailed-exitcode", str(files["base"])], bench.http_env)
-    expect(run, (0,), "no-change plan right after apply")
-    results.add("rabbitadmin plan, no change (right after apply)", run.seconds)
-    results.add("peak RSS MB: no-change plan", run.max_rss_mb)
+    measure(
+        bench,
+        results,
+        "plan-fresh",
+        no_change_plan,
+        metric="rabbitadmin plan, no change (right after apply)",
+        rss="no-change plan",
+    )
     wait_for_stats(bench.client)
-    run = bench.rabbitadmin("plan-settled", ["plan", "--detailed-exitcode", str(files["base"])], bench.http_env)
-    expect(run, (0,), "no-change plan")
-    results.add("rabbitadmin plan, no change (stats settled)", run.seconds)
-    results.add("peak RSS MB: no-change plan", run.max_rss_mb)
+    measure(
+        bench,
+        results,
+        "plan-settled",
+        no_change_plan,
+        metric="rabbitadmin plan, no change (stats settled)",
+        rss="no-change plan",
+    )
 
-    # 4. The 1% change.
-    run = bench.rabbitadmin("change-apply", ["apply", "--yes", str(files["changed"])], bench.http_env)
-    expect(run, (0,), "1% change apply")
-    results.add(f"rabbitadmin apply, 1% change ({touched} objects)", run.seconds)
-    results.add("peak RSS MB: 1% change apply", run.max_rss_mb)
-    run = bench.rabbitadmin("plan-after-change", ["plan", "--detailed-exitcode", str(files["changed"])], bench.http_env)
-    expect(run, (0,), "plan after the 1% change")
+    # 4. The 1% change, then a check that it left nothing to do.
+    measure(
+        bench,
+        results,
+        "change-apply",
+        ["apply", "--yes", changed_topology],
+        metric=f"rabbitadmin apply, 1% change ({touched} objects)",
+        rss="1% change apply",
+    )
+    measure(
+        bench, results, "plan-after-change", ["plan", "--detailed-exitcode", changed_topology], metric=None, rss=None
+    )
 
-    # 5. Process start-up alone, to separate it from the work.
-    run = bench.rabbitadmin("version", ["--version"], bench.http_env)
-    results.add("rabbitadmin --version (start-up only)", run.seconds)
-    run = bench.rabbitadmin("validate", ["validate", str(files["base"])], bench.http_env)
-    expect(run, (0,), "validate")
-    results.add("rabbitadmin validate (start-up + load)", run.seconds)
+    # 5. Process start-up and file loading alone, to separate them from the work.
+    measure(bench, results, "version", ["--version"], metric="rabbitadmin --version (start-up only)", rss=None)
+    measure(
+        bench,
+        results,
+        "validate",
+        ["validate", topology],
+        metric="rabbitadmin validate (start-up + load)",
+        rss="validate",
+    )
 
     if ctl:
-        results.add("vhost delete (loaded)", bench.reset(all_users))
-        run = bench.rabbitadmin("ctl-cold-apply", ["apply", "--yes", str(files["base"])], bench.ctl_env)
-        expect(run, (0,), "ctl cold apply")
-        results.add("ctl: rabbitadmin apply (cold)", run.seconds)
-        results.add("peak RSS MB: ctl cold apply", run.max_rss_mb)
-        run = bench.rabbitadmin("ctl-plan", ["plan", "--detailed-exitcode", str(files["base"])], bench.ctl_env)
-        expect(run, (0,), "ctl no-change plan")
-        results.add("ctl: rabbitadmin plan, no change", run.seconds)
-        results.add("peak RSS MB: ctl no-change plan", run.max_rss_mb)
-    results.add("vhost delete (loaded)", bench.reset(all_users))
+        results.add("vhost delete (loaded)", bench.reset(users))
+        measure(
+            bench,
+            results,
+            "ctl-cold-apply",
+            ["apply", "--yes", topology],
+            metric="ctl: rabbitadmin apply (cold)",
+            rss="ctl cold apply",
+            ctl=True,
+        )
+        measure(
+            bench,
+            results,
+            "ctl-plan",
+            no_change_plan,
+            metric="ctl: rabbitadmin plan, no change",
+            rss="ctl no-change plan",
+            ctl=True,
+        )
+    results.add("vhost delete (loaded)", bench.reset(users))
 
 
 def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Results) -> None:
     """In-process timings of the no-change plan's parts, to show where its time goes (one sample)."""
-    from rabbitadmin.backends.http import (
-        BINDING_COLUMNS,
-        EXCHANGE_COLUMNS,
-        QUEUE_COLUMNS,
-        HttpBackend,
-    )
-    from rabbitadmin.engine import make_plan
-    from rabbitadmin.loader import load_topology_text
+    from rabbitadmin.backends.http import BINDING_COLUMNS, EXCHANGE_COLUMNS, QUEUE_COLUMNS, HttpBackend
+    from rabbitadmin.diff import compute_plan
+    from rabbitadmin.loader import parse_document
+    from rabbitadmin.validate import validate_document
 
     bench.bulk_import(base)
     wait_for_stats(bench.client)
     text = files["base"].read_text()
-    with stopwatch() as t:
-        desired = load_topology_text(text, str(files["base"]))
-    results.add("part: load + validate YAML", t[0])
-    listings: list[tuple[str, Callable[[], object]]] = [
-        ("queues", lambda: bench.client.get(api_path("queues", VHOST), {"columns": QUEUE_COLUMNS})),
-        ("bindings", lambda: bench.client.get(api_path("bindings", VHOST), {"columns": BINDING_COLUMNS})),
-        ("exchanges", lambda: bench.client.get(api_path("exchanges", VHOST), {"columns": EXCHANGE_COLUMNS})),
-        ("users", lambda: bench.client.get(api_path("users"))),
-        ("permissions", lambda: bench.client.get(api_path("permissions"))),
+    timed(results, "part: YAML parse only, PyYAML SafeLoader (pure Python)", lambda: yaml.load(text, yaml.SafeLoader))
+    if hasattr(yaml, "CSafeLoader"):
+        timed(results, "part: YAML parse only, PyYAML CSafeLoader (libyaml)", lambda: yaml.load(text, yaml.CSafeLoader))
+    document = timed(results, "part: loader.parse_document (located)", lambda: parse_document(text, "w.yaml"))
+    desired = timed(
+        results, "part: validate_document", lambda: validate_document(document, "w.yaml", base_dir=bench.workdir)
+    )
+    listings: list[tuple[str, str, dict[str, str] | None]] = [
+        ("queues", api_path("queues", VHOST), {"columns": QUEUE_COLUMNS}),
+        ("bindings", api_path("bindings", VHOST), {"columns": BINDING_COLUMNS}),
+        ("exchanges", api_path("exchanges", VHOST), {"columns": EXCHANGE_COLUMNS}),
+        ("users", api_path("users"), None),
+        ("permissions", api_path("permissions"), None),
     ]
-    for name, fetch in listings:
-        with stopwatch() as t:
-            fetch()
-        results.add(f"part: GET {name} (column-limited, alone)", t[0])
+    for name, path, params in listings:
+        timed(results, f"part: GET {name} (as read_state asks, alone)", partial(bench.client.get, path, params))
     backend = HttpBackend(bench.client.settings)
     try:
-        with stopwatch() as t:
-            actual = backend.read_state([VHOST])
-        results.add("part: read_state (parallel listings + parsing)", t[0])
-        with stopwatch() as t:
-            plan = make_plan(desired, backend)
-        results.add("part: make_plan (reads again, then diffs)", t[0])
-        results.notes.append(f"breakdown plan: {plan.summary()}; actual objects read: {actual_size(actual)}")
+        actual = timed(results, "part: read_state (parallel listings + parsing)", lambda: backend.read_state([VHOST]))
+        plan = timed(
+            results,
+            "part: compute_plan (the pure diff)",
+            lambda: compute_plan(desired, actual, prune=False, protected_user=bench.info.user),
+        )
+        results.notes.append(f"breakdown: plan {plan.summary()}; objects read from the server: {actual_size(actual)}")
     finally:
         backend.close()
     bench.reset(base.users)
+
+
+def timed(results: Results, name: str, work: Callable[[], T]) -> T:
+    """Run ``work`` once, record its wall time under ``name`` and return its result."""
+    with stopwatch() as t:
+        value = work()
+    results.add(name, t[0])
+    return value
 
 
 def actual_size(topology: Any) -> int:
@@ -416,7 +472,8 @@ def report(results: Results, workload: Workload, repeat: int) -> str:
         f"W({workload.n}): 1 vhost, {len(workload.exchanges)} exchanges, {len(workload.queues)} queues, "
         f"{len(workload.bindings)} bindings, {len(workload.users)} users + permissions = {workload.objects} objects",
         f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}; medians of {repeat}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average at the end "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (other processes share the cores)",
         "",
     ]
     width = max(len(name) for name in results.samples)
@@ -474,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
             info = box.start()
             bench = Bench(box, info, workdir, args.profile)
             ctl = ctl_available() and not args.no_ctl
+            results.notes.append("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
             for round_no in range(args.repeat):
                 print(f"round {round_no + 1}/{args.repeat} ...", file=sys.stderr, flush=True)
                 one_round(bench, base, files, results, ctl)
