@@ -33,6 +33,7 @@ from rabbitadmin.loader import load_topology
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.sandbox import Sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
+from rabbitadmin.tutorials.cli import tutorial_app
 
 app = typer.Typer(
     name="rabbitadmin",
@@ -352,6 +353,7 @@ def _dir_arg(directory: Path | None) -> str:
 # -- command groups built in their own packages ----------------------------------------------------------
 register_admin(app)
 app.command("schema")(schema_command)
+app.add_typer(tutorial_app, name="tutorial")
 
 
 def main() -> None:
