@@ -401,6 +401,8 @@ def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Res
     from rabbitadmin.backends.http import BINDING_COLUMNS, EXCHANGE_COLUMNS, QUEUE_COLUMNS, HttpBackend
     from rabbitadmin.diff import compute_plan
     from rabbitadmin.loader import parse_document
+    from rabbitadmin.model import Topology
+    from rabbitadmin.render import make_console, render_plan
     from rabbitadmin.validate import validate_document
 
     bench.bulk_import(base)
@@ -415,13 +417,23 @@ def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Res
     )
     listings: list[tuple[str, str, dict[str, str] | None]] = [
         ("queues", api_path("queues", VHOST), {"columns": QUEUE_COLUMNS}),
+        # What the listing costs without the statistics join (3.10 answers with the queue's own totals).
+        (
+            "queues without stats join",
+            api_path("queues", VHOST),
+            {"columns": QUEUE_COLUMNS, "disable_stats": "true", "enable_queue_totals": "true"},
+        ),
         ("bindings", api_path("bindings", VHOST), {"columns": BINDING_COLUMNS}),
         ("exchanges", api_path("exchanges", VHOST), {"columns": EXCHANGE_COLUMNS}),
         ("users", api_path("users"), None),
         ("permissions", api_path("permissions"), None),
     ]
     for name, path, params in listings:
-        timed(results, f"part: GET {name} (as read_state asks, alone)", partial(bench.client.get, path, params))
+        rows = timed(results, f"part: GET {name} (alone)", partial(bench.client.get, path, params))
+        counted = sum(1 for row in rows if row.get("messages") is not None)
+        results.notes.append(
+            f"GET {name}: {len(rows)} rows" + (f", {counted} with messages" if "queues" in name else "")
+        )
     backend = HttpBackend(bench.client.settings)
     try:
         actual = timed(results, "part: read_state (parallel listings + parsing)", lambda: backend.read_state([VHOST]))
@@ -431,6 +443,14 @@ def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Res
             lambda: compute_plan(desired, actual, prune=False, protected_user=bench.info.user),
         )
         results.notes.append(f"breakdown: plan {plan.summary()}; objects read from the server: {actual_size(actual)}")
+        # The cold apply prints one line per object: time that rendering, to a file as in the runs above.
+        cold = compute_plan(desired, Topology(), prune=False, protected_user=bench.info.user)
+        with (bench.workdir / "render.out").open("w") as sink:
+            timed(
+                results,
+                f"part: render_plan of the cold plan ({len(cold.changes)} changes)",
+                lambda: render_plan(cold, make_console(sink)),
+            )
     finally:
         backend.close()
     bench.reset(base.users)
@@ -512,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     """Parse options, start a private node, run every measurement, print the report, stop the node."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=10000, help="queues in W(N) (default 10000)")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds; figures are medians (default 1)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds; figures are medians (default 1; 0: the breakdown only)"
+    )
     parser.add_argument("--no-ctl", action="store_true", help="skip the rabbitmqctl backend runs")
     parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process breakdown")
     parser.add_argument("--profile", type=Path, help="run each rabbitadmin child under cProfile into DIR")
