@@ -21,7 +21,7 @@ from rabbitadmin.sandbox import SandboxInfo
 from rabbitadmin.tutorials.scenarios import SCENARIOS
 
 # The real command line, in a fresh interpreter: exactly what a user runs.
-TUTORIAL = [sys.executable, "-m", "rabbitadmin.tutorials", "tutorial"]
+TUTORIAL = [sys.executable, "-m", "rabbitadmin", "tutorial"]
 TUTORIAL_PASSWORD = "tut-" + secrets.token_hex(8)
 
 
