@@ -9,7 +9,7 @@ import pytest
 
 from rabbitadmin.errors import TopologyError
 from rabbitadmin.loader import load_topology, load_topology_text
-from rabbitadmin.model import Binding, Exchange, Queue
+from rabbitadmin.model import Binding, Exchange, Queue, Topology
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -208,3 +208,21 @@ def test_repository_topology_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_file() -> None:
     with pytest.raises(TopologyError, match="no such file"):
         load_topology("/nonexistent/topology.yaml")
+
+
+@pytest.mark.parametrize("name", ["hello-world", "work-queues", "publish-subscribe", "routing", "topics", "rpc"])
+def test_tutorial_presets_agree_with_the_repository_topology(name: str) -> None:
+    """Provisioning a preset after applying topology.yaml (or the reverse) must change nothing they share."""
+    from rabbitadmin.diff import compute_plan
+    from rabbitadmin.tutorials.scenarios import load_preset
+
+    repository = load_topology(REPO / "topology.yaml", resolve_secrets=False)
+    preset = load_preset(name, resolve_secrets=False)
+    shared = Topology()
+    for obj in preset:
+        if obj.key in repository.of(obj.kind):
+            shared.add(repository.of(obj.kind)[obj.key])
+        else:
+            raise AssertionError(f"{obj.kind} {obj.key} of preset {name} is missing from topology.yaml")
+    plan = compute_plan(preset, shared)
+    assert [c.subject for c in plan.changes if c.kind != "user"] == []
