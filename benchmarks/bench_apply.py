@@ -498,7 +498,7 @@ def report(results: Results, workload: Workload, repeat: int) -> str:
     ]
     width = max(len(name) for name in results.samples)
     for name, values in results.samples.items():
-        unit = "" if "MB" in name or "queues without" in name else " s"
+        unit = "" if "MB" in name or name.startswith("queues without") else " s"
         spread = f"  (samples: {', '.join(f'{v:.2f}' for v in values)})" if len(values) > 1 else ""
         lines.append(f"{name:<{width}}  {statistics.median(values):9.2f}{unit}{spread}")
     lines.append("")
