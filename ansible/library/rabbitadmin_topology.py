@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # type: ignore[import-untyped]
 
 DOCUMENTATION = r"""
 module: rabbitadmin_topology
@@ -126,10 +126,8 @@ def main() -> None:
         os.environ[str(name)] = str(value)
 
     try:
-        if params["src"]:
-            desired = load_topology(params["src"])
-        else:
-            desired = load_topology_text(params["content"], "<content>")
+        src = params["src"]
+        desired = load_topology(src) if src else load_topology_text(params["content"], "<content>")
     except errors.TopologyError as exc:
         module.fail_json(msg=f"invalid topology, nothing written: {exc}", problems=[str(p) for p in exc.problems])
         return

@@ -1,0 +1,206 @@
+"""ansible/site.yml against localhost: the role's real tasks start a private node in a temp dir on free ports.
+
+One node for the whole module (a playbook run costs about 20 s); the tests run in file order and each
+starts from the state the previous one left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from rabbitadmin.sandbox import free_port, server_scripts_dir
+
+REPO = Path(__file__).resolve().parents[2]
+PLAYBOOK = REPO / "ansible" / "site.yml"
+ADMIN_PASSWORD = "adm-" + secrets.token_hex(8)
+MYUSER_PASSWORD = "my-" + secrets.token_hex(8)
+
+
+@dataclass
+class Deployment:
+    """The variables of one deployment and a way to run the playbook with them."""
+
+    tmp: Path
+    variables: dict[str, object]
+
+    @property
+    def base_dir(self) -> Path:
+        return Path(str(self.variables["rabbitmq_base_dir"]))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.variables['rabbitmq_management_port']}"
+
+    def topology(self, text: str) -> None:
+        Path(str(self.variables["rabbitadmin_topology_file"])).write_text(text)
+
+    def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        """Run ansible-playbook (no terminal) and return its result; stdout+stderr in ``.stdout``."""
+        vars_file = self.tmp / "vars.json"
+        vars_file.write_text(json.dumps(self.variables))
+        env = {
+            **os.environ,
+            "ANSIBLE_HOME": str(self.tmp / "ansible-home"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        }
+        return subprocess.run(
+            [
+                str(Path(sys.executable).parent / "ansible-playbook"),
+                "-i",
+                str(self.tmp / "inventory.ini"),
+                str(PLAYBOOK),
+                "-e",
+                f"@{vars_file}",
+                *extra,
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def ctl_env(self) -> dict[str, str]:
+        base = str(self.base_dir)
+        return {**os.environ, "HOME": base, "RABBITMQ_CONF_ENV_FILE": f"{base}/rabbitmq-env.conf"}
+
+
+def recap(output: str) -> dict[str, int]:
+    """The counters of the PLAY RECAP line for localhost."""
+    match = re.search(r"^localhost\s+:\s+(.*)$", output, re.MULTILINE)
+    assert match, output
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+
+def stop_node(deployment: Deployment) -> None:
+    """Stop the node the playbook started (rabbitmqctl stop, then the pid from its pid file)."""
+    ctl = server_scripts_dir() / "rabbitmqctl"
+    subprocess.run(
+        [str(ctl), "-n", str(deployment.variables["rabbitmq_nodename"]), "stop"],
+        env=deployment.ctl_env(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    with contextlib.suppress(OSError, ValueError):
+        pid = int((deployment.base_dir / "node.pid").read_text().strip())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    tmp = tmp_path_factory.mktemp("ansible")
+    (tmp / "inventory.ini").write_text(
+        f"[rabbitmq]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    )
+    deployed = Deployment(
+        tmp,
+        {
+            "rabbitmq_install_package": False,  # installed already; the apt task is the only one skipped
+            "rabbitmq_base_dir": str(tmp / "node"),
+            "rabbitmq_nodename": f"ansible-{secrets.token_hex(3)}@localhost",
+            "rabbitmq_bind_ip": "127.0.0.1",
+            "rabbitmq_management_ip": "127.0.0.1",
+            "rabbitmq_amqp_port": free_port(),
+            "rabbitmq_management_port": free_port(),
+            "rabbitmq_dist_port": free_port(),
+            "rabbitmq_admin_user": "boss",
+            "rabbitmq_admin_password": ADMIN_PASSWORD,
+            "myuser_password": MYUSER_PASSWORD,
+            # rabbitadmin is already in this virtualenv: the role's check finds it and skips pip.
+            "rabbitadmin_virtualenv": str(Path(sys.executable).parent.parent),
+            "rabbitadmin_topology_file": str(tmp / "topology.yaml"),
+        },
+    )
+    deployed.topology((REPO / "topology.yaml").read_text())
+    try:
+        yield deployed
+    finally:
+        stop_node(deployed)
+
+
+def _get(deployment: Deployment, path: str, user: str, password: str) -> requests.Response:
+    return requests.get(deployment.url + path, auth=(user, password), timeout=30)
+
+
+def test_first_run_bootstraps_node_and_topology(deployment: Deployment) -> None:
+    result = deployment.run("-v")
+    assert result.returncode == 0, result.stdout
+    assert recap(result.stdout)["changed"] > 0
+    for secret in (ADMIN_PASSWORD, MYUSER_PASSWORD):
+        assert secret not in result.stdout  # no_log everywhere, even with -v
+    whoami = _get(deployment, "/api/whoami", "boss", ADMIN_PASSWORD)
+    assert whoami.status_code == 200 and "administrator" in whoami.json()["tags"]
+    assert _get(deployment, "/api/whoami", "guest", "guest").status_code == 401
+    assert _get(deployment, "/api/users/guest", "boss", ADMIN_PASSWORD).status_code == 404
+    assert _get(deployment, "/api/whoami", "myuser", MYUSER_PASSWORD).json()["tags"] == ["management"]
+    queues = _get(deployment, "/api/queues/myproject", "boss", ADMIN_PASSWORD).json()
+    assert {q["name"] for q in queues} == {"hello", "task_queue", "rpc_queue"}
+    perms = _get(deployment, "/api/permissions/myproject/myuser", "boss", ADMIN_PASSWORD).json()
+    assert (perms["configure"], perms["write"], perms["read"]) == (".*", ".*", ".*")
+    exchanges = _get(deployment, "/api/exchanges/myproject/topic_logs", "boss", ADMIN_PASSWORD).json()
+    assert exchanges["type"] == "topic"
+
+
+def test_second_run_changes_nothing(deployment: Deployment) -> None:
+    result = deployment.run()
+    assert result.returncode == 0, result.stdout
+    assert recap(result.stdout)["changed"] == 0, result.stdout
+
+
+def test_check_diff_shows_plan_and_writes_nothing(deployment: Deployment) -> None:
+    original = (REPO / "topology.yaml").read_text()
+    changed = original.replace("      - {name: rpc_queue}", "      - {name: rpc_queue}\n      - {name: audit_queue}")
+    assert changed != original
+    deployment.topology(changed)
+    try:
+        result = deployment.run("--check", "--diff")
+    finally:
+        deployment.topology(original)
+    assert result.returncode == 0, result.stdout
+    assert recap(result.stdout)["changed"] == 1, result.stdout  # only the topology task would change
+    assert "audit_queue" in result.stdout and "Summary: 1 to create" in result.stdout
+    missing = _get(deployment, "/api/queues/myproject/audit_queue", "boss", ADMIN_PASSWORD)
+    assert missing.status_code == 404
+
+
+def test_invalid_topology_fails_clearly_and_writes_nothing(deployment: Deployment) -> None:
+    original = (REPO / "topology.yaml").read_text()
+    # A valid new vhost first, then two mistakes: nothing at all may reach the server.
+    deployment.topology(
+        "vhosts:\n  - name: brandnew\n  - name: myproject\n    exchanges:\n      - {name: x, type: no-such-type}\n"
+        "users:\n  - {name: plain, password: in-clear}\n"
+    )
+    try:
+        result = deployment.run()
+    finally:
+        deployment.topology(original)
+    assert result.returncode != 0
+    assert recap(result.stdout)["failed"] == 1
+    assert "invalid topology, nothing written" in result.stdout
+    assert "<content>:5" in result.stdout and "<content>:7" in result.stdout, result.stdout
+    assert _get(deployment, "/api/vhosts/brandnew", "boss", ADMIN_PASSWORD).status_code == 404
