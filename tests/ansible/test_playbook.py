@@ -131,8 +131,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "rabbitmq_admin_user": "boss",
             "rabbitmq_admin_password": ADMIN_PASSWORD,
             "myuser_password": MYUSER_PASSWORD,
-            # rabbitadmin is already in this virtualenv: the role's check finds it and skips pip.
-            "rabbitadmin_virtualenv": str(Path(sys.executable).parent.parent),
+            # The role really installs rabbitadmin (from this checkout) into a fresh virtualenv, and the
+            # topology module then runs under that virtualenv's Python.
+            "rabbitadmin_virtualenv": str(tmp / "venv"),
+            "rabbitadmin_pip_source": str(REPO),
             "rabbitadmin_topology_file": str(tmp / "topology.yaml"),
         },
     )
@@ -151,6 +153,7 @@ def test_first_run_bootstraps_node_and_topology(deployment: Deployment) -> None:
     result = deployment.run("-v")
     assert result.returncode == 0, result.stdout
     assert recap(result.stdout)["changed"] > 0
+    assert (deployment.tmp / "venv" / "bin" / "rabbitadmin").exists()
     for secret in (ADMIN_PASSWORD, MYUSER_PASSWORD):
         assert secret not in result.stdout  # no_log everywhere, even with -v
     whoami = _get(deployment, "/api/whoami", "boss", ADMIN_PASSWORD)
