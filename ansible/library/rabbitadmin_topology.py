@@ -109,7 +109,7 @@ def main() -> None:
         from rabbitadmin import errors
         from rabbitadmin.backends.http import HttpBackend
         from rabbitadmin.connection import ConnectionSettings, read_password_file
-        from rabbitadmin.engine import PartialApply, execute_plan, make_plan
+        from rabbitadmin.engine import PartialApply, check_safety, execute_plan, make_plan
         from rabbitadmin.loader import load_topology, load_topology_text
         from rabbitadmin.model import Secret
         from rabbitadmin.render import render_plan, render_result
@@ -155,8 +155,11 @@ def main() -> None:
             rendered = render_plan(plan)
             if module._diff:
                 output["diff"] = {"prepared": rendered}
-            if plan.refusals:
-                module.fail_json(msg="the plan is refused, nothing written: " + "; ".join(plan.refusals), **output)
+            try:
+                # The same safety rules as apply, so check mode fails exactly when the real run would.
+                check_safety(plan, allow_data_loss=params["allow_data_loss"])
+            except errors.Refused as exc:
+                module.fail_json(msg=f"nothing written: {exc}", **output)
             if module.check_mode or plan.is_empty:
                 module.exit_json(changed=not plan.is_empty, **output)
             try:

@@ -207,3 +207,24 @@ def test_invalid_topology_fails_clearly_and_writes_nothing(deployment: Deploymen
     assert "invalid topology, nothing written" in result.stdout
     assert "<content>:5" in result.stdout and "<content>:7" in result.stdout, result.stdout
     assert _get(deployment, "/api/vhosts/brandnew", "boss", ADMIN_PASSWORD).status_code == 404
+
+
+def test_check_mode_fails_where_the_real_run_would_destroy_messages(deployment: Deployment) -> None:
+    publish = requests.post(
+        deployment.url + "/api/exchanges/myproject/amq.default/publish",
+        auth=("boss", ADMIN_PASSWORD),
+        json={"properties": {}, "routing_key": "task_queue", "payload": "work", "payload_encoding": "string"},
+        timeout=30,
+    )
+    assert publish.json() == {"routed": True}
+    original = (REPO / "topology.yaml").read_text()
+    doomed = original.replace("      - {name: task_queue}", "      - {name: task_queue, state: absent}")
+    assert doomed != original
+    deployment.topology(doomed)
+    try:
+        result = deployment.run("--check")
+    finally:
+        deployment.topology(original)
+    assert result.returncode != 0
+    assert "refusing to destroy messages" in result.stdout, result.stdout
+    assert _get(deployment, "/api/queues/myproject/task_queue", "boss", ADMIN_PASSWORD).status_code == 200
