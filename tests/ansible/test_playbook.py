@@ -228,3 +228,16 @@ def test_check_mode_fails_where_the_real_run_would_destroy_messages(deployment: 
     assert result.returncode != 0
     assert "refusing to destroy messages" in result.stdout, result.stdout
     assert _get(deployment, "/api/queues/myproject/task_queue", "boss", ADMIN_PASSWORD).status_code == 200
+
+
+def test_configuration_change_restarts_the_node(deployment: Deployment) -> None:
+    new_port = free_port()
+    deployment.variables["rabbitmq_amqp_port"] = new_port
+    result = deployment.run()
+    assert result.returncode == 0, result.stdout
+    # The task header prints even when skipped: look at its outcome line.
+    assert re.search(r"Stop the node to pick up new configuration.*\*+\nchanged:", result.stdout), result.stdout
+    listeners = _get(deployment, "/api/overview", "boss", ADMIN_PASSWORD).json()["listeners"]
+    assert {(item["protocol"], item["port"]) for item in listeners} >= {("amqp", new_port)}
+    again = deployment.run()
+    assert again.returncode == 0 and recap(again.stdout)["changed"] == 0, again.stdout
