@@ -60,25 +60,26 @@ def _change_lines(change: Change) -> list[str]:
 
 
 def render_plan(plan: Plan, console: Console | None = None) -> str:
-    """Print ``plan`` on ``console`` (or return it as plain text when no console is given)."""
+    """Print ``plan`` on ``console`` (or return it as plain text when no console is given).
+
+    The whole plan is printed in one call: rich's per-call overhead made a 20,000-line plan take seconds.
+    """
     buffer = io.StringIO()
     out = console or make_console(buffer, color=False)
     scope = ", ".join(repr(v) for v in plan.scope) or "(none)"
-    out.print(f"[bold]Plan[/] for vhosts {escape(scope)}")
+    lines = [f"[bold]Plan[/] for vhosts {escape(scope)}"]
     if plan.is_empty:
-        out.print("No changes: the server matches the topology.")
+        lines.append("No changes: the server matches the topology.")
     for change in plan.changes:
-        for line in _change_lines(change):
-            out.print("  " + line)
-    for refusal in plan.refusals:
-        out.print(f"[bold red]refused:[/] {escape(refusal)}")
-    for note in plan.notes:
-        out.print(f"[dim]note: {escape(note)}[/]")
+        lines.extend("  " + line for line in _change_lines(change))
+    lines.extend(f"[bold red]refused:[/] {escape(refusal)}" for refusal in plan.refusals)
+    lines.extend(f"[dim]note: {escape(note)}[/]" for note in plan.notes)
     summary = plan.summary()
-    out.print(
+    lines.append(
         f"[bold]Summary:[/] {summary['create']} to create, {summary['update']} to update, "
         f"{summary['replace']} to replace, {summary['delete']} to delete."
     )
+    out.print("\n".join(lines))
     return buffer.getvalue()
 
 

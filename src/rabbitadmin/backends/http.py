@@ -91,7 +91,12 @@ class HttpBackend:
                 (
                     name,
                     pool.submit(get, api_path("exchanges", name), {"columns": EXCHANGE_COLUMNS}),
-                    pool.submit(get, api_path("queues", name), {"columns": QUEUE_COLUMNS}),
+                    # disable_stats skips the per-queue statistics join; queue totals keep the message counts.
+                    pool.submit(
+                        get,
+                        api_path("queues", name),
+                        {"columns": QUEUE_COLUMNS, "disable_stats": "true", "enable_queue_totals": "true"},
+                    ),
                     pool.submit(get, api_path("bindings", name), {"columns": BINDING_COLUMNS}),
                 )
                 for name in in_scope
