@@ -1,0 +1,1 @@
+"""Permission audit and effective-access report (``rabbitadmin audit`` and ``rabbitadmin access``)."""
