@@ -1,0 +1,102 @@
+"""Command line: ``rabbitadmin audit`` and ``rabbitadmin access``; ``register(app)`` adds both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rabbitadmin.audit.access import PERMS, access_matrix, who_can, with_builtin_exchanges
+from rabbitadmin.audit.rules import RULES, Severity, audit
+from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, cli_state, emit_json, error_boundary, make_backend
+from rabbitadmin.errors import ExitCode, UsageError
+from rabbitadmin.model import Topology
+
+TOPOLOGY_OPTION = typer.Option(None, "--topology", "-t", help="Topology file (drift for audit; offline source).")
+OFFLINE_OPTION = typer.Option(False, "--offline", help="Read only the topology file, not the server.")
+
+
+def _read(ctx: typer.Context, topology: Path | None, offline: bool) -> tuple[Topology, Topology | None]:
+    """(what to audit, the desired topology for drift or None)."""
+    from rabbitadmin.loader import load_topology
+
+    if offline:
+        if topology is None:
+            raise UsageError("--offline needs --topology FILE")
+        return with_builtin_exchanges(load_topology(topology)), None
+    # Drift compares names only, so the file's password sources need not be resolvable here.
+    desired = load_topology(topology, resolve_secrets=False) if topology is not None else None
+    live = make_backend(cli_state(ctx)).read_state(None)
+    return with_builtin_exchanges(live), desired
+
+
+def audit_command(
+    ctx: typer.Context,
+    topology: Path | None = TOPOLOGY_OPTION,
+    offline: bool = OFFLINE_OPTION,
+    fail_on: Severity | None = typer.Option(None, "--fail-on", help="Exit 7 if a finding is at least this severe."),
+    ignore: list[str] = typer.Option([], "--ignore", help="Rule id to leave out (repeatable), e.g. RA004."),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Report permission and security findings (rule id, severity, objects, advice)."""
+    with error_boundary(output):
+        unknown = [i for i in ignore if i.upper() not in RULES]
+        if unknown:
+            raise UsageError(f"unknown rule id(s) for --ignore: {', '.join(unknown)}")
+        topo, desired = _read(ctx, topology, offline)
+        report = audit(topo, desired=desired, ignore=ignore)
+    if output is OutputFormat.json:
+        emit_json({"findings": [f.to_dict() for f in report.findings]})
+    elif not report.findings:
+        print("no findings")
+    else:
+        table = Table("rule", "severity", "finding", "objects", "advice")
+        for f in report.findings:
+            table.add_row(f.rule, f.severity.name, f.message, "\n".join(f.objects), f.advice)
+        Console(width=200).print(table)
+    worst = report.worst()
+    if fail_on is not None and worst is not None and worst >= fail_on:
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+def access_command(
+    ctx: typer.Context,
+    user: str | None = typer.Option(None, "--user", "-u", help="Only this user."),
+    vhost: str | None = typer.Option(None, "--vhost", help="Only this vhost (required with --who-can)."),
+    who: str | None = typer.Option(None, "--who-can", help="Reverse query: configure, write or read."),
+    exchange: str | None = typer.Option(None, "--exchange", help="With --who-can: this exchange."),
+    queue: str | None = typer.Option(None, "--queue", help="With --who-can: this queue."),
+    topology: Path | None = TOPOLOGY_OPTION,
+    offline: bool = OFFLINE_OPTION,
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Effective access: per user and vhost, which exchanges and queues they may configure, write, read."""
+    with error_boundary(output):
+        if who is not None and (who not in PERMS or vhost is None or (exchange is None) == (queue is None)):
+            raise UsageError("--who-can configure|write|read needs --vhost and one of --exchange/--queue")
+        topo, _ = _read(ctx, topology, offline)
+    if who is not None and vhost is not None:
+        kind, name = ("exchange", exchange) if exchange is not None else ("queue", queue or "")
+        users = who_can(topo, who, kind, vhost, name)
+        if output is OutputFormat.json:
+            emit_json({"vhost": vhost, "kind": kind, "name": name, "permission": who, "users": users})
+        else:
+            print("\n".join(users) if users else f"nobody can {who} {kind} {name!r} in vhost {vhost!r}")
+        return
+    rows = access_matrix(topo, user=user, vhost=vhost)
+    if output is OutputFormat.json:
+        emit_json({"access": [r.to_dict() for r in rows]})
+        return
+    table = Table("user", "vhost", "kind", "name", "configure", "write", "read")
+    for r in rows:
+        marks = ["yes" if r.allows(p) else "-" for p in PERMS]
+        table.add_row(r.user, r.vhost, r.kind, r.name if r.name else "(default)", *marks)
+    Console(width=200).print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``audit`` and ``access`` commands to ``app``."""
+    app.command("audit")(audit_command)
+    app.command("access")(access_command)
