@@ -82,6 +82,17 @@ def effective(permission: Permission, kind: str, name: str, *, internal: bool = 
     return Access(permission.user, permission.vhost, kind, name, configure, write, read)
 
 
+SERVER_NAMED_QUEUE = "amq.gen-*"
+# What the server checks for ``queue.declare`` with an empty name: the generated name, e.g. amq.gen-<22 chars>.
+_SAMPLE_GENERATED = "amq.gen-JzTY20BRgKO-HjmUJj0wLg"
+
+
+def server_named_queue(permission: Permission) -> Access:
+    """Rights on queues the server names: the reserved-name refusal does not apply to generated names."""
+    c, w, r = (_grant(permission, perm, "queue", _SAMPLE_GENERATED) for perm in PERMS)
+    return Access(permission.user, permission.vhost, "queue", SERVER_NAMED_QUEUE, c, w, r)
+
+
 def _resources(topology: Topology, vhost: str) -> Iterable[Exchange | Queue]:
     for ex in sorted(topology.exchanges.values(), key=lambda e: e.name):
         if ex.vhost == vhost:
@@ -92,7 +103,8 @@ def _resources(topology: Topology, vhost: str) -> Iterable[Exchange | Queue]:
 
 
 def access_matrix(topology: Topology, user: str | None = None, vhost: str | None = None) -> list[Access]:
-    """Every (user, resource) pair where a permission exists, one row each, sorted."""
+    """Every (user, resource) pair where a permission exists, one row each, sorted; the last row of each
+    (user, vhost) is ``amq.gen-*``, the queues the server names."""
     rows: list[Access] = []
     for perm in sorted(topology.permissions.values(), key=lambda p: (p.user, p.vhost)):
         if (user is not None and perm.user != user) or (vhost is not None and perm.vhost != vhost):
@@ -100,6 +112,7 @@ def access_matrix(topology: Topology, user: str | None = None, vhost: str | None
         for res in _resources(topology, perm.vhost):
             internal = isinstance(res, Exchange) and res.internal
             rows.append(effective(perm, res.kind, res.name, internal=internal))
+        rows.append(server_named_queue(perm))
     return rows
 
 
