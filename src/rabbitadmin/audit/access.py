@@ -3,7 +3,7 @@
 Operation -> permission (as the broker checks them): declaring or deleting = configure on that resource;
 publishing = write on the exchange; basic.get/consume/purge = read on the queue; binding = write on the
 destination and read on the source. On top of the patterns, the broker refuses some things to everyone:
-declaring anything named ``amq.*`` (other than passively), declaring the default exchange, and publishing
+declaring a queue named ``amq.*`` (other than passively), declaring the default exchange, and publishing
 to an internal exchange.
 """
 
@@ -75,7 +75,9 @@ def _grant(permission: Permission, perm: str, kind: str, name: str) -> bool:
 
 def effective(permission: Permission, kind: str, name: str, *, internal: bool = False) -> Access:
     """What ``permission`` lets its user do to one resource, including the server's fixed refusals."""
-    reserved = name == "" or name.startswith("amq.")
+    # The default exchange is never declared; ``amq.*`` names cannot be created, but an existing amq.*
+    # exchange may be redeclared (equivalently) under the configure pattern; queue names are always checked.
+    reserved = name == "" if kind == "exchange" else name.startswith("amq.")
     configure = _grant(permission, "configure", kind, name) and not reserved
     write = _grant(permission, "write", kind, name) and not (kind == "exchange" and internal)
     read = _grant(permission, "read", kind, name) and not (kind == "exchange" and name == "")
