@@ -25,11 +25,11 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def audit_cli(cli_env: dict[str, str]) -> Run:
     """Runs ``rabbitadmin ARGS`` in a subprocess without a terminal, against the session node."""
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
         return subprocess.run(
             [sys.executable, "-c", _MOUNT, *args],
-            env={**env, **cli_env},
+            env={**base, **cli_env, **(env or {})},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -13,6 +14,17 @@ from rabbitadmin.audit.rules import RULES, Severity, audit
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, cli_state, emit_json, error_boundary, make_backend
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.model import Topology
+
+
+class SeverityName(StrEnum):
+    """Severity names for ``--fail-on`` (typer needs string choices)."""
+
+    info = "info"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
 
 TOPOLOGY_OPTION = typer.Option(None, "--topology", "-t", help="Topology file (drift for audit; offline source).")
 OFFLINE_OPTION = typer.Option(False, "--offline", help="Read only the topology file, not the server.")
@@ -36,7 +48,7 @@ def audit_command(
     ctx: typer.Context,
     topology: Path | None = TOPOLOGY_OPTION,
     offline: bool = OFFLINE_OPTION,
-    fail_on: Severity | None = typer.Option(None, "--fail-on", help="Exit 7 if a finding is at least this severe."),
+    fail_on: SeverityName | None = typer.Option(None, "--fail-on", help="Exit 7 if a finding is at least this severe."),
     ignore: list[str] = typer.Option([], "--ignore", help="Rule id to leave out (repeatable), e.g. RA004."),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
@@ -57,7 +69,7 @@ def audit_command(
             table.add_row(f.rule, f.severity.name, f.message, "\n".join(f.objects), f.advice)
         Console(width=200).print(table)
     worst = report.worst()
-    if fail_on is not None and worst is not None and worst >= fail_on:
+    if fail_on is not None and worst is not None and worst >= Severity[fail_on.value]:
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
