@@ -53,7 +53,7 @@ def crafted(admin_client: HttpClient, vhost: str) -> Iterator[tuple[str, dict[st
             admin_client.delete(api_path("users", user))
 
 
-def _allowed(conn: pika.BlockingConnection, row: Access, perm: str, topology: Topology) -> bool:
+def _allowed(conn: pika.BlockingConnection, row: Access, perm: str, topology: Topology, partner: str = "") -> bool:
     """Try the operation that needs ``perm`` on the row's resource; False if the broker refuses (403)."""
     ch = conn.channel()
     try:
@@ -73,6 +73,9 @@ def _allowed(conn: pika.BlockingConnection, row: Access, perm: str, topology: To
             ch.queue_declare(row.name, durable=True)  # not passive
         elif row.kind == "queue" and perm == "read":
             ch.basic_get(row.name, auto_ack=False)
+        elif perm in ("bind-to", "bind-from"):
+            queue, source = (row.name, partner) if perm == "bind-to" else (partner, row.name)
+            ch.queue_bind(queue, source, routing_key="ground-truth")  # write on the queue, read on the source
         else:
             raise AssertionError(f"no probe for {perm} on {row.kind}")
     except ChannelClosedByBroker as exc:
@@ -84,12 +87,21 @@ def _allowed(conn: pika.BlockingConnection, row: Access, perm: str, topology: To
 
 
 def _probes(row: Access) -> list[str]:
-    """The operations tried per row: configure everywhere, write on exchanges, read on queues."""
+    """The operations tried per row: configure everywhere, write on exchanges, read on queues, and binding
+    (write on the queue, read on the exchange) from both ends."""
     if row.kind == "exchange":
-        return ["configure", "write"]
-    if row.name == SERVER_NAMED_QUEUE and not row.configure:
-        return ["configure"]  # reading needs the queue to exist first
-    return ["configure", "read"]
+        return ["configure", "write", "bind-from"]
+    if row.name == SERVER_NAMED_QUEUE:
+        return ["configure", "read"] if row.configure else ["configure"]  # reading needs the queue first
+    return ["configure", "read", "bind-to"]
+
+
+def _partner(rows: list[Access], row: Access, perm: str) -> tuple[str, bool]:
+    """For a bind probe: the other end (one the user may use if there is one) and whether it is allowed."""
+    kind, need = ("exchange", "read") if perm == "bind-to" else ("queue", "write")
+    others = [r for r in rows if r.kind == kind and r.name not in ("", SERVER_NAMED_QUEUE)]
+    chosen = next((r for r in others if r.allows(need)), others[0])
+    return chosen.name, chosen.allows(need)
 
 
 def test_matrix_matches_the_broker(
@@ -107,18 +119,24 @@ def test_matrix_matches_the_broker(
         )
         conn = pika.BlockingConnection(params)
         try:
-            for row in (r for r in rows if r.user == user):
+            own = [r for r in rows if r.user == user]
+            for row in own:
                 for perm in _probes(row):
                     tried += 1
-                    predicted = row.allows(perm)
-                    if row.name == SERVER_NAMED_QUEUE and perm == "read":
+                    partner = ""
+                    if perm.startswith("bind-"):
+                        partner, partner_ok = _partner(own, row, perm)
+                        predicted = partner_ok and row.allows("write" if perm == "bind-to" else "read")
+                    elif row.name == SERVER_NAMED_QUEUE and perm == "read":
                         predicted = row.configure and row.read  # the probe declares the queue first
-                    actual = _allowed(conn, row, perm, topology)
+                    else:
+                        predicted = row.allows(perm)
+                    actual = _allowed(conn, row, perm, topology, partner)
                     if actual != predicted:
                         problems.append(f"{user} {perm} {row.kind} {row.name!r}: predicted {predicted}, got {actual}")
         finally:
             conn.close()
-    assert tried >= 5 * (7 * 2 + 5 * 2)
+    assert tried >= 5 * (7 * 3 + 4 * 3 + 1)
     assert not problems, "\n".join(problems)
     # Both outcomes occurred, so the test can tell a wrong prediction in either direction.
     assert any(r.configure for r in rows) and any(not r.configure for r in rows)
