@@ -12,6 +12,7 @@ import yaml
 from rabbitadmin import __version__
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.apply import ApplyResult
+from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.cli_support import (
     OUTPUT_OPTION,
     CliState,
@@ -352,6 +353,7 @@ def _dir_arg(directory: Path | None) -> str:
 
 # -- command groups built in their own packages ----------------------------------------------------------
 register_admin(app)
+register_audit(app)
 app.command("schema")(schema_command)
 app.add_typer(tutorial_app, name="tutorial")
 

@@ -1,4 +1,4 @@
-"""Fixtures for the audit tests: the command line with ``audit``/``access`` mounted."""
+"""Fixtures for the audit tests: the real ``rabbitadmin`` command line."""
 
 from __future__ import annotations
 
@@ -8,15 +8,6 @@ import sys
 from collections.abc import Callable
 
 import pytest
-
-# Until the lead mounts register() in rabbitadmin.cli, mount it here; afterwards this is the real command.
-_MOUNT = (
-    "from rabbitadmin.cli import app\n"
-    "if not any(c.name in ('audit', 'access') for c in app.registered_commands):\n"
-    "    from rabbitadmin.audit.cli import register\n"
-    "    register(app)\n"
-    "app(prog_name='rabbitadmin')\n"
-)
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -28,7 +19,7 @@ def audit_cli(cli_env: dict[str, str]) -> Run:
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
         return subprocess.run(
-            [sys.executable, "-c", _MOUNT, *args],
+            [sys.executable, "-m", "rabbitadmin", *args],
             env={**base, **cli_env, **(env or {})},
             stdin=subprocess.DEVNULL,
             capture_output=True,
