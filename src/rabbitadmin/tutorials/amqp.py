@@ -179,6 +179,9 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def session(target: AmqpTarget) -> Iterator[tuple[pika.BlockingConnection, BlockingChannel]]:
     """A connection and a channel, closed on the way out; Ctrl-C and SIGTERM end it quietly."""
     previous = signal.signal(signal.SIGTERM, _terminate)  # scripts stop consumers with a plain `kill`
+    # A process started in the background by a shell inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt: take Ctrl-C back so that an interrupt always stops the consumer.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     connection = connect(target)
     try:
         yield connection, connection.channel()
@@ -192,6 +195,7 @@ def session(target: AmqpTarget) -> Iterator[tuple[pika.BlockingConnection, Block
         raise ConnectionFailed(f"lost the connection to the server ({exc or type(exc).__name__})") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         with suppress(pika.exceptions.AMQPError):
             if connection.is_open:
                 connection.close()
