@@ -110,18 +110,9 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
 def make_backend(state: CliState, *, parallelism: int = 16) -> Backend:
     """The backend the global options chose (the management HTTP API unless told otherwise)."""
     if state.backend == "ctl":
-        import shlex
-
         from rabbitadmin.backends.ctl import CtlBackend
 
-        options = state.ctl_options
-        prefix = options.get("prefix")
-        return CtlBackend(
-            node=options.get("node"),
-            rabbitmqctl=options.get("rabbitmqctl") or "rabbitmqctl",
-            prefix=shlex.split(prefix) if prefix else (),
-            cookie_file=options.get("cookie_file"),
-        )
+        return CtlBackend.from_options(state.ctl_options)
     from rabbitadmin.backends.http import HttpBackend
 
     return HttpBackend(state.settings, parallelism=parallelism)

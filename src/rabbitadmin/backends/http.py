@@ -117,16 +117,7 @@ class HttpBackend:
                     topology.add(queue_from_server(entry, name))
                 for entry in bindings_f.result():
                     topology.add(binding_from_server(entry, name))
-        self._fill_unknown_message_counts(topology)
         return topology
-
-    def _fill_unknown_message_counts(self, topology: Topology) -> None:
-        """Ask again for queues whose statistics had not been emitted yet (new queues have none)."""
-        for key, queue in list(topology.queues.items()):
-            if queue.messages is None and not queue.exclusive:
-                data = self.client.get_or_none(api_path("queues", queue.vhost, queue.name), {"columns": "messages"})
-                if data and data.get("messages") is not None:
-                    topology.queues[key] = queue_from_server({**_queue_json(queue), **data}, queue.vhost)
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
         """The larger of the statistics' count (includes unacknowledged) and a live AMQP passive declare."""
@@ -218,14 +209,3 @@ class HttpBackend:
             if entry["exchange"] != obj.exchange:
                 body = {"exchange": entry["exchange"], "write": entry["write"], "read": entry["read"]}
                 self.client.put(path, body)
-
-
-def _queue_json(queue: Queue) -> dict[str, Any]:
-    return {
-        "name": queue.name,
-        "type": queue.type,
-        "durable": queue.durable,
-        "auto_delete": queue.auto_delete,
-        "arguments": queue.arguments,
-        "exclusive": queue.exclusive,
-    }
