@@ -31,55 +31,79 @@ def make_console(stream: Any = None, *, color: bool | None = None) -> Console:
     return Console(file=target, highlight=False, soft_wrap=True, force_terminal=color, no_color=not color)
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, tuple):
-        value = list(value)
-    return escape(repr(value))
+class _Styler:
+    """Writes rich markup for a console with colours, plain text otherwise.
+
+    Plain text skips rich's markup parser entirely: for a 21,000-line plan in a log or a pipe that is
+    the difference between about 1.2 s and a few tens of milliseconds.
+    """
+
+    def __init__(self, markup: bool) -> None:
+        self.markup = markup
+
+    def text(self, value: str) -> str:
+        return escape(value) if self.markup else value
+
+    def style(self, style: str, text: str) -> str:
+        """``text`` (already passed through ``text``) in ``style``."""
+        return f"[{style}]{text}[/]" if self.markup else text
+
+    def value(self, value: Any) -> str:
+        if isinstance(value, tuple):
+            value = list(value)
+        return self.text(repr(value))
 
 
-def _change_lines(change: Change) -> list[str]:
+def _change_lines(change: Change, s: _Styler) -> list[str]:
     symbol, colour = SYMBOLS[change.action]
-    head = f"[{colour}]{symbol} {change.action}[/] {escape(change.subject)}"
+    head = f"{s.style(colour, f'{symbol} {change.action}')} {s.text(change.subject)}"
     if change.reason and change.action is not Action.REPLACE:
-        head += f" [dim]({escape(change.reason)})[/]"
+        head += " " + s.style("dim", f"({s.text(change.reason)})")
     lines = [head]
     if change.action is Action.REPLACE:
-        lines.append(f"    [dim]because {escape(change.reason)}[/]")
+        lines.append("    " + s.style("dim", f"because {s.text(change.reason or '')}"))
     elif change.action is Action.UPDATE:
         for field in change.fields:
             if field.secret:
-                lines.append(f"    {field.name}: [yellow](changed)[/]")
+                lines.append(f"    {field.name}: {s.style('yellow', '(changed)')}")
             else:
-                lines.append(f"    {field.name}: {_value(field.before)} -> {_value(field.after)}")
+                lines.append(f"    {field.name}: {s.value(field.before)} -> {s.value(field.after)}")
     if change.action in (Action.DELETE, Action.REPLACE) and change.kind in ("queue", "vhost"):
         if change.messages_at_risk is None:
-            lines.append("    [bold red]message count unknown: messages may be lost[/]")
+            lines.append("    " + s.style("bold red", "message count unknown: messages may be lost"))
         elif change.messages_at_risk > 0:
-            lines.append(f"    [bold red]{change.messages_at_risk} message(s) would be lost[/]")
+            lines.append("    " + s.style("bold red", f"{change.messages_at_risk} message(s) would be lost"))
     return lines
 
 
 def render_plan(plan: Plan, console: Console | None = None) -> str:
     """Print ``plan`` on ``console`` (or return it as plain text when no console is given).
 
-    The whole plan is printed in one call: rich's per-call overhead made a 20,000-line plan take seconds.
+    The whole plan is printed in one call (rich's per-call overhead made a 20,000-line plan take
+    seconds), and without markup when the console has no colours.
     """
     buffer = io.StringIO()
     out = console or make_console(buffer, color=False)
+    s = _Styler(markup=out.color_system is not None)
     scope = ", ".join(repr(v) for v in plan.scope) or "(none)"
-    lines = [f"[bold]Plan[/] for vhosts {escape(scope)}"]
+    lines = [f"{s.style('bold', 'Plan')} for vhosts {s.text(scope)}"]
     if plan.is_empty:
         lines.append("No changes: the server matches the topology.")
     for change in plan.changes:
-        lines.extend("  " + line for line in _change_lines(change))
-    lines.extend(f"[bold red]refused:[/] {escape(refusal)}" for refusal in plan.refusals)
-    lines.extend(f"[dim]note: {escape(note)}[/]" for note in plan.notes)
+        lines.extend("  " + line for line in _change_lines(change, s))
+    lines.extend(f"{s.style('bold red', 'refused:')} {s.text(refusal)}" for refusal in plan.refusals)
+    lines.extend(s.style("dim", f"note: {s.text(note)}") for note in plan.notes)
     summary = plan.summary()
     lines.append(
-        f"[bold]Summary:[/] {summary['create']} to create, {summary['update']} to update, "
+        f"{s.style('bold', 'Summary:')} {summary['create']} to create, {summary['update']} to update, "
         f"{summary['replace']} to replace, {summary['delete']} to delete."
     )
-    out.print("\n".join(lines))
+    text = "\n".join(lines)
+    if s.markup:
+        out.print(text)
+    else:
+        out.file.write(text + "\n")
+        out.file.flush()
     return buffer.getvalue()
 
 
