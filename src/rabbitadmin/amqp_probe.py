@@ -10,10 +10,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 
-from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.model import Key, Queue
-
-DEFAULT_AMQP_PORT = 5672
 
 
 def ready_counts(settings: ConnectionSettings, queues: Sequence[Queue]) -> dict[Key, int]:

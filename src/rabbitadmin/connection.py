@@ -15,6 +15,7 @@ from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
 
 DEFAULT_URL = "http://localhost:15672"
+DEFAULT_AMQP_PORT = 5672
 
 
 @dataclass(frozen=True)

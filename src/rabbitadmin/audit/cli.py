@@ -6,8 +6,6 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from rabbitadmin.audit.access import PERMS, access_matrix, who_can, with_builtin_exchanges
 from rabbitadmin.audit.rules import RULES, Severity, audit
@@ -64,10 +62,10 @@ def audit_command(
     elif not report.findings:
         print("no findings")
     else:
-        table = Table("rule", "severity", "finding", "objects", "advice")
-        for f in report.findings:
-            table.add_row(f.rule, f.severity.name, f.message, "\n".join(f.objects), f.advice)
-        Console(width=200).print(table)
+        columns = ("rule", "severity", "finding", "objects", "advice")
+        _print_table(
+            columns, [(f.rule, f.severity.name, f.message, "\n".join(f.objects), f.advice) for f in report.findings]
+        )
     worst = report.worst()
     if fail_on is not None and worst is not None and worst >= Severity[fail_on.value]:
         raise typer.Exit(int(ExitCode.FINDINGS))
@@ -101,10 +99,29 @@ def access_command(
     if output is OutputFormat.json:
         emit_json({"access": [r.to_dict() for r in rows]})
         return
-    table = Table("user", "vhost", "kind", "name", "configure", "write", "read")
-    for r in rows:
-        marks = ["yes" if r.allows(p) else "-" for p in PERMS]
-        table.add_row(r.user, r.vhost, r.kind, r.name if r.name else "(default)", *marks)
+    _print_table(
+        ("user", "vhost", "kind", "name", "configure", "write", "read"),
+        [
+            (
+                r.user,
+                r.vhost,
+                r.kind,
+                r.name if r.name else "(default)",
+                *("yes" if r.allows(p) else "-" for p in PERMS),
+            )
+            for r in rows
+        ],
+    )
+
+
+def _print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    # rich is imported here, not at start-up: most commands never draw a table.
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*row)
     Console(width=200).print(table)
 
 

@@ -21,7 +21,6 @@ from pika.adapters.blocking_connection import BlockingChannel
 from rabbitadmin.errors import ConnectionFailed, ExitCode, RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
 
-DEFAULT_AMQP_PORT = 5672
 AMQP_NOT_FOUND = 404
 AMQP_ACCESS_REFUSED = 403
 

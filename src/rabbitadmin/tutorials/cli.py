@@ -20,15 +20,13 @@ from rabbitadmin.cli_support import (
     error_boundary,
     make_backend,
 )
-from rabbitadmin.connection import ConnectionSettings, read_password_file
+from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings, read_password_file
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import RabbitAdminError, UsageError
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Secret
 from rabbitadmin.plan import Action
 from rabbitadmin.render import make_console, render_plan, render_result
-from rabbitadmin.tutorials.amqp import DEFAULT_AMQP_PORT, AmqpTarget, Limits
-from rabbitadmin.tutorials.runners import PROGRAMS, get_program
 from rabbitadmin.tutorials.scenarios import (
     DEFAULT_VHOST,
     PASSWORD_ENV,
@@ -38,6 +36,9 @@ from rabbitadmin.tutorials.scenarios import (
     load_preset,
     preset_document_text,
 )
+
+# The runners' names, from the scenarios (the runners module imports pika: loaded only to run one).
+PROGRAM_NAMES = [program for scenario in SCENARIOS.values() for program in scenario.programs]
 
 tutorial_app = typer.Typer(
     help="The six RabbitMQ tutorial scenarios: provision one, then watch it work with its runners.",
@@ -139,7 +140,7 @@ def provision_command(
 )
 def run_command(
     ctx: typer.Context,
-    program: str = typer.Argument(..., help=f"One of: {', '.join(PROGRAMS)}."),
+    program: str = typer.Argument(..., help=f"One of: {', '.join(PROGRAM_NAMES)}."),
     args: list[str] = ARGS_ARGUMENT,
     vhost: str = VHOST_OPTION,
     tutorial_user: str = typer.Option(TUTORIAL_USER, "--tutorial-user", help="Connect as this user."),
@@ -155,6 +156,10 @@ def run_command(
     ),
 ) -> None:
     """Run one of the introduction's programs (pika 1.x) against the provisioned scenario."""
+    # pika is imported here, not at start-up: every other command would pay for it.
+    from rabbitadmin.tutorials.amqp import AmqpTarget, Limits
+    from rabbitadmin.tutorials.runners import get_program
+
     with error_boundary():
         runner = get_program(program)
         limits = Limits(count=count, timeout=timeout)
