@@ -85,7 +85,12 @@ class HttpClient:
                 timeout=self.settings.timeout,
                 verify=self.settings.verify,
                 cert=self._cert,
+                stream=True,
             )
+            # The whole body in one read. requests' default reads 10 KB at a time, and each read must win the
+            # GIL back: while another thread is busy (validating the file the plan reads this for), every
+            # one of them waits, and a 2 MB listing took twice as long.
+            response._content = b"".join(response.iter_content(chunk_size=None))
         except requests.exceptions.SSLError as exc:
             raise ConnectionFailed(
                 f"TLS handshake with {self.settings.base_url} failed ({_tls_reason(exc)}); check the CA bundle "
