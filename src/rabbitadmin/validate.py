@@ -93,16 +93,22 @@ class _Validator:
     def string(
         self, item: LocatedDict, key: str, path: str, *, required: bool = False, name: bool = False
     ) -> str | None:
-        if key not in item or item[key] is None:
+        value = item.get(key)
+        if value is None:
             if required:
                 self.problem("is required", item.line, f"{path}.{key}")
             return None
-        value = item[key]
-        line = item.line_of(key)
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.problem(f"expected a string, got {_type_name(value)}", line, f"{path}.{key}")
+        if value.__class__ is str:
+            text: str = value
+            # Short names cannot break any rule below (control characters excepted): the common case.
+            if not name or (0 < len(text) <= MAX_NAME_BYTES // 4 and not NAME_RE_FORBIDDEN.search(text)):
+                return text
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            self.problem(f"expected a string, got {_type_name(value)}", item.line_of(key), f"{path}.{key}")
             return None
-        text = str(value)
+        else:
+            text = str(value)
+        line = item.line_of(key)
         if name:
             if text == "":
                 self.problem("must not be empty", line, f"{path}.{key}")

@@ -36,6 +36,7 @@ from rabbitadmin.backends.ctl_batch import Batcher
 from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, rabbitmqctl_from_options, table_arguments
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.errors import RabbitAdminError
+from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -108,6 +109,7 @@ class CtlBackend:
             raise CtlError("export_definitions", 0, f"unexpected output: {output[:200]}") from None
         return document
 
+    @with_collector_paused
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
         # The two calls are independent: run them side by side.
         with ThreadPoolExecutor(max_workers=2) as pool:

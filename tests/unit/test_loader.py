@@ -1,0 +1,126 @@
+"""The located YAML loader: same values as PyYAML's safe loader, lines kept, scope read off the nodes."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rabbitadmin.errors import TopologyError
+from rabbitadmin.gc_pause import collector_paused, with_collector_paused
+from rabbitadmin.loader import LocatedDict, LocatedList, declared_vhosts, load_topology, parse_document
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SAME_AS_SAFE_LOAD = [
+    "a: 1\nb: true\nc: null\nd: 1.5\ne: '1'\nf: \"yes\"\ng: ~\nh: 0x1F\ni: 2001-12-14\n",
+    "list: [1, two, {three: 3}, [4]]\nempty: {}\nnone: []\n",
+    "text: |\n  line one\n  line two\nfolded: >\n  a\n  b\n",
+    "base: &b {x: 1, y: [1, 2]}\ncopy: *b\n",
+    "explicit: !!str 123\nnumber: !!int '7'\nomap: !!omap [{a: 1}, {b: 2}]\nset: !!set {a, b}\n",
+    '{"json": [1, 2.5, "x", true, null], "nested": {"k": "v"}}',
+    "- just\n- a\n- list\n",
+    "plain scalar",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", SAME_AS_SAFE_LOAD)
+def test_values_are_those_of_pyyaml_safe_load(text: str) -> None:
+    assert parse_document(text, "t.yaml") == yaml.safe_load(text)
+
+
+def test_mappings_and_lists_know_their_lines() -> None:
+    document = parse_document("top:\n  - name: a\n\n  - name: b\n    x: 1\n", "t.yaml")
+    assert isinstance(document, LocatedDict) and document.line_of("top") == 1
+    items = document["top"]
+    assert isinstance(items, LocatedList) and [items.line_of(0), items.line_of(1)] == [2, 4]
+    assert items[1].line == 4 and items[1].line_of("x") == 5
+
+
+def test_an_alias_gives_the_same_object_and_a_recursive_one_is_refused() -> None:
+    document = parse_document("a: &x {k: [1]}\nb: *x\n", "t.yaml")
+    assert document["a"] is document["b"]
+    with pytest.raises(TopologyError, match="recursive"):
+        parse_document("a: &x [*x]\n", "t.yaml")
+
+
+def test_duplicate_keys_and_unhashable_keys_are_problems_with_lines() -> None:
+    with pytest.raises(TopologyError) as caught:
+        parse_document("a: 1\nb:\n  c: 1\n  c: 2\n? [1]\n: x\n", "t.yaml")
+    messages = [(p.line, p.message) for p in caught.value.problems]
+    assert (4, "duplicate key 'c' (first given on line 3)") in messages
+    assert (5, "a mapping key must be a plain value") in messages
+
+
+def test_syntax_errors_name_the_line() -> None:
+    with pytest.raises(TopologyError) as caught:
+        parse_document("a: [1, 2\nb: 3\n", "t.yaml")
+    assert caught.value.problems[0].message.startswith("not valid YAML")
+    assert caught.value.problems[0].line is not None
+
+
+SCOPES: list[tuple[str, frozenset[str] | None]] = [
+    ("vhosts: [{name: a}, {name: b, state: absent}]", frozenset({"a", "b"})),
+    ("users: [{name: u}]", frozenset()),
+    ("vhosts:\n  - queues: [{name: q}]\n    name: late\n", frozenset({"late"})),
+    ("vhosts: [{name: 123}]", None),  # not a string: validation decides
+    ("vhosts: {name: a}", None),
+    ("vhosts: [a]", None),
+    ("rabbit_version: '3.10'\nvhosts: [{name: a}]", None),  # definitions input
+    ("- not a mapping", None),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SCOPES)
+def test_declared_vhosts_read_off_the_nodes(text: str, expected: frozenset[str] | None) -> None:
+    assert declared_vhosts(yaml.compose(text, Loader=yaml.SafeLoader)) == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    [ROOT / "topology.yaml", *sorted((ROOT / "src/rabbitadmin/tutorials/presets").glob("*.yaml"))],
+    ids=lambda p: p.name,
+)
+def test_the_early_scope_is_the_validated_scope(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYUSER_PASSWORD", "not-a-real-password")
+    seen: list[frozenset[str]] = []
+    topology = load_topology(path, resolve_secrets=False, on_scope=seen.append)
+    assert seen == [topology.vhosts_in_scope()]
+
+
+def test_the_scope_hook_runs_before_validation_fails(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("vhosts:\n  - name: v\n    queues: [{name: q, durable: perhaps}]\n")
+    seen: list[frozenset[str]] = []
+    with pytest.raises(TopologyError):
+        load_topology(bad, on_scope=seen.append)
+    assert seen == [frozenset({"v"})]
+
+
+def test_the_collector_is_paused_inside_and_restored_after() -> None:
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled(), "an inner pause must not resume the collector early"
+    assert gc.isenabled()
+
+    @with_collector_paused
+    def fails() -> Any:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        fails()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled(), "a collector the caller disabled stays disabled"
+    finally:
+        gc.enable()
