@@ -11,9 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin import passwords
+from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS
 from rabbitadmin.model import Binding, Exchange, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
-from rabbitadmin.normalize import is_reserved_queue_name, is_server_owned_exchange
+from rabbitadmin.normalize import breaks_binding_listings, is_reserved_queue_name, is_server_owned_exchange
 from rabbitadmin.plan import Action, Change, FieldChange, Plan, describe
 
 ADMIN_TAG = "administrator"
@@ -36,6 +37,7 @@ def _vhost_of(obj: TopologyObject) -> str | None:
     return obj.vhost
 
 
+@with_collector_paused
 def compute_plan(
     desired: Topology,
     actual: Topology,
@@ -94,6 +96,13 @@ def compute_plan(
 
     changes = _apply_consequences(changes, desired, actual)
     plan.changes = _order(changes)
+    for change in plan.changes:
+        if isinstance(change.desired, Binding) and breaks_binding_listings(change.desired):
+            plan.refusals.append(
+                f"refusing to create {change.subject}: the management API (RabbitMQ 3.10) fails with HTTP 500 on "
+                "every bindings listing and definitions export of a vhost holding a binding whose routing key "
+                "contains '~' and that has arguments; use another routing key or no arguments"
+            )
     return plan
 
 

@@ -288,3 +288,17 @@ def test_plan_json_never_holds_a_password_or_hash() -> None:
     assert "s3cr3t-value" not in text
     assert isinstance(plan.changes[0].desired, User)
     assert plan.changes[0].desired.password_hash not in text
+
+
+@pytest.mark.parametrize(
+    ("routing_key", "arguments", "refused"),
+    [("a~b", {"x-match": "any"}, True), ("a~b", {}, False), ("ab", {"x-match": "any"}, False), ("~", {"n": 1}, True)],
+)
+def test_a_binding_the_management_api_cannot_list_is_refused(
+    routing_key: str, arguments: dict[str, object], refused: bool
+) -> None:
+    binding = Binding(V, "e", "queue", "q", routing_key, arguments)  # type: ignore[arg-type]
+    plan = compute_plan(topo(Vhost(V), Exchange(V, "e"), Queue(V, "q"), binding), topo(server_vhost()))
+    assert bool(plan.refusals) is refused, plan.refusals
+    if refused:
+        assert "HTTP 500" in plan.refusals[0] and repr(routing_key) in plan.refusals[0]
