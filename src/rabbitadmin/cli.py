@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology
+from rabbitadmin.prefetch import StatePrefetch
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.sandbox import Sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
@@ -172,12 +175,15 @@ def plan(
 ) -> None:
     """Show what `apply` would change on the server. Writes nothing."""
     with error_boundary(output):
-        desired = load_topology(file)
-        backend = make_backend(cli_state(ctx))
+        state = cli_state(ctx)
+        prefetch = StatePrefetch(lambda: make_backend(state))
         try:
-            the_plan = make_plan(desired, backend, prune=prune)
+            desired = load_topology(file, on_scope=prefetch.start)
+            the_plan = make_plan(
+                desired, prefetch.backend(), prune=prune, state=prefetch.state_for(desired.vhosts_in_scope())
+            )
         finally:
-            backend.close()
+            prefetch.close()
     if output is OutputFormat.json:
         emit_json(the_plan.to_dict())
     else:
@@ -201,10 +207,12 @@ def apply(
     """Make the server match the topology: show the plan, ask, apply in dependency order."""
     console = make_console()
     with error_boundary(output):
-        desired = load_topology(file)
-        backend = make_backend(cli_state(ctx), parallelism=parallel)
+        state = cli_state(ctx)
+        prefetch = StatePrefetch(lambda: make_backend(state, parallelism=parallel))
         try:
-            the_plan = make_plan(desired, backend, prune=prune)
+            desired = load_topology(file, on_scope=prefetch.start)
+            backend = prefetch.backend()
+            the_plan = make_plan(desired, backend, prune=prune, state=prefetch.state_for(desired.vhosts_in_scope()))
             if output is OutputFormat.text:
                 render_plan(the_plan, console)
             check_safety(the_plan, allow_data_loss=allow_data_loss)
@@ -218,7 +226,7 @@ def apply(
             ) as advance:
                 result = execute_plan(the_plan, backend, allow_data_loss=allow_data_loss, progress=advance)
         finally:
-            backend.close()
+            prefetch.close()
     if output is OutputFormat.json:
         emit_json({"plan": the_plan.to_dict(), "result": result.to_dict()})
     else:
@@ -359,7 +367,24 @@ app.add_typer(tutorial_app, name="tutorial")
 
 
 def main() -> None:
-    app()
+    """The ``rabbitadmin`` command: run the app, flush the output, and end the process at once.
+
+    A plan of a large topology holds half a million small objects; freeing them one by one as the
+    interpreter shuts down took 50-70 ms of a 2 s command. By the time ``app`` returns, every pool has
+    been joined and every connection closed, so nothing is left for exit handlers to do (mypy ends the
+    same way). Errors that escape ``app`` still take the normal path, with their traceback.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a reader that went away, a closed stream
+            stream.flush()
+    os._exit(code)
 
 
 __all__ = ["app", "cli_state", "main"]

@@ -41,9 +41,12 @@ def _refresh_message_counts(plan: Plan, actual: Topology, backend: Backend) -> N
         plan.changes[index] = replace(change, messages_at_risk=count)
 
 
-def make_plan(desired: Topology, backend: Backend, *, prune: bool = False) -> Plan:
-    """Read the server's state for the topology's scope and compute the plan (writes nothing)."""
-    actual = backend.read_state(desired.vhosts_in_scope())
+def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state: Topology | None = None) -> Plan:
+    """Read the server's state for the topology's scope and compute the plan (writes nothing).
+
+    ``state``: the server's state for exactly that scope, already read (see ``prefetch``).
+    """
+    actual = state if state is not None else backend.read_state(desired.vhosts_in_scope())
     plan = compute_plan(desired, actual, prune=prune, protected_user=backend.connected_user())
     _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:

@@ -29,9 +29,10 @@ class Backend(Protocol):
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
         """The server's state: global objects plus everything inside ``vhosts`` (None: every vhost).
 
-        Queues carry ``messages`` and ``exclusive``; bindings carry ``properties_key``; users carry
-        ``password_hash`` and ``hashing_algorithm``. Server-owned objects are included as they are; the
-        engine decides what to ignore.
+        Queues carry ``exclusive`` (and ``messages`` where the read is free; ``message_counts`` is what
+        counts); bindings may carry ``properties_key``; users carry ``password_hash`` and
+        ``hashing_algorithm``. Server-owned objects are included as they are (the engine decides what to
+        ignore), except the implicit default-exchange bindings, which no backend reports.
         """
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:

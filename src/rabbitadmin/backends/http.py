@@ -2,7 +2,11 @@
 
 Reads: a handful of column-limited listings fetched in parallel (users, vhosts, permissions, topic
 permissions, then exchanges, queues and bindings per vhost in scope). Column limits matter: a plain queue
-listing computes statistics for every queue and is an order of magnitude slower on large servers.
+listing computes statistics for every queue and is an order of magnitude slower on large servers. Two
+things only some plans need are left out of those listings and fetched in bulk when needed: message counts
+(for queues a plan would destroy: ``message_counts``) and bindings' ``properties_key`` (the server's handle,
+needed to delete a binding). Measured at W(10000): the queue listing takes 0.4-0.5 s instead of 0.7-0.9 s
+without counts, the bindings listing 0.6-0.8 s instead of 1.0-1.2 s without handles.
 
 Creates: small batches go object by object in parallel (precise progress and error reporting); large
 batches go through the server's own definitions import, which creates objects server-side without a round
@@ -11,8 +15,9 @@ trip each. The import only adds and overwrites, so it is used only for objects t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from rabbitadmin.connection import ConnectionSettings
@@ -28,6 +33,7 @@ from rabbitadmin.definitions import (
     user_from_server,
     vhost_from_server,
 )
+from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import (
     Binding,
@@ -41,11 +47,14 @@ from rabbitadmin.model import (
     User,
     Vhost,
 )
+from rabbitadmin.normalize import as_integer
 
 VHOST_COLUMNS = "name,description,tags,default_queue_type,metadata"
 EXCHANGE_COLUMNS = "name,type,durable,auto_delete,internal,arguments"
-QUEUE_COLUMNS = "name,type,durable,auto_delete,exclusive,arguments,messages"
-BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments,properties_key"
+QUEUE_COLUMNS = "name,type,durable,auto_delete,exclusive,arguments"
+BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments"
+# disable_stats skips the per-queue statistics join; queue totals still give each queue's message count.
+QUEUE_DEPTH_PARAMS = {"columns": "name,messages", "disable_stats": "true", "enable_queue_totals": "true"}
 # The server refuses bodies over max_http_body_size (10,000,000 bytes by default); stay well below it.
 IMPORT_CHUNK_BYTES = 4_000_000
 
@@ -68,6 +77,9 @@ class HttpBackend:
         #: Create batches at least this large use the definitions import.
         self.bulk_threshold = bulk_threshold
         self.client = client or HttpClient(settings, pool_size=parallelism)
+        # Bindings' server handles by vhost, read on the first binding delete there (see _binding_handle).
+        self._binding_handles: dict[str, dict[Key, str]] = {}
+        self._handles_lock = threading.Lock()
 
     def connected_user(self) -> str | None:
         return self.settings.user
@@ -76,31 +88,16 @@ class HttpBackend:
         self.client.close()
 
     # -- reading -----------------------------------------------------------------------------------------
+    @with_collector_paused
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
-        get = self.client.get
         with ThreadPoolExecutor(max_workers=8) as pool:
-            users_f = pool.submit(get, api_path("users"))
-            vhosts_f = pool.submit(
-                get, api_path("vhosts"), {"columns": "name,description,tags,default_queue_type,metadata"}
-            )
-            perms_f = pool.submit(get, api_path("permissions"))
-            topic_f = pool.submit(get, api_path("topic-permissions"))
-            existing = [entry["name"] for entry in vhosts_f.result()]
-            in_scope = [name for name in existing if vhosts is None or name in vhosts]
-            per_vhost = [
-                (
-                    name,
-                    pool.submit(get, api_path("exchanges", name), {"columns": EXCHANGE_COLUMNS}),
-                    # disable_stats skips the per-queue statistics join; queue totals keep the message counts.
-                    pool.submit(
-                        get,
-                        api_path("queues", name),
-                        {"columns": QUEUE_COLUMNS, "disable_stats": "true", "enable_queue_totals": "true"},
-                    ),
-                    pool.submit(get, api_path("bindings", name), {"columns": BINDING_COLUMNS}),
-                )
-                for name in in_scope
-            ]
+            # A known scope is read without waiting for the vhost list (a round trip less), biggest
+            # listings first; a vhost that does not exist answers 404 and is left out below.
+            early = {} if vhosts is None else {name: self._submit_vhost_reads(pool, name) for name in sorted(vhosts)}
+            vhosts_f = pool.submit(self.client.get, api_path("vhosts"), {"columns": VHOST_COLUMNS})
+            users_f = pool.submit(self.client.get, api_path("users"))
+            perms_f = pool.submit(self.client.get, api_path("permissions"))
+            topic_f = pool.submit(self.client.get, api_path("topic-permissions"))
             topology = Topology()
             for entry in vhosts_f.result():
                 topology.add(vhost_from_server(entry))
@@ -110,23 +107,43 @@ class HttpBackend:
                 topology.add(permission_from_server(entry))
             for entry in topic_f.result():
                 topology.add(topic_permission_from_server(entry))
-            for name, exchanges_f, queues_f, bindings_f in per_vhost:
-                for entry in exchanges_f.result():
+            existing = [key[0] for key in topology.vhosts]
+            in_scope = [name for name in existing if vhosts is None or name in vhosts]
+            for name in in_scope:
+                exchanges_f, queues_f, bindings_f = early.get(name) or self._submit_vhost_reads(pool, name)
+                for entry in exchanges_f.result() or ():
                     topology.add(exchange_from_server(entry, name))
-                for entry in queues_f.result():
+                for entry in queues_f.result() or ():
                     topology.add(queue_from_server(entry, name))
-                for entry in bindings_f.result():
-                    topology.add(binding_from_server(entry, name))
+                for entry in bindings_f.result() or ():
+                    # Every queue's implicit binding to the default exchange (half the rows) is not an
+                    # object anyone declares or deletes; a definitions export leaves them out as well.
+                    if entry["source"] != "":
+                        topology.add(binding_from_server(entry, name))
         return topology
 
+    def _submit_vhost_reads(self, pool: ThreadPoolExecutor, vhost: str) -> tuple[Future[Any], ...]:
+        """Submit the vhost's bindings, queues and exchanges listings; return (exchanges, queues, bindings)."""
+        get = self.client.get_or_none
+        bindings = pool.submit(get, api_path("bindings", vhost), {"columns": BINDING_COLUMNS})
+        queues = pool.submit(get, api_path("queues", vhost), {"columns": QUEUE_COLUMNS, "disable_stats": "true"})
+        exchanges = pool.submit(get, api_path("exchanges", vhost), {"columns": EXCHANGE_COLUMNS})
+        return exchanges, queues, bindings
+
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
-        """The larger of the statistics' count (includes unacknowledged) and a live AMQP passive declare."""
+        """The larger of the server's count (includes unacknowledged) and a live AMQP passive declare."""
         from rabbitadmin.amqp_probe import ready_counts
 
+        totals: dict[Key, int] = {}
+        for vhost in sorted({queue.vhost for queue in queues}):
+            for entry in self.client.get(api_path("queues", vhost), QUEUE_DEPTH_PARAMS):
+                count = as_integer(entry.get("messages"))
+                if count is not None:
+                    totals[(vhost, entry["name"])] = count
         live = ready_counts(self.settings, queues)
         result: dict[Key, int | None] = {}
         for queue in queues:
-            known = [count for count in (queue.messages, live.get(queue.key)) if count is not None]
+            known = [count for count in (totals.get(queue.key), live.get(queue.key)) if count is not None]
             result[queue.key] = max(known) if known else None
         return result
 
@@ -196,9 +213,26 @@ class HttpBackend:
         elif isinstance(obj, Queue):
             client.delete(api_path("queues", obj.vhost, obj.name))
         else:
+            handle = obj.properties_key or self._binding_handle(obj)
+            if handle is None:
+                return  # already gone
             letter = "q" if obj.destination_type == "queue" else "e"
-            props = obj.properties_key if obj.properties_key is not None else obj.routing_key
-            client.delete(api_path("bindings", obj.vhost, "e", obj.source, letter, obj.destination, props))
+            client.delete(api_path("bindings", obj.vhost, "e", obj.source, letter, obj.destination, handle))
+
+    def _binding_handle(self, obj: Binding) -> str | None:
+        """The server's ``properties_key`` for a binding (None if it no longer exists).
+
+        The handle encodes the routing key and a hash of the arguments in the server's own term format, so
+        it is read, not computed: the vhost's whole bindings listing once, on the first delete there.
+        """
+        with self._handles_lock:
+            handles = self._binding_handles.get(obj.vhost)
+            if handles is None:
+                columns = f"{BINDING_COLUMNS},properties_key"
+                rows = self.client.get(api_path("bindings", obj.vhost), {"columns": columns})
+                handles = {binding_from_server(row, obj.vhost).key: row["properties_key"] for row in rows}
+                self._binding_handles[obj.vhost] = handles
+        return handles.get(obj.key)
 
     def _delete_topic_permission(self, obj: TopicPermission) -> None:
         # The API deletes all of a user's topic permissions in a vhost at once: put the others back.

@@ -1,0 +1,120 @@
+"""The HTTP backend's lean read path against a real node.
+
+The listings a plan reads leave out message counts and bindings' server handles (``properties_key``);
+they are fetched in bulk only when a plan destroys a queue or deletes a binding. These tests prove that
+what is left out is still right when it matters: bindings with arguments and awkward routing keys are
+deleted by their real handle, and messages a consumer holds unacknowledged count as messages at risk.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pika
+
+from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.sandbox import SandboxInfo
+
+from ..conftest import CliRunner
+from .test_apply import plan_json, publish, write
+
+AWKWARD_KEYS = ["", "a~b", "100%", "with space/and#hash", "ünï"]
+
+
+def test_bindings_with_arguments_and_awkward_keys_are_deleted_by_their_handle(
+    rabbitadmin: CliRunner, admin_client: HttpClient, vhost: str, tmp_path: Path
+) -> None:
+    queue = {"name": "q"}
+    bindings = [{"source": "direct", "destination": "q", "routing_key": key} for key in AWKWARD_KEYS]
+    bindings += [
+        {"source": "headers", "destination": "q", "arguments": {"x-match": "any", "k": "v"}},
+        {"source": "headers", "destination": "q", "arguments": {"x-match": "all", "k": "v"}},
+        {"source": "direct", "destination": "q", "routing_key": "a b", "arguments": {"extra": 1}},
+    ]
+    exchanges = [{"name": "direct"}, {"name": "headers", "type": "headers"}]
+    full = {"vhosts": [{"name": vhost, "exchanges": exchanges, "queues": [queue], "bindings": bindings}]}
+    rabbitadmin("apply", str(write(tmp_path, full)), "--yes", check=True)
+    assert len(admin_client.get(api_path("bindings", vhost, "e", "direct", "q", "q"))) == len(AWKWARD_KEYS) + 1
+
+    # Keep one binding of each kind; prune the rest.
+    kept = [bindings[1], bindings[len(AWKWARD_KEYS)]]
+    trimmed = {"vhosts": [{"name": vhost, "exchanges": exchanges, "queues": [queue], "bindings": kept}]}
+    path = write(tmp_path, trimmed)
+    plan = plan_json(rabbitadmin, path, "--prune")
+    assert sum(1 for c in plan["changes"] if c["action"] == "delete" and c["kind"] == "binding") == len(bindings) - 2
+    rabbitadmin("apply", str(path), "--yes", "--prune", check=True)
+
+    direct = admin_client.get(api_path("bindings", vhost, "e", "direct", "q", "q"))
+    assert [(b["routing_key"], b["arguments"]) for b in direct] == [("a~b", {})]
+    headers = admin_client.get(api_path("bindings", vhost, "e", "headers", "q", "q"))
+    assert [b["arguments"] for b in headers] == [{"x-match": "any", "k": "v"}]
+    assert rabbitadmin("plan", str(path), "--prune", "--detailed-exitcode").returncode == 0
+
+
+def test_unacknowledged_messages_count_as_messages_at_risk(
+    rabbitadmin: CliRunner, node: SandboxInfo, admin_client: HttpClient, vhost: str, tmp_path: Path
+) -> None:
+    document = {"vhosts": [{"name": vhost, "queues": [{"name": "held"}]}]}
+    rabbitadmin("apply", str(write(tmp_path, document)), "--yes", check=True)
+    publish(node, vhost, "held", 4)
+    params = pika.ConnectionParameters(
+        host="127.0.0.1",
+        port=node.amqp_port,
+        virtual_host=vhost,
+        credentials=pika.PlainCredentials(node.user, node.password()),
+    )
+    consumer = pika.BlockingConnection(params)
+    try:
+        channel = consumer.channel()
+        channel.basic_qos(prefetch_count=10)
+        received = []
+        for method, _props, _body in channel.consume("held", auto_ack=False, inactivity_timeout=5):
+            if method is None:
+                break
+            received.append(method.delivery_tag)
+            if len(received) == 4:
+                break
+        assert len(received) == 4, "the consumer holds every message, none is ready"
+
+        gone = write(tmp_path, {"vhosts": [{"name": vhost, "queues": [{"name": "held", "state": "absent"}]}]})
+        result = rabbitadmin("plan", str(gone), "-o", "json")
+        change = json.loads(result.stdout)["changes"][0]
+        assert (change["action"], change["kind"]) == ("delete", "queue")
+        assert change["messages_at_risk"] == 4, "held (unacknowledged) messages are at risk too"
+        refused = rabbitadmin("apply", str(gone), "--yes")
+        assert refused.returncode == 4 and "4 message(s) would be lost" in refused.stderr
+        assert admin_client.get_or_none(api_path("queues", vhost, "held")) is not None
+    finally:
+        consumer.close()
+
+
+def test_an_invalid_file_reports_its_problems_even_when_the_server_is_unreachable(
+    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
+) -> None:
+    # plan and apply start reading the server while the file is validated; a read that fails must not
+    # hide the file's own problems (exit 2, not 3), and a valid file must still report the connection.
+    unreachable = {**cli_env, "RABBITADMIN_URL": "http://127.0.0.1:9"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"vhosts:\n  - name: {json.dumps(vhost)}\n    queues:\n      - {{name: q, durable: perhaps}}\n")
+    for command in ("plan", "apply"):
+        result = rabbitadmin(command, str(bad), "--yes" if command == "apply" else "--prune", env=unreachable)
+        assert result.returncode == 2, result.stderr
+        assert "bad.yaml:4" in result.stderr and "durable" in result.stderr
+        assert "connect" not in result.stderr.lower()
+    good = write(tmp_path, {"vhosts": [{"name": vhost}]})
+    result = rabbitadmin("plan", str(good), env=unreachable)
+    assert result.returncode == 3, result.stderr
+
+
+def test_a_binding_that_would_break_the_management_api_is_refused(
+    rabbitadmin: CliRunner, admin_client: HttpClient, vhost: str, tmp_path: Path
+) -> None:
+    # RabbitMQ 3.10.8 creates such a binding but then fails (HTTP 500) on every bindings listing and the
+    # definitions export of its vhost: the plan refuses it instead.
+    binding = {"source": "direct", "destination": "q", "routing_key": "a~b", "arguments": {"x": 1}}
+    document = {"vhosts": [{"name": vhost, "exchanges": [{"name": "direct"}], "queues": [{"name": "q"}]}]}
+    document["vhosts"][0]["bindings"] = [binding]
+    result = rabbitadmin("apply", str(write(tmp_path, document)), "--yes")
+    assert result.returncode == 4 and "HTTP 500" in result.stderr, result.stderr
+    assert admin_client.get_or_none(api_path("vhosts", vhost)) is None, "a refused plan changes nothing"

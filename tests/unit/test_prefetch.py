@@ -1,0 +1,107 @@
+"""StatePrefetch's bookkeeping: which read is used, when errors surface, what is built once.
+
+The backend here is a plain object recording calls (no server is involved: reading a real node in the
+background is covered by every integration test that runs ``plan`` or ``apply``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+from typing import Any, cast
+
+import pytest
+
+from rabbitadmin.backends.base import Backend
+from rabbitadmin.errors import ConnectionFailed
+from rabbitadmin.model import Topology, Vhost
+from rabbitadmin.prefetch import StatePrefetch
+
+
+class RecordingBackend:
+    def __init__(self, fail: Exception | None = None, gate: threading.Event | None = None) -> None:
+        self.reads: list[frozenset[str] | None] = []
+        self.fail = fail
+        self.gate = gate
+        self.closed = False
+
+    def read_state(self, vhosts: Collection[str] | None) -> Topology:
+        if self.gate is not None:
+            self.gate.wait(5)
+        self.reads.append(None if vhosts is None else frozenset(vhosts))
+        if self.fail is not None:
+            raise self.fail
+        topology = Topology()
+        for name in vhosts or ():
+            topology.add(Vhost(name))
+        return topology
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def prefetch_over(backend: RecordingBackend, built: list[int] | None = None) -> StatePrefetch:
+    def connect() -> Backend:
+        if built is not None:
+            built.append(1)
+        return cast(Backend, backend)
+
+    return StatePrefetch(connect)
+
+
+def test_the_background_read_is_used_for_the_same_scope() -> None:
+    backend = RecordingBackend()
+    prefetch = prefetch_over(backend)
+    prefetch.start(frozenset({"a", "b"}))
+    state = prefetch.state_for({"b", "a"})
+    assert state is not None and set(state.vhosts) == {("a",), ("b",)}
+    assert backend.reads == [frozenset({"a", "b"})]
+
+
+@pytest.mark.parametrize("validated", [{"a"}, {"a", "b", "c"}, set()])
+def test_a_read_for_another_scope_is_not_used(validated: set[str]) -> None:
+    backend = RecordingBackend()
+    prefetch = prefetch_over(backend)
+    prefetch.start(frozenset({"a", "b"}))
+    assert prefetch.state_for(validated) is None
+
+
+def test_without_a_start_there_is_nothing_to_use() -> None:
+    assert prefetch_over(RecordingBackend()).state_for({"a"}) is None
+
+
+def test_a_failed_read_raises_only_when_the_state_is_asked_for() -> None:
+    failure = ConnectionFailed("cannot connect to http://127.0.0.1:9: refused")
+    prefetch = prefetch_over(RecordingBackend(fail=failure))
+    prefetch.start(frozenset({"a"}))  # does not raise: the file may still turn out invalid
+    with pytest.raises(ConnectionFailed) as caught:
+        prefetch.state_for({"a"})
+    assert caught.value is failure
+
+
+def test_a_backend_that_cannot_be_built_fails_on_the_callers_thread() -> None:
+    def connect() -> Backend:
+        raise ConnectionFailed("no password given")
+
+    prefetch = StatePrefetch(connect)
+    prefetch.start(frozenset({"a"}))
+    with pytest.raises(ConnectionFailed, match="no password"):
+        prefetch.state_for({"a"})
+    with pytest.raises(ConnectionFailed, match="no password"):
+        prefetch.backend()
+
+
+def test_the_backend_is_built_once_and_closed_after_the_read() -> None:
+    built: list[int] = []
+    gate = threading.Event()
+    backend = RecordingBackend(gate=gate)
+    prefetch = prefetch_over(backend, built)
+    prefetch.start(frozenset({"a"}))
+    prefetch.start(frozenset({"a"}))  # a second start is ignored
+    assert prefetch.backend() is cast(Any, backend)
+    prefetch.close()
+    assert not backend.closed, "a read still running keeps its backend"
+    gate.set()
+    assert prefetch.state_for({"a"}) is not None
+    prefetch.close()
+    assert backend.closed and built == [1] and backend.reads == [frozenset({"a"})]
