@@ -33,6 +33,7 @@ from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology
+from rabbitadmin.plan import Plan
 from rabbitadmin.prefetch import StatePrefetch
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.sandbox import Sandbox
@@ -161,6 +162,12 @@ def validate(
     print(f"{file}: valid ({described or 'no objects'}; {absent} declared absent)")
 
 
+def _plan_file(file: Path, prefetch: StatePrefetch, prune: bool) -> Plan:
+    """Load ``file`` while ``prefetch`` reads the server it names, then plan against that read."""
+    desired = load_topology(file, on_scope=prefetch.start)
+    return make_plan(desired, prefetch.backend(), prune=prune, state=prefetch.state_for(desired.vhosts_in_scope()))
+
+
 @app.command()
 def plan(
     ctx: typer.Context,
@@ -178,10 +185,7 @@ def plan(
         state = cli_state(ctx)
         prefetch = StatePrefetch(lambda: make_backend(state))
         try:
-            desired = load_topology(file, on_scope=prefetch.start)
-            the_plan = make_plan(
-                desired, prefetch.backend(), prune=prune, state=prefetch.state_for(desired.vhosts_in_scope())
-            )
+            the_plan = _plan_file(file, prefetch, prune)
         finally:
             prefetch.close()
     if output is OutputFormat.json:
@@ -210,9 +214,8 @@ def apply(
         state = cli_state(ctx)
         prefetch = StatePrefetch(lambda: make_backend(state, parallelism=parallel))
         try:
-            desired = load_topology(file, on_scope=prefetch.start)
+            the_plan = _plan_file(file, prefetch, prune)
             backend = prefetch.backend()
-            the_plan = make_plan(desired, backend, prune=prune, state=prefetch.state_for(desired.vhosts_in_scope()))
             if output is OutputFormat.text:
                 render_plan(the_plan, console)
             check_safety(the_plan, allow_data_loss=allow_data_loss)

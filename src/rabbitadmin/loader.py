@@ -148,7 +148,7 @@ def declared_vhosts(root: yaml.Node | None) -> frozenset[str] | None:
         if not isinstance(item, yaml.MappingNode):
             return None
         name = next((v for k, v in item.value if isinstance(k, yaml.ScalarNode) and k.value == "name"), None)
-        if not isinstance(name, yaml.ScalarNode) or name.tag != "tag:yaml.org,2002:str":
+        if not isinstance(name, yaml.ScalarNode) or name.tag != _STR:
             return None
         names.add(name.value)
     return frozenset(names)

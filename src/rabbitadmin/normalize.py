@@ -59,7 +59,7 @@ def normalize_arguments(arguments: dict[str, JsonValue] | None) -> dict[str, Jso
     if not arguments:
         return {}
     result: dict[str, JsonValue] = {}
-    for name, value in (arguments or {}).items():
+    for name, value in arguments.items():
         if name == "x-queue-type":
             continue  # folded into Queue.type
         if name in INTEGER_ARGUMENTS:
