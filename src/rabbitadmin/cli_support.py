@@ -80,7 +80,7 @@ def error_boundary(output: OutputFormat = OutputFormat.text) -> Iterator[None]:
         raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
         err("interrupted")
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 def error_payload(exc: RabbitAdminError) -> dict[str, Any]:

@@ -21,6 +21,10 @@ class ExitCode(IntEnum):
     PARTIAL = 5  # an apply stopped part-way: some changes were made, some were not
     CHANGES_PENDING = 6  # plan --detailed-exitcode: the server differs from the topology
     FINDINGS = 7  # audit --fail-on: findings at or above the threshold
+    LOCKED = 8  # another apply holds the vhost's apply lock and did not let go within --lock-timeout
+    MESSAGES_ARRIVED = 9  # a queue delete/replace planned as empty was kept: messages arrived after the plan
+    TIMEOUT = 10  # a call to the server (HTTP or rabbitmqctl) did not answer within its timeout
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM: what was done, failed and not attempted is reported
 
 
 class RabbitAdminError(Exception):
