@@ -29,6 +29,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$policy_added" -eq 1 ] && as_root rm -f /usr/sbin/policy-rc.d
 fi
 
+# Routing pictures and the report's browser test: Graphviz's `dot` (graph --format svg/html) and Chromium
+# (headless, in the report test). A separate block so other package lists merge cleanly.
+if ! command -v dot >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing graphviz chromium (apt)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+    --no-install-recommends graphviz chromium >/dev/null
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating the virtualenv .venv"
   "$PYTHON" -m venv .venv

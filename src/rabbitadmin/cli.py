@@ -36,6 +36,7 @@ from rabbitadmin.loader import load_topology
 from rabbitadmin.plan import Plan
 from rabbitadmin.prefetch import StatePrefetch
 from rabbitadmin.render import make_console, render_plan, render_result
+from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
 from rabbitadmin.tutorials.cli import tutorial_app
@@ -365,6 +366,7 @@ def _dir_arg(directory: Path | None) -> str:
 # -- command groups built in their own packages ----------------------------------------------------------
 register_admin(app)
 register_audit(app)
+register_routing(app)
 app.command("schema")(schema_command)
 app.add_typer(tutorial_app, name="tutorial")
 

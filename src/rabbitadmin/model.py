@@ -202,6 +202,8 @@ class Topology:
 
     objects: dict[str, dict[Key, TopologyObject]] = field(default_factory=lambda: {kind: {} for kind in KIND_ORDER})
     absent: dict[str, dict[Key, Origin | None]] = field(default_factory=lambda: {kind: {} for kind in KIND_ORDER})
+    # Routing assertions from the file's ``expect:`` section (rabbitadmin.routing.expect.Expectation).
+    expectations: list[Any] = field(default_factory=list)
 
     def add(self, obj: TopologyObject) -> None:
         self.objects[obj.kind][obj.key] = obj
