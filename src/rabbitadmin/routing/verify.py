@@ -138,6 +138,10 @@ class Prober:
         except pika.exceptions.ChannelClosedByBroker as exc:
             self.channel = self._open_channel()
             return f"{exc.reply_code} {exc.reply_text}"
+        except pika.exceptions.UnsupportedAMQPFieldException:
+            raise ProbeError(
+                f"headers {headers!r}: the AMQP client (pika) cannot send one of these values (floats, for one)"
+            ) from None
         except pika.exceptions.AMQPError as exc:
             raise ProbeError(f"publishing the test message failed: {exc!r}") from None
         reached = []
