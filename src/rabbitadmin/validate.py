@@ -40,7 +40,6 @@ from rabbitadmin.normalize import (
     normalize_arguments,
     normalize_tags,
 )
-from rabbitadmin.routing.expect import check_document as check_expectations
 
 ROOT_FIELDS = ("vhosts", "users", "permissions", "topic_permissions", "expect")
 STATES = ("present", "absent")
@@ -524,6 +523,8 @@ def validate_document(document: Any, filename: str, *, base_dir: Path, resolve_s
         document = topology_document_from_definitions(document, validator.problem)
     validator.root(document)
     validator.cross_check()
+    from rabbitadmin.routing.expect import check_document as check_expectations  # the routing tables load lazily
+
     check_expectations(document, validator.topology, filename, validator.problem, valid_so_far=not validator.problems)
     if validator.problems:
         raise TopologyError(sorted(validator.problems, key=lambda p: (p.line or 0, p.field or "")))

@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rabbitadmin.model import Origin, Topology
-from rabbitadmin.routing.simulate import Message, PublishRefused, Route, Router
+
+if TYPE_CHECKING:
+    from rabbitadmin.routing.simulate import Message, Route
 
 #: Called with (message, line, field) for each problem found, like the validator's own ``problem``.
 Report = Callable[[str, int | None, str | None], None]
@@ -41,6 +43,8 @@ class Expectation:
 
     @property
     def message(self) -> Message:
+        from rabbitadmin.routing.simulate import Message
+
         return Message(self.routing_key, self.headers)
 
     def describe(self) -> str:
@@ -179,6 +183,8 @@ class Outcome:
 
 def simulate(topology: Topology, expectation: Expectation) -> Outcome:
     """Check one expectation with the routing simulator."""
+    from rabbitadmin.routing.simulate import PublishRefused, Router
+
     if (expectation.vhost,) not in topology.vhosts:
         return Outcome(expectation, None, f"vhost {expectation.vhost!r} is not declared in this topology")
     try:
