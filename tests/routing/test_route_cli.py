@@ -92,3 +92,18 @@ def test_default_exchange(run: tuple[CliRunner, Path]) -> None:
     cli, path = run
     assert cli("route", str(path), "", "a", check=True).stdout.split() == ["a"]
     assert cli("route", str(path), "", "t", check=True).stdout.split() == ["unroutable"]
+
+
+def test_report_from_a_file(run: tuple[CliRunner, Path]) -> None:
+    cli, path = run
+    text = path.read_text(encoding="utf-8") + (
+        "users:\n  - {name: u, password: {env: NOT_SET_ANYWHERE}}\n"
+        'permissions:\n  - {user: u, vhost: v, configure: "", write: "^t$", read: ""}\n'
+    )
+    with_users = path.with_name("users.yaml")
+    with_users.write_text(text, encoding="utf-8")
+    page = cli("report", str(with_users), check=True).stdout
+    assert page.startswith("<!DOCTYPE html>") and '<section id="graph">' in page
+    assert '<table class="access-matrix" data-vhost="v">' in page and '<th class="user">u</th>' in page
+    assert '<td class="heat r1" title="u may write on exchange t">-W-</td>' in page
+    assert '<section id="findings">' in page
