@@ -147,7 +147,7 @@ def routable_bindings(topology: Topology, vhost: str, queues: Mapping[str, Queue
 def route(topology: Topology, vhost: str, exchange: str, message: Message) -> Route:
     """One-off ``Router(topology, vhost).route(exchange, message)``; see ``Router.route``."""
     if vhost not in {key[0] for key in topology.vhosts}:
-        raise NoSuchVhost(f"vhost {vhost!r} is not in the topology")
+        raise NoSuchVhost(f"vhost {vhost!r} is not in the topology (or on the server, with --live)")
     return Router(topology, vhost).route(exchange, message)
 
 
