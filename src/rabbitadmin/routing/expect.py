@@ -125,15 +125,15 @@ def _read_one(
         report("expected a mapping of header names to values", item.line_of("headers"), f"{path}.headers")
     reaches, unroutable = item.get("reaches"), item.get("unroutable")
     queues: tuple[str, ...] | None = None
-    if (reaches is None) == (unroutable is None):
+    if ("reaches" in item) == ("unroutable" in item):  # presence: a null value is a wrong value, not none
         report("give exactly one of reaches: [queues] or unroutable: true", item.line, path)
-    elif unroutable is not None and unroutable is not True:
+    elif "unroutable" in item and unroutable is not True:
         report(
             "must be true (to expect routing somewhere, list the queues in reaches)",
             item.line_of("unroutable"),
             f"{path}.unroutable",
         )
-    elif reaches is not None:
+    elif "reaches" in item:
         if not isinstance(reaches, list) or not reaches or not all(isinstance(q, str) for q in reaches):
             report("expected a non-empty list of queue names", item.line_of("reaches"), f"{path}.reaches")
         else:
