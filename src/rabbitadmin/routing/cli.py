@@ -62,7 +62,11 @@ def _one_vhost(topology: Topology, vhost: str | None, live: bool) -> str:
 
 def route_command(
     ctx: typer.Context,
-    args: list[str] = typer.Argument(..., help="[FILE] EXCHANGE [ROUTING_KEY] ('' is the default exchange)."),
+    args: list[str] = typer.Argument(
+        ...,
+        metavar="[FILE] EXCHANGE [ROUTING_KEY]",
+        help="FILE unless --live; '' is the default exchange; put -- before a key that starts with a dash.",
+    ),
     live: bool = LIVE_OPTION,
     vhost: str | None = typer.Option(None, "--vhost", help="The vhost (default: the file's only one; live: /)."),
     header: list[str] = typer.Option([], "--header", help="A message header NAME=VALUE (repeatable)."),
