@@ -144,3 +144,20 @@ def test_graph_live_draws_the_server_and_leaves_exclusive_queues_out(
     assert '|"order.eu.#35;"|' in mermaid and '-.->|"alternate"|' in mermaid and "dead letter" in mermaid
     svg = rabbitadmin("graph", "--live", "--vhost", vhost, "--format", "svg", check=True).stdout
     assert svg.lstrip().startswith("<?xml") and "orders.lost" in svg and "held-by-a-connection" not in svg
+
+
+def test_verify_honours_an_alternate_exchange_set_by_a_policy(
+    rabbitadmin: CliRunner, admin_client: HttpClient, vhost: str, applied: Path
+) -> None:
+    """Policies are not in topologies, so the offline check cannot see this alternate exchange; the server can."""
+    policy = {"pattern": "^byheader$", "definition": {"alternate-exchange": "unrouted"}, "apply-to": "exchanges"}
+    admin_client.put(api_path("policies", vhost, "ae"), policy)
+    applied.write_text(
+        applied.read_text(encoding="utf-8")
+        + "expect:\n  - {exchange: byheader, headers: {format: doc}, reaches: [orders.lost]}\n",
+        encoding="utf-8",
+    )
+    result = rabbitadmin("verify", str(applied))
+    assert result.returncode == 0, result.stdout + result.stderr
+    offline = rabbitadmin("validate", str(applied), "--skip-secrets")
+    assert offline.returncode == 2 and "but it is unroutable" in offline.stderr
