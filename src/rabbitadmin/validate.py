@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rabbitadmin import passwords
+from rabbitadmin.audit.patterns import pattern_error
 from rabbitadmin.definitions_input import is_definitions_document, topology_document_from_definitions
 from rabbitadmin.errors import Problem, TopologyError
 from rabbitadmin.loader import LocatedDict, LocatedList
@@ -177,10 +178,10 @@ class _Validator:
         value = self.string(item, key, path, required=True)
         if value is None:
             return None
-        try:
-            re.compile(value)
-        except re.error as exc:
-            self.problem(f"not a valid regular expression: {exc}", item.line_of(key), f"{path}.{key}")
+        # The server compiles permission patterns with Erlang's re (PCRE), not Python's re.
+        error = pattern_error(value)
+        if error is not None:
+            self.problem(error, item.line_of(key), f"{path}.{key}")
             return None
         return value
 
