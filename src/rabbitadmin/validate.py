@@ -267,6 +267,13 @@ class _Validator:
             item, "hashing_algorithm", path, tuple(passwords.ALGORITHMS), passwords.DEFAULT_ALGORITHM
         )
         password = self.password(item, path)
+        if password is not None and self.resolve_secrets and passwords.is_blank(password.reveal()):
+            # The server stores it, then refuses every login with it (rabbit_auth_backend_internal).
+            self.problem(
+                f"the password is empty: {passwords.BLANK_PASSWORD_REFUSAL}",
+                item.line_of("password"),
+                f"{path}.password",
+            )
         password_hash = self.string(item, "password_hash", path)
         if password is not None and password_hash is not None:
             self.problem("give either password or password_hash, not both", item.line, path)
