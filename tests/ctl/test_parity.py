@@ -172,7 +172,9 @@ def listed_state(admin_client: HttpClient, node: SandboxInfo) -> Iterator[dict[s
     admin_client.put(api_path("users", user), {"password": secrets.token_urlsafe(12), "tags": "policymaker,management"})
     admin_client.put(api_path("permissions", vhost, user), {"configure": "\\p{L}+", "write": "^$", "read": ".*"})
     credentials = pika.PlainCredentials(node.user, node.password())
-    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", node.amqp_port, vhost, credentials))
+    # No heartbeats: the test does not pump this connection's I/O for minutes, and the broker would close it.
+    params = pika.ConnectionParameters("127.0.0.1", node.amqp_port, vhost, credentials, heartbeat=0)
+    connection = pika.BlockingConnection(params)
     try:
         channel = connection.channel()
         channel.basic_qos(prefetch_count=7)
