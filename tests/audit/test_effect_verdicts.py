@@ -9,6 +9,7 @@ import secrets
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pika
 import pytest
@@ -174,3 +175,40 @@ def test_node_settings_are_the_nodes(node: SandboxInfo, guest_user: None) -> Non
         assert (item.address, item.port) in kernel, (item, sorted(p for p in kernel if p[1] == item.port))
     # Bound to loopback only: no RA021 on either backend.
     assert not any(rule == "RA021" for rule, _ in ctl_rules | http_rules)
+
+
+def _audit(cli: AdminCli) -> list[dict[str, Any]]:
+    findings: list[dict[str, Any]] = json.loads(cli.ok("audit", "-o", "json").stdout)["findings"]
+    return findings
+
+
+@pytest.fixture
+def md5_user(admin_client: HttpClient) -> Iterator[tuple[str, str]]:
+    """A user stored as an old export stores it: an MD5 hash, and the impersonator tag."""
+    from rabbitadmin.passwords import MD5, hash_password
+
+    name, password = f"md5-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    body = {"password_hash": hash_password(password, MD5), "hashing_algorithm": MD5, "tags": "impersonator"}
+    admin_client.put(api_path("users", name), body)
+    admin_client.put(api_path("permissions", "/", name), {"configure": "", "write": "", "read": "^q$"})
+    yield name, password
+    admin_client.delete(api_path("users", name))
+
+
+def test_md5_and_impersonator_through_both_backends(
+    md5_user: tuple[str, str], node: SandboxInfo, admin_client: HttpClient
+) -> None:
+    name, password = md5_user
+    # The server really holds and uses the MD5 hash: the login with the password is accepted.
+    params = pika.ConnectionParameters("127.0.0.1", node.amqp_port, "/", pika.PlainCredentials(name, password))
+    pika.BlockingConnection(params).close()
+    for backend in ("http", "ctl"):
+        cli = AdminCli(backend_env(node, backend), backend)
+        found = {(f["rule"], tuple(f["objects"])) for f in _audit(cli)}
+        assert {("RA017", (f"user:{name}",)), ("RA018", (f"user:{name}",))} <= found, backend
+    # The advice works: setting the password again re-hashes it with the server's algorithm.
+    cli = AdminCli(backend_env(node, "http"), "http")
+    cli.ok("users", "change-password", name, "--password-env", "PW", env={"PW": password})
+    assert admin_client.get(api_path("users", name))["hashing_algorithm"] != "rabbit_password_hashing_md5"
+    rules = {f["rule"] for f in _audit(cli) if f["objects"] == [f"user:{name}"]}
+    assert "RA017" not in rules and "RA018" in rules
