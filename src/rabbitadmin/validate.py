@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rabbitadmin import passwords
+from rabbitadmin.audit.patterns import pattern_error
 from rabbitadmin.definitions_input import is_definitions_document, topology_document_from_definitions
 from rabbitadmin.errors import Problem, TopologyError
 from rabbitadmin.loader import LocatedDict, LocatedList
@@ -177,10 +178,10 @@ class _Validator:
         value = self.string(item, key, path, required=True)
         if value is None:
             return None
-        try:
-            re.compile(value)
-        except re.error as exc:
-            self.problem(f"not a valid regular expression: {exc}", item.line_of(key), f"{path}.{key}")
+        # The server compiles permission patterns with Erlang's re (PCRE), not Python's re.
+        error = pattern_error(value)
+        if error is not None:
+            self.problem(error, item.line_of(key), f"{path}.{key}")
             return None
         return value
 
@@ -266,6 +267,13 @@ class _Validator:
             item, "hashing_algorithm", path, tuple(passwords.ALGORITHMS), passwords.DEFAULT_ALGORITHM
         )
         password = self.password(item, path)
+        if password is not None and self.resolve_secrets and passwords.is_blank(password.reveal()):
+            # The server stores it, then refuses every login with it (rabbit_auth_backend_internal).
+            self.problem(
+                f"the password is empty: {passwords.BLANK_PASSWORD_REFUSAL}",
+                item.line_of("password"),
+                f"{path}.password",
+            )
         password_hash = self.string(item, "password_hash", path)
         if password is not None and password_hash is not None:
             self.problem("give either password or password_hash, not both", item.line, path)

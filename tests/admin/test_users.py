@@ -22,7 +22,7 @@ def test_user_life_cycle(admin: AdminCli, scratch_user: str, tmp_path: Path) -> 
     ok = admin("users", "authenticate", scratch_user, "--password-env", "PW", env={"PW": first})
     bad = admin("users", "authenticate", scratch_user, "--password-env", "PW", env={"PW": "wrong"})
     assert (ok.returncode, ok.stdout.strip()) == (0, "success")
-    assert bad.returncode == 1 and "failed" in bad.stdout
+    assert bad.returncode == 1 and bad.stdout.strip() == "refused: wrong password or no such user"
 
     again = admin("users", "add", scratch_user, "--password-env", "PW", env={"PW": "other"})
     assert again.returncode == 1 and "exists already" in again.stderr

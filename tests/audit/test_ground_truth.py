@@ -28,6 +28,9 @@ PERMISSIONS = {
     "unanchored": ("q", "log", "a"),
     "empty": ("", "", ""),
     "lookahead": ("^(?!amq\\.).*", "^amq\\.default$|^amq\\.direct$", "^amq\\.gen|^myq$"),
+    # PCRE only (Python's re refuses or misreads these; the server stores and applies them): case 04.
+    "pcre": ("^\\p{Ll}+$", "(?<l>log)s$", "\\Qq.a\\E"),
+    "posix": ("^[[:alpha:]]+$", "^[[:lower:]]+\\.[[:alpha:]]$|^amq\\.topic$", "^[[:alpha:]]+(?#any)\\.[[:alpha:]]+$"),
 }
 
 
@@ -136,7 +139,7 @@ def test_matrix_matches_the_broker(
                         problems.append(f"{user} {perm} {row.kind} {row.name!r}: predicted {predicted}, got {actual}")
         finally:
             conn.close()
-    assert tried >= 5 * (7 * 3 + 4 * 3 + 1)
+    assert tried >= len(PERMISSIONS) * (7 * 3 + 4 * 3 + 1)
     assert not problems, "\n".join(problems)
     # Both outcomes occurred, so the test can tell a wrong prediction in either direction.
     assert any(r.configure for r in rows) and any(not r.configure for r in rows)
@@ -152,3 +155,17 @@ def test_matrix_matches_the_broker(
     assert who.returncode == 0, who.stderr
     readers = set(json.loads(who.stdout)["users"]) & set(users)
     assert readers == {u for u in users if u.split("-")[1] in ("all", "lookahead")}
+
+    # PCRE-only patterns: the command names the rights the broker granted above, and the audit does not call
+    # them invalid (case 04).
+    pcre = next(u for u in users if u.startswith("gt-pcre-"))
+    out = audit_cli("access", "--user", pcre, "--vhost", vhost, "-o", "json")
+    assert out.returncode == 0, out.stderr
+    cells = {(a["kind"], a["name"]): a for a in json.loads(out.stdout)["access"]}
+    assert cells[("queue", "myq")]["configure"] and not cells[("queue", "q.a")]["configure"]
+    assert cells[("exchange", "logs")]["write"] and not cells[("exchange", "alerts")]["write"]
+    assert cells[("queue", "q.ab")]["read"] and not cells[("queue", "myq")]["read"]
+    audit = audit_cli("audit", "-o", "json")
+    assert audit.returncode == 0, audit.stderr
+    invalid = [f for f in json.loads(audit.stdout)["findings"] if f["rule"] == "RA011"]
+    assert not [f for f in invalid if any(u in o for o in f["objects"] for u in users)], invalid

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from rabbitadmin.audit.access import with_builtin_exchanges
+from rabbitadmin.audit.node import Listener, NodeFacts
 from rabbitadmin.audit.rules import RULES, Severity, audit
 from rabbitadmin.model import Exchange, Permission, Queue, TopicPermission, Topology, User, Vhost
-from rabbitadmin.passwords import hash_password
+from rabbitadmin.passwords import DEFAULT_ALGORITHM as SHA256
+from rabbitadmin.passwords import MD5, hash_password
 
 STRONG = "x9-Tq!long-random-Password-77"
 
@@ -19,8 +21,10 @@ def topo(*objs: object, builtins: bool = True) -> Topology:
     return with_builtin_exchanges(t) if builtins else t
 
 
-def user(name: str, password: str = STRONG, tags: tuple[str, ...] = ()) -> User:
-    return User(name=name, tags=tags, password_hash=hash_password(password) if password else "")
+def user(name: str, password: str | None = STRONG, tags: tuple[str, ...] = (), algorithm: str = SHA256) -> User:
+    """A user as read from a server; ``password=None`` stores no hash at all (a password-less user)."""
+    digest = hash_password(password, algorithm) if password is not None else ""
+    return User(name=name, tags=tags, password_hash=digest, hashing_algorithm=algorithm)
 
 
 BASE = (Vhost("v"), Exchange("v", "logs", "fanout"), Queue("v", "jobs"))
@@ -48,8 +52,12 @@ CASES: list[tuple[str, Topology, Topology]] = [
         topo(*BASE, user("app", tags=("administrator",)), NARROW),
         topo(*BASE, user("app", tags=("management",)), NARROW),
     ),
-    ("RA005", topo(*BASE, user("app", ""), NARROW), topo(*BASE, user("app"), NARROW)),
+    ("RA005", topo(*BASE, user("app", None), NARROW), topo(*BASE, user("app"), NARROW)),
+    # A stored hash of the empty password: the server refuses every login with it (case 06).
+    ("RA005", topo(*BASE, user("app", ""), NARROW), topo(*BASE, user("app", " "), NARROW)),
     ("RA006", topo(*BASE, user("app"), user("lonely"), NARROW), topo(*BASE, user("app"), NARROW)),
+    # Permissions that grant nothing hold nothing, whatever the spelling.
+    ("RA006", topo(*BASE, user("app"), Permission("app", "v", "", "^$", "")), topo(*BASE, user("app"), NARROW)),
     (
         "RA007",
         topo(*BASE, user("app"), NARROW, Permission("app", "gone", "^jobs$", "", "")),
@@ -71,6 +79,21 @@ CASES: list[tuple[str, Topology, Topology]] = [
         "RA012",
         topo(*BASE, user("app"), Permission("app", "v", "^jbos$", "^logs$", "^jobs$")),
         topo(*BASE, user("app"), NARROW),
+    ),
+    (
+        "RA017",
+        topo(*BASE, user("app", algorithm=MD5), NARROW),
+        topo(*BASE, user("app", algorithm="rabbit_password_hashing_sha512"), NARROW),
+    ),
+    (
+        "RA018",
+        topo(*BASE, user("app", tags=("impersonator",)), NARROW),
+        topo(*BASE, user("app", tags=("monitoring",)), NARROW),
+    ),
+    (
+        "RA019",
+        topo(*BASE, *(user(f"a{i}", tags=("administrator",)) for i in range(2)), user("p", tags=("policymaker",))),
+        topo(*BASE, *(user(f"a{i}", tags=("administrator",)) for i in range(2)), user("m", tags=("management",))),
     ),
     (
         "RA013",
@@ -95,7 +118,7 @@ CASES: list[tuple[str, Topology, Topology]] = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "bad", "good"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("rule", "bad", "good"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_rule_triggers_and_does_not(rule: str, bad: Topology, good: Topology) -> None:
     assert rule in rules_of(bad)
     assert rule not in rules_of(good)
@@ -118,3 +141,71 @@ def test_ignore_and_order() -> None:
     assert report.findings[0].severity is Severity.critical
     assert report.worst() is Severity.critical
     assert all(f.rule in RULES for f in report.findings)
+
+
+@pytest.mark.parametrize("pattern", [".*", "^.*$", ".*.*", "(.*)", ".+", "^(.*)$", "(?s)^.*"])
+def test_full_access_by_effect(pattern: str) -> None:
+    """RA009 fires for every spelling of "everything" (case 07), and for a mix of spellings."""
+    assert "RA009" in rules_of(topo(*BASE, user("app"), Permission("app", "v", pattern, ".*", pattern)))
+
+
+@pytest.mark.parametrize("pattern", ["^(?!amq\\.).*", "^[a-z]+$", "^\\w+", ""])
+def test_partial_access_is_not_full(pattern: str) -> None:
+    assert "RA009" not in rules_of(topo(*BASE, user("app"), Permission("app", "v", pattern, ".*", ".*")))
+
+
+def test_nothing_spellings_are_reported_alike() -> None:
+    """'' and '^$' both grant nothing on purpose: neither gets RA012, both make RA006; a typo gets RA012."""
+    reports = {}
+    for nothing in ("", "^$"):
+        t = topo(*BASE, user("app"), user("other"), NARROW, Permission("other", "v", nothing, nothing, nothing))
+        reports[nothing] = sorted((f.rule, f.objects) for f in audit(t).findings)
+    assert reports[""] == reports["^$"]
+    assert ("RA006", ("user:other",)) in reports[""]
+    assert not any(rule == "RA012" for rule, _ in reports["^$"])
+    typo = topo(*BASE, user("app"), Permission("app", "v", "^jbos$", "^logs$", "^jobs$"))
+    assert [f.message for f in audit(typo).findings if f.rule == "RA012"] == [
+        "configure pattern '^jbos$' of user 'app' in vhost 'v' matches nothing that exists and no name a client "
+        "would use"
+    ]
+
+
+def test_pcre_only_patterns_are_valid_and_evaluated() -> None:
+    t = topo(*BASE, user("app"), Permission("app", "v", "\\p{L}+", "(?<svc>log)s", "\\Qjobs\\E"))
+    assert not {"RA011", "RA012"} & rules_of(t)
+    assert "RA011" in rules_of(topo(*BASE, user("app"), Permission("app", "v", "[[:nope:]]", ".*", ".*")))
+
+
+def test_privileged_spread_threshold() -> None:
+    t = topo(*BASE, NARROW, *(user(f"a{i}", tags=("administrator",)) for i in range(3)))
+    assert "RA019" in {f.rule for f in audit(t).findings}
+    assert "RA019" not in {f.rule for f in audit(t, max_privileged=3).findings}
+    spread = next(f for f in audit(t).findings if f.rule == "RA019")
+    assert spread.objects == ("user:a0", "user:a1", "user:a2")
+
+
+LOCAL = (Listener("amqp", "127.0.0.1", 5672), Listener("http", "127.0.0.1", 15672))
+
+
+@pytest.mark.parametrize(
+    ("facts", "guest", "expected"),
+    [
+        (NodeFacts("ctl", (), LOCAL), True, {"RA020"}),
+        (NodeFacts("ctl", ("guest",), LOCAL), True, set()),
+        (NodeFacts("ctl", (), LOCAL), False, set()),
+        (NodeFacts("http", None, LOCAL), True, {"RA022"}),
+        (NodeFacts("ctl", ("guest",), (Listener("amqp", "::", 5672),)), True, {"RA021"}),
+        (NodeFacts("ctl", ("guest",), (Listener("https", "0.0.0.0", 15671),)), False, {"RA021"}),  # noqa: S104
+        (NodeFacts("http", None, (Listener("http", None, 15672),)), False, {"RA022"}),
+    ],
+)
+def test_node_rules(facts: NodeFacts, guest: bool, expected: set[str]) -> None:
+    users = (user("guest", STRONG),) if guest else ()
+    t = topo(*BASE, user("app"), NARROW, *users)
+    found = {f.rule for f in audit(t, node=facts).findings} & {"RA020", "RA021", "RA022"}
+    assert found == expected
+
+
+def test_every_rule_cites_a_source() -> None:
+    assert all(rule.source for rule in RULES.values())
+    assert [int(r[2:]) for r in RULES] == list(range(1, len(RULES) + 1))

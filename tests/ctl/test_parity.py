@@ -134,3 +134,112 @@ def test_same_state_through_both_backends(
         assert sum('"internal": true' in entry for entry in http_state["exchanges"]) == 1
         assert http_state == ctl_state, f"version {version}"
     assert snapshots[("ctl", 1)] != snapshots[("ctl", 2)]
+
+
+# -- listings: every listing command gives the same JSON through both backends ------------------------------
+LISTINGS: list[tuple[str, ...]] = [
+    ("users", "list"),
+    ("vhosts", "list"),
+    ("permissions", "list"),
+    ("permissions", "list", "--vhost", "{vhost}"),
+    ("permissions", "list", "--user", "{user}"),
+    ("queues", "list", "--vhost", "{vhost}"),
+    ("exchanges", "list", "--vhost", "{vhost}"),
+    ("bindings", "list", "--vhost", "{vhost}"),
+    ("connections", "list", "--vhost", "{vhost}"),
+    ("channels", "list", "--vhost", "{vhost}"),
+    ("consumers", "list", "--vhost", "{vhost}"),
+]
+
+
+@pytest.fixture
+def listed_state(admin_client: HttpClient, node: SandboxInfo) -> Iterator[dict[str, str]]:
+    """One vhost holding a bit of everything a listing shows: classic, quorum, stream and exclusive queues,
+    exchanges with arguments and an internal one, bindings with arguments, a user with tags and PCRE
+    permissions, and a client connection with a prefetching channel, a consumer and an unacked message."""
+    import pika
+
+    token = secrets.token_hex(3)
+    vhost, user = f"listing {token}/é", f"listing-{token}"
+    admin_client.put(api_path("vhosts", vhost), {"description": "parity", "tags": "b,a"})
+    for name, arguments in (("cq", {"x-message-ttl": 60000}), ("qq", {"x-queue-type": "quorum"})):
+        admin_client.put(api_path("queues", vhost, name), {"durable": True, "arguments": arguments})
+    admin_client.put(api_path("queues", vhost, "sq"), {"durable": True, "arguments": {"x-queue-type": "stream"}})
+    admin_client.put(api_path("exchanges", vhost, "ex"), {"type": "topic", "arguments": {"alternate-exchange": "ix"}})
+    admin_client.put(api_path("exchanges", vhost, "ix"), {"type": "fanout", "internal": True, "durable": False})
+    admin_client.post(api_path("bindings", vhost, "e", "ex", "q", "cq"), {"routing_key": "k", "arguments": {"n": 1}})
+    admin_client.post(api_path("bindings", vhost, "e", "ex", "e", "ix"), {"routing_key": "#", "arguments": {}})
+    admin_client.put(api_path("users", user), {"password": secrets.token_urlsafe(12), "tags": "policymaker,management"})
+    admin_client.put(api_path("permissions", vhost, user), {"configure": "\\p{L}+", "write": "^$", "read": ".*"})
+    credentials = pika.PlainCredentials(node.user, node.password())
+    # No heartbeats: the test does not pump this connection's I/O for minutes, and the broker would close it.
+    params = pika.ConnectionParameters("127.0.0.1", node.amqp_port, vhost, credentials, heartbeat=0)
+    connection = pika.BlockingConnection(params)
+    try:
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=7)
+        channel.queue_declare("", exclusive=True)
+        channel.basic_publish("", "cq", b"one")
+        channel.basic_consume("cq", lambda *_: None, consumer_tag="parity-consumer")
+        connection.process_data_events(time_limit=1)
+        yield {"vhost": vhost, "user": user}
+    finally:
+        connection.close()
+        admin_client.delete(api_path("vhosts", vhost))
+        admin_client.delete(api_path("users", user))
+
+
+def _comparable(rows: list[dict[str, Any]], args: tuple[str, ...], state: dict[str, str], admin: str) -> list[str]:
+    """The rows that belong to the test (global listings are shared with the rest of the session), as
+    sorted canonical JSON strings: equal strings mean equal values and equal JSON types."""
+    if args[0] == "users":
+        rows = [r for r in rows if r["name"] in (state["user"], admin)]
+    elif args[0] == "vhosts":
+        rows = [r for r in rows if r["name"] in (state["vhost"], "/")]
+    elif args[0] == "permissions":
+        rows = [r for r in rows if r["vhost"] == state["vhost"] or r["user"] == state["user"]]
+    return sorted(json.dumps(r, sort_keys=True) for r in rows)
+
+
+def test_every_listing_is_the_same_through_both_backends(listed_state: dict[str, str], node: SandboxInfo) -> None:
+    import time
+
+    from rabbitadmin.admin.ops import COLUMNS, FIELD_TYPES
+    from tests.admin.conftest import AdminCli, backend_env
+
+    clis = {backend: AdminCli(backend_env(node, backend), backend) for backend in ("http", "ctl")}
+    commands = [tuple(part.format(**listed_state) for part in args) for args in LISTINGS]
+    deadline = time.monotonic() + 60  # the management API's statistics lag a few seconds
+    while True:
+        results = {b: {c: cli.rows(*c) for c in commands} for b, cli in clis.items()}
+        mismatched = [
+            c
+            for c in commands
+            if _comparable(results["http"][c], c, listed_state, node.user)
+            != _comparable(results["ctl"][c], c, listed_state, node.user)
+        ]
+        if not mismatched or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    report = [
+        f"{' '.join(c)}:\n  http {_comparable(results['http'][c], c, listed_state, node.user)}\n"
+        f"  ctl  {_comparable(results['ctl'][c], c, listed_state, node.user)}"
+        for c in mismatched
+    ]
+    assert not mismatched, "\n".join(report)
+
+    # One typed shape: every column present, each value of its type or null, on both backends.
+    for backend, by_command in results.items():
+        for command, rows in by_command.items():
+            kind = command[0]
+            for row in rows:
+                assert list(row) == list(COLUMNS[kind]), (backend, command, row)
+                for field, value in row.items():
+                    expected = FIELD_TYPES.get(field, str)
+                    assert value is None or isinstance(value, expected), (backend, command, field, value)
+    queues = {r["name"]: r for r in results["ctl"][commands[5]]}
+    assert {name: queues[name]["exclusive"] for name in ("cq", "qq", "sq")} == dict.fromkeys(("cq", "qq", "sq"), False)
+    assert [r["exclusive"] for name, r in queues.items() if name.startswith("amq.gen-")] == [True]
+    assert queues["cq"]["messages"] == 1 and queues["cq"]["consumers"] == 1
+    # Every listing had something to compare (a listing of nothing would prove nothing).
+    assert all(_comparable(results["ctl"][c], c, listed_state, node.user) for c in commands)

@@ -13,23 +13,31 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rabbitadmin.admin.ops import AlreadyExists, NotFound, Row, channel_row, table_arguments, tag_list
+from rabbitadmin.admin.ops import (
+    AlreadyExists,
+    NotFound,
+    Row,
+    channel_row,
+    listing,
+    refuse_blank,
+    table_arguments,
+    tag_list,
+)
 from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
+from rabbitadmin.passwords import is_blank
 
 PARALLEL_CALLS = 4
 
 
 def _stdin_password(password: Secret) -> str:
-    value = password.reveal()
+    value = refuse_blank(password).reveal()
     if value != value.strip() or "\n" in value or "\r" in value:
         raise UsageError(
             "rabbitmqctl strips surrounding whitespace from a password and reads one line: "
             "use the http backend for a password with surrounding whitespace or a line break"
         )
-    if not value:
-        raise UsageError("the password is empty")
     return value + "\n"
 
 
@@ -62,6 +70,7 @@ class CtlAdmin:
         return [row for rows in results for row in rows]
 
     # -- users -------------------------------------------------------------------------------------------
+    @listing("users")
     def list_users(self) -> list[Row]:
         return [{"name": u["user"], "tags": tag_list(u.get("tags"))} for u in self.ctl.json(["list_users"])]
 
@@ -84,6 +93,8 @@ class CtlAdmin:
         self._or_not_found(["change_password", "--", name], f"there is no user {name!r}", _stdin_password(password))
 
     def authenticate(self, name: str, password: Secret) -> bool:
+        if is_blank(password.reveal()):
+            return False  # what authenticate_user answers (exit 65), without starting a VM
         try:
             self.ctl.run(["authenticate_user", "--", name], stdin=_stdin_password(password))
         except CtlError:
@@ -94,6 +105,7 @@ class CtlAdmin:
         self._or_not_found(["set_user_tags", "--", name, *tags], f"there is no user {name!r}")
 
     # -- vhosts ------------------------------------------------------------------------------------------
+    @listing("vhosts")
     def list_vhosts(self) -> list[Row]:
         rows = self.ctl.json(["list_vhosts", "name", "description", "tags", "default_queue_type"])
         return [
@@ -127,6 +139,7 @@ class CtlAdmin:
         return self._deleted(["delete_vhost", "--", name])
 
     # -- permissions -------------------------------------------------------------------------------------
+    @listing("permissions")
     def list_permissions(self, vhost: str | None = None, user: str | None = None) -> list[Row]:
         keys = ("configure", "write", "read")
         if vhost is None and user is not None:
@@ -160,6 +173,7 @@ class CtlAdmin:
         return self._deleted(["clear_permissions", _vhost(vhost), "--", user])
 
     # -- queues, exchanges, bindings ---------------------------------------------------------------------
+    @listing("queues")
     def list_queues(self, vhost: str | None = None) -> list[Row]:
         columns = ["name", "type", "durable", "auto_delete", "exclusive", "messages", "consumers"]
 
@@ -180,6 +194,7 @@ class CtlAdmin:
             args.append("--if-unused")
         return self._deleted([*args, "--", name])
 
+    @listing("exchanges")
     def list_exchanges(self, vhost: str | None = None) -> list[Row]:
         columns = ["name", "type", "durable", "auto_delete", "internal", "arguments"]
 
@@ -196,6 +211,7 @@ class CtlAdmin:
 
         return self._per_vhost(vhost, fetch)
 
+    @listing("bindings")
     def list_bindings(self, vhost: str | None = None) -> list[Row]:
         columns = ["source_name", "destination_kind", "destination_name", "routing_key", "arguments"]
 
@@ -216,6 +232,7 @@ class CtlAdmin:
         return self._per_vhost(vhost, fetch)
 
     # -- clients -----------------------------------------------------------------------------------------
+    @listing("connections")
     def list_connections(self) -> list[Row]:
         columns = ["name", "user", "vhost", "peer_host", "peer_port", "state", "channels"]
         rows = self.ctl.json(["list_connections", *columns])
@@ -226,9 +243,11 @@ class CtlAdmin:
         rows: list[dict[str, Any]] = self.ctl.json(["list_channels", *columns, "prefetch_count"])
         return rows
 
+    @listing("channels")
     def list_channels(self) -> list[Row]:
         return [channel_row(c) for c in self._channels()]
 
+    @listing("consumers")
     def list_consumers(self, vhost: str | None = None) -> list[Row]:
         columns = ["queue_name", "channel_pid", "consumer_tag", "ack_required", "prefetch_count", "active"]
 

@@ -10,12 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rabbitadmin.admin.ops import AlreadyExists, NotFound, Row, channel_row, table_arguments, tag_list
+from rabbitadmin.admin.ops import (
+    AlreadyExists,
+    NotFound,
+    Row,
+    channel_row,
+    listing,
+    refuse_blank,
+    table_arguments,
+    tag_list,
+)
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import Refused
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Secret
-from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password
+from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, is_blank
 
 
 def _scoped(collection: str, vhost: str | None) -> str:
@@ -46,12 +55,14 @@ class HttpAdmin:
         result: dict[str, Any] = data
         return result
 
+    @listing("users")
     def list_users(self) -> list[Row]:
         return [
             {"name": u["name"], "tags": tag_list(u.get("tags"))} for u in self._list(api_path("users"), "name,tags")
         ]
 
     def add_user(self, name: str, password: Secret, tags: Sequence[str]) -> None:
+        refuse_blank(password)
         # A PUT on an existing user would reset its password: refuse instead.
         if self.client.get_or_none(api_path("users", name)) is not None:
             raise AlreadyExists(f"user {name!r} exists already (change its password with `users change-password`)")
@@ -64,11 +75,14 @@ class HttpAdmin:
         return self.client.delete(api_path("users", name))
 
     def change_password(self, name: str, password: Secret) -> None:
+        refuse_blank(password)
         current = self._user(name)
         body = {"password": password.reveal(), "tags": ",".join(tag_list(current.get("tags")))}
         self.client.put(api_path("users", name), body)
 
     def authenticate(self, name: str, password: Secret) -> bool:
+        if is_blank(password.reveal()):
+            return False  # refused at login before the hash is looked at (rabbit_auth_backend_internal)
         data = self.client.get_or_none(api_path("users", name))
         if data is None or not data.get("password_hash"):
             return False
@@ -86,6 +100,7 @@ class HttpAdmin:
         self.client.put(api_path("users", name), body)
 
     # -- vhosts ------------------------------------------------------------------------------------------
+    @listing("vhosts")
     def list_vhosts(self) -> list[Row]:
         rows = self._list(api_path("vhosts"), "name,description,tags,default_queue_type,metadata")
         return [_vhost_row(v) for v in rows]
@@ -104,6 +119,7 @@ class HttpAdmin:
         return self.client.delete(api_path("vhosts", name))
 
     # -- permissions -------------------------------------------------------------------------------------
+    @listing("permissions")
     def list_permissions(self, vhost: str | None = None, user: str | None = None) -> list[Row]:
         if vhost is not None and user is not None:
             one = self.client.get_or_none(api_path("permissions", vhost, user))
@@ -124,6 +140,7 @@ class HttpAdmin:
         return self.client.delete(api_path("permissions", vhost, user))
 
     # -- queues, exchanges, bindings ---------------------------------------------------------------------
+    @listing("queues")
     def list_queues(self, vhost: str | None = None) -> list[Row]:
         columns = "vhost,name,type,durable,auto_delete,exclusive,messages,consumers"
         return [
@@ -153,6 +170,7 @@ class HttpAdmin:
             params["if-unused"] = "true"
         return self.client.delete(api_path("queues", vhost, name), params or None)
 
+    @listing("exchanges")
     def list_exchanges(self, vhost: str | None = None) -> list[Row]:
         columns = "vhost,name,type,durable,auto_delete,internal,arguments"
         return [
@@ -160,6 +178,7 @@ class HttpAdmin:
             for x in self._list(_scoped("exchanges", vhost), columns)
         ]
 
+    @listing("bindings")
     def list_bindings(self, vhost: str | None = None) -> list[Row]:
         columns = "vhost,source,destination_type,destination,routing_key,arguments"
         return [
@@ -168,14 +187,17 @@ class HttpAdmin:
         ]
 
     # -- clients -----------------------------------------------------------------------------------------
+    @listing("connections")
     def list_connections(self) -> list[Row]:
         columns = "name,user,vhost,peer_host,peer_port,state,channels"
         return [{key: c.get(key) for key in columns.split(",")} for c in self._list(api_path("connections"), columns)]
 
+    @listing("channels")
     def list_channels(self) -> list[Row]:
         columns = "name,user,vhost,number,consumer_count,messages_unacknowledged,prefetch_count"
         return [channel_row(c) for c in self._list(api_path("channels"), columns)]
 
+    @listing("consumers")
     def list_consumers(self, vhost: str | None = None) -> list[Row]:
         rows: list[dict[str, Any]] = self.client.get(_scoped("consumers", vhost))
         return [

@@ -7,15 +7,27 @@ Commands call an ``AdminOps`` and never look at the transport: ``HttpAdmin`` tal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from rabbitadmin.backends.ctl_runner import table_arguments
-from rabbitadmin.errors import RabbitAdminError
+from rabbitadmin.errors import RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
+from rabbitadmin.passwords import BLANK_PASSWORD_REFUSAL, is_blank
 
 Row = dict[str, Any]
-__all__ = ["COLUMNS", "AdminOps", "AlreadyExists", "NotFound", "Row", "channel_row", "table_arguments", "tag_list"]
+__all__ = [
+    "COLUMNS",
+    "AdminOps",
+    "AlreadyExists",
+    "NotFound",
+    "Row",
+    "channel_row",
+    "refuse_blank",
+    "table_arguments",
+    "tag_list",
+]
 
 #: The keys of each listing's rows, in display order.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -29,6 +41,69 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "channels": ("name", "user", "vhost", "number", "consumers", "unacked", "prefetch"),
     "consumers": ("vhost", "queue", "consumer_tag", "channel", "ack_required", "prefetch", "active"),
 }
+
+
+#: The type of each listing field that is not a plain string (or None when the server cannot tell yet,
+#: e.g. ``messages`` before the first statistics emission). Every row carries every column of its listing.
+FIELD_TYPES: dict[str, type] = {
+    "tags": list,
+    "durable": bool,
+    "auto_delete": bool,
+    "exclusive": bool,
+    "internal": bool,
+    "ack_required": bool,
+    "active": bool,
+    "messages": int,
+    "consumers": int,
+    "peer_port": int,
+    "channels": int,
+    "number": int,
+    "unacked": int,
+    "prefetch": int,
+    "arguments": dict,
+}
+
+
+def _typed(field: str, value: Any) -> Any:
+    kind = FIELD_TYPES.get(field)
+    if kind is bool:
+        # rabbitmqctl prints "" for a flag a queue type does not have (quorum and stream queues are never
+        # exclusive); the management API says false.
+        if value in ("", None):
+            return False if value == "" else None
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+    if kind is int:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return int(value)
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else None
+    if kind is list:
+        return tag_list(value)
+    if kind is dict:
+        return table_arguments(value)
+    return value
+
+
+def shaped(kind: str, rows: list[Row]) -> list[Row]:
+    """Rows of listing ``kind`` in the one shape both backends give: exactly ``COLUMNS[kind]``, in order,
+    each value of its ``FIELD_TYPES`` type or None (never ``""`` for a flag, never a numeric string)."""
+    return [{column: _typed(column, row.get(column)) for column in COLUMNS[kind]} for row in rows]
+
+
+P = ParamSpec("P")
+S = TypeVar("S")
+
+
+def listing(kind: str) -> Callable[[Callable[Concatenate[S, P], list[Row]]], Callable[Concatenate[S, P], list[Row]]]:
+    """Decorates a backend's ``list_*`` method so that its rows come out :func:`shaped` as ``kind``."""
+
+    def decorate(method: Callable[Concatenate[S, P], list[Row]]) -> Callable[Concatenate[S, P], list[Row]]:
+        @functools.wraps(method)
+        def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> list[Row]:
+            return shaped(kind, method(self, *args, **kwargs))
+
+        return wrapper
+
+    return decorate
 
 
 class NotFound(RabbitAdminError):
@@ -53,16 +128,19 @@ class AdminOps(Protocol):
         """Every user with its tags."""
 
     def add_user(self, name: str, password: Secret, tags: Sequence[str]) -> None:
-        """Create a user; ``AlreadyExists`` if it exists (its password is never overwritten here)."""
+        """Create a user; ``AlreadyExists`` if it exists (its password is never overwritten here);
+        ``UsageError`` for a blank password (see ``refuse_blank``)."""
 
     def delete_user(self, name: str) -> bool:
         """Delete a user; False if there was none."""
 
     def change_password(self, name: str, password: Secret) -> None:
-        """Set a user's password, keeping its tags; ``NotFound`` if there is no such user."""
+        """Set a user's password, keeping its tags; ``NotFound`` if there is no such user; ``UsageError`` for
+        a blank password."""
 
     def authenticate(self, name: str, password: Secret) -> bool:
-        """True if ``name`` can log in with ``password``."""
+        """True if ``name`` can log in with ``password`` as the server decides it: False for a blank
+        password (refused at login), an unknown user, a user without a password or a wrong password."""
 
     def set_user_tags(self, name: str, tags: Sequence[str]) -> None:
         """Replace a user's tags, keeping its password; ``NotFound`` if there is no such user."""
@@ -114,6 +192,14 @@ class AdminOps(Protocol):
 
     def list_consumers(self, vhost: str | None = None) -> list[Row]:
         """Consumers, with their queue and channel."""
+
+
+def refuse_blank(password: Secret) -> Secret:
+    """``password`` unchanged, or ``UsageError`` if it is blank: the server would store it and then refuse
+    every login with it (see ``passwords.is_blank``), so no user is given one."""
+    if is_blank(password.reveal()):
+        raise UsageError(f"the password is empty: {BLANK_PASSWORD_REFUSAL}")
+    return password
 
 
 def tag_list(value: Any) -> list[str]:

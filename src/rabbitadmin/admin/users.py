@@ -15,6 +15,7 @@ from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, emit_json, err
 from rabbitadmin.errors import ExitCode
+from rabbitadmin.passwords import BLANK_PASSWORD_REFUSAL, is_blank
 
 app = typer.Typer(help="Users: list, add, delete, passwords and tags.", no_args_is_help=True)
 SET_TAGS_ARGUMENT = typer.Argument(None, help="Tags; none clears them.")
@@ -81,14 +82,17 @@ def authenticate(
     password_env: str | None = PASSWORD_ENV_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Check a user's password: exit 0 if it is right, 1 if it is not."""
+    """Check a user's password as the server would at login: exit 0 if it is accepted, 1 if it is refused
+    (a wrong password, no such user, or a blank password, which the server always refuses)."""
     with admin_session(ctx) as ops:
         password = read_password(password_file, password_env, confirm=False)
         ok = ops.authenticate(name, password)
+    # The server refuses a blank password before it looks the user up: say so, on both backends alike.
+    reason = None if ok else BLANK_PASSWORD_REFUSAL if is_blank(password.reveal()) else "wrong password or no such user"
     if output is OutputFormat.json:
-        emit_json({"user": name, "authenticated": ok})
+        emit_json({"user": name, "authenticated": ok, **({"reason": reason} if reason else {})})
     else:
-        print("success" if ok else "failed: wrong password or no such user")
+        print("success" if ok else f"refused: {reason}")
     if not ok:
         raise typer.Exit(int(ExitCode.ERROR))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rabbitadmin.audit.patterns import PatternError, pattern_matches
+from rabbitadmin.audit.patterns import SAMPLE_GENERATED_QUEUE, PatternError, pattern_matches
 from rabbitadmin.model import Exchange, Permission, Queue, Topology
 
 PERMS = ("configure", "write", "read")
@@ -85,13 +85,12 @@ def effective(permission: Permission, kind: str, name: str, *, internal: bool = 
 
 
 SERVER_NAMED_QUEUE = "amq.gen-*"
-# What the server checks for ``queue.declare`` with an empty name: the generated name, e.g. amq.gen-<22 chars>.
-_SAMPLE_GENERATED = "amq.gen-JzTY20BRgKO-HjmUJj0wLg"
 
 
 def server_named_queue(permission: Permission) -> Access:
-    """Rights on queues the server names: the reserved-name refusal does not apply to generated names."""
-    c, w, r = (_grant(permission, perm, "queue", _SAMPLE_GENERATED) for perm in PERMS)
+    """Rights on queues the server names: for ``queue.declare`` with an empty name the server checks the
+    generated name (``amq.gen-`` and 22 characters); the reserved-name refusal does not apply to it."""
+    c, w, r = (_grant(permission, perm, "queue", SAMPLE_GENERATED_QUEUE) for perm in PERMS)
     return Access(permission.user, permission.vhost, "queue", SERVER_NAMED_QUEUE, c, w, r)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from rabbitadmin.audit.access import PERMS, access_matrix, who_can, with_builtin_exchanges
-from rabbitadmin.audit.rules import RULES, Severity, audit
+from rabbitadmin.audit.node import NodeFacts
+from rabbitadmin.audit.rules import DEFAULT_MAX_PRIVILEGED, RULES, Severity, audit
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, cli_state, emit_json, error_boundary, make_backend
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.model import Topology
@@ -26,20 +27,50 @@ class SeverityName(StrEnum):
 
 TOPOLOGY_OPTION = typer.Option(None, "--topology", "-t", help="Topology file (drift for audit; offline source).")
 OFFLINE_OPTION = typer.Option(False, "--offline", help="Read only the topology file, not the server.")
+MAX_PRIVILEGED_OPTION = typer.Option(
+    DEFAULT_MAX_PRIVILEGED,
+    "--max-privileged",
+    min=0,
+    help="RA019: more users than this hold administrator/policymaker.",
+)
 
 
 def _read(ctx: typer.Context, topology: Path | None, offline: bool) -> tuple[Topology, Topology | None]:
     """(what to audit, the desired topology for drift or None)."""
+    topo, desired, _ = _read_with_node(ctx, topology, offline, node=False)
+    return topo, desired
+
+
+def _read_with_node(
+    ctx: typer.Context, topology: Path | None, offline: bool, *, node: bool
+) -> tuple[Topology, Topology | None, NodeFacts | None]:
+    """(what to audit, the desired topology for drift or None, the node's settings when ``node`` and live)."""
     from rabbitadmin.loader import load_topology
 
     if offline:
         if topology is None:
             raise UsageError("--offline needs --topology FILE")
-        return with_builtin_exchanges(load_topology(topology)), None
+        return with_builtin_exchanges(load_topology(topology)), None, None
     # Drift compares names only, so the file's password sources need not be resolvable here.
     desired = load_topology(topology, resolve_secrets=False) if topology is not None else None
-    live = make_backend(cli_state(ctx)).read_state(None)
-    return with_builtin_exchanges(live), desired
+    backend = make_backend(cli_state(ctx))
+    try:
+        live = backend.read_state(None)
+        facts = _node_facts(backend) if node else None
+    finally:
+        backend.close()
+    return with_builtin_exchanges(live), desired, facts
+
+
+def _node_facts(backend: object) -> NodeFacts:
+    from rabbitadmin.audit import node
+    from rabbitadmin.backends.ctl import CtlBackend
+    from rabbitadmin.backends.http import HttpBackend
+
+    if isinstance(backend, CtlBackend):
+        return node.read_ctl(backend.ctl)
+    assert isinstance(backend, HttpBackend)
+    return node.read_http(backend.client)
 
 
 def audit_command(
@@ -48,15 +79,21 @@ def audit_command(
     offline: bool = OFFLINE_OPTION,
     fail_on: SeverityName | None = typer.Option(None, "--fail-on", help="Exit 7 if a finding is at least this severe."),
     ignore: list[str] = typer.Option([], "--ignore", help="Rule id to leave out (repeatable), e.g. RA004."),
+    max_privileged: int = typer.Option(
+        DEFAULT_MAX_PRIVILEGED,
+        "--max-privileged",
+        min=0,
+        help="RA019: more users than this with administrator/policymaker.",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Report permission and security findings (rule id, severity, objects, advice)."""
+    """Report permission and security findings (rule id, severity, objects, advice, source)."""
     with error_boundary(output):
         unknown = [i for i in ignore if i.upper() not in RULES]
         if unknown:
             raise UsageError(f"unknown rule id(s) for --ignore: {', '.join(unknown)}")
-        topo, desired = _read(ctx, topology, offline)
-        report = audit(topo, desired=desired, ignore=ignore)
+        topo, desired, facts = _read_with_node(ctx, topology, offline, node=True)
+        report = audit(topo, desired=desired, ignore=ignore, node=facts, max_privileged=max_privileged)
     if output is OutputFormat.json:
         emit_json({"findings": [f.to_dict() for f in report.findings]})
     elif not report.findings:

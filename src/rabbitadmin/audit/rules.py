@@ -8,9 +8,17 @@ from enum import IntEnum
 
 from rabbitadmin.audit.access import PERMS, effective
 from rabbitadmin.audit.common_passwords import COMMON_PASSWORDS
-from rabbitadmin.audit.patterns import pattern_is_valid, pattern_matches
+from rabbitadmin.audit.node import NodeFacts, node_rules
+from rabbitadmin.audit.patterns import (
+    grants_all,
+    grants_nothing,
+    means_nothing,
+    names_that_matter,
+    pattern_is_valid,
+    permission_name,
+)
 from rabbitadmin.model import Exchange, Topology, User
-from rabbitadmin.passwords import check_password
+from rabbitadmin.passwords import MD5, check_password
 
 
 class Severity(IntEnum):
@@ -41,25 +49,39 @@ class Finding:
             "message": self.message,
             "objects": list(self.objects),
             "advice": self.advice,
+            "source": RULES[self.rule].source,
         }
+
+
+# Where each rule comes from (RabbitMQ's own guides, https://www.rabbitmq.com/docs/...).
+ACCESS_CONTROL = "RabbitMQ Access Control guide (access-control)"
+PASSWORDS = "RabbitMQ Credentials and Passwords guide (passwords)"
+PRODUCTION = "RabbitMQ Production Checklist (production-checklist), users and permissions"
+NETWORKING = "RabbitMQ Networking guide (networking), interfaces"
+VALIDATED_USER_ID = "RabbitMQ Validated User-ID guide (validated-user-id), impersonator tag"
+DRIFT = "rabbitadmin: the topology file is the source of truth"
+
+#: More users than this holding ``administrator`` or ``policymaker`` is RA019 (``audit --max-privileged``).
+DEFAULT_MAX_PRIVILEGED = 2
 
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule's fixed identity, for ``--ignore`` and the docs."""
+    """A rule's fixed identity, for ``--ignore`` and the docs; ``source`` is the guide it comes from."""
 
     id: str
     severity: Severity
     title: str
     advice: str
+    source: str = ACCESS_CONTROL
 
 
 RULES: dict[str, Rule] = {
     r.id: r
     for r in (
-        Rule("RA001", Severity.medium, "the default guest user exists", "Delete guest (state: absent)."),
-        Rule("RA002", Severity.critical, "guest still has the default password", "Delete guest now."),
-        Rule("RA003", Severity.high, "password is a common password", "Set a long random password."),
+        Rule("RA001", Severity.medium, "the default guest user exists", "Delete guest (state: absent).", PRODUCTION),
+        Rule("RA002", Severity.critical, "guest still has the default password", "Delete guest now.", PRODUCTION),
+        Rule("RA003", Severity.high, "password is a common password", "Set a long random password.", PASSWORDS),
         Rule(
             "RA004",
             Severity.info,
@@ -69,10 +91,17 @@ RULES: dict[str, Rule] = {
         Rule(
             "RA005",
             Severity.medium,
-            "user has no password",
-            "Give it a password, or confirm it logs in by certificate only.",
+            "user has no password, or a blank one (the server refuses blank passwords at login)",
+            "Give it a non-blank password, or confirm it logs in by certificate (EXTERNAL) only.",
+            PASSWORDS,
         ),
-        Rule("RA006", Severity.low, "user has no permissions anywhere", "Delete the user or grant what it needs."),
+        Rule(
+            "RA006",
+            Severity.low,
+            "user holds no permission anywhere (none, or only patterns that grant nothing)",
+            "Delete the user or grant what it needs.",
+            PRODUCTION,
+        ),
         Rule(
             "RA007",
             Severity.medium,
@@ -83,8 +112,9 @@ RULES: dict[str, Rule] = {
         Rule(
             "RA009",
             Severity.medium,
-            "configure, write and read are all '.*'",
+            "configure, write and read each match every name (full access, whatever the spelling)",
             "Narrow the patterns to the resources the user needs.",
+            PRODUCTION,
         ),
         Rule(
             "RA010",
@@ -92,12 +122,13 @@ RULES: dict[str, Rule] = {
             "user may publish to amq.* exchanges",
             "Exclude amq.* from the write pattern, e.g. ^(?!amq\\.).*",
         ),
-        Rule("RA011", Severity.high, "permission pattern is not a valid regular expression", "Fix the pattern."),
+        Rule("RA011", Severity.high, "permission pattern is not a valid PCRE regular expression", "Fix the pattern."),
         Rule(
             "RA012",
             Severity.info,
-            "permission pattern matches no existing exchange or queue",
-            "Check the pattern for typos or anchoring.",
+            "permission pattern grants nothing by accident (matches no existing object and no name a client "
+            "would use; '' and '^$' are the deliberate spellings and are exempt)",
+            "Check the pattern for typos or anchoring; write '' (or '^$') to grant nothing.",
         ),
         Rule(
             "RA013",
@@ -116,12 +147,55 @@ RULES: dict[str, Rule] = {
             Severity.medium,
             "exists on the server but not in the topology file",
             "Add it to the file or remove it from the server.",
+            DRIFT,
         ),
         Rule(
             "RA016",
             Severity.medium,
             "declared in the topology file but missing on the server",
             "Run rabbitadmin apply.",
+            DRIFT,
+        ),
+        Rule(
+            "RA017",
+            Severity.medium,
+            "password hashed with MD5 (rabbit_password_hashing_md5, from old exports)",
+            "Set the password again: the server hashes it with SHA-256 (or the configured algorithm).",
+            PASSWORDS,
+        ),
+        Rule(
+            "RA018",
+            Severity.medium,
+            "user has the impersonator tag (may publish with any user_id)",
+            "Remove the tag unless the user is a trusted relay such as a shovel or federation link.",
+            VALIDATED_USER_ID,
+        ),
+        Rule(
+            "RA019",
+            Severity.low,
+            "too many users hold administrator or policymaker",
+            "Keep those tags to a few operators (audit --max-privileged N sets the limit).",
+            PRODUCTION,
+        ),
+        Rule(
+            "RA020",
+            Severity.medium,
+            "guest may log in from remote hosts (loopback_users does not list it)",
+            "Keep the default loopback_users (guest), or delete guest.",
+        ),
+        Rule(
+            "RA021",
+            Severity.low,
+            "AMQP or management listener bound to every interface",
+            "Bind listeners to the interfaces clients use (listeners.tcp.1, management.tcp.ip).",
+            NETWORKING,
+        ),
+        Rule(
+            "RA022",
+            Severity.info,
+            "node setting not checked: this backend cannot read it",
+            "Audit with --backend ctl, which reads the node's own configuration.",
+            NETWORKING,
         ),
     )
 }
@@ -132,43 +206,82 @@ def _finding(rule_id: str, message: str, *objects: str) -> Finding:
     return Finding(rule_id, rule.severity, message, objects, rule.advice)
 
 
+def _stored_password_is(candidate: str, user: User) -> bool | None:
+    """True if the stored hash is ``candidate``'s under its own salt; None if it cannot be computed."""
+    try:
+        return check_password(candidate, user.password_hash or "", user.hashing_algorithm)
+    except ValueError:
+        return None  # an algorithm or hash we cannot evaluate: say nothing rather than guess
+
+
 def _password_checks(user: User) -> Iterator[Finding]:
-    digest = user.password_hash or ""
+    obj = f"user:{user.name}"
     if user.password is not None:  # offline: a resolved secret from the file
         plain = user.password.reveal()
-        if user.name == "guest" and plain == "guest":
+        if plain == "":
+            yield _finding("RA005", f"user {user.name!r} has a blank password, which the server refuses", obj)
+        elif user.name == "guest" and plain == "guest":
             yield _finding("RA002", "user 'guest' has the default password", "user:guest")
         elif plain in COMMON_PASSWORDS:
-            yield _finding("RA003", f"user {user.name!r} has a common password", f"user:{user.name}")
+            yield _finding("RA003", f"user {user.name!r} has a common password", obj)
         return
-    if not digest:
-        yield _finding("RA005", f"user {user.name!r} has no password", f"user:{user.name}")
+    if not user.password_hash:
+        yield _finding("RA005", f"user {user.name!r} has no password", obj)
         return
     # Hash each candidate with the stored salt and compare: no login attempt, nothing leaves this process.
+    if _stored_password_is("", user):
+        yield _finding("RA005", f"user {user.name!r} has a blank password, which the server refuses", obj)
+        return
     for candidate in COMMON_PASSWORDS:
-        try:
-            if not check_password(candidate, digest, user.hashing_algorithm):
-                continue
-        except ValueError:
-            return  # an algorithm or hash we cannot evaluate: say nothing rather than guess
+        if not _stored_password_is(candidate, user):
+            continue
         if user.name == "guest" and candidate == "guest":
             yield _finding("RA002", "user 'guest' has the default password", "user:guest")
         else:
-            yield _finding("RA003", f"user {user.name!r} has a common password", f"user:{user.name}")
+            yield _finding("RA003", f"user {user.name!r} has a common password", obj)
         return
 
 
-def user_rules(topo: Topology) -> Iterator[Finding]:
-    """RA001-RA006."""
-    users_with_perms = {p.user for p in topo.permissions.values()}
+def _holds_something(topo: Topology, user: str) -> bool:
+    """True if one of the user's permissions grants something over the names that matter in its vhost."""
+    for p in topo.permissions.values():
+        if p.user != user:
+            continue
+        names = _checked_names(topo, p.vhost)
+        for perm in PERMS:
+            pattern = getattr(p, perm)
+            if not pattern_is_valid(pattern) or not grants_nothing(pattern, names):
+                return True  # an invalid pattern is RA011's business, not "nothing"
+    return False
+
+
+def user_rules(topo: Topology, max_privileged: int = DEFAULT_MAX_PRIVILEGED) -> Iterator[Finding]:
+    """RA001-RA006, RA017-RA019."""
+    privileged: list[str] = []
     for user in sorted(topo.users.values(), key=lambda u: u.name):
+        obj = f"user:{user.name}"
+        tags = user.tags or ()
         if user.name == "guest":
             yield _finding("RA001", "the default user 'guest' exists", "user:guest")
         yield from _password_checks(user)
-        if "administrator" in (user.tags or ()):
-            yield _finding("RA004", f"user {user.name!r} is an administrator", f"user:{user.name}")
-        if user.name not in users_with_perms:
-            yield _finding("RA006", f"user {user.name!r} has no permissions on any vhost", f"user:{user.name}")
+        if user.password_hash and user.hashing_algorithm == MD5:
+            yield _finding("RA017", f"the password of user {user.name!r} is hashed with MD5", obj)
+        if "administrator" in tags:
+            yield _finding("RA004", f"user {user.name!r} is an administrator", obj)
+        if "impersonator" in tags:
+            yield _finding("RA018", f"user {user.name!r} has the impersonator tag", obj)
+        if {"administrator", "policymaker"} & set(tags):
+            privileged.append(user.name)
+        if not any(p.user == user.name for p in topo.permissions.values()):
+            yield _finding("RA006", f"user {user.name!r} has no permissions on any vhost", obj)
+        elif not _holds_something(topo, user.name):
+            yield _finding("RA006", f"the permissions of user {user.name!r} grant nothing in any vhost", obj)
+    if len(privileged) > max_privileged:
+        yield _finding(
+            "RA019",
+            f"{len(privileged)} users hold administrator or policymaker (more than {max_privileged})",
+            *(f"user:{name}" for name in privileged),
+        )
 
 
 def vhost_rules(topo: Topology) -> Iterator[Finding]:
@@ -188,24 +301,27 @@ def vhost_rules(topo: Topology) -> Iterator[Finding]:
         yield _finding("RA008", f"no user has permissions on vhost {name!r}", f"vhost:{name}")
 
 
-def _names(topo: Topology, vhost: str) -> list[tuple[str, str]]:
-    return [("exchange", e.name) for e in topo.exchanges.values() if e.vhost == vhost] + [
-        ("queue", q.name) for q in topo.queues.values() if q.vhost == vhost
-    ]
+def _checked_names(topo: Topology, vhost: str) -> tuple[str, ...]:
+    """The names the server would check in ``vhost``: its exchanges (the default one as amq.default), its
+    queues, and the probes (arbitrary names, server-named queues, the amq.* exchanges)."""
+    existing = [permission_name("exchange", e.name) for e in topo.exchanges.values() if e.vhost == vhost]
+    existing += [q.name for q in topo.queues.values() if q.vhost == vhost]
+    return names_that_matter(existing)
 
 
 def permission_rules(topo: Topology) -> Iterator[Finding]:
-    """RA009-RA012."""
+    """RA009-RA012, each decided by what the patterns match (PCRE, as the server), not by their spelling."""
     for p in sorted(topo.permissions.values(), key=lambda p: p.key):
         obj = f"permission:{p.user}@{p.vhost}"
-        if p.configure == p.write == p.read == ".*":
-            yield _finding("RA009", f"user {p.user!r} has full access to vhost {p.vhost!r}", obj)
         patterns = {perm: getattr(p, perm) for perm in PERMS}
         invalid = [perm for perm, pat in patterns.items() if not pattern_is_valid(pat)]
         for perm in invalid:
             yield _finding(
                 "RA011", f"{perm} pattern {patterns[perm]!r} of user {p.user!r} in vhost {p.vhost!r} is invalid", obj
             )
+        names = _checked_names(topo, p.vhost)
+        if not invalid and all(grants_all(pat, names) for pat in patterns.values()):
+            yield _finding("RA009", f"user {p.user!r} has full access to vhost {p.vhost!r}", obj)
         amq = sorted(
             e.name
             for e in topo.exchanges.values()
@@ -215,14 +331,14 @@ def permission_rules(topo: Topology) -> Iterator[Finding]:
         )
         if amq:
             yield _finding("RA010", f"user {p.user!r} may publish to {', '.join(amq)} in vhost {p.vhost!r}", obj)
-        names = _names(topo, p.vhost)
         for perm, pat in patterns.items():
-            if perm in invalid or pat == "":
-                continue  # "" is the documented way to grant nothing
-            if not any(pattern_matches(pat, kind, name) for kind, name in names):
+            if perm in invalid or means_nothing(pat, names):
+                continue  # "" and "^$" are the documented ways to grant nothing
+            if grants_nothing(pat, names):
                 yield _finding(
                     "RA012",
-                    f"{perm} pattern {pat!r} of user {p.user!r} in vhost {p.vhost!r} matches nothing that exists",
+                    f"{perm} pattern {pat!r} of user {p.user!r} in vhost {p.vhost!r} matches nothing that exists "
+                    "and no name a client would use",
                     obj,
                 )
 
@@ -277,7 +393,7 @@ def drift_rules(desired: Topology, live: Topology) -> Iterator[Finding]:
 
 
 RuleSet = Callable[[Topology], Iterable[Finding]]
-ALL: tuple[RuleSet, ...] = (user_rules, vhost_rules, permission_rules, topic_rules)
+ALL: tuple[RuleSet, ...] = (vhost_rules, permission_rules, topic_rules)
 
 
 @dataclass
@@ -291,12 +407,23 @@ class Report:
         return max((f.severity for f in self.findings), default=None)
 
 
-def audit(topo: Topology, *, desired: Topology | None = None, ignore: Iterable[str] = ()) -> Report:
-    """Run every rule over ``topo`` (and drift against ``desired`` if given), skipping ignored rule ids."""
+def audit(
+    topo: Topology,
+    *,
+    desired: Topology | None = None,
+    ignore: Iterable[str] = (),
+    node: NodeFacts | None = None,
+    max_privileged: int = DEFAULT_MAX_PRIVILEGED,
+) -> Report:
+    """Run every rule over ``topo`` (drift against ``desired`` and the node-configuration rules RA020-RA022
+    over ``node`` when given), skipping ignored rule ids; findings sorted by severity, then rule id."""
     skip = {i.upper() for i in ignore}
-    found: list[Finding] = []
+    found: list[Finding] = list(user_rules(topo, max_privileged))
     for ruleset in ALL:
         found.extend(ruleset(topo))
+    if node is not None:
+        guest = "guest" in {u.name for u in topo.users.values()}
+        found.extend(_finding(rule, message, *objects) for rule, message, objects in node_rules(node, guest=guest))
     if desired is not None:
         found.extend(drift_rules(desired, topo))
     kept = [f for f in found if f.rule not in skip]
