@@ -12,7 +12,8 @@ channel, which a node without it does not offer. So these run as Erlang expressi
   with a 32-bit integer matches the same number read back from the definitions export;
 - many queue deletes at once: ``rabbit_amqqueue:lookup/1`` and ``rabbit_amqqueue:delete/4``, which is what
   ``rabbitmqctl delete_queue`` itself calls, batched into one call (``rabbitmqctl delete_queue`` takes one
-  queue per call).
+  queue per call). A spec with ``"if_empty": true`` passes ``IfEmpty`` to the server, which answers
+  ``{error, not_empty}`` (outcome ``not_empty``) for a queue that holds messages at that moment.
 
 The risk: these are internal functions, not a public API, and may change between RabbitMQ versions
 (they exist with these arities from 3.8 on; checked here on 3.10.8). Each expression
@@ -75,8 +76,9 @@ _EXCHANGE_DELETE = """[try rabbit_exchange:delete(
 _QUEUE_DELETE = """[case rabbit_amqqueue:lookup(
         rabbit_misc:r(maps:get(<<"vhost">>, S), queue, maps:get(<<"name">>, S))) of
       {{ok, Q}} ->
-        case rabbit_amqqueue:delete(Q, false, false, <<"{user}">>) of
+        case rabbit_amqqueue:delete(Q, false, maps:get(<<"if_empty">>, S, false), <<"{user}">>) of
           {{ok, _}} -> deleted;
+          {{error, not_empty}} -> not_empty;
           Other -> {{error, Other}}
         end;
       {{error, not_found}} -> not_found
@@ -108,8 +110,8 @@ _READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
       null -> rabbit_vhost:list_names();
       Names -> [V || V <- Names, rabbit_vhost:exists(V)]
     end,
-    Queues = [[VH, N, proplists:get_value(messages, Info)] || VH <- Wanted,
-              Info <- rabbit_amqqueue:info_all(VH, [name, messages]),
+    Queues = [[VH, N, proplists:get_value(messages, Info), proplists:get_value(consumers, Info)] || VH <- Wanted,
+              Info <- rabbit_amqqueue:info_all(VH, [name, messages, consumers]),
               {{resource, _, queue, N}} <- [proplists:get_value(name, Info)]],
     Fields = [type, durable, auto_delete, internal],
     Exchanges = [maps:from_list([{{<<"vhost">>, VH}}, {{<<"name">>, N}},
