@@ -212,7 +212,7 @@ def test_the_command_exits_9_with_the_report_when_messages_arrive_at_the_prompt(
         assert code == ExitCode.MESSAGES_ARRIVED, stdout
         assert depth(node, vhost, "a") == 4
         if output == "json":
-            document = json.loads(stdout[stdout.index("{") :])
+            document, _ = json.JSONDecoder().raw_decode(stdout[stdout.index("{") :])  # stderr follows it
             assert document["error"]["exit_code"] == 9
             assert [c["subject"] for c in document["error"]["result"]["kept"]] == [f"queue 'a' in vhost {vhost!r}"]
         else:
