@@ -59,8 +59,9 @@ class PartialApply(RabbitAdminError):
 
     exit_code = ExitCode.PARTIAL
 
-    def __init__(self, result: ApplyResult) -> None:
+    def __init__(self, result: ApplyResult, cause: RabbitAdminError | None = None) -> None:
         self.result = result
+        self.cause = cause
         only_kept = not result.failed and not result.not_attempted
         if only_kept:
             self.exit_code = ExitCode.MESSAGES_ARRIVED
@@ -69,6 +70,9 @@ class PartialApply(RabbitAdminError):
             f"{len(result.kept)} kept (messages arrived after the plan), {len(result.failed)} failed, "
             f"{len(result.not_attempted)} not attempted"
         ]
+        if cause is not None:  # what stopped the apply between two steps (the lock of a vhost it created)
+            self.exit_code = cause.exit_code
+            lines.append(f"  stopped: {cause}")
         lines += [f"  kept: {c.subject}: {why}" for c, why in result.kept]
         lines += [f"  failed: {c.subject}: {error}" for c, error in result.failed]
         lines += [f"  not attempted: {c.subject}" for c in result.not_attempted[:20]]
@@ -118,6 +122,7 @@ class _Run:
         self.errors: dict[int, str] = {}
         self.kept: dict[int, str] = {}
         self.started: set[int] = set()
+        self.cause: RabbitAdminError | None = None
 
     def run_step(self, change: Change, step: Callable[[], None], weight: int = 1) -> None:
         if self.stop.is_set():
@@ -159,8 +164,13 @@ def execute_plan(
     *,
     allow_data_loss: bool = False,
     progress: Progress | None = None,
+    on_vhosts_created: Callable[[list[str]], None] | None = None,
 ) -> ApplyResult:
-    """Apply ``plan`` through ``backend``; raise ``PartialApply`` if it stops part-way."""
+    """Apply ``plan`` through ``backend``; raise ``PartialApply`` if it stops part-way.
+
+    ``on_vhosts_created(names)`` runs right after the vhosts the plan creates exist and before anything
+    else is written in them (the apply lock takes them there); if it raises, nothing more is written.
+    """
     check_safety(plan, allow_data_loss=allow_data_loss)
     run = _Run(plan, backend, progress)
 
@@ -194,7 +204,7 @@ def execute_plan(
         for c in plan.changes
         if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None and id(c) not in run.kept
     ]
-    _run_creates(run, creates, backend)
+    _run_creates(run, creates, backend, on_vhosts_created)
 
     result = ApplyResult()
     for change in plan.changes:
@@ -210,13 +220,28 @@ def execute_plan(
         else:
             result.not_attempted.append(change)
     if not result.ok:
-        raise PartialApply(result)
+        raise PartialApply(result, run.cause)
     return result
 
 
-def _run_creates(run: _Run, creates: list[Change], backend: Backend) -> None:
+def _run_creates(
+    run: _Run, creates: list[Change], backend: Backend, on_vhosts_created: Callable[[list[str]], None] | None
+) -> None:
     if not creates or run.stop.is_set():
         return
+    vhosts = [c for c in creates if c.kind == "vhost"]
+    if vhosts and on_vhosts_created is not None:
+        # New vhosts first, on their own, so the hook runs before anything else is written in them.
+        run.run_parallel([(c, _create_step(backend, c.desired)) for c in vhosts if c.desired is not None])
+        creates = [c for c in creates if c.kind != "vhost"]
+        if run.stop.is_set() or not creates:
+            return
+        try:
+            on_vhosts_created([c.key[0] for c in vhosts])
+        except RabbitAdminError as exc:
+            run.cause = exc
+            run.stop.set()
+            return
     if len(creates) >= backend.bulk_threshold:
         # One bulk step: the backend orders and batches the objects; if it fails, all count as failed.
         objects = [c.desired for c in creates if c.desired is not None]

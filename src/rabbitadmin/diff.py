@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin import passwords
+from rabbitadmin.apply_lock import is_apply_lock
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS
 from rabbitadmin.model import Binding, Exchange, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
@@ -97,6 +98,11 @@ def compute_plan(
                     if pruned is not None:
                         changes.append(pruned)
 
+    for key in desired.queues:
+        if is_apply_lock(key[1]):
+            plan.refusals.append(
+                f"refusing to declare queue {key[1]!r} in vhost {key[0]!r}: the name is rabbitadmin's apply lock"
+            )
     changes = _apply_consequences(changes, desired, actual, plan, exclusive_queues)
     plan.changes = _order(changes)
     if not prune:

@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
 from rabbitadmin.backends import ctl_eval
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.ctl_batch import Batcher
@@ -118,6 +119,8 @@ class CtlBackend:
             definitions = self.export_definitions()
             counts, internal = extras.result()
         topology = topology_from_definitions(definitions, vhosts)
+        for key in [key for key in topology.queues if is_apply_lock(key[1])]:
+            del topology.queues[key]  # the apply lock is no part of any topology (exports leave it out anyway)
         for exchange in internal:
             topology.add(exchange)
         for key, queue in list(topology.queues.items()):
@@ -179,6 +182,17 @@ class CtlBackend:
             if row.get("internal") is True
         ]
         return counts, internal
+
+    def lock_holder(self, vhost: str) -> Holder | None:
+        """Who holds the apply lock of ``vhost``, read from the lock queue's arguments (None: nobody, unknown)."""
+        try:
+            rows = self.ctl.json(["list_queues", f"--vhost={vhost}", "name", "arguments"])
+        except RabbitAdminError:
+            return None
+        for row in rows:
+            if isinstance(row, dict) and row.get("name") == LOCK_QUEUE:
+                return Holder.from_arguments(table_arguments(row.get("arguments")))
+        return None
 
     # -- writing -----------------------------------------------------------------------------------------
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
@@ -34,7 +35,7 @@ from rabbitadmin.definitions import (
     user_from_server,
     vhost_from_server,
 )
-from rabbitadmin.errors import MessagesArrived, ServerError
+from rabbitadmin.errors import MessagesArrived, RabbitAdminError, ServerError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import (
@@ -116,7 +117,8 @@ class HttpBackend:
                 for entry in exchanges_f.result() or ():
                     topology.add(exchange_from_server(entry, name))
                 for entry in queues_f.result() or ():
-                    topology.add(queue_from_server(entry, name))
+                    if not is_apply_lock(entry["name"]):  # the apply lock is no part of any topology
+                        topology.add(queue_from_server(entry, name))
                 for entry in bindings_f.result() or ():
                     # Every queue's implicit binding to the default exchange (half the rows) is not an
                     # object anyone declares or deletes; a definitions export leaves them out as well.
@@ -224,6 +226,14 @@ class HttpBackend:
                 return  # already gone
             letter = "q" if obj.destination_type == "queue" else "e"
             client.delete(api_path("bindings", obj.vhost, "e", obj.source, letter, obj.destination, handle))
+
+    def lock_holder(self, vhost: str) -> Holder | None:
+        """Who holds the apply lock of ``vhost``, read from the lock queue's arguments (None: nobody, unknown)."""
+        try:
+            entry = self.client.get_or_none(api_path("queues", vhost, LOCK_QUEUE))
+        except RabbitAdminError:
+            return None
+        return Holder.from_arguments(entry.get("arguments")) if isinstance(entry, dict) else None
 
     def _delete_queue(self, vhost: str, name: str, *, if_empty: bool) -> None:
         """Delete a queue; with ``if_empty`` the server refuses when it holds messages (HTTP 400, "not empty")."""
