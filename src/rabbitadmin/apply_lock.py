@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from rabbitadmin.amqp_probe import connection_parameters
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
@@ -95,8 +95,29 @@ HolderReader = Callable[[str], "Holder | None"]
 WaitNotice = Callable[[str, "Holder | None"], None]
 
 
-class _Held:
-    """One vhost's lock: the connection that owns the queue, and the thread that keeps it alive."""
+class Held(Protocol):
+    """One vhost's lock, held until ``release``."""
+
+    def release(self) -> None: ...
+
+
+class LockTransport(Protocol):
+    """How a lock queue is declared: over AMQP (``AmqpTransport``) or by rabbitmqctl (``CtlBackend``)."""
+
+    def try_lock(self, vhost: str, arguments: dict[str, Any]) -> Held | None:
+        """Declare the exclusive lock queue in ``vhost``: the held lock, or None if someone else holds it.
+
+        Raises ``NoSuchVhost`` if the vhost does not exist, ``LockUnavailable`` if it cannot be tried.
+        """
+        ...
+
+
+class NoSuchVhost(Exception):
+    """The vhost to lock does not exist (yet)."""
+
+
+class _AmqpHeld:
+    """A lock held over AMQP: the connection that owns the queue, and the thread that keeps it alive."""
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
@@ -113,14 +134,76 @@ class _Held:
                 self.connection.process_data_events(time_limit=0.5)
         _close_quietly(self.connection)
 
-    def release(self, timeout: float = 10) -> None:
+    def release(self) -> None:
         self.stop.set()
-        self.thread.join(timeout)
+        self.thread.join(10)
+
+
+class AmqpTransport:
+    """The lock queue declared over AMQP with the connection settings (the management URL's host, the AMQP
+    port, the same user)."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        logging.getLogger("pika").setLevel(logging.CRITICAL)  # failures are turned into our own errors
+
+    def try_lock(self, vhost: str, arguments: dict[str, Any]) -> Held | None:
+        import pika.exceptions
+
+        connection = self._connect(vhost)
+        try:
+            channel = connection.channel()
+            channel.queue_declare(LOCK_QUEUE, durable=False, exclusive=True, auto_delete=False, arguments=arguments)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            _close_quietly(connection)
+            if exc.reply_code == _RESOURCE_LOCKED:
+                return None
+            if exc.reply_code == _ACCESS_REFUSED:
+                raise LockUnavailable(
+                    f"cannot take the apply lock of vhost {vhost!r}: user {self.settings.user!r} may not declare "
+                    f"the queue {LOCK_QUEUE!r} there (it needs the configure permission on that name); grant it, "
+                    "or pass --no-lock"
+                ) from None
+            raise LockUnavailable(f"cannot take the apply lock of vhost {vhost!r}: {exc.reply_text}") from None
+        except pika.exceptions.AMQPError as exc:
+            _close_quietly(connection)
+            raise LockUnavailable(
+                f"lost the AMQP connection while taking the apply lock of vhost {vhost!r} ({type(exc).__name__})"
+            ) from None
+        return _AmqpHeld(connection)
+
+    def _connect(self, vhost: str) -> Any:
+        import pika
+        import pika.exceptions
+
+        params = connection_parameters(self.settings, vhost, timeout=max(5.0, self.settings.timeout))
+        where = f"{self.settings.host}:{self.settings.amqp_port or DEFAULT_AMQP_PORT}"
+        try:
+            return pika.BlockingConnection(params)
+        except pika.exceptions.ProbableAuthenticationError:
+            raise LockUnavailable(
+                f"cannot take the apply lock over AMQP at {where}: the broker refused the credentials of "
+                f"{self.settings.user!r}; pass --no-lock to apply without it"
+            ) from None
+        except (pika.exceptions.ConnectionClosedByBroker, pika.exceptions.ProbableAccessDeniedError) as exc:
+            if "not found" in str(exc):
+                raise NoSuchVhost(vhost) from None
+            raise LockUnavailable(
+                f"cannot take the apply lock of vhost {vhost!r} over AMQP at {where}: access refused to user "
+                f"{self.settings.user!r}; pass --no-lock to apply without it"
+            ) from None
+        except pika.exceptions.AMQPError as exc:
+            raise LockUnavailable(
+                f"cannot take the apply lock over AMQP at {where} ({type(exc).__name__}): the lock needs the "
+                "AMQP port (RABBITADMIN_AMQP_PORT); pass --no-lock to apply without it"
+            ) from None
 
 
 class ApplyLock:
     """The apply locks of one process, by vhost; ``release`` (or leaving the ``with`` block) gives them up.
 
+    ``transport``: an ``AmqpTransport`` or the ctl backend; a ``ConnectionSettings`` means AMQP with them;
+    None: set ``transport`` before the first ``acquire``.
     ``timeout``: seconds to wait for a lock another apply holds (0: fail at once). ``read_holder(vhost)``
     names the holder for the error message (None: unknown). ``on_wait(vhost, holder)`` is called once per
     vhost when waiting starts.
@@ -128,20 +211,19 @@ class ApplyLock:
 
     def __init__(
         self,
-        settings: ConnectionSettings,
+        transport: LockTransport | ConnectionSettings | None,
         *,
         timeout: float = 30.0,
         read_holder: HolderReader | None = None,
         on_wait: WaitNotice | None = None,
     ) -> None:
-        self.settings = settings
+        self.transport = AmqpTransport(transport) if isinstance(transport, ConnectionSettings) else transport
         self.timeout = timeout
         self.read_holder = read_holder
         self.on_wait = on_wait
         self.holder = Holder.this_process()
-        self._held: dict[str, _Held] = {}
+        self._held: dict[str, Held] = {}
         self.missing: set[str] = set()
-        logging.getLogger("pika").setLevel(logging.CRITICAL)  # failures are turned into our own errors
 
     def __enter__(self) -> ApplyLock:
         return self
@@ -158,7 +240,7 @@ class ApplyLock:
         vhosts never wait for each other in a circle). Vhosts that do not exist are added to ``missing``.
 
         Raises ``ApplyLocked`` (another apply holds one past the timeout; locks taken so far are kept until
-        ``release``) or ``LockUnavailable`` (the broker cannot be reached over AMQP, or refuses this user).
+        ``release``) or ``LockUnavailable`` (the broker cannot be reached, or refuses this user).
         """
         for vhost in sorted(set(vhosts) - set(self._held)):
             self._acquire_one(vhost, self.timeout if wait else 0.0)
@@ -186,98 +268,33 @@ class ApplyLock:
         for lock in held.values():
             lock.release()
 
-    # -- one vhost -----------------------------------------------------------------------------------
     def _acquire_one(self, vhost: str, timeout: float) -> None:
-        import pika
-        import pika.exceptions
-
-        connection = self._connect(vhost)
-        if connection is None:
-            self.missing.add(vhost)
-            return
-        self.missing.discard(vhost)
+        arguments = {"x-queue-type": "classic", **self.holder.arguments()}  # a quorum default would refuse it
         deadline = time.monotonic() + timeout
         noticed = False
-        try:
-            while True:
-                channel = connection.channel()
-                try:
-                    channel.queue_declare(
-                        LOCK_QUEUE,
-                        durable=False,
-                        exclusive=True,
-                        auto_delete=False,
-                        # explicit type: a vhost whose default queue type is quorum would refuse an exclusive one
-                        arguments={"x-queue-type": "classic", **self.holder.arguments()},
-                    )
-                    break
-                except pika.exceptions.ChannelClosedByBroker as exc:
-                    if exc.reply_code == _ACCESS_REFUSED:
-                        raise LockUnavailable(
-                            f"cannot take the apply lock of vhost {vhost!r}: user {self.settings.user!r} may not "
-                            f"declare the queue {LOCK_QUEUE!r} there (it needs the configure permission on that "
-                            "name); grant it, or pass --no-lock"
-                        ) from None
-                    if exc.reply_code != _RESOURCE_LOCKED:
-                        raise LockUnavailable(
-                            f"cannot take the apply lock of vhost {vhost!r}: {exc.reply_text}"
-                        ) from None
-                holder = self.read_holder(vhost) if self.read_holder is not None and not noticed else None
-                if time.monotonic() >= deadline:
-                    holder = self.read_holder(vhost) if self.read_holder is not None else None
-                    who = str(holder) if holder is not None else "a holder that could not be read"
-                    raise ApplyLocked(
-                        f"another apply holds the apply lock of vhost {vhost!r}: {who}; gave up after "
-                        f"{timeout:g} s (--lock-timeout); the lock is the exclusive queue {LOCK_QUEUE!r}, "
-                        "released when that apply ends"
-                    )
-                if not noticed and self.on_wait is not None:
-                    self.on_wait(vhost, holder)
-                noticed = True
-                connection.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
-        except pika.exceptions.AMQPError as exc:
-            _close_quietly(connection)
-            raise LockUnavailable(
-                f"lost the AMQP connection while taking the apply lock of vhost {vhost!r} ({type(exc).__name__})"
-            ) from None
-        except BaseException:
-            _close_quietly(connection)
-            raise
-        self._held[vhost] = _Held(connection)
-
-    def _connect(self, vhost: str) -> Any:
-        """An AMQP connection to ``vhost``, or None if the vhost does not exist."""
-        import pika
-        import pika.exceptions
-
-        params = connection_parameters(self.settings, vhost, timeout=max(5.0, self.settings.timeout))
-        where = f"{self.settings.host}:{self.settings.amqp_port or DEFAULT_AMQP_PORT}"
-        try:
-            return pika.BlockingConnection(params)
-        except pika.exceptions.ProbableAuthenticationError:
-            raise LockUnavailable(
-                f"cannot take the apply lock over AMQP at {where}: the broker refused the credentials of "
-                f"{self.settings.user!r}; pass --no-lock to apply without it"
-            ) from None
-        except pika.exceptions.ConnectionClosedByBroker as exc:
-            if exc.reply_code == 530 and "not found" in str(exc.reply_text):
-                return None  # no such vhost: locked once this apply creates it
-            raise LockUnavailable(
-                f"cannot take the apply lock of vhost {vhost!r} over AMQP at {where}: {exc.reply_text}; "
-                "pass --no-lock to apply without it"
-            ) from None
-        except pika.exceptions.ProbableAccessDeniedError as exc:
-            if "not found" in str(exc):
-                return None
-            raise LockUnavailable(
-                f"cannot take the apply lock of vhost {vhost!r} over AMQP at {where}: access refused to "
-                f"user {self.settings.user!r}; pass --no-lock to apply without it"
-            ) from None
-        except pika.exceptions.AMQPError as exc:
-            raise LockUnavailable(
-                f"cannot take the apply lock over AMQP at {where} ({type(exc).__name__}): the lock needs the "
-                "AMQP port (RABBITADMIN_AMQP_PORT); pass --no-lock to apply without it"
-            ) from None
+        if self.transport is None:
+            raise ValueError("ApplyLock.transport is not set")
+        while True:
+            try:
+                held = self.transport.try_lock(vhost, arguments)
+            except NoSuchVhost:
+                self.missing.add(vhost)
+                return
+            if held is not None:
+                self.missing.discard(vhost)
+                self._held[vhost] = held
+                return
+            if time.monotonic() >= deadline:
+                holder = self.read_holder(vhost) if self.read_holder is not None else None
+                who = str(holder) if holder is not None else "a holder that could not be read"
+                raise ApplyLocked(
+                    f"another apply holds the apply lock of vhost {vhost!r}: {who}; gave up after {timeout:g} s "
+                    f"(--lock-timeout); the lock is the exclusive queue {LOCK_QUEUE!r}, gone when that apply ends"
+                )
+            if not noticed and self.on_wait is not None:
+                self.on_wait(vhost, self.read_holder(vhost) if self.read_holder is not None else None)
+            noticed = True
+            time.sleep(min(POLL_INTERVAL, max(0.0, deadline - time.monotonic())))
 
 
 def _close_quietly(connection: Any) -> None:

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import typer
 import yaml
@@ -16,7 +17,7 @@ import yaml
 from rabbitadmin import __version__
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.apply import ApplyResult
-from rabbitadmin.apply_lock import ApplyLock, Holder
+from rabbitadmin.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.cli_support import (
@@ -172,7 +173,7 @@ def _plan_file(file: Path, prefetch: StatePrefetch, prune: bool) -> Plan:
     return make_plan(desired, prefetch.backend(), prune=prune, state=prefetch.state_for(desired.vhosts_in_scope()))
 
 
-def _plan_locked(file: Path, prefetch: StatePrefetch, prune: bool, lock: ApplyLock) -> Plan:
+def _plan_locked(file: Path, prefetch: StatePrefetch, prune: bool, lock: ApplyLock, state: CliState) -> Plan:
     """``_plan_file`` for an apply: the read happens under the apply lock of every vhost in scope.
 
     The background read takes the locks first; a vhost that did not exist then but exists at the read
@@ -181,20 +182,23 @@ def _plan_locked(file: Path, prefetch: StatePrefetch, prune: bool, lock: ApplyLo
     desired = load_topology(file, on_scope=prefetch.start)
     scope = desired.vhosts_in_scope()
     backend = prefetch.backend()
-    state = prefetch.state_for(scope)
-    if state is None:
-        _take_locks(lock, backend, frozenset(scope))
-        state = backend.read_state(scope)
+    actual = prefetch.state_for(scope)
+    if actual is None:
+        _take_locks(lock, state, backend, frozenset(scope))
+        actual = backend.read_state(scope)
     for _ in range(3):
-        late = lock.unlocked({key[0] for key in state.vhosts} & scope)
+        late = lock.unlocked({key[0] for key in actual.vhosts} & scope)
         if not late:
             break
         lock.acquire(late)
-        state = backend.read_state(scope)
-    return make_plan(desired, backend, prune=prune, state=state)
+        actual = backend.read_state(scope)
+    return make_plan(desired, backend, prune=prune, state=actual)
 
 
-def _take_locks(lock: ApplyLock, backend: Backend, vhosts: frozenset[str]) -> None:
+def _take_locks(lock: ApplyLock, state: CliState, backend: Backend, vhosts: frozenset[str]) -> None:
+    """Lock ``vhosts``: on the node through rabbitmqctl with the ctl backend, else over AMQP."""
+    if lock.transport is None:
+        lock.transport = cast(LockTransport, backend) if state.backend == "ctl" else AmqpTransport(state.settings)
     lock.read_holder = getattr(backend, "lock_holder", None)
     lock.acquire(vhosts)
 
@@ -249,13 +253,16 @@ def apply(
     console = make_console()
     with error_boundary(output):
         state = cli_state(ctx)
-        lock = None if no_lock else ApplyLock(state.settings, timeout=lock_timeout, on_wait=_say_waiting(lock_timeout))
+        lock = None if no_lock else ApplyLock(None, timeout=lock_timeout, on_wait=_say_waiting(lock_timeout))
         prefetch = StatePrefetch(
             lambda: make_backend(state, parallelism=parallel),
-            before_read=None if lock is None else functools.partial(_take_locks, lock),
+            before_read=None if lock is None else functools.partial(_take_locks, lock, state),
         )
         try:
-            the_plan = _plan_file(file, prefetch, prune) if lock is None else _plan_locked(file, prefetch, prune, lock)
+            if lock is None:
+                the_plan = _plan_file(file, prefetch, prune)
+            else:
+                the_plan = _plan_locked(file, prefetch, prune, lock, state)
             backend = prefetch.backend()
             if output is OutputFormat.text:
                 render_plan(the_plan, console)

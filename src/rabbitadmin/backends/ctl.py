@@ -31,10 +31,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
+from rabbitadmin.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
 from rabbitadmin.backends import ctl_eval
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.ctl_batch import Batcher
+from rabbitadmin.backends.ctl_lock import hold_eval
 from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, rabbitmqctl_from_options, table_arguments
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.errors import MessagesArrived, RabbitAdminError
@@ -193,6 +194,18 @@ class CtlBackend:
             if isinstance(row, dict) and row.get("name") == LOCK_QUEUE:
                 return Holder.from_arguments(table_arguments(row.get("arguments")))
         return None
+
+    def try_lock(self, vhost: str, arguments: dict[str, Any]) -> Held | None:
+        """The apply lock of ``vhost`` taken on the node itself (``apply_lock.LockTransport``), or None if busy.
+
+        A ``rabbitmqctl eval`` that declares the exclusive lock queue as its own and stays running: the queue
+        lives as long as that rabbitmqctl process, which the apply ends when it is done (``kill -9`` of the
+        apply ends it too, as its child; with ``--ctl-prefix`` the process is the one at the other end).
+        The expression travels on the argument list: it holds a vhost name and the holder, nothing secret,
+        and rabbitmqctl does not read stdin everywhere.
+        """
+        expression = ctl_eval.expression("apply_lock", {"vhost": vhost, "name": LOCK_QUEUE, "arguments": arguments})
+        return hold_eval(self.ctl, expression, vhost)
 
     # -- writing -----------------------------------------------------------------------------------------
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:

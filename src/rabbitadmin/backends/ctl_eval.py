@@ -43,6 +43,11 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("rabbit_misc", "to_amqp_table", 1),
     ),
     "queue_delete": (("rabbit_amqqueue", "lookup", 1), ("rabbit_amqqueue", "delete", 4)),
+    "apply_lock": (
+        ("rabbit_vhost", "exists", 1),
+        ("rabbit_amqqueue", "declare", 6),
+        ("rabbit_misc", "to_amqp_table", 1),
+    ),
     "read_extras": (
         ("rabbit_vhost", "list_names", 0),
         ("rabbit_vhost", "exists", 1),
@@ -124,6 +129,27 @@ _READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
     io:format("~ts~n", [rabbit_json:encode(#{{<<"queues">> => Queues, <<"internal_exchanges">> => Exchanges}})]),
     done"""
 
+# The apply lock (see ``apply_lock``): the exclusive lock queue, owned by this eval's process on the node.
+# It prints "locked" and then waits until the rabbitmqctl VM that asked goes away (its group leader lives
+# there: a monitor on it fires when that VM exits or is killed), then returns, which deletes the queue.
+_APPLY_LOCK = """VHost = maps:get(<<"vhost">>, Specs),
+    case rabbit_vhost:exists(VHost) of
+      false -> io:format("missing~n"), missing;
+      true ->
+        QName = rabbit_misc:r(VHost, queue, maps:get(<<"name">>, Specs)),
+        Args = rabbit_misc:to_amqp_table(maps:get(<<"arguments">>, Specs)),
+        Caller = group_leader(),
+        case rabbit_amqqueue:declare(QName, false, false, Args, self(), <<"{user}">>) of
+          {{new, _}} ->
+            io:format("locked~n"),
+            Ref = erlang:monitor(process, Caller),
+            receive {{'DOWN', Ref, process, _, _}} -> released end;
+          {{existing, _}} -> io:format("busy~n"), busy;
+          {{owner_died, _}} -> io:format("busy~n"), busy;
+          Other -> io:format("error ~p~n", [Other]), error
+        end
+    end"""
+
 _CHECK = """[]"""
 
 # Each outcome printed as one JSON string: "deleted", "not_found", or the server's error term.
@@ -140,6 +166,7 @@ BODIES = {
     "binding_delete": _BINDING_DELETE,
     "queue_delete": _QUEUE_DELETE,
     "read_extras": _READ_EXTRAS,
+    "apply_lock": _APPLY_LOCK,
 }
 
 
@@ -153,7 +180,7 @@ def expression(operation: str, specs: Any) -> str:
     ``read_extras`` an object ``{"vhosts": [...] or null}``)."""
     payload = base64.b64encode(json.dumps(specs, ensure_ascii=False).encode("utf-8")).decode("ascii")
     body = BODIES[operation].format(user=ACTING_USER)
-    if operation != "read_extras":
+    if operation not in ("read_extras", "apply_lock"):
         body = _PRINT_OUTCOMES.format(body=body)
     return _GUARD.format(mfas=_mfas((operation,)), payload=payload, body=body)
 
