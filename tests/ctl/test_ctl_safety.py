@@ -41,17 +41,19 @@ def queues(vhost: str, *names: str) -> str:
     return f'vhosts:\n  - name: "{vhost}"\n    queues: [{listed}]\n'
 
 
-def test_ctl_prune_and_replace_keep_queues_that_received_messages_after_the_plan(
+def test_ctl_deletes_and_replaces_keep_queues_that_received_messages_after_the_plan(
     session_ctl_backend: CtlBackend, node: SandboxInfo, admin_client: HttpClient, vhost: str
 ) -> None:
     backend = session_ctl_backend
     admin_client.put(api_path("vhosts", vhost), {})  # over HTTP: the test's user may publish there
     start = load_topology_text(queues(vhost, "late", "idle", "jobs"))
     execute_plan(make_plan(start, backend), backend)
+    # state: absent rather than --prune, which would also prune the test user's permission (ctl protects none)
     target = load_topology_text(
-        f'vhosts:\n  - name: "{vhost}"\n    queues: [{{name: jobs, arguments: {{x-max-length: 10}}}}]\n'
+        f'vhosts:\n  - name: "{vhost}"\n    queues: [{{name: jobs, arguments: {{x-max-length: 10}}}}, '
+        "{name: late, state: absent}, {name: idle, state: absent}]\n"
     )
-    plan = make_plan(target, backend, prune=True)
+    plan = make_plan(target, backend)
     assert sorted((str(c.action), c.key[1]) for c in plan.changes) == [
         ("delete", "idle"),
         ("delete", "late"),
