@@ -283,7 +283,7 @@ class CtlBackend:
     def _empty_vhost(self, vhost: str) -> None:
         """Delete every queue of ``vhost`` on condition that it is empty (one eval), before the vhost goes."""
         counts, _ = self._extras([vhost])
-        names = sorted(name for _, name in counts)
+        names = sorted(name for _, name in counts if not is_apply_lock(name))
         if not names:
             return
         reason = self.unsupported_reason(("queue_delete",))
