@@ -66,7 +66,7 @@ class PartialApply(RabbitAdminError):
         if only_kept:
             self.exit_code = ExitCode.MESSAGES_ARRIVED
         lines = [
-            f"the apply {'kept' if only_kept else 'stopped part-way'}: {len(result.done)} change(s) done, "
+            f"the apply {'kept queues' if only_kept else 'stopped part-way'}: {len(result.done)} change(s) done, "
             f"{len(result.kept)} kept (messages arrived after the plan), {len(result.failed)} failed, "
             f"{len(result.not_attempted)} not attempted"
         ]

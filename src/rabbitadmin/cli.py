@@ -276,12 +276,12 @@ def apply(
                 len(the_plan.changes) + len(the_plan.data_loss()), enabled=output is OutputFormat.text
             ) as advance:
                 result = execute_plan(
-                the_plan,
-                backend,
-                allow_data_loss=allow_data_loss,
-                progress=advance,
-                on_vhosts_created=None if lock is None else lock.acquire_created,
-            )
+                    the_plan,
+                    backend,
+                    allow_data_loss=allow_data_loss,
+                    progress=advance,
+                    on_vhosts_created=None if lock is None else lock.acquire_created,
+                )
         finally:
             prefetch.close()
             if lock is not None:
