@@ -136,3 +136,19 @@ def test_http_and_ctl_applies_share_the_same_lock(
     with ApplyLock(backend, timeout=30) as on_node:
         on_node.acquire([vhost])
         assert on_node.held == {vhost}
+
+
+def test_ctl_vhost_delete_keeps_the_vhost_when_a_queue_received_messages(
+    session_ctl_backend: CtlBackend, node: SandboxInfo, admin_client: HttpClient, vhost: str
+) -> None:
+    backend = session_ctl_backend
+    admin_client.put(api_path("vhosts", vhost), {})
+    execute_plan(make_plan(load_topology_text(queues(vhost, "a", "b")), backend), backend)
+    plan = make_plan(load_topology_text(f'vhosts:\n  - {{name: "{vhost}", state: absent}}\n'), backend)
+    assert [(c.kind, c.messages_at_risk) for c in plan.changes] == [("vhost", 0)]
+    assert publish(node, vhost, "b", 2) == 2
+    with pytest.raises(PartialApply) as caught:
+        execute_plan(plan, backend)
+    assert caught.value.exit_code is ExitCode.MESSAGES_ARRIVED
+    assert admin_client.get_or_none(api_path("vhosts", vhost)) is not None
+    assert publish(node, vhost, "b", 0) == 2
