@@ -284,6 +284,8 @@ def test_the_lock_is_invisible_to_plan_export_and_access(
         assert exported.returncode == 0 and LOCK_QUEUE not in exported.stdout
         access = rabbitadmin("access", "--vhost", vhost, "-o", "json")
         assert access.returncode == 0 and LOCK_QUEUE not in access.stdout
+        audit = rabbitadmin("audit", "--topology", str(path), "-o", "json")  # drift rules compare with the file
+        assert audit.returncode == 0 and LOCK_QUEUE not in audit.stdout, audit.stdout + audit.stderr
         listed = rabbitadmin("queues", "list", "--vhost", vhost)
         assert LOCK_QUEUE in listed.stdout  # administration listings show it, with its holder's pid
 
