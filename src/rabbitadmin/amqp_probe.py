@@ -9,34 +9,42 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
+from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.model import Key, Queue
 
 
-def ready_counts(settings: ConnectionSettings, queues: Sequence[Queue]) -> dict[Key, int]:
-    """Ready-message counts by queue key; queues that could not be asked are left out."""
+def connection_parameters(settings: ConnectionSettings, vhost: str, *, timeout: float = 5) -> Any:
+    """``pika.ConnectionParameters`` for ``vhost`` on the server ``settings`` name (its host, the AMQP port)."""
+    import pika
+
+    password = settings.password.reveal() if settings.password else ""
+    return pika.ConnectionParameters(
+        host=settings.host,
+        port=settings.amqp_port or DEFAULT_AMQP_PORT,
+        virtual_host=vhost,
+        credentials=pika.PlainCredentials(settings.user, password),
+        connection_attempts=1,
+        socket_timeout=timeout,
+        blocked_connection_timeout=timeout,
+    )
+
+
+def live_depths(settings: ConnectionSettings, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
+    """Ready-message and consumer counts by queue key; queues that could not be asked are left out."""
     import pika
     import pika.exceptions
 
     logging.getLogger("pika").setLevel(logging.CRITICAL)  # failures are expected and handled here
-    password = settings.password.reveal() if settings.password else ""
     by_vhost: dict[str, list[Queue]] = defaultdict(list)
     for queue in queues:
         by_vhost[queue.vhost].append(queue)
-    counts: dict[Key, int] = {}
+    depths: dict[Key, QueueDepth] = {}
     for vhost, members in by_vhost.items():
-        params = pika.ConnectionParameters(
-            host=settings.host,
-            port=settings.amqp_port or DEFAULT_AMQP_PORT,
-            virtual_host=vhost,
-            credentials=pika.PlainCredentials(settings.user, password),
-            connection_attempts=1,
-            socket_timeout=5,
-            blocked_connection_timeout=5,
-        )
         try:
-            connection = pika.BlockingConnection(params)
+            connection = pika.BlockingConnection(connection_parameters(settings, vhost))
         except pika.exceptions.AMQPError:
             continue
         try:
@@ -44,7 +52,7 @@ def ready_counts(settings: ConnectionSettings, queues: Sequence[Queue]) -> dict[
                 try:
                     channel = connection.channel()
                     frame = channel.queue_declare(queue.name, passive=True)
-                    counts[queue.key] = int(frame.method.message_count)
+                    depths[queue.key] = QueueDepth(int(frame.method.message_count), int(frame.method.consumer_count))
                     channel.close()
                 except pika.exceptions.AMQPError:
                     if not connection.is_open:
@@ -52,4 +60,4 @@ def ready_counts(settings: ConnectionSettings, queues: Sequence[Queue]) -> dict[
         finally:
             if connection.is_open:
                 connection.close()
-    return counts
+    return depths

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.errors import ExitCode, RabbitAdminError, Refused
+from rabbitadmin.errors import ExitCode, MessagesArrived, RabbitAdminError, Refused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER
-from rabbitadmin.model import TopologyObject
+from rabbitadmin.model import Queue, TopologyObject, Vhost
 from rabbitadmin.plan import Action, Change, Plan
 
 Progress = Callable[[int, str], None]
@@ -25,15 +25,20 @@ Progress = Callable[[int, str], None]
 
 @dataclass
 class ApplyResult:
-    """What an apply did: every change of the plan ends up in exactly one list."""
+    """What an apply did: every change of the plan ends up in exactly one list.
+
+    ``kept``: queue (or vhost) deletes and replaces the server refused because messages arrived after the
+    plan counted the queue empty; the queue is untouched (for a replace, the create was not attempted).
+    """
 
     done: list[Change] = field(default_factory=list)
     failed: list[tuple[Change, str]] = field(default_factory=list)
     not_attempted: list[Change] = field(default_factory=list)
+    kept: list[tuple[Change, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.not_attempted
+        return not self.failed and not self.not_attempted and not self.kept
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,25 +46,45 @@ class ApplyResult:
             "done": [c.to_dict() for c in self.done],
             "failed": [{**c.to_dict(), "error": error} for c, error in self.failed],
             "not_attempted": [c.to_dict() for c in self.not_attempted],
+            "kept": [{**c.to_dict(), "reason_kept": why} for c, why in self.kept],
         }
 
 
 class PartialApply(RabbitAdminError):
-    """An apply stopped part-way; ``result`` says what was and was not done."""
+    """An apply stopped part-way; ``result`` says what was and was not done.
+
+    Exit code: ``PARTIAL`` when something failed or was not attempted; ``MESSAGES_ARRIVED`` when the only
+    thing left undone is queues kept because messages arrived after the plan.
+    """
 
     exit_code = ExitCode.PARTIAL
 
-    def __init__(self, result: ApplyResult) -> None:
+    def __init__(self, result: ApplyResult, cause: RabbitAdminError | None = None) -> None:
         self.result = result
+        self.cause = cause
+        only_kept = not result.failed and not result.not_attempted
+        if only_kept:
+            self.exit_code = ExitCode.MESSAGES_ARRIVED
         lines = [
-            f"the apply stopped part-way: {len(result.done)} change(s) done, {len(result.failed)} failed, "
+            f"the apply {'kept queues' if only_kept else 'stopped part-way'}: {len(result.done)} change(s) done, "
+            f"{len(result.kept)} kept (messages arrived after the plan), {len(result.failed)} failed, "
             f"{len(result.not_attempted)} not attempted"
         ]
+        if cause is not None:  # what stopped the apply between two steps (the lock of a vhost it created)
+            self.exit_code = cause.exit_code
+            lines.append(f"  stopped: {cause}")
+        lines += [f"  kept: {c.subject}: {why}" for c, why in result.kept]
         lines += [f"  failed: {c.subject}: {error}" for c, error in result.failed]
         lines += [f"  not attempted: {c.subject}" for c in result.not_attempted[:20]]
         if len(result.not_attempted) > 20:
             lines.append(f"  ... and {len(result.not_attempted) - 20} more not attempted")
-        lines.append("run the same command again to finish: the next plan starts from the server's state")
+        if only_kept:
+            lines.append(
+                "the kept queues hold messages now: drain them and run the same command again, or pass "
+                "--allow-data-loss to delete them with their messages"
+            )
+        else:
+            lines.append("run the same command again to finish: the next plan starts from the server's state")
         super().__init__("\n".join(lines))
 
 
@@ -71,8 +96,14 @@ def check_safety(plan: Plan, *, allow_data_loss: bool) -> None:
     if at_risk and not allow_data_loss:
         lines = []
         for change in at_risk:
-            count = "an unknown number of" if change.messages_at_risk is None else str(change.messages_at_risk)
-            lines.append(f"  {change.action} {change.subject}: {count} message(s) would be lost")
+            if change.messages_at_risk is None or change.messages_at_risk > 0:
+                count = "an unknown number of" if change.messages_at_risk is None else str(change.messages_at_risk)
+                lines.append(f"  {change.action} {change.subject}: {count} message(s) would be lost")
+            else:
+                lines.append(
+                    f"  {change.action} {change.subject}: counted empty, but RabbitMQ cannot delete a quorum queue "
+                    "or a stream on condition that it is empty, so messages arriving after the plan would be lost"
+                )
         raise Refused(
             "refusing to destroy messages:\n"
             + "\n".join(lines)
@@ -89,7 +120,9 @@ class _Run:
         # A change is done when all of its steps are; a replace has two.
         self.pending_steps: dict[int, int] = {id(c): 2 if c.action is Action.REPLACE else 1 for c in plan.changes}
         self.errors: dict[int, str] = {}
+        self.kept: dict[int, str] = {}
         self.started: set[int] = set()
+        self.cause: RabbitAdminError | None = None
 
     def run_step(self, change: Change, step: Callable[[], None], weight: int = 1) -> None:
         if self.stop.is_set():
@@ -98,6 +131,10 @@ class _Run:
             self.started.add(id(change))
         try:
             step()
+        except MessagesArrived as exc:  # the server kept the queue: nothing lost, carry on with the rest
+            with self.lock:
+                self.kept[id(change)] = str(exc)
+            return
         except RabbitAdminError as exc:
             with self.lock:
                 self.errors[id(change)] = str(exc)
@@ -127,12 +164,20 @@ def execute_plan(
     *,
     allow_data_loss: bool = False,
     progress: Progress | None = None,
+    on_vhosts_created: Callable[[list[str]], None] | None = None,
 ) -> ApplyResult:
-    """Apply ``plan`` through ``backend``; raise ``PartialApply`` if it stops part-way."""
+    """Apply ``plan`` through ``backend``; raise ``PartialApply`` if it stops part-way.
+
+    ``on_vhosts_created(names)`` runs right after the vhosts the plan creates exist and before anything
+    else is written in them (the apply lock takes them there); if it raises, nothing more is written.
+    """
     check_safety(plan, allow_data_loss=allow_data_loss)
     run = _Run(plan, backend, progress)
 
     def delete_step(obj: TopologyObject) -> Callable[[], None]:
+        # A queue counted empty is deleted only if it still is when the server gets the request.
+        if isinstance(obj, Queue | Vhost) and not allow_data_loss:
+            return lambda: backend.delete(obj, if_empty=True)
         return lambda: backend.delete(obj)
 
     def update_step(obj: TopologyObject) -> Callable[[], None]:
@@ -154,14 +199,20 @@ def execute_plan(
                 if c.kind == kind and c.action is Action.UPDATE and c.desired is not None
             ]
         )
-    creates = [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None]
-    _run_creates(run, creates, backend)
+    creates = [
+        c
+        for c in plan.changes
+        if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None and id(c) not in run.kept
+    ]
+    _run_creates(run, creates, backend, on_vhosts_created)
 
     result = ApplyResult()
     for change in plan.changes:
         key = id(change)
         if key in run.errors:
             result.failed.append((change, run.errors[key]))
+        elif key in run.kept:
+            result.kept.append((change, run.kept[key]))
         elif run.pending_steps[key] == 0:
             result.done.append(change)
         elif key in run.started:
@@ -169,13 +220,28 @@ def execute_plan(
         else:
             result.not_attempted.append(change)
     if not result.ok:
-        raise PartialApply(result)
+        raise PartialApply(result, run.cause)
     return result
 
 
-def _run_creates(run: _Run, creates: list[Change], backend: Backend) -> None:
+def _run_creates(
+    run: _Run, creates: list[Change], backend: Backend, on_vhosts_created: Callable[[list[str]], None] | None
+) -> None:
     if not creates or run.stop.is_set():
         return
+    vhosts = [c for c in creates if c.kind == "vhost"]
+    if vhosts and on_vhosts_created is not None:
+        # New vhosts first, on their own, so the hook runs before anything else is written in them.
+        run.run_parallel([(c, _create_step(backend, c.desired)) for c in vhosts if c.desired is not None])
+        creates = [c for c in creates if c.kind != "vhost"]
+        if run.stop.is_set() or not creates:
+            return
+        try:
+            on_vhosts_created([c.key[0] for c in vhosts])
+        except RabbitAdminError as exc:
+            run.cause = exc
+            run.stop.set()
+            return
     if len(creates) >= backend.bulk_threshold:
         # One bulk step: the backend orders and batches the objects; if it fails, all count as failed.
         objects = [c.desired for c in creates if c.desired is not None]

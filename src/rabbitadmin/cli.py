@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import typer
 import yaml
@@ -14,7 +17,9 @@ import yaml
 from rabbitadmin import __version__
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.apply import ApplyResult
+from rabbitadmin.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
 from rabbitadmin.audit.cli import register as register_audit
+from rabbitadmin.backends.base import Backend
 from rabbitadmin.cli_support import (
     OUTPUT_OPTION,
     CliState,
@@ -169,6 +174,36 @@ def _plan_file(file: Path, prefetch: StatePrefetch, prune: bool) -> Plan:
     return make_plan(desired, prefetch.backend(), prune=prune, state=prefetch.state_for(desired.vhosts_in_scope()))
 
 
+def _plan_locked(file: Path, prefetch: StatePrefetch, prune: bool, lock: ApplyLock, state: CliState) -> Plan:
+    """``_plan_file`` for an apply: the read happens under the apply lock of every vhost in scope.
+
+    The background read takes the locks first; a vhost that did not exist then but exists at the read
+    (another apply just created it) is locked and the state read again.
+    """
+    desired = load_topology(file, on_scope=prefetch.start)
+    scope = desired.vhosts_in_scope()
+    backend = prefetch.backend()
+    actual = prefetch.state_for(scope)
+    if actual is None:
+        _take_locks(lock, state, backend, frozenset(scope))
+        actual = backend.read_state(scope)
+    for _ in range(3):
+        late = lock.unlocked({key[0] for key in actual.vhosts} & scope)
+        if not late:
+            break
+        lock.acquire(late)
+        actual = backend.read_state(scope)
+    return make_plan(desired, backend, prune=prune, state=actual)
+
+
+def _take_locks(lock: ApplyLock, state: CliState, backend: Backend, vhosts: frozenset[str]) -> None:
+    """Lock ``vhosts``: on the node through rabbitmqctl with the ctl backend, else over AMQP."""
+    if lock.transport is None:
+        lock.transport = cast(LockTransport, backend) if state.backend == "ctl" else AmqpTransport(state.settings)
+    lock.read_holder = getattr(backend, "lock_holder", None)
+    lock.acquire(vhosts)
+
+
 @app.command()
 def plan(
     ctx: typer.Context,
@@ -207,15 +242,28 @@ def apply(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
     allow_data_loss: bool = DATA_LOSS_OPTION,
     parallel: int = typer.Option(16, "--parallel", min=1, max=64, help="Requests in flight at once."),
+    lock_timeout: float = typer.Option(
+        30.0, "--lock-timeout", min=0, help="Seconds to wait for another apply's lock on a vhost (0: fail at once)."
+    ),
+    no_lock: bool = typer.Option(
+        False, "--no-lock", help="Apply without the per-vhost apply lock (another apply could run at the same time)."
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Make the server match the topology: show the plan, ask, apply in dependency order."""
     console = make_console()
     with error_boundary(output):
         state = cli_state(ctx)
-        prefetch = StatePrefetch(lambda: make_backend(state, parallelism=parallel))
+        lock = None if no_lock else ApplyLock(None, timeout=lock_timeout, on_wait=_say_waiting(lock_timeout))
+        prefetch = StatePrefetch(
+            lambda: make_backend(state, parallelism=parallel),
+            before_read=None if lock is None else functools.partial(_take_locks, lock, state),
+        )
         try:
-            the_plan = _plan_file(file, prefetch, prune)
+            if lock is None:
+                the_plan = _plan_file(file, prefetch, prune)
+            else:
+                the_plan = _plan_locked(file, prefetch, prune, lock, state)
             backend = prefetch.backend()
             if output is OutputFormat.text:
                 render_plan(the_plan, console)
@@ -228,13 +276,29 @@ def apply(
             with progress_reporter(
                 len(the_plan.changes) + len(the_plan.data_loss()), enabled=output is OutputFormat.text
             ) as advance:
-                result = execute_plan(the_plan, backend, allow_data_loss=allow_data_loss, progress=advance)
+                result = execute_plan(
+                    the_plan,
+                    backend,
+                    allow_data_loss=allow_data_loss,
+                    progress=advance,
+                    on_vhosts_created=None if lock is None else lock.acquire_created,
+                )
         finally:
             prefetch.close()
+            if lock is not None:
+                lock.release()
     if output is OutputFormat.json:
         emit_json({"plan": the_plan.to_dict(), "result": result.to_dict()})
     else:
         render_result(result, console)
+
+
+def _say_waiting(timeout: float) -> Callable[[str, Holder | None], None]:
+    def say(vhost: str, holder: Holder | None) -> None:
+        who = f"held by {holder}" if holder is not None else "held by another apply"
+        err(f"waiting up to {timeout:g} s for the apply lock of vhost {vhost!r}, {who}")
+
+    return say
 
 
 VHOST_FILTER_OPTION = typer.Option(None, "--vhost", help="Export only this vhost (repeatable).")

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin import passwords
+from rabbitadmin.apply_lock import is_apply_lock
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS
 from rabbitadmin.model import Binding, Exchange, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
@@ -55,6 +56,7 @@ def compute_plan(
     plan = Plan(scope=tuple(sorted(scope)))
     exclusive_queues = {key for key, q in actual.queues.items() if isinstance(q, Queue) and q.exclusive}
     changes: list[Change] = []
+    have_bindings: dict[Key, TopologyObject] = {}
 
     for kind in CREATE_ORDER:
         facts = KINDS[kind]
@@ -70,6 +72,8 @@ def compute_plan(
             if kind == "vhost" and key[0] not in scope:
                 continue
             have[key] = obj
+        if kind == "binding":
+            have_bindings = have
         want = desired.of(kind)
         for key, obj in want.items():
             current = have.get(key)
@@ -94,8 +98,15 @@ def compute_plan(
                     if pruned is not None:
                         changes.append(pruned)
 
-    changes = _apply_consequences(changes, desired, actual)
+    for key in desired.queues:
+        if is_apply_lock(key[1]):
+            plan.refusals.append(
+                f"refusing to declare queue {key[1]!r} in vhost {key[0]!r}: the name is rabbitadmin's apply lock"
+            )
+    changes = _apply_consequences(changes, desired, actual, plan, exclusive_queues)
     plan.changes = _order(changes)
+    if not prune:
+        _note_unlisted_bindings(plan, desired, have_bindings)
     for change in plan.changes:
         if isinstance(change.desired, Binding) and breaks_binding_listings(change.desired):
             plan.refusals.append(
@@ -146,6 +157,7 @@ def _compare(desired: TopologyObject, actual: TopologyObject, plan: Plan, protec
     if immutable:
         reason = "; ".join(f"{f.name} changes from {f.before!r} to {f.after!r}" for f in immutable)
         messages = actual.messages if isinstance(actual, Queue) else 0
+        conditional = not isinstance(actual, Queue) or can_delete_if_empty(actual)
         return Change(
             Action.REPLACE,
             desired.kind,
@@ -155,6 +167,7 @@ def _compare(desired: TopologyObject, actual: TopologyObject, plan: Plan, protec
             fields=tuple(immutable),
             reason=f"{reason} (cannot change in place)",
             messages_at_risk=messages,
+            conditional=conditional,
         )
     updates = _field_changes(desired, actual, facts.updatable)
     if not updates:
@@ -242,29 +255,57 @@ def _delete(
             plan.notes.append(f"kept {message}")
         return None
     messages: int | None = 0
+    conditional = True
     if isinstance(obj, Queue):
         messages = obj.messages
+        conditional = can_delete_if_empty(obj)
     elif isinstance(obj, Vhost):
-        counts = [q.messages for q in actual.queues.values() if q.vhost == obj.name]
+        queues = [q for q in actual.queues.values() if q.vhost == obj.name and not q.exclusive]
+        counts = [q.messages for q in queues]
         messages = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
-    return Change(Action.DELETE, obj.kind, obj.key, actual=obj, reason=reason, messages_at_risk=messages)
+        conditional = all(can_delete_if_empty(q) for q in queues)
+    return Change(
+        Action.DELETE, obj.kind, obj.key, actual=obj, reason=reason, messages_at_risk=messages, conditional=conditional
+    )
+
+
+def can_delete_if_empty(queue: Queue) -> bool:
+    """Whether RabbitMQ deletes ``queue`` on condition that it is empty: classic queues only.
+
+    Quorum queues refuse ``if-empty`` (HTTP 400, "not supported by quorum queues"); streams ignore it and
+    are deleted with their messages (measured on 3.10.8; ``rabbit_quorum_queue:delete/4``,
+    ``rabbit_stream_queue:delete/4``).
+    """
+    return queue.type == "classic"
 
 
 # -- consequences ----------------------------------------------------------------------------------------
-def _apply_consequences(changes: list[Change], desired: Topology, actual: Topology) -> list[Change]:
+Dropped = set[tuple[str, str, str]]  # (vhost, "queue"|"exchange", name) of objects a change removes
+
+
+def _touches(binding: Binding, objects: Dropped) -> bool:
+    """True if the binding's source exchange or its destination is one of ``objects``."""
+    return (binding.vhost, "exchange", binding.source) in objects or (
+        binding.vhost,
+        binding.destination_type,
+        binding.destination,
+    ) in objects
+
+
+def _apply_consequences(
+    changes: list[Change], desired: Topology, actual: Topology, plan: Plan, exclusive_queues: set[Key]
+) -> list[Change]:
     deleted_vhosts = {c.key[0] for c in changes if c.kind == "vhost" and c.action is Action.DELETE}
-    # Bindings vanish with their queue or exchange: (vhost, "queue"|"exchange", name) of every drop.
-    dropped: set[tuple[str, str, str]] = set()
+    # Bindings vanish with their queue or exchange, whether it is deleted or replaced.
+    deleted: Dropped = set()
+    replaced: Dropped = set()
     for change in changes:
         if change.kind in ("queue", "exchange") and change.action in (Action.DELETE, Action.REPLACE):
-            dropped.add((change.key[0], change.kind, change.key[1]))
-
-    def touches_dropped(binding: Binding) -> bool:
-        return (binding.vhost, "exchange", binding.source) in dropped or (
-            binding.vhost,
-            binding.destination_type,
-            binding.destination,
-        ) in dropped
+            target = deleted if change.action is Action.DELETE else replaced
+            target.add((change.key[0], change.kind, change.key[1]))
+    dropped = deleted | replaced
+    # Bindings the plan deletes on purpose (--prune, state: absent): a replace does not bring them back.
+    deleted_bindings = {c.key for c in changes if c.kind == "binding" and c.action is Action.DELETE}
 
     result: list[Change] = []
     for change in changes:
@@ -272,16 +313,54 @@ def _apply_consequences(changes: list[Change], desired: Topology, actual: Topolo
         vhost = _vhost_of(obj) if obj is not None else None
         if change.action is Action.DELETE and vhost in deleted_vhosts:
             continue  # deleting the vhost deletes it
-        if change.action is Action.DELETE and isinstance(obj, Binding) and touches_dropped(obj):
+        if change.action is Action.DELETE and isinstance(obj, Binding) and _touches(obj, dropped):
             continue  # the server drops it with its queue or exchange
         result.append(change)
 
-    # Desired bindings that exist now but will be dropped by a replace must be created again.
+    # Every binding the server has on a replaced object is created again after the replace, listed in the
+    # file or not (applications bind their own queues), unless the plan deletes it or its other end.
     planned_creates = {c.key for c in result if c.kind == "binding" and c.action is Action.CREATE}
-    for key, binding in desired.bindings.items():
-        if key in actual.bindings and key not in planned_creates and touches_dropped(binding):
-            result.append(Change(Action.CREATE, "binding", key, desired=binding, reason="re-created after its replace"))
+    for key, binding in actual.bindings.items():
+        if binding.source == "" or not _touches(binding, replaced):
+            continue
+        if key in deleted_bindings or key in planned_creates or _touches(binding, deleted):
+            continue
+        if (binding.vhost, binding.destination) in exclusive_queues and binding.destination_type == "queue":
+            plan.notes.append(
+                f"{describe('binding', key, binding)} belongs to an exclusive queue's connection: the replace "
+                "drops it and only that connection can bind it again"
+            )
+            continue
+        listed = desired.bindings.get(key)
+        reason = "re-created after its replace" if listed else "not in the file; re-created after its replace"
+        recreated = listed if listed is not None else replace(binding, properties_key=None)
+        result.append(Change(Action.CREATE, "binding", key, desired=recreated, reason=reason))
+        planned_creates.add(key)
     return result
+
+
+def _note_unlisted_bindings(plan: Plan, desired: Topology, have: dict[Key, TopologyObject]) -> None:
+    """Say how many bindings the file does not list stay on the exchanges and queues it declares.
+
+    Without a record of what an earlier apply created, an edited binding (new key or arguments) is a new
+    binding: the old one stays, and keeps routing, until ``--prune`` deletes it.
+    """
+    managed: Dropped = {(key[0], "exchange", key[1]) for key in desired.exchanges}
+    managed |= {(key[0], "queue", key[1]) for key in desired.queues}
+    count = sum(
+        1
+        for key, binding in have.items()
+        if isinstance(binding, Binding)
+        and key not in desired.bindings
+        and key not in desired.absent["binding"]
+        and _touches(binding, managed)
+    )
+    plan.unlisted_bindings = count
+    if count:
+        plan.notes.append(
+            f"{count} binding(s) on exchanges and queues the file declares are not in the file and stay as they "
+            "are, routing messages (an edited binding leaves its old version behind); --prune deletes them"
+        )
 
 
 def _order(changes: list[Change]) -> list[Change]:

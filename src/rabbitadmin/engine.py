@@ -20,7 +20,8 @@ __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_p
 
 
 def _refresh_message_counts(plan: Plan, actual: Topology, backend: Backend) -> None:
-    """Replace statistics-based counts with exact ones for every queue the plan would destroy."""
+    """Replace statistics-based counts with exact ones for every queue the plan would destroy, and count
+    the consumers each delete or replace would cut off (one bulk read, only when something is destroyed)."""
     destroyed = [
         c for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE) and c.kind in ("queue", "vhost")
     ]
@@ -29,16 +30,22 @@ def _refresh_message_counts(plan: Plan, actual: Topology, backend: Backend) -> N
     gone_vhosts = {c.key[0] for c in destroyed if c.kind == "vhost"}
     queues = [q for q in actual.queues.values() if not q.exclusive and q.vhost in gone_vhosts]
     queues += [c.actual for c in destroyed if isinstance(c.actual, Queue)]
-    counts = backend.message_counts(queues)
+    depths = backend.message_counts(queues)
     for index, change in enumerate(plan.changes):
         if change not in destroyed:
             continue
         if change.kind == "queue":
-            count = counts.get(change.key)
+            depth = depths.get(change.key)
+            count, consumers = (depth.messages, depth.consumers) if depth is not None else (None, None)
         else:
-            in_vhost = [counts.get(q.key) for q in queues if q.vhost == change.key[0]]
-            count = None if any(c is None for c in in_vhost) else sum(c or 0 for c in in_vhost)
-        plan.changes[index] = replace(change, messages_at_risk=count)
+            in_vhost = [depths.get(q.key) for q in queues if q.vhost == change.key[0]]
+            count = _total([d.messages if d is not None else None for d in in_vhost])
+            consumers = _total([d.consumers if d is not None else None for d in in_vhost])
+        plan.changes[index] = replace(change, messages_at_risk=count, consumers=consumers)
+
+
+def _total(counts: list[int | None]) -> int | None:
+    return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
 def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state: Topology | None = None) -> Plan:

@@ -97,3 +97,22 @@ class Refused(RabbitAdminError):
 
 class SandboxError(RabbitAdminError):
     """The private node could not be started, reached or stopped."""
+
+
+class MessagesArrived(RabbitAdminError):
+    """A queue delete conditional on the queue being empty was refused: messages arrived after the plan.
+
+    Raised by a backend's ``delete(..., if_empty=True)``; the apply keeps the queue and carries on.
+    """
+
+    exit_code = ExitCode.MESSAGES_ARRIVED
+
+
+class ApplyLocked(RabbitAdminError):
+    """Another apply holds the apply lock of a vhost and did not release it in time; names the holder."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class LockUnavailable(ConnectionFailed):
+    """The apply lock could not be taken at all (AMQP unreachable or refused): nothing was written."""

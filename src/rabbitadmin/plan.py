@@ -42,7 +42,11 @@ class Change:
 
     ``desired`` is what will exist afterwards (for an update: the merged object to send); ``actual`` is what
     the server has now (for a delete: the object as read, with its server handle such as a properties key).
-    ``messages_at_risk`` is the number of messages a delete or replace would destroy, None if unknown.
+    ``messages_at_risk`` is the number of messages a delete or replace would destroy, None if unknown;
+    ``consumers`` the number of consumers it would cut off (None if unknown), for queues and vhosts.
+    ``conditional`` is False when RabbitMQ cannot delete the queue (or every queue of the vhost) on condition
+    that it is empty: quorum queues refuse ``if-empty`` and streams ignore it (``rabbit_quorum_queue:delete/4``,
+    ``rabbit_stream_queue:delete/4``), so messages arriving after the plan would be lost.
     """
 
     action: Action
@@ -53,6 +57,8 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     reason: str = ""
     messages_at_risk: int | None = 0
+    consumers: int | None = 0
+    conditional: bool = True
 
     @property
     def subject(self) -> str:
@@ -60,10 +66,11 @@ class Change:
 
     @property
     def loses_messages(self) -> bool:
-        """True if carrying this change out may destroy messages (a known count above 0, or unknown)."""
+        """True if carrying this change out may destroy messages: a known count above 0, an unknown count, or
+        a queue RabbitMQ cannot delete on condition that it is empty (``conditional`` False)."""
         if self.action not in (Action.DELETE, Action.REPLACE) or self.kind not in ("queue", "vhost"):
             return False
-        return self.messages_at_risk is None or self.messages_at_risk > 0
+        return self.messages_at_risk is None or self.messages_at_risk > 0 or not self.conditional
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -78,6 +85,8 @@ class Change:
             data["reason"] = self.reason
         if self.action in (Action.DELETE, Action.REPLACE) and self.kind in ("queue", "vhost"):
             data["messages_at_risk"] = self.messages_at_risk
+            data["consumers"] = self.consumers
+            data["conditional"] = self.conditional
         return data
 
 
@@ -86,13 +95,15 @@ class Plan:
     """Ordered changes plus what the safety rules say about them.
 
     ``refusals`` block an apply outright (protected user, impossible change); ``notes`` are informational
-    (for example objects that ``--prune`` left alone on purpose).
+    (for example objects that ``--prune`` left alone on purpose). ``unlisted_bindings`` counts the bindings
+    the file does not list that stay on the exchanges and queues it declares (0 with ``--prune``).
     """
 
     changes: list[Change] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scope: tuple[str, ...] = ()
+    unlisted_bindings: int = 0
 
     @property
     def is_empty(self) -> bool:
@@ -112,7 +123,11 @@ class Plan:
             "summary": self.summary(),
             "refusals": list(self.refusals),
             "notes": list(self.notes),
-            "data_loss": [{"subject": c.subject, "messages": c.messages_at_risk} for c in self.data_loss()],
+            "unlisted_bindings": self.unlisted_bindings,
+            "data_loss": [
+                {"subject": c.subject, "messages": c.messages_at_risk, "conditional": c.conditional}
+                for c in self.data_loss()
+            ],
         }
 
 

@@ -25,10 +25,15 @@ class StatePrefetch:
     """One optional background ``read_state``; see the module docstring.
 
     ``connect`` builds the backend; it runs at most once, on whichever thread needs the backend first.
+    ``before_read(backend, vhosts)`` runs on the reading thread just before the read (``apply`` takes its
+    locks there, so that what it reads cannot change under it); what it raises is raised like a read error.
     """
 
-    def __init__(self, connect: Callable[[], Backend]) -> None:
+    def __init__(
+        self, connect: Callable[[], Backend], before_read: Callable[[Backend, frozenset[str]], None] | None = None
+    ) -> None:
         self._connect = connect
+        self._before_read = before_read
         self._backend: Backend | None = None
         self._connect_error: BaseException | None = None
         self._connect_lock = threading.Lock()
@@ -60,7 +65,10 @@ class StatePrefetch:
 
     def _read(self) -> None:
         try:
-            self._state = self.backend().read_state(self._scope)
+            backend = self.backend()
+            if self._before_read is not None and self._scope is not None:
+                self._before_read(backend, self._scope)
+            self._state = backend.read_state(self._scope)
         except BaseException as exc:
             self._read_error = exc
 

@@ -73,6 +73,11 @@ def _change_lines(change: Change, s: _Styler) -> list[str]:
             lines.append("    " + s.style("bold red", "message count unknown: messages may be lost"))
         elif change.messages_at_risk > 0:
             lines.append("    " + s.style("bold red", f"{change.messages_at_risk} message(s) would be lost"))
+        elif not change.conditional:
+            why = "cannot be deleted only if empty (a quorum queue or stream): needs --allow-data-loss"
+            lines.append("    " + s.style("bold red", why))
+        if change.consumers:
+            lines.append("    " + s.style("bold yellow", f"{change.consumers} consumer(s) would be cut off"))
     return lines
 
 

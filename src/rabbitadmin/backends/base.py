@@ -8,9 +8,16 @@ hashes them first (``User.password_hash``), so a backend sends hashes only.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from rabbitadmin.model import Key, Queue, Topology, TopologyObject
+
+
+class QueueDepth(NamedTuple):
+    """A queue's current message count (ready and unacknowledged) and consumer count; None if unknown."""
+
+    messages: int | None
+    consumers: int | None
 
 
 class Backend(Protocol):
@@ -35,8 +42,8 @@ class Backend(Protocol):
         ignore), except the implicit default-exchange bindings, which no backend reports.
         """
 
-    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
-        """Exact, current message counts of ``queues`` (None where it cannot be known).
+    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
+        """Exact, current message and consumer counts of ``queues`` (None where it cannot be known).
 
         Called for the queues a plan would delete or replace: statistics may be seconds old, and a stale
         zero would let messages be destroyed without the data-loss flag.
@@ -54,8 +61,14 @@ class Backend(Protocol):
     def update(self, obj: TopologyObject) -> None:
         """Change the updatable fields of an existing object to those of ``obj``."""
 
-    def delete(self, obj: TopologyObject) -> None:
-        """Delete an existing object (as read from the server). Already gone counts as done."""
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
+        """Delete an existing object (as read from the server). Already gone counts as done.
+
+        ``if_empty`` (queues and vhosts): the server deletes a queue only if it holds no message at that
+        moment (``DELETE /api/queues/{vhost}/{name}?if-empty=true``, ``rabbit_amqqueue:delete/4`` with
+        ``IfEmpty``), and raises ``errors.MessagesArrived`` otherwise; a vhost is deleted only after each of
+        its queues was deleted that way.
+        """
 
     def close(self) -> None:
         """Release connections."""

@@ -31,11 +31,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from rabbitadmin.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
 from rabbitadmin.backends import ctl_eval
+from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.ctl_batch import Batcher
+from rabbitadmin.backends.ctl_lock import hold_eval
 from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, rabbitmqctl_from_options, table_arguments
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
-from rabbitadmin.errors import RabbitAdminError
+from rabbitadmin.errors import MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.model import (
     Binding,
@@ -117,23 +120,26 @@ class CtlBackend:
             definitions = self.export_definitions()
             counts, internal = extras.result()
         topology = topology_from_definitions(definitions, vhosts)
+        for key in [key for key in topology.queues if is_apply_lock(key[1])]:
+            del topology.queues[key]  # the apply lock is no part of any topology (exports leave it out anyway)
         for exchange in internal:
             topology.add(exchange)
         for key, queue in list(topology.queues.items()):
-            topology.queues[key] = replace(queue, messages=counts.get(key))
+            depth = counts.get(key)
+            topology.queues[key] = replace(queue, messages=depth.messages if depth else None)
         self._actual = topology
         return topology
 
-    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
-        """Exact counts, asked of the queue processes (not the statistics, which lag)."""
+    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
+        """Exact message and consumer counts, asked of the queue processes (not the statistics, which lag)."""
         counts, _ = self._extras(sorted({queue.vhost for queue in queues}))
-        return {queue.key: counts.get(queue.key) for queue in queues}
+        return {queue.key: counts.get(queue.key, QueueDepth(None, None)) for queue in queues}
 
-    def _extras(self, vhosts: list[str] | None) -> tuple[dict[Key, int | None], list[Exchange]]:
-        """Message counts and internal exchanges: one ``eval`` if the server allows, else per-vhost listings."""
+    def _extras(self, vhosts: list[str] | None) -> tuple[dict[Key, QueueDepth], list[Exchange]]:
+        """Queue depths and internal exchanges: one ``eval`` if the server allows, else per-vhost listings."""
         if vhosts == []:
             return {}, []
-        counts: dict[Key, int | None] = {}
+        counts: dict[Key, QueueDepth] = {}
         if self._eval_support.get(("read_extras",)) is None:
             # The expression checks its own functions: no separate check call on the common path.
             output = self.ctl.run(["eval"], stdin=ctl_eval.expression("read_extras", {"vhosts": vhosts}))
@@ -144,7 +150,10 @@ class CtlBackend:
                     data = ctl_eval.parse_json_line(output)
                 except ValueError as exc:
                     raise RabbitAdminError(f"rabbitmqctl eval (read) failed: {exc}") from None
-                counts = {(vhost, name): _count(messages) for vhost, name, messages in data["queues"]}
+                counts = {
+                    (row[0], row[1]): QueueDepth(_count(row[2]), _count(row[3] if len(row) > 3 else None))
+                    for row in data["queues"]
+                }
                 return counts, [exchange_from_server(entry) for entry in data["internal_exchanges"]]
         names = vhosts if vhosts is not None else [v["name"] for v in self.ctl.json(["list_vhosts", "name"])]
         internal: list[Exchange] = []
@@ -154,23 +163,49 @@ class CtlBackend:
                 internal += part_internal
         return counts, internal
 
-    def _listings(self, vhost: str) -> tuple[dict[Key, int | None], list[Exchange]]:
-        """Public rabbitmqctl listings of one vhost: queue message counts and internal exchanges."""
+    def _listings(self, vhost: str) -> tuple[dict[Key, QueueDepth], list[Exchange]]:
+        """Public rabbitmqctl listings of one vhost: queue message and consumer counts, internal exchanges."""
         columns = ["name", "type", "durable", "auto_delete", "internal", "arguments"]
         try:
-            queues = self.ctl.json(["list_queues", f"--vhost={vhost}", "name", "messages"])
+            queues = self.ctl.json(["list_queues", f"--vhost={vhost}", "name", "messages", "consumers"])
             exchanges = self.ctl.json(["list_exchanges", f"--vhost={vhost}", *columns])
         except CtlError as exc:
             if exc.not_found:
                 return {}, []
             raise
-        counts: dict[Key, int | None] = {(vhost, row["name"]): _count(row.get("messages")) for row in queues}
+        counts: dict[Key, QueueDepth] = {
+            (vhost, row["name"]): QueueDepth(_count(row.get("messages")), _count(row.get("consumers")))
+            for row in queues
+        }
         internal = [
             exchange_from_server({**row, "arguments": table_arguments(row.get("arguments"))}, vhost)
             for row in exchanges
             if row.get("internal") is True
         ]
         return counts, internal
+
+    def lock_holder(self, vhost: str) -> Holder | None:
+        """Who holds the apply lock of ``vhost``, read from the lock queue's arguments (None: nobody, unknown)."""
+        try:
+            rows = self.ctl.json(["list_queues", f"--vhost={vhost}", "name", "arguments"])
+        except RabbitAdminError:
+            return None
+        for row in rows:
+            if isinstance(row, dict) and row.get("name") == LOCK_QUEUE:
+                return Holder.from_arguments(table_arguments(row.get("arguments")))
+        return None
+
+    def try_lock(self, vhost: str, arguments: dict[str, Any]) -> Held | None:
+        """The apply lock of ``vhost`` taken on the node itself (``apply_lock.LockTransport``), or None if busy.
+
+        A ``rabbitmqctl eval`` that declares the exclusive lock queue as its own and stays running: the queue
+        lives as long as that rabbitmqctl process, which the apply ends when it is done (``kill -9`` of the
+        apply ends it too, as its child; with ``--ctl-prefix`` the process is the one at the other end).
+        The expression travels on the argument list: it holds a vhost name and the holder, nothing secret,
+        and rabbitmqctl does not read stdin everywhere.
+        """
+        expression = ctl_eval.expression("apply_lock", {"vhost": vhost, "name": LOCK_QUEUE, "arguments": arguments})
+        return hold_eval(self.ctl, expression, vhost)
 
     # -- writing -----------------------------------------------------------------------------------------
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
@@ -211,16 +246,25 @@ class CtlBackend:
             raise ValueError(f"a {obj.kind} cannot be updated in place")
         self._updates.submit(obj)
 
-    def delete(self, obj: TopologyObject) -> None:
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
         if isinstance(obj, Exchange):
             self._batched_delete("exchange_delete", {"vhost": obj.vhost, "name": obj.name}, obj.kind)
         elif isinstance(obj, Binding):
             self._batched_delete("binding_delete", to_definition(obj), obj.kind)
         elif isinstance(obj, Queue) and self.unsupported_reason(("queue_delete",)) is None:
-            self._batched_delete("queue_delete", {"vhost": obj.vhost, "name": obj.name}, obj.kind)
+            spec = {"vhost": obj.vhost, "name": obj.name, "if_empty": if_empty}
+            self._batched_delete("queue_delete", spec, obj.kind)
         elif isinstance(obj, Queue):
-            self._run_delete(["delete_queue", f"--vhost={obj.vhost}", "--", obj.name])
+            flags = ["--if-empty"] if if_empty else []
+            try:
+                self._run_delete(["delete_queue", *flags, f"--vhost={obj.vhost}", "--", obj.name])
+            except CtlError as exc:
+                if if_empty and "not empty" in exc.reason:
+                    raise _arrived(obj.vhost, obj.name) from None
+                raise
         elif isinstance(obj, Vhost):
+            if if_empty:
+                self._empty_vhost(obj.name)
             self._run_delete(["delete_vhost", "--", obj.name])
         elif isinstance(obj, User):
             self._run_delete(["delete_user", "--", obj.name])
@@ -231,8 +275,34 @@ class CtlBackend:
 
     def _batched_delete(self, operation: str, spec: dict[str, Any], kind: str) -> None:
         outcome = self._deletes[operation].submit(spec)
+        if outcome == "not_empty":
+            raise _arrived(spec["vhost"], spec["name"])
         if outcome not in ("deleted", "not_found"):  # not found: already gone is the desired state
             raise RabbitAdminError(f"the server refused to delete the {kind}: {outcome}")
+
+    def _empty_vhost(self, vhost: str) -> None:
+        """Delete every queue of ``vhost`` on condition that it is empty (one eval), before the vhost goes."""
+        counts, _ = self._extras([vhost])
+        names = sorted(name for _, name in counts if not is_apply_lock(name))
+        if not names:
+            return
+        reason = self.unsupported_reason(("queue_delete",))
+        if reason is not None:
+            raise RabbitAdminError(f"cannot delete vhost {vhost!r} on condition that its queues are empty: {reason}")
+        outcomes = self._eval("queue_delete", [{"vhost": vhost, "name": name, "if_empty": True} for name in names])
+        kept = [name for name, outcome in zip(names, outcomes, strict=True) if outcome == "not_empty"]
+        failed = [
+            f"{name}: {outcome}"
+            for name, outcome in zip(names, outcomes, strict=True)
+            if outcome not in ("deleted", "not_found", "not_empty")
+        ]
+        if failed:
+            raise RabbitAdminError(f"the server refused to delete queues of vhost {vhost!r}: {'; '.join(failed)}")
+        if kept:
+            listed = ", ".join(repr(name) for name in kept[:10]) + (" ..." if len(kept) > 10 else "")
+            raise MessagesArrived(
+                f"messages arrived after the plan in vhost {vhost!r} (queue(s) {listed}): the vhost was not deleted"
+            )
 
     def _run_delete(self, args: list[str]) -> None:
         try:
@@ -281,6 +351,10 @@ class CtlBackend:
             return ctl_eval.parse_outcomes(output, len(specs))
         except ValueError as exc:
             raise RabbitAdminError(f"rabbitmqctl eval ({operation.replace('_', ' ')}) failed: {exc}") from None
+
+
+def _arrived(vhost: str, name: str) -> MessagesArrived:
+    return MessagesArrived(f"messages arrived after the plan: queue {name!r} in vhost {vhost!r} was not deleted")
 
 
 def _count(value: Any) -> int | None:

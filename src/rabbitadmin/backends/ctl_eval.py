@@ -12,7 +12,8 @@ channel, which a node without it does not offer. So these run as Erlang expressi
   with a 32-bit integer matches the same number read back from the definitions export;
 - many queue deletes at once: ``rabbit_amqqueue:lookup/1`` and ``rabbit_amqqueue:delete/4``, which is what
   ``rabbitmqctl delete_queue`` itself calls, batched into one call (``rabbitmqctl delete_queue`` takes one
-  queue per call).
+  queue per call). A spec with ``"if_empty": true`` passes ``IfEmpty`` to the server, which answers
+  ``{error, not_empty}`` (outcome ``not_empty``) for a queue that holds messages at that moment.
 
 The risk: these are internal functions, not a public API, and may change between RabbitMQ versions
 (they exist with these arities from 3.8 on; checked here on 3.10.8). Each expression
@@ -42,6 +43,11 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("rabbit_misc", "to_amqp_table", 1),
     ),
     "queue_delete": (("rabbit_amqqueue", "lookup", 1), ("rabbit_amqqueue", "delete", 4)),
+    "apply_lock": (
+        ("rabbit_vhost", "exists", 1),
+        ("rabbit_amqqueue", "declare", 6),
+        ("rabbit_misc", "to_amqp_table", 1),
+    ),
     "read_extras": (
         ("rabbit_vhost", "list_names", 0),
         ("rabbit_vhost", "exists", 1),
@@ -75,8 +81,9 @@ _EXCHANGE_DELETE = """[try rabbit_exchange:delete(
 _QUEUE_DELETE = """[case rabbit_amqqueue:lookup(
         rabbit_misc:r(maps:get(<<"vhost">>, S), queue, maps:get(<<"name">>, S))) of
       {{ok, Q}} ->
-        case rabbit_amqqueue:delete(Q, false, false, <<"{user}">>) of
+        case rabbit_amqqueue:delete(Q, false, maps:get(<<"if_empty">>, S, false), <<"{user}">>) of
           {{ok, _}} -> deleted;
+          {{error, not_empty}} -> not_empty;
           Other -> {{error, Other}}
         end;
       {{error, not_found}} -> not_found
@@ -108,8 +115,8 @@ _READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
       null -> rabbit_vhost:list_names();
       Names -> [V || V <- Names, rabbit_vhost:exists(V)]
     end,
-    Queues = [[VH, N, proplists:get_value(messages, Info)] || VH <- Wanted,
-              Info <- rabbit_amqqueue:info_all(VH, [name, messages]),
+    Queues = [[VH, N, proplists:get_value(messages, Info), proplists:get_value(consumers, Info)] || VH <- Wanted,
+              Info <- rabbit_amqqueue:info_all(VH, [name, messages, consumers]),
               {{resource, _, queue, N}} <- [proplists:get_value(name, Info)]],
     Fields = [type, durable, auto_delete, internal],
     Exchanges = [maps:from_list([{{<<"vhost">>, VH}}, {{<<"name">>, N}},
@@ -121,6 +128,27 @@ _READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
                     {{resource, _, exchange, N}} <- [proplists:get_value(name, Info)]],
     io:format("~ts~n", [rabbit_json:encode(#{{<<"queues">> => Queues, <<"internal_exchanges">> => Exchanges}})]),
     done"""
+
+# The apply lock (see ``apply_lock``): the exclusive lock queue, owned by this eval's process on the node.
+# It prints "locked" and then waits until the rabbitmqctl VM that asked goes away (its group leader lives
+# there: a monitor on it fires when that VM exits or is killed), then returns, which deletes the queue.
+_APPLY_LOCK = """VHost = maps:get(<<"vhost">>, Specs),
+    case rabbit_vhost:exists(VHost) of
+      false -> io:format("missing~n"), missing;
+      true ->
+        QName = rabbit_misc:r(VHost, queue, maps:get(<<"name">>, Specs)),
+        Args = rabbit_misc:to_amqp_table(maps:get(<<"arguments">>, Specs)),
+        Caller = group_leader(),
+        case rabbit_amqqueue:declare(QName, false, false, Args, self(), <<"{user}">>) of
+          {{new, _}} ->
+            io:format("locked~n"),
+            Ref = erlang:monitor(process, Caller),
+            receive {{'DOWN', Ref, process, _, _}} -> released end;
+          {{existing, _}} -> io:format("busy~n"), busy;
+          {{owner_died, _}} -> io:format("busy~n"), busy;
+          Other -> io:format("error ~p~n", [Other]), error
+        end
+    end"""
 
 _CHECK = """[]"""
 
@@ -138,6 +166,7 @@ BODIES = {
     "binding_delete": _BINDING_DELETE,
     "queue_delete": _QUEUE_DELETE,
     "read_extras": _READ_EXTRAS,
+    "apply_lock": _APPLY_LOCK,
 }
 
 
@@ -151,7 +180,7 @@ def expression(operation: str, specs: Any) -> str:
     ``read_extras`` an object ``{"vhosts": [...] or null}``)."""
     payload = base64.b64encode(json.dumps(specs, ensure_ascii=False).encode("utf-8")).decode("ascii")
     body = BODIES[operation].format(user=ACTING_USER)
-    if operation != "read_extras":
+    if operation not in ("read_extras", "apply_lock"):
         body = _PRINT_OUTCOMES.format(body=body)
     return _GUARD.format(mfas=_mfas((operation,)), payload=payload, body=body)
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
+from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -33,6 +35,7 @@ from rabbitadmin.definitions import (
     user_from_server,
     vhost_from_server,
 )
+from rabbitadmin.errors import MessagesArrived, RabbitAdminError, ServerError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import (
@@ -114,7 +117,8 @@ class HttpBackend:
                 for entry in exchanges_f.result() or ():
                     topology.add(exchange_from_server(entry, name))
                 for entry in queues_f.result() or ():
-                    topology.add(queue_from_server(entry, name))
+                    if not is_apply_lock(entry["name"]):  # the apply lock is no part of any topology
+                        topology.add(queue_from_server(entry, name))
                 for entry in bindings_f.result() or ():
                     # Every queue's implicit binding to the default exchange (half the rows) is not an
                     # object anyone declares or deletes; a definitions export leaves them out as well.
@@ -130,9 +134,10 @@ class HttpBackend:
         exchanges = pool.submit(get, api_path("exchanges", vhost), {"columns": EXCHANGE_COLUMNS})
         return exchanges, queues, bindings
 
-    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, int | None]:
-        """The larger of the server's count (includes unacknowledged) and a live AMQP passive declare."""
-        from rabbitadmin.amqp_probe import ready_counts
+    def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
+        """The larger of the server's count (includes unacknowledged) and a live AMQP passive declare;
+        consumers from the passive declare (the listing's consumer count lags: it is statistics)."""
+        from rabbitadmin.amqp_probe import live_depths
 
         totals: dict[Key, int] = {}
         for vhost in sorted({queue.vhost for queue in queues}):
@@ -140,11 +145,12 @@ class HttpBackend:
                 count = as_integer(entry.get("messages"))
                 if count is not None:
                     totals[(vhost, entry["name"])] = count
-        live = ready_counts(self.settings, queues)
-        result: dict[Key, int | None] = {}
+        live = live_depths(self.settings, queues)
+        result: dict[Key, QueueDepth] = {}
         for queue in queues:
-            known = [count for count in (totals.get(queue.key), live.get(queue.key)) if count is not None]
-            result[queue.key] = max(known) if known else None
+            probe = live.get(queue.key)
+            known = [count for count in (totals.get(queue.key), probe and probe.messages) if count is not None]
+            result[queue.key] = QueueDepth(max(known) if known else None, probe.consumers if probe else None)
         return result
 
     # -- writing -----------------------------------------------------------------------------------------
@@ -198,9 +204,11 @@ class HttpBackend:
         else:
             raise ValueError(f"a {obj.kind} cannot be updated in place")
 
-    def delete(self, obj: TopologyObject) -> None:
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
         client = self.client
         if isinstance(obj, Vhost):
+            if if_empty:
+                self._empty_vhost(obj.name)
             client.delete(api_path("vhosts", obj.name))
         elif isinstance(obj, User):
             client.delete(api_path("users", obj.name))
@@ -211,13 +219,58 @@ class HttpBackend:
         elif isinstance(obj, Exchange):
             client.delete(api_path("exchanges", obj.vhost, obj.name))
         elif isinstance(obj, Queue):
-            client.delete(api_path("queues", obj.vhost, obj.name))
+            self._delete_queue(obj.vhost, obj.name, if_empty=if_empty)
         else:
             handle = obj.properties_key or self._binding_handle(obj)
             if handle is None:
                 return  # already gone
             letter = "q" if obj.destination_type == "queue" else "e"
             client.delete(api_path("bindings", obj.vhost, "e", obj.source, letter, obj.destination, handle))
+
+    def lock_holder(self, vhost: str) -> Holder | None:
+        """Who holds the apply lock of ``vhost``, read from the lock queue's arguments (None: nobody, unknown)."""
+        try:
+            entry = self.client.get_or_none(api_path("queues", vhost, LOCK_QUEUE))
+        except RabbitAdminError:
+            return None
+        return Holder.from_arguments(entry.get("arguments")) if isinstance(entry, dict) else None
+
+    def _delete_queue(self, vhost: str, name: str, *, if_empty: bool) -> None:
+        """Delete a queue; with ``if_empty`` the server refuses when it holds messages (HTTP 400, "not empty")."""
+        if not if_empty:
+            self.client.delete(api_path("queues", vhost, name))
+            return
+        try:
+            self.client.delete(api_path("queues", vhost, name), {"if-empty": "true"})
+        except ServerError as exc:
+            if exc.status < 500 and "not empty" in exc.reason:  # 3.10: 400 "queue ... not empty"
+                raise MessagesArrived(
+                    f"messages arrived after the plan: queue {name!r} in vhost {vhost!r} was not deleted"
+                ) from None
+            raise
+
+    def _empty_vhost(self, vhost: str) -> None:
+        """Delete every queue of ``vhost`` on condition that it is empty, before the vhost itself goes.
+
+        A vhost delete has no condition of its own: the queues counted empty by the plan are deleted one by
+        one with ``if-empty``, and the first that received messages stops the vhost delete.
+        """
+        listing = {"columns": "name,exclusive", "disable_stats": "true"}
+        rows = self.client.get_or_none(api_path("queues", vhost), listing)
+        names = [row["name"] for row in rows or () if not row.get("exclusive")]
+        with ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(names) or 1))) as pool:
+            futures = [pool.submit(self._delete_queue, vhost, name, if_empty=True) for name in names]
+        kept = []
+        for name, future in zip(names, futures, strict=True):
+            try:
+                future.result()
+            except MessagesArrived:
+                kept.append(name)
+        if kept:
+            listed = ", ".join(repr(name) for name in kept[:10]) + (" ..." if len(kept) > 10 else "")
+            raise MessagesArrived(
+                f"messages arrived after the plan in vhost {vhost!r} (queue(s) {listed}): the vhost was not deleted"
+            )
 
     def _binding_handle(self, obj: Binding) -> str | None:
         """The server's ``properties_key`` for a binding (None if it no longer exists).
