@@ -156,8 +156,11 @@ def validate(
     counts = {kind: len(objs) for kind, objs in topology.objects.items()}
     absent = sum(len(keys) for keys in topology.absent.values())
     if output is OutputFormat.json:
-        emit_json({"valid": True, "file": str(file), "objects": counts, "absent": absent})
+        warnings = [str(w) for w in topology.warnings]
+        emit_json({"valid": True, "file": str(file), "objects": counts, "absent": absent, "warnings": warnings})
         return
+    for warning in topology.warnings:
+        err(f"warning: {warning}")
     described = ", ".join(f"{n} {kind.replace('_', ' ')}(s)" for kind, n in counts.items() if n)
     print(f"{file}: valid ({described or 'no objects'}; {absent} declared absent)")
 
