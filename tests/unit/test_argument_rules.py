@@ -5,6 +5,9 @@ The table itself is proven against a real node in tests/integration/test_argumen
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -213,3 +216,20 @@ def test_the_schema_states_the_table() -> None:
     defs = load_schema()["$defs"]
     for name, fragment in schema_fragments().items():
         assert defs[name] == fragment, f"$defs.{name} differs from argument_rules.schema_fragments()"
+
+
+def test_the_command_prints_warnings_and_stays_valid(tmp_path: Path) -> None:
+    """A version-dependent refusal is a warning on stderr (and in -o json), with exit 0."""
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "vhosts:\n  - name: v\n    queues:\n      - {name: q, arguments: {x-queue-leader-locator: balanced}}\n"
+    )
+    command = [sys.executable, "-m", "rabbitadmin", "validate", str(path)]
+    text = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert text.returncode == 0, text.stderr
+    assert f"warning: {path}:4: vhosts[0].queues[0].arguments.x-queue-leader-locator:" in text.stderr
+    assert "RabbitMQ 3.10 refuses it" in text.stderr
+    as_json = subprocess.run([*command, "-o", "json"], capture_output=True, text=True, timeout=120, check=False)
+    assert as_json.returncode == 0, as_json.stderr
+    (warning,) = json.loads(as_json.stdout)["warnings"]
+    assert "x-queue-leader-locator" in warning
