@@ -168,6 +168,8 @@ def validate(
 def _plan_file(file: Path, prefetch: StatePrefetch, prune: bool) -> Plan:
     """Load ``file`` while ``prefetch`` reads the server it names, then plan against that read."""
     desired = load_topology(file, on_scope=prefetch.start)
+    for warning in desired.warnings:  # e.g. an argument only some RabbitMQ versions refuse
+        err(f"warning: {warning}")
     return make_plan(desired, prefetch.backend(), prune=prune, state=prefetch.state_for(desired.vhosts_in_scope()))
 
 

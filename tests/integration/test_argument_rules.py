@@ -190,3 +190,15 @@ def test_handed_cases_are_refused_before_any_write(
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"{topology}:6: vhosts[0].queues[0].arguments." in result.stderr and expected in result.stderr
     assert admin_client.get_or_none(api_path("vhosts", vhost)) is None  # nothing was written
+
+
+def test_plan_shows_the_version_dependent_warnings(rabbitadmin: CliRunner, tmp_path: Path) -> None:
+    topology = tmp_path / "t.yaml"
+    vhost = f"argwarn-{secrets.token_hex(3)}"
+    topology.write_text(
+        f"vhosts:\n  - name: {vhost}\n    queues:\n"
+        "      - {name: q, arguments: {x-queue-leader-locator: balanced}}\n"
+    )
+    result = rabbitadmin("plan", str(topology))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {topology}:4: vhosts[0].queues[0].arguments.x-queue-leader-locator" in result.stderr
