@@ -162,8 +162,11 @@ def validate(
     counts = {kind: len(objs) for kind, objs in topology.objects.items()}
     absent = sum(len(keys) for keys in topology.absent.values())
     if output is OutputFormat.json:
-        emit_json({"valid": True, "file": str(file), "objects": counts, "absent": absent})
+        warnings = [str(w) for w in topology.warnings]
+        emit_json({"valid": True, "file": str(file), "objects": counts, "absent": absent, "warnings": warnings})
         return
+    for warning in topology.warnings:
+        err(f"warning: {warning}")
     described = ", ".join(f"{n} {kind.replace('_', ' ')}(s)" for kind, n in counts.items() if n)
     print(f"{file}: valid ({described or 'no objects'}; {absent} declared absent)")
 
@@ -171,6 +174,8 @@ def validate(
 def _plan_file(file: Path, prefetch: StatePrefetch, prune: bool) -> Plan:
     """Load ``file`` while ``prefetch`` reads the server it names, then plan against that read."""
     desired = load_topology(file, on_scope=prefetch.start)
+    for warning in desired.warnings:  # e.g. an argument only some RabbitMQ versions refuse
+        err(f"warning: {warning}")
     return make_plan(desired, prefetch.backend(), prune=prune, state=prefetch.state_for(desired.vhosts_in_scope()))
 
 

@@ -95,6 +95,21 @@ class Refused(RabbitAdminError):
     exit_code = ExitCode.REFUSED
 
 
+class UnaddressableName(Refused):
+    """A name the management HTTP API cannot carry in a URL path: ``.`` or ``..`` (RabbitMQ answers 405).
+
+    HTTP treats them as relative path segments (RFC 3986 section 5.2.4) even percent-encoded, so the
+    request reaches another route. ``rabbitmqctl`` (``--backend ctl``) handles such names.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"the name {name!r} cannot be addressed over the management HTTP API ('.' and '..' are relative URL "
+            "path segments; RabbitMQ answers 405): use --backend ctl for it"
+        )
+
+
 class SandboxError(RabbitAdminError):
     """The private node could not be started, reached or stopped."""
 

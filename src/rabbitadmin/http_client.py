@@ -15,13 +15,22 @@ from urllib.parse import quote
 import requests
 
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.errors import ConnectionFailed, ServerError
+from rabbitadmin.errors import ConnectionFailed, ServerError, UnaddressableName
 
 JSON = Any
 
 
+DOT_SEGMENTS = frozenset({".", ".."})
+
+
 def api_path(*segments: str) -> str:
-    """``api_path("queues", "/", "a b")`` gives ``/api/queues/%2F/a%20b``."""
+    """``api_path("queues", "/", "a b")`` gives ``/api/queues/%2F/a%20b``.
+
+    Raises ``UnaddressableName`` for a ``.`` or ``..`` segment: no encoding gets one to the server intact.
+    """
+    for segment in segments:
+        if segment in DOT_SEGMENTS:
+            raise UnaddressableName(segment)
     return "/api/" + "/".join(quote(segment, safe="") for segment in segments)
 
 

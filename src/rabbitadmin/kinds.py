@@ -4,13 +4,15 @@
 - ``immutable``: fields fixed at creation; changing one means deleting and re-creating (a Replace).
 - ``scoped``: the object lives inside a vhost (so it is pruned only inside vhosts the topology manages).
 - ``label``: how plans name the kind.
-The create order is ``model.KIND_ORDER``; deletes run in the reverse order.
+The create order is ``model.KIND_ORDER``; deletes run in the reverse order. What the server accepts as
+the ``arguments`` of queues, exchanges and bindings is its own table: ``argument_rules.RULES``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rabbitadmin.argument_rules import RULES as ARGUMENT_RULES
 from rabbitadmin.model import KIND_ORDER
 
 
@@ -38,6 +40,11 @@ KINDS: dict[str, KindFacts] = {
 }
 
 assert tuple(KINDS) == KIND_ORDER, "kinds.py and model.KIND_ORDER must list the kinds in the same order"
+
+#: The kinds whose ``arguments`` the server checks, each with its rows of ``argument_rules.RULES``.
+ARGUMENTS_CHECKED = {
+    kind: tuple(rule for rule in ARGUMENT_RULES if rule.target == kind) for kind in ("exchange", "queue", "binding")
+}
 
 CREATE_ORDER = KIND_ORDER
 DELETE_ORDER = tuple(reversed(KIND_ORDER))

@@ -15,6 +15,7 @@ import yaml
 
 from rabbitadmin.errors import Problem, TopologyError
 from rabbitadmin.gc_pause import with_collector_paused
+from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, InputFileError, read_bounded
 from rabbitadmin.model import Topology
 
 
@@ -45,7 +46,15 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_INT = "tag:yaml.org,2002:int"
 _IN_PROGRESS = object()
+#: Mappings and lists nest at most this deep (a topology needs 7 levels; arguments a few more).
+MAX_DEPTH = 64
+#: Aliases may add at most this many nodes to a document, or as many as it has, if that is more: enough
+#: for anchors of shared arguments, far too few for a "billion laughs" (649 bytes that expand to 270 MB).
+MAX_ALIAS_EXPANSION = 100_000
+#: Integers of more digits are refused (RabbitMQ's are 64-bit: 19 digits; Python refuses 4,300).
+MAX_INTEGER_DIGITS = 100
 
 #: Called with the vhosts a topology declares as soon as the file is parsed, before validation.
 ScopeHook = Callable[[frozenset[str]], None]
@@ -65,6 +74,7 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         self.filename = filename
         self.problems: list[Problem] = []
         self._built: dict[int, Any] = {}
+        self._depth = 0
 
     def build(self, node: yaml.Node) -> Any:
         if node.__class__ is yaml.ScalarNode and node.tag == _STR:
@@ -73,7 +83,18 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             return self._memoized(node, self.construct_mapping)
         if node.tag == _SEQ and isinstance(node, yaml.SequenceNode):
             return self._memoized(node, self.construct_sequence)
-        return self.construct_object(node, deep=True)
+        if node.tag == _INT and isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_INTEGER_DIGITS:
+            self._problem(f"a number of {len(node.value):,} characters; at most {MAX_INTEGER_DIGITS} are read", node)
+            return None
+        try:
+            return self.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:  # a value PyYAML parses but Python cannot hold
+            self._problem(f"cannot read this value: {exc}", node)
+            return None
+
+    def _problem(self, message: str, node: yaml.Node) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(message, self.filename, mark.line + 1, mark.column + 1))
 
     def _memoized(self, node: Any, construct: Callable[[Any], Any]) -> Any:
         key = id(node)
@@ -85,7 +106,15 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
                 )
             return value
         self._built[key] = _IN_PROGRESS
-        self._built[key] = value = construct(node)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", node.start_mark
+                )
+            self._built[key] = value = construct(node)
+        finally:
+            self._depth -= 1
         return value
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -163,6 +192,8 @@ def parse_document(text: str, filename: str, on_scope: ScopeHook | None = None) 
     loader = _LocatedLoader(text, filename)
     try:
         node = loader.get_single_node()
+        if node is not None and "&" in text:  # no anchor, no alias: the check is skipped on the fast path
+            _check_alias_expansion(node, filename)
         if on_scope is not None:
             scope = declared_vhosts(node)
             if scope is not None:
@@ -180,6 +211,63 @@ def parse_document(text: str, filename: str, on_scope: ScopeHook | None = None) 
     if loader.problems:
         raise TopologyError(loader.problems)
     return document
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_alias_expansion(root: yaml.Node, filename: str) -> None:
+    """Refuse a document whose aliases expand it far beyond its own size (a "billion laughs"), or nest
+    it deeper than ``MAX_DEPTH`` (an alias of a deep anchor inside another deep one, again and again).
+
+    The node graph is a DAG when aliases are used (each alias is the anchored node itself), so the
+    expanded size and depth of every node are counted once, bottom-up, in time linear in the distinct
+    nodes. The error names the first node (in order of completion) that passes a limit.
+    """
+    sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
+    order: list[yaml.Node] = []
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not expanded:
+            if id(node) in visiting:
+                return  # a recursive alias: construction refuses it with its line
+            visiting.add(id(node))
+        children = _children(node)
+        if expanded or not children:
+            sizes[id(node)] = 1 + sum(sizes.get(id(child), 1) for child in children)
+            heights[id(node)] = 1 + max((heights.get(id(child), 0) for child in children), default=0)
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+    # Scalars count one level: a mapping of strings is 2 high, and construction nests MAX_DEPTH containers.
+    if heights[id(root)] > MAX_DEPTH + 1:
+        culprit = next(node for node in order if heights[id(node)] > MAX_DEPTH + 1)
+        _refuse(f"aliases nest this document more than {MAX_DEPTH} levels deep", culprit, filename)
+    limit = len(sizes) + max(MAX_ALIAS_EXPANSION, len(sizes))
+    if sizes[id(root)] > limit:
+        culprit = next(node for node in order if sizes[id(node)] > limit)
+        _refuse(
+            f"aliases expand this document to more than {limit:,} values (it has {len(sizes):,}): "
+            "an alias bomb? Write the repeated values out, or share fewer of them",
+            culprit,
+            filename,
+        )
+
+
+def _refuse(message: str, node: yaml.Node, filename: str) -> None:
+    mark = node.start_mark
+    raise TopologyError([Problem(message, filename, mark.line + 1, mark.column + 1)])
 
 
 @with_collector_paused
@@ -202,9 +290,7 @@ def load_topology(path: str | Path, *, resolve_secrets: bool = True, on_scope: S
     """Load and validate a topology file (YAML topology or definitions JSON); see ``load_topology_text``."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TopologyError([Problem("no such file", name)]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TopologyError([Problem(f"cannot read the file: {exc}", name)]) from None
+        text = read_bounded(path, MAX_TOPOLOGY_BYTES, allow_pipes=True)
+    except InputFileError as exc:
+        raise TopologyError([Problem(str(exc), name)]) from None
     return load_topology_text(text, name, resolve_secrets=resolve_secrets, on_scope=on_scope)

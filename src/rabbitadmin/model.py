@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rabbitadmin.errors import Problem
+
 JsonValue = Any  # argument values: str, int, float, bool, list or dict, as JSON allows
 Key = tuple[str, ...]
 
@@ -204,6 +206,8 @@ class Topology:
     absent: dict[str, dict[Key, Origin | None]] = field(default_factory=lambda: {kind: {} for kind in KIND_ORDER})
     # Routing assertions from the file's ``expect:`` section (rabbitadmin.routing.expect.Expectation).
     expectations: list[Any] = field(default_factory=list)
+    #: What validation found doubtful but not wrong (e.g. an argument only some RabbitMQ versions refuse).
+    warnings: list[Problem] = field(default_factory=list)
 
     def add(self, obj: TopologyObject) -> None:
         self.objects[obj.kind][obj.key] = obj

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from rabbitadmin import passwords
+from rabbitadmin.argument_rules import Target, check_arguments
 from rabbitadmin.audit.patterns import pattern_error
 from rabbitadmin.definitions_input import is_definitions_document, topology_document_from_definitions
 from rabbitadmin.errors import Problem, TopologyError
+from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, InputFileError, read_bounded
 from rabbitadmin.loader import LocatedDict, LocatedList
 from rabbitadmin.model import (
     Binding,
@@ -57,10 +59,16 @@ class _Validator:
         self.topology = Topology()
         self.seen: dict[tuple[str, Key], int] = {}
         self.paths: dict[tuple[str, Key], str] = {}
+        self.warnings: list[Problem] = []
+        # Bindings' arguments as written, checked once the source exchange's type is known (cross_check).
+        self.binding_arguments: dict[Key, tuple[LocatedDict, str]] = {}
 
     # -- reporting ---------------------------------------------------------------------------------------
     def problem(self, message: str, line: int | None, field: str | None) -> None:
         self.problems.append(Problem(message, self.filename, line, None, field))
+
+    def warning(self, message: str, line: int | None, field: str | None) -> None:
+        self.warnings.append(Problem(message, self.filename, line, None, field))
 
     def origin(self, line: int) -> Origin:
         return Origin(self.filename, line)
@@ -165,14 +173,23 @@ class _Validator:
         for name, arg in value.items():
             arg_line = value.line_of(name) if isinstance(value, LocatedDict) else line
             field = f"{path}.arguments.{name}"
-            if not isinstance(name, str):
-                self.problem("argument names must be strings", arg_line, field)
-            elif name in INTEGER_ARGUMENTS and (isinstance(arg, bool) or not isinstance(arg, int) or arg < 0):
-                self.problem(f"must be a whole number >= 0, got {arg!r}", arg_line, field)
-            elif name in BOOLEAN_ARGUMENTS and not isinstance(arg, bool):
-                self.problem(f"must be true or false, got {arg!r}", arg_line, field)
+            message = _argument_shape_problem(name, arg)
+            if message is not None:
+                self.problem(message, arg_line, field)
         plain: dict[str, Any] = _plain(value)
         return plain
+
+    def server_rules(
+        self, kind: Target, object_type: str | None, raw: Any, path: str, line: int, context: str = ""
+    ) -> None:
+        """Refuse (or warn about) what RabbitMQ itself would refuse in these arguments (argument_rules.py)."""
+        if not isinstance(raw, dict) or not raw:
+            return
+        checked = {k: v for k, v in raw.items() if isinstance(k, str) and _argument_shape_problem(k, v) is None}
+        for finding in check_arguments(kind, object_type, checked):
+            arg_line = raw.line_of(finding.argument) if isinstance(raw, LocatedDict) else line
+            report = self.problem if finding.severity == "error" else self.warning
+            report(finding.message + context, arg_line, f"{path}.arguments.{finding.argument}")
 
     def regex(self, item: LocatedDict, key: str, path: str) -> str | None:
         value = self.string(item, key, path, required=True)
@@ -325,9 +342,9 @@ class _Validator:
             return Secret(secret)
         source = self.base_dir / str(value["file"])
         try:
-            lines = source.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            self.problem(f"cannot read {source}: {exc.strerror}", value.line_of("file"), f"{field}.file")
+            lines = read_bounded(source, MAX_PASSWORD_FILE_BYTES, allow_pipes=False).splitlines()
+        except InputFileError as exc:
+            self.problem(f"cannot read {source}: {exc}", value.line_of("file"), f"{field}.file")
             return None
         return Secret(lines[0].strip() if lines else "")
 
@@ -393,6 +410,7 @@ class _Validator:
                 item.line_of("type"),
                 f"{path}.type",
             )
+        self.server_rules("exchange", ex_type, item.get("arguments"), path, item.line_of("arguments"))
         self.topology.add(
             Exchange(
                 vhost=vhost,
@@ -441,6 +459,7 @@ class _Validator:
         auto_delete = self.boolean(item, "auto_delete", path, False)
         if q_type != "classic" and (not durable or auto_delete):
             self.problem(f"{q_type} queues must be durable and not auto_delete", item.line, path)
+        self.server_rules("queue", q_type, item.get("arguments"), path, item.line_of("arguments"))
         self.topology.add(
             Queue(
                 vhost=vhost,
@@ -479,6 +498,8 @@ class _Validator:
         )
         if not self.register("binding", binding.key, item.line, path):
             return
+        if isinstance(item.get("arguments"), LocatedDict) and state != "absent":
+            self.binding_arguments[binding.key] = (item["arguments"], path)
         if state == "absent":
             self.topology.mark_absent("binding", binding.key, self.origin(item.line))
         else:
@@ -513,6 +534,7 @@ class _Validator:
                     line,
                     f"{path}.source",
                 )
+            self.binding_rules(binding, line)
             targets = queues if binding.destination_type == "queue" else exchanges
             builtin = binding.destination_type == "exchange" and is_server_owned_exchange(binding.destination)
             if not builtin and (binding.vhost, binding.destination) not in targets:
@@ -522,6 +544,17 @@ class _Validator:
                     line,
                     f"{path}.destination",
                 )
+
+    def binding_rules(self, binding: Binding, line: int | None) -> None:
+        """A binding's arguments against its source exchange's type (x-match counts on headers exchanges)."""
+        written = self.binding_arguments.get(binding.key)
+        if written is None:
+            return
+        source = self.topology.exchanges.get((binding.vhost, binding.source))
+        source_type = source.type if isinstance(source, Exchange) else SERVER_EXCHANGE_TYPES.get(binding.source)
+        if source_type is not None:
+            context = f" (the source exchange {binding.source!r} is of type {source_type})"
+            self.server_rules("binding", source_type, written[0], written[1], line or 0, context)
 
 
 def validate_document(document: Any, filename: str, *, base_dir: Path, resolve_secrets: bool = True) -> Topology:
@@ -536,7 +569,30 @@ def validate_document(document: Any, filename: str, *, base_dir: Path, resolve_s
     check_expectations(document, validator.topology, filename, validator.problem, valid_so_far=not validator.problems)
     if validator.problems:
         raise TopologyError(sorted(validator.problems, key=lambda p: (p.line or 0, p.field or "")))
+    validator.topology.warnings = sorted(validator.warnings, key=lambda p: (p.line or 0, p.field or ""))
     return validator.topology
+
+
+# The types of the server's own exchanges, which bindings may use as their source.
+SERVER_EXCHANGE_TYPES = {
+    "amq.direct": "direct",
+    "amq.fanout": "fanout",
+    "amq.topic": "topic",
+    "amq.headers": "headers",
+    "amq.match": "headers",
+    "amq.rabbitmq.trace": "topic",
+}
+
+
+def _argument_shape_problem(name: Any, value: Any) -> str | None:
+    """The checks every argument gets whatever it belongs to: names are text, known numbers are whole."""
+    if not isinstance(name, str):
+        return "argument names must be strings"
+    if name in INTEGER_ARGUMENTS and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        return f"must be a whole number >= 0, got {value!r}"
+    if name in BOOLEAN_ARGUMENTS and not isinstance(value, bool):
+        return f"must be true or false, got {value!r}"
+    return None
 
 
 def _type_name(value: Any) -> str:

@@ -35,7 +35,7 @@ SHA256 = hash_password("s3cret", "rabbit_password_hashing_sha256", b"salt")
 SHA512 = hash_password("s3cret", "rabbit_password_hashing_sha512", b"salt")
 MD5 = hash_password("s3cret", "rabbit_password_hashing_md5", b"salt")
 # Problems the schema cannot see: they depend on other objects of the document.
-CROSS_REFERENCE = ("is not declared", "declared twice", "is not in the file's vhosts")
+CROSS_REFERENCE = ("is not declared", "declared twice", "is not in the file's vhosts", "the source exchange")
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +78,8 @@ def test_every_internal_reference_resolves() -> None:
 # validator stops at draft-07 (the YAML language server) then check every rule of the schema.
 DRAFT_07_KEYWORDS = {
     "$defs", "$ref", "$schema", "additionalProperties", "allOf", "anyOf", "const", "default", "description",
-    "else", "enum", "format", "if", "items", "maxLength", "maxProperties", "minLength", "minProperties", "minimum",
-    "not", "pattern", "properties", "propertyNames", "required", "then", "title", "type",
+    "else", "enum", "format", "if", "items", "maxLength", "maxProperties", "maximum", "minLength", "minProperties",
+    "minimum", "not", "pattern", "properties", "propertyNames", "required", "then", "title", "type",
 }  # fmt: skip
 
 
@@ -121,7 +121,7 @@ vhosts:
         type: classic
         durable: false
         auto_delete: true
-        arguments: {{x-queue-type: classic, x-message-ttl: 60000, x-max-priority: 10, x-expires: 0}}
+        arguments: {{x-queue-type: classic, x-message-ttl: 60000, x-max-priority: 10, x-expires: 60000}}
       - {{name: orders.single, arguments: {{x-single-active-consumer: true, x-queue-type: quorum}}}}
       - {{name: orders.legacy, state: absent}}
     bindings:

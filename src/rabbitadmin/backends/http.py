@@ -35,7 +35,7 @@ from rabbitadmin.definitions import (
     user_from_server,
     vhost_from_server,
 )
-from rabbitadmin.errors import MessagesArrived, RabbitAdminError, ServerError
+from rabbitadmin.errors import MessagesArrived, RabbitAdminError, ServerError, UnaddressableName
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import (
@@ -155,7 +155,37 @@ class HttpBackend:
 
     # -- writing -----------------------------------------------------------------------------------------
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
+        """Names the API cannot put in a path (``.`` and ``..``): refused at plan time, not 405 at apply."""
+        try:
+            self._path(obj, action)
+        except UnaddressableName as exc:
+            return str(exc)
         return None
+
+    def _path(self, obj: TopologyObject, action: str) -> str | None:
+        """The path ``action`` on ``obj`` sends to (None: a binding delete whose handle is read later).
+
+        Raises ``UnaddressableName`` for a ``.`` or ``..`` name, routing key or binding handle.
+        """
+        if isinstance(obj, Binding):
+            letter = "q" if obj.destination_type == "queue" else "e"
+            segments = ["bindings", obj.vhost, "e", obj.source, letter, obj.destination]
+            if action == "delete":
+                # The handle is the routing key itself when there are no arguments (RabbitMQ's properties_key).
+                handle = obj.properties_key or (obj.routing_key or "~" if not obj.arguments else None)
+                if handle is None:
+                    return None
+                segments.append(handle)
+            return api_path(*segments)
+        if isinstance(obj, Exchange | Queue):
+            return api_path(f"{obj.kind}s", obj.vhost, obj.name)
+        if isinstance(obj, Vhost):
+            return api_path("vhosts", obj.name)
+        if isinstance(obj, User):
+            return api_path("users", obj.name)
+        if isinstance(obj, Permission):
+            return api_path("permissions", obj.vhost, obj.user)
+        return api_path("topic-permissions", obj.vhost, obj.user)
 
     def create(self, objects: Sequence[TopologyObject], progress: Callable[[int], None] | None = None) -> None:
         vhosts = [obj for obj in objects if isinstance(obj, Vhost)]
