@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -81,11 +80,6 @@ def listening_addresses(port: int) -> set[str]:
             if listen_port == str(port):
                 addresses.add(address.strip("[]"))
     return addresses
-
-
-def controller_env() -> dict[str, str]:
-    """This process's environment without pip's settings (they are the controller's, not the host's)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
 
 
 def assert_bootstrapped(url: str, admin: tuple[str, str], myuser_password: str) -> None:

@@ -28,7 +28,6 @@ from tests.ansible.support import (
     REPO,
     ansible_playbook,
     assert_bootstrapped,
-    controller_env,
     listening_addresses,
     recap,
 )
@@ -57,9 +56,10 @@ class RootDeployment:
 
     def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
         env = {
-            **controller_env(),
-            # The chroot connection hands the controller's environment to every command in the root. A pip
-            # setting there must not steer the role's pip (it runs --isolated): this one would break it.
+            # The chroot connection hands the controller's whole environment (here with CA variables naming
+            # files the root lacks) to every command in the root. A pip setting there must not steer the
+            # role's pip (it runs --isolated): this one would break it.
+            **os.environ,
             "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
             "PIP_NO_INDEX": "1",
         }
@@ -187,9 +187,12 @@ def test_first_run_bootstraps_the_root(deployed: RootDeployment) -> None:
     assert version == (REPO / "pyproject.toml").read_text().split('version = "', 1)[1].split('"', 1)[0]
     assert set(owners) == {"rabbitadmin-declarative"}, owners
     assert deployed.in_root(f"{VENV}/bin/rabbitadmin", "--version").returncode == 0
-    # The distribution port and epmd listen where AMQP and the management API do: loopback only.
-    for port in ("amqp", "management", "dist", "epmd"):
+    # The distribution port listens where AMQP and the management API do; epmd on loopback only (it adds
+    # IPv6 loopback of its own accord).
+    for port in ("amqp", "management", "dist"):
         assert listening_addresses(deployed.ports[port]) == {"127.0.0.1"}, port
+    epmd = listening_addresses(deployed.ports["epmd"])
+    assert "127.0.0.1" in epmd and epmd <= {"127.0.0.1", "::1"}, epmd
 
 
 def test_second_run_changes_nothing(deployed: RootDeployment) -> None:
