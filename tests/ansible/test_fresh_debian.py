@@ -199,6 +199,8 @@ def test_second_run_changes_nothing(deployed: RootDeployment) -> None:
     result = deployed.run()
     assert result.returncode == 0, result.stdout
     assert recap(result.stdout, HOST)["changed"] == 0, result.stdout
+    # dpkg-query found the packages: apt is not even asked.
+    assert re.search(r"Install the missing packages.*\*+\nskipping:", result.stdout), result.stdout
 
 
 def test_check_diff_after_a_topology_change_shows_the_plan_and_writes_nothing(deployed: RootDeployment) -> None:

@@ -85,9 +85,10 @@ class Venv:
             "owners = sorted(set(m.packages_distributions().get('rabbitadmin', [])))\n"
             "try:\n    version = m.version('rabbitadmin-declarative')\n"
             "except m.PackageNotFoundError:\n    version = None\n"
+            "package = u.find_spec('rabbitadmin') is not None\n"
             "print(json.dumps({'owners': owners, 'version': version,"
-            " 'engine': u.find_spec('rabbitadmin.engine') is not None,"
-            " 'stranger': u.find_spec('rabbitadmin.stranger_client') is not None}))"
+            " 'engine': package and u.find_spec('rabbitadmin.engine') is not None,"
+            " 'stranger': package and u.find_spec('rabbitadmin.stranger_client') is not None}))"
         )
         result = subprocess.run(
             [str(self.path / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=60, check=True
@@ -150,6 +151,22 @@ def test_the_same_version_is_left_alone(venv: Venv) -> None:
     assert result.returncode == 0, result.stdout
     assert recap(result.stdout)["changed"] == 0, result.stdout
     assert (venv.path / "bin" / "rabbitadmin").stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize(
+    ("dist_ip", "message"),
+    [
+        ("127.0.0.2", "rabbitmq_dist_ip is 127.0.0.2 but the host of node name x@localhost resolves to 127.0.0.1"),
+        ("::1", "rabbitmq_dist_ip must be an IPv4 address"),
+        ("127.0.0.1.5", "rabbitmq_dist_ip must be an IPv4 address"),
+    ],
+)
+def test_a_distribution_address_rabbitmqctl_could_not_reach_is_refused(venv: Venv, dist_ip: str, message: str) -> None:
+    before = venv.state()
+    result = venv.run("-e", f"rabbitmq_dist_ip={dist_ip}", "-e", "rabbitmq_nodename=x@localhost")
+    assert result.returncode != 0
+    assert message in " ".join(result.stdout.split()), result.stdout
+    assert venv.state() == before  # refused before anything was written
 
 
 def test_a_missing_wheel_fails_before_anything_is_written(venv: Venv) -> None:
