@@ -46,6 +46,18 @@ stamp=.venv/.rabbitadmin-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "==> installing rabbitadmin into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  # The distribution was called `rabbitadmin` before, a name that belongs to another project on PyPI.
+  # Its editable install left src/rabbitadmin.egg-info, which would still show that name to pip.
+  .venv/bin/python -m pip uninstall -y -q rabbitadmin >/dev/null 2>&1 || true
+  rm -rf src/rabbitadmin.egg-info
   .venv/bin/python -m pip install -q -e '.[dev,ansible]'
   touch "$stamp"
+fi
+
+# tests/ansible/test_fresh_debian.py builds a fresh Debian 12 root with debootstrap (cached after the first run).
+if ! command -v debootstrap >/dev/null 2>&1 && [ ! -x /usr/sbin/debootstrap ]; then
+  echo "==> installing debootstrap (apt)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+    debootstrap >/dev/null
 fi

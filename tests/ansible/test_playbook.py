@@ -23,8 +23,8 @@ import pytest
 import requests
 
 from rabbitadmin.sandbox import free_port, server_scripts_dir
+from tests.ansible.support import REPO, ansible_playbook, assert_bootstrapped, listening_addresses, recap
 
-REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = REPO / "ansible" / "site.yml"
 ADMIN_PASSWORD = "adm-" + secrets.token_hex(8)
 MYUSER_PASSWORD = "my-" + secrets.token_hex(8)
@@ -52,41 +52,19 @@ class Deployment:
         """Run ansible-playbook (no terminal) and return its result; stdout+stderr in ``.stdout``."""
         vars_file = self.tmp / "vars.json"
         vars_file.write_text(json.dumps(self.variables))
-        env = {
-            **os.environ,
-            "ANSIBLE_HOME": str(self.tmp / "ansible-home"),
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        }
-        return subprocess.run(
-            [
-                str(Path(sys.executable).parent / "ansible-playbook"),
-                "-i",
-                str(self.tmp / "inventory.ini"),
-                str(PLAYBOOK),
-                "-e",
-                f"@{vars_file}",
-                *extra,
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=600,
-            check=False,
+        return ansible_playbook(
+            PLAYBOOK,
+            self.tmp / "inventory.ini",
+            "-e",
+            f"@{vars_file}",
+            *extra,
+            env=os.environ,
+            home=self.tmp / "ansible-home",
         )
 
     def ctl_env(self) -> dict[str, str]:
         base = str(self.base_dir)
         return {**os.environ, "HOME": base, "RABBITMQ_CONF_ENV_FILE": f"{base}/rabbitmq-env.conf"}
-
-
-def recap(output: str) -> dict[str, int]:
-    """The counters of the PLAY RECAP line for localhost."""
-    match = re.search(r"^localhost\s+:\s+(.*)$", output, re.MULTILINE)
-    assert match, output
-    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))}
 
 
 def stop_node(deployment: Deployment) -> None:
@@ -112,7 +90,7 @@ def stop_node(deployment: Deployment) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def deployment(tmp_path_factory: pytest.TempPathFactory, product_wheel: Path) -> Iterator[Deployment]:
     tmp = tmp_path_factory.mktemp("ansible")
     (tmp / "inventory.ini").write_text(
         f"[rabbitmq]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
@@ -131,10 +109,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "rabbitmq_admin_user": "boss",
             "rabbitmq_admin_password": ADMIN_PASSWORD,
             "myuser_password": MYUSER_PASSWORD,
-            # The role really installs rabbitadmin (from this checkout) into a fresh virtualenv, and the
-            # topology module then runs under that virtualenv's Python.
+            # The role really installs rabbitadmin (the wheel of this checkout) into a fresh virtualenv, and
+            # the topology module then runs under that virtualenv's Python.
             "rabbitadmin_virtualenv": str(tmp / "venv"),
-            "rabbitadmin_pip_source": str(REPO),
+            "rabbitadmin_wheel": str(product_wheel),
             "rabbitadmin_topology_file": str(tmp / "topology.yaml"),
         },
     )
@@ -154,15 +132,11 @@ def test_first_run_bootstraps_node_and_topology(deployment: Deployment) -> None:
     assert result.returncode == 0, result.stdout
     assert recap(result.stdout)["changed"] > 0
     assert (deployment.tmp / "venv" / "bin" / "rabbitadmin").exists()
+    # The distribution port listens with AMQP and the management API, on loopback only.
+    assert listening_addresses(int(str(deployment.variables["rabbitmq_dist_port"]))) == {"127.0.0.1"}
     for secret in (ADMIN_PASSWORD, MYUSER_PASSWORD):
         assert secret not in result.stdout  # no_log everywhere, even with -v
-    whoami = _get(deployment, "/api/whoami", "boss", ADMIN_PASSWORD)
-    assert whoami.status_code == 200 and "administrator" in whoami.json()["tags"]
-    assert _get(deployment, "/api/whoami", "guest", "guest").status_code == 401
-    assert _get(deployment, "/api/users/guest", "boss", ADMIN_PASSWORD).status_code == 404
-    assert _get(deployment, "/api/whoami", "myuser", MYUSER_PASSWORD).json()["tags"] == ["management"]
-    queues = _get(deployment, "/api/queues/myproject", "boss", ADMIN_PASSWORD).json()
-    assert {q["name"] for q in queues} == {"hello", "task_queue", "rpc_queue"}
+    assert_bootstrapped(deployment.url, ("boss", ADMIN_PASSWORD), MYUSER_PASSWORD)
     perms = _get(deployment, "/api/permissions/myproject/myuser", "boss", ADMIN_PASSWORD).json()
     assert (perms["configure"], perms["write"], perms["read"]) == (".*", ".*", ".*")
     exchanges = _get(deployment, "/api/exchanges/myproject/topic_logs", "boss", ADMIN_PASSWORD).json()
