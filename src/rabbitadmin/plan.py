@@ -93,6 +93,10 @@ class Plan:
     refusals: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     scope: tuple[str, ...] = ()
+    #: The server's RabbitMQ version as read for this plan, and what that version deprecates or ignores in
+    #: the topology (``server_versions``).
+    server_version: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -112,6 +116,8 @@ class Plan:
             "summary": self.summary(),
             "refusals": list(self.refusals),
             "notes": list(self.notes),
+            "server_version": self.server_version,
+            "warnings": list(self.warnings),
             "data_loss": [{"subject": c.subject, "messages": c.messages_at_risk} for c in self.data_loss()],
         }
 

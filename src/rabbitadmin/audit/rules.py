@@ -123,8 +123,21 @@ RULES: dict[str, Rule] = {
             "declared in the topology file but missing on the server",
             "Run rabbitadmin apply.",
         ),
+        # RA040: server-version findings (server_versions.py), kept apart from the permission rules.
+        Rule(
+            "RA040",
+            Severity.medium,
+            "deprecated RabbitMQ feature in use",
+            "Stop using it before the version that removes it; see docs/server-versions.md.",
+        ),
     )
 }
+
+
+def deprecation_rules(uses: Iterable[tuple[str, str]]) -> Iterator[Finding]:
+    """RA040: each (deprecated feature, explanation) from ``server_versions.deprecated_in_use``."""
+    for feature, explanation in uses:
+        yield _finding("RA040", f"deprecated feature {feature!r}: {explanation}", f"deprecated_feature:{feature}")
 
 
 def _finding(rule_id: str, message: str, *objects: str) -> Finding:
@@ -291,12 +304,22 @@ class Report:
         return max((f.severity for f in self.findings), default=None)
 
 
-def audit(topo: Topology, *, desired: Topology | None = None, ignore: Iterable[str] = ()) -> Report:
-    """Run every rule over ``topo`` (and drift against ``desired`` if given), skipping ignored rule ids."""
+def audit(
+    topo: Topology,
+    *,
+    desired: Topology | None = None,
+    ignore: Iterable[str] = (),
+    deprecated: Iterable[tuple[str, str]] = (),
+) -> Report:
+    """Run every rule over ``topo`` (and drift against ``desired`` if given), skipping ignored rule ids.
+
+    ``deprecated``: deprecated features in use, as ``server_versions.deprecated_in_use`` gives them (RA040).
+    """
     skip = {i.upper() for i in ignore}
     found: list[Finding] = []
     for ruleset in ALL:
         found.extend(ruleset(topo))
+    found.extend(deprecation_rules(deprecated))
     if desired is not None:
         found.extend(drift_rules(desired, topo))
     kept = [f for f in found if f.rule not in skip]

@@ -89,6 +89,7 @@ class CtlBackend:
         }
         self._updates: Batcher[TopologyObject, None] = Batcher(self._import_many)
         self._actual: Topology | None = None
+        self._server_version: str | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
         self._support_lock = threading.Lock()
 
@@ -102,6 +103,12 @@ class CtlBackend:
 
     def connected_user(self) -> str | None:
         return None  # rabbitmqctl acts as the Erlang node, not as a RabbitMQ user
+
+    def server_facts(self) -> tuple[str | None, dict[str, str] | None]:
+        """The version from the definitions export (read with the state, or now); phases from the table."""
+        if self._server_version is None:
+            self._server_version = str(self.export_definitions().get("rabbit_version") or "") or None
+        return self._server_version, None
 
     def close(self) -> None:
         self.ctl.close()
@@ -123,6 +130,7 @@ class CtlBackend:
             extras = pool.submit(self._extras, None if vhosts is None else sorted(vhosts))
             definitions = self.export_definitions()
             counts, internal = extras.result()
+        self._server_version = str(definitions.get("rabbit_version") or "") or None
         topology = topology_from_definitions(definitions, vhosts)
         for exchange in internal:
             topology.add(exchange)
