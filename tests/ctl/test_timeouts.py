@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,8 +47,10 @@ def processes_with(marker: str) -> list[str]:
 def test_a_hanging_rabbitmqctl_is_killed_with_its_children_and_exits_10(tmp_path: Path) -> None:
     marker = f"hang-{secrets.token_hex(4)}"
     fake = tmp_path / "rabbitmqctl"
+    vm = tmp_path / marker  # a sleep whose command line names this test
+    shutil.copy("/bin/sleep", vm)
     # Like the real script: a shell that runs a long-lived child (the Erlang VM) and waits for it.
-    fake.write_text(f"#!/bin/sh\nsleep 1000 {marker} 2>/dev/null &\nsleep 1001 {marker}\n")
+    fake.write_text(f"#!/bin/sh\n{vm} 1000 &\n{vm} 1001\n")
     fake.chmod(0o700)
     for args in (["vhosts", "list"], ["export"]):
         result = rabbitadmin("--backend", "ctl", "--rabbitmqctl", str(fake), "--ctl-timeout", "2", *args, env={})
