@@ -29,6 +29,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$policy_added" -eq 1 ] && as_root rm -f /usr/sbin/policy-rc.d
 fi
 
+# RabbitMQ 4.0 (sandbox --rabbitmq 4.0, and the test suite's second server version) runs from a Debian 13
+# root that rabbitadmin builds with debootstrap on first use.
+if ! command -v debootstrap >/dev/null 2>&1; then
+  echo "==> installing debootstrap (apt)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+    --no-install-recommends debootstrap >/dev/null
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating the virtualenv .venv"
   "$PYTHON" -m venv .venv

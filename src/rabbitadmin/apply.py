@@ -30,6 +30,8 @@ class ApplyResult:
     done: list[Change] = field(default_factory=list)
     failed: list[tuple[Change, str]] = field(default_factory=list)
     not_attempted: list[Change] = field(default_factory=list)
+    #: True when a failure cannot go away by running the apply again (its error says ``permanent``).
+    permanent: bool = False
 
     @property
     def ok(self) -> bool:
@@ -59,7 +61,10 @@ class PartialApply(RabbitAdminError):
         lines += [f"  not attempted: {c.subject}" for c in result.not_attempted[:20]]
         if len(result.not_attempted) > 20:
             lines.append(f"  ... and {len(result.not_attempted) - 20} more not attempted")
-        lines.append("run the same command again to finish: the next plan starts from the server's state")
+        if result.permanent:
+            lines.append("running the same command again will not finish it: fix the cause named above first")
+        else:
+            lines.append("run the same command again to finish: the next plan starts from the server's state")
         super().__init__("\n".join(lines))
 
 
@@ -90,6 +95,7 @@ class _Run:
         self.pending_steps: dict[int, int] = {id(c): 2 if c.action is Action.REPLACE else 1 for c in plan.changes}
         self.errors: dict[int, str] = {}
         self.started: set[int] = set()
+        self.permanent = False
 
     def run_step(self, change: Change, step: Callable[[], None], weight: int = 1) -> None:
         if self.stop.is_set():
@@ -101,6 +107,7 @@ class _Run:
         except RabbitAdminError as exc:
             with self.lock:
                 self.errors[id(change)] = str(exc)
+                self.permanent = self.permanent or bool(getattr(exc, "permanent", False))
             self.stop.set()
             return
         with self.lock:
@@ -157,7 +164,7 @@ def execute_plan(
     creates = [c for c in plan.changes if c.action in (Action.CREATE, Action.REPLACE) and c.desired is not None]
     _run_creates(run, creates, backend)
 
-    result = ApplyResult()
+    result = ApplyResult(permanent=run.permanent)
     for change in plan.changes:
         key = id(change)
         if key in run.errors:
@@ -189,6 +196,7 @@ def _run_creates(run: _Run, creates: list[Change], backend: Backend) -> None:
         except RabbitAdminError as exc:
             for change in creates:
                 run.errors[id(change)] = f"bulk create failed, outcome unknown: {exc}"
+            run.permanent = run.permanent or bool(getattr(exc, "permanent", False))
             run.stop.set()
             return
         for change in creates:

@@ -53,6 +53,9 @@ class ArgumentFact:
     advice: str
     #: The deprecated feature behind it (its phase on the server can turn the warning into a refusal).
     feature: str | None = None
+    #: From this version on the server refuses the argument (with one of ``refused_values``; None: any).
+    refused_since: Version | None = None
+    refused_values: tuple[object, ...] | None = None
 
 
 ARGUMENT_FACTS: tuple[ArgumentFact, ...] = (
@@ -62,13 +65,16 @@ ARGUMENT_FACTS: tuple[ArgumentFact, ...] = (
         (3, 12),
         "ignored",
         "classic queues (version 2) always keep messages on disk; remove the argument",
+        refused_since=(4, 3),  # 4.3.0 release notes: CQv1 removed, any x-queue-mode fails
     ),
     ArgumentFact(
         "x-queue-version",
         ("classic",),
         (4, 0),
         "ignored",
-        "classic queue version 1 is gone in 4.0: every classic queue is version 2; remove the argument",
+        "classic queues are version 2 from 4.0 on; remove the argument",
+        refused_since=(4, 3),  # 4.3.0 release notes: x-queue-version 1 fails
+        refused_values=(1, "1"),
     ),
     ArgumentFact(
         "x-max-in-memory-length",
@@ -154,7 +160,19 @@ def argument_notes(
         if version[:2] < fact.since:
             continue
         shown = ".".join(map(str, fact.since))
-        if fact.feature and phases.get(fact.feature) in REFUSING_PHASES:
+        value = arguments[fact.argument]
+        if (
+            fact.refused_since is not None
+            and version[:2] >= fact.refused_since
+            and (fact.refused_values is None or value in fact.refused_values)
+        ):
+            since = ".".join(map(str, fact.refused_since))
+            notes.append(
+                VersionNote(
+                    "refuse", subject, f"RabbitMQ {since} and later refuse {fact.argument}: {value!r}; {fact.advice}"
+                )
+            )
+        elif fact.feature and phases.get(fact.feature) in REFUSING_PHASES:
             message = f"{fact.argument}: the server refuses deprecated feature {fact.feature} ({phases[fact.feature]})"
             notes.append(VersionNote("refuse", subject, f"{message}; {fact.advice}", fact.feature))
         else:

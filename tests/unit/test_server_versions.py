@@ -36,6 +36,9 @@ def test_parse_version(text: str | None, expected: tuple[int, ...] | None) -> No
         ("quorum", {"x-queue-master-locator": "min-masters"}, (4, 0, 5), ["warn"]),
         ("classic", {"x-message-ttl": 5}, (4, 0, 5), []),
         ("classic", {"x-queue-mode": "lazy"}, None, []),
+        ("classic", {"x-queue-mode": "default"}, (4, 3, 0), ["refuse"]),  # 4.3.0 release notes, on paper
+        ("classic", {"x-queue-version": 1}, (4, 3, 0), ["refuse"]),
+        ("classic", {"x-queue-version": 2}, (4, 3, 0), ["warn"]),
     ],
 )
 def test_argument_notes(
@@ -96,3 +99,34 @@ def test_deprecated_in_use_from_the_server_or_from_the_objects() -> None:
         ("RA040", ("deprecated_feature:transient_nonexcl_queues",))
     ]
     assert [f.rule for f in audit(topo, deprecated=upgrade, ignore=["ra040"]).findings if f.rule == "RA040"] == []
+
+
+class _TimingOutBackend:
+    """A backend whose creates time out the way 4.0.5's rabbitmqctl does when given stdin (engine test)."""
+
+    name = "ctl"
+    parallelism = 1
+    bulk_threshold = 1
+
+    def __init__(self, permanent: bool) -> None:
+        self.permanent = permanent
+
+    def create(self, objects: object, progress: object = None) -> None:
+        from rabbitadmin.backends.ctl_runner import CtlTimeout
+
+        raise CtlTimeout("rabbitmqctl import_definitions did not finish", permanent=self.permanent)
+
+
+@pytest.mark.parametrize("permanent", [True, False])
+def test_run_again_is_advised_only_when_a_re_run_can_finish(permanent: bool) -> None:
+    from rabbitadmin.apply import PartialApply, execute_plan
+    from rabbitadmin.diff import compute_plan
+
+    desired = topology(Queue(vhost="v", name="q"))
+    plan = compute_plan(desired, Topology())
+    with pytest.raises(PartialApply) as caught:
+        execute_plan(plan, _TimingOutBackend(permanent))  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert ("run the same command again to finish" in message) is not permanent
+    assert ("will not finish it" in message) is permanent
+    assert caught.value.result.permanent is permanent
