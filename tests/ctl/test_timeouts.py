@@ -76,7 +76,7 @@ def test_stdin_through_a_remote_prefix_hangs_on_4_0_5_and_is_reported(
     env = {**ctl, "RABBITADMIN_CTL_PREFIX": f"{fake_ssh} mq1 {local_prefix}".strip()}
     topology = tmp_path / "t.yaml"
     topology.write_text(f"vhosts:\n  - name: ssh-{secrets.token_hex(3)}\n")
-    result = rabbitadmin("--backend", "ctl", "--ctl-timeout", "20", "plan", str(topology), "-o", "json", env=env)
+    result = rabbitadmin("--backend", "ctl", "--ctl-timeout", "30", "plan", str(topology), "-o", "json", env=env)
     if rabbitmq_version == "4.0":
         assert result.returncode == ExitCode.TIMEOUT, result.stderr
         error = json.loads(result.stdout)["error"]
