@@ -28,7 +28,7 @@ from rabbitadmin.model import Secret
 from rabbitadmin.sandbox import VERSIONS, Sandbox, SandboxInfo
 
 
-def test_versions() -> list[str]:
+def selected_versions() -> list[str]:
     """The server versions this run covers: ``RABBITADMIN_TEST_VERSIONS`` (comma-separated), default all."""
     wanted = [v.strip() for v in os.environ.get("RABBITADMIN_TEST_VERSIONS", ",".join(VERSIONS)).split(",")]
     unknown = [v for v in wanted if v not in VERSIONS]
@@ -37,7 +37,6 @@ def test_versions() -> list[str]:
     return [v for v in VERSIONS if v in wanted]
 
 
-test_versions.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,7 +50,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrise ``rabbitmq_version`` (session scope: one node per version) for every test using it."""
     if "rabbitmq_version" not in metafunc.fixturenames:
         return
-    versions = test_versions()
+    versions = selected_versions()
     marker = metafunc.definition.get_closest_marker("rabbitmq_versions")
     if marker is not None:
         if not marker.kwargs.get("reason"):
