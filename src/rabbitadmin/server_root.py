@@ -170,6 +170,9 @@ def _require_root_user() -> None:
 # to show at the same path inside; then the command. The namespace's mounts die with its last process.
 _IN_ROOT = r"""#!/bin/sh
 # Written by rabbitadmin: runs a command inside the RabbitMQ root, in a private mount namespace.
+# The host's PATH (virtualenvs, a user's bin) means nothing inside the root: use the system one.
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
 exec unshare --mount --propagation private -- /bin/sh -c '
 set -e
 root=$1; shared=$2; shift 2
