@@ -64,6 +64,9 @@ class CtlAdmin:
         self._import_user(name, password, tags)
 
     def delete_user(self, name: str) -> bool:
+        # 4.0.5's delete_user exits 0 for a user that does not exist (3.10.8: "not found"): look first.
+        if self._user_tags(name) is None:
+            return False
         return self._deleted(["delete_user", "--", name])
 
     def change_password(self, name: str, password: Secret) -> None:
