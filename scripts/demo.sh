@@ -3,6 +3,7 @@
 # apply topology.yaml (showing the plan first), and show it working.
 # The node keeps running afterwards so you can explore; stop it with:
 #   .venv/bin/rabbitadmin sandbox stop --dir .sandbox/demo
+# RABBITADMIN_DEMO_RABBITMQ=4.0 runs RabbitMQ 4.0.5 instead of the host's 3.10 (see docs/sandbox.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,7 +14,7 @@ NODE_DIR="$ROOT/.sandbox/demo"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "starting a private RabbitMQ node in $NODE_DIR"
-"$RA" sandbox start --dir "$NODE_DIR"
+"$RA" sandbox start --dir "$NODE_DIR" ${RABBITADMIN_DEMO_RABBITMQ:+--rabbitmq "$RABBITADMIN_DEMO_RABBITMQ"}
 eval "$("$RA" sandbox env --dir "$NODE_DIR")"
 
 # myuser's password: from the environment if you set it, else generated once and kept in a private file.

@@ -38,6 +38,15 @@ if ! command -v dot >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; th
     --no-install-recommends graphviz chromium >/dev/null
 fi
 
+# debootstrap builds two cached roots: Debian 13 for RabbitMQ 4.0 (sandbox --rabbitmq 4.0, the suite's second
+# server version) and a bare Debian 12 that tests/ansible/test_fresh_debian.py bootstraps with Ansible.
+if ! command -v debootstrap >/dev/null 2>&1 && [ ! -x /usr/sbin/debootstrap ]; then
+  echo "==> installing debootstrap (apt)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+    --no-install-recommends debootstrap >/dev/null
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "==> creating the virtualenv .venv"
   "$PYTHON" -m venv .venv
@@ -54,10 +63,3 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# tests/ansible/test_fresh_debian.py builds a fresh Debian 12 root with debootstrap (cached after the first run).
-if ! command -v debootstrap >/dev/null 2>&1 && [ ! -x /usr/sbin/debootstrap ]; then
-  echo "==> installing debootstrap (apt)"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q >/dev/null
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
-    debootstrap >/dev/null
-fi

@@ -1,13 +1,20 @@
-"""Shared fixtures: one private RabbitMQ node per test session, started from the installed server.
+"""Shared fixtures: one private RabbitMQ node per server version per test session.
 
-A test that needs a broker asks for ``node`` (or ``settings``); if the node cannot start, the test fails
-with the node's log, it is never skipped.
+Every test that touches a server runs once per version in ``RABBITADMIN_TEST_VERSIONS`` (default
+``3.10,4.0``: the host's 3.10.8 and 4.0.5 from the cached Debian 13 root, built on first use): the
+session fixture ``rabbitmq_version`` is parametrised, its id (``rabbitmq-3.10``, ``rabbitmq-4.0``) is
+in every test id, and pytest orders the tests so that each version's node starts once. A test that
+cannot run on some version says so with ``@pytest.mark.rabbitmq_versions("3.10", reason="...")``; it
+is then generated for those versions only (never skipped). A test that needs a broker asks for ``node``
+(or ``settings``, ``cli_env``, ``rabbitadmin``); if the node cannot start, the test fails with the
+node's log, it is never skipped.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,12 +25,51 @@ import pytest
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Secret
-from rabbitadmin.sandbox import Sandbox, SandboxInfo
+from rabbitadmin.sandbox import VERSIONS, Sandbox, SandboxInfo
+
+
+def selected_versions() -> list[str]:
+    """The server versions this run covers: ``RABBITADMIN_TEST_VERSIONS`` (comma-separated), default all."""
+    wanted = [v.strip() for v in os.environ.get("RABBITADMIN_TEST_VERSIONS", ",".join(VERSIONS)).split(",")]
+    unknown = [v for v in wanted if v not in VERSIONS]
+    if unknown or not any(wanted):
+        raise pytest.UsageError(f"RABBITADMIN_TEST_VERSIONS: use a comma-separated subset of {', '.join(VERSIONS)}")
+    return [v for v in VERSIONS if v in wanted]
+
+
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "rabbitmq_versions(*versions, reason): the server versions a test can run on, and why not the others",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``rabbitmq_version`` (session scope: one node per version) for every test using it."""
+    if "rabbitmq_version" not in metafunc.fixturenames:
+        return
+    versions = selected_versions()
+    marker = metafunc.definition.get_closest_marker("rabbitmq_versions")
+    if marker is not None:
+        if not marker.kwargs.get("reason"):
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: rabbitmq_versions needs a reason=")
+        versions = [v for v in versions if v in marker.args]
+    metafunc.parametrize(
+        "rabbitmq_version", versions, indirect=True, scope="session", ids=[f"rabbitmq-{v}" for v in versions]
+    )
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path_factory.mktemp("rabbitmq") / "node")
+def rabbitmq_version(request: pytest.FixtureRequest) -> str:
+    """The server version of this test's node ("3.10" or "4.0")."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def sandbox(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    box = Sandbox(tmp_path_factory.mktemp(f"rabbitmq-{rabbitmq_version}") / "node", rabbitmq=rabbitmq_version)
     box.start()
     try:
         yield box
@@ -59,14 +105,39 @@ def vhost(admin_client: HttpClient) -> Iterator[str]:
     admin_client.delete(api_path("vhosts", name))
 
 
+def ctl_env(node: SandboxInfo) -> dict[str, str]:
+    """The ``RABBITADMIN_*`` ctl settings for a sandbox node (what ``sandbox env`` prints), whatever its version."""
+    names = {
+        "node": "RABBITADMIN_NODE",
+        "rabbitmqctl": "RABBITADMIN_RABBITMQCTL",
+        "prefix": "RABBITADMIN_CTL_PREFIX",
+        "cookie_file": "RABBITADMIN_ERLANG_COOKIE_FILE",
+    }
+    settings = Sandbox(Path(node.directory)).ctl_settings()
+    return {names[key]: value for key, value in settings.items() if value}
+
+
+def ctl_backend_options(box: Sandbox, info: SandboxInfo) -> dict[str, object]:
+    """Keyword arguments for ``CtlBackend`` reaching ``box``'s node (3.10 directly, 4.0 in its root)."""
+    settings = box.ctl_settings()
+    return {
+        "node": info.nodename,
+        "rabbitmqctl": str(settings["rabbitmqctl"]),
+        "prefix": shlex.split(settings["prefix"]) if settings["prefix"] else (),
+        "env": box.server_env(info),
+    }
+
+
 @pytest.fixture
 def cli_env(node: SandboxInfo) -> dict[str, str]:
-    """Environment variables pointing the ``rabbitadmin`` command at the session node."""
+    """Environment variables pointing the ``rabbitadmin`` command at the session node (HTTP by default;
+    the ctl settings are there too, for ``--backend ctl``)."""
     return {
         "RABBITADMIN_URL": node.url,
         "RABBITADMIN_USER": node.user,
         "RABBITADMIN_PASSWORD_FILE": str(Path(node.password_file)),
         "RABBITADMIN_AMQP_PORT": str(node.amqp_port),
+        **ctl_env(node),
     }
 
 

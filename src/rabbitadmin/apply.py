@@ -35,6 +35,8 @@ class ApplyResult:
     failed: list[tuple[Change, str]] = field(default_factory=list)
     not_attempted: list[Change] = field(default_factory=list)
     kept: list[tuple[Change, str]] = field(default_factory=list)
+    #: True when a failure cannot go away by running the apply again (its error says ``permanent``).
+    permanent: bool = False
 
     @property
     def ok(self) -> bool:
@@ -78,7 +80,9 @@ class PartialApply(RabbitAdminError):
         lines += [f"  not attempted: {c.subject}" for c in result.not_attempted[:20]]
         if len(result.not_attempted) > 20:
             lines.append(f"  ... and {len(result.not_attempted) - 20} more not attempted")
-        if only_kept:
+        if result.permanent:
+            lines.append("running the same command again will not finish it: fix the cause named above first")
+        elif only_kept:
             lines.append(
                 "the kept queues hold messages now: drain them and run the same command again, or pass "
                 "--allow-data-loss to delete them with their messages"
@@ -123,6 +127,7 @@ class _Run:
         self.kept: dict[int, str] = {}
         self.started: set[int] = set()
         self.cause: RabbitAdminError | None = None
+        self.permanent = False
 
     def run_step(self, change: Change, step: Callable[[], None], weight: int = 1) -> None:
         if self.stop.is_set():
@@ -138,6 +143,7 @@ class _Run:
         except RabbitAdminError as exc:
             with self.lock:
                 self.errors[id(change)] = str(exc)
+                self.permanent = self.permanent or bool(getattr(exc, "permanent", False))
             self.stop.set()
             return
         with self.lock:
@@ -206,7 +212,7 @@ def execute_plan(
     ]
     _run_creates(run, creates, backend, on_vhosts_created)
 
-    result = ApplyResult()
+    result = ApplyResult(permanent=run.permanent)
     for change in plan.changes:
         key = id(change)
         if key in run.errors:
@@ -255,6 +261,7 @@ def _run_creates(
         except RabbitAdminError as exc:
             for change in creates:
                 run.errors[id(change)] = f"bulk create failed, outcome unknown: {exc}"
+            run.permanent = run.permanent or bool(getattr(exc, "permanent", False))
             run.stop.set()
             return
         for change in creates:

@@ -105,6 +105,12 @@ def main_callback(
     erlang_cookie_file: str | None = typer.Option(
         None, "--erlang-cookie-file", envvar="RABBITADMIN_ERLANG_COOKIE_FILE", help="ctl: the node's Erlang cookie."
     ),
+    ctl_timeout: float | None = typer.Option(
+        None,
+        "--ctl-timeout",
+        envvar="RABBITADMIN_CTL_TIMEOUT",
+        help="ctl: seconds each rabbitmqctl call may take before it is killed (exit 10); default 300.",
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """Global connection options; every command also reads them from RABBITADMIN_* variables."""
@@ -134,6 +140,7 @@ def main_callback(
             "rabbitmqctl": rabbitmqctl,
             "prefix": ctl_prefix,
             "cookie_file": erlang_cookie_file,
+            "timeout": ctl_timeout,
         },
     )
 
@@ -356,11 +363,16 @@ def sandbox_start(
     tls_dir: Path | None = typer.Option(
         None, "--tls-dir", help="Serve the API over HTTPS with ca.pem, server.pem/.key; clients need client.pem/.key."
     ),
+    rabbitmq: str | None = typer.Option(
+        None,
+        "--rabbitmq",
+        help="3.10: the host's package (default); 4.0: Debian 13's 4.0.5 from a root built on first use (root only).",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Start the private node (or report the one already running)."""
     with error_boundary():
-        box = Sandbox(directory, management=not no_management, tls_dir=tls_dir)
+        box = Sandbox(directory, management=not no_management, tls_dir=tls_dir, rabbitmq=rabbitmq)
         already = box.status().state == "running"
         info = box.start()
     if output is OutputFormat.json:
@@ -420,6 +432,8 @@ def _public_info(box: Sandbox) -> dict[str, object]:
         "password_file": str(info.password_file),
         "pid": info.pid,
         "management": info.management,
+        "rabbitmq": info.rabbitmq,
+        **({"root": info.root} if info.root else {}),
     }
 
 

@@ -13,7 +13,18 @@ from typing import Any
 from rabbitadmin.loader import LocatedDict, LocatedList
 
 DEFINITIONS_MARKERS = ("rabbit_version", "rabbitmq_version", "product_version", "queues", "exchanges", "bindings")
-IGNORED_SECTIONS = ("rabbit_version", "rabbitmq_version", "product_name", "product_version", "global_parameters")
+IGNORED_SECTIONS = (
+    "rabbit_version",
+    "rabbitmq_version",
+    "product_name",
+    "product_version",
+    "global_parameters",
+    # Written by 4.0's export (cluster-wide and per-vhost): descriptive only.
+    "rabbitmq_definition_format",
+    "original_cluster_name",
+    "original_vhost_name",
+    "explanation",
+)
 UNSUPPORTED_SECTIONS = ("policies", "parameters")
 ReportProblem = Callable[[str, int | None, str | None], None]
 

@@ -15,6 +15,7 @@ from rabbitadmin.backends.base import Backend
 from rabbitadmin.diff import compute_plan
 from rabbitadmin.model import Queue, Topology
 from rabbitadmin.plan import Action, Plan
+from rabbitadmin.server_versions import version_notes
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
 
@@ -48,6 +49,17 @@ def _total(counts: list[int | None]) -> int | None:
     return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
+def _check_server_version(plan: Plan, desired: Topology, backend: Backend) -> None:
+    """What the server's version would refuse (a refusal, before any write) or deprecates (a warning)."""
+    # Tolerant of backends written before server_facts existed (test doubles): they plan as before.
+    facts = getattr(backend, "server_facts", None)
+    version, phases = facts() if facts is not None else (None, None)
+    plan.server_version = version
+    for note in version_notes(desired, version, phases):
+        text = f"{note} (RabbitMQ {version})"
+        (plan.refusals if note.severity == "refuse" else plan.warnings).append(text)
+
+
 def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state: Topology | None = None) -> Plan:
     """Read the server's state for the topology's scope and compute the plan (writes nothing).
 
@@ -55,6 +67,7 @@ def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state
     """
     actual = state if state is not None else backend.read_state(desired.vhosts_in_scope())
     plan = compute_plan(desired, actual, prune=prune, protected_user=backend.connected_user())
+    _check_server_version(plan, desired, backend)
     _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:
         steps: list[tuple[str, object]] = []

@@ -104,6 +104,10 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     scope: tuple[str, ...] = ()
     unlisted_bindings: int = 0
+    #: The server's RabbitMQ version as read for this plan, and what that version deprecates or ignores in
+    #: the topology (``server_versions``).
+    server_version: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -123,6 +127,8 @@ class Plan:
             "summary": self.summary(),
             "refusals": list(self.refusals),
             "notes": list(self.notes),
+            "server_version": self.server_version,
+            "warnings": list(self.warnings),
             "unlisted_bindings": self.unlisted_bindings,
             "data_loss": [
                 {"subject": c.subject, "messages": c.messages_at_risk, "conditional": c.conditional}

@@ -91,13 +91,15 @@ def render_plan(plan: Plan, console: Console | None = None) -> str:
     out = console or make_console(buffer, color=False)
     s = _Styler(markup=out.color_system is not None)
     scope = ", ".join(repr(v) for v in plan.scope) or "(none)"
-    lines = [f"{s.style('bold', 'Plan')} for vhosts {s.text(scope)}"]
+    on = f" on RabbitMQ {s.text(plan.server_version)}" if plan.server_version else ""
+    lines = [f"{s.style('bold', 'Plan')} for vhosts {s.text(scope)}{on}"]
     if plan.is_empty:
         lines.append("No changes: the server matches the topology.")
     for change in plan.changes:
         lines.extend("  " + line for line in _change_lines(change, s))
     lines.extend(f"{s.style('bold red', 'refused:')} {s.text(refusal)}" for refusal in plan.refusals)
     lines.extend(s.style("dim", f"note: {s.text(note)}") for note in plan.notes)
+    lines.extend(f"{s.style('yellow', 'warning:')} {s.text(w)}" for w in plan.warnings)
     summary = plan.summary()
     lines.append(
         f"{s.style('bold', 'Summary:')} {summary['create']} to create, {summary['update']} to update, "

@@ -1,4 +1,4 @@
-"""A private, throwaway RabbitMQ node started from the locally installed server.
+"""A private, throwaway RabbitMQ node: the locally installed server (3.10), or 4.0 from a cached root.
 
 The node lives in one directory (data, logs, config, Erlang cookie), listens on free loopback ports and
 has an administrator with a generated password instead of ``guest``. The demo, the tests and anyone who
@@ -11,6 +11,11 @@ wants a scratch broker use the same code::
 
 The password lives only in a 0600 file in the sandbox directory and in the node's own config file; it is
 never put on a process's argument list.
+
+``Sandbox(dir, rabbitmq="4.0")`` runs RabbitMQ 4.0.5 from a Debian 13 root built on first use and cached
+(``server_root``), in a chroot inside a private mount namespace, with the same layout, ports, credentials
+and TLS option; its ``rabbitmqctl`` is reached through the ``in-root`` script written into the sandbox
+directory (``ctl_settings``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -31,11 +37,17 @@ from pathlib import Path
 import requests
 
 from rabbitadmin.errors import SandboxError
+from rabbitadmin.server_root import RECIPES, ensure_root, in_root_script
 
 SERVER_SCRIPTS_DIRS = (Path("/usr/lib/rabbitmq/bin"), Path("/usr/local/lib/rabbitmq/bin"))
 STATE_FILE = "sandbox.json"
 PASSWORD_FILE = "admin.password"  # noqa: S105 - a file name, not a password
 ADMIN_USER = "rabbitadmin"
+#: The RabbitMQ versions a sandbox can run: the host's package, and Debian 13's from a cached root.
+VERSIONS = ("3.10", "4.0")
+DEFAULT_VERSION = "3.10"
+IN_ROOT_SCRIPT = "in-root"
+ROOT_SCRIPTS_DIR = "/usr/lib/rabbitmq/bin"  # inside a root
 
 
 def default_directory() -> Path:
@@ -111,6 +123,9 @@ class SandboxInfo:
     #: With TLS: the directory holding ca.pem, server.pem/.key and client.pem/.key; the API then speaks
     #: HTTPS and requires a client certificate.
     tls_dir: str | None = None
+    #: "3.10" (the host's package) or "4.0" (from the cached root ``root``).
+    rabbitmq: str = DEFAULT_VERSION
+    root: str | None = None
 
     @property
     def url(self) -> str:
@@ -145,10 +160,21 @@ class SandboxStatus:
 class Sandbox:
     """One private node in ``directory``; see the module docstring."""
 
-    def __init__(self, directory: Path | None = None, *, management: bool = True, tls_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path | None = None,
+        *,
+        management: bool = True,
+        tls_dir: Path | None = None,
+        rabbitmq: str | None = None,
+    ) -> None:
+        """``rabbitmq``: "3.10" or "4.0"; None keeps the version of the node this directory holds (else 3.10)."""
+        if rabbitmq is not None and rabbitmq not in VERSIONS:
+            raise SandboxError(f"unknown RabbitMQ version {rabbitmq!r} for a sandbox: use one of {', '.join(VERSIONS)}")
         self.directory = (directory or default_directory()).resolve()
         self.management = management
         self.tls_dir = tls_dir
+        self.rabbitmq = rabbitmq
 
     # -- paths -------------------------------------------------------------------------------------------
     @property
@@ -180,13 +206,19 @@ class Sandbox:
     def start(self, timeout: float = 120.0) -> SandboxInfo:
         """Start the node, or return the one already running in this directory."""
         current = self.status()
-        if current.state == "running" and current.info is not None:
-            self._wait_ready(current.info, timeout)
-            return current.info
-        scripts = server_scripts_dir()
+        previous = current.info
+        version = self.rabbitmq or (previous.rabbitmq if previous else DEFAULT_VERSION)
+        if previous is not None and previous.rabbitmq != version:
+            raise SandboxError(
+                f"{self.directory} holds a RabbitMQ {previous.rabbitmq} node: stop it first "
+                f"(rabbitadmin sandbox stop), or use another --dir for {version}"
+            )
+        if current.state == "running" and previous is not None:
+            self._wait_ready(previous, timeout)
+            return previous
+        root = ensure_root(RECIPES[version]) if version in RECIPES else None
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
-        previous = current.info
         info = SandboxInfo(
             directory=str(self.directory),
             nodename=previous.nodename if previous else f"rabbitadmin-{secrets.token_hex(4)}@localhost",
@@ -197,12 +229,15 @@ class Sandbox:
             pid=0,
             management=self.management,
             tls_dir=str(self.tls_dir.resolve()) if self.tls_dir else None,
+            rabbitmq=version,
+            root=str(root) if root else None,
         )
         self._write_config(info)
+        command = self._server_command(info)
         log = (self.directory / "server.out").open("ab")
         try:
             process = subprocess.Popen(
-                [str(scripts / "rabbitmq-server")],
+                command,
                 env=self.server_env(info),
                 cwd=self.directory,
                 stdin=subprocess.DEVNULL,
@@ -227,6 +262,7 @@ class Sandbox:
         was_running = info is not None and _pid_alive(info.pid)
         if info is not None:
             self._terminate(info.pid)
+            _kill_leftovers(info)
         if not keep_data and self.directory.exists():
             shutil.rmtree(self.directory, ignore_errors=True)
         return was_running
@@ -256,10 +292,36 @@ class Sandbox:
         )
         return env
 
+    def _server_command(self, info: SandboxInfo) -> list[str]:
+        if info.root is None:
+            return [str(server_scripts_dir() / "rabbitmq-server")]
+        script = self.directory / IN_ROOT_SCRIPT
+        shared = [self.directory, *([Path(info.tls_dir)] if info.tls_dir else [])]
+        fd = os.open(script, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o700)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(in_root_script(Path(info.root), shared))
+        _ensure_epmd(Path(info.root))
+        return [str(script), f"{ROOT_SCRIPTS_DIR}/rabbitmq-server"]
+
+    def ctl_settings(self) -> dict[str, str | None]:
+        """How the ctl backend reaches this node: ``node``, ``rabbitmqctl``, ``prefix`` (a command line, for
+        a 4.0 node the ``in-root`` script) and ``cookie_file``, the keys of ``rabbitmqctl_from_options``."""
+        info = self._require_info()
+        if info.root is None:
+            executable, prefix = str(server_scripts_dir() / "rabbitmqctl"), None
+        else:
+            executable, prefix = f"{ROOT_SCRIPTS_DIR}/rabbitmqctl", str(self.directory / IN_ROOT_SCRIPT)
+        return {
+            "node": info.nodename,
+            "rabbitmqctl": executable,
+            "prefix": prefix,
+            "cookie_file": str(self.directory / ".erlang.cookie"),
+        }
+
     def ctl_command(self) -> list[str]:
         """Argument list prefix for running ``rabbitmqctl`` against this node (with ``server_env``)."""
-        info = self._require_info()
-        return [str(server_scripts_dir() / "rabbitmqctl"), "-n", info.nodename]
+        ctl = self.ctl_settings()
+        return [*([str(ctl["prefix"])] if ctl["prefix"] else []), str(ctl["rabbitmqctl"]), "-n", str(ctl["node"])]
 
     def env_exports(self) -> str:
         """Shell lines pointing rabbitadmin at this node; the password is read from its file, not shown."""
@@ -271,8 +333,20 @@ class Sandbox:
                 f'export RABBITADMIN_PASSWORD="$(cat {info.password_file})"',
                 f"export RABBITADMIN_AMQP_PORT={info.amqp_port}",
                 *self._tls_exports(info),
+                *self._ctl_exports(),
             ]
         )
+
+    def _ctl_exports(self) -> list[str]:
+        """The ctl backend's settings (used with ``--backend ctl``; harmless otherwise)."""
+        names = {
+            "node": "RABBITADMIN_NODE",
+            "rabbitmqctl": "RABBITADMIN_RABBITMQCTL",
+            "prefix": "RABBITADMIN_CTL_PREFIX",
+            "cookie_file": "RABBITADMIN_ERLANG_COOKIE_FILE",
+        }
+        settings = self.ctl_settings()
+        return [f"export {names[key]}={shlex.quote(value)}" for key, value in settings.items() if value]
 
     @staticmethod
     def _tls_exports(info: SandboxInfo) -> list[str]:
@@ -397,6 +471,53 @@ class Sandbox:
                 time.sleep(0.1)
 
 
+def _node_processes(info: SandboxInfo) -> list[int]:
+    """Processes left of this node: in its process group and started with its node name.
+
+    After a crash the group's leader may be gone while the Erlang VM or its helpers live on; the node
+    name in their environment makes sure no unrelated process that reused the group id is touched.
+    """
+    marker = f"RABBITMQ_NODENAME={info.nodename}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == info.pid and marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
+def _kill_leftovers(info: SandboxInfo, timeout: float = 10.0) -> None:
+    if not info.pid:
+        return
+    deadline = time.monotonic() + timeout
+    while (pids := _node_processes(info)) and time.monotonic() < deadline:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            _reap(pid)
+        time.sleep(0.1)
+
+
+def _ensure_epmd(root: Path) -> None:
+    """Start the Erlang port mapper from ``root`` unless one listens already.
+
+    epmd is shared by every Erlang node on the machine and outlives them (as with any node); started
+    here, outside the node's mount namespace, it keeps none of the node's mounts alive.
+    """
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 4369), timeout=1):
+        return
+    subprocess.run(
+        ["chroot", str(root), "/usr/bin/epmd", "-daemon"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+
+
 def _reap(pid: int) -> None:
     """Collect our own exited child so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError, OSError):
@@ -410,9 +531,9 @@ def _write_private(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def running_sandbox(directory: Path, *, management: bool = True) -> Iterator[Sandbox]:
+def running_sandbox(directory: Path, *, management: bool = True, rabbitmq: str | None = None) -> Iterator[Sandbox]:
     """Start a node for the duration of a ``with`` block, then stop it and remove its data."""
-    sandbox = Sandbox(directory, management=management)
+    sandbox = Sandbox(directory, management=management, rabbitmq=rabbitmq)
     sandbox.start()
     try:
         yield sandbox

@@ -14,7 +14,9 @@ from typing import Any
 import pika
 import pytest
 
-from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir
+from rabbitadmin.sandbox import SandboxInfo
+
+from ..conftest import ctl_env
 
 
 class AdminCli:
@@ -62,11 +64,7 @@ def backend_env(node: SandboxInfo, backend: str) -> dict[str, str]:
         "RABBITADMIN_BACKEND": backend,
     }
     if backend == "ctl":
-        env |= {
-            "RABBITADMIN_NODE": node.nodename,
-            "RABBITADMIN_RABBITMQCTL": str(server_scripts_dir() / "rabbitmqctl"),
-            "RABBITADMIN_ERLANG_COOKIE_FILE": os.path.join(node.directory, ".erlang.cookie"),
-        }
+        env |= ctl_env(node)
     return env
 
 

@@ -28,6 +28,9 @@ from tests.ansible.support import REPO, ansible_playbook, assert_bootstrapped, l
 PLAYBOOK = REPO / "ansible" / "site.yml"
 ADMIN_PASSWORD = "adm-" + secrets.token_hex(8)
 MYUSER_PASSWORD = "my-" + secrets.token_hex(8)
+# The role installs and starts the host's rabbitmq-server package (Debian 12: 3.10.8); a 4.0 target would
+# be a Debian 13 host (docs/server-versions.md).
+pytestmark = pytest.mark.rabbitmq_versions("3.10", reason="the role deploys the host's package, 3.10.8 on Debian 12")
 
 
 @dataclass
@@ -90,7 +93,9 @@ def stop_node(deployment: Deployment) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory, product_wheel: Path) -> Iterator[Deployment]:
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory, product_wheel: Path, rabbitmq_version: str
+) -> Iterator[Deployment]:
     tmp = tmp_path_factory.mktemp("ansible")
     (tmp / "inventory.ini").write_text(
         f"[rabbitmq]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"

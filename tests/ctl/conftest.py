@@ -8,12 +8,17 @@ from collections.abc import Iterator
 import pytest
 
 from rabbitadmin.backends.ctl import CtlBackend
-from rabbitadmin.sandbox import Sandbox, SandboxInfo, server_scripts_dir
+from rabbitadmin.sandbox import Sandbox, SandboxInfo
+
+from ..conftest import ctl_backend_options
 
 
 @pytest.fixture(scope="session")
-def bare_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path_factory.mktemp("bare") / "node", management=False)
+def bare_sandbox(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A node of the session's version without the management plugin."""
+    box = Sandbox(
+        tmp_path_factory.mktemp(f"bare-{rabbitmq_version}") / "node", management=False, rabbitmq=rabbitmq_version
+    )
     box.start()
     try:
         yield box
@@ -29,9 +34,7 @@ def bare_node(bare_sandbox: Sandbox) -> SandboxInfo:
 
 
 def ctl_backend_for(box: Sandbox, info: SandboxInfo) -> CtlBackend:
-    return CtlBackend(
-        node=info.nodename, rabbitmqctl=str(server_scripts_dir() / "rabbitmqctl"), env=box.server_env(info)
-    )
+    return CtlBackend(**ctl_backend_options(box, info))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -9,22 +9,27 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir
+from rabbitadmin.sandbox import SandboxInfo
+
+from ..conftest import ctl_env
 
 
 def run(node: SandboxInfo, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITADMIN_", "RABBITMQ_"))}
     env["APP_PASSWORD"] = "cli secret"
+    ctl = ctl_env(node)
     global_options = [
         "--backend",
         "ctl",
         "--node",
         node.nodename,
         "--rabbitmqctl",
-        str(server_scripts_dir() / "rabbitmqctl"),
+        ctl["RABBITADMIN_RABBITMQCTL"],
         "--erlang-cookie-file",
         str(Path(node.directory) / ".erlang.cookie"),
     ]
+    if "RABBITADMIN_CTL_PREFIX" in ctl:
+        global_options += ["--ctl-prefix", ctl["RABBITADMIN_CTL_PREFIX"]]
     return subprocess.run(
         [sys.executable, "-m", "rabbitadmin", *global_options, *args],
         env=env,

@@ -345,7 +345,7 @@ def test_invalid_topology_changes_nothing_and_names_line_and_field(
 
 
 def test_failure_midway_is_reported_and_a_rerun_converges(
-    rabbitadmin: CliRunner, admin_client: HttpClient, vhost: str, tmp_path: Path
+    rabbitadmin: CliRunner, admin_client: HttpClient, vhost: str, tmp_path: Path, rabbitmq_version: str
 ) -> None:
     # validate refuses what every supported version refuses: only a version-dependent argument (a warning
     # offline) still reaches the server and fails there. 3.x refuses the first, 4.x the second.
@@ -369,7 +369,12 @@ def test_failure_midway_is_reported_and_a_rerun_converges(
     path = write(tmp_path, document)
     failed = rabbitadmin("apply", str(path), "--yes", "-o", "json")
     assert failed.returncode == 5, failed.stderr
-    assert argument in failed.stderr and "PUT /api/queues/" in failed.stderr
+    if rabbitmq_version == "4.0":
+        # 4.0.5 cannot format an error naming a non-ASCII vhost: HTTP 500 without its reason (fixed in 4.1.0,
+        # rabbitmq-server #12888). The failure is still reported with the request that failed.
+        assert "HTTP 500" in failed.stderr and "PUT /api/queues/" in failed.stderr
+    else:
+        assert argument in failed.stderr and "PUT /api/queues/" in failed.stderr
     assert "run the same command again" in failed.stderr
     report = json.loads(failed.stdout)["error"]["result"]
     assert [c["subject"] for c in report["failed"]] == [f"queue 'bad' in vhost {vhost!r}"]

@@ -35,17 +35,43 @@ def all_command_lines() -> str:
     return "\n".join(lines)
 
 
-def test_start_twice_env_crash_and_stop(tmp_path: Path) -> None:
+def node_processes(nodename: str) -> list[int]:
+    """Every process started for the node ``nodename`` (its scripts, the Erlang VM, its helpers)."""
+    marker = f"RABBITMQ_NODENAME={nodename}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def mounts_under(path: str) -> list[str]:
+    return [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if path in line]
+
+
+def test_start_twice_env_crash_and_stop(tmp_path: Path, rabbitmq_version: str) -> None:
     directory = tmp_path / "node"
-    started = run("start", "--dir", str(directory), "-o", "json")
+    started = run("start", "--dir", str(directory), "--rabbitmq", rabbitmq_version, "-o", "json")
     try:
         assert started.returncode == 0, started.stderr
         info = json.loads(started.stdout)
         assert info["state"] == "running" and not info["already_running"]
+        assert info["rabbitmq"] == rabbitmq_version
+        overview = requests.get(
+            info["url"] + "/api/overview",
+            auth=(info["user"], Path(info["password_file"]).read_text().strip()),
+            timeout=10,
+        )
+        assert overview.json()["rabbitmq_version"].startswith(rabbitmq_version + ".")
         password = Path(info["password_file"]).read_text().strip()
         assert oct(Path(info["password_file"]).stat().st_mode & 0o777) == "0o600"
         response = requests.get(info["url"] + "/api/whoami", auth=(info["user"], password), timeout=10)
-        assert response.json() == {"name": "rabbitadmin", "tags": ["administrator"]}
+        whoami = response.json()  # 4.0 adds "is_internal_user": true
+        assert (whoami["name"], whoami["tags"]) == ("rabbitadmin", ["administrator"])
         guest = requests.get(info["url"] + "/api/whoami", auth=("guest", "guest"), timeout=10)
         assert guest.status_code == 401
         assert password not in all_command_lines()
@@ -64,8 +90,20 @@ def test_start_twice_env_crash_and_stop(tmp_path: Path) -> None:
         )
         assert exported.stdout == password
         assert f"RABBITADMIN_URL={info['url']}" in env.stdout
+        # The ctl settings `env` prints reach the node, whatever its version (4.0: through its root).
+        through_ctl = subprocess.run(
+            ["bash", "-c", env.stdout + f"\n{sys.executable} -m rabbitadmin --backend ctl vhosts list -o json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert through_ctl.returncode == 0, through_ctl.stderr
+        assert [v["name"] for v in json.loads(through_ctl.stdout)] == ["/"]
 
-        os.killpg(info["pid"], signal.SIGKILL)
+        # A crash: the process that started the node dies, the Erlang VM under it lives on.
+        assert len(node_processes(info["nodename"])) > 1
+        os.kill(info["pid"], signal.SIGKILL)
         deadline = time.monotonic() + 10
         while run("status", "--dir", str(directory)).stdout.split()[0] != "crashed":
             assert time.monotonic() < deadline, "the killed node is still reported as running"
@@ -76,6 +114,9 @@ def test_start_twice_env_crash_and_stop(tmp_path: Path) -> None:
     assert stopped.returncode == 0
     assert not directory.exists()
     assert run("status", "--dir", str(directory)).stdout.startswith("stopped")
+    assert node_processes(info["nodename"]) == [], "stop kills everything the node started"
+    assert mounts_under(str(directory)) == [] and mounts_under("trixie-rabbitmq") == []
+    assert run("stop", "--dir", str(directory)).returncode == 0  # idempotent
 
 
 def test_start_fails_clearly_when_the_server_is_missing(tmp_path: Path) -> None:

@@ -36,10 +36,10 @@ def make_certificates(directory: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def tls_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxInfo]:
+def tls_node(tmp_path_factory: pytest.TempPathFactory, rabbitmq_version: str) -> Iterator[SandboxInfo]:
     base = tmp_path_factory.mktemp("tls")
     make_certificates(base / "certs")
-    box = Sandbox(base / "node", tls_dir=base / "certs")
+    box = Sandbox(base / "node", tls_dir=base / "certs", rabbitmq=rabbitmq_version)
     info = box.start()
     try:
         yield info

@@ -80,9 +80,9 @@ def test_task_of_a_killed_worker_is_redelivered_to_the_other(
 
 
 @pytest.fixture
-def own_node(tmp_path: Path) -> Iterator[Sandbox]:
-    """A node of this test's own: it gets restarted, which the session node must not be."""
-    box = Sandbox(tmp_path / "node")
+def own_node(tmp_path: Path, rabbitmq_version: str) -> Iterator[Sandbox]:
+    """A node of this test's own (of the session's version): it gets restarted, which the session node must not be."""
+    box = Sandbox(tmp_path / "node", rabbitmq=rabbitmq_version)
     box.start()
     try:
         yield box

@@ -1,14 +1,17 @@
 """``AdminOps`` through ``rabbitmqctl`` (works without the management plugin).
 
-Passwords go to ``add_user``, ``change_password`` and ``authenticate_user`` on stdin, never on the argument
-list. rabbitmqctl strips the whitespace around a password read from stdin, so a password that starts or
-ends with whitespace is refused here rather than silently changed. Names go after ``--`` (and vhosts as
-``--vhost=NAME``) so that a name starting with ``-`` is never read as an option. Listings over every vhost
-need one call per vhost: they run a few at a time.
+No plaintext password reaches rabbitmqctl: adding a user or changing a password imports the user with a
+salted hash computed here (``import_definitions`` from a private file, see ``ctl_runner``), and
+``authenticate`` checks the password against the stored hash read from ``export_definitions``, as the
+HTTP backend does. That also avoids stdin, which RabbitMQ 4.0.5's rabbitmqctl never reads for these
+commands (upstream issue 13157). Names go after ``--`` (and vhosts as ``--vhost=NAME``) so that a name
+starting with ``-`` is never read as an option. Listings over every vhost need one call per vhost: they
+run a few at a time.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,21 +27,11 @@ from rabbitadmin.admin.ops import (
     tag_list,
 )
 from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl
-from rabbitadmin.errors import UsageError
-from rabbitadmin.model import Secret
-from rabbitadmin.passwords import is_blank
+from rabbitadmin.definitions import to_definition
+from rabbitadmin.model import Secret, User
+from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, hash_password, is_blank
 
 PARALLEL_CALLS = 4
-
-
-def _stdin_password(password: Secret) -> str:
-    value = refuse_blank(password).reveal()
-    if value != value.strip() or "\n" in value or "\r" in value:
-        raise UsageError(
-            "rabbitmqctl strips surrounding whitespace from a password and reads one line: "
-            "use the http backend for a password with surrounding whitespace or a line break"
-        )
-    return value + "\n"
 
 
 def _vhost(vhost: str) -> str:
@@ -75,31 +68,47 @@ class CtlAdmin:
         return [{"name": u["user"], "tags": tag_list(u.get("tags"))} for u in self.ctl.json(["list_users"])]
 
     def add_user(self, name: str, password: Secret, tags: Sequence[str]) -> None:
-        try:
-            self.ctl.run(["add_user", "--", name], stdin=_stdin_password(password))
-        except CtlError as exc:
-            if "already exists" in exc.reason:
-                raise AlreadyExists(
-                    f"user {name!r} exists already (change its password with `users change-password`)"
-                ) from None
-            raise
-        if tags:
-            self.set_user_tags(name, tags)
+        if self._user_tags(name) is not None:
+            raise AlreadyExists(f"user {name!r} exists already (change its password with `users change-password`)")
+        self._import_user(name, password, tags)
 
     def delete_user(self, name: str) -> bool:
+        # 4.0.5's delete_user exits 0 for a user that does not exist (3.10.8: "not found"): look first.
+        if self._user_tags(name) is None:
+            return False
         return self._deleted(["delete_user", "--", name])
 
     def change_password(self, name: str, password: Secret) -> None:
-        self._or_not_found(["change_password", "--", name], f"there is no user {name!r}", _stdin_password(password))
+        tags = self._user_tags(name)
+        if tags is None:
+            raise NotFound(f"there is no user {name!r}")
+        self._import_user(name, password, tags)  # the import keeps the user's tags only if given them
 
     def authenticate(self, name: str, password: Secret) -> bool:
         if is_blank(password.reveal()):
             return False  # what authenticate_user answers (exit 65), without starting a VM
+        # Wrong password and unknown user look the same, as they should.
+        output = self.ctl.run(["export_definitions", "-", "--format=json"])
+        for user in json.loads(output or "{}").get("users", []):
+            if user.get("name") == name and user.get("password_hash"):
+                algorithm = user.get("hashing_algorithm") or DEFAULT_ALGORITHM
+                return check_password(password.reveal(), user["password_hash"], algorithm)
+        return False
+
+    def _user_tags(self, name: str) -> list[str] | None:
+        """The user's tags, or None if there is no such user."""
+        for user in self.list_users():
+            if user["name"] == name:
+                return list(user["tags"])
+        return None
+
+    def _import_user(self, name: str, password: Secret, tags: Sequence[str]) -> None:
+        user = User(name=name, tags=tuple(tags), password_hash=hash_password(refuse_blank(password).reveal()))
         try:
-            self.ctl.run(["authenticate_user", "--", name], stdin=_stdin_password(password))
-        except CtlError:
-            return False  # wrong password and unknown user look the same, as they should
-        return True
+            self.ctl.run(["import_definitions", "--format=json"], stdin=json.dumps({"users": [to_definition(user)]}))
+        except CtlError as exc:  # an import error may quote the entry: never let the hash through
+            reason = exc.reason.replace(user.password_hash or "", "***")
+            raise CtlError(exc.command, exc.returncode, reason) from None
 
     def set_user_tags(self, name: str, tags: Sequence[str]) -> None:
         self._or_not_found(["set_user_tags", "--", name, *tags], f"there is no user {name!r}")
@@ -281,9 +290,9 @@ class CtlAdmin:
             raise
         return True
 
-    def _or_not_found(self, args: list[str], message: str, stdin: str | None = None) -> None:
+    def _or_not_found(self, args: list[str], message: str) -> None:
         try:
-            self.ctl.run(args, stdin=stdin)
+            self.ctl.run(args)
         except CtlError as exc:
             if exc.not_found:
                 raise NotFound(message) from None

@@ -73,6 +73,24 @@ def _node_facts(backend: object) -> NodeFacts:
     return node.read_http(backend.client)
 
 
+def _deprecations(ctx: typer.Context, topo: Topology, offline: bool) -> list[tuple[str, str]]:
+    """Deprecated features in use (rule RA040): the server's own report over HTTP on 4.0 and later, else
+    the objects checked against RabbitMQ 4.0's deprecations (``server_versions.deprecated_in_use``)."""
+    from rabbitadmin.server_versions import deprecated_in_use
+
+    if offline:
+        return deprecated_in_use(topo, None, None)
+    backend = make_backend(cli_state(ctx))
+    try:
+        used = getattr(backend, "deprecated_features_used", None)
+        if used is None:
+            return deprecated_in_use(topo, None, None)
+        version, _ = backend.server_facts()
+        return deprecated_in_use(topo, version, used())
+    finally:
+        backend.close()
+
+
 def audit_command(
     ctx: typer.Context,
     topology: Path | None = TOPOLOGY_OPTION,
@@ -93,7 +111,14 @@ def audit_command(
         if unknown:
             raise UsageError(f"unknown rule id(s) for --ignore: {', '.join(unknown)}")
         topo, desired, facts = _read_with_node(ctx, topology, offline, node=True)
-        report = audit(topo, desired=desired, ignore=ignore, node=facts, max_privileged=max_privileged)
+        report = audit(
+            topo,
+            desired=desired,
+            ignore=ignore,
+            node=facts,
+            max_privileged=max_privileged,
+            deprecated=_deprecations(ctx, topo, offline),
+        )
     if output is OutputFormat.json:
         emit_json({"findings": [f.to_dict() for f in report.findings]})
     elif not report.findings:

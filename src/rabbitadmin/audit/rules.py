@@ -60,6 +60,7 @@ PRODUCTION = "RabbitMQ Production Checklist (production-checklist), users and pe
 NETWORKING = "RabbitMQ Networking guide (networking), interfaces"
 VALIDATED_USER_ID = "RabbitMQ Validated User-ID guide (validated-user-id), impersonator tag"
 DRIFT = "rabbitadmin: the topology file is the source of truth"
+DEPRECATED = "RabbitMQ Deprecated Features guide (deprecated-features); docs/server-versions.md"
 
 #: More users than this holding ``administrator`` or ``policymaker`` is RA019 (``audit --max-privileged``).
 DEFAULT_MAX_PRIVILEGED = 2
@@ -197,8 +198,22 @@ RULES: dict[str, Rule] = {
             "Audit with --backend ctl, which reads the node's own configuration.",
             NETWORKING,
         ),
+        # RA040: server-version findings (server_versions.py), kept apart from the permission rules.
+        Rule(
+            "RA040",
+            Severity.medium,
+            "deprecated RabbitMQ feature in use",
+            "Stop using it before the version that removes it; see docs/server-versions.md.",
+            DEPRECATED,
+        ),
     )
 }
+
+
+def deprecation_rules(uses: Iterable[tuple[str, str]]) -> Iterator[Finding]:
+    """RA040: each (deprecated feature, explanation) from ``server_versions.deprecated_in_use``."""
+    for feature, explanation in uses:
+        yield _finding("RA040", f"deprecated feature {feature!r}: {explanation}", f"deprecated_feature:{feature}")
 
 
 def _finding(rule_id: str, message: str, *objects: str) -> Finding:
@@ -414,9 +429,13 @@ def audit(
     ignore: Iterable[str] = (),
     node: NodeFacts | None = None,
     max_privileged: int = DEFAULT_MAX_PRIVILEGED,
+    deprecated: Iterable[tuple[str, str]] = (),
 ) -> Report:
     """Run every rule over ``topo`` (drift against ``desired`` and the node-configuration rules RA020-RA022
-    over ``node`` when given), skipping ignored rule ids; findings sorted by severity, then rule id."""
+    over ``node`` when given), skipping ignored rule ids; findings sorted by severity, then rule id.
+
+    ``deprecated``: deprecated features in use, as ``server_versions.deprecated_in_use`` gives them (RA040).
+    """
     skip = {i.upper() for i in ignore}
     found: list[Finding] = list(user_rules(topo, max_privileged))
     for ruleset in ALL:
@@ -424,6 +443,7 @@ def audit(
     if node is not None:
         guest = "guest" in {u.name for u in topo.users.values()}
         found.extend(_finding(rule, message, *objects) for rule, message, objects in node_rules(node, guest=guest))
+    found.extend(deprecation_rules(deprecated))
     if desired is not None:
         found.extend(drift_rules(desired, topo))
     kept = [f for f in found if f.rule not in skip]

@@ -70,5 +70,9 @@ class Backend(Protocol):
         its queues was deleted that way.
         """
 
+    def server_facts(self) -> tuple[str | None, dict[str, str] | None]:
+        """The server's RabbitMQ version (``"4.0.5"``) and its deprecated features (name -> phase), each
+        None where unknown (the phases exist from 3.13/4.0 on, over HTTP). Read once, then cached."""
+
     def close(self) -> None:
         """Release connections."""

@@ -6,8 +6,9 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
 - read: one ``export_definitions`` (JSON on stdout), plus one read-only ``eval`` for the exact message
   counts and the internal exchanges, which the export leaves out (on a server lacking the functions it
   uses: ``list_queues`` and ``list_exchanges`` per vhost, a few at a time);
-- create: one ``import_definitions`` on stdin for the whole batch (``bulk_threshold = 1``), users arriving
-  with the password hash the engine computed; the import only adds, which is all a create needs;
+- create: one ``import_definitions`` (from a private file, see ``ctl_runner``) for the whole batch
+  (``bulk_threshold = 1``), users arriving with the password hash the engine computed; the import only
+  adds, which is all a create needs;
 - update: users, permissions, topic permissions and vhost description/tags through an import (it
   overwrites those; like the HTTP API it never changes an existing vhost's default queue type, and the
   engine refuses that change at plan time);
@@ -18,7 +19,7 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
 The engine calls ``delete`` and ``update`` once per object, many at a time (``parallelism``); concurrent
 calls of one kind are coalesced into one rabbitmqctl call (``ctl_batch``: one eval, one import), and at
 most three Erlang VMs run at once. Nothing secret reaches an argument list: definitions (with password
-hashes) and expressions go on stdin.
+hashes) and expressions go in private files (``ctl_runner``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ from rabbitadmin.backends import ctl_eval
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.ctl_batch import Batcher
 from rabbitadmin.backends.ctl_lock import hold_eval
-from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, rabbitmqctl_from_options, table_arguments
+from rabbitadmin.backends.ctl_runner import (
+    DEFAULT_TIMEOUT,
+    CtlError,
+    Rabbitmqctl,
+    rabbitmqctl_from_options,
+    table_arguments,
+)
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.errors import MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
@@ -72,7 +79,7 @@ class CtlBackend:
         *,
         cookie_file: str | None = None,
         parallelism: int = 256,
-        timeout: float = 600.0,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.ctl = Rabbitmqctl(
             node=node, executable=rabbitmqctl, prefix=tuple(prefix), env=env, cookie_file=cookie_file, timeout=timeout
@@ -85,6 +92,7 @@ class CtlBackend:
         }
         self._updates: Batcher[TopologyObject, None] = Batcher(self._import_many)
         self._actual: Topology | None = None
+        self._server_version: str | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
         self._support_lock = threading.Lock()
 
@@ -98,6 +106,12 @@ class CtlBackend:
 
     def connected_user(self) -> str | None:
         return None  # rabbitmqctl acts as the Erlang node, not as a RabbitMQ user
+
+    def server_facts(self) -> tuple[str | None, dict[str, str] | None]:
+        """The version from the definitions export (read with the state, or now); phases from the table."""
+        if self._server_version is None:
+            self._server_version = str(self.export_definitions().get("rabbit_version") or "") or None
+        return self._server_version, None
 
     def close(self) -> None:
         self.ctl.close()
@@ -119,6 +133,7 @@ class CtlBackend:
             extras = pool.submit(self._extras, None if vhosts is None else sorted(vhosts))
             definitions = self.export_definitions()
             counts, internal = extras.result()
+        self._server_version = str(definitions.get("rabbit_version") or "") or None
         topology = topology_from_definitions(definitions, vhosts)
         for key in [key for key in topology.queues if is_apply_lock(key[1])]:
             del topology.queues[key]  # the apply lock is no part of any topology (exports leave it out anyway)

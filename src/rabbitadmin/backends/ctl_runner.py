@@ -1,29 +1,42 @@
-"""Run ``rabbitmqctl``: argument lists only, secrets and payloads on stdin, errors mapped to our own.
+"""Run ``rabbitmqctl``: argument lists only, payloads in private files, a timeout on every call.
 
 Each call starts an Erlang VM (about 0.4 s), so callers batch work. The runner knows how to reach the
 node: the ``rabbitmqctl`` executable, the node name (``-n``), an optional command prefix that runs it
 elsewhere (``ssh host``, ``docker exec container``) and the environment (``HOME`` holds the Erlang cookie,
 or ``cookie_file`` names a cookie copied into a private temporary ``HOME``).
 
-Nothing secret ever goes on an argument list: passwords, password hashes and definitions travel on stdin,
-and error messages are built from rabbitmqctl's stderr, which never echoes stdin.
+Payloads (definitions with password hashes, ``eval`` expressions) never go on an argument list. Where
+rabbitmqctl runs on this machine's filesystem, they are written to a 0600 file in a private 0700
+temporary directory, read by rabbitmqctl itself (``import_definitions FILE``, ``eval_file FILE``; the CLI
+reads the file, not the node: checked on 3.10.8 and 4.0.5) and removed after the call. That is needed:
+RabbitMQ 4.0.5's ``rabbitmqctl`` script starts the VM with ``-noinput`` for every command but a few exact
+argument shapes, so a payload on stdin is never read and the call hangs (upstream rabbitmq-server issue
+13157, fixed in later 4.0.x). Through ``ssh``, ``docker``, ``podman`` or ``kubectl`` (another
+filesystem) payloads still go on stdin.
+
+Every call ends within ``timeout`` seconds: past it, rabbitmqctl's whole process group (the script and
+the Erlang VM under it) is killed and ``CtlTimeout`` (exit code 10) is raised, naming issue 13157 when
+the call had been given stdin. Error messages are built from rabbitmqctl's stderr, which never echoes
+its input.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rabbitadmin.errors import ConnectionFailed, RabbitAdminError, UsageError
+from rabbitadmin.errors import ConnectionFailed, ExitCode, RabbitAdminError, UsageError
 
 # rabbitmqctl's exit codes (sysexits): 64 usage, 65 data error, 67 no such user, 69 node unavailable,
 # 70 internal error, 75 timeout.
@@ -31,6 +44,33 @@ UNAVAILABLE = 69
 TIMEOUT_EXIT = 75
 NOT_FOUND_MARKERS = ("not found", "does not exist", "no_such", "not_found")
 UNREACHABLE_MARKERS = ("unable to perform an operation on node", "nodedown", "unable to connect to node")
+#: Seconds a rabbitmqctl call may take (``--ctl-timeout``, ``RABBITADMIN_CTL_TIMEOUT``). An import of
+#: 21,000 objects takes about 25 s; a hang is reported after this long.
+DEFAULT_TIMEOUT = 300.0
+#: Prefix commands whose rabbitmqctl sees another filesystem: payloads go on its stdin there.
+REMOTE_PREFIXES = ("ssh", "docker", "podman", "kubectl", "nerdctl")
+#: Commands that take their payload from a file instead of stdin: name -> the file command.
+FILE_COMMANDS = {"eval": "eval_file", "import_definitions": "import_definitions"}
+STDIN_ISSUE = (
+    "RabbitMQ 4.0.5's rabbitmqctl never reads standard input for this command (upstream rabbitmq-server "
+    "issue 13157, fixed in later 4.0.x releases). Running it again will not help: use --backend http, or a "
+    "rabbitmqctl that reads stdin (3.x, or 4.0.6 and later), or run rabbitmqctl on this machine so that "
+    "rabbitadmin can hand it a file"
+)
+
+
+class CtlTimeout(RabbitAdminError):
+    """A rabbitmqctl call did not finish within its timeout; its processes were killed.
+
+    ``permanent`` is True when a re-run cannot succeed either (a rabbitmqctl that never reads the stdin
+    it was given).
+    """
+
+    exit_code = ExitCode.TIMEOUT
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)
 
 
 class CtlError(RabbitAdminError):
@@ -58,7 +98,7 @@ class Rabbitmqctl:
     prefix: Sequence[str] = ()
     env: Mapping[str, str] | None = None
     cookie_file: str | None = None
-    timeout: float = 600.0
+    timeout: float = DEFAULT_TIMEOUT
     #: Erlang VMs started at once at most: each takes a core for its 0.4 s start-up and about 60 MB.
     max_concurrent: int = 3
     _home: str | None = field(default=None, repr=False)
@@ -111,39 +151,85 @@ class Rabbitmqctl:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
 
+    @property
+    def shares_files(self) -> bool:
+        """True when rabbitmqctl sees this machine's files (no prefix, or a local one such as ``sudo``)."""
+        return not self.prefix or Path(self.prefix[0]).name not in REMOTE_PREFIXES
+
     def run(self, args: Sequence[str], *, stdin: str | None = None) -> str:
-        """Run one command quietly; return its stdout or raise ``CtlError`` / ``ConnectionFailed``."""
+        """Run one command quietly; return its stdout or raise ``CtlError``, ``ConnectionFailed`` or
+        ``CtlTimeout``. ``stdin``: the command's input; for ``eval`` and ``import_definitions`` it is
+        handed over as a private file where rabbitmqctl can read one (see the module docstring)."""
         command = args[0] if args else ""
+        with self._payload_file(args, stdin) as (final_args, final_stdin):
+            return self._run(command, final_args, final_stdin)
+
+    @contextlib.contextmanager
+    def _payload_file(self, args: Sequence[str], stdin: str | None) -> Iterator[tuple[Sequence[str], str | None]]:
+        command = args[0] if args else ""
+        if stdin is None or command not in FILE_COMMANDS or not self.shares_files:
+            yield args, stdin
+            return
+        directory = tempfile.mkdtemp(prefix="rabbitadmin-ctl-")  # mode 0700
+        try:
+            path = os.path.join(directory, "payload")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(stdin)
+            yield [FILE_COMMANDS[command], *args[1:], path], None
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def _run(self, command: str, args: Sequence[str], stdin: str | None) -> str:
         argv = self.argv(["-q", *args])
         try:
             with self._slots:
-                completed = subprocess.run(
-                    argv,
-                    input=stdin if stdin is not None else "",
-                    capture_output=True,
-                    text=True,
-                    encoding="utf-8",
-                    env=self._environment(),
-                    timeout=self.timeout,
-                    check=False,
-                )
+                stdout, stderr, returncode = self._communicate(command, argv, stdin)
         except FileNotFoundError:
             raise UsageError(
                 f"cannot run {argv[0]!r}: not found (give its path with --rabbitmqctl or RABBITADMIN_RABBITMQCTL)"
             ) from None
-        except subprocess.TimeoutExpired:
-            raise ConnectionFailed(f"rabbitmqctl {command} did not finish within {self.timeout:.0f}s") from None
-        if completed.returncode == 0:
-            return completed.stdout
-        reason = _reason(completed.stderr or completed.stdout)
+        if returncode == 0:
+            return stdout
+        reason = _reason(stderr or stdout)
         lowered = reason.lower()
-        if completed.returncode in (UNAVAILABLE, TIMEOUT_EXIT) and any(m in lowered for m in UNREACHABLE_MARKERS):
+        if returncode in (UNAVAILABLE, TIMEOUT_EXIT) and any(m in lowered for m in UNREACHABLE_MARKERS):
             target = self.node or "the default node"
             raise ConnectionFailed(
                 f"rabbitmqctl cannot reach {target}: is it running, is the node name right and is the Erlang "
                 "cookie the node's (HOME/.erlang.cookie or --erlang-cookie-file)?"
             )
-        raise CtlError(command, completed.returncode, reason)
+        raise CtlError(command, returncode, reason)
+
+    def _communicate(self, command: str, argv: list[str], stdin: str | None) -> tuple[str, str, int]:
+        """Run ``argv`` in its own process group; kill the whole group past the timeout."""
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            env=self._environment(),
+            start_new_session=True,  # the script, the Erlang VM and its helpers: one group to kill
+        )
+        try:
+            stdout, stderr = process.communicate(stdin or None, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            if stdin:
+                raise CtlTimeout(
+                    f"rabbitmqctl {command} did not finish within {self.timeout:g}s and was stopped. {STDIN_ISSUE}",
+                    permanent=True,
+                ) from None
+            raise CtlTimeout(
+                f"rabbitmqctl {command} did not finish within {self.timeout:g}s (--ctl-timeout) and was stopped: "
+                "the node may be overloaded or unreachable; nothing more was sent"
+            ) from None
+        except BaseException:
+            _kill_group(process)  # Ctrl-C or an error here: leave no Erlang VM behind
+            raise
+        return stdout, stderr, process.returncode
 
     def json(self, args: Sequence[str], *, stdin: str | None = None) -> Any:
         """Run a listing command with ``--formatter json`` and return the parsed result."""
@@ -163,14 +249,18 @@ OPTION_ENV = {
     "rabbitmqctl": "RABBITADMIN_RABBITMQCTL",
     "prefix": "RABBITADMIN_CTL_PREFIX",
     "cookie_file": "RABBITADMIN_ERLANG_COOKIE_FILE",
+    "timeout": "RABBITADMIN_CTL_TIMEOUT",
 }
 
 
 def rabbitmqctl_from_options(
     options: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
 ) -> Rabbitmqctl:
-    """A runner from options (``node``, ``rabbitmqctl``, ``prefix``, ``cookie_file``), each falling back to its
-    ``RABBITADMIN_*`` variable; ``prefix`` may be a list or a shell-like string (``"ssh admin@mq1"``)."""
+    """A runner from options (``node``, ``rabbitmqctl``, ``prefix``, ``cookie_file``, ``timeout``), each falling
+    back to its ``RABBITADMIN_*`` variable; ``prefix`` may be a list or a shell-like string (``"ssh admin@mq1"``).
+
+    Raises ``UsageError`` for a timeout that is not a positive number of seconds.
+    """
     env = os.environ if environ is None else environ
     chosen = {key: (options or {}).get(key) or env.get(variable) for key, variable in OPTION_ENV.items()}
     prefix = chosen["prefix"]
@@ -179,7 +269,28 @@ def rabbitmqctl_from_options(
         executable=chosen["rabbitmqctl"] or "rabbitmqctl",
         prefix=shlex.split(prefix) if isinstance(prefix, str) else tuple(prefix or ()),
         cookie_file=chosen["cookie_file"],
+        timeout=_seconds(chosen["timeout"]),
     )
+
+
+def _seconds(value: Any) -> float:
+    if value is None or value == "":
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"the rabbitmqctl timeout must be a number of seconds, not {value!r}") from None
+    if not seconds > 0:
+        raise UsageError(f"the rabbitmqctl timeout must be positive, not {value!r}")
+    return seconds
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL the process group of ``process`` and collect it (its pipes close with the group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError, ValueError):
+        process.communicate(timeout=10)
 
 
 def _reason(text: str) -> str:

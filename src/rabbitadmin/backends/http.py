@@ -83,12 +83,27 @@ class HttpBackend:
         # Bindings' server handles by vhost, read on the first binding delete there (see _binding_handle).
         self._binding_handles: dict[str, dict[Key, str]] = {}
         self._handles_lock = threading.Lock()
+        self._server_facts: tuple[str | None, dict[str, str] | None] | None = None
 
     def connected_user(self) -> str | None:
         return self.settings.user
 
+    def server_facts(self) -> tuple[str | None, dict[str, str] | None]:
+        if self._server_facts is None:
+            overview = self.client.get(api_path("overview"), {"columns": "rabbitmq_version"}) or {}
+            # 3.x has no deprecated-features API (404): the phases then come from server_versions' table.
+            features = self.client.get_or_none(api_path("deprecated-features"))
+            phases = None if features is None else {str(f["name"]): str(f["deprecation_phase"]) for f in features}
+            self._server_facts = (overview.get("rabbitmq_version"), phases)
+        return self._server_facts
+
     def close(self) -> None:
         self.client.close()
+
+    def deprecated_features_used(self) -> list[dict[str, Any]] | None:
+        """``GET /api/deprecated-features/used`` (RabbitMQ 4.0 and later); None where the API is missing."""
+        rows: list[dict[str, Any]] | None = self.client.get_or_none(api_path("deprecated-features", "used"))
+        return rows
 
     # -- reading -----------------------------------------------------------------------------------------
     @with_collector_paused

@@ -1,0 +1,87 @@
+"""Never hang: every rabbitmqctl call ends within ``--ctl-timeout`` with exit 10 and a message naming the
+cause, and leaves no process behind. The hanging rabbitmqctl of the first test is a script of ours (it
+tests OUR timeout, not the broker); the second is RabbitMQ 4.0.5's own, given stdin through an ssh-like
+prefix (upstream rabbitmq-server issue 13157)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rabbitadmin.errors import ExitCode
+from rabbitadmin.sandbox import SandboxInfo
+
+from ..conftest import ctl_env
+
+
+def rabbitadmin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
+    return subprocess.run(
+        [sys.executable, "-m", "rabbitadmin", *args],
+        env={**base, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,  # the command's own timeout is far below this: reaching it is a failure
+        check=False,
+    )
+
+
+def processes_with(marker: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "cmdline").read_bytes():
+                    found.append(proc.name)
+            except OSError:
+                continue
+    return found
+
+
+def test_a_hanging_rabbitmqctl_is_killed_with_its_children_and_exits_10(tmp_path: Path) -> None:
+    marker = f"hang-{secrets.token_hex(4)}"
+    fake = tmp_path / "rabbitmqctl"
+    vm = tmp_path / marker  # a sleep whose command line names this test
+    shutil.copy("/bin/sleep", vm)
+    # Like the real script: a shell that runs a long-lived child (the Erlang VM) and waits for it.
+    fake.write_text(f"#!/bin/sh\n{vm} 1000 &\n{vm} 1001\n")
+    fake.chmod(0o700)
+    for args in (["vhosts", "list"], ["export"]):
+        result = rabbitadmin("--backend", "ctl", "--rabbitmqctl", str(fake), "--ctl-timeout", "2", *args, env={})
+        assert result.returncode == ExitCode.TIMEOUT, result.stderr
+        assert "did not finish within 2s" in result.stderr and "Traceback" not in result.stderr
+        assert processes_with(marker) == [], "the whole process group is killed"
+
+
+def test_ctl_timeout_option_is_checked(tmp_path: Path) -> None:
+    result = rabbitadmin("--backend", "ctl", "vhosts", "list", env={"RABBITADMIN_CTL_TIMEOUT": "-1"})
+    assert result.returncode == ExitCode.INVALID and "must be positive" in result.stderr
+
+
+def test_stdin_through_a_remote_prefix_hangs_on_4_0_5_and_is_reported(
+    node: SandboxInfo, rabbitmq_version: str, tmp_path: Path
+) -> None:
+    """Through ssh, payloads cannot go in a local file: they go on stdin, which 4.0.5 never reads."""
+    fake_ssh = tmp_path / "ssh"
+    fake_ssh.write_text('#!/bin/sh\nshift\nexec sh -c "$*"\n')  # drops the host, runs the quoted command here
+    fake_ssh.chmod(0o700)
+    ctl = ctl_env(node)
+    local_prefix = ctl.pop("RABBITADMIN_CTL_PREFIX", "")
+    env = {**ctl, "RABBITADMIN_CTL_PREFIX": f"{fake_ssh} mq1 {local_prefix}".strip()}
+    topology = tmp_path / "t.yaml"
+    topology.write_text(f"vhosts:\n  - name: ssh-{secrets.token_hex(3)}\n")
+    result = rabbitadmin("--backend", "ctl", "--ctl-timeout", "30", "plan", str(topology), "-o", "json", env=env)
+    if rabbitmq_version == "4.0":
+        assert result.returncode == ExitCode.TIMEOUT, result.stderr
+        error = json.loads(result.stdout)["error"]
+        assert "issue 13157" in error["message"] and "--backend http" in error["message"]
+        assert "will not help" in error["message"]  # a permanent refusal says so
+    else:  # 3.10's rabbitmqctl reads its stdin
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["summary"]["create"] == 1
