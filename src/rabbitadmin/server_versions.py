@@ -9,7 +9,7 @@ features (``GET /api/deprecated-features``: name and ``deprecation_phase``). Wit
   deprecates or ignores (a warning), before anything is written;
 - ``argument_notes(kind, queue_type, arguments, version)``: the same for one object's arguments, the
   function an argument-rules table can call per object (``check_arguments(..., server_version=)``);
-- ``deprecated_in_use(topology, version, used)``: what ``audit`` reports as rule RA040.
+- ``deprecated_in_use(topology, version, used)``: what ``audit`` reports as rule RA023.
 
 Facts measured on 3.10.8 and 4.0.5 (both accept every argument below; 4.0.5 lists the deprecated
 features ``transient_nonexcl_queues`` and ``queue_master_locator`` as ``permitted_by_default`` and

@@ -63,7 +63,7 @@ def test_audit_reports_deprecated_features_in_use(
     for backend in BACKENDS:
         result = rabbitadmin("--backend", backend, "audit", "-o", "json")
         assert result.returncode == 0, result.stderr
-        found = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "RA040"]
+        found = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "RA023"]
         assert [f["objects"] for f in found] == [["deprecated_feature:transient_nonexcl_queues"]], found
         if rabbitmq_version == "4.0" and backend == "http":
             assert "the server reports it in use" in found[0]["message"]

@@ -95,10 +95,10 @@ def test_deprecated_in_use_from_the_server_or_from_the_objects() -> None:
     upgrade = deprecated_in_use(topo, "3.10.8", None)
     assert [f for f, _ in upgrade] == ["transient_nonexcl_queues"] and "in RabbitMQ 4.0" in upgrade[0][1]
     findings = audit(topo, deprecated=upgrade).findings
-    assert [(f.rule, f.objects) for f in findings if f.rule == "RA040"] == [
-        ("RA040", ("deprecated_feature:transient_nonexcl_queues",))
+    assert [(f.rule, f.objects) for f in findings if f.rule == "RA023"] == [
+        ("RA023", ("deprecated_feature:transient_nonexcl_queues",))
     ]
-    assert [f.rule for f in audit(topo, deprecated=upgrade, ignore=["ra040"]).findings if f.rule == "RA040"] == []
+    assert [f.rule for f in audit(topo, deprecated=upgrade, ignore=["ra023"]).findings if f.rule == "RA023"] == []
 
 
 class _TimingOutBackend:

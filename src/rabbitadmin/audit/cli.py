@@ -74,7 +74,7 @@ def _node_facts(backend: object) -> NodeFacts:
 
 
 def _deprecations(ctx: typer.Context, topo: Topology, offline: bool) -> list[tuple[str, str]]:
-    """Deprecated features in use (rule RA040): the server's own report over HTTP on 4.0 and later, else
+    """Deprecated features in use (rule RA023): the server's own report over HTTP on 4.0 and later, else
     the objects checked against RabbitMQ 4.0's deprecations (``server_versions.deprecated_in_use``)."""
     from rabbitadmin.server_versions import deprecated_in_use
 

@@ -198,9 +198,9 @@ RULES: dict[str, Rule] = {
             "Audit with --backend ctl, which reads the node's own configuration.",
             NETWORKING,
         ),
-        # RA040: server-version findings (server_versions.py), kept apart from the permission rules.
+        # RA023: server-version findings (server_versions.py), kept apart from the permission rules.
         Rule(
-            "RA040",
+            "RA023",
             Severity.medium,
             "deprecated RabbitMQ feature in use",
             "Stop using it before the version that removes it; see docs/server-versions.md.",
@@ -211,9 +211,9 @@ RULES: dict[str, Rule] = {
 
 
 def deprecation_rules(uses: Iterable[tuple[str, str]]) -> Iterator[Finding]:
-    """RA040: each (deprecated feature, explanation) from ``server_versions.deprecated_in_use``."""
+    """RA023: each (deprecated feature, explanation) from ``server_versions.deprecated_in_use``."""
     for feature, explanation in uses:
-        yield _finding("RA040", f"deprecated feature {feature!r}: {explanation}", f"deprecated_feature:{feature}")
+        yield _finding("RA023", f"deprecated feature {feature!r}: {explanation}", f"deprecated_feature:{feature}")
 
 
 def _finding(rule_id: str, message: str, *objects: str) -> Finding:
@@ -434,7 +434,7 @@ def audit(
     """Run every rule over ``topo`` (drift against ``desired`` and the node-configuration rules RA020-RA022
     over ``node`` when given), skipping ignored rule ids; findings sorted by severity, then rule id.
 
-    ``deprecated``: deprecated features in use, as ``server_versions.deprecated_in_use`` gives them (RA040).
+    ``deprecated``: deprecated features in use, as ``server_versions.deprecated_in_use`` gives them (RA023).
     """
     skip = {i.upper() for i in ignore}
     found: list[Finding] = list(user_rules(topo, max_privileged))
