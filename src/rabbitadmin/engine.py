@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rabbitadmin.apply import ApplyResult, PartialApply, Progress, check_safety, execute_plan
+from rabbitadmin.argument_rules import ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.diff import compute_plan
-from rabbitadmin.model import Queue, Topology
+from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
 from rabbitadmin.plan import Action, Plan
 from rabbitadmin.server_versions import version_notes
 
@@ -58,6 +59,31 @@ def _check_server_version(plan: Plan, desired: Topology, backend: Backend) -> No
     for note in version_notes(desired, version, phases):
         text = f"{note} (RabbitMQ {version})"
         (plan.refusals if note.severity == "refuse" else plan.warnings).append(text)
+    if version is None:
+        return
+    # validate warned about arguments only some supported versions refuse; this server's verdict is final.
+    for change in plan.changes:
+        if change.action in (Action.CREATE, Action.REPLACE) and change.desired is not None:
+            for finding in _argument_findings(change.desired, desired, version):
+                plan.refusals.append(
+                    f"{change.subject}: argument {finding.argument} {finding.message} (RabbitMQ {version})"
+                )
+
+
+_HEADERS_BUILTINS = frozenset({"amq.headers", "amq.match"})
+
+
+def _argument_findings(obj: TopologyObject, desired: Topology, version: str) -> list[ArgumentFinding]:
+    """``argument_rules.check_arguments`` for one object to be created, with this server's version."""
+    if isinstance(obj, Queue):
+        return check_arguments("queue", obj.type, obj.arguments, server_version=version)
+    if isinstance(obj, Exchange):
+        return check_arguments("exchange", obj.type, obj.arguments, server_version=version)
+    if isinstance(obj, Binding) and obj.arguments:
+        source = desired.exchanges.get((obj.vhost, obj.source))
+        source_type = source.type if source is not None else ("headers" if obj.source in _HEADERS_BUILTINS else None)
+        return check_arguments("binding", source_type, obj.arguments, server_version=version)
+    return []
 
 
 def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state: Topology | None = None) -> Plan:

@@ -130,3 +130,30 @@ def test_run_again_is_advised_only_when_a_re_run_can_finish(permanent: bool) -> 
     assert ("run the same command again to finish" in message) is not permanent
     assert ("will not finish it" in message) is permanent
     assert caught.value.result.permanent is permanent
+
+
+class _VersionOnly:
+    """Just enough backend for ``_check_server_version``: the server's version and no deprecations."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def server_facts(self) -> tuple[str, None]:
+        return self.version, None
+
+
+@pytest.mark.parametrize(
+    ("version", "refused"), [("3.10.8", True), ("4.0.5", False)], ids=["rabbitmq-3.10", "rabbitmq-4.0"]
+)
+def test_plan_refuses_arguments_this_servers_version_refuses(version: str, refused: bool) -> None:
+    # validate only warns (3.10 refuses x-queue-leader-locator on a classic queue, 4.0 takes it); the plan,
+    # which knows the server, turns the warning into a refusal before any write, or lets it through.
+    from rabbitadmin.diff import compute_plan
+    from rabbitadmin.engine import _check_server_version
+
+    queue = Queue(vhost="v", name="q", arguments={"x-queue-leader-locator": "balanced"})
+    desired = topology(queue)
+    plan = compute_plan(desired, Topology(), prune=False, protected_user=None)
+    _check_server_version(plan, desired, _VersionOnly(version))  # type: ignore[arg-type]
+    found = [r for r in plan.refusals if "x-queue-leader-locator" in r]
+    assert bool(found) is refused, plan.refusals
