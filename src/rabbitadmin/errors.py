@@ -78,6 +78,28 @@ class ConnectionFailed(RabbitAdminError):
     exit_code = ExitCode.CONNECTION
 
 
+class RequestTimeout(RabbitAdminError):
+    """A request was sent but no answer came within the timeout (``--timeout``)."""
+
+    exit_code = ExitCode.TIMEOUT
+
+
+class MalformedResponse(RabbitAdminError):
+    """The server's answer could not be read: not JSON, or cut short again on every retry."""
+
+
+class AnswerLost(RabbitAdminError):
+    """A write was sent but its answer was lost (reset, cut, timed out, 502/503/504): it may or may not
+    have been carried out. Backends read the object back and turn this into done or not done.
+
+    ``exit_code`` is that of the transport fault (CONNECTION, or TIMEOUT for a timeout).
+    """
+
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.CONNECTION) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
 class ServerError(RabbitAdminError):
     """The server answered a request with an error; carries its own reason, the method and the path."""
 
@@ -93,6 +115,12 @@ class Refused(RabbitAdminError):
     """A safety rule refused the operation before anything was written."""
 
     exit_code = ExitCode.REFUSED
+
+
+class Interrupted(RabbitAdminError):
+    """Ctrl-C or SIGTERM. An interrupted apply raises ``apply.ApplyInterrupted``, which says what was done."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class SandboxError(RabbitAdminError):
