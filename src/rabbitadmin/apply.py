@@ -4,18 +4,22 @@ Phases: deletes (children first), updates, creates (parents first). A replace is
 phase and a create in the last. When a step fails, no new step starts; steps already running finish, and
 the result says what was done, what failed and what was not attempted. Running the apply again converges,
 because the next plan is computed from the server's state, not from this result.
+
+An apply can be stopped from outside (``interrupt``, an Event the CLI sets on Ctrl-C or SIGTERM): it is
+checked before every step and before every batch of a bulk create, so no new request starts once it is
+set; requests in flight finish and are accounted for, and ``ApplyInterrupted`` reports the rest.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.errors import ExitCode, RabbitAdminError, Refused
+from rabbitadmin.errors import BatchFailed, ExitCode, RabbitAdminError, Refused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER
 from rabbitadmin.model import TopologyObject
 from rabbitadmin.plan import Action, Change, Plan
@@ -48,19 +52,35 @@ class PartialApply(RabbitAdminError):
     """An apply stopped part-way; ``result`` says what was and was not done."""
 
     exit_code = ExitCode.PARTIAL
+    headline = "the apply stopped part-way"
 
     def __init__(self, result: ApplyResult) -> None:
         self.result = result
         lines = [
-            f"the apply stopped part-way: {len(result.done)} change(s) done, {len(result.failed)} failed, "
+            f"{self.headline}: {len(result.done)} change(s) done, {len(result.failed)} failed, "
             f"{len(result.not_attempted)} not attempted"
         ]
-        lines += [f"  failed: {c.subject}: {error}" for c, error in result.failed]
+        # Failures that share one error (a bulk import's batch) are one line, not one per object.
+        by_error: dict[str, list[Change]] = {}
+        for change, error in result.failed:
+            by_error.setdefault(error, []).append(change)
+        for error, changes in by_error.items():
+            if len(changes) == 1:
+                lines.append(f"  failed: {changes[0].subject}: {error}")
+            else:
+                lines.append(f"  failed: {len(changes)} changes ({changes[0].subject}, ...): {error}")
         lines += [f"  not attempted: {c.subject}" for c in result.not_attempted[:20]]
         if len(result.not_attempted) > 20:
             lines.append(f"  ... and {len(result.not_attempted) - 20} more not attempted")
         lines.append("run the same command again to finish: the next plan starts from the server's state")
         super().__init__("\n".join(lines))
+
+
+class ApplyInterrupted(PartialApply):
+    """Ctrl-C or SIGTERM stopped the apply: requests in flight finished, no new one was sent."""
+
+    exit_code = ExitCode.INTERRUPTED
+    headline = "interrupted (Ctrl-C or SIGTERM): requests in flight finished, no new one was sent"
 
 
 def check_safety(plan: Plan, *, allow_data_loss: bool) -> None:
@@ -81,18 +101,23 @@ def check_safety(plan: Plan, *, allow_data_loss: bool) -> None:
 
 
 class _Run:
-    def __init__(self, plan: Plan, backend: Backend, progress: Progress | None) -> None:
+    def __init__(self, plan: Plan, backend: Backend, progress: Progress | None, interrupt: threading.Event) -> None:
         self.backend = backend
         self.progress = progress
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # set by a failed step
+        self.interrupt = interrupt  # set from outside (Ctrl-C, SIGTERM)
         self.lock = threading.Lock()
         # A change is done when all of its steps are; a replace has two.
         self.pending_steps: dict[int, int] = {id(c): 2 if c.action is Action.REPLACE else 1 for c in plan.changes}
         self.errors: dict[int, str] = {}
         self.started: set[int] = set()
 
+    @property
+    def stopping(self) -> bool:
+        return self.stop.is_set() or self.interrupt.is_set()
+
     def run_step(self, change: Change, step: Callable[[], None], weight: int = 1) -> None:
-        if self.stop.is_set():
+        if self.stopping:
             return
         with self.lock:
             self.started.add(id(change))
@@ -109,7 +134,7 @@ class _Run:
             self.progress(weight, change.subject)
 
     def run_parallel(self, items: list[tuple[Change, Callable[[], None]]]) -> None:
-        if not items or self.stop.is_set():
+        if not items or self.stopping:
             return
         workers = max(1, min(self.backend.parallelism, len(items)))
         if workers == 1:
@@ -127,10 +152,15 @@ def execute_plan(
     *,
     allow_data_loss: bool = False,
     progress: Progress | None = None,
+    interrupt: threading.Event | None = None,
 ) -> ApplyResult:
-    """Apply ``plan`` through ``backend``; raise ``PartialApply`` if it stops part-way."""
+    """Apply ``plan`` through ``backend``; raise ``PartialApply`` if it stops part-way.
+
+    ``interrupt``: once set (from a signal handler or another thread), no new step or batch starts and
+    ``ApplyInterrupted`` (exit 130) reports what was done, failed and not attempted.
+    """
     check_safety(plan, allow_data_loss=allow_data_loss)
-    run = _Run(plan, backend, progress)
+    run = _Run(plan, backend, progress, interrupt or threading.Event())
 
     def delete_step(obj: TopologyObject) -> Callable[[], None]:
         return lambda: backend.delete(obj)
@@ -169,30 +199,38 @@ def execute_plan(
         else:
             result.not_attempted.append(change)
     if not result.ok:
-        raise PartialApply(result)
+        raise ApplyInterrupted(result) if run.interrupt.is_set() else PartialApply(result)
     return result
 
 
 def _run_creates(run: _Run, creates: list[Change], backend: Backend) -> None:
-    if not creates or run.stop.is_set():
+    if not creates or run.stopping:
         return
     if len(creates) >= backend.bulk_threshold:
-        # One bulk step: the backend orders and batches the objects; if it fails, all count as failed.
-        objects = [c.desired for c in creates if c.desired is not None]
+        # One bulk step: the backend orders and batches the objects and reports each batch it created.
+        by_key = {(c.kind, c.key): c for c in creates}
 
-        def advance(count: int) -> None:
+        def created(batch: Sequence[TopologyObject]) -> None:
+            with run.lock:
+                for obj in batch:
+                    run.pending_steps[id(by_key[(obj.kind, obj.key)])] -= 1
             if run.progress is not None:
-                run.progress(count, "bulk create")
+                run.progress(len(batch), "bulk create")
 
+        objects = [c.desired for c in creates if c.desired is not None]
         try:
-            backend.create(objects, advance)
+            backend.create(objects, created, run.interrupt)
+        except BatchFailed as exc:
+            for obj in exc.failed:
+                change = by_key.get((getattr(obj, "kind", ""), getattr(obj, "key", ())))
+                if change is not None:
+                    run.errors[id(change)] = str(exc)
+            run.stop.set()
         except RabbitAdminError as exc:
             for change in creates:
-                run.errors[id(change)] = f"bulk create failed, outcome unknown: {exc}"
+                if run.pending_steps[id(change)] > 0:
+                    run.errors[id(change)] = f"bulk create failed, outcome unknown: {exc}"
             run.stop.set()
-            return
-        for change in creates:
-            run.pending_steps[id(change)] -= 1
         return
     for kind in CREATE_ORDER:
         run.run_parallel(

@@ -7,11 +7,14 @@ every command reads connection settings, prints errors and picks exit codes the 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -153,3 +156,26 @@ def progress_reporter(total: int, *, enabled: bool) -> Iterator[Callable[[int, s
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("apply", total=total)
         yield lambda count, _what: bar.advance(task, count)
+
+
+@contextmanager
+def stop_on_signals(interrupt: threading.Event) -> Iterator[None]:
+    """While inside, the first SIGINT or SIGTERM sets ``interrupt`` instead of raising (an apply then starts no
+    new request and reports); a second one raises ``KeyboardInterrupt`` at once, abandoning the report.
+    """
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if interrupt.is_set():
+            raise KeyboardInterrupt
+        interrupt.set()
+        err(
+            f"{signal.Signals(signum).name}: stopping; no new request is sent, requests in flight finish "
+            "(Ctrl-C again to stop without the report)"
+        )
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)

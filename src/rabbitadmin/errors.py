@@ -6,6 +6,7 @@ message that is safe to show: no password, no password hash, no request body.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -96,6 +97,18 @@ class AnswerLost(RabbitAdminError):
     """
 
     def __init__(self, message: str, exit_code: ExitCode = ExitCode.CONNECTION) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+class BatchFailed(RabbitAdminError):
+    """A batch of creates (a bulk import) stopped: ``failed`` are the objects of the batch that are not on
+    the server (or whose outcome is unknown); objects reported through the progress callback were created,
+    and the rest were not attempted. One message for the whole batch, not one per object.
+    """
+
+    def __init__(self, message: str, failed: Sequence[object], exit_code: ExitCode = ExitCode.ERROR) -> None:
+        self.failed = list(failed)
         self.exit_code = exit_code
         super().__init__(message)
 
