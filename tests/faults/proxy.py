@@ -134,7 +134,8 @@ class FaultProxy:
         if kind == "status":
             code = int(fault.status) if fault else 503
             body = b'{"error":"proxy","reason":"canned"}'
-            client.sendall(_canned(code, {502: "Bad Gateway", 503: "Service Unavailable"}.get(code, "Gateway Timeout"), body, "application/json"))
+            reason = {502: "Bad Gateway", 503: "Service Unavailable"}.get(code, "Gateway Timeout")
+            client.sendall(_canned(code, reason, body, "application/json"))
             return True
         if kind == "not_json":
             client.sendall(_canned(200, "OK", b"<html><body>Sign in to the corporate proxy</body></html>", "text/html"))

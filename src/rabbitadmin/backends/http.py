@@ -192,7 +192,8 @@ class HttpBackend:
     def _settle_batch(
         self, batch: list[TopologyObject], exc: RabbitAdminError, report: Callable[[Sequence[TopologyObject]], None]
     ) -> None:
-        """A failed import batch: read it back, report what it created, raise one BatchFailed for the rest."""
+        """A failed import batch: read it back; return if only its answer was lost and every object is there,
+        else report what it created and raise one ``BatchFailed`` for the rest."""
         what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
         try:
             actual = self.read_state(
@@ -202,6 +203,8 @@ class HttpBackend:
             raise BatchFailed(f"{what}; reading them back failed too ({read_exc}): outcome unknown", batch) from None
         there = [obj for obj in batch if obj.key in actual.of(obj.kind)]
         missing = [obj for obj in batch if obj.key not in actual.of(obj.kind)]
+        if not missing and isinstance(exc, AnswerLost):
+            return  # the import was carried out; only its answer was lost
         report(there)
         raise BatchFailed(
             f"{what}; read back from the server: {len(there)} of them were created, {len(missing)} were not",
