@@ -25,7 +25,9 @@ from rabbitadmin.http_client import HttpClient, api_path
 
 from ..conftest import CliRunner
 
-DONE = re.compile(r"error: interrupted \(Ctrl-C or SIGTERM\).*?: (\d+) change\(s\) done, (\d+) failed, (\d+) not attempted")
+DONE = re.compile(
+    r"error: interrupted \(Ctrl-C or SIGTERM\).*?: (\d+) change\(s\) done, (\d+) failed, (\d+) not attempted"
+)
 
 
 def write(path: Path, document: dict[str, Any]) -> Path:
