@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from rabbitadmin.connection import ConnectionSettings
@@ -328,6 +329,9 @@ def _matches(desired: TopologyObject, actual: TopologyObject) -> bool:
     names: Iterable[str] = (*facts.updatable, *facts.immutable)
     if isinstance(desired, User) and desired.password_hash:
         names = (*names, "password_hash")
+    if isinstance(desired, Vhost) and isinstance(actual, Vhost):
+        # The server reports no default queue type when none was set, which means classic (as diff.py reads it).
+        actual = replace(actual, default_queue_type=actual.default_queue_type or "classic")
     return all(getattr(desired, name) is None or getattr(desired, name) == getattr(actual, name) for name in names)
 
 
