@@ -7,6 +7,7 @@ Python interpreter that has rabbitadmin installed (set ``ansible_python_interpre
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -113,6 +114,7 @@ def main() -> None:
         from rabbitadmin.loader import load_topology, load_topology_text
         from rabbitadmin.model import Secret
         from rabbitadmin.render import render_plan, render_result
+        from rabbitadmin.urls import parse_management_url
     except ImportError as exc:
         module.fail_json(
             msg=f"rabbitadmin is not importable by {sys.executable}: {exc}; install it (role rabbitmq_server) "
@@ -121,6 +123,11 @@ def main() -> None:
         return
 
     params = module.params
+    # A password in the URL's userinfo is masked in everything Ansible prints (the URL is not a no_log option).
+    with contextlib.suppress(errors.RabbitAdminError):
+        in_url = parse_management_url(params["url"]).password
+        if in_url is not None:
+            module.no_log_values.add(in_url.reveal())
     # The topology reads {env: NAME} password sources from the environment at load time.
     for name, value in (params["secret_env"] or {}).items():
         os.environ[str(name)] = str(value)

@@ -4,18 +4,22 @@ Phases: deletes (children first), updates, creates (parents first). A replace is
 phase and a create in the last. When a step fails, no new step starts; steps already running finish, and
 the result says what was done, what failed and what was not attempted. Running the apply again converges,
 because the next plan is computed from the server's state, not from this result.
+
+An apply can be stopped from outside (``interrupt``, an Event the CLI sets on Ctrl-C or SIGTERM): it is
+checked before every step and before every batch of a bulk create, so no new request starts once it is
+set; requests in flight finish and are accounted for, and ``ApplyInterrupted`` reports the rest.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.errors import ExitCode, MessagesArrived, RabbitAdminError, Refused
+from rabbitadmin.errors import BatchFailed, ExitCode, MessagesArrived, RabbitAdminError, Refused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER
 from rabbitadmin.model import Queue, TopologyObject, Vhost
 from rabbitadmin.plan import Action, Change, Plan
@@ -60,15 +64,18 @@ class PartialApply(RabbitAdminError):
     """
 
     exit_code = ExitCode.PARTIAL
+    headline = "the apply stopped part-way"
 
     def __init__(self, result: ApplyResult, cause: RabbitAdminError | None = None) -> None:
         self.result = result
         self.cause = cause
         only_kept = not result.failed and not result.not_attempted
-        if only_kept:
+        headline = self.headline
+        if only_kept and self.exit_code == ExitCode.PARTIAL:  # an interrupt keeps its own code and headline
             self.exit_code = ExitCode.MESSAGES_ARRIVED
+            headline = "the apply kept queues"
         lines = [
-            f"the apply {'kept queues' if only_kept else 'stopped part-way'}: {len(result.done)} change(s) done, "
+            f"{headline}: {len(result.done)} change(s) done, "
             f"{len(result.kept)} kept (messages arrived after the plan), {len(result.failed)} failed, "
             f"{len(result.not_attempted)} not attempted"
         ]
@@ -76,7 +83,15 @@ class PartialApply(RabbitAdminError):
             self.exit_code = cause.exit_code
             lines.append(f"  stopped: {cause}")
         lines += [f"  kept: {c.subject}: {why}" for c, why in result.kept]
-        lines += [f"  failed: {c.subject}: {error}" for c, error in result.failed]
+        # Failures that share one error (a bulk import's batch) are one line, not one per object.
+        by_error: dict[str, list[Change]] = {}
+        for change, error in result.failed:
+            by_error.setdefault(error, []).append(change)
+        for error, changes in by_error.items():
+            if len(changes) == 1:
+                lines.append(f"  failed: {changes[0].subject}: {error}")
+            else:
+                lines.append(f"  failed: {len(changes)} changes ({changes[0].subject}, ...): {error}")
         lines += [f"  not attempted: {c.subject}" for c in result.not_attempted[:20]]
         if len(result.not_attempted) > 20:
             lines.append(f"  ... and {len(result.not_attempted) - 20} more not attempted")
@@ -90,6 +105,13 @@ class PartialApply(RabbitAdminError):
         else:
             lines.append("run the same command again to finish: the next plan starts from the server's state")
         super().__init__("\n".join(lines))
+
+
+class ApplyInterrupted(PartialApply):
+    """Ctrl-C or SIGTERM stopped the apply: requests in flight finished, no new one was sent."""
+
+    exit_code = ExitCode.INTERRUPTED
+    headline = "interrupted (Ctrl-C or SIGTERM): requests in flight finished, no new one was sent"
 
 
 def check_safety(plan: Plan, *, allow_data_loss: bool) -> None:
@@ -116,10 +138,11 @@ def check_safety(plan: Plan, *, allow_data_loss: bool) -> None:
 
 
 class _Run:
-    def __init__(self, plan: Plan, backend: Backend, progress: Progress | None) -> None:
+    def __init__(self, plan: Plan, backend: Backend, progress: Progress | None, interrupt: threading.Event) -> None:
         self.backend = backend
         self.progress = progress
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # set by a failed step
+        self.interrupt = interrupt  # set from outside (Ctrl-C, SIGTERM)
         self.lock = threading.Lock()
         # A change is done when all of its steps are; a replace has two.
         self.pending_steps: dict[int, int] = {id(c): 2 if c.action is Action.REPLACE else 1 for c in plan.changes}
@@ -129,8 +152,12 @@ class _Run:
         self.cause: RabbitAdminError | None = None
         self.permanent = False
 
+    @property
+    def stopping(self) -> bool:
+        return self.stop.is_set() or self.interrupt.is_set()
+
     def run_step(self, change: Change, step: Callable[[], None], weight: int = 1) -> None:
-        if self.stop.is_set():
+        if self.stopping:
             return
         with self.lock:
             self.started.add(id(change))
@@ -152,7 +179,7 @@ class _Run:
             self.progress(weight, change.subject)
 
     def run_parallel(self, items: list[tuple[Change, Callable[[], None]]]) -> None:
-        if not items or self.stop.is_set():
+        if not items or self.stopping:
             return
         workers = max(1, min(self.backend.parallelism, len(items)))
         if workers == 1:
@@ -171,14 +198,17 @@ def execute_plan(
     allow_data_loss: bool = False,
     progress: Progress | None = None,
     on_vhosts_created: Callable[[list[str]], None] | None = None,
+    interrupt: threading.Event | None = None,
 ) -> ApplyResult:
     """Apply ``plan`` through ``backend``; raise ``PartialApply`` if it stops part-way.
 
     ``on_vhosts_created(names)`` runs right after the vhosts the plan creates exist and before anything
     else is written in them (the apply lock takes them there); if it raises, nothing more is written.
+    ``interrupt``: once set (from a signal handler or another thread), no new step or batch starts and
+    ``ApplyInterrupted`` (exit 130) reports what was done, failed and not attempted.
     """
     check_safety(plan, allow_data_loss=allow_data_loss)
-    run = _Run(plan, backend, progress)
+    run = _Run(plan, backend, progress, interrupt or threading.Event())
 
     def delete_step(obj: TopologyObject) -> Callable[[], None]:
         # A queue counted empty is deleted only if it still is when the server gets the request.
@@ -226,21 +256,21 @@ def execute_plan(
         else:
             result.not_attempted.append(change)
     if not result.ok:
-        raise PartialApply(result, run.cause)
+        raise ApplyInterrupted(result, run.cause) if run.interrupt.is_set() else PartialApply(result, run.cause)
     return result
 
 
 def _run_creates(
     run: _Run, creates: list[Change], backend: Backend, on_vhosts_created: Callable[[list[str]], None] | None
 ) -> None:
-    if not creates or run.stop.is_set():
+    if not creates or run.stopping:
         return
     vhosts = [c for c in creates if c.kind == "vhost"]
     if vhosts and on_vhosts_created is not None:
         # New vhosts first, on their own, so the hook runs before anything else is written in them.
         run.run_parallel([(c, _create_step(backend, c.desired)) for c in vhosts if c.desired is not None])
         creates = [c for c in creates if c.kind != "vhost"]
-        if run.stop.is_set() or not creates:
+        if run.stopping or not creates:
             return
         try:
             on_vhosts_created([c.key[0] for c in vhosts])
@@ -249,23 +279,31 @@ def _run_creates(
             run.stop.set()
             return
     if len(creates) >= backend.bulk_threshold:
-        # One bulk step: the backend orders and batches the objects; if it fails, all count as failed.
-        objects = [c.desired for c in creates if c.desired is not None]
+        # One bulk step: the backend orders and batches the objects and reports each batch it created.
+        by_key = {(c.kind, c.key): c for c in creates}
 
-        def advance(count: int) -> None:
+        def created(batch: Sequence[TopologyObject]) -> None:
+            with run.lock:
+                for obj in batch:
+                    run.pending_steps[id(by_key[(obj.kind, obj.key)])] -= 1
             if run.progress is not None:
-                run.progress(count, "bulk create")
+                run.progress(len(batch), "bulk create")
 
+        objects = [c.desired for c in creates if c.desired is not None]
         try:
-            backend.create(objects, advance)
+            backend.create(objects, created, run.interrupt)
+        except BatchFailed as exc:
+            for obj in exc.failed:
+                change = by_key.get((getattr(obj, "kind", ""), getattr(obj, "key", ())))
+                if change is not None:
+                    run.errors[id(change)] = str(exc)
+            run.stop.set()
         except RabbitAdminError as exc:
             for change in creates:
-                run.errors[id(change)] = f"bulk create failed, outcome unknown: {exc}"
+                if run.pending_steps[id(change)] > 0:
+                    run.errors[id(change)] = f"bulk create failed, outcome unknown: {exc}"
             run.permanent = run.permanent or bool(getattr(exc, "permanent", False))
             run.stop.set()
-            return
-        for change in creates:
-            run.pending_steps[id(change)] -= 1
         return
     for kind in CREATE_ORDER:
         run.run_parallel(

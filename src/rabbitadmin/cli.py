@@ -6,7 +6,9 @@ import contextlib
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -32,6 +34,7 @@ from rabbitadmin.cli_support import (
     fail,
     make_backend,
     progress_reporter,
+    stop_on_signals,
 )
 from rabbitadmin.connection import resolve_settings
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
@@ -285,15 +288,20 @@ def apply(
                     emit_json({"plan": the_plan.to_dict(), "result": ApplyResult().to_dict()})
                 return
             confirm_or_refuse(f"Apply {len(the_plan.changes)} change(s)?", yes=yes)
-            with progress_reporter(
-                len(the_plan.changes) + len(the_plan.data_loss()), enabled=output is OutputFormat.text
-            ) as advance:
+            interrupt = threading.Event()
+            with (
+                progress_reporter(
+                    len(the_plan.changes) + len(the_plan.data_loss()), enabled=output is OutputFormat.text
+                ) as advance,
+                stop_on_signals(interrupt),
+            ):
                 result = execute_plan(
                     the_plan,
                     backend,
                     allow_data_loss=allow_data_loss,
                     progress=advance,
                     on_vhosts_created=None if lock is None else lock.acquire_created,
+                    interrupt=interrupt,
                 )
         finally:
             prefetch.close()
@@ -462,6 +470,8 @@ def main() -> None:
     been joined and every connection closed, so nothing is left for exit handlers to do (mypy ends the
     same way). Errors that escape ``app`` still take the normal path, with their traceback.
     """
+    # SIGTERM (CI runners, `kill`) is treated as Ctrl-C: exit 130, and an apply reports what it did.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         app()
         code = 0

@@ -7,18 +7,21 @@ every command reads connection settings, prints errors and picks exit codes the 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from types import FrameType
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.errors import ExitCode, RabbitAdminError, Refused
+from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, Refused
 
 T = TypeVar("T")
 
@@ -70,17 +73,32 @@ def fail(message: str, code: ExitCode) -> typer.Exit:
 
 
 @contextmanager
-def error_boundary(output: OutputFormat = OutputFormat.text) -> Iterator[None]:
-    """Turn the project's own errors into a message on stderr (and JSON on stdout) and their exit code."""
+def error_boundary(output: OutputFormat | None = None) -> Iterator[None]:
+    """Turn the project's own errors into a message on stderr (and JSON on stdout) and their exit code.
+
+    ``output``: the command's output format (``output_of(ctx)`` reads it off a command's options). Ctrl-C
+    (and SIGTERM, which ``cli.main`` turns into the same interrupt) ends with ``Interrupted``: exit 130.
+    """
+    if output is None:
+        output = OutputFormat.text
     try:
         yield
-    except RabbitAdminError as exc:
-        if output is OutputFormat.json:
-            emit_json({"error": error_payload(exc)})
-        raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
-        err("interrupted")
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
+        report(Interrupted("interrupted (Ctrl-C or SIGTERM)"), output)
+    except RabbitAdminError as exc:
+        report(exc, output)
+
+
+def report(exc: RabbitAdminError, output: OutputFormat) -> NoReturn:
+    """Print ``exc`` (and its JSON under ``-o json``) and exit with its code."""
+    if output is OutputFormat.json:
+        emit_json({"error": error_payload(exc)})
+    raise fail(str(exc), exc.exit_code) from None
+
+
+def output_of(ctx: typer.Context) -> OutputFormat:
+    """The ``--output`` option of the running command (text when it has none)."""
+    return OutputFormat.json if ctx.params.get("output") == OutputFormat.json else OutputFormat.text
 
 
 def error_payload(exc: RabbitAdminError) -> dict[str, Any]:
@@ -103,7 +121,14 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise Refused(f"{question} Refusing without a terminal to ask on; pass --yes to go ahead.")
-    if not typer.confirm(question, default=False, err=True):
+    try:
+        answer = typer.confirm(question, default=False, err=True)
+    except typer.Abort as exc:
+        # The prompt turns Ctrl-C (and end of input) into Abort; the interrupt is still its context.
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise Interrupted("interrupted at the confirmation prompt: nothing was changed") from None
+        answer = False
+    if not answer:
         raise Refused("cancelled, nothing was changed")
 
 
@@ -131,3 +156,26 @@ def progress_reporter(total: int, *, enabled: bool) -> Iterator[Callable[[int, s
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("apply", total=total)
         yield lambda count, _what: bar.advance(task, count)
+
+
+@contextmanager
+def stop_on_signals(interrupt: threading.Event) -> Iterator[None]:
+    """While inside, the first SIGINT or SIGTERM sets ``interrupt`` instead of raising (an apply then starts no
+    new request and reports); a second one raises ``KeyboardInterrupt`` at once, abandoning the report.
+    """
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if interrupt.is_set():
+            raise KeyboardInterrupt
+        interrupt.set()
+        err(
+            f"{signal.Signals(signum).name}: stopping; no new request is sent, requests in flight finish "
+            "(Ctrl-C again to stop without the report)"
+        )
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)

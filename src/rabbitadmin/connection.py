@@ -9,21 +9,28 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
+from rabbitadmin.urls import parse_management_url, redact_url
 
 DEFAULT_URL = "http://localhost:15672"
 DEFAULT_AMQP_PORT = 5672
+DEFAULT_USER = "guest"
 
 
 @dataclass(frozen=True)
 class ConnectionSettings:
-    """Everything needed to talk to one RabbitMQ node (the password is a ``Secret``)."""
+    """Everything needed to talk to one RabbitMQ node (the password is a ``Secret``).
+
+    ``url`` never keeps credentials: given ``http://user:pw@host``, the object holds ``http://host`` and
+    takes the (percent-decoded) password when none is given, and the user when ``user`` is the default.
+    A malformed URL raises ``UsageError``.
+    """
 
     url: str = DEFAULT_URL
-    user: str = "guest"
+    user: str = DEFAULT_USER
     password: Secret | None = None
     verify_tls: bool = True
     ca_bundle: str | None = None
@@ -32,9 +39,23 @@ class ConnectionSettings:
     timeout: float = 60.0
     amqp_port: int | None = None
 
+    def __post_init__(self) -> None:
+        parsed = parse_management_url(self.url)
+        # Frozen: the credentials move out of the URL once, here, whoever built the settings.
+        object.__setattr__(self, "url", parsed.url)
+        if self.password is None and parsed.password is not None:
+            object.__setattr__(self, "password", parsed.password)
+        if self.user == DEFAULT_USER and parsed.user is not None:
+            object.__setattr__(self, "user", parsed.user)
+
     @property
     def base_url(self) -> str:
         return self.url.rstrip("/")
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages show it (through ``redact_url``, like every URL in a message)."""
+        return redact_url(self.base_url)
 
     @property
     def host(self) -> str:
@@ -61,20 +82,6 @@ def read_password_file(path: str) -> Secret:
     return Secret(lines[0].strip() if lines else "")
 
 
-def strip_userinfo(url: str) -> tuple[str, str | None, Secret | None]:
-    """Split ``http://user:pass@host`` into a URL without credentials, the user and the password."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise UsageError(f"the management URL must start with http:// or https://, got {parts.scheme!r}")
-    if parts.username is None and parts.password is None:
-        return url, None, None
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return clean, parts.username, Secret(parts.password) if parts.password is not None else None
-
-
 def resolve_settings(
     *,
     url: str | None = None,
@@ -92,7 +99,8 @@ def resolve_settings(
     """Merge explicit options over environment variables over defaults."""
     env = os.environ if environ is None else environ
     raw_url = url or env.get("RABBITADMIN_URL") or DEFAULT_URL
-    clean_url, url_user, url_password = strip_userinfo(raw_url)
+    parsed = parse_management_url(raw_url)
+    url_password = parsed.password
     secret: Secret | None
     if password is not None:
         secret = Secret(password)
@@ -111,8 +119,8 @@ def resolve_settings(
         except ValueError:
             raise UsageError(f"RABBITADMIN_AMQP_PORT must be a port number, got {port_text!r}") from None
     return ConnectionSettings(
-        url=clean_url,
-        user=user or env.get("RABBITADMIN_USER") or url_user or "guest",
+        url=parsed.url,
+        user=user or env.get("RABBITADMIN_USER") or parsed.user or DEFAULT_USER,
         password=secret,
         verify_tls=not insecure,
         ca_bundle=ca_bundle or env.get("RABBITADMIN_CA_BUNDLE"),

@@ -6,6 +6,7 @@ message that is safe to show: no password, no password hash, no request body.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -78,6 +79,40 @@ class ConnectionFailed(RabbitAdminError):
     exit_code = ExitCode.CONNECTION
 
 
+class RequestTimeout(RabbitAdminError):
+    """A request was sent but no answer came within the timeout (``--timeout``)."""
+
+    exit_code = ExitCode.TIMEOUT
+
+
+class MalformedResponse(RabbitAdminError):
+    """The server's answer could not be read: not JSON, or cut short again on every retry."""
+
+
+class AnswerLost(RabbitAdminError):
+    """A write was sent but its answer was lost (reset, cut, timed out, 502/503/504): it may or may not
+    have been carried out. Backends read the object back and turn this into done or not done.
+
+    ``exit_code`` is that of the transport fault (CONNECTION, or TIMEOUT for a timeout).
+    """
+
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.CONNECTION) -> None:
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+class BatchFailed(RabbitAdminError):
+    """A batch of creates (a bulk import) stopped: ``failed`` are the objects of the batch that are not on
+    the server (or whose outcome is unknown); objects reported through the progress callback were created,
+    and the rest were not attempted. One message for the whole batch, not one per object.
+    """
+
+    def __init__(self, message: str, failed: Sequence[object], exit_code: ExitCode = ExitCode.ERROR) -> None:
+        self.failed = list(failed)
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
 class ServerError(RabbitAdminError):
     """The server answered a request with an error; carries its own reason, the method and the path."""
 
@@ -108,6 +143,12 @@ class UnaddressableName(Refused):
             f"the name {name!r} cannot be addressed over the management HTTP API ('.' and '..' are relative URL "
             "path segments; RabbitMQ answers 405): use --backend ctl for it"
         )
+
+
+class Interrupted(RabbitAdminError):
+    """Ctrl-C or SIGTERM. An interrupted apply raises ``apply.ApplyInterrupted``, which says what was done."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 class SandboxError(RabbitAdminError):

@@ -3,7 +3,22 @@
 Every path segment is percent-encoded with nothing left safe, so vhost ``/`` becomes ``%2F`` and names
 with spaces, ``#``, ``%`` or non-ASCII characters reach the server intact. Each thread gets its own
 keep-alive ``requests.Session``. Errors carry the server's reason, the method and the path, never the
-request body (which may hold a password hash).
+request body (which may hold a password hash), and name the server through ``redact_url``.
+
+Transport faults (documented in docs/connection.md and docs/exit-codes.md):
+
+- A connection that cannot be opened is retried by urllib3's ``Retry`` mounted on the adapter (nothing
+  was sent, so this is safe for writes too); then ``ConnectionFailed`` (exit 3).
+- A GET answered 502/503/504 is retried by the same ``Retry``, with backoff; then ``ConnectionFailed``.
+- A GET whose answer is reset or cut short (a body shorter than its Content-Length, or JSON that ends
+  early) is retried with tenacity (``READ_ATTEMPTS`` tries within ``READ_RETRY_SECONDS``); then
+  ``ConnectionFailed`` (reset, cut) or ``MalformedResponse`` (exit 1, JSON that never parses).
+- A GET answered with something that is not JSON at all (an HTML page: the URL is not the API) is not
+  retried: ``MalformedResponse``.
+- No answer within ``timeout``: ``RequestTimeout`` (exit 10); not retried (it would multiply the wait).
+- A write (PUT, POST, DELETE) is never re-sent once it may have reached the server: when its answer is
+  lost (reset, cut, timeout, 502/503/504, an answer that is not the API's) it raises ``AnswerLost``, and
+  the backend reads the object back to say whether it was done.
 """
 
 from __future__ import annotations
@@ -13,11 +28,34 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from requests.adapters import HTTPAdapter
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
+from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.errors import ConnectionFailed, ServerError, UnaddressableName
+from rabbitadmin.errors import (
+    AnswerLost,
+    ConnectionFailed,
+    ExitCode,
+    MalformedResponse,
+    RabbitAdminError,
+    RequestTimeout,
+    ServerError,
+    UnaddressableName,
+)
 
 JSON = Any
+
+#: A GET whose answer was reset or cut is tried at most this many times, for at most this long.
+READ_ATTEMPTS = 4
+READ_RETRY_SECONDS = 30.0
+#: Connections refused (or not opened) are retried this many times; GETs answered 502/503/504 too.
+CONNECT_RETRIES = 3
+GATEWAY_RETRIES = 3
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+#: Opening a TCP connection waits at most this long (``timeout`` bounds the wait for each answer).
+CONNECT_TIMEOUT = 10.0
 
 
 DOT_SEGMENTS = frozenset({".", ".."})
@@ -32,6 +70,35 @@ def api_path(*segments: str) -> str:
         if segment in DOT_SEGMENTS:
             raise UnaddressableName(segment)
     return "/api/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def retry_policy() -> Retry:
+    """urllib3's ``Retry`` for the adapter: connections not opened (any method), GETs answered 502/503/504.
+
+    Resets and timeouts after a request was sent are not retried here (``read=False``): GETs are retried a
+    level up, where a body cut short is seen too, and writes are never re-sent.
+    """
+    return Retry(
+        total=CONNECT_RETRIES + GATEWAY_RETRIES,
+        connect=CONNECT_RETRIES,
+        read=False,
+        status=GATEWAY_RETRIES,
+        other=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=GATEWAY_STATUSES,
+        backoff_factor=0.25,
+        backoff_max=2.0,
+        raise_on_status=False,
+        respect_retry_after_header=False,  # a proxy's Retry-After could exceed any bound we promise
+    )
+
+
+class _Transient(Exception):
+    """A GET's answer was reset or cut: worth another try; ``error`` is what to raise when tries run out."""
+
+    def __init__(self, error: RabbitAdminError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class HttpClient:
@@ -58,7 +125,7 @@ class HttpClient:
             session = requests.Session()
             password = self.settings.password.reveal() if self.settings.password else ""
             session.auth = (self.settings.user, password)
-            adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size)
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=retry_policy())
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["content-type"] = "application/json"
@@ -82,16 +149,59 @@ class HttpClient:
         body: JSON = None,
         ok_statuses: tuple[int, ...] = (),
     ) -> requests.Response:
-        """Send one request; raise ``ServerError`` unless it succeeded or its status is in ``ok_statuses``."""
-        url = self.settings.base_url + path
+        """Send one request; raise ``ServerError`` unless it succeeded or its status is in ``ok_statuses``.
+
+        Transport faults raise as the module docstring says (``ConnectionFailed``, ``RequestTimeout``,
+        ``MalformedResponse``, and ``AnswerLost`` for a write).
+        """
+        return self._call(method, path, params=params, body=body, ok_statuses=ok_statuses, parse=False)[0]
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: JSON = None,
+        ok_statuses: tuple[int, ...] = (),
+        parse: bool,
+    ) -> tuple[requests.Response, JSON]:
+        if method != "GET":
+            return self._send(method, path, params, body, ok_statuses, parse)
+        retrying = Retrying(
+            stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_RETRY_SECONDS),
+            wait=wait_exponential(multiplier=0.25, max=2.0),
+            retry=retry_if_exception_type(_Transient),
+            reraise=True,
+        )
+        try:
+            return retrying(self._send, method, path, params, body, ok_statuses, parse)
+        except _Transient as exc:
+            tries = retrying.statistics.get("attempt_number", READ_ATTEMPTS)
+            raise type(exc.error)(f"{exc.error} (tried {tries} times)") from None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        body: JSON,
+        ok_statuses: tuple[int, ...],
+        parse: bool,
+    ) -> tuple[requests.Response, JSON]:
+        where = f"{method} {path}"
+        shown = self.settings.shown_url
+        timeout = self.settings.timeout
+        write = method != "GET"
+        no_answer = f"{where}: no answer from {shown} within {timeout:g}s (--timeout)"
         try:
             # verify and cert go on each request: requests lets REQUESTS_CA_BUNDLE override session-level values.
             response = self._session().request(
                 method,
-                url,
+                self.settings.base_url + path,
                 params=params,
                 json=body,
-                timeout=self.settings.timeout,
+                timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
                 verify=self.settings.verify,
                 cert=self._cert,
                 stream=True,
@@ -102,31 +212,76 @@ class HttpClient:
             response._content = b"".join(response.iter_content(chunk_size=None))
         except requests.exceptions.SSLError as exc:
             raise ConnectionFailed(
-                f"TLS handshake with {self.settings.base_url} failed ({_tls_reason(exc)}); check the CA bundle "
+                f"TLS handshake with {shown} failed ({_tls_reason(exc)}); check the CA bundle "
                 "(--ca-bundle) and client certificate (--client-cert, --client-key), or --insecure to skip verification"
             ) from None
-        except requests.exceptions.Timeout:
+        except requests.exceptions.ConnectTimeout:
             raise ConnectionFailed(
-                f"{method} {path}: no answer from {self.settings.base_url} within {self.settings.timeout:.0f}s"
+                f"cannot connect to {shown}: no connection within {min(CONNECT_TIMEOUT, timeout):.0f}s "
+                f"({CONNECT_RETRIES + 1} attempts); is the host reachable?"
             ) from None
-        except requests.exceptions.ConnectionError:
+        except requests.exceptions.ReadTimeout:
+            raise _lost_or(write, no_answer, timeout=True) from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            cut = f"{where}: the answer from {shown} was cut short (the connection closed mid-body)"
+            raise _lost_or(write, cut) from None
+        except requests.exceptions.ConnectionError as exc:
+            reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else None
+            if isinstance(reason, NewConnectionError):
+                raise ConnectionFailed(
+                    f"cannot connect to {shown} ({CONNECT_RETRIES + 1} attempts; is the management plugin enabled "
+                    "and the URL right?)"
+                ) from None
+            if isinstance(reason, ReadTimeoutError):
+                raise _lost_or(write, no_answer, timeout=True) from None
+            reset = f"{where}: the connection to {shown} was reset before the answer was complete"
+            raise _lost_or(write, reset) from None
+        status = response.status_code
+        if status == 401:
+            raise ConnectionFailed(f"the server refused the credentials of user {self.settings.user!r} ({where})")
+        if status in GATEWAY_STATUSES and status not in ok_statuses:
+            answer = f"HTTP {status} {response.reason or ''}".rstrip()
+            if write:
+                raise AnswerLost(f"{where}: {shown} answered {answer}: it may or may not have been carried out")
             raise ConnectionFailed(
-                f"cannot connect to {self.settings.base_url} (is the management plugin enabled and the URL right?)"
-            ) from None
-        if response.status_code == 401:
-            raise ConnectionFailed(
-                f"the server refused the credentials of user {self.settings.user!r} ({method} {path})"
+                f"{where}: {shown} answered {answer} on every attempt ({GATEWAY_RETRIES + 1}): the server, or a "
+                "proxy in front of it, is unavailable"
             )
-        if response.status_code >= 400 and response.status_code not in ok_statuses:
-            raise ServerError(method, path, response.status_code, _reason(response))
-        return response
+        if status >= 400 and status not in ok_statuses:
+            raise ServerError(method, path, status, _reason(response))
+        payload: JSON = None
+        if parse and not write and not response.content and status < 300:
+            # Every listing and object has a JSON body: an empty one means the answer was cut in its head.
+            raise _Transient(ConnectionFailed(f"{where}: the answer from {shown} was cut short (no body)"))
+        if response.content and (parse or write):
+            try:
+                payload = response.json()
+            except ValueError:
+                payload = self._unreadable(where, response, write)
+        return response, payload
+
+    def _unreadable(self, where: str, response: requests.Response, write: bool) -> JSON:
+        """An answer whose body does not parse: cut JSON is worth another try; anything else is not the API."""
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        size = len(response.content)
+        if write:
+            raise AnswerLost(
+                f"{where}: the answer ({kind}, {size} bytes) is not the management API's: the write may or may not "
+                "have been carried out"
+            )
+        if "json" in kind:
+            raise _Transient(MalformedResponse(f"{where}: the answer ({size} bytes of JSON) was cut short or bad"))
+        raise MalformedResponse(
+            f"{where}: the answer is not JSON ({kind}, {size} bytes): is {self.settings.shown_url} the management "
+            "API (the URL, a proxy in between)?"
+        )
 
     def get(self, path: str, params: dict[str, str] | None = None) -> JSON:
-        return self.request("GET", path, params=params).json()
+        return self._call("GET", path, params=params, parse=True)[1]
 
     def get_or_none(self, path: str, params: dict[str, str] | None = None) -> JSON:
-        response = self.request("GET", path, params=params, ok_statuses=(404,))
-        return None if response.status_code == 404 else response.json()
+        response, payload = self._call("GET", path, params=params, ok_statuses=(404,), parse=True)
+        return None if response.status_code == 404 else payload
 
     def put(self, path: str, body: JSON) -> None:
         self.request("PUT", path, body=body)
@@ -138,6 +293,16 @@ class HttpClient:
         """Delete; False when it was already gone (404), which reaches the desired state too."""
         response = self.request("DELETE", path, params=params, ok_statuses=(404,))
         return response.status_code != 404
+
+
+def _lost_or(write: bool, message: str, *, timeout: bool = False) -> Exception:
+    """A lost answer: ``AnswerLost`` for a write; for a GET, a timeout error or a fault worth retrying."""
+    code = ExitCode.TIMEOUT if timeout else ExitCode.CONNECTION
+    if write:
+        return AnswerLost(f"{message}: it may or may not have been carried out", code)
+    if timeout:
+        return RequestTimeout(message)
+    return _Transient(ConnectionFailed(message))
 
 
 def _tls_reason(exc: Exception) -> str:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import typer
 
 from rabbitadmin.admin.ops import AdminOps
-from rabbitadmin.cli_support import cli_state, error_boundary
+from rabbitadmin.cli_support import cli_state, error_boundary, output_of
 from rabbitadmin.connection import read_password_file
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
@@ -37,8 +37,8 @@ def make_ops(ctx: typer.Context) -> AdminOps:
 
 @contextmanager
 def admin_session(ctx: typer.Context) -> Iterator[AdminOps]:
-    """Errors mapped to exit codes, and the operations object closed afterwards."""
-    with error_boundary():
+    """Errors mapped to exit codes (with ``{"error": ...}`` under ``-o json``), the operations object closed."""
+    with error_boundary(output_of(ctx)):
         ops = make_ops(ctx)
         try:
             yield ops

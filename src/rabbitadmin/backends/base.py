@@ -7,6 +7,7 @@ hashes them first (``User.password_hash``), so a backend sends hashes only.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Sequence
 from typing import NamedTuple, Protocol
 
@@ -52,10 +53,17 @@ class Backend(Protocol):
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
         """Why ``action`` ("create", "update", "delete") on ``obj`` cannot be done here, or None."""
 
-    def create(self, objects: Sequence[TopologyObject], progress: Callable[[int], None] | None = None) -> None:
-        """Create objects that do not exist yet, given in dependency order (may be one bulk request).
+    def create(
+        self,
+        objects: Sequence[TopologyObject],
+        progress: Callable[[Sequence[TopologyObject]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """Create objects that do not exist yet, given in dependency order (may be bulk requests).
 
-        ``progress`` is called with the number of objects each finished batch created.
+        ``progress`` is called with the objects of each batch once they are created. Once ``stop`` is set,
+        no new batch starts (the method returns; objects not reported were not attempted). A batch that
+        fails raises ``errors.BatchFailed`` naming its objects that are not on the server.
         """
 
     def update(self, obj: TopologyObject) -> None:

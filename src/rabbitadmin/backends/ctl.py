@@ -247,12 +247,17 @@ class CtlBackend:
             return None
         return f"this server lacks the internal functions rabbitmqctl eval would use ({' '.join(output.split())})"
 
-    def create(self, objects: Sequence[TopologyObject], progress: Callable[[int], None] | None = None) -> None:
+    def create(
+        self,
+        objects: Sequence[TopologyObject],
+        progress: Callable[[Sequence[TopologyObject]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         if not objects:
             return
-        self._import(objects)
+        self._import(objects)  # one import: nothing for ``stop`` to cut short
         if progress is not None:
-            progress(len(objects))
+            progress(objects)
 
     def update(self, obj: TopologyObject) -> None:
         if isinstance(obj, User):

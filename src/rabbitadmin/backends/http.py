@@ -11,13 +11,19 @@ without counts, the bindings listing 0.6-0.8 s instead of 1.0-1.2 s without hand
 Creates: small batches go object by object in parallel (precise progress and error reporting); large
 batches go through the server's own definitions import, which creates objects server-side without a round
 trip each. The import only adds and overwrites, so it is used only for objects the plan found missing.
+
+Lost answers: a write whose answer was lost (``AnswerLost``: reset, cut, timed out, 502/503/504) is never
+sent again blindly. The object is read back and the write counts as done when the server shows it done
+(present and matching for a create or update, gone for a delete); otherwise it fails saying so. A failed
+import batch is read back the same way: what it created is reported done, the rest fails as one batch.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
@@ -35,9 +41,17 @@ from rabbitadmin.definitions import (
     user_from_server,
     vhost_from_server,
 )
-from rabbitadmin.errors import MessagesArrived, RabbitAdminError, ServerError, UnaddressableName
+from rabbitadmin.errors import (
+    AnswerLost,
+    BatchFailed,
+    MessagesArrived,
+    RabbitAdminError,
+    ServerError,
+    UnaddressableName,
+)
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.kinds import KINDS
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -51,6 +65,7 @@ from rabbitadmin.model import (
     Vhost,
 )
 from rabbitadmin.normalize import as_integer
+from rabbitadmin.plan import describe
 
 VHOST_COLUMNS = "name,description,tags,default_queue_type,metadata"
 EXCHANGE_COLUMNS = "name,type,durable,auto_delete,internal,arguments"
@@ -202,75 +217,124 @@ class HttpBackend:
             return api_path("permissions", obj.vhost, obj.user)
         return api_path("topic-permissions", obj.vhost, obj.user)
 
-    def create(self, objects: Sequence[TopologyObject], progress: Callable[[int], None] | None = None) -> None:
-        vhosts = [obj for obj in objects if isinstance(obj, Vhost)]
+    def create(
+        self,
+        objects: Sequence[TopologyObject],
+        progress: Callable[[Sequence[TopologyObject]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        report = progress or (lambda _batch: None)
+        vhosts: list[TopologyObject] = [obj for obj in objects if isinstance(obj, Vhost)]
         rest: list[TopologyObject] = [obj for obj in objects if not isinstance(obj, Vhost)]
-        for vhost in vhosts:  # the import cannot set a vhost's default queue type on 3.10
-            self.create_one(vhost)
-        if len(rest) < self.bulk_threshold:
-            for obj in rest:
+        # The import cannot set a vhost's default queue type on 3.10: vhosts go one by one, as do small batches.
+        one_by_one = vhosts + rest if len(rest) < self.bulk_threshold else vhosts
+        for index, obj in enumerate(one_by_one):
+            if stop is not None and stop.is_set():
+                return
+            try:
                 self.create_one(obj)
+            except RabbitAdminError as exc:
+                raise BatchFailed(f"creating {_subject(obj)} failed: {exc}", [obj], exc.exit_code) from None
+            report(one_by_one[index : index + 1])
+        if len(rest) < self.bulk_threshold:
             return
         for batch in chunk_definitions(rest, IMPORT_CHUNK_BYTES):
-            self.client.post(api_path("definitions"), to_definitions(batch))
-            if progress is not None:
-                progress(len(batch))
+            if stop is not None and stop.is_set():
+                return
+            try:
+                self.client.post(api_path("definitions"), to_definitions(batch))
+            except RabbitAdminError as exc:
+                self._settle_batch(batch, exc, report)
+            report(batch)
+
+    def _settle_batch(
+        self, batch: list[TopologyObject], exc: RabbitAdminError, report: Callable[[Sequence[TopologyObject]], None]
+    ) -> None:
+        """A failed import batch: read it back; return if only its answer was lost and every object is there,
+        else report what it created and raise one ``BatchFailed`` for the rest."""
+        what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
+        try:
+            actual = self.read_state(
+                sorted({obj.vhost for obj in batch if isinstance(obj, Exchange | Queue | Binding)})
+            )
+        except RabbitAdminError as read_exc:
+            raise BatchFailed(f"{what}; reading them back failed too ({read_exc}): outcome unknown", batch) from None
+        there = [obj for obj in batch if obj.key in actual.of(obj.kind)]
+        missing = [obj for obj in batch if obj.key not in actual.of(obj.kind)]
+        if not missing and isinstance(exc, AnswerLost):
+            return  # the import was carried out; only its answer was lost
+        report(there)
+        raise BatchFailed(
+            f"{what}; read back from the server: {len(there)} of them were created, {len(missing)} were not",
+            missing,
+            exc.exit_code,
+        ) from None
 
     def create_one(self, obj: TopologyObject) -> None:
         """Create one object with its own request."""
         if isinstance(obj, Binding):
             letter = "q" if obj.destination_type == "queue" else "e"
             path = api_path("bindings", obj.vhost, "e", obj.source, letter, obj.destination)
-            self.client.post(path, {"routing_key": obj.routing_key, "arguments": obj.arguments})
+            body = {"routing_key": obj.routing_key, "arguments": obj.arguments}
+            self._settled(obj, lambda: self.client.post(path, body))
         elif isinstance(obj, Exchange | Queue):
             body = to_definition(obj)
             for field in ("name", "vhost"):
                 body.pop(field)
-            self.client.put(api_path(f"{obj.kind}s", obj.vhost, obj.name), body)
+            self._settled(obj, lambda: self.client.put(api_path(f"{obj.kind}s", obj.vhost, obj.name), body))
         else:
             self.update(obj)
 
     def update(self, obj: TopologyObject) -> None:
-        if isinstance(obj, Vhost):
-            body: dict[str, Any] = {"description": obj.description or "", "tags": ",".join(obj.tags or ())}
-            if obj.default_queue_type:
-                body["defaultqueuetype"] = obj.default_queue_type  # the 3.10 API's spelling
-            self.client.put(api_path("vhosts", obj.name), body)
-        elif isinstance(obj, User):
-            body = to_definition(obj)
-            body.pop("name")
-            self.client.put(api_path("users", obj.name), body)
-        elif isinstance(obj, Permission):
-            body = {"configure": obj.configure, "write": obj.write, "read": obj.read}
-            self.client.put(api_path("permissions", obj.vhost, obj.user), body)
-        elif isinstance(obj, TopicPermission):
-            body = {"exchange": obj.exchange, "write": obj.write, "read": obj.read}
-            self.client.put(api_path("topic-permissions", obj.vhost, obj.user), body)
-        else:
-            raise ValueError(f"a {obj.kind} cannot be updated in place")
+        path, body = _update_request(obj)
+        self._settled(obj, lambda: self.client.put(path, body))
 
     def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
         client = self.client
-        if isinstance(obj, Vhost):
-            if if_empty:
-                self._empty_vhost(obj.name)
-            client.delete(api_path("vhosts", obj.name))
-        elif isinstance(obj, User):
-            client.delete(api_path("users", obj.name))
-        elif isinstance(obj, Permission):
-            client.delete(api_path("permissions", obj.vhost, obj.user))
-        elif isinstance(obj, TopicPermission):
+        if isinstance(obj, TopicPermission):
             self._delete_topic_permission(obj)
-        elif isinstance(obj, Exchange):
-            client.delete(api_path("exchanges", obj.vhost, obj.name))
-        elif isinstance(obj, Queue):
-            self._delete_queue(obj.vhost, obj.name, if_empty=if_empty)
-        else:
+            return
+        if isinstance(obj, Queue):
+            queue = obj
+            self._settled(obj, lambda: self._delete_queue(queue.vhost, queue.name, if_empty=if_empty), gone=True)
+            return
+        if isinstance(obj, Vhost) and if_empty:
+            self._empty_vhost(obj.name)  # each queue deleted on condition that it is still empty
+        if isinstance(obj, Binding):
             handle = obj.properties_key or self._binding_handle(obj)
             if handle is None:
                 return  # already gone
             letter = "q" if obj.destination_type == "queue" else "e"
-            client.delete(api_path("bindings", obj.vhost, "e", obj.source, letter, obj.destination, handle))
+            path = api_path("bindings", obj.vhost, "e", obj.source, letter, obj.destination, handle)
+        elif isinstance(obj, Vhost | User):
+            path = api_path(f"{obj.kind}s", obj.name)
+        elif isinstance(obj, Permission):
+            path = api_path("permissions", obj.vhost, obj.user)
+        else:
+            path = api_path(f"{obj.kind}s", obj.vhost, obj.name)
+        self._settled(obj, lambda: client.delete(path), gone=True)
+
+    # -- lost answers -------------------------------------------------------------------------------------
+    def _settled(self, obj: TopologyObject, send: Callable[[], object], *, gone: bool = False) -> None:
+        """Send one write; if its answer is lost, read ``obj`` back to say whether it was done.
+
+        ``gone``: the write is a delete (done when the object is absent); otherwise done when the server
+        has the object with every field ``obj`` manages. Raises ``AnswerLost`` saying "not done" or
+        "outcome unknown" otherwise.
+        """
+        try:
+            send()
+        except AnswerLost as lost:
+            try:
+                actual = self.read_state(_scope_of(obj)).of(obj.kind).get(obj.key)
+            except RabbitAdminError as exc:
+                raise AnswerLost(
+                    f"{lost}; reading it back failed too ({exc}): outcome unknown", lost.exit_code
+                ) from None
+            if (actual is None) if gone else (actual is not None and _matches(obj, actual)):
+                return  # the server carried it out; only the answer was lost
+            state = "still there" if gone else ("not there" if actual is None else "there, but not as sent")
+            raise AnswerLost(f"{lost}; read back: {_subject(obj)} is {state}: not done", lost.exit_code) from None
 
     def lock_holder(self, vhost: str) -> Holder | None:
         """Who holds the apply lock of ``vhost``, read from the lock queue's arguments (None: nobody, unknown)."""
@@ -336,8 +400,48 @@ class HttpBackend:
         # The API deletes all of a user's topic permissions in a vhost at once: put the others back.
         path = api_path("topic-permissions", obj.vhost, obj.user)
         current = self.client.get_or_none(path) or []
-        self.client.delete(path)
+        self._settled(obj, lambda: self.client.delete(path), gone=True)
         for entry in current:
             if entry["exchange"] != obj.exchange:
-                body = {"exchange": entry["exchange"], "write": entry["write"], "read": entry["read"]}
-                self.client.put(path, body)
+                self.update(topic_permission_from_server(entry))
+
+
+def _update_request(obj: TopologyObject) -> tuple[str, dict[str, Any]]:
+    """The PUT that sets an object's updatable fields: (path, body)."""
+    if isinstance(obj, Vhost):
+        body: dict[str, Any] = {"description": obj.description or "", "tags": ",".join(obj.tags or ())}
+        if obj.default_queue_type:
+            body["defaultqueuetype"] = obj.default_queue_type  # the 3.10 API's spelling
+        return api_path("vhosts", obj.name), body
+    if isinstance(obj, User):
+        body = to_definition(obj)
+        body.pop("name")
+        return api_path("users", obj.name), body
+    if isinstance(obj, Permission):
+        body = {"configure": obj.configure, "write": obj.write, "read": obj.read}
+        return api_path("permissions", obj.vhost, obj.user), body
+    if isinstance(obj, TopicPermission):
+        body = {"exchange": obj.exchange, "write": obj.write, "read": obj.read}
+        return api_path("topic-permissions", obj.vhost, obj.user), body
+    raise ValueError(f"a {obj.kind} cannot be updated in place")
+
+
+def _scope_of(obj: TopologyObject) -> list[str]:
+    """The vhosts ``read_state`` must read to see ``obj`` (none for global objects and permissions)."""
+    return [obj.vhost] if isinstance(obj, Exchange | Queue | Binding) else []
+
+
+def _matches(desired: TopologyObject, actual: TopologyObject) -> bool:
+    """Whether the server's ``actual`` has every field ``desired`` manages (None: not managed)."""
+    facts = KINDS[desired.kind]
+    names: Iterable[str] = (*facts.updatable, *facts.immutable)
+    if isinstance(desired, User) and desired.password_hash:
+        names = (*names, "password_hash")
+    if isinstance(desired, Vhost) and isinstance(actual, Vhost):
+        # The server reports no default queue type when none was set, which means classic (as diff.py reads it).
+        actual = replace(actual, default_queue_type=actual.default_queue_type or "classic")
+    return all(getattr(desired, name) is None or getattr(desired, name) == getattr(actual, name) for name in names)
+
+
+def _subject(obj: TopologyObject) -> str:
+    return describe(obj.kind, obj.key, obj)

@@ -20,6 +20,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 
 from rabbitadmin.errors import ConnectionFailed, ExitCode, RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
+from rabbitadmin.urls import redact_url
 
 AMQP_NOT_FOUND = 404
 AMQP_ACCESS_REFUSED = 403
@@ -87,7 +88,7 @@ def shown(body: bytes) -> str:
 
 def connect(target: AmqpTarget) -> pika.BlockingConnection:
     """Open a connection, turning pika's failures into ``ConnectionFailed`` with a useful message."""
-    where = f"amqp://{target.host}:{target.port}/ (vhost {target.vhost!r}, user {target.user!r})"
+    where = f"{redact_url(f'amqp://{target.host}:{target.port}/')} (vhost {target.vhost!r}, user {target.user!r})"
     try:
         return pika.BlockingConnection(target.parameters())
     except (pika.exceptions.ProbableAuthenticationError, pika.exceptions.AuthenticationError):
