@@ -3,6 +3,7 @@ the same behaviour against real nodes is in tests/integration/test_safety_routin
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -42,9 +43,16 @@ class RecordingBackend:
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
         return None
 
-    def create(self, objects: Sequence[TopologyObject], progress: Callable[[int], None] | None = None) -> None:
+    def create(
+        self,
+        objects: Sequence[TopologyObject],
+        progress: Callable[[Sequence[TopologyObject]], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         for obj in objects:
             self.calls.append(("create", obj.key, False))
+        if progress is not None:
+            progress(objects)
 
     def update(self, obj: TopologyObject) -> None:
         self.calls.append(("update", obj.key, False))

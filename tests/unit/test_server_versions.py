@@ -111,7 +111,7 @@ class _TimingOutBackend:
     def __init__(self, permanent: bool) -> None:
         self.permanent = permanent
 
-    def create(self, objects: object, progress: object = None) -> None:
+    def create(self, objects: object, progress: object = None, stop: object = None) -> None:
         from rabbitadmin.backends.ctl_runner import CtlTimeout
 
         raise CtlTimeout("rabbitmqctl import_definitions did not finish", permanent=self.permanent)
