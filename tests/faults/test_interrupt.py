@@ -26,7 +26,8 @@ from rabbitadmin.http_client import HttpClient, api_path
 from ..conftest import CliRunner
 
 DONE = re.compile(
-    r"error: interrupted \(Ctrl-C or SIGTERM\).*?: (\d+) change\(s\) done, (\d+) failed, (\d+) not attempted"
+    r"error: interrupted \(Ctrl-C or SIGTERM\).*?: (\d+) change\(s\) done, \d+ kept \(messages arrived after the "
+    r"plan\), (\d+) failed, (\d+) not attempted"
 )
 
 
