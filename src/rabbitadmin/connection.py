@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from rabbitadmin.errors import UsageError
@@ -73,11 +72,18 @@ class ConnectionSettings:
 
 
 def read_password_file(path: str) -> Secret:
-    """Read a password from a file (first line, surrounding whitespace dropped)."""
+    """Read a password from a file (first line, surrounding whitespace dropped).
+
+    Only a regular file of at most ``input_files.MAX_PASSWORD_FILE_BYTES`` is read, as for a topology's
+    ``password: {file: ...}`` (``/dev/zero`` or a FIFO would otherwise exhaust memory or hang).
+    Raises ``UsageError`` naming the path and why, never the content.
+    """
+    from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, InputFileError, read_bounded
+
     try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise UsageError(f"cannot read the password file {path}: {exc.strerror}") from None
+        text = read_bounded(path, MAX_PASSWORD_FILE_BYTES, allow_pipes=False)
+    except InputFileError as exc:
+        raise UsageError(f"cannot read the password file {path}: {exc}") from None
     lines = text.splitlines()
     return Secret(lines[0].strip() if lines else "")
 

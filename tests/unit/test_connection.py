@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.connection import resolve_settings
+from rabbitadmin.connection import read_password_file, resolve_settings
 from rabbitadmin.errors import UsageError
 
 
@@ -43,3 +43,17 @@ def test_bad_urls(url: str) -> None:
 def test_unreadable_password_file() -> None:
     with pytest.raises(UsageError, match="cannot read the password file"):
         resolve_settings(password_file="/nonexistent/pw", environ={})
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/null", "/"], ids=["device-zero", "device-null", "directory"])
+def test_password_file_is_a_bounded_regular_file(path: str) -> None:
+    # The same kind as a topology's password: {file: ...}: a device or directory is refused before it is read.
+    with pytest.raises(UsageError, match="not a regular file"):
+        read_password_file(path)
+
+
+def test_password_file_over_the_cap_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (64 * 1024 + 1))
+    with pytest.raises(UsageError, match=str(big)):
+        read_password_file(str(big))
