@@ -192,7 +192,11 @@ def test_handed_cases_are_refused_before_any_write(
     assert admin_client.get_or_none(api_path("vhosts", vhost)) is None  # nothing was written
 
 
-def test_plan_shows_the_version_dependent_warnings(rabbitadmin: CliRunner, tmp_path: Path) -> None:
+def test_plan_shows_the_version_dependent_warnings(
+    rabbitadmin: CliRunner, admin_client: HttpClient, tmp_path: Path, rabbitmq_version: str
+) -> None:
+    # Offline the argument is a warning (3.10 refuses it, 4.0 takes it); the plan knows the server, so on 3.10
+    # it refuses before any write (exit 4) and on 4.0 it plans the queue with the warning shown.
     topology = tmp_path / "t.yaml"
     vhost = f"argwarn-{secrets.token_hex(3)}"
     topology.write_text(
@@ -200,5 +204,12 @@ def test_plan_shows_the_version_dependent_warnings(rabbitadmin: CliRunner, tmp_p
         "      - {name: q, arguments: {x-queue-leader-locator: balanced}}\n"
     )
     result = rabbitadmin("plan", str(topology))
-    assert result.returncode == 0, result.stderr
     assert f"warning: {topology}:4: vhosts[0].queues[0].arguments.x-queue-leader-locator" in result.stderr
+    if rabbitmq_version == "3.10":
+        assert result.returncode == 4, result.stderr
+        assert "argument x-queue-leader-locator is not accepted for classic queues" in result.stdout + result.stderr
+        applied = rabbitadmin("apply", str(topology), "--yes")
+        assert applied.returncode == 4, applied.stderr
+        assert admin_client.get_or_none(api_path("vhosts", vhost)) is None  # nothing was written
+    else:
+        assert result.returncode == 0, result.stderr

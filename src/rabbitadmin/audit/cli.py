@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import typer
 
 from rabbitadmin.audit.access import PERMS, access_matrix, who_can, with_builtin_exchanges
 from rabbitadmin.audit.node import NodeFacts
-from rabbitadmin.audit.rules import DEFAULT_MAX_PRIVILEGED, RULES, Severity, audit
+from rabbitadmin.audit.rules import DEFAULT_MAX_PRIVILEGED, RULES, Report, Severity, audit
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, cli_state, emit_json, error_boundary, make_backend
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.model import Topology
@@ -91,6 +92,32 @@ def _deprecations(ctx: typer.Context, topo: Topology, offline: bool) -> list[tup
         backend.close()
 
 
+def run_audit(
+    ctx: typer.Context,
+    *,
+    topology: Path | None = None,
+    offline: bool = False,
+    ignore: Iterable[str] = (),
+    max_privileged: int = DEFAULT_MAX_PRIVILEGED,
+) -> tuple[Topology, Report]:
+    """The audit ``rabbitadmin audit`` runs, for every command that shows findings (``report`` too), so
+    they never disagree: (the audited topology with the built-in exchanges, the report).
+
+    Live: the server's state, the node's settings (RA020-RA022) and its deprecated features in use (RA023);
+    ``topology`` adds drift. ``offline``: ``topology`` alone. Raises what the backend raises.
+    """
+    topo, desired, facts = _read_with_node(ctx, topology, offline, node=True)
+    report = audit(
+        topo,
+        desired=desired,
+        ignore=ignore,
+        node=facts,
+        max_privileged=max_privileged,
+        deprecated=_deprecations(ctx, topo, offline),
+    )
+    return topo, report
+
+
 def audit_command(
     ctx: typer.Context,
     topology: Path | None = TOPOLOGY_OPTION,
@@ -110,15 +137,7 @@ def audit_command(
         unknown = [i for i in ignore if i.upper() not in RULES]
         if unknown:
             raise UsageError(f"unknown rule id(s) for --ignore: {', '.join(unknown)}")
-        topo, desired, facts = _read_with_node(ctx, topology, offline, node=True)
-        report = audit(
-            topo,
-            desired=desired,
-            ignore=ignore,
-            node=facts,
-            max_privileged=max_privileged,
-            deprecated=_deprecations(ctx, topo, offline),
-        )
+        _, report = run_audit(ctx, topology=topology, offline=offline, ignore=ignore, max_privileged=max_privileged)
     if output is OutputFormat.json:
         emit_json({"findings": [f.to_dict() for f in report.findings]})
     elif not report.findings:

@@ -161,9 +161,17 @@ def report_command(
     from rabbitadmin.routing.report import render_report
 
     with error_boundary():
-        topology = read_source(ctx, file, live)
+        findings = None
+        if live and file is None:
+            from rabbitadmin.audit.cli import run_audit
+
+            # The same findings as `rabbitadmin audit`: node settings and deprecations included.
+            topology, report = run_audit(ctx)
+            findings = report.findings
+        else:
+            topology = read_source(ctx, file, live)
         title = f"RabbitMQ report: {file}" if file is not None else f"RabbitMQ report: {cli_state(ctx).settings.url}"
-        text = render_report(topology, title)
+        text = render_report(topology, title, findings)
     _write(text, output_file)
 
 

@@ -88,10 +88,14 @@ def findings_section(findings: list[Finding]) -> str:
     return "\n".join(parts)
 
 
-def render_report(topology: Topology, title: str) -> str:
-    """The whole report page for ``topology`` (the server's state or a file's)."""
+def render_report(topology: Topology, title: str, findings: list[Finding] | None = None) -> str:
+    """The whole report page for ``topology`` (the server's state or a file's).
+
+    ``findings``: what ``rabbitadmin audit`` found (``audit.cli.run_audit``); None audits ``topology`` alone.
+    """
     with_builtin_exchanges(topology)
-    findings = audit(topology).findings
+    if findings is None:
+        findings = audit(topology).findings
     graph = build(topology)
     body = "\n".join(
         [
