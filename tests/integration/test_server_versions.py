@@ -112,6 +112,7 @@ def test_a_topology_exported_from_one_version_plans_clean_on_the_other(
         "RABBITADMIN_URL": other_node.url,
         "RABBITADMIN_USER": other_node.user,
         "RABBITADMIN_PASSWORD_FILE": str(other_node.password_file),
+        "RABBITADMIN_AMQP_PORT": str(other_node.amqp_port),  # the apply lock and message counts go over AMQP
         **ctl_env(other_node),
     }
     for document in (exported, source):
