@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import os
 import signal
 import subprocess
 import sys
@@ -37,6 +38,12 @@ def _die_with_parent() -> Callable[[], None] | None:
         prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return preexec
+
+
+def _signal_group(process: subprocess.Popen[str], signum: signal.Signals) -> None:
+    """Send ``signum`` to the process group ``process`` leads (it was started in a session of its own)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
 
 
 class _EvalHeld:
@@ -64,6 +71,9 @@ class _EvalHeld:
                 encoding="utf-8",
                 env=self._env,
                 preexec_fn=_die_with_parent(),  # noqa: PLW1509 - it only calls prctl, no lock or allocation
+                # Its own process group: 4.0.5's rabbitmqctl script runs the CLI VM as a child rather than
+                # exec'ing it, so ending only the script would leave the VM, and with it the lock, behind.
+                start_new_session=True,
             )
         except OSError as exc:
             self.error = exc
@@ -77,13 +87,14 @@ class _EvalHeld:
         process = self.process
         if process is None:
             return
-        if process.poll() is None:
-            process.terminate()  # the VM exits, the node sees it go, the eval returns, the queue goes
+        # The whole group: the VM exits, the node sees it go, the eval returns, the queue goes.
+        _signal_group(process, signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             process.wait(timeout=30)
+        _signal_group(process, signal.SIGKILL)  # a child the script started may outlive the script itself
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
