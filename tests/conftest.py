@@ -17,7 +17,8 @@ import secrets
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,17 @@ class CliRunner:
 def rabbitadmin(cli_env: dict[str, str]) -> CliRunner:
     """Call as ``rabbitadmin("plan", "file.yaml")``; returns the CompletedProcess."""
     return CliRunner(cli_env)
+
+
+def without_released_lock(list_names: Callable[[], list[str]], timeout: float = 30.0) -> list[str]:
+    """Queue names from ``list_names`` once the apply lock is gone (at most ``timeout`` s, then as they are).
+
+    The server deletes an exclusive queue asynchronously after its owner ends, so right after an apply over
+    ``--backend ctl`` the lock queue may still be listed for a moment; it must go, and this waits for that.
+    """
+    deadline = time.monotonic() + timeout
+    names = list_names()
+    while "rabbitadmin.apply-lock" in names and time.monotonic() < deadline:
+        time.sleep(0.5)
+        names = list_names()
+    return names

@@ -8,10 +8,11 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from rabbitadmin.sandbox import SandboxInfo
 
-from ..conftest import ctl_env
+from ..conftest import ctl_env, without_released_lock
 
 
 def run(node: SandboxInfo, *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,8 +64,11 @@ permissions:
     assert applied.returncode == 0, applied.stderr
     assert run(bare_node, "plan", str(topology), "--detailed-exitcode").returncode == 0
 
-    queues = json.loads(run(bare_node, "queues", "list", "--vhost", vhost, "-o", "json").stdout)
-    assert [(q["name"], q["messages"]) for q in queues] == [("jobs", 0)]
+    def listing() -> list[dict[str, Any]]:
+        return list(json.loads(run(bare_node, "queues", "list", "--vhost", vhost, "-o", "json").stdout))
+
+    without_released_lock(lambda: [q["name"] for q in listing()])
+    assert [(q["name"], q["messages"]) for q in listing()] == [("jobs", 0)]
     ok = run(bare_node, "users", "authenticate", user, "--password-env", "APP_PASSWORD")
     assert ok.returncode == 0 and "cli secret" not in ok.stdout + ok.stderr + applied.stdout + applied.stderr
 
