@@ -17,6 +17,7 @@ from rabbitadmin.diff import compute_plan
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
 from rabbitadmin.plan import Action, Plan
 from rabbitadmin.server_versions import version_notes
+from rabbitadmin.validate import SERVER_EXCHANGE_TYPES
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
 
@@ -70,9 +71,6 @@ def _check_server_version(plan: Plan, desired: Topology, backend: Backend) -> No
                 )
 
 
-_HEADERS_BUILTINS = frozenset({"amq.headers", "amq.match"})
-
-
 def _argument_findings(obj: TopologyObject, desired: Topology, version: str) -> list[ArgumentFinding]:
     """``argument_rules.check_arguments`` for one object to be created, with this server's version."""
     if isinstance(obj, Queue):
@@ -81,7 +79,7 @@ def _argument_findings(obj: TopologyObject, desired: Topology, version: str) -> 
         return check_arguments("exchange", obj.type, obj.arguments, server_version=version)
     if isinstance(obj, Binding) and obj.arguments:
         source = desired.exchanges.get((obj.vhost, obj.source))
-        source_type = source.type if source is not None else ("headers" if obj.source in _HEADERS_BUILTINS else None)
+        source_type = source.type if source is not None else SERVER_EXCHANGE_TYPES.get(obj.source)
         return check_arguments("binding", source_type, obj.arguments, server_version=version)
     return []
 
