@@ -258,11 +258,12 @@ class _Verdicts:
 
 
 def parse_version(text: str | None) -> Version | None:
-    """``"4.0.5"`` gives ``(4, 0)``; None or unreadable text gives None."""
-    if not text:
-        return None
-    match = re.match(r"(\d+)\.(\d+)", text)
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    """``"4.0.5"`` gives ``(4, 0)``; None or unreadable text gives None (``server_versions.parse_version``,
+    cut to the major and minor version the table's rows are written for)."""
+    from rabbitadmin.server_versions import parse_version as full_version
+
+    version = full_version(text)
+    return (version[0], version[1]) if version is not None and len(version) >= 2 else None
 
 
 def rules_for(target: Target, version: Version) -> dict[str, ArgumentRule]:
