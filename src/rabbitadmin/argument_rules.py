@@ -30,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rabbitadmin.server_versions import parse_version as full_version
+
 Version = tuple[int, int]
 Target = Literal["queue", "exchange", "binding"]
 
@@ -260,8 +262,6 @@ class _Verdicts:
 def parse_version(text: str | None) -> Version | None:
     """``"4.0.5"`` gives ``(4, 0)``; None or unreadable text gives None (``server_versions.parse_version``,
     cut to the major and minor version the table's rows are written for)."""
-    from rabbitadmin.server_versions import parse_version as full_version
-
     version = full_version(text)
     return (version[0], version[1]) if version is not None and len(version) >= 2 else None
 
