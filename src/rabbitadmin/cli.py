@@ -16,7 +16,7 @@ from typing import cast
 import typer
 import yaml
 
-from rabbitadmin import __version__
+from rabbitadmin import __version__, sandbox_cluster_cli
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.apply import ApplyResult
 from rabbitadmin.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
@@ -46,6 +46,7 @@ from rabbitadmin.prefetch import StatePrefetch
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox
+from rabbitadmin.sandbox_cluster import MAX_NODES, SandboxCluster, open_sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
 from rabbitadmin.tutorials.cli import tutorial_app
 
@@ -362,6 +363,9 @@ def export(
 
 # -- sandbox ---------------------------------------------------------------------------------------------
 DIR_OPTION = typer.Option(None, "--dir", envvar="RABBITADMIN_SANDBOX_DIR", help="Directory of the node.")
+NODES_OPTION = typer.Option(
+    None, "--nodes", min=1, max=MAX_NODES, help="Nodes: 1 (default) or a cluster of 2-9 (default: what --dir holds)."
+)
 
 
 @sandbox_app.command("start")
@@ -376,11 +380,16 @@ def sandbox_start(
         "--rabbitmq",
         help="3.10: the host's package (default); 4.0: Debian 13's 4.0.5 from a root built on first use (root only).",
     ),
+    nodes: int | None = NODES_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Start the private node (or report the one already running)."""
+    """Start the private node, or with --nodes N a cluster of N (or report the one already running)."""
     with error_boundary():
-        box = Sandbox(directory, management=not no_management, tls_dir=tls_dir, rabbitmq=rabbitmq)
+        opened = open_sandbox(directory, nodes=nodes, management=not no_management, tls_dir=tls_dir, rabbitmq=rabbitmq)
+    if isinstance(opened, SandboxCluster):
+        return sandbox_cluster_cli.start(opened, output, _dir_arg(directory))
+    with error_boundary():
+        box = opened
         already = box.status().state == "running"
         info = box.start()
     if output is OutputFormat.json:
@@ -399,16 +408,20 @@ def sandbox_stop(
 ) -> None:
     """Stop the private node and remove its data (also cleans up after a node that crashed)."""
     with error_boundary():
-        box = Sandbox(directory)
+        box = open_sandbox(directory)
         was_running = box.stop(keep_data=keep_data)
     err("stopped" if was_running else "no node was running; cleaned up")
 
 
 @sandbox_app.command("status")
 def sandbox_status(directory: Path | None = DIR_OPTION, output: OutputFormat = OUTPUT_OPTION) -> None:
-    """Say whether the private node runs (exit 0) or not (exit 1)."""
+    """Say whether the private node (every node of a cluster) runs (exit 0) or not (exit 1)."""
     with error_boundary():
-        box = Sandbox(directory)
+        opened = open_sandbox(directory)
+    if isinstance(opened, SandboxCluster):
+        return sandbox_cluster_cli.status(opened, output)
+    with error_boundary():
+        box = opened
         status = box.status()
     if output is OutputFormat.json:
         emit_json({"state": status.state, **(_public_info(box) if status.info else {})})
@@ -424,25 +437,12 @@ def sandbox_status(directory: Path | None = DIR_OPTION, output: OutputFormat = O
 def sandbox_env(directory: Path | None = DIR_OPTION) -> None:
     """Print shell `export` lines for RABBITADMIN_URL, _USER and _PASSWORD (read from its file)."""
     with error_boundary():
-        print(Sandbox(directory).env_exports())
+        print(open_sandbox(directory).env_exports())
 
 
 def _public_info(box: Sandbox) -> dict[str, object]:
     info = box.status().info
-    if info is None:
-        return {}
-    return {
-        "directory": info.directory,
-        "nodename": info.nodename,
-        "url": info.url,
-        "amqp_port": info.amqp_port,
-        "user": info.user,
-        "password_file": str(info.password_file),
-        "pid": info.pid,
-        "management": info.management,
-        "rabbitmq": info.rabbitmq,
-        **({"root": info.root} if info.root else {}),
-    }
+    return info.public() if info else {}
 
 
 def _print_info(box: Sandbox) -> None:
@@ -458,6 +458,7 @@ def _dir_arg(directory: Path | None) -> str:
 register_admin(app)
 register_audit(app)
 register_routing(app)
+sandbox_cluster_cli.register(sandbox_app, DIR_OPTION)
 app.command("schema")(schema_command)
 app.add_typer(tutorial_app, name="tutorial")
 

@@ -29,10 +29,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -48,6 +50,10 @@ VERSIONS = ("3.10", "4.0")
 DEFAULT_VERSION = "3.10"
 IN_ROOT_SCRIPT = "in-root"
 ROOT_SCRIPTS_DIR = "/usr/lib/rabbitmq/bin"  # inside a root
+#: Lowest port ``free_port`` picks (well clear of the well-known and registered services below it).
+PORT_FLOOR = 20000
+_HANDED_OUT: set[int] = set()
+_PORTS_LOCK = threading.Lock()
 
 
 def default_directory() -> Path:
@@ -78,14 +84,40 @@ def server_scripts_dir() -> Path:
 
 
 def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A TCP port on the loopback interface that nothing listens on right now, outside the kernel's
+    ephemeral range, and not handed out before by this process.
+
+    Why not the ephemeral range (what binding port 0 gives): a node that closes its listeners for a while
+    (``rabbitmqctl stop_app`` before ``join_cluster``, a restart) can find its port taken by an outgoing
+    connection's local end, and fails with ``eaddrinuse`` (seen on 3.10.8 joining a cluster).
+    """
+    low, high = _ephemeral_range()
+    choices = [*range(PORT_FLOOR, low), *range(high + 1, 65536)]
+    with _PORTS_LOCK:
+        for _ in range(500):
+            port = choices[secrets.randbelow(len(choices))] if choices else 0
+            if port and port not in _HANDED_OUT and _port_is_free(port):
+                _HANDED_OUT.add(port)
+                return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # every port taken: let the kernel pick
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux's default when unreadable)."""
+    try:
+        low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the node's own listeners do: connections of a node just stopped, left in TIME_WAIT, do not
+        # keep a restarted node from its old port (a cluster member keeps its URL across start-node).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -150,10 +182,27 @@ class SandboxInfo:
     def password(self) -> str:
         return self.password_file.read_text().strip()
 
+    def public(self) -> dict[str, object]:
+        """What ``sandbox start/status`` show of a node (never the password, only its file)."""
+        return {
+            "directory": self.directory,
+            "nodename": self.nodename,
+            "url": self.url,
+            "amqp_port": self.amqp_port,
+            "user": self.user,
+            "password_file": str(self.password_file),
+            "pid": self.pid,
+            "management": self.management,
+            "rabbitmq": self.rabbitmq,
+            **({"root": self.root} if self.root else {}),
+        }
+
 
 @dataclass(frozen=True)
 class SandboxStatus:
-    state: str  # "running", "stopped" (nothing there) or "crashed" (state left, process gone)
+    #: "running", "stopped" (nothing there, or stopped with --keep-data: then ``info`` is kept) or
+    #: "crashed" (state left, process gone)
+    state: str
     info: SandboxInfo | None
 
 
@@ -167,14 +216,20 @@ class Sandbox:
         management: bool = True,
         tls_dir: Path | None = None,
         rabbitmq: str | None = None,
+        nodename: str | None = None,
     ) -> None:
-        """``rabbitmq``: "3.10" or "4.0"; None keeps the version of the node this directory holds (else 3.10)."""
+        """``rabbitmq``: "3.10" or "4.0"; None keeps the version of the node this directory holds (else 3.10).
+
+        ``nodename``: the Erlang node name of a new node (``name@localhost``; a cluster gives its members
+        theirs); None picks a random one. A directory that held a node keeps that node's name.
+        """
         if rabbitmq is not None and rabbitmq not in VERSIONS:
             raise SandboxError(f"unknown RabbitMQ version {rabbitmq!r} for a sandbox: use one of {', '.join(VERSIONS)}")
         self.directory = (directory or default_directory()).resolve()
         self.management = management
         self.tls_dir = tls_dir
         self.rabbitmq = rabbitmq
+        self.nodename = nodename
 
     # -- paths -------------------------------------------------------------------------------------------
     @property
@@ -186,19 +241,14 @@ class Sandbox:
         return self.directory / "log"
 
     def _read_state(self) -> SandboxInfo | None:
-        try:
-            raw = json.loads(self._state_path.read_text())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise SandboxError(f"cannot read sandbox state {self._state_path}: {exc}") from exc
-        return SandboxInfo(**raw)
+        raw = read_state_file(self._state_path)
+        return None if raw is None else SandboxInfo(**raw)
 
     # -- public API --------------------------------------------------------------------------------------
     def status(self) -> SandboxStatus:
         info = self._read_state()
-        if info is None:
-            return SandboxStatus("stopped", None)
+        if info is None or not info.pid:
+            return SandboxStatus("stopped", info)
         if _pid_alive(info.pid):
             return SandboxStatus("running", info)
         return SandboxStatus("crashed", info)
@@ -216,12 +266,15 @@ class Sandbox:
         if current.state == "running" and previous is not None:
             self._wait_ready(previous, timeout)
             return previous
+        if current.state == "crashed" and previous is not None:
+            # The process that started it is gone; its Erlang VM may not be (it would hold the ports).
+            _kill_leftovers(previous)
         root = ensure_root(RECIPES[version]) if version in RECIPES else None
         self.directory.mkdir(parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)
         info = SandboxInfo(
             directory=str(self.directory),
-            nodename=previous.nodename if previous else f"rabbitadmin-{secrets.token_hex(4)}@localhost",
+            nodename=previous.nodename if previous else self._new_nodename(),
             amqp_port=self._reuse_or_pick(previous.amqp_port if previous else None),
             http_port=self._reuse_or_pick(previous.http_port if previous else None),
             dist_port=self._reuse_or_pick(previous.dist_port if previous else None),
@@ -265,12 +318,24 @@ class Sandbox:
             _kill_leftovers(info)
         if not keep_data and self.directory.exists():
             shutil.rmtree(self.directory, ignore_errors=True)
+        elif info is not None and info.pid:
+            info.pid = 0  # stopped on purpose: "stopped", not "crashed", and nothing of ours to signal
+            self._state_path.write_text(json.dumps(asdict(info), indent=2))
         return was_running
 
     def restart(self, timeout: float = 120.0) -> SandboxInfo:
         """Stop and start again on the same ports, keeping every message and definition."""
         self.stop(keep_data=True)
         return self.start(timeout)
+
+    def wait_ready(self, timeout: float = 120.0) -> SandboxInfo:
+        """Wait (at most ``timeout`` s) until the node answers on AMQP and, with management, over HTTP.
+
+        Raises ``SandboxError`` with the node's log when it does not.
+        """
+        info = self._require_info()
+        self._wait_ready(info, timeout)
+        return info
 
     def server_env(self, info: SandboxInfo) -> dict[str, str]:
         """The environment under which ``rabbitmq-server`` and ``rabbitmqctl`` reach this node."""
@@ -366,6 +431,9 @@ class Sandbox:
             raise SandboxError(f"no sandbox node in {self.directory}: run `rabbitadmin sandbox start`")
         return info
 
+    def _new_nodename(self) -> str:
+        return self.nodename or f"rabbitadmin-{secrets.token_hex(4)}@localhost"
+
     @staticmethod
     def _reuse_or_pick(port: int | None) -> int:
         return port if port is not None and _port_is_free(port) else free_port()
@@ -374,10 +442,10 @@ class Sandbox:
         base = self.directory
         password_path = base / PASSWORD_FILE
         if not password_path.exists():
-            _write_private(password_path, secrets.token_urlsafe(24) + "\n")
+            write_private(password_path, secrets.token_urlsafe(24) + "\n")
         cookie = base / ".erlang.cookie"
         if not cookie.exists():
-            _write_private(cookie, secrets.token_hex(16).upper())
+            write_private(cookie, secrets.token_hex(16).upper())
         password = password_path.read_text().strip()
         lines = [
             f"listeners.tcp.default = 127.0.0.1:{info.amqp_port}",
@@ -405,11 +473,11 @@ class Sandbox:
             ]
         elif info.management:
             lines += [f"management.tcp.port = {info.http_port}", "management.tcp.ip = 127.0.0.1"]
-        _write_private(base / "rabbitmq.conf", "\n".join(lines) + "\n")
-        _write_private(base / "advanced.config", "[].\n")
-        _write_private(base / "rabbitmq-env.conf", "")
+        write_private(base / "rabbitmq.conf", "\n".join(lines) + "\n")
+        write_private(base / "advanced.config", "[].\n")
+        write_private(base / "rabbitmq-env.conf", "")
         plugins = "[rabbitmq_management]." if info.management else "[]."
-        _write_private(base / "enabled_plugins", plugins + "\n")
+        write_private(base / "enabled_plugins", plugins + "\n")
 
     def _wait_ready(self, info: SandboxInfo, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
         deadline = time.monotonic() + timeout
@@ -524,7 +592,21 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _write_private(path: Path, text: str) -> None:
+def read_state_file(path: Path) -> dict[str, Any] | None:
+    """The JSON object a sandbox keeps in ``path``, None when there is none. Raises ``SandboxError``."""
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise SandboxError(f"cannot read sandbox state {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SandboxError(f"cannot read sandbox state {path}: not a JSON object")
+    return raw
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600 from creation: a secret never sits readable)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
