@@ -129,6 +129,12 @@ def open_sandbox(
     """
     where = (directory or default_directory()).resolve()
     if is_cluster_directory(where):
+        if nodes == 1:
+            held = SandboxCluster(where).read_state()
+            raise SandboxError(
+                f"{where} holds a {held.nodes if held else 'multi'}-node cluster: stop it first "
+                "(rabbitadmin sandbox stop), or use another --dir for a single node"
+            )
         cluster = SandboxCluster(where, nodes=nodes, rabbitmq=rabbitmq, tls_dir=tls_dir, management=management)
         cluster.check_directory()
         return cluster

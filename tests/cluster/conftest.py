@@ -1,0 +1,62 @@
+"""One real 3-node RabbitMQ cluster per server version for the whole session, started through the real
+``rabbitadmin sandbox start --nodes 3`` command and stopped at the end even when tests fail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from rabbitadmin.sandbox_cluster import SandboxCluster
+
+from ..conftest import CliRunner
+
+NODES = 3
+#: Seconds a whole cluster start may take on a busy 2-core machine (boot, two joins, membership check).
+START_TIMEOUT = 900
+
+
+def sandbox_cli(*args: str, timeout: float = START_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """``rabbitadmin sandbox ARGS`` as a subprocess, without a terminal, bounded by ``timeout`` s."""
+    return subprocess.run(
+        [sys.executable, "-m", "rabbitadmin", "sandbox", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def cluster(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxCluster]:
+    directory = tmp_path_factory.mktemp(f"cluster-{rabbitmq_version}") / "cluster"
+    box = SandboxCluster(directory)
+    try:
+        started = sandbox_cli(
+            "start", "--nodes", str(NODES), "--dir", str(directory), "--rabbitmq", rabbitmq_version, "-o", "json"
+        )
+        assert started.returncode == 0, f"the cluster did not start:\n{started.stdout}\n{started.stderr}"
+        yield box
+    finally:
+        box.stop()  # every node, even when the start or a test failed
+
+
+def node_env(cluster: SandboxCluster, index: int) -> dict[str, str]:
+    """The environment pointing ``rabbitadmin`` at node ``index`` of ``cluster`` (HTTP API and AMQP)."""
+    info = cluster.node(index).status().info
+    assert info is not None
+    return {
+        "RABBITADMIN_URL": info.url,
+        "RABBITADMIN_USER": info.user,
+        "RABBITADMIN_PASSWORD_FILE": str(info.password_file),
+        "RABBITADMIN_AMQP_PORT": str(info.amqp_port),
+    }
+
+
+@pytest.fixture
+def through(cluster: SandboxCluster) -> Callable[[int], CliRunner]:
+    """``through(2)("apply", "t.yaml", "--yes")`` runs the real command against node 2."""
+    return lambda index: CliRunner(node_env(cluster, index))
