@@ -12,6 +12,8 @@ from pathlib import Path
 
 import requests
 
+from rabbitadmin.sandbox import free_port
+
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -130,3 +132,35 @@ def test_start_fails_clearly_when_the_server_is_missing(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "RabbitMQ is not installed here" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_free_ports_are_outside_the_ephemeral_range_and_never_handed_out_twice() -> None:
+    # A port from the ephemeral range can be taken by an outgoing connection's local end while a node
+    # has its listeners closed (stop_app during a cluster join): that failed a join with eaddrinuse.
+    low, high = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = [free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
+    assert all(not low <= port <= high for port in ports)
+
+
+def test_stop_keep_data_then_start_again_on_the_same_ports(tmp_path: Path, rabbitmq_version: str) -> None:
+    directory = tmp_path / "node"
+    started = run("start", "--dir", str(directory), "--rabbitmq", rabbitmq_version, "-o", "json")
+    try:
+        assert started.returncode == 0, started.stderr
+        first = json.loads(started.stdout)
+        assert run("stop", "--dir", str(directory), "--keep-data").returncode == 0
+        status = run("status", "--dir", str(directory), "-o", "json")
+        assert status.returncode == 1 and json.loads(status.stdout)["state"] == "stopped"
+        again = run("start", "--dir", str(directory), "-o", "json")
+        assert again.returncode == 0, again.stderr
+        second = json.loads(again.stdout)
+        assert (second["url"], second["amqp_port"], second["nodename"]) == (
+            first["url"],
+            first["amqp_port"],
+            first["nodename"],
+        )
+        assert second["pid"] != first["pid"] and not second["already_running"]
+    finally:
+        run("stop", "--dir", str(directory))
+    assert not directory.exists()
