@@ -15,6 +15,7 @@ end, also on errors and Ctrl-C. Workloads: the README's ``topology.yaml`` and W(
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -36,6 +37,8 @@ from rabbitadmin.sandbox import Sandbox, SandboxInfo
 from rabbitadmin.sandbox_cluster import SandboxCluster
 
 REPO = Path(__file__).resolve().parents[1]
+#: The README topology's myuser password (from the environment, as the README does), one for the whole run.
+MYUSER_PASSWORD = secrets.token_urlsafe(12)
 
 
 def env_for(info: SandboxInfo) -> dict[str, str]:
@@ -45,7 +48,7 @@ def env_for(info: SandboxInfo) -> dict[str, str]:
         "RABBITADMIN_USER": info.user,
         "RABBITADMIN_PASSWORD_FILE": str(info.password_file),
         "RABBITADMIN_AMQP_PORT": str(info.amqp_port),
-        "MYUSER_PASSWORD": secrets.token_urlsafe(12),
+        "MYUSER_PASSWORD": MYUSER_PASSWORD,
     }
 
 
@@ -72,8 +75,16 @@ def reset(info: SandboxInfo, topology: dict[str, Any]) -> None:
     """Delete the vhosts and users the topology creates (the administrator stays)."""
     auth = (info.user, info.password())
     for vhost in topology.get("vhosts", []):
-        name = requests.utils.quote(vhost["name"], safe="")
-        requests.delete(f"{info.url}/api/vhosts/{name}", auth=auth, timeout=600)
+        url = f"{info.url}/api/vhosts/{requests.utils.quote(vhost['name'], safe='')}"
+        # Deleting a vhost of 1,000 queues can outlast the API's request timeout (the connection is closed
+        # without an answer, the delete goes on): wait, bounded, until it is gone.
+        with contextlib.suppress(requests.ConnectionError):
+            requests.delete(url, auth=auth, timeout=600)
+        deadline = time.monotonic() + 600
+        while requests.get(url, auth=auth, timeout=60).status_code != 404:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"vhost {vhost['name']} still there after 600 s")
+            time.sleep(1)
     for user in topology.get("users", []):
         if user.get("state") != "absent" and user["name"] != info.user:
             name = requests.utils.quote(user["name"], safe="")
