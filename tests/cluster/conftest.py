@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ import pytest
 from rabbitadmin.sandbox_cluster import SandboxCluster
 
 from ..conftest import CliRunner
+from ..integration.test_sandbox import node_processes
 
 NODES = 3
 #: Seconds a whole cluster start may take on a busy 2-core machine (boot, two joins, membership check).
@@ -34,14 +36,21 @@ def sandbox_cli(*args: str, timeout: float = START_TIMEOUT) -> subprocess.Comple
 def cluster(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxCluster]:
     directory = tmp_path_factory.mktemp(f"cluster-{rabbitmq_version}") / "cluster"
     box = SandboxCluster(directory)
+    names: list[str] = []
     try:
         started = sandbox_cli(
             "start", "--nodes", str(NODES), "--dir", str(directory), "--rabbitmq", rabbitmq_version, "-o", "json"
         )
         assert started.returncode == 0, f"the cluster did not start:\n{started.stdout}\n{started.stderr}"
+        names = [node["nodename"] for node in json.loads(started.stdout)["nodes"]]
         yield box
     finally:
-        box.stop()  # every node, even when the start or a test failed
+        stopped = sandbox_cli("stop", "--dir", str(directory), timeout=300)
+        left_behind = directory.exists()
+        box.stop()  # every node, even when the start, a test or the command failed
+    assert stopped.returncode == 0, stopped.stderr
+    assert not left_behind, "sandbox stop removes the cluster's directory"
+    assert not [name for name in names if node_processes(name)], "sandbox stop leaves no node process behind"
 
 
 def node_env(cluster: SandboxCluster, index: int) -> dict[str, str]:
