@@ -22,6 +22,8 @@ from rabbitadmin.apply import ApplyResult
 from rabbitadmin.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.base import Backend
+from rabbitadmin.cli_entry import run as run_command
+from rabbitadmin.cli_entry import wants_json
 from rabbitadmin.cli_support import (
     OUTPUT_OPTION,
     CliState,
@@ -36,7 +38,6 @@ from rabbitadmin.cli_support import (
     progress_reporter,
     stop_on_signals,
 )
-from rabbitadmin.connection import resolve_settings
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.export import export_document
@@ -47,13 +48,14 @@ from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
+from rabbitadmin.targets_cli import register as register_targets
+from rabbitadmin.targets_cli import settings_for, with_target
 from rabbitadmin.tutorials.cli import tutorial_app
 
 app = typer.Typer(
     name="rabbitadmin",
     help="Provision and administer RabbitMQ declaratively: validate, plan, apply, export.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 sandbox_app = typer.Typer(help="Run a private RabbitMQ node on this machine (free ports, own directory).")
@@ -89,9 +91,11 @@ def main_callback(
         None, "--client-key", envvar="RABBITADMIN_CLIENT_KEY", help="Client certificate key (PEM)."
     ),
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the server's TLS certificate."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait for each server response."),
-    backend: str = typer.Option(
-        "http", "--backend", envvar="RABBITADMIN_BACKEND", help="http: the management API; ctl: rabbitmqctl."
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.001, help="Seconds to wait for each server response (default 60)."
+    ),
+    backend: str | None = typer.Option(
+        None, "--backend", envvar="RABBITADMIN_BACKEND", help="http (default): the management API; ctl: rabbitmqctl."
     ),
     node: str | None = typer.Option(
         None, "--node", envvar="RABBITADMIN_NODE", help="ctl: the node name, e.g. rabbit@host."
@@ -114,37 +118,37 @@ def main_callback(
         envvar="RABBITADMIN_CTL_TIMEOUT",
         help="ctl: seconds each rabbitmqctl call may take before it is killed (exit 10); default 300.",
     ),
+    target: str | None = typer.Option(
+        None,
+        "--target",
+        envvar="RABBITADMIN_TARGET",
+        help="A named target from the targets file (see `rabbitadmin targets list`); options and "
+        "RABBITADMIN_* variables override its values.",
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """Global connection options; every command also reads them from RABBITADMIN_* variables."""
+    given = dict(locals())  # the options as given (a command line option or its RABBITADMIN_* variable)
+    with error_boundary(OutputFormat.json if wants_json(ctx.args) else None):
+        o = with_target(given, ctx)
 
     def settings_factory():  # type: ignore[no-untyped-def]
-        if insecure:
+        if o["insecure"]:
             err("warning: TLS certificate verification is off (--insecure)")
-        return resolve_settings(
-            url=url,
-            user=user,
-            password=password,
-            password_file=password_file,
-            ca_bundle=ca_bundle,
-            client_cert=client_cert,
-            client_key=client_key,
-            insecure=insecure,
-            timeout=timeout,
-        )
+        return settings_for(o)
 
-    if backend not in ("http", "ctl"):
-        raise fail(f"unknown backend {backend!r}: use http or ctl", ExitCode.INVALID)
     ctx.obj = CliState(
         settings_factory=settings_factory,
-        backend=backend,
+        backend=o["backend"],
         ctl_options={
-            "node": node,
-            "rabbitmqctl": rabbitmqctl,
-            "prefix": ctl_prefix,
-            "cookie_file": erlang_cookie_file,
-            "timeout": ctl_timeout,
+            "node": o["node"],
+            "rabbitmqctl": o["rabbitmqctl"],
+            "prefix": o["ctl_prefix"],
+            "cookie_file": o["erlang_cookie_file"],
+            "timeout": o["ctl_timeout"],
         },
+        target=o["target"],
+        parallel=o["parallel"],
     )
 
 
@@ -256,7 +260,9 @@ def apply(
     prune: bool = PRUNE_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
     allow_data_loss: bool = DATA_LOSS_OPTION,
-    parallel: int = typer.Option(16, "--parallel", min=1, max=64, help="Requests in flight at once."),
+    parallel: int | None = typer.Option(
+        None, "--parallel", min=1, max=64, help="Requests in flight at once (default 16, or the target's)."
+    ),
     lock_timeout: float = typer.Option(
         30.0, "--lock-timeout", min=0, help="Seconds to wait for another apply's lock on a vhost (0: fail at once)."
     ),
@@ -271,7 +277,7 @@ def apply(
         state = cli_state(ctx)
         lock = None if no_lock else ApplyLock(None, timeout=lock_timeout, on_wait=_say_waiting(lock_timeout))
         prefetch = StatePrefetch(
-            lambda: make_backend(state, parallelism=parallel),
+            lambda: make_backend(state, parallelism=parallel or state.parallel or 16),
             before_read=None if lock is None else functools.partial(_take_locks, lock, state),
         )
         try:
@@ -458,6 +464,7 @@ def _dir_arg(directory: Path | None) -> str:
 register_admin(app)
 register_audit(app)
 register_routing(app)
+register_targets(app)
 app.command("schema")(schema_command)
 app.add_typer(tutorial_app, name="tutorial")
 
@@ -472,13 +479,8 @@ def main() -> None:
     """
     # SIGTERM (CI runners, `kill`) is treated as Ctrl-C: exit 130, and an apply reports what it did.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        app()
-        code = 0
-    except SystemExit as exc:
-        if isinstance(exc.code, str):
-            print(exc.code, file=sys.stderr)
-        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    # Global options after the command, usage errors under -o json, a closed pipe: see cli_entry.
+    code = run_command(typer.main.get_command(app), sys.argv[1:])
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BrokenPipeError, ValueError):  # a reader that went away, a closed stream
             stream.flush()

@@ -41,6 +41,8 @@ class CliState:
     settings_factory: Callable[[], ConnectionSettings]
     backend: str = "http"
     ctl_options: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None  # the named target chosen (--target, RABBITADMIN_TARGET), if any
+    parallel: int | None = None  # the target's apply parallelism, when it sets one
     _settings: ConnectionSettings | None = None
 
     @property
