@@ -33,7 +33,7 @@ from rabbitadmin.cli_support import (
     emit_json,
     err,
     error_boundary,
-    fail,
+    export_format,
     make_backend,
     progress_reporter,
     stop_on_signals,
@@ -48,6 +48,7 @@ from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
+from rabbitadmin.suggest import did_you_mean
 from rabbitadmin.targets_cli import register as register_targets
 from rabbitadmin.targets_cli import settings_for, with_target
 from rabbitadmin.tutorials.cli import tutorial_app
@@ -338,13 +339,15 @@ def export(
     include_password_hashes: bool = typer.Option(
         False, "--include-password-hashes", help="Include users' password hashes (they are secrets too)."
     ),
-    output_format: str = typer.Option("yaml", "--format", "-f", help="yaml or json."),
+    output_format: str | None = typer.Option(None, "--format", "-f", help="yaml (default) or json."),
     output_file: Path | None = OUTPUT_FILE_OPTION,
+    output: OutputFormat | None = typer.Option(
+        None, "--output", "-o", help="json: the topology as JSON (as --format json), and errors as JSON; text: YAML."
+    ),
 ) -> None:
     """Print the live server (or some vhosts) as a topology that plans no changes when applied back."""
-    if output_format not in ("yaml", "json"):
-        raise fail("--format must be yaml or json", ExitCode.INVALID)
-    with error_boundary():
+    with error_boundary(output):
+        output_format = export_format(output_format, output)
         backend = make_backend(cli_state(ctx))
         try:
             actual = backend.read_state(vhost or None)
@@ -353,7 +356,11 @@ def export(
         if vhost:
             missing = [name for name in vhost if (name,) not in actual.vhosts]
             if missing:
-                raise UsageError(f"no such vhost on the server: {', '.join(missing)}")
+                known = [key[0] for key in actual.vhosts]
+                raise UsageError(
+                    "no such vhost on the server: "
+                    + ", ".join(f"{name!r}{did_you_mean(name, known)}" for name in missing)
+                )
         document = export_document(actual, vhost or None, include_password_hashes=include_password_hashes)
     if output_format == "json":
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
