@@ -392,7 +392,7 @@ def sandbox_start(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Start the private node (or report the one already running)."""
-    with error_boundary():
+    with error_boundary(output):
         box = Sandbox(directory, management=not no_management, tls_dir=tls_dir, rabbitmq=rabbitmq)
         already = box.status().state == "running"
         info = box.start()
@@ -420,7 +420,7 @@ def sandbox_stop(
 @sandbox_app.command("status")
 def sandbox_status(directory: Path | None = DIR_OPTION, output: OutputFormat = OUTPUT_OPTION) -> None:
     """Say whether the private node runs (exit 0) or not (exit 1)."""
-    with error_boundary():
+    with error_boundary(output):
         box = Sandbox(directory)
         status = box.status()
     if output is OutputFormat.json:
