@@ -130,7 +130,8 @@ def main_callback(
 ) -> None:
     """Global connection options; every command also reads them from RABBITADMIN_* variables."""
     given = dict(locals())  # the options as given (a command line option or its RABBITADMIN_* variable)
-    with error_boundary(OutputFormat.json if wants_json(ctx.args) else None):
+    # The command's -o is not parsed yet when this runs: read it off the arguments.
+    with error_boundary(OutputFormat.json if wants_json(sys.argv[1:]) else None):
         o = with_target(given, ctx)
 
     def settings_factory():  # type: ignore[no-untyped-def]

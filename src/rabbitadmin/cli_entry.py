@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import select
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -128,6 +130,7 @@ def run(root: Command, argv: Sequence[str], *, prog_name: str = "rabbitadmin") -
     """Run ``root`` on ``argv`` and return the exit code (never raises ``SystemExit`` for the usual cases)."""
     args = hoist_global_options(root, argv)
     json_output = wants_json(args)
+    stdout_before = _stdout_identity()
     try:
         result: Any = root.main(args=args, prog_name=prog_name, standalone_mode=False)
     except typer.Abort:
@@ -145,12 +148,33 @@ def run(root: Command, argv: Sequence[str], *, prog_name: str = "rabbitadmin") -
         _show(exc)
         return int(exc.exit_code)  # type: ignore[attr-defined]
     except SystemExit as exc:
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":
-            return 0  # the parser's own handling of a closed pipe (it exits 1): the reader chose to stop
+        if exc.code == 1 and _stdout_closed(stdout_before):
+            # A closed pipe, handled by the parser (typer) or by rich (help, tables), which exit 1: the reader
+            # chose to stop, which is no failure.
+            return 0
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     return result if isinstance(result, int) else 0
+
+
+def _stdout_identity() -> tuple[int, int] | None:
+    try:
+        status = os.fstat(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (OSError, ValueError, AttributeError):
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _stdout_closed(before: tuple[int, int] | None) -> bool:
+    """True when stdout's reader went away: the pipe reports an error, or it was swapped for /dev/null
+    (what rich and typer do on a broken pipe)."""
+    now = _stdout_identity()
+    if now is None or now != before:
+        return True
+    poller = select.poll()
+    poller.register(sys.__stdout__.fileno(), select.POLLOUT)  # type: ignore[union-attr]
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def _emit_json_error(message: str, code: int) -> None:
@@ -162,8 +186,6 @@ def _emit_json_error(message: str, code: int) -> None:
 
 def _quiet_streams() -> None:
     """Nothing more reaches the closed pipe: later writes and the final flush go to /dev/null."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     with contextlib.suppress(OSError, ValueError):
         os.dup2(devnull, sys.stdout.fileno())

@@ -184,7 +184,8 @@ def test_a_closed_pipe_ends_quietly(cli_env: dict[str, str], vhost: str, tmp_pat
     queues = ", ".join(f'{{name: "queue-with-a-long-name-{i:05d}"}}' for i in range(4000))
     big.write_text(f'vhosts: [{{name: "{vhost}", queues: [{queues}]}}]\n')
     env = clean_env(**cli_env)
-    for command in (f"ra plan {shlex.quote(str(big))}", "ra users list", "ra export", "ra export -o json"):
+    commands = (f"ra plan {shlex.quote(str(big))}", "ra users list", "ra export", "ra export -o json", "ra --help")
+    for command in commands:
         result = shell(f"{command} | head -1", env)
         assert result.returncode == 0, (command, result.stderr)
         assert len(result.stdout.splitlines()) == 1
@@ -245,7 +246,7 @@ def test_completion_is_installed_and_completes(tmp_path: Path) -> None:
     installed = run("--install-completion", "bash", env=env)
     assert installed.returncode == 0, installed.stderr
     script = home / ".bash_completions" / "rabbitadmin.sh"
-    assert script.read_text() == shown.stdout
+    assert script.read_text().strip() == shown.stdout.strip()
     assert str(script) in (home / ".bashrc").read_text()
     for words, cword, expected in (("rabbitadmin us", "1", "users"), ("rabbitadmin users l", "2", "list")):
         env_complete = {**env, "_RABBITADMIN_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
