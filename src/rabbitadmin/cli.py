@@ -22,6 +22,8 @@ from rabbitadmin.apply import ApplyResult
 from rabbitadmin.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.base import Backend
+from rabbitadmin.cli_entry import run as run_command
+from rabbitadmin.cli_entry import wants_json
 from rabbitadmin.cli_support import (
     OUTPUT_OPTION,
     CliState,
@@ -31,12 +33,11 @@ from rabbitadmin.cli_support import (
     emit_json,
     err,
     error_boundary,
-    fail,
+    export_format,
     make_backend,
     progress_reporter,
     stop_on_signals,
 )
-from rabbitadmin.connection import resolve_settings
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.export import export_document
@@ -48,13 +49,15 @@ from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox
 from rabbitadmin.sandbox_cluster import MAX_NODES, SandboxCluster, open_sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
+from rabbitadmin.suggest import did_you_mean
+from rabbitadmin.targets_cli import register as register_targets
+from rabbitadmin.targets_cli import settings_for, with_target
 from rabbitadmin.tutorials.cli import tutorial_app
 
 app = typer.Typer(
     name="rabbitadmin",
     help="Provision and administer RabbitMQ declaratively: validate, plan, apply, export.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 sandbox_app = typer.Typer(help="Run a private RabbitMQ node on this machine (free ports, own directory).")
@@ -90,9 +93,11 @@ def main_callback(
         None, "--client-key", envvar="RABBITADMIN_CLIENT_KEY", help="Client certificate key (PEM)."
     ),
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the server's TLS certificate."),
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait for each server response."),
-    backend: str = typer.Option(
-        "http", "--backend", envvar="RABBITADMIN_BACKEND", help="http: the management API; ctl: rabbitmqctl."
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.001, help="Seconds to wait for each server response (default 60)."
+    ),
+    backend: str | None = typer.Option(
+        None, "--backend", envvar="RABBITADMIN_BACKEND", help="http (default): the management API; ctl: rabbitmqctl."
     ),
     node: str | None = typer.Option(
         None, "--node", envvar="RABBITADMIN_NODE", help="ctl: the node name, e.g. rabbit@host."
@@ -115,37 +120,38 @@ def main_callback(
         envvar="RABBITADMIN_CTL_TIMEOUT",
         help="ctl: seconds each rabbitmqctl call may take before it is killed (exit 10); default 300.",
     ),
+    target: str | None = typer.Option(
+        None,
+        "--target",
+        envvar="RABBITADMIN_TARGET",
+        help="A named target from the targets file (see `rabbitadmin targets list`); options and "
+        "RABBITADMIN_* variables override its values.",
+    ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """Global connection options; every command also reads them from RABBITADMIN_* variables."""
+    given = dict(locals())  # the options as given (a command line option or its RABBITADMIN_* variable)
+    # The command's -o is not parsed yet when this runs: read it off the arguments.
+    with error_boundary(OutputFormat.json if wants_json(sys.argv[1:]) else None):
+        o = with_target(given, ctx)
 
     def settings_factory():  # type: ignore[no-untyped-def]
-        if insecure:
+        if o["insecure"]:
             err("warning: TLS certificate verification is off (--insecure)")
-        return resolve_settings(
-            url=url,
-            user=user,
-            password=password,
-            password_file=password_file,
-            ca_bundle=ca_bundle,
-            client_cert=client_cert,
-            client_key=client_key,
-            insecure=insecure,
-            timeout=timeout,
-        )
+        return settings_for(o)
 
-    if backend not in ("http", "ctl"):
-        raise fail(f"unknown backend {backend!r}: use http or ctl", ExitCode.INVALID)
     ctx.obj = CliState(
         settings_factory=settings_factory,
-        backend=backend,
+        backend=o["backend"],
         ctl_options={
-            "node": node,
-            "rabbitmqctl": rabbitmqctl,
-            "prefix": ctl_prefix,
-            "cookie_file": erlang_cookie_file,
-            "timeout": ctl_timeout,
+            "node": o["node"],
+            "rabbitmqctl": o["rabbitmqctl"],
+            "prefix": o["ctl_prefix"],
+            "cookie_file": o["erlang_cookie_file"],
+            "timeout": o["ctl_timeout"],
         },
+        target=o["target"],
+        parallel=o["parallel"],
     )
 
 
@@ -257,7 +263,9 @@ def apply(
     prune: bool = PRUNE_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
     allow_data_loss: bool = DATA_LOSS_OPTION,
-    parallel: int = typer.Option(16, "--parallel", min=1, max=64, help="Requests in flight at once."),
+    parallel: int | None = typer.Option(
+        None, "--parallel", min=1, max=64, help="Requests in flight at once (default 16, or the target's)."
+    ),
     lock_timeout: float = typer.Option(
         30.0, "--lock-timeout", min=0, help="Seconds to wait for another apply's lock on a vhost (0: fail at once)."
     ),
@@ -272,7 +280,7 @@ def apply(
         state = cli_state(ctx)
         lock = None if no_lock else ApplyLock(None, timeout=lock_timeout, on_wait=_say_waiting(lock_timeout))
         prefetch = StatePrefetch(
-            lambda: make_backend(state, parallelism=parallel),
+            lambda: make_backend(state, parallelism=parallel or state.parallel or 16),
             before_read=None if lock is None else functools.partial(_take_locks, lock, state),
         )
         try:
@@ -333,13 +341,15 @@ def export(
     include_password_hashes: bool = typer.Option(
         False, "--include-password-hashes", help="Include users' password hashes (they are secrets too)."
     ),
-    output_format: str = typer.Option("yaml", "--format", "-f", help="yaml or json."),
+    output_format: str | None = typer.Option(None, "--format", "-f", help="yaml (default) or json."),
     output_file: Path | None = OUTPUT_FILE_OPTION,
+    output: OutputFormat | None = typer.Option(
+        None, "--output", "-o", help="json: the topology as JSON (as --format json), and errors as JSON; text: YAML."
+    ),
 ) -> None:
     """Print the live server (or some vhosts) as a topology that plans no changes when applied back."""
-    if output_format not in ("yaml", "json"):
-        raise fail("--format must be yaml or json", ExitCode.INVALID)
-    with error_boundary():
+    with error_boundary(output):
+        output_format = export_format(output_format, output)
         backend = make_backend(cli_state(ctx))
         try:
             actual = backend.read_state(vhost or None)
@@ -348,7 +358,11 @@ def export(
         if vhost:
             missing = [name for name in vhost if (name,) not in actual.vhosts]
             if missing:
-                raise UsageError(f"no such vhost on the server: {', '.join(missing)}")
+                known = [key[0] for key in actual.vhosts]
+                raise UsageError(
+                    "no such vhost on the server: "
+                    + ", ".join(f"{name!r}{did_you_mean(name, known)}" for name in missing)
+                )
         document = export_document(actual, vhost or None, include_password_hashes=include_password_hashes)
     if output_format == "json":
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -384,11 +398,11 @@ def sandbox_start(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Start the private node, or with --nodes N a cluster of N (or report the one already running)."""
-    with error_boundary():
+    with error_boundary(output):
         opened = open_sandbox(directory, nodes=nodes, management=not no_management, tls_dir=tls_dir, rabbitmq=rabbitmq)
     if isinstance(opened, SandboxCluster):
         return sandbox_cluster_cli.start(opened, output, _dir_arg(directory))
-    with error_boundary():
+    with error_boundary(output):
         box = opened
         already = box.status().state == "running"
         info = box.start()
@@ -416,11 +430,11 @@ def sandbox_stop(
 @sandbox_app.command("status")
 def sandbox_status(directory: Path | None = DIR_OPTION, output: OutputFormat = OUTPUT_OPTION) -> None:
     """Say whether the private node (every node of a cluster) runs (exit 0) or not (exit 1)."""
-    with error_boundary():
+    with error_boundary(output):
         opened = open_sandbox(directory)
     if isinstance(opened, SandboxCluster):
         return sandbox_cluster_cli.status(opened, output)
-    with error_boundary():
+    with error_boundary(output):
         box = opened
         status = box.status()
     if output is OutputFormat.json:
@@ -459,6 +473,7 @@ register_admin(app)
 register_audit(app)
 register_routing(app)
 sandbox_cluster_cli.register(sandbox_app, DIR_OPTION)
+register_targets(app)
 app.command("schema")(schema_command)
 app.add_typer(tutorial_app, name="tutorial")
 
@@ -473,13 +488,8 @@ def main() -> None:
     """
     # SIGTERM (CI runners, `kill`) is treated as Ctrl-C: exit 130, and an apply reports what it did.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        app()
-        code = 0
-    except SystemExit as exc:
-        if isinstance(exc.code, str):
-            print(exc.code, file=sys.stderr)
-        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    # Global options after the command, usage errors under -o json, a closed pipe: see cli_entry.
+    code = run_command(typer.main.get_command(app), sys.argv[1:])
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BrokenPipeError, ValueError):  # a reader that went away, a closed stream
             stream.flush()

@@ -21,7 +21,7 @@ import typer
 
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, Refused
+from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, Refused, UsageError
 
 T = TypeVar("T")
 
@@ -41,6 +41,8 @@ class CliState:
     settings_factory: Callable[[], ConnectionSettings]
     backend: str = "http"
     ctl_options: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None  # the named target chosen (--target, RABBITADMIN_TARGET), if any
+    parallel: int | None = None  # the target's apply parallelism, when it sets one
     _settings: ConnectionSettings | None = None
 
     @property
@@ -179,3 +181,19 @@ def stop_on_signals(interrupt: threading.Event) -> Iterator[None]:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+
+
+EXPORT_FORMATS = ("yaml", "json")
+
+
+def export_format(given: str | None, output: OutputFormat | None) -> str:
+    """``export``'s document format from ``--format`` and ``-o``: ``-o json`` means JSON, as on every command
+    (``--format json`` still works); ``-o text`` and the default mean YAML. Contradicting them is a ``UsageError``."""
+    from rabbitadmin.suggest import unknown_value
+
+    if given is not None and given not in EXPORT_FORMATS:
+        raise UsageError(unknown_value("--format", given, EXPORT_FORMATS))
+    wanted = "json" if output is OutputFormat.json else None
+    if given is not None and wanted is not None and given != wanted:
+        raise UsageError(f"--format {given} contradicts -o {output}: give one of them")
+    return given or wanted or "yaml"

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -123,3 +124,33 @@ def render_result(result: ApplyResult, console: Console | None = None) -> str:
     done = ", ".join(f"{n} {action}d" for action, n in counts.items())  # created, updated, replaced, deleted
     out.print(f"[green]Applied {len(result.done)} change(s)[/]" + (f": {done}." if done else "."))
     return buffer.getvalue()
+
+
+def plain_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Aligned plain text: a header line of upper-case ``columns``, then one line per row, full cell values
+    (nothing wrapped or cut, so ``grep``/``awk`` see whole rows)."""
+    body = ([str(value).replace("\n", ", ") for value in row] for row in rows)
+    table = [[column.upper() for column in columns], *body]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in table
+    )
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], stream: TextIO | None = None) -> None:
+    """The one table renderer of the command line.
+
+    On a terminal: a rich table fitted to the terminal's real width (long cells fold onto more lines).
+    Elsewhere (a pipe, a file): ``plain_table``, with no width limit and no colours.
+    """
+    out = stream if stream is not None else sys.stdout
+    if not out.isatty():
+        out.write(plain_table(columns, rows) + "\n")
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(*(column.upper() for column in columns), box=box.SIMPLE_HEAD, pad_edge=False, highlight=False)
+    for row in rows:
+        table.add_row(*(escape(str(value)) for value in row))
+    Console(file=out, highlight=False).print(table)

@@ -43,6 +43,7 @@ from rabbitadmin.normalize import (
     normalize_arguments,
     normalize_tags,
 )
+from rabbitadmin.suggest import did_you_mean
 
 ROOT_FIELDS = ("vhosts", "users", "permissions", "topic_permissions", "expect")
 STATES = ("present", "absent")
@@ -155,7 +156,8 @@ class _Validator:
         if value is None:
             return default
         if value not in choices:
-            self.problem(f"must be one of {', '.join(choices)}; got {value!r}", item.line_of(key), f"{path}.{key}")
+            message = f"must be one of {', '.join(choices)}; got {value!r}{did_you_mean(value, choices)}"
+            self.problem(message, item.line_of(key), f"{path}.{key}")
             return default
         return value
 
@@ -250,7 +252,8 @@ class _Validator:
         default_type = self.string(item, "default_queue_type", path)
         if default_type is not None and default_type not in QUEUE_TYPES:
             self.problem(
-                f"must be one of {', '.join(QUEUE_TYPES)}; got {default_type!r}",
+                f"must be one of {', '.join(QUEUE_TYPES)}; got {default_type!r}"
+                + did_you_mean(default_type, QUEUE_TYPES),
                 item.line_of("default_queue_type"),
                 f"{path}.default_queue_type",
             )
@@ -405,7 +408,8 @@ class _Validator:
             ex_type = "direct"
         if ex_type not in BUILTIN_EXCHANGE_TYPES and not ex_type.startswith("x-"):
             self.problem(
-                f"unknown exchange type {ex_type!r}; built-in types are {', '.join(BUILTIN_EXCHANGE_TYPES)} "
+                f"unknown exchange type {ex_type!r}{did_you_mean(ex_type, BUILTIN_EXCHANGE_TYPES)}; "
+                f"built-in types are {', '.join(BUILTIN_EXCHANGE_TYPES)} "
                 "(plugin types start with x-)",
                 item.line_of("type"),
                 f"{path}.type",
@@ -445,7 +449,7 @@ class _Validator:
         arg_type = raw_args.get("x-queue-type")
         if arg_type is not None and arg_type not in QUEUE_TYPES:
             self.problem(
-                f"must be one of {', '.join(QUEUE_TYPES)}; got {arg_type!r}",
+                f"must be one of {', '.join(QUEUE_TYPES)}; got {arg_type!r}{did_you_mean(str(arg_type), QUEUE_TYPES)}",
                 item.line_of("arguments"),
                 f"{path}.arguments.x-queue-type",
             )

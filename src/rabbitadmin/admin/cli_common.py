@@ -14,6 +14,7 @@ from contextlib import contextmanager
 import typer
 
 from rabbitadmin.admin.ops import AdminOps
+from rabbitadmin.admin.vhost_check import vhost_errors
 from rabbitadmin.cli_support import cli_state, error_boundary, output_of
 from rabbitadmin.connection import read_password_file
 from rabbitadmin.errors import UsageError
@@ -41,7 +42,8 @@ def admin_session(ctx: typer.Context) -> Iterator[AdminOps]:
     with error_boundary(output_of(ctx)):
         ops = make_ops(ctx)
         try:
-            yield ops
+            with vhost_errors(ops, ctx.params.get("vhost")):  # a missing vhost said so, not a bare 404
+                yield ops
         finally:
             ops.close()
 

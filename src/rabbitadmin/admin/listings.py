@@ -9,6 +9,7 @@ import typer
 from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.admin.ops import COLUMNS, AdminOps, Row
 from rabbitadmin.admin.output import emit_rows
+from rabbitadmin.admin.vhost_check import checked_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat
 
 VHOST_FILTER = typer.Option(None, "--vhost", "-p", help="Only in this vhost (default: every vhost).")
@@ -23,7 +24,7 @@ def _listing_app(kind: str, summary: str, fetch: Callable[[AdminOps, str | None]
         ctx: typer.Context, vhost: str | None = VHOST_FILTER, output: OutputFormat = OUTPUT_OPTION
     ) -> None:
         with admin_session(ctx) as ops:
-            rows = fetch(ops, vhost)
+            rows = checked_rows(ops, vhost, fetch(ops, vhost))
         emit_rows(rows, COLUMNS[kind], output)
 
     list_command.__doc__ = f"List {kind}."

@@ -8,6 +8,7 @@ from typing import Any
 
 from rabbitadmin.admin.ops import Row
 from rabbitadmin.cli_support import OutputFormat, emit_json
+from rabbitadmin.render import plain_table, print_table
 
 MAX_CELL = 60
 
@@ -28,11 +29,11 @@ def cell(value: Any) -> str:
 
 def render_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
     """A plain text table with a header line; empty string values show as empty cells."""
-    table = [[column.upper() for column in columns]] + [[cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip() for line in table
-    )
+    return plain_table(columns, _cells(rows, columns))
+
+
+def _cells(rows: Sequence[Row], columns: Sequence[str]) -> list[list[str]]:
+    return [[cell(row.get(c)) for c in columns] for row in rows]
 
 
 def emit_rows(rows: Sequence[Row], columns: Sequence[str], output: OutputFormat) -> None:
@@ -41,4 +42,4 @@ def emit_rows(rows: Sequence[Row], columns: Sequence[str], output: OutputFormat)
     if output is OutputFormat.json:
         emit_json(ordered)
     else:
-        print(render_table(ordered, columns))
+        print_table(columns, _cells(ordered, columns))

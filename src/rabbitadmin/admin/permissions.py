@@ -7,6 +7,7 @@ import typer
 from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
+from rabbitadmin.admin.vhost_check import checked_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, err
 
 app = typer.Typer(help="Permissions of users in vhosts: list, set, clear.", no_args_is_help=True)
@@ -22,7 +23,7 @@ def list_permissions(
 ) -> None:
     """List permissions: configure, write and read patterns of each user in each vhost."""
     with admin_session(ctx) as ops:
-        rows = ops.list_permissions(vhost=vhost, user=user)
+        rows = checked_rows(ops, vhost, ops.list_permissions(vhost=vhost, user=user))
     emit_rows(rows, COLUMNS["permissions"], output)
 
 

@@ -7,6 +7,7 @@ import typer
 from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
+from rabbitadmin.admin.vhost_check import checked_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
 
 app = typer.Typer(help="Queues: list, purge, delete.", no_args_is_help=True)
@@ -22,7 +23,7 @@ def list_queues(
 ) -> None:
     """List queues with their message and consumer counts."""
     with admin_session(ctx) as ops:
-        rows = ops.list_queues(vhost)
+        rows = checked_rows(ops, vhost, ops.list_queues(vhost))
     emit_rows(rows, COLUMNS["queues"], output)
 
 

@@ -8,6 +8,9 @@ from rabbitadmin.admin.cli_common import admin_session, split_tags
 from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
+from rabbitadmin.errors import UsageError
+from rabbitadmin.normalize import QUEUE_TYPES
+from rabbitadmin.suggest import unknown_value
 
 app = typer.Typer(help="Virtual hosts: list, add, delete.", no_args_is_help=True)
 
@@ -34,6 +37,8 @@ def add_vhost(
 ) -> None:
     """Add a vhost."""
     with admin_session(ctx) as ops:
+        if default_queue_type is not None and default_queue_type not in QUEUE_TYPES:
+            raise UsageError(unknown_value("queue type", default_queue_type, QUEUE_TYPES))
         ops.add_vhost(name, description, split_tags(tags), default_queue_type)
     err(f"added vhost {name!r}")
 

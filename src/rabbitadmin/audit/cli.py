@@ -196,14 +196,9 @@ def access_command(
 
 
 def _print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    # rich is imported here, not at start-up: most commands never draw a table.
-    from rich.console import Console
-    from rich.table import Table
+    from rabbitadmin.render import print_table
 
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*row)
-    Console(width=200).print(table)
+    print_table(columns, rows)
 
 
 def register(app: typer.Typer) -> None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rabbitadmin.ctl_wrapper import wrapper_hint
 from rabbitadmin.errors import ConnectionFailed, ExitCode, RabbitAdminError, UsageError
 
 # rabbitmqctl's exit codes (sysexits): 64 usage, 65 data error, 67 no such user, 69 node unavailable,
@@ -198,8 +199,9 @@ class Rabbitmqctl:
             raise ConnectionFailed(
                 f"rabbitmqctl cannot reach {target}: is it running, is the node name right and is the Erlang "
                 "cookie the node's (HOME/.erlang.cookie or --erlang-cookie-file)?"
+                + wrapper_hint(self.executable, self.prefix)
             )
-        raise CtlError(command, returncode, reason)
+        raise CtlError(command, returncode, reason + wrapper_hint(self.executable, self.prefix))
 
     def _communicate(self, command: str, argv: list[str], stdin: str | None) -> tuple[str, str, int]:
         """Run ``argv`` in its own process group; kill the whole group past the timeout."""
