@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from rabbitadmin.kinds import SECTIONS
 from rabbitadmin.model import (
     KIND_ORDER,
     Binding,
@@ -23,15 +24,6 @@ from rabbitadmin.normalize import as_integer, normalize_arguments, normalize_tag
 from rabbitadmin.passwords import DEFAULT_ALGORITHM
 
 JSON = dict[str, Any]
-SECTIONS = {
-    "vhost": "vhosts",
-    "user": "users",
-    "permission": "permissions",
-    "topic_permission": "topic_permissions",
-    "exchange": "exchanges",
-    "queue": "queues",
-    "binding": "bindings",
-}
 
 
 def vhost_from_server(data: JSON) -> Vhost:

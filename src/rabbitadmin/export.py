@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from rabbitadmin.diff import is_server_owned
+from rabbitadmin.kinds import is_server_owned
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
 
 
@@ -18,12 +18,9 @@ def export_document(
     secret worth guarding. With ``vhosts``, only users holding permissions there are exported.
     """
     names = sorted(key[0] for key in actual.vhosts if vhosts is None or key[0] in vhosts)
-    exclusive = {key for key, queue in actual.queues.items() if queue.exclusive}
 
     def kept(obj: TopologyObject) -> bool:
-        if is_server_owned(obj):
-            return False
-        return not (isinstance(obj, Binding) and (obj.vhost, obj.destination) in exclusive)
+        return not is_server_owned(obj, actual)
 
     vhost_docs = []
     for name in names:

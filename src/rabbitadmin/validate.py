@@ -19,6 +19,13 @@ from rabbitadmin.audit.patterns import pattern_error
 from rabbitadmin.definitions_input import is_definitions_document, topology_document_from_definitions
 from rabbitadmin.errors import Problem, TopologyError
 from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, InputFileError, read_bounded
+from rabbitadmin.kinds import (
+    BUILTIN_EXCHANGE_TYPES,
+    QUEUE_TYPES,
+    SERVER_EXCHANGE_TYPES,
+    is_reserved_queue_name,
+    is_server_owned_exchange,
+)
 from rabbitadmin.loader import LocatedDict, LocatedList
 from rabbitadmin.model import (
     Binding,
@@ -35,11 +42,7 @@ from rabbitadmin.model import (
 )
 from rabbitadmin.normalize import (
     BOOLEAN_ARGUMENTS,
-    BUILTIN_EXCHANGE_TYPES,
     INTEGER_ARGUMENTS,
-    QUEUE_TYPES,
-    is_reserved_queue_name,
-    is_server_owned_exchange,
     normalize_arguments,
     normalize_tags,
 )
@@ -572,16 +575,6 @@ def validate_document(document: Any, filename: str, *, base_dir: Path, resolve_s
     validator.topology.warnings = sorted(validator.warnings, key=lambda p: (p.line or 0, p.field or ""))
     return validator.topology
 
-
-# The types of the server's own exchanges, which bindings may use as their source.
-SERVER_EXCHANGE_TYPES = {
-    "amq.direct": "direct",
-    "amq.fanout": "fanout",
-    "amq.topic": "topic",
-    "amq.headers": "headers",
-    "amq.match": "headers",
-    "amq.rabbitmq.trace": "topic",
-}
 
 
 def _argument_shape_problem(name: Any, value: Any) -> str | None:
