@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from rabbitadmin.kinds import is_server_owned
+from rabbitadmin.kinds import KINDS, is_server_owned
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
 
 
@@ -32,6 +32,9 @@ def export_document(
             doc["tags"] = list(vhost.tags)
         if vhost.default_queue_type:
             doc["default_queue_type"] = vhost.default_queue_type
+        for fact in KINDS["vhost"].plain_fields:  # what the server applies anyway is left out
+            if getattr(vhost, fact.name) not in (None, fact.default):
+                doc[fact.name] = getattr(vhost, fact.name)
         exchanges = [_exchange(e) for e in actual.exchanges.values() if e.vhost == name and kept(e)]
         queues = [_queue(q) for q in actual.queues.values() if q.vhost == name and kept(q)]
         bindings = [_binding(b) for b in actual.bindings.values() if b.vhost == name and kept(b)]

@@ -55,6 +55,8 @@ __all__ = [
     "is_server_owned",
     "is_server_owned_exchange",
     "message_total",
+    "plain_from_server",
+    "plain_to_server",
     "vhost_queues",
 ]
 
@@ -76,12 +78,23 @@ class FieldFacts:
     ``default``: what the server applies (and reports) when a declaration leaves the field out; ``None`` when
     there is no default (an identity field) or the server reports nothing. ``server_key``: the field's name in
     the management API's JSON where it differs from the model's (e.g. ``defaultqueuetype`` in a vhost PUT).
+    ``plain``: a scalar the server's JSON (listings, PUT bodies, definitions) carries under one name
+    (``server_key`` or ``name``): ``definitions``, ``export`` and both backends read and write it with no code
+    of their own (``plain_to_server``, ``plain_from_server``). ``in_export``: False when
+    ``rabbitmqctl export_definitions`` leaves the field out (the ctl backend then lists it).
     """
 
     name: str
     on_change: OnChange
     default: Any = None
     server_key: str | None = None
+    plain: bool = False
+    in_export: bool = True
+
+    @property
+    def key(self) -> str:
+        """The field's name in the server's JSON."""
+        return self.server_key or self.name
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,11 @@ class KindFacts:
     def argument_rules(self) -> tuple[ArgumentRule, ...]:
         """The rows of ``argument_rules.RULES`` for this kind's ``arguments`` (empty: none checked)."""
         return tuple(rule for rule in RULES if rule.target == self.name)
+
+    @property
+    def plain_fields(self) -> tuple[FieldFacts, ...]:
+        """Fields the server's JSON carries as they are (``FieldFacts.plain``)."""
+        return tuple(f for f in self.fields if f.plain)
 
     def field(self, name: str) -> FieldFacts:
         return next(f for f in self.fields if f.name == name)
@@ -339,6 +357,17 @@ def message_total(counts: Iterable[int | None]) -> int | None:
     """The sum of message (or consumer) counts, None if any is unknown."""
     values = list(counts)
     return None if any(c is None for c in values) else sum(c or 0 for c in values)
+
+
+def plain_to_server(obj: TopologyObject) -> dict[str, Any]:
+    """The plain fields ``obj`` manages (not None), keyed as the server's JSON names them."""
+    values = ((f.key, getattr(obj, f.name)) for f in KINDS[obj.kind].plain_fields)
+    return {key: value for key, value in values if value is not None}
+
+
+def plain_from_server(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The plain fields of one server JSON entry as model values; the server's default where it says nothing."""
+    return {f.name: data.get(f.key, f.default) for f in KINDS[kind].plain_fields}
 
 
 def api_segments(obj: TopologyObject) -> list[str]:

@@ -21,6 +21,7 @@ from rabbitadmin.errors import Problem, TopologyError
 from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, InputFileError, read_bounded
 from rabbitadmin.kinds import (
     BUILTIN_EXCHANGE_TYPES,
+    KINDS,
     QUEUE_TYPES,
     SERVER_EXCHANGE_TYPES,
     is_reserved_queue_name,
@@ -240,7 +241,7 @@ class _Validator:
         self.each(root, "topic_permissions", "", self.topic_permission)
 
     def vhost(self, item: LocatedDict, path: str) -> None:
-        fields = ("name", "state", "description", "tags", "default_queue_type", "exchanges", "queues", "bindings")
+        fields = ("state", *(f.name for f in KINDS["vhost"].fields), "exchanges", "queues", "bindings")
         self.known_fields(item, fields, path)
         name = self.string(item, "name", path, required=True, name=True)
         state = self.state(item, path)

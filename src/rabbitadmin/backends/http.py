@@ -51,7 +51,7 @@ from rabbitadmin.errors import (
 )
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.http_client import HttpClient, api_path
-from rabbitadmin.kinds import KINDS, api_segments
+from rabbitadmin.kinds import KINDS, api_segments, plain_to_server
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -67,7 +67,10 @@ from rabbitadmin.model import (
 from rabbitadmin.normalize import as_integer
 from rabbitadmin.plan import describe
 
-VHOST_COLUMNS = "name,description,tags,default_queue_type,metadata"
+# The vhost fields kinds.py marks plain come along in the same listing.
+VHOST_COLUMNS = ",".join(
+    ("name,description,tags,default_queue_type,metadata", *(f.key for f in KINDS["vhost"].plain_fields))
+)
 EXCHANGE_COLUMNS = "name,type,durable,auto_delete,internal,arguments"
 QUEUE_COLUMNS = "name,type,durable,auto_delete,exclusive,arguments"
 BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments"
@@ -408,6 +411,7 @@ def _update_request(obj: TopologyObject) -> tuple[str, dict[str, Any]]:
         body: dict[str, Any] = {"description": obj.description or "", "tags": ",".join(obj.tags or ())}
         if obj.default_queue_type:
             body["defaultqueuetype"] = obj.default_queue_type  # the 3.10 API's spelling
+        body.update(plain_to_server(obj))
         return api_path(*api_segments(obj)), body
     if isinstance(obj, User):
         body = to_definition(obj)
