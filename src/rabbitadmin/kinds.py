@@ -175,6 +175,9 @@ KINDS: dict[str, KindFacts] = {
             FieldFacts("tags", _U, ()),
             # Fixed once the vhost exists (3.10.8); the server reports "undefined" when none was set: classic.
             FieldFacts("default_queue_type", _X, "classic", server_key="defaultqueuetype"),
+            # rabbit_trace: the vhost's messages copied to amq.rabbitmq.trace. A PUT or an import sets it; a
+            # PUT without it leaves it; export_definitions leaves it out (3.10.8, 4.0.5).
+            FieldFacts("tracing", _U, False, plain=True, in_export=False),
         ),
         scoped=False,
         holds_messages=True,  # deleting a vhost deletes its queues

@@ -265,6 +265,7 @@ class _Validator:
                 description=self.string(item, "description", path),
                 tags=self.tags(item, "tags", path),
                 default_queue_type=default_type,
+                tracing=self.boolean(item, "tracing", path, False) if item.get("tracing") is not None else None,
                 origin=self.origin(item.line),
             )
         )

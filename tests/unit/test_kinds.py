@@ -158,7 +158,8 @@ def test_a_binding_to_a_queue_uses_the_letter_q() -> None:
 
 def test_on_change_partitions_the_fields() -> None:
     assert KINDS["queue"].immutable == ("type", "durable", "auto_delete", "arguments")
-    assert KINDS["vhost"].updatable == ("description", "tags") and KINDS["vhost"].refused == ("default_queue_type",)
+    assert KINDS["vhost"].updatable == ("description", "tags", "tracing")
+    assert KINDS["vhost"].refused == ("default_queue_type",)
     assert KINDS["user"].field("password").on_change is OnChange.SECRET
     assert KINDS["binding"].updatable == KINDS["binding"].immutable == ()
 
@@ -193,3 +194,43 @@ def test_message_total() -> None:
     assert message_total([]) == 0
     assert message_total([1, 2, 0]) == 3
     assert message_total([1, None]) is None
+
+
+# -- a field added as data: the vhost's tracing flag ------------------------------------------------------
+def test_tracing_is_updated_in_place_and_unmanaged_when_left_out() -> None:
+    actual = topo(Vhost(V, description="", tags=(), tracing=False))
+    plan = compute_plan(topo(Vhost(V, tracing=True)), actual)
+    (change,) = plan.changes
+    assert change.action is Action.UPDATE and [(f.name, f.before, f.after) for f in change.fields] == [
+        ("tracing", False, True)
+    ]
+    assert isinstance(change.desired, Vhost) and change.desired.tracing is True
+    assert compute_plan(topo(Vhost(V)), actual).is_empty
+
+
+def test_tracing_crosses_server_json_and_export() -> None:
+    from rabbitadmin.definitions import to_definition, vhost_from_server
+
+    assert vhost_from_server({"name": V, "tracing": True}).tracing is True
+    assert vhost_from_server({"name": V}).tracing is False  # an export without it: the server's default
+    assert to_definition(Vhost(V, tracing=True))["tracing"] is True
+    assert "tracing" not in to_definition(Vhost(V))
+    assert export_document(topo(Vhost(V, tracing=True)))["vhosts"][0]["tracing"] is True
+    assert "tracing" not in export_document(topo(Vhost(V, tracing=False)))["vhosts"][0]
+
+
+@pytest.mark.parametrize(("text", "expected"), [("true", True), ("false", False), ("null", None), (None, None)])
+def test_validate_reads_tracing(text: str | None, expected: bool | None) -> None:
+    from rabbitadmin.loader import load_topology_text
+
+    extra = "" if text is None else f", tracing: {text}"
+    topology = load_topology_text(f"vhosts: [{{name: v{extra}}}]")
+    assert topology.vhosts[(V,)].tracing is expected
+
+
+def test_validate_refuses_a_tracing_that_is_not_a_boolean() -> None:
+    from rabbitadmin.errors import TopologyError
+    from rabbitadmin.loader import load_topology_text
+
+    with pytest.raises(TopologyError, match=r"vhosts\[0\]\.tracing: expected true or false"):
+        load_topology_text("vhosts: [{name: v, tracing: 'yes'}]")
