@@ -20,8 +20,8 @@ from typing import Any
 
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.errors import BatchFailed, ExitCode, MessagesArrived, RabbitAdminError, Refused
-from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER
-from rabbitadmin.model import Queue, TopologyObject, Vhost
+from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS
+from rabbitadmin.model import TopologyObject
 from rabbitadmin.plan import Action, Change, Plan
 
 Progress = Callable[[int, str], None]
@@ -212,7 +212,7 @@ def execute_plan(
 
     def delete_step(obj: TopologyObject) -> Callable[[], None]:
         # A queue counted empty is deleted only if it still is when the server gets the request.
-        if isinstance(obj, Queue | Vhost) and not allow_data_loss:
+        if KINDS[obj.kind].holds_messages and not allow_data_loss:
             return lambda: backend.delete(obj, if_empty=True)
         return lambda: backend.delete(obj)
 

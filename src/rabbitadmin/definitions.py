@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from rabbitadmin.kinds import SECTIONS, plain_from_server, plain_to_server
 from rabbitadmin.model import (
     KIND_ORDER,
     Binding,
@@ -23,15 +24,6 @@ from rabbitadmin.normalize import as_integer, normalize_arguments, normalize_tag
 from rabbitadmin.passwords import DEFAULT_ALGORITHM
 
 JSON = dict[str, Any]
-SECTIONS = {
-    "vhost": "vhosts",
-    "user": "users",
-    "permission": "permissions",
-    "topic_permission": "topic_permissions",
-    "exchange": "exchanges",
-    "queue": "queues",
-    "binding": "bindings",
-}
 
 
 def vhost_from_server(data: JSON) -> Vhost:
@@ -42,6 +34,7 @@ def vhost_from_server(data: JSON) -> Vhost:
         description=data.get("description", metadata.get("description")) or "",
         tags=normalize_tags(data.get("tags", metadata.get("tags"))),
         default_queue_type=None if queue_type in (None, "undefined") else str(queue_type),
+        **plain_from_server("vhost", data),
     )
 
 
@@ -132,7 +125,7 @@ def to_definition(obj: TopologyObject) -> JSON:
         entry: JSON = {"name": obj.name, "description": obj.description or "", "tags": list(obj.tags or ())}
         if obj.default_queue_type:
             entry["default_queue_type"] = obj.default_queue_type
-        return entry
+        return {**entry, **plain_to_server(obj)}
     if isinstance(obj, User):
         if obj.password is not None:
             raise ValueError("a user must be hashed before it is sent")  # plaintext never leaves the engine

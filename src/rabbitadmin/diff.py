@@ -13,23 +13,12 @@ from typing import Any
 from rabbitadmin import passwords
 from rabbitadmin.apply_lock import is_apply_lock
 from rabbitadmin.gc_pause import with_collector_paused
-from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS
-from rabbitadmin.model import Binding, Exchange, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
-from rabbitadmin.normalize import breaks_binding_listings, is_reserved_queue_name, is_server_owned_exchange
+from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS, is_server_owned, message_total, vhost_queues
+from rabbitadmin.model import Binding, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
+from rabbitadmin.normalize import breaks_binding_listings
 from rabbitadmin.plan import Action, Change, FieldChange, Plan, describe
 
 ADMIN_TAG = "administrator"
-
-
-def is_server_owned(obj: TopologyObject) -> bool:
-    """Objects the server creates and manages itself: never planned, never pruned."""
-    if isinstance(obj, Exchange):
-        return is_server_owned_exchange(obj.name)
-    if isinstance(obj, Queue):
-        return obj.exclusive or is_reserved_queue_name(obj.name)
-    if isinstance(obj, Binding):
-        return obj.source == ""  # every queue's implicit binding to the default exchange
-    return False
 
 
 def _vhost_of(obj: TopologyObject) -> str | None:
@@ -54,7 +43,6 @@ def compute_plan(
     """
     scope = desired.vhosts_in_scope()
     plan = Plan(scope=tuple(sorted(scope)))
-    exclusive_queues = {key for key, q in actual.queues.items() if isinstance(q, Queue) and q.exclusive}
     changes: list[Change] = []
     have_bindings: dict[Key, TopologyObject] = {}
 
@@ -62,10 +50,8 @@ def compute_plan(
         facts = KINDS[kind]
         have: dict[Key, TopologyObject] = {}
         for key, obj in actual.of(kind).items():
-            if is_server_owned(obj):
+            if is_server_owned(obj, actual):
                 continue
-            if isinstance(obj, Binding) and (obj.vhost, obj.destination) in exclusive_queues:
-                continue  # a binding of a server-named exclusive queue belongs to its connection
             vhost = _vhost_of(obj)
             if facts.scoped and vhost not in scope:
                 continue
@@ -103,7 +89,7 @@ def compute_plan(
             plan.refusals.append(
                 f"refusing to declare queue {key[1]!r} in vhost {key[0]!r}: the name is rabbitadmin's apply lock"
             )
-    changes = _apply_consequences(changes, desired, actual, plan, exclusive_queues)
+    changes = _apply_consequences(changes, desired, actual, plan)
     plan.changes = _order(changes)
     if not prune:
         _note_unlisted_bindings(plan, desired, have_bindings)
@@ -191,28 +177,31 @@ def _field_changes(desired: TopologyObject, actual: TopologyObject, names: tuple
     return result
 
 
+def _managed(desired: TopologyObject, actual: TopologyObject, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields ``names`` as an update sends them: the file's value, or the server's where the file has none."""
+    return {name: getattr(actual, name) if getattr(desired, name) is None else getattr(desired, name) for name in names}
+
+
 def _compare_vhost(desired: Vhost, actual: Vhost, plan: Plan) -> Change | None:
-    changes = _field_changes(desired, actual, ("description", "tags"))
-    wanted_type = desired.default_queue_type
-    if wanted_type is not None and wanted_type != (actual.default_queue_type or "classic"):
-        plan.refusals.append(
-            f"the default queue type of vhost {desired.name!r} is {actual.default_queue_type or 'classic'!r} and "
-            f"cannot be changed to {wanted_type!r} on an existing vhost; delete and re-create the vhost "
-            "(this deletes everything in it)"
-        )
+    facts = KINDS["vhost"]
+    changes = _field_changes(desired, actual, facts.updatable)
+    for name in facts.refused:
+        wanted, default = getattr(desired, name), facts.field(name).default
+        current = getattr(actual, name) or default  # the server reports nothing when its default applies
+        if wanted is not None and wanted != current:
+            plan.refusals.append(
+                f"the {name.replace('_', ' ')} of vhost {desired.name!r} is {current!r} and "
+                f"cannot be changed to {wanted!r} on an existing vhost; delete and re-create the vhost "
+                "(this deletes everything in it)"
+            )
     if not changes:
         return None
-    merged = replace(
-        actual,
-        description=desired.description if desired.description is not None else actual.description,
-        tags=desired.tags if desired.tags is not None else actual.tags,
-        origin=desired.origin,
-    )
+    merged = replace(actual, **_managed(desired, actual, facts.updatable), origin=desired.origin)
     return Change(Action.UPDATE, "vhost", desired.key, desired=merged, actual=actual, fields=tuple(changes))
 
 
 def _compare_user(desired: User, actual: User, plan: Plan, protected_user: str | None) -> Change | None:
-    fields = _field_changes(desired, actual, ("tags",))
+    fields = _field_changes(desired, actual, KINDS["user"].updatable)
     to_send = _with_hash(desired, actual)
     if to_send.password_hash != actual.password_hash or to_send.hashing_algorithm != actual.hashing_algorithm:
         fields.append(FieldChange("password", secret=True))
@@ -230,7 +219,7 @@ def _compare_user(desired: User, actual: User, plan: Plan, protected_user: str |
                 f"refusing to remove the administrator tag from {desired.name!r}, the user rabbitadmin connects as"
             )
             return None
-    merged = replace(to_send, tags=desired.tags if desired.tags is not None else actual.tags)
+    merged = replace(to_send, **_managed(desired, actual, KINDS["user"].updatable))
     return Change(Action.UPDATE, "user", desired.key, desired=merged, actual=actual, fields=tuple(fields))
 
 
@@ -260,9 +249,8 @@ def _delete(
         messages = obj.messages
         conditional = can_delete_if_empty(obj)
     elif isinstance(obj, Vhost):
-        queues = [q for q in actual.queues.values() if q.vhost == obj.name and not q.exclusive]
-        counts = [q.messages for q in queues]
-        messages = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+        queues = vhost_queues(actual, obj.name)
+        messages = message_total(q.messages for q in queues)
         conditional = all(can_delete_if_empty(q) for q in queues)
     return Change(
         Action.DELETE, obj.kind, obj.key, actual=obj, reason=reason, messages_at_risk=messages, conditional=conditional
@@ -293,7 +281,7 @@ def _touches(binding: Binding, objects: Dropped) -> bool:
 
 
 def _apply_consequences(
-    changes: list[Change], desired: Topology, actual: Topology, plan: Plan, exclusive_queues: set[Key]
+    changes: list[Change], desired: Topology, actual: Topology, plan: Plan
 ) -> list[Change]:
     deleted_vhosts = {c.key[0] for c in changes if c.kind == "vhost" and c.action is Action.DELETE}
     # Bindings vanish with their queue or exchange, whether it is deleted or replaced.
@@ -325,7 +313,7 @@ def _apply_consequences(
             continue
         if key in deleted_bindings or key in planned_creates or _touches(binding, deleted):
             continue
-        if (binding.vhost, binding.destination) in exclusive_queues and binding.destination_type == "queue":
+        if is_server_owned(binding, actual):
             plan.notes.append(
                 f"{describe('binding', key, binding)} belongs to an exclusive queue's connection: the replace "
                 "drops it and only that connection can bind it again"

@@ -14,10 +14,10 @@ from rabbitadmin.apply import ApplyResult, PartialApply, Progress, check_safety,
 from rabbitadmin.argument_rules import ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.diff import compute_plan
+from rabbitadmin.kinds import SERVER_EXCHANGE_TYPES, message_total, vhost_queues
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
 from rabbitadmin.plan import Action, Plan
 from rabbitadmin.server_versions import version_notes
-from rabbitadmin.validate import SERVER_EXCHANGE_TYPES
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
 
@@ -25,13 +25,11 @@ __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_p
 def _refresh_message_counts(plan: Plan, actual: Topology, backend: Backend) -> None:
     """Replace statistics-based counts with exact ones for every queue the plan would destroy, and count
     the consumers each delete or replace would cut off (one bulk read, only when something is destroyed)."""
-    destroyed = [
-        c for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE) and c.kind in ("queue", "vhost")
-    ]
+    destroyed = [c for c in plan.changes if c.destroys_messages]
     if not destroyed:
         return
     gone_vhosts = {c.key[0] for c in destroyed if c.kind == "vhost"}
-    queues = [q for q in actual.queues.values() if not q.exclusive and q.vhost in gone_vhosts]
+    queues = [q for vhost in gone_vhosts for q in vhost_queues(actual, vhost)]
     queues += [c.actual for c in destroyed if isinstance(c.actual, Queue)]
     depths = backend.message_counts(queues)
     for index, change in enumerate(plan.changes):
@@ -42,13 +40,9 @@ def _refresh_message_counts(plan: Plan, actual: Topology, backend: Backend) -> N
             count, consumers = (depth.messages, depth.consumers) if depth is not None else (None, None)
         else:
             in_vhost = [depths.get(q.key) for q in queues if q.vhost == change.key[0]]
-            count = _total([d.messages if d is not None else None for d in in_vhost])
-            consumers = _total([d.consumers if d is not None else None for d in in_vhost])
+            count = message_total(d.messages if d is not None else None for d in in_vhost)
+            consumers = message_total(d.consumers if d is not None else None for d in in_vhost)
         plan.changes[index] = replace(change, messages_at_risk=count, consumers=consumers)
-
-
-def _total(counts: list[int | None]) -> int | None:
-    return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
 
 
 def _check_server_version(plan: Plan, desired: Topology, backend: Backend) -> None:

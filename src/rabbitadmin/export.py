@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from rabbitadmin.diff import is_server_owned
+from rabbitadmin.kinds import KINDS, is_server_owned
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
 
 
@@ -18,12 +18,9 @@ def export_document(
     secret worth guarding. With ``vhosts``, only users holding permissions there are exported.
     """
     names = sorted(key[0] for key in actual.vhosts if vhosts is None or key[0] in vhosts)
-    exclusive = {key for key, queue in actual.queues.items() if queue.exclusive}
 
     def kept(obj: TopologyObject) -> bool:
-        if is_server_owned(obj):
-            return False
-        return not (isinstance(obj, Binding) and (obj.vhost, obj.destination) in exclusive)
+        return not is_server_owned(obj, actual)
 
     vhost_docs = []
     for name in names:
@@ -35,6 +32,9 @@ def export_document(
             doc["tags"] = list(vhost.tags)
         if vhost.default_queue_type:
             doc["default_queue_type"] = vhost.default_queue_type
+        for fact in KINDS["vhost"].plain_fields:  # what the server applies anyway is left out
+            if getattr(vhost, fact.name) not in (None, fact.default):
+                doc[fact.name] = getattr(vhost, fact.name)
         exchanges = [_exchange(e) for e in actual.exchanges.values() if e.vhost == name and kept(e)]
         queues = [_queue(q) for q in actual.queues.values() if q.vhost == name and kept(q)]
         bindings = [_binding(b) for b in actual.bindings.values() if b.vhost == name and kept(b)]

@@ -1,50 +1,379 @@
-"""RabbitMQ facts about each kind of object, as data reviewed in one place.
+"""RabbitMQ facts about each kind of object, as one table reviewed in one place.
 
-- ``updatable``: fields the server changes in place.
-- ``immutable``: fields fixed at creation; changing one means deleting and re-creating (a Replace).
-- ``scoped``: the object lives inside a vhost (so it is pruned only inside vhosts the topology manages).
-- ``label``: how plans name the kind.
-The create order is ``model.KIND_ORDER``; deletes run in the reverse order. What the server accepts as
-the ``arguments`` of queues, exchanges and bindings is its own table: ``argument_rules.RULES``.
+Per kind (``KINDS``): its identity fields, its section of a definitions file and its management API path,
+each field with how a change of it is carried out (``OnChange``) and the value the server applies when it
+is left out, whether it lives in a vhost, whether deleting it destroys messages, which of its objects belong
+to the server, and its place in the create order (deletes run in the reverse order). ``validate``,
+``normalize``, ``diff``, ``definitions``, ``export`` and the backends read these facts instead of keeping their
+own lists; adding a kind or a field starts here (docs/architecture.md, "How to add a kind or a field").
+
+What the server accepts as the ``arguments`` of queues, exchanges and bindings is a table of its own
+(``argument_rules.RULES``, with the versions where the server changed its mind): it is long and has its own
+server-checked test, so each kind here *references* its rows (``KindFacts.argument_rules``) rather than
+holding them; ``argument_rules.check_arguments`` stays the one function that applies them.
+
+Sources: the management API reference (``/api/index.html`` of a node), ``rabbit_definitions.erl`` (sections),
+``rabbit_vhost.erl``, ``rabbit_exchange.erl``, ``rabbit_amqqueue.erl``, ``rabbit_binding.erl``; measured on
+3.10.8 (see /work/shared/DESIGN.md and docs/architecture.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
 
-from rabbitadmin.argument_rules import RULES as ARGUMENT_RULES
-from rabbitadmin.model import KIND_ORDER
+from rabbitadmin.argument_rules import QUEUE_TYPES, RULES, ArgumentRule
+from rabbitadmin.model import (
+    KIND_ORDER,
+    Binding,
+    Exchange,
+    Permission,
+    Queue,
+    TopicPermission,
+    Topology,
+    TopologyObject,
+    User,
+    Vhost,
+)
+
+__all__ = [
+    "BUILTIN_EXCHANGES",
+    "BUILTIN_EXCHANGE_TYPES",
+    "CREATE_ORDER",
+    "DELETE_ORDER",
+    "KINDS",
+    "QUEUE_TYPES",
+    "SERVER_EXCHANGE_TYPES",
+    "BuiltinExchange",
+    "FieldFacts",
+    "KindFacts",
+    "OnChange",
+    "api_segments",
+    "is_reserved_queue_name",
+    "is_server_owned",
+    "is_server_owned_exchange",
+    "message_total",
+    "plain_from_server",
+    "plain_to_server",
+    "vhost_queues",
+]
+
+
+class OnChange(StrEnum):
+    """How the plan carries out a change of one field."""
+
+    IDENTITY = "identity"  # part of the key: another value is another object (create one, prune the other)
+    UPDATE = "update"  # changed in place (a PUT, or a definitions import of the whole object)
+    SECRET = "secret"  # noqa: S105 - changed in place, compared without ever showing a value (a password)
+    REPLACE = "replace"  # fixed at creation: delete and re-create (the plan says so, messages are counted)
+    REFUSE = "refuse"  # fixed at creation, and re-creating would take everything inside: the plan refuses
+
+
+@dataclass(frozen=True)
+class FieldFacts:
+    """One field of a kind.
+
+    ``default``: what the server applies (and reports) when a declaration leaves the field out; ``None`` when
+    there is no default (an identity field) or the server reports nothing. ``server_key``: the field's name in
+    the management API's JSON where it differs from the model's (e.g. ``defaultqueuetype`` in a vhost PUT).
+    ``plain``: a scalar the server's JSON (listings, PUT bodies, definitions) carries under one name
+    (``server_key`` or ``name``): ``definitions``, ``export`` and both backends read and write it with no code
+    of their own (``plain_to_server``, ``plain_from_server``). ``in_export``: False when
+    ``rabbitmqctl export_definitions`` leaves the field out (the ctl backend then lists it).
+    """
+
+    name: str
+    on_change: OnChange
+    default: Any = None
+    server_key: str | None = None
+    plain: bool = False
+    in_export: bool = True
+
+    @property
+    def key(self) -> str:
+        """The field's name in the server's JSON."""
+        return self.server_key or self.name
 
 
 @dataclass(frozen=True)
 class KindFacts:
+    """What RabbitMQ does with one kind of object.
+
+    ``section``: the key of a definitions file (``rabbit_definitions``) holding this kind. ``api_path``: the
+    management API path of one object, as segments formatted with the object's fields (each segment is
+    percent-encoded by ``http_client.api_path``). ``scoped``: the object lives in a vhost (pruned only inside
+    vhosts the topology manages). ``holds_messages``: deleting or replacing one may destroy messages.
+    ``server_owned``: which objects of this kind the server creates and manages itself (``is_server_owned``).
+    """
+
     name: str
     label: str
-    updatable: tuple[str, ...]
-    immutable: tuple[str, ...]
+    model: type
+    section: str
+    api_path: tuple[str, ...]
+    fields: tuple[FieldFacts, ...]
     scoped: bool
+    holds_messages: bool = False
+    server_owned: str = ""
 
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """The fields that make up the object's key, in key order."""
+        return self._named(OnChange.IDENTITY)
+
+    @property
+    def updatable(self) -> tuple[str, ...]:
+        """Plain fields the server changes in place (secrets are compared separately)."""
+        return self._named(OnChange.UPDATE)
+
+    @property
+    def immutable(self) -> tuple[str, ...]:
+        """Fields fixed at creation whose change is a Replace."""
+        return self._named(OnChange.REPLACE)
+
+    @property
+    def refused(self) -> tuple[str, ...]:
+        """Fields fixed at creation whose change the plan refuses (re-creating would destroy too much)."""
+        return self._named(OnChange.REFUSE)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """What the server applies to each field a declaration leaves out."""
+        return {f.name: f.default for f in self.fields if f.default is not None}
+
+    @property
+    def argument_rules(self) -> tuple[ArgumentRule, ...]:
+        """The rows of ``argument_rules.RULES`` for this kind's ``arguments`` (empty: none checked)."""
+        return tuple(rule for rule in RULES if rule.target == self.name)
+
+    @property
+    def plain_fields(self) -> tuple[FieldFacts, ...]:
+        """Fields the server's JSON carries as they are (``FieldFacts.plain``)."""
+        return tuple(f for f in self.fields if f.plain)
+
+    def field(self, name: str) -> FieldFacts:
+        return next(f for f in self.fields if f.name == name)
+
+    def _named(self, how: OnChange) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.on_change is how)
+
+
+_I, _U, _S, _R, _X = OnChange.IDENTITY, OnChange.UPDATE, OnChange.SECRET, OnChange.REPLACE, OnChange.REFUSE
 
 KINDS: dict[str, KindFacts] = {
-    "vhost": KindFacts("vhost", "vhost", ("description", "tags", "default_queue_type"), (), scoped=False),
-    # A user's password is compared through its hash (see diff.py), not as a plain field.
-    "user": KindFacts("user", "user", ("tags",), (), scoped=False),
-    "permission": KindFacts("permission", "permission", ("configure", "write", "read"), (), scoped=True),
-    "topic_permission": KindFacts("topic_permission", "topic permission", ("write", "read"), (), scoped=True),
-    "exchange": KindFacts(
-        "exchange", "exchange", (), ("type", "durable", "auto_delete", "internal", "arguments"), scoped=True
+    "vhost": KindFacts(
+        "vhost",
+        "vhost",
+        Vhost,
+        "vhosts",
+        ("vhosts", "{name}"),
+        (
+            FieldFacts("name", _I),
+            FieldFacts("description", _U, ""),
+            FieldFacts("tags", _U, ()),
+            # Fixed once the vhost exists (3.10.8); the server reports "undefined" when none was set: classic.
+            FieldFacts("default_queue_type", _X, "classic", server_key="defaultqueuetype"),
+            # rabbit_trace: the vhost's messages copied to amq.rabbitmq.trace. A PUT or an import sets it; a
+            # PUT without it leaves it; export_definitions leaves it out (3.10.8, 4.0.5).
+            FieldFacts("tracing", _U, False, plain=True, in_export=False),
+        ),
+        scoped=False,
+        holds_messages=True,  # deleting a vhost deletes its queues
     ),
-    "queue": KindFacts("queue", "queue", (), ("type", "durable", "auto_delete", "arguments"), scoped=True),
-    # Every field of a binding is part of its identity: any change is a delete plus a create.
-    "binding": KindFacts("binding", "binding", (), (), scoped=True),
+    "user": KindFacts(
+        "user",
+        "user",
+        User,
+        "users",
+        ("users", "{name}"),
+        (
+            FieldFacts("name", _I),
+            FieldFacts("tags", _U, ()),
+            # Compared through the stored hash (diff._with_hash); a PUT without a hash clears the password.
+            FieldFacts("password", _S),
+        ),
+        scoped=False,
+    ),
+    "permission": KindFacts(
+        "permission",
+        "permission",
+        Permission,
+        "permissions",
+        ("permissions", "{vhost}", "{user}"),
+        (
+            FieldFacts("user", _I),
+            FieldFacts("vhost", _I),
+            FieldFacts("configure", _U),
+            FieldFacts("write", _U),
+            FieldFacts("read", _U),
+        ),
+        scoped=True,
+    ),
+    "topic_permission": KindFacts(
+        "topic_permission",
+        "topic permission",
+        TopicPermission,
+        "topic_permissions",
+        # One path holds all of a user's topic permissions in a vhost (a DELETE removes every exchange's).
+        ("topic-permissions", "{vhost}", "{user}"),
+        (
+            FieldFacts("user", _I),
+            FieldFacts("vhost", _I),
+            FieldFacts("exchange", _I),
+            FieldFacts("write", _U),
+            FieldFacts("read", _U),
+        ),
+        scoped=True,
+    ),
+    "exchange": KindFacts(
+        "exchange",
+        "exchange",
+        Exchange,
+        "exchanges",
+        ("exchanges", "{vhost}", "{name}"),
+        (
+            FieldFacts("vhost", _I),
+            FieldFacts("name", _I),
+            FieldFacts("type", _R, "direct"),
+            FieldFacts("durable", _R, True),
+            FieldFacts("auto_delete", _R, False),
+            FieldFacts("internal", _R, False),
+            FieldFacts("arguments", _R, {}),
+        ),
+        scoped=True,
+        server_owned="the default exchange '' and every amq.* name (BUILTIN_EXCHANGES in every vhost)",
+    ),
+    "queue": KindFacts(
+        "queue",
+        "queue",
+        Queue,
+        "queues",
+        ("queues", "{vhost}", "{name}"),
+        (
+            FieldFacts("vhost", _I),
+            FieldFacts("name", _I),
+            # The server's default is the vhost's default queue type; the file's default is classic.
+            FieldFacts("type", _R, "classic"),
+            FieldFacts("durable", _R, True),
+            FieldFacts("auto_delete", _R, False),
+            FieldFacts("arguments", _R, {}),
+        ),
+        scoped=True,
+        holds_messages=True,
+        server_owned="exclusive queues (their connection's) and amq.* names (server-named queues)",
+    ),
+    "binding": KindFacts(
+        "binding",
+        "binding",
+        Binding,
+        "bindings",
+        # "{destination_type[0]}" is the API's letter: q (queue) or e (exchange). A delete adds the handle.
+        ("bindings", "{vhost}", "e", "{source}", "{destination_type[0]}", "{destination}"),
+        # Every field of a binding is part of its identity: any change is a delete plus a create.
+        (
+            FieldFacts("vhost", _I),
+            FieldFacts("source", _I),
+            FieldFacts("destination_type", _I),
+            FieldFacts("destination", _I),
+            FieldFacts("routing_key", _I),
+            FieldFacts("arguments", _I),
+        ),
+        scoped=True,
+        server_owned="the implicit binding of every queue to the default exchange, and bindings to exclusive queues",
+    ),
 }
 
 assert tuple(KINDS) == KIND_ORDER, "kinds.py and model.KIND_ORDER must list the kinds in the same order"
 
 #: The kinds whose ``arguments`` the server checks, each with its rows of ``argument_rules.RULES``.
-ARGUMENTS_CHECKED = {
-    kind: tuple(rule for rule in ARGUMENT_RULES if rule.target == kind) for kind in ("exchange", "queue", "binding")
-}
+ARGUMENTS_CHECKED = {kind: KINDS[kind].argument_rules for kind in ("exchange", "queue", "binding")}
 
 CREATE_ORDER = KIND_ORDER
 DELETE_ORDER = tuple(reversed(KIND_ORDER))
+
+#: Sections of a definitions file, by kind.
+SECTIONS = {kind: facts.section for kind, facts in KINDS.items()}
+
+BUILTIN_EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
+
+
+class BuiltinExchange(NamedTuple):
+    """An exchange every vhost has from its creation (``rabbit_vhost:do_add`` declares them)."""
+
+    name: str
+    type: str
+    internal: bool = False
+
+
+#: The server's own exchanges in every vhost: the default exchange and the ``amq.*`` ones.
+BUILTIN_EXCHANGES: tuple[BuiltinExchange, ...] = (
+    BuiltinExchange("", "direct"),
+    BuiltinExchange("amq.direct", "direct"),
+    BuiltinExchange("amq.fanout", "fanout"),
+    BuiltinExchange("amq.headers", "headers"),
+    BuiltinExchange("amq.match", "headers"),
+    BuiltinExchange("amq.topic", "topic"),
+    BuiltinExchange("amq.rabbitmq.trace", "topic", internal=True),
+)
+#: The types of the server's ``amq.*`` exchanges, which bindings may use as their source.
+SERVER_EXCHANGE_TYPES: dict[str, str] = {e.name: e.type for e in BUILTIN_EXCHANGES if e.name}
+
+
+def is_server_owned_exchange(name: str) -> bool:
+    """The default exchange and every ``amq.*`` name belong to the server (clients may not declare them)."""
+    return name == "" or name.startswith("amq.")
+
+
+def is_reserved_queue_name(name: str) -> bool:
+    """Queue names starting ``amq.`` are the server's (``rabbit_channel`` refuses them to clients)."""
+    return name.startswith("amq.")
+
+
+def is_server_owned(obj: TopologyObject, actual: Topology | None = None) -> bool:
+    """Objects the server creates and manages itself: never planned, never pruned, never exported.
+
+    ``actual``: the server's state ``obj`` was read with; it says which queues are exclusive, so that a
+    binding *to an exclusive queue* (destination type queue, not an exchange of the same name) is its
+    connection's.
+    """
+    if isinstance(obj, Exchange):
+        return is_server_owned_exchange(obj.name)
+    if isinstance(obj, Queue):
+        return obj.exclusive or is_reserved_queue_name(obj.name)
+    if isinstance(obj, Binding):
+        if obj.source == "":
+            return True  # every queue's implicit binding to the default exchange
+        if obj.destination_type == "queue" and actual is not None:
+            queue = actual.queues.get((obj.vhost, obj.destination))
+            return queue is not None and queue.exclusive
+    return False
+
+
+def vhost_queues(actual: Topology, vhost: str) -> list[Queue]:
+    """The queues a delete of ``vhost`` destroys with their messages (exclusive ones are their connection's)."""
+    return [q for q in actual.queues.values() if q.vhost == vhost and not q.exclusive]
+
+
+def message_total(counts: Iterable[int | None]) -> int | None:
+    """The sum of message (or consumer) counts, None if any is unknown."""
+    values = list(counts)
+    return None if any(c is None for c in values) else sum(c or 0 for c in values)
+
+
+def plain_to_server(obj: TopologyObject) -> dict[str, Any]:
+    """The plain fields ``obj`` manages (not None), keyed as the server's JSON names them."""
+    values = ((f.key, getattr(obj, f.name)) for f in KINDS[obj.kind].plain_fields)
+    return {key: value for key, value in values if value is not None}
+
+
+def plain_from_server(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The plain fields of one server JSON entry as model values; the server's default where it says nothing."""
+    return {f.name: data.get(f.key, f.default) for f in KINDS[kind].plain_fields}
+
+
+def api_segments(obj: TopologyObject) -> list[str]:
+    """The management API path segments of ``obj`` (``KindFacts.api_path`` filled in), before quoting."""
+    values = {f.name: getattr(obj, f.name) for f in KINDS[obj.kind].fields if f.on_change is OnChange.IDENTITY}
+    return [segment.format_map(values) for segment in KINDS[obj.kind].api_path]

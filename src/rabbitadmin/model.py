@@ -60,6 +60,7 @@ class Vhost:
     description: str | None = None
     tags: tuple[str, ...] | None = None
     default_queue_type: str | None = None
+    tracing: bool | None = None
     origin: Origin | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -28,8 +28,6 @@ INTEGER_ARGUMENTS = frozenset(
     }
 )
 BOOLEAN_ARGUMENTS = frozenset({"x-single-active-consumer"})
-QUEUE_TYPES = ("classic", "quorum", "stream")
-BUILTIN_EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
 
 
 def canonical_json(value: Any) -> str:
@@ -80,15 +78,6 @@ def normalize_tags(tags: Any) -> tuple[str, ...]:
         return ()
     items = tags.split(",") if isinstance(tags, str) else list(tags)
     return tuple(sorted({str(tag).strip() for tag in items if str(tag).strip()}))
-
-
-def is_server_owned_exchange(name: str) -> bool:
-    """The default exchange and the ``amq.*`` exchanges belong to the server."""
-    return name == "" or name.startswith("amq.")
-
-
-def is_reserved_queue_name(name: str) -> bool:
-    return name.startswith("amq.")
 
 
 def breaks_binding_listings(binding: Binding) -> bool:

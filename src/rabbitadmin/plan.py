@@ -65,10 +65,16 @@ class Change:
         return describe(self.kind, self.key, self.desired or self.actual)
 
     @property
+    def destroys_messages(self) -> bool:
+        """True if this change deletes something that holds messages (a queue, or a vhost with its queues),
+        whatever their count: the changes whose messages are counted, and whose deletes are conditional."""
+        return self.action in (Action.DELETE, Action.REPLACE) and KINDS[self.kind].holds_messages
+
+    @property
     def loses_messages(self) -> bool:
         """True if carrying this change out may destroy messages: a known count above 0, an unknown count, or
         a queue RabbitMQ cannot delete on condition that it is empty (``conditional`` False)."""
-        if self.action not in (Action.DELETE, Action.REPLACE) or self.kind not in ("queue", "vhost"):
+        if not self.destroys_messages:
             return False
         return self.messages_at_risk is None or self.messages_at_risk > 0 or not self.conditional
 
@@ -83,7 +89,7 @@ class Change:
             data["fields"] = [f.to_dict() for f in self.fields]
         if self.reason:
             data["reason"] = self.reason
-        if self.action in (Action.DELETE, Action.REPLACE) and self.kind in ("queue", "vhost"):
+        if self.destroys_messages:
             data["messages_at_risk"] = self.messages_at_risk
             data["consumers"] = self.consumers
             data["conditional"] = self.conditional

@@ -19,6 +19,14 @@ from rabbitadmin.audit.patterns import pattern_error
 from rabbitadmin.definitions_input import is_definitions_document, topology_document_from_definitions
 from rabbitadmin.errors import Problem, TopologyError
 from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, InputFileError, read_bounded
+from rabbitadmin.kinds import (
+    BUILTIN_EXCHANGE_TYPES,
+    KINDS,
+    QUEUE_TYPES,
+    SERVER_EXCHANGE_TYPES,
+    is_reserved_queue_name,
+    is_server_owned_exchange,
+)
 from rabbitadmin.loader import LocatedDict, LocatedList
 from rabbitadmin.model import (
     Binding,
@@ -35,11 +43,7 @@ from rabbitadmin.model import (
 )
 from rabbitadmin.normalize import (
     BOOLEAN_ARGUMENTS,
-    BUILTIN_EXCHANGE_TYPES,
     INTEGER_ARGUMENTS,
-    QUEUE_TYPES,
-    is_reserved_queue_name,
-    is_server_owned_exchange,
     normalize_arguments,
     normalize_tags,
 )
@@ -239,7 +243,7 @@ class _Validator:
         self.each(root, "topic_permissions", "", self.topic_permission)
 
     def vhost(self, item: LocatedDict, path: str) -> None:
-        fields = ("name", "state", "description", "tags", "default_queue_type", "exchanges", "queues", "bindings")
+        fields = ("state", *(f.name for f in KINDS["vhost"].fields), "exchanges", "queues", "bindings")
         self.known_fields(item, fields, path)
         name = self.string(item, "name", path, required=True, name=True)
         state = self.state(item, path)
@@ -264,6 +268,7 @@ class _Validator:
                 description=self.string(item, "description", path),
                 tags=self.tags(item, "tags", path),
                 default_queue_type=default_type,
+                tracing=self.boolean(item, "tracing", path, False) if item.get("tracing") is not None else None,
                 origin=self.origin(item.line),
             )
         )
@@ -576,16 +581,6 @@ def validate_document(document: Any, filename: str, *, base_dir: Path, resolve_s
     validator.topology.warnings = sorted(validator.warnings, key=lambda p: (p.line or 0, p.field or ""))
     return validator.topology
 
-
-# The types of the server's own exchanges, which bindings may use as their source.
-SERVER_EXCHANGE_TYPES = {
-    "amq.direct": "direct",
-    "amq.fanout": "fanout",
-    "amq.topic": "topic",
-    "amq.headers": "headers",
-    "amq.match": "headers",
-    "amq.rabbitmq.trace": "topic",
-}
 
 
 def _argument_shape_problem(name: Any, value: Any) -> str | None:

@@ -13,19 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rabbitadmin.audit.patterns import SAMPLE_GENERATED_QUEUE, PatternError, pattern_matches
+from rabbitadmin.kinds import BUILTIN_EXCHANGES
 from rabbitadmin.model import Exchange, Permission, Queue, Topology
 
 PERMS = ("configure", "write", "read")
-# Exchanges every vhost has; listings may leave them out because they belong to the server.
-BUILTIN_EXCHANGES: tuple[tuple[str, str, bool], ...] = (
-    ("", "direct", False),
-    ("amq.direct", "direct", False),
-    ("amq.fanout", "fanout", False),
-    ("amq.headers", "headers", False),
-    ("amq.match", "headers", False),
-    ("amq.topic", "topic", False),
-    ("amq.rabbitmq.trace", "topic", True),
-)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from rabbitadmin.kinds import BUILTIN_EXCHANGES
+
 DEFAULT_EXCHANGE_ALIAS = "amq.default"
 #: A name the server generates for ``queue.declare`` with an empty name (``amq.gen-`` and 22 characters).
 SAMPLE_GENERATED_QUEUE = "amq.gen-JzTY20BRgKO-HjmUJj0wLg"
@@ -39,13 +41,7 @@ PROBE_NAMES: tuple[str, ...] = (
     "Any Name",
     "a/b#c?d",
     "é-名前",
-    "amq.default",
-    "amq.direct",
-    "amq.topic",
-    "amq.fanout",
-    "amq.headers",
-    "amq.match",
-    "amq.rabbitmq.trace",
+    *(exchange.name or DEFAULT_EXCHANGE_ALIAS for exchange in BUILTIN_EXCHANGES),
     SAMPLE_GENERATED_QUEUE,
 )
 

@@ -47,6 +47,7 @@ from rabbitadmin.backends.ctl_runner import (
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.errors import MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
+from rabbitadmin.kinds import KINDS, plain_from_server
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -129,12 +130,17 @@ class CtlBackend:
     @with_collector_paused
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
         # The two calls are independent: run them side by side.
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=3) as pool:
             extras = pool.submit(self._extras, None if vhosts is None else sorted(vhosts))
+            unexported = pool.submit(self._unexported_vhost_fields)
             definitions = self.export_definitions()
             counts, internal = extras.result()
+            listed = unexported.result()
         self._server_version = str(definitions.get("rabbit_version") or "") or None
         topology = topology_from_definitions(definitions, vhosts)
+        for key, vhost in list(topology.vhosts.items()):
+            if key[0] in listed:
+                topology.vhosts[key] = replace(vhost, **plain_from_server("vhost", listed[key[0]]))
         for key in [key for key in topology.queues if is_apply_lock(key[1])]:
             del topology.queues[key]  # the apply lock is no part of any topology (exports leave it out anyway)
         for exchange in internal:
@@ -144,6 +150,13 @@ class CtlBackend:
             topology.queues[key] = replace(queue, messages=depth.messages if depth else None)
         self._actual = topology
         return topology
+
+    def _unexported_vhost_fields(self) -> dict[str, dict[str, Any]]:
+        """Vhost fields ``export_definitions`` leaves out (``FieldFacts.in_export``), by vhost: one ``list_vhosts``."""
+        keys = [f.key for f in KINDS["vhost"].plain_fields if not f.in_export]
+        if not keys:
+            return {}
+        return {row["name"]: row for row in self.ctl.json(["list_vhosts", "name", *keys])}
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """Exact message and consumer counts, asked of the queue processes (not the statistics, which lag)."""

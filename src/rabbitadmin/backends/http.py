@@ -51,7 +51,7 @@ from rabbitadmin.errors import (
 )
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.http_client import HttpClient, api_path
-from rabbitadmin.kinds import KINDS
+from rabbitadmin.kinds import KINDS, api_segments, plain_to_server
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -67,7 +67,10 @@ from rabbitadmin.model import (
 from rabbitadmin.normalize import as_integer
 from rabbitadmin.plan import describe
 
-VHOST_COLUMNS = "name,description,tags,default_queue_type,metadata"
+# The vhost fields kinds.py marks plain come along in the same listing.
+VHOST_COLUMNS = ",".join(
+    ("name,description,tags,default_queue_type,metadata", *(f.key for f in KINDS["vhost"].plain_fields))
+)
 EXCHANGE_COLUMNS = "name,type,durable,auto_delete,internal,arguments"
 QUEUE_COLUMNS = "name,type,durable,auto_delete,exclusive,arguments"
 BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments"
@@ -197,25 +200,14 @@ class HttpBackend:
 
         Raises ``UnaddressableName`` for a ``.`` or ``..`` name, routing key or binding handle.
         """
-        if isinstance(obj, Binding):
-            letter = "q" if obj.destination_type == "queue" else "e"
-            segments = ["bindings", obj.vhost, "e", obj.source, letter, obj.destination]
-            if action == "delete":
-                # The handle is the routing key itself when there are no arguments (RabbitMQ's properties_key).
-                handle = obj.properties_key or (obj.routing_key or "~" if not obj.arguments else None)
-                if handle is None:
-                    return None
-                segments.append(handle)
-            return api_path(*segments)
-        if isinstance(obj, Exchange | Queue):
-            return api_path(f"{obj.kind}s", obj.vhost, obj.name)
-        if isinstance(obj, Vhost):
-            return api_path("vhosts", obj.name)
-        if isinstance(obj, User):
-            return api_path("users", obj.name)
-        if isinstance(obj, Permission):
-            return api_path("permissions", obj.vhost, obj.user)
-        return api_path("topic-permissions", obj.vhost, obj.user)
+        segments = api_segments(obj)
+        if isinstance(obj, Binding) and action == "delete":
+            # The handle is the routing key itself when there are no arguments (RabbitMQ's properties_key).
+            handle = obj.properties_key or (obj.routing_key or "~" if not obj.arguments else None)
+            if handle is None:
+                return None
+            segments.append(handle)
+        return api_path(*segments)
 
     def create(
         self,
@@ -419,17 +411,18 @@ def _update_request(obj: TopologyObject) -> tuple[str, dict[str, Any]]:
         body: dict[str, Any] = {"description": obj.description or "", "tags": ",".join(obj.tags or ())}
         if obj.default_queue_type:
             body["defaultqueuetype"] = obj.default_queue_type  # the 3.10 API's spelling
-        return api_path("vhosts", obj.name), body
+        body.update(plain_to_server(obj))
+        return api_path(*api_segments(obj)), body
     if isinstance(obj, User):
         body = to_definition(obj)
         body.pop("name")
-        return api_path("users", obj.name), body
+        return api_path(*api_segments(obj)), body
     if isinstance(obj, Permission):
         body = {"configure": obj.configure, "write": obj.write, "read": obj.read}
-        return api_path("permissions", obj.vhost, obj.user), body
+        return api_path(*api_segments(obj)), body
     if isinstance(obj, TopicPermission):
         body = {"exchange": obj.exchange, "write": obj.write, "read": obj.read}
-        return api_path("topic-permissions", obj.vhost, obj.user), body
+        return api_path(*api_segments(obj)), body
     raise ValueError(f"a {obj.kind} cannot be updated in place")
 
 
@@ -441,7 +434,7 @@ def _scope_of(obj: TopologyObject) -> list[str]:
 def _matches(desired: TopologyObject, actual: TopologyObject) -> bool:
     """Whether the server's ``actual`` has every field ``desired`` manages (None: not managed)."""
     facts = KINDS[desired.kind]
-    names: Iterable[str] = (*facts.updatable, *facts.immutable)
+    names: Iterable[str] = (*facts.updatable, *facts.immutable, *facts.refused)
     if isinstance(desired, User) and desired.password_hash:
         names = (*names, "password_hash")
     if isinstance(desired, Vhost) and isinstance(actual, Vhost):

@@ -22,8 +22,8 @@ import graphviz
 import networkx as nx
 
 from rabbitadmin.errors import RabbitAdminError, UsageError
+from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.model import Exchange, Queue, Topology
-from rabbitadmin.normalize import is_server_owned_exchange
 from rabbitadmin.routing.simulate import ALTERNATE_EXCHANGE
 
 DEAD_LETTER_EXCHANGE = "x-dead-letter-exchange"

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rabbitadmin.audit.access import BUILTIN_EXCHANGES
 from rabbitadmin.errors import UsageError
+from rabbitadmin.kinds import BUILTIN_EXCHANGE_TYPES, BUILTIN_EXCHANGES
 from rabbitadmin.model import Binding, Exchange, Queue, Topology
-from rabbitadmin.normalize import BUILTIN_EXCHANGE_TYPES
 from rabbitadmin.routing.matching import binding_matches
 
 ALTERNATE_EXCHANGE = "alternate-exchange"

@@ -24,8 +24,8 @@ from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.definitions import to_definitions
 from rabbitadmin.errors import ConnectionFailed, RabbitAdminError
 from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.model import Exchange, Queue, Topology, TopologyObject
-from rabbitadmin.normalize import is_server_owned_exchange
 from rabbitadmin.routing.expect import Expectation, Outcome
 from rabbitadmin.routing.simulate import ALTERNATE_EXCHANGE, Route, routable_bindings
 
