@@ -417,7 +417,7 @@ def sandbox_status(directory: Path | None = DIR_OPTION, output: OutputFormat = O
         if status.info:
             _print_info(box)
     if status.state != "running":
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.ERROR))
 
 
 @sandbox_app.command("env")
@@ -474,11 +474,11 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         app()
-        code = 0
+        code = int(ExitCode.OK)
     except SystemExit as exc:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
-        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        code = exc.code if isinstance(exc.code, int) else int(ExitCode.ERROR if exc.code is not None else ExitCode.OK)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BrokenPipeError, ValueError):  # a reader that went away, a closed stream
             stream.flush()

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from rabbitadmin.errors import PatternError
+
 DEFAULT_EXCHANGE_ALIAS = "amq.default"
 #: A name the server generates for ``queue.declare`` with an empty name (``amq.gen-`` and 22 characters).
 SAMPLE_GENERATED_QUEUE = "amq.gen-JzTY20BRgKO-HjmUJj0wLg"
@@ -48,10 +50,6 @@ PROBE_NAMES: tuple[str, ...] = (
     "amq.rabbitmq.trace",
     SAMPLE_GENERATED_QUEUE,
 )
-
-
-class PatternError(ValueError):
-    """A permission pattern the server's PCRE would refuse to compile."""
 
 
 @lru_cache(maxsize=4096)
