@@ -96,7 +96,7 @@ class _Validator:
                 self.problem(
                     f"unknown field {key!r}{suggestion}; allowed: {', '.join(allowed)}",
                     item.line_of(key),
-                    f"{path}.{key}",
+                    f"{path}.{key}" if path else str(key),  # a top-level field is named alone
                 )
 
     def string(
