@@ -191,7 +191,7 @@ def test_a_vhost_delete_on_condition_keeps_the_vhost_and_its_full_queues() -> No
 
 # -- partial failure --------------------------------------------------------------------------------------
 def test_a_failed_create_stops_the_apply_and_says_what_was_done_failed_and_not_attempted() -> None:
-    backend = MemoryBackend(fail_on=[("create", (V, "q1"))])
+    backend = MemoryBackend(fail_on=("create", (V, "q1")))  # one rule alone
     plan = plan_for(shop(), backend)
     with pytest.raises(PartialApply) as caught:
         execute_plan(plan, backend)

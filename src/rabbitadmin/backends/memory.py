@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.errors import AnswerLost, BatchFailed, MessagesArrived, RabbitAdminError, ServerError
@@ -122,7 +123,7 @@ class MemoryBackend:
         bulk_threshold: int = 200,
         import_batch: int = 100,
         deprecated_features: dict[str, str] | None = None,
-        fail_on: Iterable[FaultSpec] = (),
+        fail_on: Iterable[FaultSpec] | FaultSpec = (),
         on_call: Callable[[str, TopologyObject], None] | None = None,
         grant_creator: bool = True,
     ) -> None:
@@ -132,7 +133,8 @@ class MemoryBackend:
         self.bulk_threshold = bulk_threshold
         self.import_batch = import_batch
         self.deprecated_features = deprecated_features
-        self.faults: list[Fault] = [_fault(spec) for spec in fail_on]
+        specs: list[Any] = [fail_on] if isinstance(fail_on, Fault) or _is_rule(fail_on) else list(fail_on)
+        self.faults: list[Fault] = [_fault(spec) for spec in specs]  # one rule may come alone: ("create", key)
         self.on_call = on_call
         self.grant_creator = grant_creator
         self.calls: list[tuple[str, str, Key]] = []
@@ -425,6 +427,10 @@ class MemoryBackend:
 
 def _vhost(obj: TopologyObject) -> str | None:
     return None if isinstance(obj, Vhost | User) else obj.vhost
+
+
+def _is_rule(value: object) -> bool:
+    return isinstance(value, tuple) and bool(value) and isinstance(value[0], str)
 
 
 def _fault(spec: FaultSpec) -> Fault:
