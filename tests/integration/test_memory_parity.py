@@ -45,7 +45,8 @@ def names(admin_client: HttpClient) -> Iterator[tuple[str, str, str]]:
     yield chosen
     for vhost in chosen[:2]:
         admin_client.delete(api_path("vhosts", vhost))
-    admin_client.delete(api_path("users", chosen[2]))
+    for user in (chosen[2], f"{chosen[2]}-gone"):
+        admin_client.delete(api_path("users", user))
 
 
 def comparable(topology: Topology, vhosts: set[str], user: str) -> dict[str, dict[Key, TopologyObject]]:
@@ -55,7 +56,7 @@ def comparable(topology: Topology, vhosts: set[str], user: str) -> dict[str, dic
         result[kind] = {
             key: obj
             for key, obj in objects.items()
-            if (obj.name == user if isinstance(obj, User) else getattr(obj, "vhost", key[0]) in vhosts)
+            if (obj.name.startswith(user) if isinstance(obj, User) else getattr(obj, "vhost", key[0]) in vhosts)
         }
     return result
 
@@ -146,11 +147,14 @@ def topology(vhost: str, other: str, user: str, *, step: int) -> dict[str, Any]:
                 "name": user,
                 "tags": ["management"] if first else ["monitoring", "policymaker"],
                 "password_hash": PASSWORD_HASH,
-            }
+            },
+            # A user deleted in the second step takes its permissions with it.
+            {"name": f"{user}-gone", "tags": ["management"]} if first else {"name": f"{user}-gone", "state": "absent"},
         ],
         "permissions": [
             {"user": user, "vhost": vhost, "configure": "^$", "write": ".*", "read": "^(a|b)" if first else ".*"},
             *([{"user": user, "vhost": other, "configure": ".*", "write": ".*", "read": ".*"}] if first else []),
+            *([{"user": f"{user}-gone", "vhost": vhost, "configure": "", "write": "", "read": ".*"}] if first else []),
         ],
         "topic_permissions": [{"user": user, "vhost": vhost, "exchange": "top#ic", "write": "^a\\.", "read": ".*"}],
     }
