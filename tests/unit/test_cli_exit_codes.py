@@ -134,7 +134,18 @@ def test_ctrl_c_while_waiting_for_the_server_is_interrupted(
 ) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "rabbitadmin", "--url", url_of(silent_server), "plan", str(files["valid"])],
+        # --timeout bounds the wait for a request already in flight in a worker thread when the signal lands.
+        [
+            sys.executable,
+            "-m",
+            "rabbitadmin",
+            "--url",
+            url_of(silent_server),
+            "--timeout",
+            "20",
+            "plan",
+            str(files["valid"]),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -146,7 +157,7 @@ def test_ctrl_c_while_waiting_for_the_server_is_interrupted(
         connection, _ = silent_server.accept()  # the command is now waiting for an answer
         connection.recv(1)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == ExitCode.INTERRUPTED, stderr
