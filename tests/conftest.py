@@ -38,6 +38,21 @@ def selected_versions() -> list[str]:
     return [v for v in VERSIONS if v in wanted]
 
 
+TESTS = Path(__file__).parent
+#: Every fixture that starts (or needs) a node depends on this one.
+NODE_FIXTURES = frozenset({"rabbitmq_version"})
+#: Test files that start a node by other means (Ansible deploys one); tests/cluster/ starts clusters.
+NODE_FILES = frozenset({"ansible/test_playbook.py", "ansible/test_fresh_debian.py"})
+NODE_DIRECTORIES = ("cluster/",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that starts a node ``integration``, so ``-m "not integration"`` runs none."""
+    for item in items:
+        path = item.path.relative_to(TESTS).as_posix() if item.path.is_relative_to(TESTS) else ""
+        uses_node = bool(NODE_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if uses_node or path in NODE_FILES or path.startswith(NODE_DIRECTORIES):
+            item.add_marker(pytest.mark.integration)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -444,7 +444,7 @@ def sandbox_status(directory: Path | None = DIR_OPTION, output: OutputFormat = O
         if status.info:
             _print_info(box)
     if status.state != "running":
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.ERROR))
 
 
 @sandbox_app.command("env")

@@ -78,7 +78,8 @@ def read_password_file(path: str) -> Secret:
     ``password: {file: ...}`` (``/dev/zero`` or a FIFO would otherwise exhaust memory or hang).
     Raises ``UsageError`` naming the path and why, never the content.
     """
-    from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, InputFileError, read_bounded
+    from rabbitadmin.errors import InputFileError
+    from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, read_bounded
 
     try:
         text = read_bounded(path, MAX_PASSWORD_FILE_BYTES, allow_pipes=False)

@@ -172,3 +172,59 @@ class ApplyLocked(RabbitAdminError):
 
 class LockUnavailable(ConnectionFailed):
     """The apply lock could not be taken at all (AMQP unreachable or refused): nothing was written."""
+
+
+# -- moved here from the modules that raise them (issue 13.5); bases unchanged, so callers catch them as before.
+class InputFileError(Exception):
+    """A file cannot be read as input; the message says why (safe to show: no file content).
+
+    Raised by ``input_files.read_bounded``; callers turn it into a located ``Problem`` or ``UsageError``."""
+
+
+class UnknownHashingAlgorithm(ValueError):
+    """The server uses a hashing module this tool does not know (``passwords``)."""
+
+
+class PatternError(ValueError):
+    """A permission pattern the server's PCRE would refuse to compile (``audit.patterns``)."""
+
+
+class PublishRefused(UsageError):
+    """The broker would refuse the publish itself (no such exchange, an internal exchange): a channel error,
+    not an unroutable message (``routing.simulate``)."""
+
+
+class NoSuchVhost(UsageError):
+    """The vhost asked about is not in the topology (or on the server) (``routing.simulate``)."""
+
+
+class GraphError(RabbitAdminError):
+    """Graphviz's ``dot`` is missing or failed (``routing.graph``)."""
+
+
+class ProbeError(RabbitAdminError):
+    """A test publish could not be made (the broker closed the connection, a confirm never came)
+    (``routing.verify``)."""
+
+
+class RpcFailed(RabbitAdminError):
+    """The RPC client got no answer in time, or an error instead of a number (``tutorials.runners``)."""
+
+
+class NotProvisioned(RabbitAdminError):
+    """A runner's named queue or exchange does not exist: the scenario was not provisioned (``tutorials.amqp``)."""
+
+    exit_code = ExitCode.ERROR
+
+
+# -- named targets --
+class TargetsError(TopologyError):
+    """The targets file is invalid; ``problems`` locates each one (file, line, key). Exit 2."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        count = len(problems)
+        self.args = (
+            f"{count} problem{'s' if count != 1 else ''} in the targets file:\n"
+            + "\n".join(f"  {p}" for p in problems),
+        )

@@ -11,14 +11,12 @@ import os
 import stat
 from pathlib import Path
 
+from rabbitadmin.errors import InputFileError
+
 #: A topology (or definitions) file larger than this is refused: 100,000 queues take about 15 MB.
 MAX_TOPOLOGY_BYTES = 64 * 1024 * 1024
 #: A password file larger than this is refused (only its first line is used).
 MAX_PASSWORD_FILE_BYTES = 64 * 1024
-
-
-class InputFileError(Exception):
-    """A file cannot be read as input; the message says why (safe to show: no file content)."""
 
 
 def read_bounded(path: str | Path, limit: int, *, allow_pipes: bool) -> str:

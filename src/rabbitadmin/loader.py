@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from rabbitadmin.errors import Problem, TopologyError
+from rabbitadmin.errors import InputFileError, Problem, TopologyError
 from rabbitadmin.gc_pause import with_collector_paused
-from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, InputFileError, read_bounded
+from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
 from rabbitadmin.model import Topology
 
 

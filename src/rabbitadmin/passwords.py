@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import secrets
 
+from rabbitadmin.errors import UnknownHashingAlgorithm
+
 SALT_BYTES = 4
 ALGORITHMS: dict[str, str] = {
     "rabbit_password_hashing_sha256": "sha256",
@@ -33,10 +35,6 @@ def is_blank(password: str) -> bool:
     of spaces is an ordinary password (measured on 3.10.8: HTTP 200, AMQP login accepted).
     """
     return password == ""
-
-
-class UnknownHashingAlgorithm(ValueError):
-    """The server uses a hashing module this tool does not know."""
 
 
 def _digest(algorithm: str, data: bytes) -> bytes:

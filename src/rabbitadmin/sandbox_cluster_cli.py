@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, emit_json, err, error_boundary
-from rabbitadmin.errors import SandboxError
+from rabbitadmin.errors import ExitCode, SandboxError
 from rabbitadmin.sandbox_cluster import ClusterStatus, SandboxCluster, open_sandbox
 
 
@@ -78,7 +78,7 @@ def status(cluster: SandboxCluster, output: OutputFormat) -> None:
     else:
         print_status(current)
     if current.state != "running":
-        raise typer.Exit(1)
+        raise typer.Exit(int(ExitCode.ERROR))
 
 
 def _cluster(directory: Path | None) -> SandboxCluster:

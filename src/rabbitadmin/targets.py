@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from rabbitadmin.errors import Problem, TopologyError, UsageError
+from rabbitadmin.errors import Problem, TargetsError, UsageError
 from rabbitadmin.model import Secret
 from rabbitadmin.suggest import did_you_mean
 
@@ -60,18 +60,6 @@ KEYS: dict[str, tuple[type, ...]] = {
 #: Keys naming files: ``~`` is expanded and a relative path is taken from the config file's directory.
 PATH_KEYS = ("password_file", "ca_bundle", "client_cert", "client_key", "erlang_cookie_file", "rabbitmqctl")
 SECRET_KEYS = ("password", "pass", "secret", "erlang_cookie", "cookie")
-
-
-class TargetsError(TopologyError):
-    """The targets file is invalid; ``problems`` locates each one (file, line, key). Exit 2."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(problems)
-        count = len(problems)
-        self.args = (
-            f"{count} problem{'s' if count != 1 else ''} in the targets file:\n"
-            + "\n".join(f"  {p}" for p in problems),
-        )
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:

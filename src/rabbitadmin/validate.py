@@ -17,8 +17,8 @@ from rabbitadmin import passwords
 from rabbitadmin.argument_rules import Target, check_arguments
 from rabbitadmin.audit.patterns import pattern_error
 from rabbitadmin.definitions_input import is_definitions_document, topology_document_from_definitions
-from rabbitadmin.errors import Problem, TopologyError
-from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, InputFileError, read_bounded
+from rabbitadmin.errors import InputFileError, Problem, TopologyError
+from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, read_bounded
 from rabbitadmin.kinds import (
     BUILTIN_EXCHANGE_TYPES,
     KINDS,
@@ -101,7 +101,7 @@ class _Validator:
                 self.problem(
                     f"unknown field {key!r}{suggestion}; allowed: {', '.join(allowed)}",
                     item.line_of(key),
-                    f"{path}.{key}",
+                    f"{path}.{key}" if path else str(key),  # a top-level field is named alone
                 )
 
     def string(

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from rabbitadmin.errors import NoSuchVhost, PublishRefused
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, Vhost
-from rabbitadmin.routing.simulate import Message, NoSuchVhost, PublishRefused, route
+from rabbitadmin.routing.simulate import Message, route
 
 V = "v"
 

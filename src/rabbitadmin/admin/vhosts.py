@@ -9,7 +9,7 @@ from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
 from rabbitadmin.errors import UsageError
-from rabbitadmin.normalize import QUEUE_TYPES
+from rabbitadmin.kinds import QUEUE_TYPES
 from rabbitadmin.suggest import unknown_value
 
 app = typer.Typer(help="Virtual hosts: list, add, delete.", no_args_is_help=True)

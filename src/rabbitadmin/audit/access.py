@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rabbitadmin.audit.patterns import SAMPLE_GENERATED_QUEUE, PatternError, pattern_matches
+from rabbitadmin.audit.patterns import SAMPLE_GENERATED_QUEUE, pattern_matches
+from rabbitadmin.errors import PatternError
 from rabbitadmin.kinds import BUILTIN_EXCHANGES
 from rabbitadmin.model import Exchange, Permission, Queue, Topology
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from rabbitadmin.errors import PatternError
 from rabbitadmin.kinds import BUILTIN_EXCHANGES
 
 DEFAULT_EXCHANGE_ALIAS = "amq.default"
@@ -44,10 +45,6 @@ PROBE_NAMES: tuple[str, ...] = (
     *(exchange.name or DEFAULT_EXCHANGE_ALIAS for exchange in BUILTIN_EXCHANGES),
     SAMPLE_GENERATED_QUEUE,
 )
-
-
-class PatternError(ValueError):
-    """A permission pattern the server's PCRE would refuse to compile."""
 
 
 @lru_cache(maxsize=4096)

@@ -183,7 +183,8 @@ class Outcome:
 
 def simulate(topology: Topology, expectation: Expectation) -> Outcome:
     """Check one expectation with the routing simulator."""
-    from rabbitadmin.routing.simulate import PublishRefused, Router
+    from rabbitadmin.errors import PublishRefused
+    from rabbitadmin.routing.simulate import Router
 
     if (expectation.vhost,) not in topology.vhosts:
         return Outcome(expectation, None, f"vhost {expectation.vhost!r} is not declared in this topology")

@@ -21,7 +21,7 @@ from typing import Any
 import graphviz
 import networkx as nx
 
-from rabbitadmin.errors import RabbitAdminError, UsageError
+from rabbitadmin.errors import GraphError, UsageError
 from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.model import Exchange, Queue, Topology
 from rabbitadmin.routing.simulate import ALTERNATE_EXCHANGE
@@ -37,10 +37,6 @@ class GraphFormat(StrEnum):
     dot = "dot"
     svg = "svg"
     html = "html"
-
-
-class GraphError(RabbitAdminError):
-    """Graphviz's ``dot`` is missing or failed."""
 
 
 @dataclass(frozen=True)

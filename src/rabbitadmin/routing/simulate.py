@@ -15,17 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rabbitadmin.errors import UsageError
+from rabbitadmin.errors import NoSuchVhost, PublishRefused
 from rabbitadmin.kinds import BUILTIN_EXCHANGE_TYPES, BUILTIN_EXCHANGES
 from rabbitadmin.model import Binding, Exchange, Queue, Topology
 from rabbitadmin.routing.matching import binding_matches
 
 ALTERNATE_EXCHANGE = "alternate-exchange"
-
-
-class PublishRefused(UsageError):
-    """The broker would refuse the publish itself (no such exchange, an internal exchange): a channel error,
-    not an unroutable message."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +143,3 @@ def route(topology: Topology, vhost: str, exchange: str, message: Message) -> Ro
     if vhost not in {key[0] for key in topology.vhosts}:
         raise NoSuchVhost(f"vhost {vhost!r} is not in the topology (or on the server, with --live)")
     return Router(topology, vhost).route(exchange, message)
-
-
-class NoSuchVhost(UsageError):
-    """The vhost asked about is not in the topology (or on the server)."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.definitions import to_definitions
-from rabbitadmin.errors import ConnectionFailed, RabbitAdminError
+from rabbitadmin.errors import ConnectionFailed, ProbeError
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.model import Exchange, Queue, Topology, TopologyObject
@@ -31,10 +31,6 @@ from rabbitadmin.routing.simulate import ALTERNATE_EXCHANGE, Route, routable_bin
 
 SCRATCH_PREFIX = "rabbitadmin-verify-"
 CONFIRM_TIMEOUT = 30.0  # seconds: AMQP socket/blocked-connection timeouts for the probe connection
-
-
-class ProbeError(RabbitAdminError):
-    """A test publish could not be made (the broker closed the connection, a confirm never came)."""
 
 
 def scratch_objects(source: Topology, vhost: str, scratch: str) -> list[TopologyObject]:

@@ -18,7 +18,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from rabbitadmin.errors import ConnectionFailed, ExitCode, RabbitAdminError, UsageError
+from rabbitadmin.errors import ConnectionFailed, NotProvisioned, RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
 from rabbitadmin.urls import redact_url
 
@@ -27,12 +27,6 @@ AMQP_ACCESS_REFUSED = 403
 
 # pika's message callback arguments: delivery method, properties, body.
 Handler = Callable[[BlockingChannel, Any, pika.BasicProperties, bytes], None]
-
-
-class NotProvisioned(RabbitAdminError):
-    """A runner's named queue or exchange does not exist: the scenario was not provisioned."""
-
-    exit_code = ExitCode.ERROR
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from rabbitadmin.errors import RabbitAdminError, UsageError
+from rabbitadmin.errors import RabbitAdminError, RpcFailed, UsageError
 from rabbitadmin.tutorials.amqp import (
     AmqpTarget,
     Limits,
@@ -33,10 +33,6 @@ from rabbitadmin.tutorials.amqp import (
 WAITING_MESSAGES = " [*] Waiting for messages. To exit press CTRL+C"
 WAITING_LOGS = " [*] Waiting for logs. To exit press CTRL+C"
 MAX_FIB = 35  # the server computes fib naively, as in the introduction: keep each request under seconds
-
-
-class RpcFailed(RabbitAdminError):
-    """The RPC client got no answer in time, or an error instead of a number."""
 
 
 RunnerFunction = Callable[[AmqpTarget, list[str], Limits], None]

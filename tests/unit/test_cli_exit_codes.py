@@ -1,0 +1,182 @@
+"""Exit codes through the real command line (a subprocess), without a RabbitMQ node.
+
+Every ``ExitCode`` that can be reached without a broker is reached here; the others are listed with the
+reason, so a new code has to be placed on one side or the other. Servers that are not there are a
+closed local port (nothing listens: connection refused) and a local socket that accepts connections
+but never answers (a timeout); neither stands in for RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rabbitadmin.errors import ExitCode
+
+#: Codes only a server's answer can produce; proven against real nodes in tests/integration and tests/ctl.
+NEEDS_A_NODE = {
+    ExitCode.PARTIAL: "an apply that stops part-way needs a server that took some writes",
+    ExitCode.CHANGES_PENDING: "plan --detailed-exitcode compares with a server's state",
+    ExitCode.LOCKED: "the apply lock is a queue on the server",
+    ExitCode.MESSAGES_ARRIVED: "a conditional delete refused by the server",
+}
+VALID = "vhosts:\n  - name: v\n    queues: [{name: q}]\nusers:\n  - {name: admin, tags: [administrator]}\n"
+PERMISSIVE = VALID + "permissions:\n  - {user: admin, vhost: v, configure: '.*', write: '.*', read: '.*'}\n"
+INVALID = "vhosts:\n  - name: v\n    queues: [{name: q, type: lazy}]\n"
+
+
+def run(*args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "rabbitadmin", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,  # no terminal to ask on
+        env=environment,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A local port nothing listens on (bound, then closed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[socket.socket]:
+    """A listening socket that never answers (the kernel completes the handshake; nobody reads)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield sock
+
+
+def url_of(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {}
+    for name, text in (("valid", VALID), ("permissive", PERMISSIVE), ("invalid", INVALID)):
+        paths[name] = tmp_path / f"{name}.yaml"
+        paths[name].write_text(text)
+    return paths
+
+
+def expect(result: subprocess.CompletedProcess[str], code: ExitCode) -> None:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+
+
+def test_ok(files: dict[str, Path]) -> None:
+    expect(run("validate", str(files["valid"])), ExitCode.OK)
+
+
+def test_an_invalid_file_is_invalid_and_names_its_line(files: dict[str, Path]) -> None:
+    result = run("validate", str(files["invalid"]))
+    expect(result, ExitCode.INVALID)
+    assert "invalid.yaml:3" in result.stderr
+
+
+def test_a_missing_file_is_invalid(tmp_path: Path) -> None:
+    expect(run("validate", str(tmp_path / "nowhere.yaml")), ExitCode.INVALID)
+
+
+@pytest.mark.parametrize(
+    "args", [("plan", "--no-such-option", "x"), ("no-such-command",), ("plan",), ("audit", "--fail-on", "worst")]
+)
+def test_usage_errors_are_invalid(args: tuple[str, ...]) -> None:
+    expect(run(*args), ExitCode.INVALID)
+
+
+def test_an_unreachable_server_is_a_connection_error(files: dict[str, Path], closed_url: str) -> None:
+    result = run("--url", closed_url, "plan", str(files["valid"]), RABBITADMIN_PASSWORD="pw")
+    expect(result, ExitCode.CONNECTION)
+    assert "pw" not in result.stderr.replace("password", "")
+
+
+def test_a_server_that_never_answers_is_a_timeout(files: dict[str, Path], silent_server: socket.socket) -> None:
+    result = run(
+        "--url", url_of(silent_server), "--timeout", "1", "plan", str(files["valid"]), RABBITADMIN_PASSWORD="p"
+    )
+    expect(result, ExitCode.TIMEOUT)
+
+
+def test_a_destructive_command_without_a_terminal_is_refused(closed_url: str) -> None:
+    result = run("--url", closed_url, "users", "delete", "someone", RABBITADMIN_PASSWORD="p")
+    expect(result, ExitCode.REFUSED)
+    assert "--yes" in result.stderr
+
+
+def test_audit_findings_fail_the_run(files: dict[str, Path]) -> None:
+    expect(run("audit", "--offline", "-t", str(files["permissive"]), "--fail-on", "info"), ExitCode.FINDINGS)
+
+
+def test_a_command_that_fails_is_an_error(tmp_path: Path) -> None:
+    expect(run("sandbox", "status", "--dir", str(tmp_path / "no-node")), ExitCode.ERROR)
+
+
+def test_ctrl_c_while_waiting_for_the_server_is_interrupted(
+    files: dict[str, Path], silent_server: socket.socket
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
+    process = subprocess.Popen(
+        # --timeout bounds the wait for a request already in flight in a worker thread when the signal lands.
+        [
+            sys.executable,
+            "-m",
+            "rabbitadmin",
+            "--url",
+            url_of(silent_server),
+            "--timeout",
+            "20",
+            "plan",
+            str(files["valid"]),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environment, "RABBITADMIN_PASSWORD": "p"},
+    )
+    try:
+        silent_server.settimeout(60)
+        connection, _ = silent_server.accept()  # the command is now waiting for an answer
+        connection.recv(1)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == ExitCode.INTERRUPTED, stderr
+    connection.close()
+
+
+#: Each code reachable without a node, and the test above that reaches it.
+REACHABLE = {
+    ExitCode.OK: test_ok,
+    ExitCode.ERROR: test_a_command_that_fails_is_an_error,
+    ExitCode.INVALID: test_an_invalid_file_is_invalid_and_names_its_line,
+    ExitCode.CONNECTION: test_an_unreachable_server_is_a_connection_error,
+    ExitCode.REFUSED: test_a_destructive_command_without_a_terminal_is_refused,
+    ExitCode.FINDINGS: test_audit_findings_fail_the_run,
+    ExitCode.TIMEOUT: test_a_server_that_never_answers_is_a_timeout,
+    ExitCode.INTERRUPTED: test_ctrl_c_while_waiting_for_the_server_is_interrupted,
+}
+
+
+def test_every_exit_code_is_reached_here_or_needs_a_node() -> None:
+    assert set(REACHABLE) | set(NEEDS_A_NODE) == set(ExitCode)
+    assert not set(REACHABLE) & set(NEEDS_A_NODE)
