@@ -135,10 +135,10 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
 def make_backend(state: CliState, *, parallelism: int = 16) -> Backend:
     """The backend the global options chose (the management HTTP API unless told otherwise)."""
     if state.backend == "ctl":
-        from rabbitadmin.backends.ctl import CtlBackend
+        from rabbitadmin.backends.ctl.backend import CtlBackend
 
         return CtlBackend.from_options(state.ctl_options)
-    from rabbitadmin.backends.http import HttpBackend
+    from rabbitadmin.backends.http.backend import HttpBackend
 
     return HttpBackend(state.settings, parallelism=parallelism)
 

@@ -6,10 +6,10 @@ import shlex
 
 import pytest
 
-from rabbitadmin.admin.ops import table_arguments, tag_list
 from rabbitadmin.admin.output import cell, render_table
-from rabbitadmin.backends import ctl_eval
-from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, _reason, rabbitmqctl_from_options
+from rabbitadmin.backends.admin_ops import table_arguments, tag_list
+from rabbitadmin.backends.ctl import eval as ctl_eval
+from rabbitadmin.backends.ctl.runner import CtlError, Rabbitmqctl, _reason, rabbitmqctl_from_options
 
 
 def test_argv_puts_node_then_arguments() -> None:
@@ -93,7 +93,7 @@ def test_render_table() -> None:
 def test_batcher_coalesces_concurrent_calls_and_shares_failures() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from rabbitadmin.backends.ctl_batch import Batcher
+    from rabbitadmin.backends.ctl.batch import Batcher
 
     batches: list[list[int]] = []
 

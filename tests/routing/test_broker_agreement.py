@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.http_client import HttpClient
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject, Vhost
 from rabbitadmin.routing.simulate import Message, PublishRefused, Router
 from rabbitadmin.routing.verify import Prober, scratch_vhost

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import typer
 
-from rabbitadmin.admin.ops import AdminOps
+from rabbitadmin.backends.admin_ops import AdminOps
 from rabbitadmin.cli_support import cli_state, error_boundary, output_of
 from rabbitadmin.connection import read_password_file
 from rabbitadmin.errors import UsageError
@@ -24,13 +24,13 @@ def make_ops(ctx: typer.Context) -> AdminOps:
     """The operations object for the backend the main command's options chose."""
     state = cli_state(ctx)
     if state.backend == "http":
-        from rabbitadmin.admin.http_ops import HttpAdmin
+        from rabbitadmin.backends.http.admin import HttpAdmin
 
         return HttpAdmin(state.settings)
     if state.backend != "ctl":
         raise UsageError(f"unknown backend {state.backend!r}: use http or ctl")
-    from rabbitadmin.admin.ctl_ops import CtlAdmin
-    from rabbitadmin.backends.ctl_runner import rabbitmqctl_from_options
+    from rabbitadmin.backends.ctl.admin import CtlAdmin
+    from rabbitadmin.backends.ctl.runner import rabbitmqctl_from_options
 
     return CtlAdmin(rabbitmqctl_from_options(state.ctl_options))
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rabbitadmin.admin.ops import (
+from rabbitadmin.backends.admin_ops import (
     AlreadyExists,
     NotFound,
     Row,
@@ -26,7 +26,7 @@ from rabbitadmin.admin.ops import (
     table_arguments,
     tag_list,
 )
-from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl
+from rabbitadmin.backends.ctl.runner import CtlError, Rabbitmqctl
 from rabbitadmin.definitions import to_definition
 from rabbitadmin.model import Secret, User
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, hash_password, is_blank

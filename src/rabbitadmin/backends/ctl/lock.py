@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 
 from rabbitadmin.apply_lock import Held, NoSuchVhost
-from rabbitadmin.backends.ctl_runner import Rabbitmqctl
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.errors import LockUnavailable
 
 _PR_SET_PDEATHSIG = 1

@@ -33,11 +33,11 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
-from rabbitadmin.backends import ctl_eval
 from rabbitadmin.backends.base import QueueDepth
-from rabbitadmin.backends.ctl_batch import Batcher
-from rabbitadmin.backends.ctl_lock import hold_eval
-from rabbitadmin.backends.ctl_runner import (
+from rabbitadmin.backends.ctl import eval as ctl_eval
+from rabbitadmin.backends.ctl.batch import Batcher
+from rabbitadmin.backends.ctl.lock import hold_eval
+from rabbitadmin.backends.ctl.runner import (
     DEFAULT_TIMEOUT,
     CtlError,
     Rabbitmqctl,

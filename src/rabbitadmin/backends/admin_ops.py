@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from rabbitadmin.backends.ctl_runner import table_arguments
+from rabbitadmin.backends.ctl.runner import table_arguments
 from rabbitadmin.errors import RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import BLANK_PASSWORD_REFUSAL, is_blank

@@ -28,6 +28,7 @@ from typing import Any
 
 from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
 from rabbitadmin.backends.base import QueueDepth
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -50,7 +51,6 @@ from rabbitadmin.errors import (
     UnaddressableName,
 )
 from rabbitadmin.gc_pause import with_collector_paused
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.kinds import KINDS
 from rabbitadmin.model import (
     Binding,
@@ -167,7 +167,7 @@ class HttpBackend:
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """The larger of the server's count (includes unacknowledged) and a live AMQP passive declare;
         consumers from the passive declare (the listing's consumer count lags: it is statistics)."""
-        from rabbitadmin.amqp_probe import live_depths
+        from rabbitadmin.backends.http.amqp_probe import live_depths
 
         totals: dict[Key, int] = {}
         for vhost in sorted({queue.vhost for queue in queues}):

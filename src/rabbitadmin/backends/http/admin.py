@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rabbitadmin.admin.ops import (
+from rabbitadmin.backends.admin_ops import (
     AlreadyExists,
     NotFound,
     Row,
@@ -20,9 +20,9 @@ from rabbitadmin.admin.ops import (
     table_arguments,
     tag_list,
 )
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import Refused
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, is_blank
 
