@@ -258,7 +258,7 @@ def test_command_prefix_runs_rabbitmqctl_through_another_command(
 
 
 def test_import_errors_do_not_show_password_hashes(bare_backend: CtlBackend, rabbitmq_version: str) -> None:
-    from rabbitadmin.backends.ctl.runner import CtlError
+    from rabbitadmin.errors import CtlError
     from rabbitadmin.model import Queue, User
     from rabbitadmin.passwords import hash_password
 

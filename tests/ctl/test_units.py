@@ -9,7 +9,8 @@ import pytest
 from rabbitadmin.admin.output import cell, render_table
 from rabbitadmin.backends.admin_ops import table_arguments, tag_list
 from rabbitadmin.backends.ctl import eval as ctl_eval
-from rabbitadmin.backends.ctl.runner import CtlError, Rabbitmqctl, _reason, rabbitmqctl_from_options
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl, _reason, rabbitmqctl_from_options
+from rabbitadmin.errors import CtlError
 
 
 def test_argv_puts_node_then_arguments() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from rabbitadmin.backends.ctl.runner import table_arguments
-from rabbitadmin.errors import RabbitAdminError, UsageError
+from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import BLANK_PASSWORD_REFUSAL, is_blank
 
@@ -20,8 +20,6 @@ Row = dict[str, Any]
 __all__ = [
     "COLUMNS",
     "AdminOps",
-    "AlreadyExists",
-    "NotFound",
     "Row",
     "channel_row",
     "refuse_blank",
@@ -104,14 +102,6 @@ def listing(kind: str) -> Callable[[Callable[Concatenate[S, P], list[Row]]], Cal
         return wrapper
 
     return decorate
-
-
-class NotFound(RabbitAdminError):
-    """The object an operation needs does not exist."""
-
-
-class AlreadyExists(RabbitAdminError):
-    """The object to add exists already (adding would overwrite it)."""
 
 
 class AdminOps(Protocol):

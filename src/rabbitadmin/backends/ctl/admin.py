@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rabbitadmin.backends.admin_ops import (
-    AlreadyExists,
-    NotFound,
     Row,
     channel_row,
     listing,
@@ -26,8 +24,9 @@ from rabbitadmin.backends.admin_ops import (
     table_arguments,
     tag_list,
 )
-from rabbitadmin.backends.ctl.runner import CtlError, Rabbitmqctl
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.definitions import to_definition
+from rabbitadmin.errors import AlreadyExists, CtlError, NotFound
 from rabbitadmin.model import Secret, User
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, hash_password, is_blank
 

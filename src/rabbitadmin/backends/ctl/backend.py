@@ -39,13 +39,12 @@ from rabbitadmin.backends.ctl.batch import Batcher
 from rabbitadmin.backends.ctl.lock import hold_eval
 from rabbitadmin.backends.ctl.runner import (
     DEFAULT_TIMEOUT,
-    CtlError,
     Rabbitmqctl,
     rabbitmqctl_from_options,
     table_arguments,
 )
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
-from rabbitadmin.errors import MessagesArrived, RabbitAdminError
+from rabbitadmin.errors import CtlError, MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.model import (
     Binding,

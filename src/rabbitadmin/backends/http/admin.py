@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rabbitadmin.backends.admin_ops import (
-    AlreadyExists,
-    NotFound,
     Row,
     channel_row,
     listing,
@@ -22,7 +20,7 @@ from rabbitadmin.backends.admin_ops import (
 )
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.errors import Refused
+from rabbitadmin.errors import AlreadyExists, NotFound, Refused
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, is_blank
 
