@@ -11,7 +11,6 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 import typer
 import yaml
@@ -19,9 +18,10 @@ import yaml
 from rabbitadmin import __version__
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.apply import ApplyResult
-from rabbitadmin.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
+from rabbitadmin.apply_lock import ApplyLock, Holder
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.base import Backend
+from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, check_transport, lock_transport
 from rabbitadmin.cli_support import (
     OUTPUT_OPTION,
     CliState,
@@ -35,6 +35,7 @@ from rabbitadmin.cli_support import (
     make_backend,
     progress_reporter,
     stop_on_signals,
+    transport_options,
 )
 from rabbitadmin.connection import resolve_settings
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
@@ -91,7 +92,10 @@ def main_callback(
     insecure: bool = typer.Option(False, "--insecure", help="Do not verify the server's TLS certificate."),
     timeout: float = typer.Option(60.0, "--timeout", help="Seconds to wait for each server response."),
     backend: str = typer.Option(
-        "http", "--backend", envvar="RABBITADMIN_BACKEND", help="http: the management API; ctl: rabbitmqctl."
+        DEFAULT_TRANSPORT,
+        "--backend",
+        envvar="RABBITADMIN_BACKEND",
+        help="; ".join(f"{name}: {what}" for name, what in TRANSPORTS.items()) + ".",
     ),
     node: str | None = typer.Option(
         None, "--node", envvar="RABBITADMIN_NODE", help="ctl: the node name, e.g. rabbit@host."
@@ -133,8 +137,10 @@ def main_callback(
             timeout=timeout,
         )
 
-    if backend not in ("http", "ctl"):
-        raise fail(f"unknown backend {backend!r}: use http or ctl", ExitCode.INVALID)
+    try:
+        check_transport(backend)
+    except UsageError as exc:
+        raise fail(str(exc), exc.exit_code) from None
     ctx.obj = CliState(
         settings_factory=settings_factory,
         backend=backend,
@@ -214,7 +220,7 @@ def _plan_locked(file: Path, prefetch: StatePrefetch, prune: bool, lock: ApplyLo
 def _take_locks(lock: ApplyLock, state: CliState, backend: Backend, vhosts: frozenset[str]) -> None:
     """Lock ``vhosts``: on the node through rabbitmqctl with the ctl backend, else over AMQP."""
     if lock.transport is None:
-        lock.transport = cast(LockTransport, backend) if state.backend == "ctl" else AmqpTransport(state.settings)
+        lock.transport = lock_transport(transport_options(state), backend)
     lock.read_holder = getattr(backend, "lock_holder", None)
     lock.acquire(vhosts)
 
@@ -256,7 +262,13 @@ def apply(
     prune: bool = PRUNE_OPTION,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
     allow_data_loss: bool = DATA_LOSS_OPTION,
-    parallel: int = typer.Option(16, "--parallel", min=1, max=64, help="Requests in flight at once."),
+    parallel: int | None = typer.Option(
+        None,
+        "--parallel",
+        min=1,
+        max=64,
+        help="Requests in flight at once (http, default 16) or rabbitmqctl processes at once (ctl, default 3).",
+    ),
     lock_timeout: float = typer.Option(
         30.0, "--lock-timeout", min=0, help="Seconds to wait for another apply's lock on a vhost (0: fail at once)."
     ),

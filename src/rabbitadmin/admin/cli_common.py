@@ -14,7 +14,8 @@ from contextlib import contextmanager
 import typer
 
 from rabbitadmin.backends.admin_ops import AdminOps
-from rabbitadmin.cli_support import cli_state, error_boundary, output_of
+from rabbitadmin.backends.factory import admin_ops
+from rabbitadmin.cli_support import cli_state, error_boundary, output_of, transport_options
 from rabbitadmin.connection import read_password_file
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
@@ -22,17 +23,7 @@ from rabbitadmin.model import Secret
 
 def make_ops(ctx: typer.Context) -> AdminOps:
     """The operations object for the backend the main command's options chose."""
-    state = cli_state(ctx)
-    if state.backend == "http":
-        from rabbitadmin.backends.http.admin import HttpAdmin
-
-        return HttpAdmin(state.settings)
-    if state.backend != "ctl":
-        raise UsageError(f"unknown backend {state.backend!r}: use http or ctl")
-    from rabbitadmin.backends.ctl.admin import CtlAdmin
-    from rabbitadmin.backends.ctl.runner import rabbitmqctl_from_options
-
-    return CtlAdmin(rabbitmqctl_from_options(state.ctl_options))
+    return admin_ops(transport_options(cli_state(ctx)))
 
 
 @contextmanager

@@ -40,7 +40,6 @@ from rabbitadmin.backends.ctl.lock import hold_eval
 from rabbitadmin.backends.ctl.runner import (
     DEFAULT_TIMEOUT,
     Rabbitmqctl,
-    rabbitmqctl_from_options,
     table_arguments,
 )
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
@@ -79,8 +78,10 @@ class CtlBackend:
         cookie_file: str | None = None,
         parallelism: int = 256,
         timeout: float = DEFAULT_TIMEOUT,
+        ctl: Rabbitmqctl | None = None,
     ) -> None:
-        self.ctl = Rabbitmqctl(
+        """``ctl``: a ready runner (``backends.factory`` builds one from the options); else one from the rest."""
+        self.ctl = ctl or Rabbitmqctl(
             node=node, executable=rabbitmqctl, prefix=tuple(prefix), env=env, cookie_file=cookie_file, timeout=timeout
         )
         # Many concurrent calls make big batches; the runner bounds the Erlang VMs actually started.
@@ -94,14 +95,6 @@ class CtlBackend:
         self._server_version: str | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
         self._support_lock = threading.Lock()
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any] | None = None, *, parallelism: int = 256) -> CtlBackend:
-        """A backend from command-line options (``node``, ``rabbitmqctl``, ``prefix``, ``cookie_file``), each
-        falling back to its ``RABBITADMIN_*`` environment variable."""
-        backend = cls(parallelism=parallelism)
-        backend.ctl = rabbitmqctl_from_options(options)
-        return backend
 
     def connected_user(self) -> str | None:
         return None  # rabbitmqctl acts as the Erlang node, not as a RabbitMQ user
