@@ -13,7 +13,8 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from rabbitadmin.backends.ctl.runner import table_arguments
 from rabbitadmin.errors import UsageError
-from rabbitadmin.model import Secret
+from rabbitadmin.model import Secret, Vhost
+from rabbitadmin.normalize import normalize_tags
 from rabbitadmin.passwords import BLANK_PASSWORD_REFUSAL, is_blank
 
 Row = dict[str, Any]
@@ -25,6 +26,7 @@ __all__ = [
     "refuse_blank",
     "table_arguments",
     "tag_list",
+    "vhost_row",
 ]
 
 #: The keys of each listing's rows, in display order.
@@ -193,11 +195,19 @@ def refuse_blank(password: Secret) -> Secret:
 
 
 def tag_list(value: Any) -> list[str]:
-    """Tags as a sorted list, from a list or a comma-separated string."""
-    if not value:
-        return []
-    items = value.split(",") if isinstance(value, str) else value
-    return sorted({str(item).strip() for item in items if str(item).strip()})
+    """Tags as a sorted list, from a list or a comma-separated string (``normalize.normalize_tags``)."""
+    return list(normalize_tags(value))
+
+
+def vhost_row(vhost: Vhost) -> Row:
+    """A vhost listing row from the vhost as read (``definitions.vhost_from_server``, which knows the
+    server's ``"undefined"`` default queue type and both places it keeps description and tags)."""
+    return {
+        "name": vhost.name,
+        "description": vhost.description or "",
+        "tags": list(vhost.tags or ()),
+        "default_queue_type": vhost.default_queue_type,
+    }
 
 
 def channel_row(data: dict[str, Any]) -> Row:

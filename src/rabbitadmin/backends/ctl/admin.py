@@ -23,9 +23,10 @@ from rabbitadmin.backends.admin_ops import (
     refuse_blank,
     table_arguments,
     tag_list,
+    vhost_row,
 )
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
-from rabbitadmin.definitions import to_definition
+from rabbitadmin.definitions import to_definition, vhost_from_server
 from rabbitadmin.errors import AlreadyExists, CtlError, NotFound
 from rabbitadmin.model import Secret, User
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, hash_password, is_blank
@@ -116,17 +117,7 @@ class CtlAdmin:
     @listing("vhosts")
     def list_vhosts(self) -> list[Row]:
         rows = self.ctl.json(["list_vhosts", "name", "description", "tags", "default_queue_type"])
-        return [
-            {
-                "name": v["name"],
-                "description": v.get("description") or "",
-                "tags": tag_list(v.get("tags")),
-                "default_queue_type": None
-                if v.get("default_queue_type") in (None, "undefined")
-                else v.get("default_queue_type"),
-            }
-            for v in rows
-        ]
+        return [vhost_row(vhost_from_server(v)) for v in rows]
 
     def add_vhost(
         self, name: str, description: str | None, tags: Sequence[str], default_queue_type: str | None

@@ -17,9 +17,12 @@ from rabbitadmin.backends.admin_ops import (
     refuse_blank,
     table_arguments,
     tag_list,
+    vhost_row,
 )
+from rabbitadmin.backends.http import quirks
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.definitions import vhost_from_server
 from rabbitadmin.errors import AlreadyExists, NotFound, Refused
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, is_blank
@@ -64,10 +67,10 @@ class HttpAdmin:
         # A PUT on an existing user would reset its password: refuse instead.
         if self.client.get_or_none(api_path("users", name)) is not None:
             raise AlreadyExists(f"user {name!r} exists already (change its password with `users change-password`)")
-        self.client.put(api_path("users", name), {"password": password.reveal(), "tags": ",".join(tags)})
+        self.client.put(api_path("users", name), {"password": password.reveal(), "tags": quirks.user_tags(tags)})
 
     def delete_user(self, name: str) -> bool:
-        if name == self.settings.user:
+        if name == quirks.connected_user(self.settings):
             # The next command would be locked out; plan/apply protect this user the same way.
             raise Refused(f"refusing to delete {name!r}: this command logs in as that user")
         return self.client.delete(api_path("users", name))
@@ -75,7 +78,7 @@ class HttpAdmin:
     def change_password(self, name: str, password: Secret) -> None:
         refuse_blank(password)
         current = self._user(name)
-        body = {"password": password.reveal(), "tags": ",".join(tag_list(current.get("tags")))}
+        body = {"password": password.reveal(), "tags": quirks.user_tags(tag_list(current.get("tags")))}
         self.client.put(api_path("users", name), body)
 
     def authenticate(self, name: str, password: Secret) -> bool:
@@ -93,7 +96,7 @@ class HttpAdmin:
         body = {
             "password_hash": current.get("password_hash") or "",
             "hashing_algorithm": current.get("hashing_algorithm") or DEFAULT_ALGORITHM,
-            "tags": ",".join(tags),
+            "tags": quirks.user_tags(tags),
         }
         self.client.put(api_path("users", name), body)
 
@@ -101,17 +104,14 @@ class HttpAdmin:
     @listing("vhosts")
     def list_vhosts(self) -> list[Row]:
         rows = self._list(api_path("vhosts"), "name,description,tags,default_queue_type,metadata")
-        return [_vhost_row(v) for v in rows]
+        return [vhost_row(vhost_from_server(v)) for v in rows]
 
     def add_vhost(
         self, name: str, description: str | None, tags: Sequence[str], default_queue_type: str | None
     ) -> None:
         if self.client.get_or_none(api_path("vhosts", name)) is not None:
             raise AlreadyExists(f"vhost {name!r} exists already")
-        body: dict[str, Any] = {"description": description or "", "tags": ",".join(tags)}
-        if default_queue_type:
-            body["defaultqueuetype"] = default_queue_type  # the 3.10 API's spelling
-        self.client.put(api_path("vhosts", name), body)
+        self.client.put(api_path("vhosts", name), quirks.vhost_body(description, tags, default_queue_type))
 
     def delete_vhost(self, name: str) -> bool:
         return self.client.delete(api_path("vhosts", name))
@@ -211,13 +211,3 @@ class HttpAdmin:
             for c in rows
         ]
 
-
-def _vhost_row(data: dict[str, Any]) -> Row:
-    metadata = data.get("metadata") or {}
-    queue_type = data.get("default_queue_type") or metadata.get("default_queue_type")
-    return {
-        "name": data["name"],
-        "description": data.get("description") or metadata.get("description") or "",
-        "tags": tag_list(data.get("tags", metadata.get("tags"))),
-        "default_queue_type": None if queue_type in (None, "undefined") else queue_type,
-    }

@@ -28,6 +28,7 @@ from typing import Any
 
 from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
 from rabbitadmin.backends.base import QueueDepth
+from rabbitadmin.backends.http import quirks
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
@@ -101,7 +102,7 @@ class HttpBackend:
         self._server_facts: tuple[str | None, dict[str, str] | None] | None = None
 
     def connected_user(self) -> str | None:
-        return self.settings.user
+        return quirks.connected_user(self.settings)
 
     def server_facts(self) -> tuple[str | None, dict[str, str] | None]:
         if self._server_facts is None:
@@ -416,12 +417,9 @@ class HttpBackend:
 def _update_request(obj: TopologyObject) -> tuple[str, dict[str, Any]]:
     """The PUT that sets an object's updatable fields: (path, body)."""
     if isinstance(obj, Vhost):
-        body: dict[str, Any] = {"description": obj.description or "", "tags": ",".join(obj.tags or ())}
-        if obj.default_queue_type:
-            body["defaultqueuetype"] = obj.default_queue_type  # the 3.10 API's spelling
-        return api_path("vhosts", obj.name), body
+        return api_path("vhosts", obj.name), quirks.vhost_body(obj.description, obj.tags, obj.default_queue_type)
     if isinstance(obj, User):
-        body = to_definition(obj)
+        body: dict[str, Any] = to_definition(obj)
         body.pop("name")
         return api_path("users", obj.name), body
     if isinstance(obj, Permission):
