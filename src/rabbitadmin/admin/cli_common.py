@@ -15,7 +15,7 @@ import typer
 
 from rabbitadmin.backends.admin_ops import AdminOps
 from rabbitadmin.backends.factory import admin_ops
-from rabbitadmin.cli_support import cli_state, error_boundary, output_of, transport_options
+from rabbitadmin.cli_support import cli_state, err, error_boundary, output_of, transport_options
 from rabbitadmin.connection import read_password_file
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
@@ -34,6 +34,8 @@ def admin_session(ctx: typer.Context) -> Iterator[AdminOps]:
         try:
             yield ops
         finally:
+            for note in ops.notes:
+                err(f"note: {note}")
             ops.close()
 
 

@@ -111,6 +111,9 @@ class AdminOps(Protocol):
 
     #: "http" or "ctl", for messages.
     name: str
+    #: What the user should know about writes that succeeded, e.g. an answer that was lost and the write
+    #: read back done (the commands print them on stderr as "note: ...").
+    notes: list[str]
 
     def close(self) -> None:
         """Release connections or temporary files."""

@@ -52,6 +52,8 @@ class CtlAdmin:
 
     def __init__(self, ctl: Rabbitmqctl) -> None:
         self.ctl = ctl
+        #: Notes on writes (none yet: a rabbitmqctl call either finishes or is killed at its timeout).
+        self.notes: list[str] = []
 
     def close(self) -> None:
         self.ctl.close()

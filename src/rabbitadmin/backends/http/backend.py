@@ -30,6 +30,7 @@ from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.http import quirks
 from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -323,19 +324,15 @@ class HttpBackend:
         has the object with every field ``obj`` manages. Raises ``AnswerLost`` saying "not done" or
         "outcome unknown" otherwise.
         """
-        try:
-            send()
-        except AnswerLost as lost:
-            try:
-                actual = self.read_state(_scope_of(obj)).of(obj.kind).get(obj.key)
-            except RabbitAdminError as exc:
-                raise AnswerLost(
-                    f"{lost}; reading it back failed too ({exc}): outcome unknown", lost.exit_code
-                ) from None
+
+        def read_back() -> str | None:
+            actual = self.read_state(_scope_of(obj)).of(obj.kind).get(obj.key)
             if (actual is None) if gone else (actual is not None and _matches(obj, actual)):
-                return  # the server carried it out; only the answer was lost
+                return None  # the server carried it out; only the answer was lost
             state = "still there" if gone else ("not there" if actual is None else "there, but not as sent")
-            raise AnswerLost(f"{lost}; read back: {_subject(obj)} is {state}: not done", lost.exit_code) from None
+            return f"{_subject(obj)} is {state}"
+
+        settled(send, read_back, on_done=None)
 
     def lock_holder(self, vhost: str) -> Holder | None:
         """Who holds the apply lock of ``vhost``, read from the lock queue's arguments (None: nobody, unknown)."""
