@@ -1,7 +1,7 @@
 """``AdminOps`` through ``rabbitmqctl`` (works without the management plugin).
 
 No plaintext password reaches rabbitmqctl: adding a user or changing a password imports the user with a
-salted hash computed here (``import_definitions`` from a private file, see ``ctl_runner``), and
+salted hash computed here (``import_definitions`` from a private file, see ``runner``), and
 ``authenticate`` checks the password against the stored hash read from ``export_definitions``, as the
 HTTP backend does. That also avoids stdin, which RabbitMQ 4.0.5's rabbitmqctl never reads for these
 commands (upstream issue 13157). Names go after ``--`` (and vhosts as ``--vhost=NAME``) so that a name

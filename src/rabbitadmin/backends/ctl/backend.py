@@ -6,7 +6,7 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
 - read: one ``export_definitions`` (JSON on stdout), plus one read-only ``eval`` for the exact message
   counts and the internal exchanges, which the export leaves out (on a server lacking the functions it
   uses: ``list_queues`` and ``list_exchanges`` per vhost, a few at a time);
-- create: one ``import_definitions`` (from a private file, see ``ctl_runner``) for the whole batch
+- create: one ``import_definitions`` (from a private file, see ``runner``) for the whole batch
   (``bulk_threshold = 1``), users arriving with the password hash the engine computed; the import only
   adds, which is all a create needs;
 - update: users, permissions, topic permissions and vhost description/tags through an import (it
@@ -14,12 +14,12 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
   engine refuses that change at plan time);
 - delete: ``delete_vhost``, ``delete_user``, ``clear_permissions``, ``clear_topic_permissions``; exchanges
   and bindings, which rabbitmqctl cannot delete, and queues, which it deletes one per call, through
-  ``rabbitmqctl eval`` calling the server's own functions (see ``ctl_eval`` for how and for the risk).
+  ``rabbitmqctl eval`` calling the server's own functions (see ``eval`` for how and for the risk).
 
 The engine calls ``delete`` and ``update`` once per object, many at a time (``parallelism``); concurrent
-calls of one kind are coalesced into one rabbitmqctl call (``ctl_batch``: one eval, one import), and at
+calls of one kind are coalesced into one rabbitmqctl call (``batch``: one eval, one import), and at
 most three Erlang VMs run at once. Nothing secret reaches an argument list: definitions (with password
-hashes) and expressions go in private files (``ctl_runner``).
+hashes) and expressions go in private files (``runner``).
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ class CtlBackend:
         return self.unsupported_reason(needs) if needs else None
 
     def unsupported_reason(self, operations: tuple[str, ...]) -> str | None:
-        """Why the ``ctl_eval`` operations cannot run on this server (checked once), or None."""
+        """Why the ``eval`` operations cannot run on this server (checked once), or None."""
         with self._support_lock:  # many apply threads may ask at once: one check call
             if operations not in self._eval_support:
                 self._eval_support[operations] = self._check_eval(operations)
