@@ -193,6 +193,7 @@ def test_an_admin_write_whose_answer_is_lost_is_read_back(
 def test_a_purge_whose_answer_is_lost_says_it_cannot_be_read_back(
     via_proxy: CliRunner, proxy: FaultProxy, admin_client: HttpClient, vhost: str
 ) -> None:
+    admin_client.put(api_path("vhosts", vhost), {})
     admin_client.put(api_path("queues", vhost, "full"), {"durable": True})
     path = api_path("queues", vhost, "full", "contents")
     injected = proxy.inject("reset_after", count=1, match=lambda method, p: method == "DELETE" and p == path)
