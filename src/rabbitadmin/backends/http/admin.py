@@ -31,6 +31,7 @@ from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, is_blank
 #: What to do after a write that was read back not done: nothing changed, so a second run is safe.
 RUN_AGAIN = " (the server did not change: run the same command again)"
 
+
 def _scoped(collection: str, vhost: str | None) -> str:
     return api_path(collection, vhost) if vhost is not None else api_path(collection)
 
@@ -119,26 +120,19 @@ class HttpAdmin:
             "hashing_algorithm": current.get("hashing_algorithm") or DEFAULT_ALGORITHM,
             "tags": quirks.user_tags(tags),
         }
+        self._write(lambda: self.client.put(api_path("users", name), body), self._user_is(name, None, tags))
 
-        def read_back() -> str | None:
-            data = self.client.get_or_none(api_path("users", name))
-            if data is None:
-                return f"user {name!r} is not there"
-            if tag_list(data.get("tags")) != tag_list(list(tags)):
-                return f"user {name!r} has tags {tag_list(data.get('tags'))}, not {tag_list(list(tags))}"
-            return None
-
-        self._write(lambda: self.client.put(api_path("users", name), body), read_back)
-
-    def _user_is(self, name: str, password: Secret, tags: Sequence[str]) -> Callable[[], str | None]:
-        """Reads user ``name`` back: None if it has ``tags`` and logs in with ``password``, else how it is not."""
+    def _user_is(self, name: str, password: Secret | None, tags: Sequence[str]) -> ReadBack:
+        """Reads user ``name`` back: None if it has ``tags`` (and logs in with ``password``, unless None), else
+        how it is not."""
 
         def read_back() -> str | None:
             data = self.client.get_or_none(api_path("users", name))
             if data is None:
                 return f"user {name!r} is not there"
             algorithm = data.get("hashing_algorithm") or DEFAULT_ALGORITHM
-            if not data.get("password_hash") or not check_password(password.reveal(), data["password_hash"], algorithm):
+            stored = data.get("password_hash")
+            if password is not None and not (stored and check_password(password.reveal(), stored, algorithm)):
                 return f"user {name!r} does not have the new password"
             if tag_list(data.get("tags")) != tag_list(list(tags)):
                 return f"user {name!r} has tags {tag_list(data.get('tags'))}, not {tag_list(list(tags))}"
