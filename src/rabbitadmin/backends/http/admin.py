@@ -280,4 +280,3 @@ class HttpAdmin:
             }
             for c in rows
         ]
-
