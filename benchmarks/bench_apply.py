@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, hash_password
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
@@ -402,7 +402,7 @@ def one_round(bench: Bench, base: Workload, files: dict[str, Path], results: Res
 
 def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Results) -> None:
     """In-process timings of the no-change plan's parts, to show where its time goes (one sample)."""
-    from rabbitadmin.backends.http import (
+    from rabbitadmin.backends.http.backend import (
         BINDING_COLUMNS,
         EXCHANGE_COLUMNS,
         QUEUE_COLUMNS,
@@ -491,7 +491,7 @@ def actual_size(topology: Any) -> int:
 
 def ctl_available() -> bool:
     try:
-        import rabbitadmin.backends.ctl  # noqa: F401
+        import rabbitadmin.backends.ctl.backend  # noqa: F401
     except ImportError:
         return False
     return True

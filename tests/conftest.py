@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Secret
 from rabbitadmin.sandbox import VERSIONS, Sandbox, SandboxInfo
 

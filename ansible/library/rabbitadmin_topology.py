@@ -108,7 +108,7 @@ def main() -> None:
     try:
         # Imported here so a host without rabbitadmin gets a clear failure, not a traceback.
         from rabbitadmin import errors
-        from rabbitadmin.backends.http import HttpBackend
+        from rabbitadmin.backends.http.backend import HttpBackend
         from rabbitadmin.connection import ConnectionSettings, read_password_file
         from rabbitadmin.engine import PartialApply, check_safety, execute_plan, make_plan
         from rabbitadmin.loader import load_topology, load_topology_text

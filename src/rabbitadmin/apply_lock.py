@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from rabbitadmin.amqp_probe import connection_parameters
+from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.errors import ApplyLocked, LockUnavailable
 

@@ -11,7 +11,6 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 import typer
 import yaml
@@ -19,9 +18,10 @@ import yaml
 from rabbitadmin import __version__, sandbox_cluster_cli
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.apply import ApplyResult
-from rabbitadmin.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
+from rabbitadmin.apply_lock import ApplyLock, Holder
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.base import Backend
+from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, lock_transport
 from rabbitadmin.cli_entry import run as run_command
 from rabbitadmin.cli_entry import wants_json
 from rabbitadmin.cli_support import (
@@ -37,6 +37,7 @@ from rabbitadmin.cli_support import (
     make_backend,
     progress_reporter,
     stop_on_signals,
+    transport_options,
 )
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import ExitCode, UsageError
@@ -97,7 +98,11 @@ def main_callback(
         None, "--timeout", min=0.001, help="Seconds to wait for each server response (default 60)."
     ),
     backend: str | None = typer.Option(
-        None, "--backend", envvar="RABBITADMIN_BACKEND", help="http (default): the management API; ctl: rabbitmqctl."
+        None,
+        "--backend",
+        envvar="RABBITADMIN_BACKEND",
+        help="; ".join(f"{name}: {what}" for name, what in TRANSPORTS.items())
+        + f" (default {DEFAULT_TRANSPORT}, or the target's).",
     ),
     node: str | None = typer.Option(
         None, "--node", envvar="RABBITADMIN_NODE", help="ctl: the node name, e.g. rabbit@host."
@@ -221,7 +226,7 @@ def _plan_locked(file: Path, prefetch: StatePrefetch, prune: bool, lock: ApplyLo
 def _take_locks(lock: ApplyLock, state: CliState, backend: Backend, vhosts: frozenset[str]) -> None:
     """Lock ``vhosts``: on the node through rabbitmqctl with the ctl backend, else over AMQP."""
     if lock.transport is None:
-        lock.transport = cast(LockTransport, backend) if state.backend == "ctl" else AmqpTransport(state.settings)
+        lock.transport = lock_transport(transport_options(state), backend)
     lock.read_holder = getattr(backend, "lock_holder", None)
     lock.acquire(vhosts)
 
@@ -264,7 +269,12 @@ def apply(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
     allow_data_loss: bool = DATA_LOSS_OPTION,
     parallel: int | None = typer.Option(
-        None, "--parallel", min=1, max=64, help="Requests in flight at once (default 16, or the target's)."
+        None,
+        "--parallel",
+        min=1,
+        max=64,
+        help="Requests in flight at once (http, default 16) or rabbitmqctl processes at once (ctl, default 3);"
+        " or the target's.",
     ),
     lock_timeout: float = typer.Option(
         30.0, "--lock-timeout", min=0, help="Seconds to wait for another apply's lock on a vhost (0: fail at once)."
@@ -280,7 +290,7 @@ def apply(
         state = cli_state(ctx)
         lock = None if no_lock else ApplyLock(None, timeout=lock_timeout, on_wait=_say_waiting(lock_timeout))
         prefetch = StatePrefetch(
-            lambda: make_backend(state, parallelism=parallel or state.parallel or 16),
+            lambda: make_backend(state, parallelism=parallel or state.parallel),
             before_read=None if lock is None else functools.partial(_take_locks, lock, state),
         )
         try:

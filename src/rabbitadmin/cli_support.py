@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 
 from rabbitadmin.backends.base import Backend
+from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TransportOptions, engine_backend
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, Refused, UsageError
 
@@ -39,7 +40,7 @@ class CliState:
     """What the top-level callback collected; reach it with ``cli_state(ctx)``."""
 
     settings_factory: Callable[[], ConnectionSettings]
-    backend: str = "http"
+    backend: str = DEFAULT_TRANSPORT
     ctl_options: dict[str, Any] = field(default_factory=dict)
     target: str | None = None  # the named target chosen (--target, RABBITADMIN_TARGET), if any
     parallel: int | None = None  # the target's apply parallelism, when it sets one
@@ -134,15 +135,14 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
         raise Refused("cancelled, nothing was changed")
 
 
-def make_backend(state: CliState, *, parallelism: int = 16) -> Backend:
-    """The backend the global options chose (the management HTTP API unless told otherwise)."""
-    if state.backend == "ctl":
-        from rabbitadmin.backends.ctl import CtlBackend
+def transport_options(state: CliState, *, parallel: int | None = None) -> TransportOptions:
+    """The transport the global options chose, for ``backends.factory`` (``parallel``: ``--parallel``)."""
+    return TransportOptions(state.backend, lambda: state.settings, state.ctl_options, parallel)
 
-        return CtlBackend.from_options(state.ctl_options)
-    from rabbitadmin.backends.http import HttpBackend
 
-    return HttpBackend(state.settings, parallelism=parallelism)
+def make_backend(state: CliState, *, parallelism: int | None = None) -> Backend:
+    """The engine backend the global options chose (the management HTTP API unless told otherwise)."""
+    return engine_backend(transport_options(state, parallel=parallelism))
 
 
 @contextmanager

@@ -228,3 +228,46 @@ class TargetsError(TopologyError):
             f"{count} problem{'s' if count != 1 else ''} in the targets file:\n"
             + "\n".join(f"  {p}" for p in problems),
         )
+
+
+# -- transports (backends/http, backends/ctl, the admin operations) ------------------------------------
+
+
+class NotFound(RabbitAdminError):
+    """The object an operation needs does not exist."""
+
+
+class AlreadyExists(RabbitAdminError):
+    """The object to add exists already (adding would overwrite it)."""
+
+
+class CtlTimeout(RabbitAdminError):
+    """A rabbitmqctl call did not finish within its timeout; its processes were killed.
+
+    ``permanent`` is True when a re-run cannot succeed either (a rabbitmqctl that never reads the stdin
+    it was given).
+    """
+
+    exit_code = ExitCode.TIMEOUT
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)
+
+
+class CtlError(RabbitAdminError):
+    """``rabbitmqctl`` ran and reported an error; carries its exit code and its own words."""
+
+    def __init__(self, command: str, returncode: int, reason: str) -> None:
+        self.command = command
+        self.returncode = returncode
+        self.reason = reason
+        super().__init__(f"rabbitmqctl {command} failed (exit {returncode}): {reason}")
+
+    @property
+    def not_found(self) -> bool:
+        """True when the error says the object does not exist (a delete then reached its goal)."""
+        from rabbitadmin.backends.ctl.quirks import NOT_FOUND_MARKERS  # the words are rabbitmqctl's, kept there
+
+        lowered = self.reason.lower()
+        return any(marker in lowered for marker in NOT_FOUND_MARKERS)

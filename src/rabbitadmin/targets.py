@@ -28,13 +28,13 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from rabbitadmin.backends.factory import TRANSPORTS
 from rabbitadmin.errors import Problem, TargetsError, UsageError
 from rabbitadmin.model import Secret
-from rabbitadmin.suggest import did_you_mean
+from rabbitadmin.suggest import did_you_mean, unknown_value
 
 CONFIG_ENV = "RABBITADMIN_CONFIG"
 TARGET_ENV = "RABBITADMIN_TARGET"
-BACKENDS = ("http", "ctl")
 
 #: Each key a target may hold and the TOML type(s) it takes.
 KEYS: dict[str, tuple[type, ...]] = {
@@ -266,8 +266,8 @@ def _check_value(key: str, value: Any) -> str | None:
 
 
 def _check_range(key: str, value: Any) -> str | None:
-    if key == "backend" and value not in BACKENDS:
-        return f"unknown backend {value!r}{did_you_mean(value, BACKENDS)}: use http or ctl"
+    if key == "backend" and value not in TRANSPORTS:
+        return unknown_value("backend", value, TRANSPORTS)
     if key in ("timeout", "ctl_timeout", "parallel", "amqp_port") and not value > 0:
         return "must be positive"
     if key == "parallel" and value > 64:

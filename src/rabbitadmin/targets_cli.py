@@ -14,12 +14,11 @@ from typing import Any
 
 import typer
 
+from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, check_transport
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, emit_json, err, error_boundary
 from rabbitadmin.connection import ConnectionSettings, resolve_settings
-from rabbitadmin.errors import UsageError
 from rabbitadmin.render import print_table
-from rabbitadmin.suggest import unknown_value
-from rabbitadmin.targets import BACKENDS, Target, config_path, load_targets
+from rabbitadmin.targets import Target, config_path, load_targets
 
 #: Global option (parameter name) -> the target's attribute that fills it when the option is not given.
 FROM_TARGET = {
@@ -66,9 +65,7 @@ def with_target(given: Mapping[str, Any], ctx: typer.Context | None = None) -> d
         env = os.environ
         values["amqp_port"] = None if env.get("RABBITADMIN_AMQP_PORT") else target.amqp_port
         _warn_overrides(ctx, target)
-    values["backend"] = values.get("backend") or "http"
-    if values["backend"] not in BACKENDS:
-        raise UsageError(unknown_value("backend", values["backend"], BACKENDS))
+    values["backend"] = check_transport(values.get("backend") or DEFAULT_TRANSPORT)
     return values
 
 

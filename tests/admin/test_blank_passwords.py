@@ -16,7 +16,7 @@ import pytest
 import requests
 from pika.exceptions import ProbableAccessDeniedError, ProbableAuthenticationError
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.passwords import check_password
 from rabbitadmin.sandbox import SandboxInfo
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pika
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 
 from .conftest import AdminCli, eventually
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 
 from .conftest import AdminCli
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from tests.audit.conftest import Run
 
 

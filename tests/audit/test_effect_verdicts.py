@@ -15,7 +15,7 @@ import pika
 import pytest
 from pika.exceptions import ChannelClosedByBroker
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.sandbox import SandboxInfo
 from tests.admin.conftest import AdminCli, backend_env
 from tests.audit.conftest import Run
@@ -150,7 +150,7 @@ def test_node_settings_are_the_nodes(node: SandboxInfo, guest_user: None) -> Non
     assert not any(rule == "RA020" for rule, _ in http_rules)
 
     from rabbitadmin.audit.node import read_ctl, read_http
-    from rabbitadmin.backends.ctl_runner import rabbitmqctl_from_options
+    from rabbitadmin.backends.ctl.runner import rabbitmqctl_from_options
     from rabbitadmin.connection import ConnectionSettings
     from rabbitadmin.model import Secret
 

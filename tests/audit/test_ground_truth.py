@@ -12,9 +12,9 @@ import pytest
 from pika.exceptions import ChannelClosedByBroker
 
 from rabbitadmin.audit.access import SERVER_NAMED_QUEUE, Access, access_matrix, with_builtin_exchanges
-from rabbitadmin.backends.http import HttpBackend
+from rabbitadmin.backends.http.backend import HttpBackend
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Exchange, Topology
 from rabbitadmin.sandbox import SandboxInfo
 from tests.audit.conftest import Run

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rabbitadmin.backends.ctl import CtlBackend
+from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 from ..conftest import ctl_backend_options

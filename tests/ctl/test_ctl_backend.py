@@ -10,8 +10,8 @@ from typing import Any
 import pika
 import pytest
 
-from rabbitadmin.backends import ctl_eval
-from rabbitadmin.backends.ctl import CtlBackend
+from rabbitadmin.backends.ctl import eval as ctl_eval
+from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import ConnectionFailed, Refused
 from rabbitadmin.loader import load_topology_text
@@ -258,7 +258,7 @@ def test_command_prefix_runs_rabbitmqctl_through_another_command(
 
 
 def test_import_errors_do_not_show_password_hashes(bare_backend: CtlBackend, rabbitmq_version: str) -> None:
-    from rabbitadmin.backends.ctl_runner import CtlError
+    from rabbitadmin.errors import CtlError
     from rabbitadmin.model import Queue, User
     from rabbitadmin.passwords import hash_password
 

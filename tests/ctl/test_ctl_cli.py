@@ -15,9 +15,10 @@ from rabbitadmin.sandbox import SandboxInfo
 from ..conftest import ctl_env, without_released_lock
 
 
-def run(node: SandboxInfo, *args: str) -> subprocess.CompletedProcess[str]:
+def run(node: SandboxInfo, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITADMIN_", "RABBITMQ_"))}
     env["APP_PASSWORD"] = "cli secret"
+    env.update(extra_env or {})
     ctl = ctl_env(node)
     global_options = [
         "--backend",
@@ -83,3 +84,16 @@ permissions:
     )
     assert run(bare_node, "apply", str(topology), "--yes").returncode == 0
     assert vhost not in run(bare_node, "vhosts", "list").stdout
+
+
+def test_ctl_transport_opens_no_http_connection(bare_node: SandboxInfo) -> None:
+    """`--backend ctl` builds the ctl transport only: with the HTTP URL pointing at a port nothing listens on
+    (and no password), `tutorial provision` and the admin commands still work (issue 13.1)."""
+    vhost = f"no-http {secrets.token_hex(3)}"
+    nowhere = {"RABBITADMIN_URL": "http://127.0.0.1:9", "MYUSER_PASSWORD": "tutorial secret"}
+    provisioned = run(bare_node, "tutorial", "provision", "hello-world", "--vhost", vhost, "--yes", extra_env=nowhere)
+    assert provisioned.returncode == 0, provisioned.stderr
+    listed = run(bare_node, "queues", "list", "--vhost", vhost, "-o", "json", extra_env=nowhere)
+    assert listed.returncode == 0, listed.stderr
+    assert "hello" in [q["name"] for q in json.loads(listed.stdout)]
+    assert run(bare_node, "vhosts", "delete", vhost, "--yes", extra_env=nowhere).returncode == 0

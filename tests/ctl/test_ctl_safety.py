@@ -13,11 +13,11 @@ import pytest
 
 from rabbitadmin.apply import PartialApply
 from rabbitadmin.apply_lock import LOCK_QUEUE, ApplyLock
-from rabbitadmin.backends.ctl import CtlBackend
+from rabbitadmin.backends.ctl.backend import CtlBackend
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.errors import ExitCode
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.plan import Action
 from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir

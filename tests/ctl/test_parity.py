@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.ctl import CtlBackend
-from rabbitadmin.backends.http import HttpBackend
+from rabbitadmin.backends.ctl.backend import CtlBackend
+from rabbitadmin.backends.http.backend import HttpBackend
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.passwords import check_password
 from rabbitadmin.sandbox import SandboxInfo
@@ -204,7 +204,7 @@ def _comparable(rows: list[dict[str, Any]], args: tuple[str, ...], state: dict[s
 def test_every_listing_is_the_same_through_both_backends(listed_state: dict[str, str], node: SandboxInfo) -> None:
     import time
 
-    from rabbitadmin.admin.ops import COLUMNS, FIELD_TYPES
+    from rabbitadmin.backends.admin_ops import COLUMNS, FIELD_TYPES
     from tests.admin.conftest import AdminCli, backend_env
 
     clis = {backend: AdminCli(backend_env(node, backend), backend) for backend in ("http", "ctl")}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.backends.ctl_runner import Rabbitmqctl
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 
 RECORDER = """#!/bin/sh
 # Records its arguments, the mode of the payload file and of its directory, the payload, and its stdin.

@@ -6,10 +6,11 @@ import shlex
 
 import pytest
 
-from rabbitadmin.admin.ops import table_arguments, tag_list
 from rabbitadmin.admin.output import cell, render_table
-from rabbitadmin.backends import ctl_eval
-from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl, _reason, rabbitmqctl_from_options
+from rabbitadmin.backends.admin_ops import table_arguments, tag_list
+from rabbitadmin.backends.ctl import eval as ctl_eval
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl, _reason, rabbitmqctl_from_options
+from rabbitadmin.errors import CtlError
 
 
 def test_argv_puts_node_then_arguments() -> None:
@@ -93,7 +94,7 @@ def test_render_table() -> None:
 def test_batcher_coalesces_concurrent_calls_and_shares_failures() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from rabbitadmin.backends.ctl_batch import Batcher
+    from rabbitadmin.backends.ctl.batch import Batcher
 
     batches: list[list[int]] = []
 
@@ -117,3 +118,37 @@ def test_batcher_coalesces_concurrent_calls_and_shares_failures() -> None:
     for future in futures:
         with pytest.raises(RuntimeError, match="boom"):
             future.result()
+
+
+def _no_http_settings() -> object:
+    raise AssertionError("the ctl transport resolved the HTTP connection settings")
+
+
+@pytest.mark.parametrize("parallel", [None, 1, 7])
+def test_factory_builds_ctl_transport_without_http_settings(parallel: int | None) -> None:
+    from rabbitadmin.backends.ctl.admin import CtlAdmin
+    from rabbitadmin.backends.ctl.backend import CtlBackend
+    from rabbitadmin.backends.factory import TransportOptions, admin_ops, engine_backend, lock_transport
+
+    options = TransportOptions("ctl", _no_http_settings, {"node": "rabbit@h"}, parallel)  # type: ignore[arg-type]
+    backend = engine_backend(options)
+    assert isinstance(backend, CtlBackend) and backend.ctl.node == "rabbit@h"
+    assert backend.ctl.max_concurrent == (parallel or Rabbitmqctl().max_concurrent)
+    assert lock_transport(options, backend) is backend  # the lock is taken on the node, not over AMQP
+    ops = admin_ops(options)
+    assert isinstance(ops, CtlAdmin) and ops.ctl.node == "rabbit@h"
+
+
+def test_factory_http_parallel_and_unknown_name() -> None:
+    from rabbitadmin.backends.factory import HTTP_PARALLELISM, TransportOptions, engine_backend
+    from rabbitadmin.backends.http.backend import HttpBackend
+    from rabbitadmin.connection import ConnectionSettings
+    from rabbitadmin.errors import UsageError
+
+    settings = ConnectionSettings(url="http://127.0.0.1:9", user="u", password=None)
+    for parallel, expected in ((None, HTTP_PARALLELISM), (5, 5)):
+        backend = engine_backend(TransportOptions("http", lambda: settings, {}, parallel))
+        assert isinstance(backend, HttpBackend) and backend.parallelism == expected
+        backend.close()
+    with pytest.raises(UsageError, match="use http or ctl"):
+        TransportOptions("amqp", lambda: settings)

@@ -20,8 +20,8 @@ import pexpect
 import pytest
 import yaml
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.errors import ExitCode
-from rabbitadmin.http_client import HttpClient, api_path
 
 from ..conftest import CliRunner
 

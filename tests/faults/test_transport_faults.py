@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.errors import ExitCode
-from rabbitadmin.http_client import HttpClient, api_path
 
 from ..conftest import CliRunner
 from .proxy import FaultProxy

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.errors import ExitCode
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import CliRunner

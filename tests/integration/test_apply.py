@@ -13,8 +13,8 @@ import pytest
 import requests
 import yaml
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import CliRunner
@@ -391,7 +391,7 @@ def test_apply_without_a_terminal_refuses_unless_yes(
 def test_bulk_import_path_creates_everything_and_converges(
     settings: ConnectionSettings, admin_client: HttpClient, vhost: str
 ) -> None:
-    from rabbitadmin.backends.http import HttpBackend
+    from rabbitadmin.backends.http.backend import HttpBackend
     from rabbitadmin.engine import execute_plan, make_plan
     from rabbitadmin.loader import load_topology_text
 

@@ -24,11 +24,11 @@ import yaml
 
 from rabbitadmin.apply import PartialApply
 from rabbitadmin.apply_lock import LOCK_QUEUE, ApplyLock, Holder
-from rabbitadmin.backends.http import HttpBackend
+from rabbitadmin.backends.http.backend import HttpBackend
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.errors import ApplyLocked, ExitCode
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology
 
 from ..conftest import CliRunner

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.errors import UnaddressableName
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import CliRunner, without_released_lock

@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from rabbitadmin.apply import PartialApply
-from rabbitadmin.backends.http import HttpBackend
+from rabbitadmin.backends.http.backend import HttpBackend
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.memory import MemoryBackend
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.errors import ExitCode
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Key, Topology, TopologyObject, User
 from rabbitadmin.passwords import hash_password

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pika
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import CliRunner

@@ -19,11 +19,11 @@ import pytest
 import yaml
 
 from rabbitadmin.apply import PartialApply
-from rabbitadmin.backends.http import HttpBackend
+from rabbitadmin.backends.http.backend import HttpBackend
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.errors import ExitCode
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology
 from rabbitadmin.plan import Action
 from rabbitadmin.sandbox import SandboxInfo

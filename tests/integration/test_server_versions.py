@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 from ..conftest import CliRunner, ctl_env

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 
 from ..conftest import CliRunner
 

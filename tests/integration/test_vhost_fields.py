@@ -10,11 +10,11 @@ import pytest
 
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.backends.ctl import CtlBackend
-from rabbitadmin.backends.http import HttpBackend
+from rabbitadmin.backends.http.backend import HttpBackend
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.export import export_document
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.plan import Action
 from rabbitadmin.sandbox import Sandbox, SandboxInfo

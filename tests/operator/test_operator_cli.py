@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 from ..conftest import ctl_env

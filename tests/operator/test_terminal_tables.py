@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pexpect
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 BOX = ("─", "━", "│")

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import PublishRefused
-from rabbitadmin.http_client import HttpClient
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject, Vhost
 from rabbitadmin.routing.simulate import Message, Router
 from rabbitadmin.routing.verify import Prober, scratch_vhost

@@ -9,8 +9,8 @@ from pathlib import Path
 import pika
 import pytest
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.routing.verify import SCRATCH_PREFIX
 
 from ..conftest import CliRunner

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 
 from ..conftest import CliRunner
 from .test_live import applied  # noqa: F401  (the fixture: the topology applied in the test vhost)

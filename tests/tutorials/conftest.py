@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.sandbox import SandboxInfo
 from rabbitadmin.tutorials.scenarios import SCENARIOS
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Exchange, Queue
 from rabbitadmin.tutorials.scenarios import SCENARIOS, load_preset

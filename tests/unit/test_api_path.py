@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rabbitadmin.backends.http.client import api_path
 from rabbitadmin.errors import UnaddressableName
-from rabbitadmin.http_client import api_path
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import rabbitadmin
 SRC = Path(rabbitadmin.__file__).parent
 #: Modules whose own exceptions other branches of this session move (transport: backends, admin; engine:
 #: apply, apply_lock); empty this once they are merged.
-MOVED_ELSEWHERE = {"apply.py", "apply_lock.py", "admin/ops.py", "backends/ctl_runner.py"}
+MOVED_ELSEWHERE = {"apply.py", "apply_lock.py"}
 #: Private control-flow exceptions that never leave their module.
-PRIVATE = {("http_client.py", "_Transient")}
+PRIVATE = {("backends/http/client.py", "_Transient")}
 ERROR_BASES = {"Exception", "ValueError", "RabbitAdminError", "UsageError", "ConnectionFailed", "Refused"}
 
 

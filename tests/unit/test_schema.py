@@ -19,8 +19,8 @@ import jsonschema
 import pytest
 import yaml
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.errors import TopologyError
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.passwords import hash_password
 from rabbitadmin.sandbox import SandboxInfo

@@ -112,7 +112,7 @@ class _TimingOutBackend:
         self.permanent = permanent
 
     def create(self, objects: object, progress: object = None, stop: object = None) -> None:
-        from rabbitadmin.backends.ctl_runner import CtlTimeout
+        from rabbitadmin.errors import CtlTimeout
 
         raise CtlTimeout("rabbitmqctl import_definitions did not finish", permanent=self.permanent)
 

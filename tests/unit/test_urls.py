@@ -6,9 +6,9 @@ from urllib.parse import quote
 
 import pytest
 
+from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.connection import ConnectionSettings, resolve_settings
 from rabbitadmin.errors import UsageError
-from rabbitadmin.http_client import HttpClient
 from rabbitadmin.urls import parse_management_url, redact_url
 
 # Every character that has a meaning in a URL, and a space.

@@ -13,9 +13,10 @@ from contextlib import contextmanager
 
 import typer
 
-from rabbitadmin.admin.ops import AdminOps
 from rabbitadmin.admin.vhost_check import vhost_errors
-from rabbitadmin.cli_support import cli_state, error_boundary, output_of
+from rabbitadmin.backends.admin_ops import AdminOps
+from rabbitadmin.backends.factory import admin_ops
+from rabbitadmin.cli_support import cli_state, err, error_boundary, output_of, transport_options
 from rabbitadmin.connection import read_password_file
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
@@ -23,17 +24,7 @@ from rabbitadmin.model import Secret
 
 def make_ops(ctx: typer.Context) -> AdminOps:
     """The operations object for the backend the main command's options chose."""
-    state = cli_state(ctx)
-    if state.backend == "http":
-        from rabbitadmin.admin.http_ops import HttpAdmin
-
-        return HttpAdmin(state.settings)
-    if state.backend != "ctl":
-        raise UsageError(f"unknown backend {state.backend!r}: use http or ctl")
-    from rabbitadmin.admin.ctl_ops import CtlAdmin
-    from rabbitadmin.backends.ctl_runner import rabbitmqctl_from_options
-
-    return CtlAdmin(rabbitmqctl_from_options(state.ctl_options))
+    return admin_ops(transport_options(cli_state(ctx)))
 
 
 @contextmanager
@@ -45,6 +36,8 @@ def admin_session(ctx: typer.Context) -> Iterator[AdminOps]:
             with vhost_errors(ops, ctx.params.get("vhost")):  # a missing vhost said so, not a bare 404
                 yield ops
         finally:
+            for note in ops.notes:
+                err(f"note: {note}")
             ops.close()
 
 

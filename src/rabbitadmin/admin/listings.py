@@ -7,9 +7,9 @@ from collections.abc import Callable
 import typer
 
 from rabbitadmin.admin.cli_common import admin_session
-from rabbitadmin.admin.ops import COLUMNS, AdminOps, Row
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.admin.vhost_check import checked_rows
+from rabbitadmin.backends.admin_ops import COLUMNS, AdminOps, Row
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat
 
 VHOST_FILTER = typer.Option(None, "--vhost", "-p", help="Only in this vhost (default: every vhost).")

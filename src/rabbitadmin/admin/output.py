@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from rabbitadmin.admin.ops import Row
+from rabbitadmin.backends.admin_ops import Row
 from rabbitadmin.cli_support import OutputFormat, emit_json
 from rabbitadmin.render import plain_table, print_table
 

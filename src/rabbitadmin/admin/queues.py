@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from rabbitadmin.admin.cli_common import admin_session
-from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
 from rabbitadmin.admin.vhost_check import checked_rows
+from rabbitadmin.backends.admin_ops import COLUMNS
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
 
 app = typer.Typer(help="Queues: list, purge, delete.", no_args_is_help=True)

@@ -11,8 +11,8 @@ from rabbitadmin.admin.cli_common import (
     read_password,
     split_tags,
 )
-from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
+from rabbitadmin.backends.admin_ops import COLUMNS
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, emit_json, err
 from rabbitadmin.errors import ExitCode
 from rabbitadmin.passwords import BLANK_PASSWORD_REFUSAL, is_blank

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from rabbitadmin.admin.ops import AdminOps, NotFound, Row
-from rabbitadmin.errors import RabbitAdminError
+from rabbitadmin.backends.admin_ops import AdminOps, Row
+from rabbitadmin.errors import NotFound, RabbitAdminError
 from rabbitadmin.suggest import did_you_mean
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from rabbitadmin.admin.cli_common import admin_session, split_tags
-from rabbitadmin.admin.ops import COLUMNS
 from rabbitadmin.admin.output import emit_rows
+from rabbitadmin.backends.admin_ops import COLUMNS
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
 from rabbitadmin.errors import UsageError
 from rabbitadmin.kinds import QUEUE_TYPES

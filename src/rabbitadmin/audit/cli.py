@@ -65,8 +65,8 @@ def _read_with_node(
 
 def _node_facts(backend: object) -> NodeFacts:
     from rabbitadmin.audit import node
-    from rabbitadmin.backends.ctl import CtlBackend
-    from rabbitadmin.backends.http import HttpBackend
+    from rabbitadmin.backends.ctl.backend import CtlBackend
+    from rabbitadmin.backends.http.backend import HttpBackend
 
     if isinstance(backend, CtlBackend):
         return node.read_ctl(backend.ctl)

@@ -21,8 +21,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rabbitadmin.backends.http.client import api_path
 from rabbitadmin.errors import RabbitAdminError
-from rabbitadmin.http_client import api_path
 
 #: Listener protocols the rules look at: AMQP 0-9-1 (plain and TLS) and the management API.
 CHECKED_PROTOCOLS = ("amqp", "amqp/ssl", "http", "https")

@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.definitions import to_definitions
 from rabbitadmin.errors import ConnectionFailed, ProbeError
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.model import Exchange, Queue, Topology, TopologyObject
 from rabbitadmin.routing.expect import Expectation, Outcome

@@ -72,6 +72,10 @@ def api_path(*segments: str) -> str:
     return "/api/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
+#: How a lost write's message ends until the write is read back (``settle``).
+MAYBE_CARRIED_OUT = "it may or may not have been carried out"
+
+
 def retry_policy() -> Retry:
     """urllib3's ``Retry`` for the adapter: connections not opened (any method), GETs answered 502/503/504.
 
@@ -242,7 +246,7 @@ class HttpClient:
         if status in GATEWAY_STATUSES and status not in ok_statuses:
             answer = f"HTTP {status} {response.reason or ''}".rstrip()
             if write:
-                raise AnswerLost(f"{where}: {shown} answered {answer}: it may or may not have been carried out")
+                raise AnswerLost(f"{where}: {shown} answered {answer}: {MAYBE_CARRIED_OUT}")
             raise ConnectionFailed(
                 f"{where}: {shown} answered {answer} on every attempt ({GATEWAY_RETRIES + 1}): the server, or a "
                 "proxy in front of it, is unavailable"
@@ -266,8 +270,7 @@ class HttpClient:
         size = len(response.content)
         if write:
             raise AnswerLost(
-                f"{where}: the answer ({kind}, {size} bytes) is not the management API's: the write may or may not "
-                "have been carried out"
+                f"{where}: the answer ({kind}, {size} bytes) is not the management API's: {MAYBE_CARRIED_OUT}"
             )
         if "json" in kind:
             raise _Transient(MalformedResponse(f"{where}: the answer ({size} bytes of JSON) was cut short or bad"))
@@ -299,7 +302,7 @@ def _lost_or(write: bool, message: str, *, timeout: bool = False) -> Exception:
     """A lost answer: ``AnswerLost`` for a write; for a GET, a timeout error or a fault worth retrying."""
     code = ExitCode.TIMEOUT if timeout else ExitCode.CONNECTION
     if write:
-        return AnswerLost(f"{message}: it may or may not have been carried out", code)
+        return AnswerLost(f"{message}: {MAYBE_CARRIED_OUT}", code)
     if timeout:
         return RequestTimeout(message)
     return _Transient(ConnectionFailed(message))

@@ -6,7 +6,7 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
 - read: one ``export_definitions`` (JSON on stdout), plus one read-only ``eval`` for the exact message
   counts and the internal exchanges, which the export leaves out (on a server lacking the functions it
   uses: ``list_queues`` and ``list_exchanges`` per vhost, a few at a time);
-- create: one ``import_definitions`` (from a private file, see ``ctl_runner``) for the whole batch
+- create: one ``import_definitions`` (from a private file, see ``runner``) for the whole batch
   (``bulk_threshold = 1``), users arriving with the password hash the engine computed; the import only
   adds, which is all a create needs;
 - update: users, permissions, topic permissions and vhost description/tags through an import (it
@@ -14,12 +14,12 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
   engine refuses that change at plan time);
 - delete: ``delete_vhost``, ``delete_user``, ``clear_permissions``, ``clear_topic_permissions``; exchanges
   and bindings, which rabbitmqctl cannot delete, and queues, which it deletes one per call, through
-  ``rabbitmqctl eval`` calling the server's own functions (see ``ctl_eval`` for how and for the risk).
+  ``rabbitmqctl eval`` calling the server's own functions (see ``eval`` for how and for the risk).
 
 The engine calls ``delete`` and ``update`` once per object, many at a time (``parallelism``); concurrent
-calls of one kind are coalesced into one rabbitmqctl call (``ctl_batch``: one eval, one import), and at
+calls of one kind are coalesced into one rabbitmqctl call (``batch``: one eval, one import), and at
 most three Erlang VMs run at once. Nothing secret reaches an argument list: definitions (with password
-hashes) and expressions go in private files (``ctl_runner``).
+hashes) and expressions go in private files (``runner``).
 """
 
 from __future__ import annotations
@@ -33,19 +33,17 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
-from rabbitadmin.backends import ctl_eval
 from rabbitadmin.backends.base import QueueDepth
-from rabbitadmin.backends.ctl_batch import Batcher
-from rabbitadmin.backends.ctl_lock import hold_eval
-from rabbitadmin.backends.ctl_runner import (
+from rabbitadmin.backends.ctl import eval as ctl_eval
+from rabbitadmin.backends.ctl.batch import Batcher
+from rabbitadmin.backends.ctl.lock import hold_eval
+from rabbitadmin.backends.ctl.runner import (
     DEFAULT_TIMEOUT,
-    CtlError,
     Rabbitmqctl,
-    rabbitmqctl_from_options,
     table_arguments,
 )
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
-from rabbitadmin.errors import MessagesArrived, RabbitAdminError
+from rabbitadmin.errors import CtlError, MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import KINDS, plain_from_server
 from rabbitadmin.model import (
@@ -81,8 +79,10 @@ class CtlBackend:
         cookie_file: str | None = None,
         parallelism: int = 256,
         timeout: float = DEFAULT_TIMEOUT,
+        ctl: Rabbitmqctl | None = None,
     ) -> None:
-        self.ctl = Rabbitmqctl(
+        """``ctl``: a ready runner (``backends.factory`` builds one from the options); else one from the rest."""
+        self.ctl = ctl or Rabbitmqctl(
             node=node, executable=rabbitmqctl, prefix=tuple(prefix), env=env, cookie_file=cookie_file, timeout=timeout
         )
         # Many concurrent calls make big batches; the runner bounds the Erlang VMs actually started.
@@ -96,14 +96,6 @@ class CtlBackend:
         self._server_version: str | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
         self._support_lock = threading.Lock()
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any] | None = None, *, parallelism: int = 256) -> CtlBackend:
-        """A backend from command-line options (``node``, ``rabbitmqctl``, ``prefix``, ``cookie_file``), each
-        falling back to its ``RABBITADMIN_*`` environment variable."""
-        backend = cls(parallelism=parallelism)
-        backend.ctl = rabbitmqctl_from_options(options)
-        return backend
 
     def connected_user(self) -> str | None:
         return None  # rabbitmqctl acts as the Erlang node, not as a RabbitMQ user
@@ -241,7 +233,7 @@ class CtlBackend:
         return self.unsupported_reason(needs) if needs else None
 
     def unsupported_reason(self, operations: tuple[str, ...]) -> str | None:
-        """Why the ``ctl_eval`` operations cannot run on this server (checked once), or None."""
+        """Why the ``eval`` operations cannot run on this server (checked once), or None."""
         with self._support_lock:  # many apply threads may ask at once: one check call
             if operations not in self._eval_support:
                 self._eval_support[operations] = self._check_eval(operations)

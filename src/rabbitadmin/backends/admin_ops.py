@@ -11,22 +11,22 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from rabbitadmin.backends.ctl_runner import table_arguments
-from rabbitadmin.errors import RabbitAdminError, UsageError
-from rabbitadmin.model import Secret
+from rabbitadmin.backends.ctl.runner import table_arguments
+from rabbitadmin.errors import UsageError
+from rabbitadmin.model import Secret, Vhost
+from rabbitadmin.normalize import normalize_tags
 from rabbitadmin.passwords import BLANK_PASSWORD_REFUSAL, is_blank
 
 Row = dict[str, Any]
 __all__ = [
     "COLUMNS",
     "AdminOps",
-    "AlreadyExists",
-    "NotFound",
     "Row",
     "channel_row",
     "refuse_blank",
     "table_arguments",
     "tag_list",
+    "vhost_row",
 ]
 
 #: The keys of each listing's rows, in display order.
@@ -106,19 +106,14 @@ def listing(kind: str) -> Callable[[Callable[Concatenate[S, P], list[Row]]], Cal
     return decorate
 
 
-class NotFound(RabbitAdminError):
-    """The object an operation needs does not exist."""
-
-
-class AlreadyExists(RabbitAdminError):
-    """The object to add exists already (adding would overwrite it)."""
-
-
 class AdminOps(Protocol):
     """What the administration commands need from a server; see the module docstring."""
 
     #: "http" or "ctl", for messages.
     name: str
+    #: What the user should know about writes that succeeded, e.g. an answer that was lost and the write
+    #: read back done (the commands print them on stderr as "note: ...").
+    notes: list[str]
 
     def close(self) -> None:
         """Release connections or temporary files."""
@@ -203,11 +198,19 @@ def refuse_blank(password: Secret) -> Secret:
 
 
 def tag_list(value: Any) -> list[str]:
-    """Tags as a sorted list, from a list or a comma-separated string."""
-    if not value:
-        return []
-    items = value.split(",") if isinstance(value, str) else value
-    return sorted({str(item).strip() for item in items if str(item).strip()})
+    """Tags as a sorted list, from a list or a comma-separated string (``normalize.normalize_tags``)."""
+    return list(normalize_tags(value))
+
+
+def vhost_row(vhost: Vhost) -> Row:
+    """A vhost listing row from the vhost as read (``definitions.vhost_from_server``, which knows the
+    server's ``"undefined"`` default queue type and both places it keeps description and tags)."""
+    return {
+        "name": vhost.name,
+        "description": vhost.description or "",
+        "tags": list(vhost.tags or ()),
+        "default_queue_type": vhost.default_queue_type,
+    }
 
 
 def channel_row(data: dict[str, Any]) -> Row:

@@ -7,24 +7,29 @@ Listings ask for the columns they show only, which keeps them fast on large serv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from rabbitadmin.admin.ops import (
-    AlreadyExists,
-    NotFound,
+from rabbitadmin.backends.admin_ops import (
     Row,
     channel_row,
     listing,
     refuse_blank,
     table_arguments,
     tag_list,
+    vhost_row,
 )
+from rabbitadmin.backends.http import quirks
+from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.settle import ReadBack, settled
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.errors import Refused
-from rabbitadmin.http_client import HttpClient, api_path
+from rabbitadmin.definitions import vhost_from_server
+from rabbitadmin.errors import AlreadyExists, AnswerLost, NotFound, Refused
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, is_blank
+
+#: What to do after a write that was read back not done: nothing changed, so a second run is safe.
+RUN_AGAIN = " (the server did not change: run the same command again)"
 
 
 def _scoped(collection: str, vhost: str | None) -> str:
@@ -39,9 +44,25 @@ class HttpAdmin:
     def __init__(self, settings: ConnectionSettings, client: HttpClient | None = None) -> None:
         self.settings = settings
         self.client = client or HttpClient(settings)
+        #: What the user should know about writes that succeeded (an answer lost, the write read back done).
+        self.notes: list[str] = []
 
     def close(self) -> None:
         self.client.close()
+
+    def _write(self, send: Callable[[], None], read_back: ReadBack) -> None:
+        """One write; a lost answer is read back (``settle``): done with a note, or ``AnswerLost`` "not done"."""
+        settled(send, read_back, on_done=None, note=self.notes.append, advice=RUN_AGAIN)
+
+    def _delete(self, path: str, subject: str, params: dict[str, str] | None = None) -> bool:
+        """Delete; False if there was none (404). A lost answer is read back: gone is done."""
+
+        def read_back() -> str | None:
+            return None if self.client.get_or_none(path) is None else f"{subject} is still there"
+
+        return settled(
+            lambda: self.client.delete(path, params), read_back, on_done=True, note=self.notes.append, advice=RUN_AGAIN
+        )
 
     def _list(self, path: str, columns: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.client.get(path, {"columns": columns})
@@ -66,19 +87,21 @@ class HttpAdmin:
         # A PUT on an existing user would reset its password: refuse instead.
         if self.client.get_or_none(api_path("users", name)) is not None:
             raise AlreadyExists(f"user {name!r} exists already (change its password with `users change-password`)")
-        self.client.put(api_path("users", name), {"password": password.reveal(), "tags": ",".join(tags)})
+        body = {"password": password.reveal(), "tags": quirks.user_tags(tags)}
+        self._write(lambda: self.client.put(api_path("users", name), body), self._user_is(name, password, tags))
 
     def delete_user(self, name: str) -> bool:
-        if name == self.settings.user:
+        if name == quirks.connected_user(self.settings):
             # The next command would be locked out; plan/apply protect this user the same way.
             raise Refused(f"refusing to delete {name!r}: this command logs in as that user")
-        return self.client.delete(api_path("users", name))
+        return self._delete(api_path("users", name), f"user {name!r}")
 
     def change_password(self, name: str, password: Secret) -> None:
         refuse_blank(password)
         current = self._user(name)
-        body = {"password": password.reveal(), "tags": ",".join(tag_list(current.get("tags")))}
-        self.client.put(api_path("users", name), body)
+        tags = tag_list(current.get("tags"))
+        body = {"password": password.reveal(), "tags": quirks.user_tags(tags)}
+        self._write(lambda: self.client.put(api_path("users", name), body), self._user_is(name, password, tags))
 
     def authenticate(self, name: str, password: Secret) -> bool:
         if is_blank(password.reveal()):
@@ -95,28 +118,56 @@ class HttpAdmin:
         body = {
             "password_hash": current.get("password_hash") or "",
             "hashing_algorithm": current.get("hashing_algorithm") or DEFAULT_ALGORITHM,
-            "tags": ",".join(tags),
+            "tags": quirks.user_tags(tags),
         }
-        self.client.put(api_path("users", name), body)
+        self._write(lambda: self.client.put(api_path("users", name), body), self._user_is(name, None, tags))
+
+    def _user_is(self, name: str, password: Secret | None, tags: Sequence[str]) -> ReadBack:
+        """Reads user ``name`` back: None if it has ``tags`` (and logs in with ``password``, unless None), else
+        how it is not."""
+
+        def read_back() -> str | None:
+            data = self.client.get_or_none(api_path("users", name))
+            if data is None:
+                return f"user {name!r} is not there"
+            algorithm = data.get("hashing_algorithm") or DEFAULT_ALGORITHM
+            stored = data.get("password_hash")
+            if password is not None and not (stored and check_password(password.reveal(), stored, algorithm)):
+                return f"user {name!r} does not have the new password"
+            if tag_list(data.get("tags")) != tag_list(list(tags)):
+                return f"user {name!r} has tags {tag_list(data.get('tags'))}, not {tag_list(list(tags))}"
+            return None
+
+        return read_back
 
     # -- vhosts ------------------------------------------------------------------------------------------
     @listing("vhosts")
     def list_vhosts(self) -> list[Row]:
         rows = self._list(api_path("vhosts"), "name,description,tags,default_queue_type,metadata")
-        return [_vhost_row(v) for v in rows]
+        return [vhost_row(vhost_from_server(v)) for v in rows]
 
     def add_vhost(
         self, name: str, description: str | None, tags: Sequence[str], default_queue_type: str | None
     ) -> None:
         if self.client.get_or_none(api_path("vhosts", name)) is not None:
             raise AlreadyExists(f"vhost {name!r} exists already")
-        body: dict[str, Any] = {"description": description or "", "tags": ",".join(tags)}
-        if default_queue_type:
-            body["defaultqueuetype"] = default_queue_type  # the 3.10 API's spelling
-        self.client.put(api_path("vhosts", name), body)
+        body = quirks.vhost_body(description, tags, default_queue_type)
+
+        def read_back() -> str | None:
+            data = self.client.get_or_none(api_path("vhosts", name))
+            if data is None:
+                return f"vhost {name!r} is not there"
+            row = vhost_row(vhost_from_server(data))
+            wanted = {"description": description or "", "tags": tag_list(list(tags))}
+            if default_queue_type:
+                wanted["default_queue_type"] = default_queue_type
+            differ = [field for field, value in wanted.items() if row[field] != value]
+            return f"vhost {name!r} is there, but its {', '.join(differ)} differ" if differ else None
+
+        self._write(lambda: self.client.put(api_path("vhosts", name), body), read_back)
 
     def delete_vhost(self, name: str) -> bool:
-        return self.client.delete(api_path("vhosts", name))
+        return self._delete(api_path("vhosts", name), f"vhost {name!r}")
 
     # -- permissions -------------------------------------------------------------------------------------
     @listing("permissions")
@@ -134,10 +185,20 @@ class HttpAdmin:
         return [{key: row[key] for key in keys} for row in rows]
 
     def set_permissions(self, user: str, vhost: str, configure: str, write: str, read: str) -> None:
-        self.client.put(api_path("permissions", vhost, user), {"configure": configure, "write": write, "read": read})
+        path = api_path("permissions", vhost, user)
+        body = {"configure": configure, "write": write, "read": read}
+
+        def read_back() -> str | None:
+            data = self.client.get_or_none(path)
+            if data is None:
+                return f"user {user!r} has no permissions in vhost {vhost!r}"
+            have = {key: data.get(key) for key in body}
+            return None if have == body else f"the permissions of {user!r} in vhost {vhost!r} are {have}"
+
+        self._write(lambda: self.client.put(path, body), read_back)
 
     def clear_permissions(self, user: str, vhost: str) -> bool:
-        return self.client.delete(api_path("permissions", vhost, user))
+        return self._delete(api_path("permissions", vhost, user), f"the permissions of {user!r} in vhost {vhost!r}")
 
     # -- queues, exchanges, bindings ---------------------------------------------------------------------
     @listing("queues")
@@ -158,7 +219,14 @@ class HttpAdmin:
         ]
 
     def purge_queue(self, vhost: str, name: str) -> None:
-        response = self.client.request("DELETE", api_path("queues", vhost, name, "contents"), ok_statuses=(404,))
+        path = api_path("queues", vhost, name, "contents")
+        try:
+            response = self.client.request("DELETE", path, ok_statuses=(404,))
+        except AnswerLost as lost:
+            # Nothing on the server records a purge, and messages published since make a count prove nothing.
+            raise AnswerLost(
+                f"{lost} (a purge cannot be read back: `queues list` shows the queue's messages now)", lost.exit_code
+            ) from None
         if response.status_code == 404:
             raise NotFound(f"there is no queue {name!r} in vhost {vhost!r}")
 
@@ -168,7 +236,7 @@ class HttpAdmin:
             params["if-empty"] = "true"
         if if_unused:
             params["if-unused"] = "true"
-        return self.client.delete(api_path("queues", vhost, name), params or None)
+        return self._delete(api_path("queues", vhost, name), f"queue {name!r} in vhost {vhost!r}", params or None)
 
     @listing("exchanges")
     def list_exchanges(self, vhost: str | None = None) -> list[Row]:
@@ -212,14 +280,3 @@ class HttpAdmin:
             }
             for c in rows
         ]
-
-
-def _vhost_row(data: dict[str, Any]) -> Row:
-    metadata = data.get("metadata") or {}
-    queue_type = data.get("default_queue_type") or metadata.get("default_queue_type")
-    return {
-        "name": data["name"],
-        "description": data.get("description") or metadata.get("description") or "",
-        "tags": tag_list(data.get("tags", metadata.get("tags"))),
-        "default_queue_type": None if queue_type in (None, "undefined") else queue_type,
-    }

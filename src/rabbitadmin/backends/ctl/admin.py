@@ -1,7 +1,7 @@
 """``AdminOps`` through ``rabbitmqctl`` (works without the management plugin).
 
 No plaintext password reaches rabbitmqctl: adding a user or changing a password imports the user with a
-salted hash computed here (``import_definitions`` from a private file, see ``ctl_runner``), and
+salted hash computed here (``import_definitions`` from a private file, see ``runner``), and
 ``authenticate`` checks the password against the stored hash read from ``export_definitions``, as the
 HTTP backend does. That also avoids stdin, which RabbitMQ 4.0.5's rabbitmqctl never reads for these
 commands (upstream issue 13157). Names go after ``--`` (and vhosts as ``--vhost=NAME``) so that a name
@@ -16,18 +16,18 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from rabbitadmin.admin.ops import (
-    AlreadyExists,
-    NotFound,
+from rabbitadmin.backends.admin_ops import (
     Row,
     channel_row,
     listing,
     refuse_blank,
     table_arguments,
     tag_list,
+    vhost_row,
 )
-from rabbitadmin.backends.ctl_runner import CtlError, Rabbitmqctl
-from rabbitadmin.definitions import to_definition
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl
+from rabbitadmin.definitions import to_definition, vhost_from_server
+from rabbitadmin.errors import AlreadyExists, CtlError, NotFound
 from rabbitadmin.model import Secret, User
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, hash_password, is_blank
 
@@ -52,6 +52,8 @@ class CtlAdmin:
 
     def __init__(self, ctl: Rabbitmqctl) -> None:
         self.ctl = ctl
+        #: Notes on writes (none yet: a rabbitmqctl call either finishes or is killed at its timeout).
+        self.notes: list[str] = []
 
     def close(self) -> None:
         self.ctl.close()
@@ -117,17 +119,7 @@ class CtlAdmin:
     @listing("vhosts")
     def list_vhosts(self) -> list[Row]:
         rows = self.ctl.json(["list_vhosts", "name", "description", "tags", "default_queue_type"])
-        return [
-            {
-                "name": v["name"],
-                "description": v.get("description") or "",
-                "tags": tag_list(v.get("tags")),
-                "default_queue_type": None
-                if v.get("default_queue_type") in (None, "undefined")
-                else v.get("default_queue_type"),
-            }
-            for v in rows
-        ]
+        return [vhost_row(vhost_from_server(v)) for v in rows]
 
     def add_vhost(
         self, name: str, description: str | None, tags: Sequence[str], default_queue_type: str | None

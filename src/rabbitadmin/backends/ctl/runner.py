@@ -36,15 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rabbitadmin.ctl_wrapper import wrapper_hint
-from rabbitadmin.errors import ConnectionFailed, ExitCode, RabbitAdminError, UsageError
+from rabbitadmin.backends.ctl.quirks import UNREACHABLE_MARKERS
+from rabbitadmin.backends.ctl.wrapper import wrapper_hint
+from rabbitadmin.errors import ConnectionFailed, CtlError, CtlTimeout, UsageError
 
 # rabbitmqctl's exit codes (sysexits): 64 usage, 65 data error, 67 no such user, 69 node unavailable,
 # 70 internal error, 75 timeout.
 UNAVAILABLE = 69
 TIMEOUT_EXIT = 75
-NOT_FOUND_MARKERS = ("not found", "does not exist", "no_such", "not_found")
-UNREACHABLE_MARKERS = ("unable to perform an operation on node", "nodedown", "unable to connect to node")
 #: Seconds a rabbitmqctl call may take (``--ctl-timeout``, ``RABBITADMIN_CTL_TIMEOUT``). An import of
 #: 21,000 objects takes about 25 s; a hang is reported after this long.
 DEFAULT_TIMEOUT = 300.0
@@ -58,36 +57,6 @@ STDIN_ISSUE = (
     "rabbitmqctl that reads stdin (3.x, or 4.0.6 and later), or run rabbitmqctl on this machine so that "
     "rabbitadmin can hand it a file"
 )
-
-
-class CtlTimeout(RabbitAdminError):
-    """A rabbitmqctl call did not finish within its timeout; its processes were killed.
-
-    ``permanent`` is True when a re-run cannot succeed either (a rabbitmqctl that never reads the stdin
-    it was given).
-    """
-
-    exit_code = ExitCode.TIMEOUT
-
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        self.permanent = permanent
-        super().__init__(message)
-
-
-class CtlError(RabbitAdminError):
-    """``rabbitmqctl`` ran and reported an error; carries its exit code and its own words."""
-
-    def __init__(self, command: str, returncode: int, reason: str) -> None:
-        self.command = command
-        self.returncode = returncode
-        self.reason = reason
-        super().__init__(f"rabbitmqctl {command} failed (exit {returncode}): {reason}")
-
-    @property
-    def not_found(self) -> bool:
-        """True when the error says the object does not exist (a delete then reached its goal)."""
-        lowered = self.reason.lower()
-        return any(marker in lowered for marker in NOT_FOUND_MARKERS)
 
 
 @dataclass

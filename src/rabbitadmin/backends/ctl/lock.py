@@ -1,4 +1,4 @@
-"""The apply lock on the node itself: a long-running ``rabbitmqctl eval`` (see ``ctl_eval``'s ``apply_lock``).
+"""The apply lock on the node itself: a long-running ``rabbitmqctl eval`` (see ``eval``'s ``apply_lock``).
 
 The eval declares the exclusive lock queue as its own and then waits for the rabbitmqctl VM that started it
 to go away; the queue goes with it. So the lock lives exactly as long as that rabbitmqctl process, which
@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 
 from rabbitadmin.apply_lock import Held, NoSuchVhost
-from rabbitadmin.backends.ctl_runner import Rabbitmqctl
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.errors import LockUnavailable
 
 _PR_SET_PDEATHSIG = 1

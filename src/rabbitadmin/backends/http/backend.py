@@ -28,6 +28,9 @@ from typing import Any
 
 from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
 from rabbitadmin.backends.base import QueueDepth
+from rabbitadmin.backends.http import quirks
+from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -50,7 +53,6 @@ from rabbitadmin.errors import (
     UnaddressableName,
 )
 from rabbitadmin.gc_pause import with_collector_paused
-from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.kinds import KINDS, api_segments, plain_to_server
 from rabbitadmin.model import (
     Binding,
@@ -104,7 +106,7 @@ class HttpBackend:
         self._server_facts: tuple[str | None, dict[str, str] | None] | None = None
 
     def connected_user(self) -> str | None:
-        return self.settings.user
+        return quirks.connected_user(self.settings)
 
     def server_facts(self) -> tuple[str | None, dict[str, str] | None]:
         if self._server_facts is None:
@@ -170,7 +172,7 @@ class HttpBackend:
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """The larger of the server's count (includes unacknowledged) and a live AMQP passive declare;
         consumers from the passive declare (the listing's consumer count lags: it is statistics)."""
-        from rabbitadmin.amqp_probe import live_depths
+        from rabbitadmin.backends.http.amqp_probe import live_depths
 
         totals: dict[Key, int] = {}
         for vhost in sorted({queue.vhost for queue in queues}):
@@ -314,19 +316,15 @@ class HttpBackend:
         has the object with every field ``obj`` manages. Raises ``AnswerLost`` saying "not done" or
         "outcome unknown" otherwise.
         """
-        try:
-            send()
-        except AnswerLost as lost:
-            try:
-                actual = self.read_state(_scope_of(obj)).of(obj.kind).get(obj.key)
-            except RabbitAdminError as exc:
-                raise AnswerLost(
-                    f"{lost}; reading it back failed too ({exc}): outcome unknown", lost.exit_code
-                ) from None
+
+        def read_back() -> str | None:
+            actual = self.read_state(_scope_of(obj)).of(obj.kind).get(obj.key)
             if (actual is None) if gone else (actual is not None and _matches(obj, actual)):
-                return  # the server carried it out; only the answer was lost
+                return None  # the server carried it out; only the answer was lost
             state = "still there" if gone else ("not there" if actual is None else "there, but not as sent")
-            raise AnswerLost(f"{lost}; read back: {_subject(obj)} is {state}: not done", lost.exit_code) from None
+            return f"{_subject(obj)} is {state}"
+
+        settled(send, read_back, on_done=None)
 
     def lock_holder(self, vhost: str) -> Holder | None:
         """Who holds the apply lock of ``vhost``, read from the lock queue's arguments (None: nobody, unknown)."""
@@ -407,10 +405,9 @@ class HttpBackend:
 
 def _update_request(obj: TopologyObject) -> tuple[str, dict[str, Any]]:
     """The PUT that sets an object's updatable fields: (path, body)."""
+    body: dict[str, Any]
     if isinstance(obj, Vhost):
-        body: dict[str, Any] = {"description": obj.description or "", "tags": ",".join(obj.tags or ())}
-        if obj.default_queue_type:
-            body["defaultqueuetype"] = obj.default_queue_type  # the 3.10 API's spelling
+        body = quirks.vhost_body(obj.description, obj.tags, obj.default_queue_type)
         body.update(plain_to_server(obj))
         return api_path(*api_segments(obj)), body
     if isinstance(obj, User):

@@ -1,0 +1,1 @@
+"""Everything that speaks rabbitmqctl: the runner, eval expressions, batching, the apply lock, backends."""

@@ -1,0 +1,36 @@
+"""What the management HTTP API does that a caller must know, written once for the HTTP transport.
+
+Seen on RabbitMQ 3.10.8 and 4.0.5 (this project's nodes); sources are the management plugin's handlers
+(``rabbit_mgmt_wm_vhost``, ``rabbit_mgmt_wm_user``) in rabbitmq-server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rabbitadmin.connection import ConnectionSettings
+
+
+def vhost_body(description: str | None, tags: Sequence[str] | None, default_queue_type: str | None) -> dict[str, Any]:
+    """The body of ``PUT /api/vhosts/{name}``.
+
+    The default queue type is spelled ``defaultqueuetype`` (3.10's ``rabbit_mgmt_wm_vhost`` reads only that
+    key; 4.0 reads it too). Tags go as one comma-separated string. An existing vhost keeps its default queue
+    type whatever the body says.
+    """
+    body: dict[str, Any] = {"description": description or "", "tags": ",".join(tags or ())}
+    if default_queue_type:
+        body["defaultqueuetype"] = default_queue_type
+    return body
+
+
+def user_tags(tags: Sequence[str]) -> str:
+    """User tags as ``PUT /api/users/{name}`` takes them: one comma-separated string."""
+    return ",".join(tags)
+
+
+def connected_user(settings: ConnectionSettings) -> str:
+    """The user every request acts as (HTTP basic auth): deleting or demoting it would lock the tool out,
+    so plan/apply and ``users delete`` protect it. (rabbitmqctl acts as the Erlang node: no such user.)"""
+    return settings.user
