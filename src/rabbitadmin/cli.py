@@ -18,8 +18,6 @@ import yaml
 
 from rabbitadmin import __version__
 from rabbitadmin.admin import register as register_admin
-from rabbitadmin.apply import ApplyResult
-from rabbitadmin.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.cli_support import (
@@ -38,11 +36,13 @@ from rabbitadmin.cli_support import (
 )
 from rabbitadmin.connection import resolve_settings
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
+from rabbitadmin.engine.apply import ApplyResult
+from rabbitadmin.engine.apply_lock import AmqpTransport, ApplyLock, Holder, LockTransport
+from rabbitadmin.engine.plan import Plan
+from rabbitadmin.engine.prefetch import StatePrefetch
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology
-from rabbitadmin.plan import Plan
-from rabbitadmin.prefetch import StatePrefetch
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from rabbitadmin.diff import is_server_owned
+from rabbitadmin.engine.diff import is_server_owned
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
 
 

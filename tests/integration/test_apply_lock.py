@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 import yaml
 
-from rabbitadmin.apply import PartialApply
-from rabbitadmin.apply_lock import LOCK_QUEUE, ApplyLock, Holder
 from rabbitadmin.backends.http import HttpBackend
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
+from rabbitadmin.engine.apply import PartialApply
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE, ApplyLock, Holder
 from rabbitadmin.errors import ApplyLocked, ExitCode
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology

@@ -20,8 +20,8 @@ import sys
 import threading
 from collections.abc import Callable
 
-from rabbitadmin.apply_lock import Held, NoSuchVhost
 from rabbitadmin.backends.ctl_runner import Rabbitmqctl
+from rabbitadmin.engine.apply_lock import Held, NoSuchVhost
 from rabbitadmin.errors import LockUnavailable
 
 _PR_SET_PDEATHSIG = 1

@@ -26,7 +26,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
@@ -41,6 +40,8 @@ from rabbitadmin.definitions import (
     user_from_server,
     vhost_from_server,
 )
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
+from rabbitadmin.engine.plan import describe
 from rabbitadmin.errors import (
     AnswerLost,
     BatchFailed,
@@ -65,7 +66,6 @@ from rabbitadmin.model import (
     Vhost,
 )
 from rabbitadmin.normalize import as_integer
-from rabbitadmin.plan import describe
 
 VHOST_COLUMNS = "name,description,tags,default_queue_type,metadata"
 EXCHANGE_COLUMNS = "name,type,durable,auto_delete,internal,arguments"

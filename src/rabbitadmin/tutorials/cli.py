@@ -10,7 +10,6 @@ from pathlib import Path
 
 import typer
 
-from rabbitadmin.apply import ApplyResult
 from rabbitadmin.cli_support import (
     OUTPUT_OPTION,
     OutputFormat,
@@ -22,10 +21,11 @@ from rabbitadmin.cli_support import (
 )
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings, read_password_file
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
+from rabbitadmin.engine.apply import ApplyResult
+from rabbitadmin.engine.plan import Action
 from rabbitadmin.errors import RabbitAdminError, UsageError
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.model import Secret
-from rabbitadmin.plan import Action
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.tutorials.scenarios import (
     DEFAULT_VHOST,

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rabbitadmin.backends.base import Backend
+from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.errors import BatchFailed, ExitCode, MessagesArrived, RabbitAdminError, Refused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER
 from rabbitadmin.model import Queue, TopologyObject, Vhost
-from rabbitadmin.plan import Action, Change, Plan
 
 Progress = Callable[[int, str], None]
 
