@@ -21,6 +21,7 @@ import typer
 
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.engine.apply_lock import Holder
 from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, Refused
 
 T = TypeVar("T")
@@ -179,3 +180,22 @@ def stop_on_signals(interrupt: threading.Event) -> Iterator[None]:
     finally:
         for number, old in previous.items():
             signal.signal(number, old)
+
+
+# -- the apply lock's options, shared by `apply` and `tutorial provision` -------------------------------
+LOCK_TIMEOUT_OPTION = typer.Option(
+    30.0, "--lock-timeout", min=0, help="Seconds to wait for another apply's lock on a vhost (0: fail at once)."
+)
+NO_LOCK_OPTION = typer.Option(
+    False, "--no-lock", help="Apply without the per-vhost apply lock (another apply could run at the same time)."
+)
+
+
+def lock_wait_notice(timeout: float) -> Callable[[str, Holder | None], None]:
+    """The apply lock's ``on_wait``: say on stderr which vhost is waited for, how long, and who holds it."""
+
+    def say(vhost: str, holder: Holder | None) -> None:
+        who = f"held by {holder}" if holder is not None else "held by another apply"
+        err(f"waiting up to {timeout:g} s for the apply lock of vhost {vhost!r}, {who}")
+
+    return say
