@@ -14,10 +14,9 @@ import pytest
 from rabbitadmin.backends.ctl import CtlBackend
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.engine.apply import PartialApply
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, ApplyLock
 from rabbitadmin.engine.plan import Action
-from rabbitadmin.errors import ExitCode
+from rabbitadmin.errors import ExitCode, PartialApply
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir

@@ -25,9 +25,8 @@ import yaml
 from rabbitadmin.backends.http import HttpBackend
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.engine.apply import PartialApply
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, ApplyLock, Holder
-from rabbitadmin.errors import ApplyLocked, ExitCode
+from rabbitadmin.errors import ApplyLocked, ExitCode, PartialApply
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology
 

@@ -21,9 +21,8 @@ import yaml
 from rabbitadmin.backends.http import HttpBackend
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.engine.apply import PartialApply
 from rabbitadmin.engine.plan import Action
-from rabbitadmin.errors import ExitCode
+from rabbitadmin.errors import ExitCode, PartialApply
 from rabbitadmin.http_client import HttpClient, api_path
 from rabbitadmin.loader import load_topology
 from rabbitadmin.sandbox import SandboxInfo

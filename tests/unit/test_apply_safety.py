@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from rabbitadmin.backends.base import QueueDepth
-from rabbitadmin.engine.apply import ApplyResult, PartialApply, execute_plan
-from rabbitadmin.engine.apply_lock import ApplyLock, Holder, NoSuchVhost
+from rabbitadmin.engine.apply import ApplyResult, execute_plan
+from rabbitadmin.engine.apply_lock import ApplyLock, Holder
 from rabbitadmin.engine.diff import compute_plan
 from rabbitadmin.engine.plan import Action
-from rabbitadmin.errors import ApplyLocked, ExitCode, MessagesArrived, Refused
+from rabbitadmin.errors import ApplyLocked, ExitCode, MessagesArrived, NoSuchVhost, PartialApply, Refused
 from rabbitadmin.model import Binding, Exchange, Key, Queue, Topology, TopologyObject, Vhost
 
 V = "v"

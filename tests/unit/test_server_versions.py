@@ -119,8 +119,9 @@ class _TimingOutBackend:
 
 @pytest.mark.parametrize("permanent", [True, False])
 def test_run_again_is_advised_only_when_a_re_run_can_finish(permanent: bool) -> None:
-    from rabbitadmin.engine.apply import PartialApply, execute_plan
+    from rabbitadmin.engine.apply import execute_plan
     from rabbitadmin.engine.diff import compute_plan
+    from rabbitadmin.errors import PartialApply
 
     desired = topology(Queue(vhost="v", name="q"))
     plan = compute_plan(desired, Topology())

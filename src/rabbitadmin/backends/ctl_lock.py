@@ -21,8 +21,8 @@ import threading
 from collections.abc import Callable
 
 from rabbitadmin.backends.ctl_runner import Rabbitmqctl
-from rabbitadmin.engine.apply_lock import Held, NoSuchVhost
-from rabbitadmin.errors import LockUnavailable
+from rabbitadmin.engine.apply_lock import Held
+from rabbitadmin.errors import LockUnavailable, NoSuchVhost
 
 _PR_SET_PDEATHSIG = 1
 

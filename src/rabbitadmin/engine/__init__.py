@@ -5,9 +5,10 @@ lock) and ``plan_file``. The CLI, the Ansible module and the tutorials call thes
 ``make_plan``/``execute_plan`` remain for callers that hold a backend and a ``Topology`` already (tests).
 """
 
-from rabbitadmin.engine.apply import ApplyInterrupted, ApplyResult, PartialApply, Progress, check_safety, execute_plan
+from rabbitadmin.engine.apply import ApplyResult, Progress, check_safety, execute_plan
 from rabbitadmin.engine.planner import make_plan
 from rabbitadmin.engine.session import EngineSession, LockOptions, plan_file
+from rabbitadmin.errors import ApplyInterrupted, PartialApply
 
 __all__ = [
     "ApplyInterrupted",

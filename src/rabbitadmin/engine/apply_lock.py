@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from rabbitadmin.amqp_probe import connection_parameters
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
-from rabbitadmin.errors import ApplyLocked, LockUnavailable
+from rabbitadmin.errors import ApplyLocked, LockUnavailable, NoSuchVhost
 
 #: The lock queue's name in every vhost (not ``amq.*``: clients may not declare those names).
 LOCK_QUEUE = "rabbitadmin.apply-lock"
@@ -110,10 +110,6 @@ class LockTransport(Protocol):
         Raises ``NoSuchVhost`` if the vhost does not exist, ``LockUnavailable`` if it cannot be tried.
         """
         ...
-
-
-class NoSuchVhost(Exception):
-    """The vhost to lock does not exist (yet)."""
 
 
 class _AmqpHeld:

@@ -12,9 +12,10 @@ from dataclasses import replace
 
 from rabbitadmin.argument_rules import ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.engine.apply import ApplyResult, PartialApply, Progress, check_safety, execute_plan
+from rabbitadmin.engine.apply import ApplyResult, Progress, check_safety, execute_plan
 from rabbitadmin.engine.diff import compute_plan
 from rabbitadmin.engine.plan import Action, Plan
+from rabbitadmin.errors import PartialApply
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
 from rabbitadmin.server_versions import version_notes
 from rabbitadmin.validate import SERVER_EXCHANGE_TYPES
