@@ -214,7 +214,7 @@ def test_apply_waits_for_another_applys_lock_then_fails_naming_it(deployment: De
     # The module takes the per-vhost apply lock like `rabbitadmin apply`; another process holds myproject's.
     amqp_port = int(str(deployment.variables["rabbitmq_amqp_port"]))
     with lock_held_elsewhere(deployment.url, "boss", ADMIN_PASSWORD, amqp_port, "myproject") as holder_pid:
-        deployment.variables["rabbitadmin_lock_timeout"] = 1
+        deployment.variables["rabbitadmin_lock_timeout"] = 10
         try:
             locked = deployment.run()
         finally:
@@ -223,7 +223,7 @@ def test_apply_waits_for_another_applys_lock_then_fails_naming_it(deployment: De
         checked = deployment.run("--check")
     assert locked.returncode != 0
     assert recap(locked.stdout)["failed"] == 1, locked.stdout
-    assert f"waited up to 1 s for the apply lock of vhost 'myproject', held by pid {holder_pid}" in locked.stdout
+    assert f"waited up to 10 s for the apply lock of vhost 'myproject', held by pid {holder_pid}" in locked.stdout
     assert f"another apply holds the apply lock of vhost 'myproject': pid {holder_pid}" in locked.stdout
     assert checked.returncode == 0, checked.stdout
     # The holder was killed: its lock went with its connection, and the next run goes through.

@@ -36,9 +36,9 @@ def test_provision_waits_for_another_applys_lock_then_refuses_naming_it(
     admin_client.delete(api_path("queues", locked_vhost, "hello"))  # something to do again
     password = node.password_file.read_text().strip()
     with lock_held_elsewhere(node.url, node.user, password, node.amqp_port, locked_vhost) as holder_pid:
-        done = tutorial(tut_env, "provision", "hello-world", "--vhost", locked_vhost, "--lock-timeout", "1")
+        done = tutorial(tut_env, "provision", "hello-world", "--vhost", locked_vhost, "--lock-timeout", "10")
         assert done.returncode == ExitCode.LOCKED, done.stderr
-        waited = f"waiting up to 1 s for the apply lock of vhost {locked_vhost!r}, held by pid {holder_pid}"
+        waited = f"waiting up to 10 s for the apply lock of vhost {locked_vhost!r}, held by pid {holder_pid}"
         assert waited in done.stderr
         assert f"another apply holds the apply lock of vhost {locked_vhost!r}: pid {holder_pid}" in done.stderr
         assert admin_client.get_or_none(api_path("queues", locked_vhost, "hello")) is None  # nothing written

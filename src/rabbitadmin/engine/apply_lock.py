@@ -40,6 +40,7 @@ _PREFIX = "rabbitadmin-"
 POLL_INTERVAL = 0.5
 _RESOURCE_LOCKED = 405
 _ACCESS_REFUSED = 403
+_INTERNAL_ERROR = 541
 
 
 def is_apply_lock(name: str) -> bool:
@@ -163,6 +164,19 @@ class AmqpTransport:
                     "or pass --no-lock"
                 ) from None
             raise LockUnavailable(f"cannot take the apply lock of vhost {vhost!r}: {exc.reply_text}") from None
+        except pika.exceptions.ConnectionClosedByBroker as exc:
+            _close_quietly(connection)
+            if exc.reply_code == _INTERNAL_ERROR:
+                # RabbitMQ 4.0 words RESOURCE_LOCKED with the vhost's name and a long explanation; past 255
+                # bytes (a vhost name longer than about 14 bytes) the reply overflows AMQP's short string and
+                # the broker closes the connection with 541 instead of the channel with 405 (its log says
+                # method_field_shortstr_overflow). So a 541 here is read as "held": were it anything else, the
+                # wait would end at the lock timeout with an error that names no holder.
+                return None
+            raise LockUnavailable(
+                f"lost the AMQP connection while taking the apply lock of vhost {vhost!r} "
+                f"(ConnectionClosedByBroker: {exc.reply_code} {exc.reply_text})"
+            ) from None
         except pika.exceptions.AMQPError as exc:
             _close_quietly(connection)
             raise LockUnavailable(
