@@ -409,7 +409,7 @@ def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Res
         QUEUE_DEPTH_PARAMS,
         HttpBackend,
     )
-    from rabbitadmin.diff import compute_plan
+    from rabbitadmin.engine.diff import compute_plan
     from rabbitadmin.gc_pause import collector_paused
     from rabbitadmin.loader import parse_document
     from rabbitadmin.model import Topology

@@ -8,8 +8,10 @@ Python interpreter that has rabbitadmin installed (set ``ansible_python_interpre
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
+from collections import ChainMap
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule  # type: ignore[import-untyped]
@@ -57,6 +59,28 @@ options:
     description: Allow deleting or replacing queues that hold messages.
     type: bool
     default: false
+  amqp_port:
+    description:
+      - The broker's AMQP port on the host of I(url). The apply lock is an exclusive queue declared over AMQP
+        (see I(lock)).
+    type: int
+    default: 5672
+  lock:
+    description:
+      - Take the per-vhost apply lock, as C(rabbitadmin apply) does, before reading the server, and hold it to
+        the end of the apply, so that two applies (this module, the CLI, C(rabbitadmin tutorial provision))
+        never write the same vhost at once. The lock is the exclusive queue C(rabbitadmin.apply-lock) in each
+        vhost, held over AMQP (I(amqp_port)) and gone with its holder. Check mode never takes it.
+      - C(false) applies without it, like C(rabbitadmin apply --no-lock).
+    type: bool
+    default: true
+  lock_timeout:
+    description:
+      - Seconds to wait for a vhost whose apply lock another apply holds (0 fails at once), like
+        C(rabbitadmin apply --lock-timeout). The module warns when it starts waiting; past the timeout it
+        fails, writing nothing, with a message naming the holder (host, process id, user, start time).
+    type: float
+    default: 30
   secret_env:
     description:
       - Environment variables the topology's C({env: NAME}) password sources read, e.g. a Vault variable
@@ -93,6 +117,9 @@ def _argument_spec() -> dict[str, Any]:
         "validate_certs": {"type": "bool", "default": True},
         "prune": {"type": "bool", "default": False},
         "allow_data_loss": {"type": "bool", "default": False},
+        "amqp_port": {"type": "int", "default": 5672},
+        "lock": {"type": "bool", "default": True},
+        "lock_timeout": {"type": "float", "default": 30.0},
         "secret_env": {"type": "dict", "default": {}, "no_log": True},
     }
 
@@ -110,8 +137,8 @@ def main() -> None:
         from rabbitadmin import errors
         from rabbitadmin.backends.http.backend import HttpBackend
         from rabbitadmin.connection import ConnectionSettings, read_password_file
-        from rabbitadmin.engine import PartialApply, check_safety, execute_plan, make_plan
-        from rabbitadmin.loader import load_topology, load_topology_text
+        from rabbitadmin.engine import EngineSession, LockOptions, PartialApply, check_safety
+        from rabbitadmin.engine.apply_lock import AmqpTransport
         from rabbitadmin.model import Secret
         from rabbitadmin.render import render_plan, render_result
         from rabbitadmin.urls import parse_management_url
@@ -128,58 +155,73 @@ def main() -> None:
         in_url = parse_management_url(params["url"]).password
         if in_url is not None:
             module.no_log_values.add(in_url.reveal())
-    # The topology reads {env: NAME} password sources from the environment at load time.
-    for name, value in (params["secret_env"] or {}).items():
-        os.environ[str(name)] = str(value)
+    # The topology's {env: NAME} password sources read secret_env first, then the module's environment.
+    environ = ChainMap({str(k): str(v) for k, v in (params["secret_env"] or {}).items()}, os.environ)
 
-    try:
-        src = params["src"]
-        desired = load_topology(src) if src else load_topology_text(params["content"], "<content>")
-    except errors.TopologyError as exc:
-        module.fail_json(msg=f"invalid topology, nothing written: {exc}", problems=[str(p) for p in exc.problems])
-        return
-    except errors.RabbitAdminError as exc:
-        module.fail_json(msg=f"cannot load the topology, nothing written: {exc}")
-        return
-
-    try:
+    @functools.cache
+    def settings() -> ConnectionSettings:
         password = (
             read_password_file(params["login_password_file"])
             if params["login_password_file"]
             else Secret(params["login_password"])
         )
-        settings = ConnectionSettings(
+        return ConnectionSettings(
             url=params["url"],
             user=params["login_user"],
             password=password,
             verify_tls=params["validate_certs"],
             ca_bundle=params["ca_bundle"],
+            amqp_port=params["amqp_port"],
         )
-        backend = HttpBackend(settings)
+
+    def waiting(vhost: str, holder: object) -> None:
+        who = f"held by {holder}" if holder is not None else "held by another apply"
+        module.warn(f"waited up to {params['lock_timeout']:g} s for the apply lock of vhost {vhost!r}, {who}")
+
+    # Check mode only reads, like `rabbitadmin plan`: it takes no lock.
+    lock = (
+        LockOptions(lambda _backend: AmqpTransport(settings()), timeout=params["lock_timeout"], on_wait=waiting)
+        if params["lock"] and not module.check_mode
+        else None
+    )
+    session = EngineSession(lambda: HttpBackend(settings()), lock=lock)
+    try:
         try:
-            plan = make_plan(desired, backend, prune=params["prune"])
-            output: dict[str, Any] = {"plan": plan.to_dict(), "summary": plan.summary()}
-            rendered = render_plan(plan)
-            if module._diff:
-                output["diff"] = {"prepared": rendered}
-            try:
-                # The same safety rules as apply, so check mode fails exactly when the real run would.
-                check_safety(plan, allow_data_loss=params["allow_data_loss"])
-            except errors.Refused as exc:
-                module.fail_json(msg=f"nothing written: {exc}", **output)
-            if module.check_mode or plan.is_empty:
-                module.exit_json(changed=not plan.is_empty, **output)
-            try:
-                result = execute_plan(plan, backend, allow_data_loss=params["allow_data_loss"])
-            except PartialApply as exc:
-                output["result"] = exc.result.to_dict()
-                module.fail_json(msg=str(exc), changed=bool(exc.result.done), **output)
-            output["result"] = result.to_dict()
-            module.exit_json(changed=True, msg=render_result(result), **output)
-        finally:
-            backend.close()
+            src = params["src"]
+            desired = (
+                session.load_file(src, environ=environ)
+                if src
+                else session.load_text(params["content"], "<content>", environ=environ)
+            )
+        except errors.TopologyError as exc:
+            module.fail_json(msg=f"invalid topology, nothing written: {exc}", problems=[str(p) for p in exc.problems])
+            return
+        except errors.RabbitAdminError as exc:
+            module.fail_json(msg=f"cannot load the topology, nothing written: {exc}")
+            return
+        plan = session.plan(desired, prune=params["prune"])
+        output: dict[str, Any] = {"plan": plan.to_dict(), "summary": plan.summary()}
+        rendered = render_plan(plan)
+        if module._diff:
+            output["diff"] = {"prepared": rendered}
+        try:
+            # The same safety rules as apply, so check mode fails exactly when the real run would.
+            check_safety(plan, allow_data_loss=params["allow_data_loss"])
+        except errors.Refused as exc:
+            module.fail_json(msg=f"nothing written: {exc}", **output)
+        if module.check_mode or plan.is_empty:
+            module.exit_json(changed=not plan.is_empty, **output)
+        try:
+            result = session.apply_plan(plan, allow_data_loss=params["allow_data_loss"])
+        except PartialApply as exc:
+            output["result"] = exc.result.to_dict()
+            module.fail_json(msg=str(exc), changed=bool(exc.result.done), **output)
+        output["result"] = result.to_dict()
+        module.exit_json(changed=True, msg=render_result(result), **output)
     except errors.RabbitAdminError as exc:
         module.fail_json(msg=str(exc))
+    finally:
+        session.close()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -17,14 +16,13 @@ import yaml
 
 from rabbitadmin import __version__, sandbox_cluster_cli
 from rabbitadmin.admin import register as register_admin
-from rabbitadmin.apply import ApplyResult
-from rabbitadmin.apply_lock import ApplyLock, Holder
 from rabbitadmin.audit.cli import register as register_audit
-from rabbitadmin.backends.base import Backend
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, lock_transport
 from rabbitadmin.cli_entry import run as run_command
 from rabbitadmin.cli_entry import wants_json
 from rabbitadmin.cli_support import (
+    LOCK_TIMEOUT_OPTION,
+    NO_LOCK_OPTION,
     OUTPUT_OPTION,
     CliState,
     OutputFormat,
@@ -34,17 +32,16 @@ from rabbitadmin.cli_support import (
     err,
     error_boundary,
     export_format,
+    lock_wait_notice,
     make_backend,
     progress_reporter,
     stop_on_signals,
     transport_options,
 )
-from rabbitadmin.engine import check_safety, execute_plan, make_plan
+from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety, plan_file
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology
-from rabbitadmin.plan import Plan
-from rabbitadmin.prefetch import StatePrefetch
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox
@@ -193,42 +190,8 @@ def validate(
     print(f"{file}: valid ({described or 'no objects'}; {absent} declared absent)")
 
 
-def _plan_file(file: Path, prefetch: StatePrefetch, prune: bool) -> Plan:
-    """Load ``file`` while ``prefetch`` reads the server it names, then plan against that read."""
-    desired = load_topology(file, on_scope=prefetch.start)
-    for warning in desired.warnings:  # e.g. an argument only some RabbitMQ versions refuse
-        err(f"warning: {warning}")
-    return make_plan(desired, prefetch.backend(), prune=prune, state=prefetch.state_for(desired.vhosts_in_scope()))
-
-
-def _plan_locked(file: Path, prefetch: StatePrefetch, prune: bool, lock: ApplyLock, state: CliState) -> Plan:
-    """``_plan_file`` for an apply: the read happens under the apply lock of every vhost in scope.
-
-    The background read takes the locks first; a vhost that did not exist then but exists at the read
-    (another apply just created it) is locked and the state read again.
-    """
-    desired = load_topology(file, on_scope=prefetch.start)
-    scope = desired.vhosts_in_scope()
-    backend = prefetch.backend()
-    actual = prefetch.state_for(scope)
-    if actual is None:
-        _take_locks(lock, state, backend, frozenset(scope))
-        actual = backend.read_state(scope)
-    for _ in range(3):
-        late = lock.unlocked({key[0] for key in actual.vhosts} & scope)
-        if not late:
-            break
-        lock.acquire(late)
-        actual = backend.read_state(scope)
-    return make_plan(desired, backend, prune=prune, state=actual)
-
-
-def _take_locks(lock: ApplyLock, state: CliState, backend: Backend, vhosts: frozenset[str]) -> None:
-    """Lock ``vhosts``: on the node through rabbitmqctl with the ctl backend, else over AMQP."""
-    if lock.transport is None:
-        lock.transport = lock_transport(transport_options(state), backend)
-    lock.read_holder = getattr(backend, "lock_holder", None)
-    lock.acquire(vhosts)
+def _warn(warning: str) -> None:
+    err(f"warning: {warning}")  # e.g. an argument only some RabbitMQ versions refuse
 
 
 @app.command()
@@ -246,11 +209,7 @@ def plan(
     """Show what `apply` would change on the server. Writes nothing."""
     with error_boundary(output):
         state = cli_state(ctx)
-        prefetch = StatePrefetch(lambda: make_backend(state))
-        try:
-            the_plan = _plan_file(file, prefetch, prune)
-        finally:
-            prefetch.close()
+        the_plan = plan_file(file, lambda: make_backend(state), prune=prune, on_warning=_warn)
     if output is OutputFormat.json:
         emit_json(the_plan.to_dict())
     else:
@@ -276,29 +235,22 @@ def apply(
         help="Requests in flight at once (http, default 16) or rabbitmqctl processes at once (ctl, default 3);"
         " or the target's.",
     ),
-    lock_timeout: float = typer.Option(
-        30.0, "--lock-timeout", min=0, help="Seconds to wait for another apply's lock on a vhost (0: fail at once)."
-    ),
-    no_lock: bool = typer.Option(
-        False, "--no-lock", help="Apply without the per-vhost apply lock (another apply could run at the same time)."
-    ),
+    lock_timeout: float = LOCK_TIMEOUT_OPTION,
+    no_lock: bool = NO_LOCK_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Make the server match the topology: show the plan, ask, apply in dependency order."""
     console = make_console()
     with error_boundary(output):
         state = cli_state(ctx)
-        lock = None if no_lock else ApplyLock(None, timeout=lock_timeout, on_wait=_say_waiting(lock_timeout))
-        prefetch = StatePrefetch(
-            lambda: make_backend(state, parallelism=parallel or state.parallel),
-            before_read=None if lock is None else functools.partial(_take_locks, lock, state),
-        )
-        try:
-            if lock is None:
-                the_plan = _plan_file(file, prefetch, prune)
-            else:
-                the_plan = _plan_locked(file, prefetch, prune, lock, state)
-            backend = prefetch.backend()
+        lock = None if no_lock else LockOptions(
+                lambda backend: lock_transport(transport_options(state), backend),
+                lock_timeout,
+                lock_wait_notice(lock_timeout),
+            )
+        connect = functools.partial(make_backend, state, parallelism=parallel or state.parallel)
+        with EngineSession(connect, lock=lock, on_warning=_warn) as session:
+            the_plan = session.plan_file(file, prune=prune)
             if output is OutputFormat.text:
                 render_plan(the_plan, console)
             check_safety(the_plan, allow_data_loss=allow_data_loss)
@@ -314,30 +266,11 @@ def apply(
                 ) as advance,
                 stop_on_signals(interrupt),
             ):
-                result = execute_plan(
-                    the_plan,
-                    backend,
-                    allow_data_loss=allow_data_loss,
-                    progress=advance,
-                    on_vhosts_created=None if lock is None else lock.acquire_created,
-                    interrupt=interrupt,
-                )
-        finally:
-            prefetch.close()
-            if lock is not None:
-                lock.release()
+                result = session.apply_plan(the_plan, allow_data_loss=allow_data_loss, progress=advance, stop=interrupt)
     if output is OutputFormat.json:
         emit_json({"plan": the_plan.to_dict(), "result": result.to_dict()})
     else:
         render_result(result, console)
-
-
-def _say_waiting(timeout: float) -> Callable[[str, Holder | None], None]:
-    def say(vhost: str, holder: Holder | None) -> None:
-        who = f"held by {holder}" if holder is not None else "held by another apply"
-        err(f"waiting up to {timeout:g} s for the apply lock of vhost {vhost!r}, {who}")
-
-    return say
 
 
 VHOST_FILTER_OPTION = typer.Option(None, "--vhost", help="Export only this vhost (repeatable).")

@@ -22,6 +22,7 @@ import typer
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TransportOptions, engine_backend
 from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.engine.apply_lock import Holder
 from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, Refused, UsageError
 
 T = TypeVar("T")
@@ -197,3 +198,22 @@ def export_format(given: str | None, output: OutputFormat | None) -> str:
     if given is not None and wanted is not None and given != wanted:
         raise UsageError(f"--format {given} contradicts -o {output}: give one of them")
     return given or wanted or "yaml"
+
+
+# -- the apply lock's options, shared by `apply` and `tutorial provision` -------------------------------
+LOCK_TIMEOUT_OPTION = typer.Option(
+    30.0, "--lock-timeout", min=0, help="Seconds to wait for another apply's lock on a vhost (0: fail at once)."
+)
+NO_LOCK_OPTION = typer.Option(
+    False, "--no-lock", help="Apply without the per-vhost apply lock (another apply could run at the same time)."
+)
+
+
+def lock_wait_notice(timeout: float) -> Callable[[str, Holder | None], None]:
+    """The apply lock's ``on_wait``: say on stderr which vhost is waited for, how long, and who holds it."""
+
+    def say(vhost: str, holder: Holder | None) -> None:
+        who = f"held by {holder}" if holder is not None else "held by another apply"
+        err(f"waiting up to {timeout:g} s for the apply lock of vhost {vhost!r}, {who}")
+
+    return say

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rabbitadmin.loader import LocatedDict, LocatedList
+from rabbitadmin.located import LocatedDict, LocatedList
 
 DEFINITIONS_MARKERS = ("rabbit_version", "rabbitmq_version", "product_version", "queues", "exchanges", "bindings")
 IGNORED_SECTIONS = (

@@ -7,37 +7,19 @@ overwritten values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from rabbitadmin.definitions_input import DEFINITIONS_MARKERS
 from rabbitadmin.errors import InputFileError, Problem, TopologyError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
+from rabbitadmin.located import LocatedDict, LocatedList
 from rabbitadmin.model import Topology
-
-
-class LocatedDict(dict[Any, Any]):
-    """A dict that knows the line of itself and of each of its keys (1-based)."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-    def line_of(self, key: Any) -> int:
-        return self.key_lines.get(key, self.line)
-
-
-class LocatedList(list[Any]):
-    """A list that knows the line of itself and of each item (1-based)."""
-
-    line: int = 0
-    item_lines: list[int]
-
-    def line_of(self, index: int) -> int:
-        return self.item_lines[index] if index < len(self.item_lines) else self.line
-
+from rabbitadmin.validate import validate_document
 
 # libyaml's parser keeps node marks too and parses large files about five times faster.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -160,8 +142,6 @@ def declared_vhosts(root: yaml.Node | None) -> frozenset[str] | None:
     (a merge key supplying a name, say) only costs the early start, never correctness, because the
     caller compares this scope with the validated one.
     """
-    from rabbitadmin.definitions_input import DEFINITIONS_MARKERS
-
     if not isinstance(root, yaml.MappingNode):
         return None
     sections = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
@@ -272,25 +252,35 @@ def _refuse(message: str, node: yaml.Node, filename: str) -> None:
 
 @with_collector_paused
 def load_topology_text(
-    text: str, filename: str = "<topology>", *, resolve_secrets: bool = True, on_scope: ScopeHook | None = None
+    text: str,
+    filename: str = "<topology>",
+    *,
+    resolve_secrets: bool = True,
+    on_scope: ScopeHook | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Topology:
     """Load and validate a topology from text; raise ``TopologyError`` listing every problem.
 
     ``on_scope`` lets a caller start reading the server while validation runs (see ``prefetch``); it is
-    not called when the scope cannot be told before validating.
+    not called when the scope cannot be told before validating. ``environ``: where ``{env: NAME}``
+    password sources are read (default: the process environment).
     """
-    from rabbitadmin.validate import validate_document
-
     document = parse_document(text, filename, on_scope)
     base_dir = Path(filename).parent if filename and not filename.startswith("<") else Path.cwd()
-    return validate_document(document, filename, base_dir=base_dir, resolve_secrets=resolve_secrets)
+    return validate_document(document, filename, base_dir=base_dir, resolve_secrets=resolve_secrets, environ=environ)
 
 
-def load_topology(path: str | Path, *, resolve_secrets: bool = True, on_scope: ScopeHook | None = None) -> Topology:
+def load_topology(
+    path: str | Path,
+    *,
+    resolve_secrets: bool = True,
+    on_scope: ScopeHook | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Topology:
     """Load and validate a topology file (YAML topology or definitions JSON); see ``load_topology_text``."""
     name = str(path)
     try:
         text = read_bounded(path, MAX_TOPOLOGY_BYTES, allow_pipes=True)
     except InputFileError as exc:
         raise TopologyError([Problem(str(exc), name)]) from None
-    return load_topology_text(text, name, resolve_secrets=resolve_secrets, on_scope=on_scope)
+    return load_topology_text(text, name, resolve_secrets=resolve_secrets, on_scope=on_scope, environ=environ)

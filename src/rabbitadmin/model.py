@@ -9,6 +9,7 @@ has. Immutable properties of exchanges and queues always have a concrete value.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -28,6 +29,13 @@ class Origin:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}"
+
+
+def canonical_json(value: Any) -> str:
+    """A stable text form of a JSON value (sorted keys, no spaces), used in identity keys."""
+    if value == {}:
+        return "{}"  # nearly every binding: skip the encoder
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Secret:
@@ -169,8 +177,6 @@ class Binding:
 
     @property
     def key(self) -> Key:
-        from rabbitadmin.normalize import canonical_json  # local: normalize imports this module
-
         return (
             self.vhost,
             self.source,

@@ -6,7 +6,6 @@ The server injects defaults and reports numbers as it pleases (``"60000"``, ``60
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rabbitadmin.model import Binding, JsonValue
@@ -28,13 +27,6 @@ INTEGER_ARGUMENTS = frozenset(
     }
 )
 BOOLEAN_ARGUMENTS = frozenset({"x-single-active-consumer"})
-
-
-def canonical_json(value: Any) -> str:
-    """A stable text form of a JSON value (sorted keys, no spaces), used in identity keys."""
-    if value == {}:
-        return "{}"  # nearly every binding: skip the encoder
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def as_integer(value: JsonValue) -> int | None:

@@ -13,8 +13,8 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape
 
-from rabbitadmin.apply import ApplyResult
-from rabbitadmin.plan import Action, Change, Plan
+from rabbitadmin.engine.apply import ApplyResult
+from rabbitadmin.engine.plan import Action, Change, Plan
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from rabbitadmin.kinds import (
     is_reserved_queue_name,
     is_server_owned_exchange,
 )
-from rabbitadmin.loader import LocatedDict, LocatedList
+from rabbitadmin.located import LocatedDict, LocatedList, plain
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -56,10 +56,13 @@ NAME_RE_FORBIDDEN = re.compile(r"[\x00-\x1f]")
 
 
 class _Validator:
-    def __init__(self, filename: str, base_dir: Path, resolve_secrets: bool) -> None:
+    def __init__(
+        self, filename: str, base_dir: Path, resolve_secrets: bool, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.filename = filename
         self.base_dir = base_dir
         self.resolve_secrets = resolve_secrets
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.problems: list[Problem] = []
         self.topology = Topology()
         self.seen: dict[tuple[str, Key], int] = {}
@@ -182,8 +185,8 @@ class _Validator:
             message = _argument_shape_problem(name, arg)
             if message is not None:
                 self.problem(message, arg_line, field)
-        plain: dict[str, Any] = _plain(value)
-        return plain
+        result: dict[str, Any] = plain(value)
+        return result
 
     def server_rules(
         self, kind: Target, object_type: str | None, raw: Any, path: str, line: int, context: str = ""
@@ -343,7 +346,7 @@ class _Validator:
             return Secret("")
         if "env" in value:
             variable = str(value["env"])
-            secret = os.environ.get(variable)
+            secret = self.environ.get(variable)
             if secret is None:
                 self.problem(f"the environment variable {variable} is not set", value.line_of("env"), f"{field}.env")
                 return None
@@ -566,9 +569,19 @@ class _Validator:
             self.server_rules("binding", source_type, written[0], written[1], line or 0, context)
 
 
-def validate_document(document: Any, filename: str, *, base_dir: Path, resolve_secrets: bool = True) -> Topology:
-    """Validate a parsed document (topology or definitions) and build the desired ``Topology``."""
-    validator = _Validator(filename, base_dir, resolve_secrets)
+def validate_document(
+    document: Any,
+    filename: str,
+    *,
+    base_dir: Path,
+    resolve_secrets: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> Topology:
+    """Validate a parsed document (topology or definitions) and build the desired ``Topology``.
+
+    ``environ``: where ``{env: NAME}`` password sources are read (default: the process environment).
+    """
+    validator = _Validator(filename, base_dir, resolve_secrets, environ)
     if is_definitions_document(document):
         document = topology_document_from_definitions(document, validator.problem)
     validator.root(document)
@@ -602,12 +615,3 @@ def _type_name(value: Any) -> str:
         if isinstance(value, kind):
             return name
     return type(value).__name__
-
-
-def _plain(value: Any) -> Any:
-    """Located containers back to plain dicts and lists (for arguments stored in the model)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -24,6 +24,7 @@ import requests
 
 from rabbitadmin.sandbox import free_port, server_scripts_dir
 from tests.ansible.support import REPO, ansible_playbook, assert_bootstrapped, listening_addresses, recap
+from tests.lock_holder import lock_held_elsewhere
 
 PLAYBOOK = REPO / "ansible" / "site.yml"
 ADMIN_PASSWORD = "adm-" + secrets.token_hex(8)
@@ -207,6 +208,27 @@ def test_check_mode_fails_where_the_real_run_would_destroy_messages(deployment: 
     assert result.returncode != 0
     assert "refusing to destroy messages" in result.stdout, result.stdout
     assert _get(deployment, "/api/queues/myproject/task_queue", "boss", ADMIN_PASSWORD).status_code == 200
+
+
+def test_apply_waits_for_another_applys_lock_then_fails_naming_it(deployment: Deployment) -> None:
+    # The module takes the per-vhost apply lock like `rabbitadmin apply`; another process holds myproject's.
+    amqp_port = int(str(deployment.variables["rabbitmq_amqp_port"]))
+    with lock_held_elsewhere(deployment.url, "boss", ADMIN_PASSWORD, amqp_port, "myproject") as holder_pid:
+        deployment.variables["rabbitadmin_lock_timeout"] = 10
+        try:
+            locked = deployment.run()
+        finally:
+            del deployment.variables["rabbitadmin_lock_timeout"]
+        # Check mode only reads, like `rabbitadmin plan`: the lock does not stop it.
+        checked = deployment.run("--check")
+    assert locked.returncode != 0
+    assert recap(locked.stdout)["failed"] == 1, locked.stdout
+    assert f"waited up to 10 s for the apply lock of vhost 'myproject', held by pid {holder_pid}" in locked.stdout
+    assert f"another apply holds the apply lock of vhost 'myproject': pid {holder_pid}" in locked.stdout
+    assert checked.returncode == 0, checked.stdout
+    # The holder was killed: its lock went with its connection, and the next run goes through.
+    again = deployment.run()
+    assert again.returncode == 0 and recap(again.stdout)["changed"] == 0, again.stdout
 
 
 def test_configuration_change_restarts_the_node(deployment: Deployment) -> None:

@@ -11,15 +11,14 @@ from pathlib import Path
 import pika
 import pytest
 
-from rabbitadmin.apply import PartialApply
-from rabbitadmin.apply_lock import LOCK_QUEUE, ApplyLock
 from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.errors import ExitCode
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE, ApplyLock
+from rabbitadmin.engine.plan import Action
+from rabbitadmin.errors import ExitCode, PartialApply
 from rabbitadmin.loader import load_topology_text
-from rabbitadmin.plan import Action
 from rabbitadmin.sandbox import SandboxInfo, server_scripts_dir
 
 from ..integration.test_apply_lock import AtPrompt

@@ -22,13 +22,12 @@ from typing import Any
 import pytest
 import yaml
 
-from rabbitadmin.apply import PartialApply
-from rabbitadmin.apply_lock import LOCK_QUEUE, ApplyLock, Holder
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.errors import ApplyLocked, ExitCode
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE, ApplyLock, Holder
+from rabbitadmin.errors import ApplyLocked, ExitCode, PartialApply
 from rabbitadmin.loader import load_topology
 
 from ..conftest import CliRunner
@@ -314,3 +313,21 @@ def test_a_vhost_created_by_two_applies_at_once_stops_the_later_one(
     result = caught.value.result
     assert [c.kind for c in result.done] == ["vhost"] and len(result.not_attempted) == len(plan.changes) - 1
     assert server_state(admin_client, vhost) == {"exchanges": set(), "queues": set(), "bindings": set()}
+
+
+@pytest.mark.parametrize("length", [1, 40, 100])  # 100 "é" = 200 bytes: AMQP cannot open a vhost past 255
+def test_a_held_lock_reads_as_held_whatever_the_vhost_names_length(
+    settings: ConnectionSettings, admin_client: HttpClient, length: int
+) -> None:
+    # RabbitMQ 4.0 puts the vhost's name into its RESOURCE_LOCKED reply; past 255 bytes the reply overflows and
+    # the broker closes the connection (541) instead of the channel (405): still "held", not "unavailable".
+    name = ("é" * length)[:length]
+    admin_client.put(api_path("vhosts", name), {})
+    try:
+        with ApplyLock(settings, timeout=0) as holder, ApplyLock(settings, timeout=0) as second:
+            holder.acquire([name])
+            with pytest.raises(ApplyLocked, match="another apply holds the apply lock"):
+                second.acquire([name])
+            assert second.held == set()
+    finally:
+        admin_client.delete(api_path("vhosts", name))

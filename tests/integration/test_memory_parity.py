@@ -15,17 +15,16 @@ from typing import Any
 import pytest
 import yaml
 
-from rabbitadmin.apply import PartialApply
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.memory import MemoryBackend
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.errors import ExitCode
+from rabbitadmin.engine.plan import Plan
+from rabbitadmin.errors import ExitCode, PartialApply
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Key, Topology, TopologyObject, User
 from rabbitadmin.passwords import hash_password
-from rabbitadmin.plan import Plan
 
 PASSWORD_HASH = hash_password("parity")
 

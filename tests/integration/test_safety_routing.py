@@ -18,14 +18,13 @@ import pika
 import pytest
 import yaml
 
-from rabbitadmin.apply import PartialApply
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.errors import ExitCode
+from rabbitadmin.engine.plan import Action
+from rabbitadmin.errors import ExitCode, PartialApply
 from rabbitadmin.loader import load_topology
-from rabbitadmin.plan import Action
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import CliRunner

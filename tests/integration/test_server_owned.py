@@ -15,9 +15,9 @@ from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
+from rabbitadmin.engine.plan import Action
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology
-from rabbitadmin.plan import Action
 from rabbitadmin.sandbox import SandboxInfo
 
 

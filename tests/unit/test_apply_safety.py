@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from rabbitadmin.apply import ApplyResult, PartialApply, execute_plan
-from rabbitadmin.apply_lock import ApplyLock, Holder, NoSuchVhost
 from rabbitadmin.backends.base import QueueDepth
-from rabbitadmin.diff import compute_plan
-from rabbitadmin.errors import ApplyLocked, ExitCode, MessagesArrived, Refused
+from rabbitadmin.engine.apply import ApplyResult, execute_plan
+from rabbitadmin.engine.apply_lock import ApplyLock, Holder
+from rabbitadmin.engine.diff import compute_plan
+from rabbitadmin.engine.plan import Action
+from rabbitadmin.errors import ApplyLocked, ExitCode, LockVhostMissing, MessagesArrived, PartialApply, Refused
 from rabbitadmin.model import Binding, Exchange, Key, Queue, Topology, TopologyObject, Vhost
-from rabbitadmin.plan import Action
 
 V = "v"
 
@@ -184,7 +184,7 @@ class ScriptedTransport:
         self.log.append(f"try {vhost}")
         self.arguments = arguments
         if vhost in self.missing:
-            raise NoSuchVhost(vhost)
+            raise LockVhostMissing(vhost)
         if self.busy.get(vhost, 0) > 0:
             self.busy[vhost] -= 1
             return None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rabbitadmin.apply import check_safety
-from rabbitadmin.diff import compute_plan
+from rabbitadmin.engine.apply import check_safety
+from rabbitadmin.engine.diff import compute_plan
+from rabbitadmin.engine.plan import Action, Plan
 from rabbitadmin.errors import Refused
 from rabbitadmin.model import (
     Binding,
@@ -20,7 +21,6 @@ from rabbitadmin.model import (
     Vhost,
 )
 from rabbitadmin.passwords import hash_password
-from rabbitadmin.plan import Action, Plan
 
 V = "v"
 

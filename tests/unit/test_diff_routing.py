@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rabbitadmin.diff import compute_plan
+from rabbitadmin.engine.diff import compute_plan
+from rabbitadmin.engine.plan import Action, Plan
 from rabbitadmin.model import Binding, Exchange, Key, Queue, Topology, TopologyObject, Vhost
-from rabbitadmin.plan import Action, Plan
 
 V = "v"
 

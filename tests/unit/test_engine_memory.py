@@ -13,15 +13,22 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rabbitadmin.apply import ApplyInterrupted, PartialApply
 from rabbitadmin.backends.memory import Fault, MemoryBackend
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.errors import AnswerLost, BatchFailed, ExitCode, RequestTimeout, ServerError
+from rabbitadmin.engine.plan import Action, Plan
+from rabbitadmin.errors import (
+    AnswerLost,
+    ApplyInterrupted,
+    BatchFailed,
+    ExitCode,
+    PartialApply,
+    RequestTimeout,
+    ServerError,
+)
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Binding, Exchange, Key, Queue, Topology, Vhost
 from rabbitadmin.passwords import hash_password
-from rabbitadmin.plan import Action, Plan
 
 V = "v1"
 HASH = hash_password("unit")

@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 
 from rabbitadmin.definitions import SECTIONS as DEFINITIONS_SECTIONS
-from rabbitadmin.diff import compute_plan
+from rabbitadmin.engine.diff import compute_plan
+from rabbitadmin.engine.plan import Action, Change
 from rabbitadmin.export import export_document
 from rabbitadmin.kinds import (
     BUILTIN_EXCHANGES,
@@ -30,7 +31,6 @@ from rabbitadmin.model import (
     User,
     Vhost,
 )
-from rabbitadmin.plan import Action, Change
 
 V = "v"
 SAMPLES: dict[str, TopologyObject] = {

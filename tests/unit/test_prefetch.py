@@ -13,9 +13,9 @@ from typing import Any, cast
 import pytest
 
 from rabbitadmin.backends.base import Backend
+from rabbitadmin.engine.prefetch import StatePrefetch
 from rabbitadmin.errors import ConnectionFailed
 from rabbitadmin.model import Topology, Vhost
-from rabbitadmin.prefetch import StatePrefetch
 
 
 class RecordingBackend:

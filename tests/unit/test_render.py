@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import re
 
+from rabbitadmin.engine.plan import Action, Change, FieldChange, Plan
 from rabbitadmin.model import Queue, User
-from rabbitadmin.plan import Action, Change, FieldChange, Plan
 from rabbitadmin.render import make_console, render_plan
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

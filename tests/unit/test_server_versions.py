@@ -119,8 +119,9 @@ class _TimingOutBackend:
 
 @pytest.mark.parametrize("permanent", [True, False])
 def test_run_again_is_advised_only_when_a_re_run_can_finish(permanent: bool) -> None:
-    from rabbitadmin.apply import PartialApply, execute_plan
-    from rabbitadmin.diff import compute_plan
+    from rabbitadmin.engine.apply import execute_plan
+    from rabbitadmin.engine.diff import compute_plan
+    from rabbitadmin.errors import PartialApply
 
     desired = topology(Queue(vhost="v", name="q"))
     plan = compute_plan(desired, Topology())
@@ -148,8 +149,8 @@ class _VersionOnly:
 def test_plan_refuses_arguments_this_servers_version_refuses(version: str, refused: bool) -> None:
     # validate only warns (3.10 refuses x-queue-leader-locator on a classic queue, 4.0 takes it); the plan,
     # which knows the server, turns the warning into a refusal before any write, or lets it through.
-    from rabbitadmin.diff import compute_plan
-    from rabbitadmin.engine import _check_server_version
+    from rabbitadmin.engine.diff import compute_plan
+    from rabbitadmin.engine.planner import _check_server_version
 
     queue = Queue(vhost="v", name="q", arguments={"x-queue-leader-locator": "balanced"})
     desired = topology(queue)

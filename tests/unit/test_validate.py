@@ -577,7 +577,7 @@ def test_missing_file() -> None:
 @pytest.mark.parametrize("name", ["hello-world", "work-queues", "publish-subscribe", "routing", "topics", "rpc"])
 def test_tutorial_presets_agree_with_the_repository_topology(name: str) -> None:
     """Provisioning a preset after applying topology.yaml (or the reverse) must change nothing they share."""
-    from rabbitadmin.diff import compute_plan
+    from rabbitadmin.engine.diff import compute_plan
     from rabbitadmin.tutorials.scenarios import load_preset
 
     repository = load_topology(REPO / "topology.yaml", resolve_secrets=False)

@@ -2,7 +2,7 @@
 
 The management API answers an unknown vhost with a bare 404 (listings: ``GET /api/queues/nosuch``) or
 400 ``vhost_or_user_not_found`` (``PUT /api/permissions/...``); ``rabbitmqctl list_queues -p nosuch``
-lists nothing and exits 0. Both become ``NoSuchVhost``, with a "did you mean" among the vhosts there are.
+lists nothing and exits 0. Both become ``UnknownVhost``, with a "did you mean" among the vhosts there are.
 """
 
 from __future__ import annotations
@@ -11,29 +11,25 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from rabbitadmin.backends.admin_ops import AdminOps, Row
-from rabbitadmin.errors import NotFound, RabbitAdminError
+from rabbitadmin.errors import RabbitAdminError, UnknownVhost
 from rabbitadmin.suggest import did_you_mean
 
 
-class NoSuchVhost(NotFound):
-    """A command named a vhost the server does not have (exit 1, as for any missing object)."""
-
-
-def missing_vhost_error(ops: AdminOps, vhost: str) -> NoSuchVhost | None:
-    """``NoSuchVhost`` for ``vhost`` when the server has no such vhost, else None (one listing of vhosts)."""
+def missing_vhost_error(ops: AdminOps, vhost: str) -> UnknownVhost | None:
+    """``UnknownVhost`` for ``vhost`` when the server has no such vhost, else None (one listing of vhosts)."""
     names = [str(row.get("name")) for row in ops.list_vhosts()]
     if vhost in names:
         return None
-    return NoSuchVhost(f"there is no vhost {vhost!r}{did_you_mean(vhost, names)}; vhosts: {', '.join(sorted(names))}")
+    return UnknownVhost(f"there is no vhost {vhost!r}{did_you_mean(vhost, names)}; vhosts: {', '.join(sorted(names))}")
 
 
 @contextmanager
 def vhost_errors(ops: AdminOps, vhost: str | None) -> Iterator[None]:
-    """Inside: an error of a command given ``vhost`` is replaced by ``NoSuchVhost`` when that vhost is missing."""
+    """Inside: an error of a command given ``vhost`` is replaced by ``UnknownVhost`` when that vhost is missing."""
     try:
         yield
     except RabbitAdminError as exc:
-        if not vhost or isinstance(exc, NoSuchVhost) or getattr(exc, "exit_code", 1) != 1:
+        if not vhost or isinstance(exc, UnknownVhost) or getattr(exc, "exit_code", 1) != 1:
             raise  # connection, timeout, refusal errors are about something else
         missing = missing_vhost_error(ops, vhost)
         if missing is None:

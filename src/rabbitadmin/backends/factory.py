@@ -18,11 +18,11 @@ from rabbitadmin.errors import UsageError
 from rabbitadmin.suggest import unknown_value
 
 if TYPE_CHECKING:
-    from rabbitadmin.apply_lock import LockTransport
     from rabbitadmin.backends.admin_ops import AdminOps
     from rabbitadmin.backends.base import Backend
     from rabbitadmin.backends.ctl.runner import Rabbitmqctl
     from rabbitadmin.connection import ConnectionSettings
+    from rabbitadmin.engine.apply_lock import LockTransport
 
 #: The transports, by the name ``--backend`` takes, with what they speak (for help and errors).
 TRANSPORTS: dict[str, str] = {"http": "the management HTTP API", "ctl": "rabbitmqctl"}
@@ -85,10 +85,10 @@ def lock_transport(options: TransportOptions, backend: Backend) -> LockTransport
     if options.name == "ctl":
         from typing import cast
 
-        from rabbitadmin.apply_lock import LockTransport
+        from rabbitadmin.engine.apply_lock import LockTransport
 
         return cast(LockTransport, backend)
-    from rabbitadmin.apply_lock import AmqpTransport
+    from rabbitadmin.engine.apply_lock import AmqpTransport
 
     return AmqpTransport(options.settings())
 

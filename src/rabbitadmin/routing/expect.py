@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rabbitadmin.located import LocatedDict, LocatedList, plain
 from rabbitadmin.model import Origin, Topology
 
 if TYPE_CHECKING:
@@ -66,8 +67,6 @@ def read_expectations(document: Any, topology: Topology, filename: str, report: 
     The vhost may be left out when the topology declares exactly one vhost. Problems go to ``report``;
     items with problems are dropped.
     """
-    from rabbitadmin.loader import LocatedDict, LocatedList
-
     if not isinstance(document, LocatedDict) or document.get("expect") is None:
         return []
     items = document["expect"]
@@ -140,9 +139,7 @@ def _read_one(
             queues = tuple(sorted(set(reaches)))
     if vhost is None or exchange is None or routing_key is None:
         return None
-    from rabbitadmin.validate import _plain  # located containers to plain ones; validate imports this module
-
-    return vhost, exchange, routing_key, _plain(headers), queues
+    return vhost, exchange, routing_key, plain(headers), queues
 
 
 @dataclass(frozen=True)

@@ -10,22 +10,26 @@ from pathlib import Path
 
 import typer
 
-from rabbitadmin.apply import ApplyResult
+from rabbitadmin.backends.factory import lock_transport
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.cli_support import (
+    LOCK_TIMEOUT_OPTION,
+    NO_LOCK_OPTION,
     OUTPUT_OPTION,
     OutputFormat,
     cli_state,
     confirm_or_refuse,
     emit_json,
     error_boundary,
+    lock_wait_notice,
     make_backend,
+    transport_options,
 )
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings, read_password_file
-from rabbitadmin.engine import check_safety, execute_plan, make_plan
+from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety
+from rabbitadmin.engine.plan import Action
 from rabbitadmin.errors import RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
-from rabbitadmin.plan import Action
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.tutorials.scenarios import (
     DEFAULT_VHOST,
@@ -97,29 +101,40 @@ def provision_command(
     password_file: Path | None = PASSWORD_FILE_OPTION,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the plan, change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before replacing existing objects."),
+    lock_timeout: float = LOCK_TIMEOUT_OPTION,
+    no_lock: bool = NO_LOCK_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Plan and apply a scenario's preset: the vhost, its objects, and user myuser with full permissions."""
+    """Plan and apply a scenario's preset: the vhost, its objects, and user myuser with full permissions.
+
+    Like ``apply``, it takes the apply lock of the scenario's vhost before reading the server (not with
+    ``--dry-run``, which only plans).
+    """
     console = make_console()
     result = ApplyResult()
     with error_boundary(output):
         get_scenario(name)
-        if password_file is None and PASSWORD_ENV not in os.environ:
-            # The loader reads the password from the variable; a prompt fills it for this process only.
-            os.environ[PASSWORD_ENV] = _prompt_password(confirm=True).reveal()
-        desired = load_preset(name, vhost=vhost, password_file=password_file)
-        backend = make_backend(cli_state(ctx))
-        try:
-            plan = make_plan(desired, backend)
+        password = None if password_file is not None else _password_from_env_or_prompt(confirm=True)
+        desired = load_preset(name, vhost=vhost, password_file=password_file, password=password)
+        state = cli_state(ctx)
+        lock = (
+            None
+            if no_lock or dry_run
+            else LockOptions(
+                lambda backend: lock_transport(transport_options(state), backend),
+                lock_timeout,
+                lock_wait_notice(lock_timeout),
+            )
+        )
+        with EngineSession(lambda: make_backend(state), lock=lock) as session:
+            plan = session.plan(desired)
             if output is OutputFormat.text:
                 render_plan(plan, console)
             if not plan.is_empty and not dry_run:
                 check_safety(plan, allow_data_loss=False)
                 if any(c.action in (Action.REPLACE, Action.DELETE) for c in plan.changes):
                     confirm_or_refuse(f"Replace existing objects to provision {name}?", yes=yes)
-                result = execute_plan(plan, backend)
-        finally:
-            backend.close()
+                result = session.apply_plan(plan)
     if output is OutputFormat.json:
         emit_json(
             {
@@ -176,9 +191,10 @@ def run_command(
         runner.run(target, list(args or []), limits)
 
 
-def _password_from_env_or_prompt() -> Secret:
+def _password_from_env_or_prompt(*, confirm: bool = False) -> Secret:
+    """The variable MYUSER_PASSWORD, else a prompt (``confirm``: asked twice)."""
     value = os.environ.get(PASSWORD_ENV)
-    return Secret(value) if value is not None else _prompt_password(confirm=False)
+    return Secret(value) if value is not None else _prompt_password(confirm=confirm)
 
 
 def _prompt_password(*, confirm: bool) -> Secret:

@@ -16,7 +16,7 @@ import yaml
 
 from rabbitadmin.errors import UsageError
 from rabbitadmin.loader import load_topology_text
-from rabbitadmin.model import Topology
+from rabbitadmin.model import Secret, Topology
 
 DEFAULT_VHOST = "myproject"
 TUTORIAL_USER = "myuser"
@@ -140,8 +140,14 @@ def load_preset(
     *,
     vhost: str = DEFAULT_VHOST,
     password_file: Path | None = None,
+    password: Secret | None = None,
     resolve_secrets: bool = True,
 ) -> Topology:
-    """Load and validate a scenario's preset as a ``Topology`` (raises ``TopologyError``)."""
+    """Load and validate a scenario's preset as a ``Topology`` (raises ``TopologyError``).
+
+    The tutorial user's password: read from ``password_file`` if given, else ``password``, else
+    the variable MYUSER_PASSWORD. ``password`` never goes into the process environment.
+    """
     text = preset_document_text(name, vhost=vhost, password_file=password_file)
-    return load_topology_text(text, f"<preset {name}>", resolve_secrets=resolve_secrets)
+    environ = None if password is None or password_file is not None else {PASSWORD_ENV: password.reveal()}
+    return load_topology_text(text, f"<preset {name}>", resolve_secrets=resolve_secrets, environ=environ)

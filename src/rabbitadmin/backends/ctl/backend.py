@@ -32,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from rabbitadmin.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl.batch import Batcher
@@ -43,6 +42,7 @@ from rabbitadmin.backends.ctl.runner import (
     table_arguments,
 )
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
 from rabbitadmin.errors import CtlError, MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import KINDS, plain_from_server

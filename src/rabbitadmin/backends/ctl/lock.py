@@ -20,9 +20,9 @@ import sys
 import threading
 from collections.abc import Callable
 
-from rabbitadmin.apply_lock import Held, NoSuchVhost
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
-from rabbitadmin.errors import LockUnavailable
+from rabbitadmin.engine.apply_lock import Held
+from rabbitadmin.errors import LockUnavailable, LockVhostMissing
 
 _PR_SET_PDEATHSIG = 1
 
@@ -134,7 +134,7 @@ def hold_eval(ctl: Rabbitmqctl, expression: str, vhost: str) -> Held | None:
     if line == "busy":
         return None
     if line == "missing":
-        raise NoSuchVhost(vhost)
+        raise LockVhostMissing(vhost)
     detail = " ".join((line + " " + stderr).split())[:300] or "no answer"
     raise LockUnavailable(
         f"rabbitmqctl could not take the apply lock of vhost {vhost!r}: {detail}; pass --no-lock to apply without it"

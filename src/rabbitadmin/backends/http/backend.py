@@ -26,7 +26,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from rabbitadmin.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.http import quirks
 from rabbitadmin.backends.http.client import HttpClient, api_path
@@ -44,6 +43,8 @@ from rabbitadmin.definitions import (
     user_from_server,
     vhost_from_server,
 )
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
+from rabbitadmin.engine.plan import describe
 from rabbitadmin.errors import (
     AnswerLost,
     BatchFailed,
@@ -67,7 +68,6 @@ from rabbitadmin.model import (
     Vhost,
 )
 from rabbitadmin.normalize import as_integer
-from rabbitadmin.plan import describe
 
 # The vhost fields kinds.py marks plain come along in the same listing.
 VHOST_COLUMNS = ",".join(

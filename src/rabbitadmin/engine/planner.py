@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rabbitadmin.apply import ApplyResult, PartialApply, Progress, check_safety, execute_plan
 from rabbitadmin.argument_rules import ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.diff import compute_plan
+from rabbitadmin.engine.apply import ApplyResult, Progress, check_safety, execute_plan
+from rabbitadmin.engine.diff import compute_plan
+from rabbitadmin.engine.plan import Action, Plan
+from rabbitadmin.errors import PartialApply
 from rabbitadmin.kinds import SERVER_EXCHANGE_TYPES, message_total, vhost_queues
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
-from rabbitadmin.plan import Action, Plan
 from rabbitadmin.server_versions import version_notes
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]

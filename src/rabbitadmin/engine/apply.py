@@ -19,10 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.errors import BatchFailed, ExitCode, MessagesArrived, RabbitAdminError, Refused
+from rabbitadmin.engine.plan import Action, Change, Plan
+from rabbitadmin.errors import (
+    ApplyInterrupted,
+    BatchFailed,
+    MessagesArrived,
+    PartialApply,
+    RabbitAdminError,
+    Refused,
+)
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS
 from rabbitadmin.model import TopologyObject
-from rabbitadmin.plan import Action, Change, Plan
 
 Progress = Callable[[int, str], None]
 
@@ -54,64 +61,6 @@ class ApplyResult:
             "not_attempted": [c.to_dict() for c in self.not_attempted],
             "kept": [{**c.to_dict(), "reason_kept": why} for c, why in self.kept],
         }
-
-
-class PartialApply(RabbitAdminError):
-    """An apply stopped part-way; ``result`` says what was and was not done.
-
-    Exit code: ``PARTIAL`` when something failed or was not attempted; ``MESSAGES_ARRIVED`` when the only
-    thing left undone is queues kept because messages arrived after the plan.
-    """
-
-    exit_code = ExitCode.PARTIAL
-    headline = "the apply stopped part-way"
-
-    def __init__(self, result: ApplyResult, cause: RabbitAdminError | None = None) -> None:
-        self.result = result
-        self.cause = cause
-        only_kept = not result.failed and not result.not_attempted
-        headline = self.headline
-        if only_kept and self.exit_code == ExitCode.PARTIAL:  # an interrupt keeps its own code and headline
-            self.exit_code = ExitCode.MESSAGES_ARRIVED
-            headline = "the apply kept queues"
-        lines = [
-            f"{headline}: {len(result.done)} change(s) done, "
-            f"{len(result.kept)} kept (messages arrived after the plan), {len(result.failed)} failed, "
-            f"{len(result.not_attempted)} not attempted"
-        ]
-        if cause is not None:  # what stopped the apply between two steps (the lock of a vhost it created)
-            self.exit_code = cause.exit_code
-            lines.append(f"  stopped: {cause}")
-        lines += [f"  kept: {c.subject}: {why}" for c, why in result.kept]
-        # Failures that share one error (a bulk import's batch) are one line, not one per object.
-        by_error: dict[str, list[Change]] = {}
-        for change, error in result.failed:
-            by_error.setdefault(error, []).append(change)
-        for error, changes in by_error.items():
-            if len(changes) == 1:
-                lines.append(f"  failed: {changes[0].subject}: {error}")
-            else:
-                lines.append(f"  failed: {len(changes)} changes ({changes[0].subject}, ...): {error}")
-        lines += [f"  not attempted: {c.subject}" for c in result.not_attempted[:20]]
-        if len(result.not_attempted) > 20:
-            lines.append(f"  ... and {len(result.not_attempted) - 20} more not attempted")
-        if result.permanent:
-            lines.append("running the same command again will not finish it: fix the cause named above first")
-        elif only_kept:
-            lines.append(
-                "the kept queues hold messages now: drain them and run the same command again, or pass "
-                "--allow-data-loss to delete them with their messages"
-            )
-        else:
-            lines.append("run the same command again to finish: the next plan starts from the server's state")
-        super().__init__("\n".join(lines))
-
-
-class ApplyInterrupted(PartialApply):
-    """Ctrl-C or SIGTERM stopped the apply: requests in flight finished, no new one was sent."""
-
-    exit_code = ExitCode.INTERRUPTED
-    headline = "interrupted (Ctrl-C or SIGTERM): requests in flight finished, no new one was sent"
 
 
 def check_safety(plan: Plan, *, allow_data_loss: bool) -> None:

@@ -11,12 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 from rabbitadmin import passwords
-from rabbitadmin.apply_lock import is_apply_lock
+from rabbitadmin.engine.apply_lock import is_apply_lock
+from rabbitadmin.engine.plan import Action, Change, FieldChange, Plan, describe
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS, is_server_owned, message_total, vhost_queues
 from rabbitadmin.model import Binding, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
 from rabbitadmin.normalize import breaks_binding_listings
-from rabbitadmin.plan import Action, Change, FieldChange, Plan, describe
 
 ADMIN_TAG = "administrator"
 

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
-from rabbitadmin.errors import ApplyLocked, LockUnavailable
+from rabbitadmin.errors import ApplyLocked, LockUnavailable, LockVhostMissing
 
 #: The lock queue's name in every vhost (not ``amq.*``: clients may not declare those names).
 LOCK_QUEUE = "rabbitadmin.apply-lock"
@@ -40,6 +40,7 @@ _PREFIX = "rabbitadmin-"
 POLL_INTERVAL = 0.5
 _RESOURCE_LOCKED = 405
 _ACCESS_REFUSED = 403
+_INTERNAL_ERROR = 541
 
 
 def is_apply_lock(name: str) -> bool:
@@ -107,13 +108,9 @@ class LockTransport(Protocol):
     def try_lock(self, vhost: str, arguments: dict[str, Any]) -> Held | None:
         """Declare the exclusive lock queue in ``vhost``: the held lock, or None if someone else holds it.
 
-        Raises ``NoSuchVhost`` if the vhost does not exist, ``LockUnavailable`` if it cannot be tried.
+        Raises ``LockVhostMissing`` if the vhost does not exist, ``LockUnavailable`` if it cannot be tried.
         """
         ...
-
-
-class NoSuchVhost(Exception):
-    """The vhost to lock does not exist (yet)."""
 
 
 class _AmqpHeld:
@@ -167,6 +164,19 @@ class AmqpTransport:
                     "or pass --no-lock"
                 ) from None
             raise LockUnavailable(f"cannot take the apply lock of vhost {vhost!r}: {exc.reply_text}") from None
+        except pika.exceptions.ConnectionClosedByBroker as exc:
+            _close_quietly(connection)
+            if exc.reply_code == _INTERNAL_ERROR:
+                # RabbitMQ 4.0 words RESOURCE_LOCKED with the vhost's name and a long explanation; past 255
+                # bytes (a vhost name longer than about 14 bytes) the reply overflows AMQP's short string and
+                # the broker closes the connection with 541 instead of the channel with 405 (its log says
+                # method_field_shortstr_overflow). So a 541 here is read as "held": were it anything else, the
+                # wait would end at the lock timeout with an error that names no holder.
+                return None
+            raise LockUnavailable(
+                f"lost the AMQP connection while taking the apply lock of vhost {vhost!r} "
+                f"(ConnectionClosedByBroker: {exc.reply_code} {exc.reply_text})"
+            ) from None
         except pika.exceptions.AMQPError as exc:
             _close_quietly(connection)
             raise LockUnavailable(
@@ -189,7 +199,7 @@ class AmqpTransport:
             ) from None
         except (pika.exceptions.ConnectionClosedByBroker, pika.exceptions.ProbableAccessDeniedError) as exc:
             if "not found" in str(exc):
-                raise NoSuchVhost(vhost) from None
+                raise LockVhostMissing(vhost) from None
             raise LockUnavailable(
                 f"cannot take the apply lock of vhost {vhost!r} over AMQP at {where}: access refused to user "
                 f"{self.settings.user!r}; pass --no-lock to apply without it"
@@ -279,7 +289,7 @@ class ApplyLock:
         while True:
             try:
                 held = self.transport.try_lock(vhost, arguments)
-            except NoSuchVhost:
+            except LockVhostMissing:
                 self.missing.add(vhost)
                 return
             if held is not None:
