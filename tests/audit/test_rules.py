@@ -7,7 +7,7 @@ import pytest
 from rabbitadmin.audit.access import with_builtin_exchanges
 from rabbitadmin.audit.node import Listener, NodeFacts
 from rabbitadmin.audit.rules import RULES, Severity, audit
-from rabbitadmin.model import Exchange, Permission, Queue, TopicPermission, Topology, User, Vhost
+from rabbitadmin.model import Binding, Exchange, Permission, Queue, TopicPermission, Topology, User, Vhost
 from rabbitadmin.passwords import DEFAULT_ALGORITHM as SHA256
 from rabbitadmin.passwords import MD5, hash_password
 
@@ -132,6 +132,19 @@ def test_drift_rules_both_ways() -> None:
     assert {f.objects for f in findings if f.rule == "RA016"} == {("exchange:v/planned",)}
     same = topo(*BASE, user("app"), NARROW)
     assert not {"RA015", "RA016"} & rules_of(same, desired=topo(*BASE, user("app"), NARROW, builtins=False))
+
+
+def test_drift_leaves_out_what_the_server_owns() -> None:
+    """An exclusive queue, a binding to it and an ``amq.*`` exchange on the server are their connection's
+    or the server's: never reported as "on the server, not in the file" (kinds.is_server_owned)."""
+    reply = Queue("v", "reply-to-me", exclusive=True)
+    bound = Binding("v", "amq.topic", "queue", "reply-to-me", "#")
+    to_exchange = Binding("v", "amq.topic", "exchange", "reply-to-me", "#")
+    live = topo(*BASE, reply, bound, Exchange("v", "reply-to-me", "fanout"), to_exchange, user("app"), NARROW)
+    desired = topo(*BASE, user("app"), NARROW, builtins=False)
+    drift = {f.objects for f in audit(live, desired=desired).findings if f.rule == "RA015"}
+    # The exchange named like the exclusive queue and the binding to it are the application's.
+    assert drift == {("exchange:v/reply-to-me",), ("binding:" + "/".join(to_exchange.key),)}
 
 
 def test_ignore_and_order() -> None:

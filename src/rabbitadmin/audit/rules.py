@@ -17,6 +17,7 @@ from rabbitadmin.audit.patterns import (
     pattern_is_valid,
     permission_name,
 )
+from rabbitadmin.kinds import is_server_owned
 from rabbitadmin.model import Exchange, Topology, User
 from rabbitadmin.passwords import MD5, check_password
 
@@ -381,20 +382,14 @@ def topic_rules(topo: Topology) -> Iterator[Finding]:
             )
 
 
-def _is_server_owned(kind: str, key: tuple[str, ...]) -> bool:
-    if kind == "exchange":
-        return key[1] == "" or key[1].startswith("amq.")
-    if kind == "queue":
-        return key[1].startswith("amq.gen-")
-    return False
-
-
 def drift_rules(desired: Topology, live: Topology) -> Iterator[Finding]:
     """RA015, RA016: objects on one side only (vhost-scoped kinds only within the file's vhosts)."""
     in_scope = {v.name for v in desired.vhosts.values()}
     for kind in ("vhost", "user", "permission", "topic_permission", "exchange", "queue", "binding"):
-        want = {k for k in desired.of(kind) if not _is_server_owned(kind, k)}
-        have = {k for k in live.of(kind) if not _is_server_owned(kind, k)}
+        # Server-owned objects (kinds.is_server_owned: amq.* names, exclusive queues and their bindings) are
+        # never drift: no file lists them.
+        want = {k for k, obj in desired.of(kind).items() if not is_server_owned(obj, desired)}
+        have = {k for k, obj in live.of(kind).items() if not is_server_owned(obj, live)}
         if kind in ("exchange", "queue", "binding"):
             have = {k for k in have if k[0] in in_scope}
         for key in sorted(have - want):
