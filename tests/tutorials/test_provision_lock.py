@@ -10,8 +10,8 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from rabbitadmin.http_client import HttpClient, api_path
 
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.errors import ExitCode
 from rabbitadmin.model import Secret, User
 from rabbitadmin.sandbox import SandboxInfo
