@@ -150,5 +150,7 @@ def test_factory_http_parallel_and_unknown_name() -> None:
         backend = engine_backend(TransportOptions("http", lambda: settings, {}, parallel))
         assert isinstance(backend, HttpBackend) and backend.parallelism == expected
         backend.close()
-    with pytest.raises(UsageError, match="use http or ctl"):
+    with pytest.raises(UsageError, match="unknown backend 'amqp': use ctl or http"):
         TransportOptions("amqp", lambda: settings)
+    with pytest.raises(UsageError, match=r"unknown backend 'htp' \(did you mean 'http'\?\)"):
+        TransportOptions("htp", lambda: settings)
