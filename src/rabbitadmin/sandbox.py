@@ -104,6 +104,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def make_private_dir(directory: Path) -> None:
+    """Create ``directory`` (and its parents) readable by its owner only (it holds passwords and the cookie).
+
+    Raises ``SandboxError`` naming the directory and the system's reason (e.g. a path under ``/proc``, no
+    permission, a file in the way) instead of an ``OSError`` traceback.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+    except OSError as exc:
+        raise SandboxError(f"cannot use {directory} as the sandbox directory: {exc.strerror or exc}") from None
+
+
 def _ephemeral_range() -> tuple[int, int]:
     """The kernel's range for outgoing connections' local ports (Linux's default when unreadable)."""
     try:
@@ -270,8 +283,7 @@ class Sandbox:
             # The process that started it is gone; its Erlang VM may not be (it would hold the ports).
             _kill_leftovers(previous)
         root = ensure_root(RECIPES[version]) if version in RECIPES else None
-        self.directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)
+        make_private_dir(self.directory)
         info = SandboxInfo(
             directory=str(self.directory),
             nodename=previous.nodename if previous else self._new_nodename(),

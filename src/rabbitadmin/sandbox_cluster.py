@@ -52,6 +52,7 @@ from rabbitadmin.sandbox import (
     Sandbox,
     SandboxInfo,
     default_directory,
+    make_private_dir,
     read_state_file,
     write_private,
 )
@@ -250,8 +251,7 @@ class SandboxCluster:
             tls_dir=str(self.tls_dir.resolve()) if self.tls_dir else None,
         )
         fresh = self.read_state() is None
-        self.directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)
+        make_private_dir(self.directory)
         self._write_shared_secrets(state)
         if fresh:
             write_private(self._state_path, json.dumps(asdict(state), indent=2))
