@@ -476,7 +476,7 @@ BAD = [
         "topic-permission-no-exchange",
     ),
     # definitions input
-    bad(DEFS + "policies: [{name: p, vhost: v, pattern: x, definition: {a: 1}}]", "'a' is not a key", "definitions-policy"),
+    bad(DEFS + "policies: [{name: p, vhost: v, pattern: x, definition: {a: 1}}]", "'a' is not a key", "defs-policy"),
     bad(DEFS + "limits: []", "unknown definitions section 'limits'", "definitions-unknown-section"),
     bad(DEFS + "queues: [{name: q}]", "queues.vhost: is required", "definitions-queue-without-vhost"),
     bad(DEFS + "queues: [{name: q, vhost: null}]", "queues.vhost: is required", "definitions-queue-null-vhost"),
