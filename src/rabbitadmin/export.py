@@ -122,6 +122,41 @@ def _binding(binding: Binding) -> dict[str, Any]:
     return doc
 
 
+def definitions_document(
+    actual: Topology,
+    vhosts: Collection[str] | None = None,
+    *,
+    include_password_hashes: bool = False,
+    server_version: str | None = None,
+) -> dict[str, Any]:
+    """``actual`` in the server's definitions format (what ``rabbitmqctl import_definitions`` and
+    ``POST /api/definitions`` take): the objects ``export_document`` would write, each kind in its section
+    (operator policies and vhost limits as runtime parameters, users' limits in ``users[].limits``), every
+    section present. Password hashes only on request (a user without one is imported without a password).
+    """
+    from rabbitadmin.definitions import to_definitions
+    from rabbitadmin.model import KIND_ORDER
+
+    topology = export_document(actual, vhosts, include_password_hashes=True)
+    names = {v["name"] for v in topology["vhosts"]}
+    users = {u["name"] for u in topology["users"]}
+    objects = [
+        obj for obj in actual
+        if not is_server_owned(obj, actual)
+        and (obj.key[0] in users if obj.kind in ("user", "user_limit") else
+             (obj.key[0] if obj.kind == "vhost" else getattr(obj, "vhost", None)) in names)
+    ]  # fmt: skip
+    body = to_definitions(objects)
+    for entry in body.get("users", []):
+        if not include_password_hashes:
+            entry.pop("password_hash", None)
+            entry.pop("hashing_algorithm", None)
+    document: dict[str, Any] = {"rabbit_version": server_version} if server_version else {}
+    for section in dict.fromkeys(KINDS[kind].section for kind in KIND_ORDER):
+        document[section] = body.get(section, [])
+    return document
+
+
 def _policy(policy: Policy) -> dict[str, Any]:
     """A policy or operator policy; priority and apply_to only where they differ from the server's default."""
     doc: dict[str, Any] = {"name": policy.name, "pattern": policy.pattern, "definition": dict(policy.definition)}

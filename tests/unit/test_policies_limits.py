@@ -222,3 +222,22 @@ def test_mirroring_keys_are_refused_by_a_4_0_plan_and_accepted_by_3_10() -> None
     assert make_plan(desired, MemoryBackend(version="3.10.8")).refusals == []
     refusals = make_plan(desired, MemoryBackend(version="4.0.5")).refusals
     assert any("refuses the policy key 'ha-mode'" in r for r in refusals), refusals
+
+
+def test_definitions_export_applies_back_with_nothing_to_do() -> None:
+    from rabbitadmin.export import definitions_document
+
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    document = definitions_document(
+        backend.read_state({"v"}), ["v"], include_password_hashes=True, server_version="3.10.8"
+    )
+    assert sorted(p["name"] for p in document["policies"]) == ["cap", "dlx"]
+    components = sorted(p["component"] for p in document["parameters"])
+    assert components == ["operator_policy", "vhost-limits"]
+    assert [u["limits"] for u in document["users"] if u["name"] == "app"] == [
+        {"max-connections": 3, "max-channels": 20}
+    ]
+    assert make_plan(load_topology_text(json.dumps(document), "d.json"), backend, prune=True).is_empty
+    hidden = definitions_document(backend.read_state({"v"}), ["v"])
+    assert all("password_hash" not in u for u in hidden["users"])
