@@ -241,3 +241,10 @@ def test_definitions_export_applies_back_with_nothing_to_do() -> None:
     assert make_plan(load_topology_text(json.dumps(document), "d.json"), backend, prune=True).is_empty
     hidden = definitions_document(backend.read_state({"v"}), ["v"])
     assert all("password_hash" not in u for u in hidden["users"])
+
+
+def test_plan_wording_names_each_new_kind() -> None:
+    plan = make_plan(load(topology()), MemoryBackend())
+    subjects = {c.subject for c in plan.changes}
+    assert {"policy 'cap' in vhost 'v'", "operator policy 'ttl' in vhost 'v'", "vhost limit 'max-queues' in vhost 'v'",
+            "user limit 'max-channels' of user 'app'"} <= subjects  # fmt: skip
