@@ -190,16 +190,19 @@ def test_corpus_definitions_files(
 
 
 def test_the_plan_names_the_queues_a_lower_max_length_would_cut(
-    backend: Backend, admin_client: HttpClient, vhost: str
+    backend: Backend, admin_client: HttpClient, settings: ConnectionSettings, vhost: str
 ) -> None:
     def capped(length: int) -> str:
         policy = {"name": "cap", "pattern": "^jobs$", "apply_to": "queues", "definition": {"max-length": length}}
         return yaml.safe_dump({"vhosts": [{"name": vhost, "queues": [{"name": "jobs"}], "policies": [policy]}]})
 
     execute_plan(make_plan(load_topology_text(capped(1000)), backend), backend)
+    # rabbitmqctl grants no one access to the vhost it creates: let the test's publisher in.
+    admin_client.put(api_path("permissions", vhost, settings.user), {"configure": "", "write": ".*", "read": ""})
     for _ in range(3):
         message = {"properties": {}, "routing_key": "jobs", "payload": "x", "payload_encoding": "string"}
-        assert admin_client.post(api_path("exchanges", vhost, "amq.default", "publish"), message)["routed"]
+        answer = admin_client.post(api_path("exchanges", vhost, "amq.default", "publish"), message)
+        assert answer.json()["routed"]
     plan = make_plan(load_topology_text(capped(1)), backend)
     assert [(c.kind, c.action) for c in plan.changes] == [("policy", Action.UPDATE)]
     assert any("'jobs' (3 messages)" in w and "max-length 1" in w for w in plan.warnings), plan.warnings
