@@ -21,6 +21,7 @@ from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.engine.plan import Action
+from rabbitadmin.errors import Refused
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.passwords import hash_password
@@ -206,4 +207,7 @@ def test_the_plan_names_the_queues_a_lower_max_length_would_cut(
     plan = make_plan(load_topology_text(capped(1)), backend)
     assert [(c.kind, c.action) for c in plan.changes] == [("policy", Action.UPDATE)]
     assert any("'jobs' (3 messages)" in w and "max-length 1" in w for w in plan.warnings), plan.warnings
+    with pytest.raises(Refused, match="2 message"):  # 2 of the 3 would go: only with --allow-data-loss
+        execute_plan(plan, backend)
+    assert admin_client.get(api_path("policies", vhost, "cap"))["definition"] == {"max-length": 1000}
     assert not any("messages)" in w for w in make_plan(load_topology_text(capped(5)), backend).warnings)

@@ -15,7 +15,7 @@ from rabbitadmin.backends.memory import MemoryBackend
 from rabbitadmin.definitions import to_definitions, topology_from_definitions
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.engine.plan import Action
-from rabbitadmin.errors import TopologyError
+from rabbitadmin.errors import Refused, TopologyError
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import OperatorPolicy, Policy, Topology, UserLimit, VhostLimit
@@ -212,6 +212,13 @@ def test_the_plan_names_queues_a_lower_max_length_would_cut() -> None:
     backend.set_messages("v", "jobs", 40)
     plan = make_plan(load(topology(10)), backend)
     assert any("'jobs' (40 messages)" in w and "max-length 10" in w for w in plan.warnings), plan.warnings
+    # 30 messages would go: like a queue delete, that takes --allow-data-loss.
+    assert [(c.subject, c.messages_at_risk) for c in plan.data_loss()] == [("policy 'cap' in vhost 'v'", 30)]
+    with pytest.raises(Refused, match="update policy 'cap' in vhost 'v': 30 message"):
+        execute_plan(plan, backend)
+    assert backend.snapshot().policies[("v", "cap")].definition == {"max-length": 100}  # nothing written
+    execute_plan(plan, backend, allow_data_loss=True)
+    assert backend.snapshot().policies[("v", "cap")].definition == {"max-length": 10}
     assert not any("jobs" in w for w in make_plan(load(topology(1000)), backend).warnings if "40 messages" in w)
 
 

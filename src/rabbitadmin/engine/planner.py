@@ -14,7 +14,7 @@ from rabbitadmin.argument_rules import ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.engine.apply import ApplyResult, Progress, check_safety, execute_plan
 from rabbitadmin.engine.diff import compute_plan
-from rabbitadmin.engine.plan import Action, Plan
+from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.errors import PartialApply
 from rabbitadmin.kinds import (
     APPLY_TO_FROM_4,
@@ -100,7 +100,7 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
     if not changed:
         return
     version = parse_version(plan.server_version or "") if plan.server_version else None
-    capped: list[tuple[Policy, list[Queue]]] = []
+    capped: list[tuple[Change, list[Queue]]] = []
     for change in changed:
         policy = change.desired
         assert isinstance(policy, Policy)
@@ -131,11 +131,13 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
                                                       "stream": "streams"}.get(q.type, ""))
         ]  # fmt: skip
         if queues:
-            capped.append((policy, queues))
+            capped.append((change, queues))
     if not capped:
         return
     depths = backend.message_counts([q for _, queues in capped for q in queues])
-    for policy, queues in capped:
+    for change, queues in capped:
+        policy = change.desired
+        assert isinstance(policy, Policy)
         subject = f"{policy.kind.replace('_', ' ')} {policy.name!r} in vhost {policy.vhost!r}"
         caps = ", ".join(f"{k} {v!r}" for k, v in policy.definition.items() if k in POLICY_KEYS and POLICY_KEYS[k].caps)
         limit = policy.definition.get("max-length")
@@ -144,6 +146,10 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
             if isinstance(limit, int) and (depths[q.key].messages or 0) > limit
         ]  # fmt: skip
         if over:
+            assert isinstance(limit, int)
+            # Counted as messages at risk: apply then needs --allow-data-loss, as a queue delete would.
+            excess = sum((count or 0) - limit for _, count in over)
+            plan.changes[plan.changes.index(change)] = replace(change, messages_at_risk=excess)
             listed = ", ".join(f"{name!r} ({count} messages)" for name, count in over[:10])
             plan.warnings.append(
                 f"{subject} sets {caps}: queue(s) {listed} hold more than max-length {limit}; applying it drops or "
