@@ -300,7 +300,9 @@ class MemoryBackend:
         queue_type = obj.default_queue_type
         if queue_type is None and (parse_version(self.version) or (0,)) >= (4,):
             queue_type = "classic"  # 4.0 reports (and exports) a default queue type on every vhost
-        self._state.objects["vhost"][obj.key] = Vhost(obj.name, obj.description or "", obj.tags or (), queue_type)
+        # The node reports tracing as a boolean on every vhost (off unless set).
+        stored = Vhost(obj.name, obj.description or "", obj.tags or (), queue_type, bool(obj.tracing))
+        self._state.objects["vhost"][obj.key] = stored
         for name, (kind, internal) in SERVER_EXCHANGES.items():
             exchange = Exchange(obj.name, name, kind, durable=True, internal=internal)
             self._state.objects["exchange"].setdefault(exchange.key, exchange)
@@ -315,7 +317,11 @@ class MemoryBackend:
             current = state["vhost"].get(obj.key)
             # A PUT without a default queue type keeps the one the vhost has.
             queue_type = obj.default_queue_type or (current.default_queue_type if isinstance(current, Vhost) else None)
-            self._add_vhost(replace(obj, default_queue_type=queue_type, tags=normalize_tags(obj.tags)))
+            # A PUT without tracing leaves the vhost's as it is.
+            tracing = obj.tracing if obj.tracing is not None else isinstance(current, Vhost) and current.tracing
+            self._add_vhost(
+                replace(obj, default_queue_type=queue_type, tags=normalize_tags(obj.tags), tracing=tracing)
+            )
             if current is None and self.grant_creator and self.user is not None and (self.user,) in state["user"]:
                 # The management API gives the user creating a vhost full permissions in it (rabbit_mgmt_wm_vhost).
                 self._put(Permission(self.user, obj.name, ".*", ".*", ".*"))
