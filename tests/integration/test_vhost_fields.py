@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.ctl import CtlBackend
+from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
