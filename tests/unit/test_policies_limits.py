@@ -157,6 +157,12 @@ def test_corpus_definitions_files_apply_and_replan_clean(name: str) -> None:
     assert len(state.policies) == len(expected.get("policies", []))
     operator = [p for p in expected.get("parameters", []) if p["component"] == "operator_policy"]
     assert len(state.operator_policies) == len(operator)
+    # 3.10.8 writes a vhost's limits as a list of pairs: dict() takes both shapes.
+    vhosts = expected.get("vhosts", [])
+    vhost_limits = {(v["name"], n): value for v in vhosts for n, value in dict(v.get("limits") or {}).items()}
+    assert {key: limit.value for key, limit in state.vhost_limits.items()} == vhost_limits
+    user_limits = {(u["name"], n): v for u in expected.get("users", []) for n, v in (u.get("limits") or {}).items()}
+    assert {key: limit.value for key, limit in state.user_limits.items()} == user_limits
 
 
 def test_parameters_not_managed_are_a_warning_not_silence() -> None:
