@@ -40,7 +40,7 @@ from rabbitadmin.cli_support import (
 )
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety, plan_file
 from rabbitadmin.errors import ExitCode, UsageError
-from rabbitadmin.export import export_document
+from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.loader import load_topology
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
@@ -284,7 +284,9 @@ def export(
     include_password_hashes: bool = typer.Option(
         False, "--include-password-hashes", help="Include users' password hashes (they are secrets too)."
     ),
-    output_format: str | None = typer.Option(None, "--format", "-f", help="yaml (default) or json."),
+    output_format: str | None = typer.Option(
+        None, "--format", "-f", help="yaml (default), json, or definitions (the server's import format, JSON)."
+    ),
     output_file: Path | None = OUTPUT_FILE_OPTION,
     output: OutputFormat | None = typer.Option(
         None, "--output", "-o", help="json: the topology as JSON (as --format json), and errors as JSON; text: YAML."
@@ -296,6 +298,7 @@ def export(
         backend = make_backend(cli_state(ctx))
         try:
             actual = backend.read_state(vhost or None)
+            version = backend.server_facts()[0] if output_format == "definitions" else None
         finally:
             backend.close()
         if vhost:
@@ -306,8 +309,14 @@ def export(
                     "no such vhost on the server: "
                     + ", ".join(f"{name!r}{did_you_mean(name, known)}" for name in missing)
                 )
-        document = export_document(actual, vhost or None, include_password_hashes=include_password_hashes)
-    if output_format == "json":
+        if output_format == "definitions":
+            document = definitions_document(
+                actual, vhost or None, include_password_hashes=include_password_hashes,
+                server_version=version,
+            )  # fmt: skip
+        else:
+            document = export_document(actual, vhost or None, include_password_hashes=include_password_hashes)
+    if output_format in ("json", "definitions"):
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)

@@ -184,7 +184,7 @@ def stop_on_signals(interrupt: threading.Event) -> Iterator[None]:
             signal.signal(number, old)
 
 
-EXPORT_FORMATS = ("yaml", "json")
+EXPORT_FORMATS = ("yaml", "json", "definitions")
 
 
 def export_format(given: str | None, output: OutputFormat | None) -> str:
@@ -195,7 +195,7 @@ def export_format(given: str | None, output: OutputFormat | None) -> str:
     if given is not None and given not in EXPORT_FORMATS:
         raise UsageError(unknown_value("--format", given, EXPORT_FORMATS))
     wanted = "json" if output is OutputFormat.json else None
-    if given is not None and wanted is not None and given != wanted:
+    if given is not None and wanted is not None and given not in (wanted, "definitions"):  # definitions are JSON
         raise UsageError(f"--format {given} contradicts -o {output}: give one of them")
     return given or wanted or "yaml"
 

@@ -7,18 +7,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rabbitadmin.kinds import SECTIONS, plain_from_server, plain_to_server
+from rabbitadmin.kinds import KINDS, SECTIONS, plain_from_server, plain_to_server
 from rabbitadmin.model import (
     KIND_ORDER,
     Binding,
     Exchange,
+    OperatorPolicy,
     Permission,
+    Policy,
     Queue,
     TopicPermission,
     Topology,
     TopologyObject,
     User,
+    UserLimit,
     Vhost,
+    VhostLimit,
 )
 from rabbitadmin.normalize import as_integer, normalize_arguments, normalize_tags
 from rabbitadmin.passwords import DEFAULT_ALGORITHM
@@ -95,14 +99,60 @@ def binding_from_server(data: JSON, vhost: str | None = None) -> Binding:
     )
 
 
+def as_mapping(value: Any) -> Any:
+    """A JSON object the server may print as an Erlang proplist (``[["max-length", 5]]``: 3.10.8's
+    ``export_definitions`` does so for operator policy definitions and vhosts' ``limits``) as a mapping."""
+    if isinstance(value, list) and all(isinstance(pair, list) and len(pair) == 2 for pair in value):
+        return {str(name): item for name, item in value}
+    return value
+
+
+def policy_from_server(data: JSON, kind: type[Policy] = Policy) -> Policy:
+    """A policy from a listing entry or a ``policies`` entry (``kind=OperatorPolicy`` for operator policies)."""
+    return kind(
+        vhost=data["vhost"],
+        name=data["name"],
+        pattern=str(data.get("pattern", "")),
+        definition=normalize_arguments(as_mapping(data.get("definition"))),
+        **plain_from_server("policy", data),
+    )
+
+
+def limits_from_server(kind: type[VhostLimit] | type[UserLimit], owner: str, value: Any) -> list[Any]:
+    """The limits of one vhost or user (the server's ``{"max-connections": 10, ...}``), one object each."""
+    value = as_mapping(value)
+    if not isinstance(value, dict):
+        return []
+    return [kind(owner, str(name), limit) for name, limit in value.items() if as_integer(limit) is not None]
+
+
+def parameter_from_server(data: JSON) -> list[TopologyObject] | None:
+    """The objects a runtime parameter entry of a definitions file holds; None: a component not managed."""
+    component, value = data.get("component"), data.get("value")
+    if component == KINDS["operator_policy"].component and isinstance(value, dict):
+        return [policy_from_server({**value, "vhost": data["vhost"], "name": data["name"]}, OperatorPolicy)]
+    if component == KINDS["vhost_limit"].component:
+        return limits_from_server(VhostLimit, data["vhost"], value)
+    return None
+
+
 def topology_from_definitions(definitions: JSON, vhosts: Iterable[str] | None = None) -> Topology:
     """A server's exported definitions as the actual ``Topology`` (vhost contents limited to ``vhosts``)."""
     wanted = None if vhosts is None else set(vhosts)
     topology = Topology()
     for entry in definitions.get("vhosts", []):
         topology.add(vhost_from_server(entry))
+        for limit in limits_from_server(VhostLimit, entry["name"], entry.get("limits")):
+            topology.add(limit)  # newer exports (4.x) keep them here as well as in parameters
     for entry in definitions.get("users", []):
         topology.add(user_from_server(entry))
+        for limit in limits_from_server(UserLimit, entry["name"], entry.get("limits")):
+            topology.add(limit)
+    for entry in definitions.get("policies", []):
+        topology.add(policy_from_server(entry))
+    for entry in definitions.get("parameters", []):
+        for obj in parameter_from_server(entry) or ():
+            topology.add(obj)
     for entry in definitions.get("permissions", []):
         topology.add(permission_from_server(entry))
     for entry in definitions.get("topic_permissions", []):
@@ -139,6 +189,18 @@ def to_definition(obj: TopologyObject) -> JSON:
         return {"user": obj.user, "vhost": obj.vhost, "configure": obj.configure, "write": obj.write, "read": obj.read}
     if isinstance(obj, TopicPermission):
         return {"user": obj.user, "vhost": obj.vhost, "exchange": obj.exchange, "write": obj.write, "read": obj.read}
+    if isinstance(obj, OperatorPolicy):
+        value = {"pattern": obj.pattern, "definition": obj.definition, **plain_to_server(obj)}
+        return {"vhost": obj.vhost, "component": KINDS[obj.kind].component, "name": obj.name, "value": value}
+    if isinstance(obj, Policy):
+        return {"vhost": obj.vhost, "name": obj.name, "pattern": obj.pattern, "definition": obj.definition,
+                **plain_to_server(obj)}  # fmt: skip
+    if isinstance(obj, VhostLimit):
+        # One parameter holds all of a vhost's limits: to_definitions merges them.
+        value = {obj.name: obj.value}
+        return {"vhost": obj.vhost, "component": KINDS[obj.kind].component, "name": "limits", "value": value}
+    if isinstance(obj, UserLimit):
+        return {"user": obj.user, "limits": {obj.name: obj.value}}  # to_definitions puts it in users[].limits
     if isinstance(obj, Exchange):
         return {
             "name": obj.name,
@@ -171,9 +233,31 @@ def to_definition(obj: TopologyObject) -> JSON:
 def to_definitions(objects: Iterable[TopologyObject]) -> JSON:
     """Objects grouped into a definitions document, sections in dependency order."""
     document: JSON = {SECTIONS[kind]: [] for kind in KIND_ORDER}
+    vhost_limits: dict[str, JSON] = {}
     for obj in objects:
-        document[SECTIONS[obj.kind]].append(to_definition(obj))
+        if isinstance(obj, UserLimit):
+            continue  # with their users below
+        entry = to_definition(obj)
+        if isinstance(obj, VhostLimit):
+            if obj.vhost in vhost_limits:
+                vhost_limits[obj.vhost]["value"].update(entry["value"])
+                continue
+            vhost_limits[obj.vhost] = entry
+        document[SECTIONS[obj.kind]].append(entry)
+    user_limits = user_limits_by_user(objects)
+    for entry in document["users"]:
+        if entry["name"] in user_limits:
+            entry["limits"] = user_limits[entry["name"]]
     return {section: entries for section, entries in document.items() if entries}
+
+
+def user_limits_by_user(objects: Iterable[TopologyObject]) -> dict[str, JSON]:
+    """User limits grouped as ``users[].limits`` carries them: user -> {name: value}."""
+    result: dict[str, JSON] = {}
+    for obj in objects:
+        if isinstance(obj, UserLimit):
+            result.setdefault(obj.user, {})[obj.name] = obj.value
+    return result
 
 
 def chunk_definitions(objects: Iterable[TopologyObject], max_bytes: int) -> Iterator[list[TopologyObject]]:

@@ -18,14 +18,17 @@ IGNORED_SECTIONS = (
     "rabbitmq_version",
     "product_name",
     "product_version",
-    "global_parameters",
     # Written by 4.0's export (cluster-wide and per-vhost): descriptive only.
     "rabbitmq_definition_format",
     "original_cluster_name",
     "original_vhost_name",
     "explanation",
 )
-UNSUPPORTED_SECTIONS = ("policies", "parameters")
+#: Sections whose entries are not managed yet: said in a warning, never dropped in silence (issue 14).
+NOT_MANAGED_SECTIONS = ("global_parameters",)
+#: Runtime parameter components that are objects of their own (kinds.py's ``component``), by the field of the
+#: topology's vhost that holds them.
+MANAGED_COMPONENTS = {"operator_policy": "operator_policies", "vhost-limits": "limits"}
 ReportProblem = Callable[[str, int | None, str | None], None]
 
 
@@ -73,16 +76,55 @@ def _without(source: LocatedDict, dropped: tuple[str, ...]) -> LocatedDict:
     return _copy(source, tuple(str(key) for key in source if key not in dropped))
 
 
-def topology_document_from_definitions(document: LocatedDict, problem: ReportProblem) -> LocatedDict:
+def _renamed(source: LocatedDict, dropped: tuple[str, ...] = ("vhost",)) -> LocatedDict:
+    """A policy entry in the topology's spelling (``apply-to`` is ``apply_to``), without ``dropped``."""
+    result = _without(source, (*dropped, "apply-to"))
+    if "apply-to" in source:
+        result["apply_to"] = source["apply-to"]
+        result.key_lines["apply_to"] = source.line_of("apply-to")
+    return result
+
+
+def _mapping(value: Any, line: int) -> Any:
+    """A JSON object 3.10's export prints as a list of pairs (``limits``, operator policy definitions)."""
+    if isinstance(value, list) and value and all(isinstance(p, list) and len(p) == 2 for p in value):
+        result = LocatedDict()
+        result.line = line
+        result.key_lines = {}
+        for name, item in value:
+            result[str(name)] = item
+            result.key_lines[str(name)] = getattr(value, "line_of", lambda _i: line)(0)
+        return result
+    return value
+
+
+def _attach(owner: LocatedDict, field: str, item: Any, line: int) -> None:
+    owner.setdefault(field, _list([], line)).append(item)
+    owner[field].item_lines.append(line)
+    owner.key_lines.setdefault(field, line)
+
+
+def topology_document_from_definitions(
+    document: LocatedDict, problem: ReportProblem, warning: ReportProblem | None = None
+) -> LocatedDict:
     """Rewrite a definitions document into the nested topology shape.
 
-    Fields the definitions format carries but the topology does not manage (``limits``, ``metadata``
-    once unpacked) are dropped; any other field is passed on, so the validator names unknown ones.
+    Policies go under their vhost's ``policies``; runtime parameters of the components rabbitadmin manages
+    (operator policies, vhost limits) under ``operator_policies`` and ``limits``; users keep their ``limits``.
+    Parameters of other components and global parameters are not managed: ``warning`` says how many.
+    Fields the topology does not hold (``metadata`` once unpacked) are dropped; any other field is passed
+    on, so the validator names unknown ones.
     """
-    for section in UNSUPPORTED_SECTIONS:
-        if document.get(section):
-            problem(f"{section} are not supported yet; remove them from the file", document.line_of(section), section)
-    known = (*IGNORED_SECTIONS, *UNSUPPORTED_SECTIONS, "vhosts", "users", "permissions", "topic_permissions")
+    known = (
+        *IGNORED_SECTIONS, *NOT_MANAGED_SECTIONS, "vhosts", "users", "permissions", "topic_permissions",
+        "policies", "parameters",
+    )  # fmt: skip
+    for section in NOT_MANAGED_SECTIONS:
+        entries = document.get(section)
+        if entries and warning is not None:
+            what = section.replace("_", " ")
+            warning(f"not managed: {len(entries)} {what} (left as they are on the server)",
+                    document.line_of(section), section)  # fmt: skip
     for key in document:
         if key not in known and key not in DEFINITIONS_MARKERS:
             problem(f"unknown definitions section {key!r}", document.line_of(key), str(key))
@@ -90,6 +132,9 @@ def topology_document_from_definitions(document: LocatedDict, problem: ReportPro
     vhosts: dict[str, LocatedDict] = {}
     for raw in _entries(document, "vhosts", problem):
         vhost = _without(raw, ("limits", "metadata", "tracing"))
+        if raw.get("limits"):  # 4.x exports (3.10.8: as a list of pairs)
+            vhost["limits"] = _mapping(raw["limits"], raw.line_of("limits"))
+            vhost.key_lines["limits"] = raw.line_of("limits")
         metadata = raw.get("metadata")
         if isinstance(metadata, LocatedDict):
             for key in ("description", "tags", "default_queue_type"):
@@ -116,12 +161,51 @@ def topology_document_from_definitions(document: LocatedDict, problem: ReportPro
             owner[section].item_lines.append(raw.line)
             owner.key_lines.setdefault(section, raw.line)
 
+    for index, raw in enumerate(_entries(document, "policies", problem)):
+        owner = vhosts.get(str(raw.get("vhost")))
+        if owner is None:
+            problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line, f"policies[{index}].vhost")
+            continue
+        _attach(owner, "policies", _renamed(raw), raw.line)
+    not_managed: dict[str, int] = {}
+    for index, raw in enumerate(_entries(document, "parameters", problem)):
+        component = str(raw.get("component"))
+        field = MANAGED_COMPONENTS.get(component)
+        if field is None:
+            not_managed[component] = not_managed.get(component, 0) + 1
+            continue
+        owner = vhosts.get(str(raw.get("vhost")))
+        value = _mapping(raw.get("value"), raw.line_of("value"))
+        if owner is None or not isinstance(value, LocatedDict):
+            problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts" if owner is None else
+                    "expected a mapping", raw.line, f"parameters[{index}]")  # fmt: skip
+            continue
+        if field == "limits":
+            if "limits" not in owner:
+                owner["limits"] = value
+                owner.key_lines["limits"] = raw.line
+            continue
+        policy = _renamed(value, ())
+        policy["name"] = raw.get("name")
+        policy.key_lines["name"] = raw.line_of("name")
+        if "definition" in policy:
+            policy["definition"] = _mapping(policy["definition"], policy.line_of("definition"))
+        _attach(owner, "operator_policies", policy, raw.line)
+    if not_managed and warning is not None:
+        count = sum(not_managed.values())
+        components = ", ".join(sorted(not_managed))
+        warning(f"not managed: {count} parameters (components: {components}; left as they are on the server)",
+                document.line_of("parameters"), "parameters")  # fmt: skip
+
     result = LocatedDict()
     result.line = document.line
     result.key_lines = {}
     result["vhosts"] = _list(list(vhosts.values()), document.line_of("vhosts"))
     result.key_lines["vhosts"] = document.line_of("vhosts")
-    users = [_without(raw, ("limits",)) for raw in _entries(document, "users", problem)]
+    users = [
+        raw if isinstance(raw.get("limits"), LocatedDict) or "limits" not in raw else _limits_as_mapping(raw)
+        for raw in _entries(document, "users", problem)
+    ]
     result["users"] = _list(users, document.line_of("users"))
     result.key_lines["users"] = document.line_of("users")
     for section in ("permissions", "topic_permissions"):
@@ -129,3 +213,12 @@ def topology_document_from_definitions(document: LocatedDict, problem: ReportPro
             result[section] = document[section]
             result.key_lines[section] = document.line_of(section)
     return result
+
+
+def _limits_as_mapping(raw: LocatedDict) -> LocatedDict:
+    user = _without(raw, ("limits",))
+    limits = _mapping(raw["limits"], raw.line_of("limits"))
+    if limits not in ([], None):
+        user["limits"] = limits
+        user.key_lines["limits"] = raw.line_of("limits")
+    return user

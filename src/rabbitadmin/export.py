@@ -6,7 +6,7 @@ from collections.abc import Collection
 from typing import Any
 
 from rabbitadmin.kinds import KINDS, is_server_owned
-from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
+from rabbitadmin.model import Binding, Exchange, Policy, Queue, Topology, TopologyObject
 
 
 def export_document(
@@ -35,6 +35,13 @@ def export_document(
         for fact in KINDS["vhost"].plain_fields:  # what the server applies anyway is left out
             if getattr(vhost, fact.name) not in (None, fact.default):
                 doc[fact.name] = getattr(vhost, fact.name)
+        limits = {limit.name: limit.value for limit in actual.vhost_limits.values() if limit.vhost == name}
+        if limits:
+            doc["limits"] = dict(sorted(limits.items()))
+        for section, kind in (("policies", "policy"), ("operator_policies", "operator_policy")):
+            policies = [_policy(p) for p in actual.of(kind).values() if isinstance(p, Policy) and p.vhost == name]
+            if policies:
+                doc[section] = sorted(policies, key=lambda item: str(item["name"]))
         exchanges = [_exchange(e) for e in actual.exchanges.values() if e.vhost == name and kept(e)]
         queues = [_queue(q) for q in actual.queues.values() if q.vhost == name and kept(q)]
         bindings = [_binding(b) for b in actual.bindings.values() if b.vhost == name and kept(b)]
@@ -61,6 +68,9 @@ def export_document(
         if wanted_users is not None and user.name not in wanted_users:
             continue
         entry: dict[str, Any] = {"name": user.name, "tags": list(user.tags or ())}
+        user_limits = {limit.name: limit.value for limit in actual.user_limits.values() if limit.user == user.name}
+        if user_limits:
+            entry["limits"] = dict(sorted(user_limits.items()))
         if include_password_hashes and user.password_hash:
             entry["password_hash"] = user.password_hash
             entry["hashing_algorithm"] = user.hashing_algorithm
@@ -109,4 +119,48 @@ def _binding(binding: Binding) -> dict[str, Any]:
         doc["routing_key"] = binding.routing_key
     if binding.arguments:
         doc["arguments"] = dict(binding.arguments)
+    return doc
+
+
+def definitions_document(
+    actual: Topology,
+    vhosts: Collection[str] | None = None,
+    *,
+    include_password_hashes: bool = False,
+    server_version: str | None = None,
+) -> dict[str, Any]:
+    """``actual`` in the server's definitions format (what ``rabbitmqctl import_definitions`` and
+    ``POST /api/definitions`` take): the objects ``export_document`` would write, each kind in its section
+    (operator policies and vhost limits as runtime parameters, users' limits in ``users[].limits``), every
+    section present. Password hashes only on request (a user without one is imported without a password).
+    """
+    from rabbitadmin.definitions import to_definitions
+    from rabbitadmin.model import KIND_ORDER
+
+    topology = export_document(actual, vhosts, include_password_hashes=True)
+    names = {v["name"] for v in topology["vhosts"]}
+    users = {u["name"] for u in topology["users"]}
+    objects = [
+        obj for obj in actual
+        if not is_server_owned(obj, actual)
+        and (obj.key[0] in users if obj.kind in ("user", "user_limit") else
+             (obj.key[0] if obj.kind == "vhost" else getattr(obj, "vhost", None)) in names)
+    ]  # fmt: skip
+    body = to_definitions(objects)
+    for entry in body.get("users", []):
+        if not include_password_hashes:
+            entry.pop("password_hash", None)
+            entry.pop("hashing_algorithm", None)
+    document: dict[str, Any] = {"rabbit_version": server_version} if server_version else {}
+    for section in dict.fromkeys(KINDS[kind].section for kind in KIND_ORDER):
+        document[section] = body.get(section, [])
+    return document
+
+
+def _policy(policy: Policy) -> dict[str, Any]:
+    """A policy or operator policy; priority and apply_to only where they differ from the server's default."""
+    doc: dict[str, Any] = {"name": policy.name, "pattern": policy.pattern, "definition": dict(policy.definition)}
+    for fact in KINDS[policy.kind].plain_fields:
+        if getattr(policy, fact.name) != fact.default:
+            doc[fact.name] = getattr(policy, fact.name)
     return doc

@@ -29,23 +29,32 @@ from rabbitadmin.model import (
     KIND_ORDER,
     Binding,
     Exchange,
+    OperatorPolicy,
     Permission,
+    Policy,
     Queue,
     TopicPermission,
     Topology,
     TopologyObject,
     User,
+    UserLimit,
     Vhost,
+    VhostLimit,
 )
 
 __all__ = [
+    "APPLY_TO",
+    "APPLY_TO_FROM_4",
     "BUILTIN_EXCHANGES",
     "BUILTIN_EXCHANGE_TYPES",
     "CREATE_ORDER",
     "DELETE_ORDER",
     "KINDS",
+    "POLICY_KEYS",
     "QUEUE_TYPES",
     "SERVER_EXCHANGE_TYPES",
+    "USER_LIMITS",
+    "VHOST_LIMITS",
     "BuiltinExchange",
     "FieldFacts",
     "KindFacts",
@@ -57,6 +66,7 @@ __all__ = [
     "message_total",
     "plain_from_server",
     "plain_to_server",
+    "policy_key_known",
     "vhost_queues",
 ]
 
@@ -117,6 +127,8 @@ class KindFacts:
     scoped: bool
     holds_messages: bool = False
     server_owned: str = ""
+    #: For kinds a definitions file keeps as runtime parameters (``section == "parameters"``): the component.
+    component: str = ""
 
     @property
     def identity(self) -> tuple[str, ...]:
@@ -161,6 +173,16 @@ class KindFacts:
 
 
 _I, _U, _S, _R, _X = OnChange.IDENTITY, OnChange.UPDATE, OnChange.SECRET, OnChange.REPLACE, OnChange.REFUSE
+
+# Every field of a policy is changed in place by a PUT (rabbit_policy:set, a runtime parameter).
+_POLICY_FIELDS = (
+    FieldFacts("vhost", _I),
+    FieldFacts("name", _I),
+    FieldFacts("pattern", _U),
+    FieldFacts("definition", _U),
+    FieldFacts("priority", _U, 0, plain=True),
+    FieldFacts("apply_to", _U, "all", server_key="apply-to", plain=True),
+)
 
 KINDS: dict[str, KindFacts] = {
     "vhost": KindFacts(
@@ -226,6 +248,46 @@ KINDS: dict[str, KindFacts] = {
             FieldFacts("read", _U),
         ),
         scoped=True,
+    ),
+    "vhost_limit": KindFacts(
+        "vhost_limit",
+        "vhost limit",
+        VhostLimit,
+        # Definitions: the runtime parameter vhost-limits/limits holding every limit of the vhost (3.10, 4.0).
+        "parameters",
+        ("vhost-limits", "{vhost}", "{name}"),
+        (FieldFacts("vhost", _I), FieldFacts("name", _I), FieldFacts("value", _U)),
+        scoped=True,
+        component="vhost-limits",
+    ),
+    "user_limit": KindFacts(
+        "user_limit",
+        "user limit",
+        UserLimit,
+        "users",  # users[].limits of a definitions file
+        ("user-limits", "{user}", "{name}"),
+        (FieldFacts("user", _I), FieldFacts("name", _I), FieldFacts("value", _U)),
+        scoped=False,  # a user's, like the user itself: never pruned
+    ),
+    "policy": KindFacts(
+        "policy",
+        "policy",
+        Policy,
+        "policies",
+        ("policies", "{vhost}", "{name}"),
+        _POLICY_FIELDS,
+        scoped=True,
+    ),
+    "operator_policy": KindFacts(
+        "operator_policy",
+        "operator policy",
+        OperatorPolicy,
+        # Definitions exports keep operator policies as runtime parameters (component operator_policy).
+        "parameters",
+        ("operator-policies", "{vhost}", "{name}"),
+        _POLICY_FIELDS,
+        scoped=True,
+        component="operator_policy",
     ),
     "exchange": KindFacts(
         "exchange",
@@ -377,3 +439,81 @@ def api_segments(obj: TopologyObject) -> list[str]:
     """The management API path segments of ``obj`` (``KindFacts.api_path`` filled in), before quoting."""
     values = {f.name: getattr(obj, f.name) for f in KINDS[obj.kind].fields if f.on_change is OnChange.IDENTITY}
     return [segment.format_map(values) for segment in KINDS[obj.kind].api_path]
+
+
+# -- policies and limits ---------------------------------------------------------------------------------
+class PolicyKey(NamedTuple):
+    """A key a policy definition may hold: which versions' servers know it, and for which policies.
+
+    ``versions``: (first, last) major.minor the server registers it (None: open). ``operator``: an operator
+    policy may set it too (``operator_policy_validator``). ``plugin``: registered by that plugin only.
+    ``caps``: it limits what queues hold (a new value may drop or reject messages); ``mirrors``: classic
+    queue mirroring (removed in 4.0).
+    Sources: ``rabbit_policies:register/0``, ``rabbit_mirror_queue_misc`` (3.10), ``rabbit_classic_queue``
+    (4.0), ``rabbit_federation_*`` (plugin), at v3.10.8 and v4.0.5.
+    """
+
+    versions: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None)
+    operator: bool = False
+    plugin: str = ""
+    caps: bool = False
+    mirrors: bool = False
+
+
+_TO_3 = (None, (3, 13))
+POLICY_KEYS: dict[str, PolicyKey] = {
+    "alternate-exchange": PolicyKey(),
+    "consumer-timeout": PolicyKey(((4, 0), None)),
+    "dead-letter-exchange": PolicyKey(),
+    "dead-letter-routing-key": PolicyKey(),
+    "dead-letter-strategy": PolicyKey(),
+    "message-ttl": PolicyKey(operator=True, caps=True),
+    "expires": PolicyKey(operator=True),
+    "max-length": PolicyKey(operator=True, caps=True),
+    "max-length-bytes": PolicyKey(operator=True, caps=True),
+    "max-in-memory-length": PolicyKey(operator=True),
+    "max-in-memory-bytes": PolicyKey(operator=True),
+    "queue-mode": PolicyKey(),
+    "queue-version": PolicyKey(),  # an operator policy key from 4.0 (OPERATOR_FROM_4)
+    "overflow": PolicyKey(),  # idem
+    "delivery-limit": PolicyKey(operator=True, caps=True),
+    "max-age": PolicyKey(caps=True),
+    "stream-max-segment-size-bytes": PolicyKey(),
+    "stream-filter-size-bytes": PolicyKey(((4, 0), None)),
+    "queue-leader-locator": PolicyKey(),
+    "queue-master-locator": PolicyKey(),
+    "initial-cluster-size": PolicyKey(),
+    "ha-mode": PolicyKey(_TO_3, mirrors=True),
+    "ha-params": PolicyKey(_TO_3, mirrors=True),
+    "ha-sync-mode": PolicyKey(_TO_3, mirrors=True),
+    "ha-sync-batch-size": PolicyKey(_TO_3, mirrors=True),
+    "ha-promote-on-shutdown": PolicyKey(_TO_3, mirrors=True),
+    "ha-promote-on-failure": PolicyKey(_TO_3, mirrors=True),
+    "federation-upstream": PolicyKey(plugin="rabbitmq_federation"),
+    "federation-upstream-set": PolicyKey(plugin="rabbitmq_federation"),
+    "federation-upstream-pattern": PolicyKey(plugin="rabbitmq_federation"),
+}
+#: Keys an operator policy may hold from 4.0 on only (``rabbit_policies:register/0`` at v4.0.5).
+OPERATOR_FROM_4 = ("queue-version", "overflow")
+#: What ``apply-to`` may say (``rabbit_policy:apply_to_validation``); the second tuple: from 4.0 only.
+APPLY_TO = ("all", "queues", "exchanges")
+APPLY_TO_FROM_4 = ("classic_queues", "quorum_queues", "streams")
+#: Limits the server knows (``rabbit_vhost_limit:vhost_limit_validation``,
+#: ``rabbit_auth_backend_internal:user_limit_validation``): integers, negative meaning no limit.
+VHOST_LIMITS = ("max-connections", "max-queues")
+USER_LIMITS = ("max-connections", "max-channels")
+
+
+def policy_key_known(key: str, version: tuple[int, ...] | None, *, operator: bool) -> bool:
+    """Whether a server of ``version`` (None: any) accepts ``key`` in a (operator) policy definition."""
+    facts = POLICY_KEYS.get(key)
+    if facts is None:
+        return False
+    if operator and not (facts.operator or key in OPERATOR_FROM_4):
+        return False
+    first, last = facts.versions
+    if operator and key in OPERATOR_FROM_4:
+        first = (4, 0)
+    if version is None:
+        return True
+    return (first is None or version[:2] >= first) and (last is None or version[:2] <= last)

@@ -187,7 +187,67 @@ class Binding:
         )
 
 
-TopologyObject = Vhost | User | Permission | TopicPermission | Exchange | Queue | Binding
+@dataclass(frozen=True)
+class VhostLimit:
+    """One limit of a vhost (``max-connections``, ``max-queues``; -1: no limit). ``rabbit_vhost_limit``."""
+
+    kind: ClassVar[str] = "vhost_limit"
+    vhost: str
+    name: str
+    value: int
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.vhost, self.name)
+
+
+@dataclass(frozen=True)
+class UserLimit:
+    """One limit of a user (``max-connections``, ``max-channels``; -1: no limit). ``rabbit_auth_backend_internal``."""
+
+    kind: ClassVar[str] = "user_limit"
+    user: str
+    name: str
+    value: int
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.user, self.name)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A policy (``rabbit_policy``): ``definition`` applies to the queues/exchanges whose names match
+    ``pattern`` (``apply_to``: all, queues, exchanges; 4.0 adds classic_queues, quorum_queues, streams)."""
+
+    kind: ClassVar[str] = "policy"
+    vhost: str
+    name: str
+    pattern: str
+    definition: dict[str, JsonValue] = field(default_factory=dict)
+    priority: int | float = 0
+    apply_to: str = "all"
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.vhost, self.name)
+
+
+@dataclass(frozen=True)
+class OperatorPolicy(Policy):
+    """An operator policy: the same shape, stored as the ``operator_policy`` runtime parameter; its keys are
+    the few the server lets operators cap (``operator_policy_validator``)."""
+
+    kind: ClassVar[str] = "operator_policy"
+
+
+TopologyObject = (
+    Vhost | User | Permission | TopicPermission | VhostLimit | UserLimit | Policy | OperatorPolicy | Exchange | Queue
+    | Binding
+)
 
 # Kinds in creation order; deletions run in the reverse order.
 KIND_ORDER: tuple[str, ...] = (
@@ -195,6 +255,10 @@ KIND_ORDER: tuple[str, ...] = (
     "user",
     "permission",
     "topic_permission",
+    "vhost_limit",
+    "user_limit",
+    "policy",
+    "operator_policy",
     "exchange",
     "queue",
     "binding",
@@ -259,6 +323,22 @@ class Topology:
     @property
     def bindings(self) -> dict[Key, Binding]:
         return self.objects["binding"]  # type: ignore[return-value]
+
+    @property
+    def vhost_limits(self) -> dict[Key, VhostLimit]:
+        return self.objects["vhost_limit"]  # type: ignore[return-value]
+
+    @property
+    def user_limits(self) -> dict[Key, UserLimit]:
+        return self.objects["user_limit"]  # type: ignore[return-value]
+
+    @property
+    def policies(self) -> dict[Key, Policy]:
+        return self.objects["policy"]  # type: ignore[return-value]
+
+    @property
+    def operator_policies(self) -> dict[Key, OperatorPolicy]:
+        return self.objects["operator_policy"]  # type: ignore[return-value]
 
     def vhosts_in_scope(self) -> set[str]:
         return {key[0] for key in self.vhosts} | {key[0] for key in self.absent["vhost"]}

@@ -20,26 +20,36 @@ from rabbitadmin.definitions_input import is_definitions_document, topology_docu
 from rabbitadmin.errors import InputFileError, Problem, TopologyError
 from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, read_bounded
 from rabbitadmin.kinds import (
+    APPLY_TO,
+    APPLY_TO_FROM_4,
     BUILTIN_EXCHANGE_TYPES,
     KINDS,
+    POLICY_KEYS,
     QUEUE_TYPES,
     SERVER_EXCHANGE_TYPES,
+    USER_LIMITS,
+    VHOST_LIMITS,
     is_reserved_queue_name,
     is_server_owned_exchange,
+    policy_key_known,
 )
 from rabbitadmin.located import LocatedDict, LocatedList, plain
 from rabbitadmin.model import (
     Binding,
     Exchange,
     Key,
+    OperatorPolicy,
     Origin,
     Permission,
+    Policy,
     Queue,
     Secret,
     TopicPermission,
     Topology,
     User,
+    UserLimit,
     Vhost,
+    VhostLimit,
 )
 from rabbitadmin.normalize import (
     BOOLEAN_ARGUMENTS,
@@ -246,7 +256,16 @@ class _Validator:
         self.each(root, "topic_permissions", "", self.topic_permission)
 
     def vhost(self, item: LocatedDict, path: str) -> None:
-        fields = ("state", *(f.name for f in KINDS["vhost"].fields), "exchanges", "queues", "bindings")
+        fields = (
+            "state",
+            *(f.name for f in KINDS["vhost"].fields),
+            "limits",
+            "policies",
+            "operator_policies",
+            "exchanges",
+            "queues",
+            "bindings",
+        )
         self.known_fields(item, fields, path)
         name = self.string(item, "name", path, required=True, name=True)
         state = self.state(item, path)
@@ -276,12 +295,16 @@ class _Validator:
             )
         )
         queue_default = default_type or "classic"
+        for limit, value, line in self.limits(item, path, VHOST_LIMITS):
+            self.topology.add(VhostLimit(name, limit, value, origin=self.origin(line)))
+        self.each(item, "policies", f"{path}.", lambda i, p: self.policy(Policy, name, i, p))
+        self.each(item, "operator_policies", f"{path}.", lambda i, p: self.policy(OperatorPolicy, name, i, p))
         self.each(item, "exchanges", f"{path}.", lambda i, p: self.exchange(name, i, p))
         self.each(item, "queues", f"{path}.", lambda i, p: self.queue(name, queue_default, i, p))
         self.each(item, "bindings", f"{path}.", lambda i, p: self.binding(name, i, p))
 
     def user(self, item: LocatedDict, path: str) -> None:
-        fields = ("name", "state", "tags", "password", "password_hash", "hashing_algorithm")
+        fields = ("name", "state", "tags", "password", "password_hash", "hashing_algorithm", "limits")
         self.known_fields(item, fields, path)
         name = self.string(item, "name", path, required=True, name=True)
         state = self.state(item, path)
@@ -319,6 +342,8 @@ class _Validator:
                 origin=self.origin(item.line),
             )
         )
+        for limit, value, line in self.limits(item, path, USER_LIMITS):
+            self.topology.add(UserLimit(name, limit, value, origin=self.origin(line)))
 
     def password(self, item: LocatedDict, path: str) -> Secret | None:
         if "password" not in item or item["password"] is None:
@@ -517,6 +542,100 @@ class _Validator:
         else:
             self.topology.add(binding)
 
+    def limits(self, item: LocatedDict, path: str, known: tuple[str, ...]) -> list[tuple[str, int, int]]:
+        """``limits: {max-connections: 10, ...}``: (name, value, line) of each; the server takes integers,
+        a negative one meaning no limit (``rabbit_parameter_validation:integer/2``), and no other names."""
+        raw = item.get("limits")
+        if raw is None:
+            return []
+        field = f"{path}.limits"
+        mapping = self.mapping(raw, item.line_of("limits"), field)
+        if mapping is None:
+            return []
+        result = []
+        for limit, value in mapping.items():
+            line = mapping.line_of(limit)
+            if limit not in known:
+                hint = did_you_mean(str(limit), known)
+                message = f"unknown limit {limit!r}{hint}; the server knows {', '.join(known)}"
+                self.problem(message, line, f"{field}.{limit}")
+            elif isinstance(value, bool) or not isinstance(value, int):
+                self.problem(f"must be a whole number (negative: no limit), got {value!r}", line, f"{field}.{limit}")
+            else:
+                result.append((str(limit), value, line))
+        return result
+
+    def policy(self, kind: type[Policy], vhost: str, item: LocatedDict, path: str) -> None:
+        """A policy or operator policy of ``vhost``: what ``rabbit_policy:policy_validation/0`` (and
+        ``operator_policy_validation/0``) would refuse is refused here."""
+        self.known_fields(item, ("name", "state", "pattern", "definition", "priority", "apply_to"), path)
+        name = self.string(item, "name", path, required=True, name=True)
+        state = self.state(item, path)
+        if name is None or not self.register(kind.kind, (vhost, name), item.line, path):
+            return
+        if state == "absent":
+            self._only_identity(item, ("name", "state"), path)
+            self.topology.mark_absent(kind.kind, (vhost, name), self.origin(item.line))
+            return
+        pattern = self.string(item, "pattern", path, required=True)
+        if pattern is not None:
+            error = pattern_error(pattern)  # the server compiles it with Erlang's re (PCRE)
+            if error is not None:
+                self.problem(error, item.line_of("pattern"), f"{path}.pattern")
+                pattern = None
+        priority = item.get("priority", 0)
+        if isinstance(priority, bool) or not isinstance(priority, int | float):
+            self.problem(f"must be a number, got {priority!r}", item.line_of("priority"), f"{path}.priority")
+            priority = 0
+        apply_to = self.string(item, "apply_to", path) or "all"
+        if apply_to in APPLY_TO_FROM_4:
+            self.warning(f"apply_to {apply_to!r} is refused by RabbitMQ before 4.0", item.line_of("apply_to"),
+                         f"{path}.apply_to")  # fmt: skip
+        elif apply_to not in APPLY_TO:
+            choices = (*APPLY_TO, *APPLY_TO_FROM_4)
+            self.problem(f"must be one of {', '.join(choices)}; got {apply_to!r}{did_you_mean(apply_to, choices)}",
+                         item.line_of("apply_to"), f"{path}.apply_to")  # fmt: skip
+        definition = self.policy_definition(kind, item, path)
+        if pattern is None or definition is None:
+            return
+        self.topology.add(
+            kind(vhost, name, pattern, definition, priority, apply_to, origin=self.origin(item.line))
+        )
+
+    def policy_definition(self, kind: type[Policy], item: LocatedDict, path: str) -> dict[str, Any] | None:
+        field = f"{path}.definition"
+        if "definition" not in item:
+            self.problem("is required", item.line, field)
+            return None
+        definition = self.mapping(item["definition"], item.line_of("definition"), field)
+        if definition is None:
+            return None
+        if not definition:
+            self.problem("must not be empty: the server refuses a policy that sets nothing", definition.line, field)
+            return None
+        operator = kind is OperatorPolicy
+        for key, value in definition.items():
+            line, key_field = definition.line_of(key), f"{field}.{key}"
+            facts = POLICY_KEYS.get(str(key))
+            if facts is None or (operator and not policy_key_known(str(key), None, operator=True)):
+                allowed = [k for k in POLICY_KEYS if policy_key_known(k, None, operator=operator)]
+                what = "an operator policy" if operator else "a policy"
+                self.problem(f"{key!r} is not a key {what} may set{did_you_mean(str(key), allowed)}", line, key_field)
+            elif facts.plugin:
+                self.warning(f"{key!r} is known only with the {facts.plugin} plugin enabled", line, key_field)
+            elif facts.mirrors:
+                self.warning(f"{key!r}: classic queue mirroring was removed in RabbitMQ 4.0, whose server refuses "
+                             "this key (3.x only)", line, key_field)  # fmt: skip
+            elif not policy_key_known(str(key), (3, 10), operator=operator) or not policy_key_known(
+                str(key), (4, 0), operator=operator
+            ):
+                self.warning(f"{key!r} is refused by some RabbitMQ versions (3.10 or 4.0)", line, key_field)
+            message = _policy_value_problem(str(key), value)
+            if message is not None:
+                self.problem(message, line, key_field)
+        result: dict[str, Any] = normalize_arguments(plain(definition))
+        return result
+
     def _only_identity(self, item: LocatedDict, allowed: tuple[str, ...], path: str) -> None:
         for key in item:
             if key not in allowed:
@@ -583,7 +702,7 @@ def validate_document(
     """
     validator = _Validator(filename, base_dir, resolve_secrets, environ)
     if is_definitions_document(document):
-        document = topology_document_from_definitions(document, validator.problem)
+        document = topology_document_from_definitions(document, validator.problem, validator.warning)
     validator.root(document)
     validator.cross_check()
     from rabbitadmin.routing.expect import check_document as check_expectations  # the routing tables load lazily
@@ -594,6 +713,38 @@ def validate_document(
     validator.topology.warnings = sorted(validator.warnings, key=lambda p: (p.line or 0, p.field or ""))
     return validator.topology
 
+
+
+#: Policy keys whose value the server requires to be a whole number, with its minimum (rabbit_policies).
+_POLICY_INTEGERS = {
+    "message-ttl": 0, "expires": 1, "max-length": 0, "max-length-bytes": 0, "max-in-memory-length": 0,
+    "max-in-memory-bytes": 0, "consumer-timeout": 0, "stream-max-segment-size-bytes": 0, "initial-cluster-size": 1,
+}  # fmt: skip
+#: Policy keys with a fixed set of values (rabbit_policies, rabbit_mirror_queue_misc at v3.10.8).
+_POLICY_CHOICES: dict[str, tuple[Any, ...]] = {
+    "dead-letter-strategy": ("at-most-once", "at-least-once"),
+    "queue-mode": ("default", "lazy"),
+    "queue-version": (1, 2),
+    "overflow": ("drop-head", "reject-publish", "reject-publish-dlx"),
+    "ha-mode": ("all", "exactly", "nodes"),
+    "ha-sync-mode": ("manual", "automatic"),
+}
+
+
+def _policy_value_problem(key: str, value: Any) -> str | None:
+    """What the server's policy validator says of ``value`` under ``key`` (None: accepted or not checked)."""
+    if key in _POLICY_INTEGERS:
+        low = _POLICY_INTEGERS[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            return f"must be a whole number >= {low}, got {value!r}"
+    if key == "delivery-limit" and (isinstance(value, bool) or not isinstance(value, int)):
+        return f"must be a whole number, got {value!r}"
+    choices = _POLICY_CHOICES.get(key)
+    if choices is not None and (isinstance(value, bool) or value not in choices):
+        return f"must be one of {', '.join(map(str, choices))}; got {value!r}"
+    if key in ("alternate-exchange", "dead-letter-exchange", "dead-letter-routing-key") and not isinstance(value, str):
+        return f"must be a string, got {value!r}"
+    return None
 
 
 def _argument_shape_problem(name: Any, value: Any) -> str | None:

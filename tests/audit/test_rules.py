@@ -7,7 +7,18 @@ import pytest
 from rabbitadmin.audit.access import with_builtin_exchanges
 from rabbitadmin.audit.node import Listener, NodeFacts
 from rabbitadmin.audit.rules import RULES, Severity, audit
-from rabbitadmin.model import Binding, Exchange, Permission, Queue, TopicPermission, Topology, User, Vhost
+from rabbitadmin.model import (
+    Binding,
+    Exchange,
+    OperatorPolicy,
+    Permission,
+    Policy,
+    Queue,
+    TopicPermission,
+    Topology,
+    User,
+    Vhost,
+)
 from rabbitadmin.passwords import DEFAULT_ALGORITHM as SHA256
 from rabbitadmin.passwords import MD5, hash_password
 
@@ -114,6 +125,16 @@ CASES: list[tuple[str, Topology, Topology]] = [
             Permission("app", "v", "^jobs$", "^amq\\.topic$", "^jobs$"),
             TopicPermission("app", "v", "amq.topic", "^a\\.", ".*"),
         ),
+    ),
+    (
+        "RA024",
+        topo(*BASE, Policy("v", "ha", ".*", {"ha-mode": "all"})),
+        topo(*BASE, Policy("v", "q", ".*", {"max-length": 1})),
+    ),
+    (
+        "RA024",
+        topo(*BASE, Policy("v", "ha", "^x", {"ha-sync-mode": "automatic", "expires": 5})),
+        topo(*BASE, OperatorPolicy("v", "ttl", ".*", {"message-ttl": 1})),
     ),
 ]
 

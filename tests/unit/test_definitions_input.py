@@ -70,10 +70,12 @@ def test_server_export_loads_as_topology() -> None:
     assert ("u", "v") in topo.permissions
 
 
-def test_policies_are_refused_rather_than_ignored() -> None:
-    text = definitions(policies=[{"vhost": "v", "name": "p", "pattern": ".*", "definition": {}}])
-    with pytest.raises(TopologyError, match="policies are not supported yet"):
-        load_topology_text(text, "defs.json")
+def test_policies_are_read_and_an_empty_definition_is_refused_where_it_is() -> None:
+    policy = {"vhost": "v", "name": "p", "pattern": ".*", "apply-to": "queues", "definition": {"max-length": 3}}
+    topo = load_topology_text(definitions(policies=[policy]), "defs.json")
+    assert topo.policies[("v", "p")].apply_to == "queues" and topo.policies[("v", "p")].definition == {"max-length": 3}
+    with pytest.raises(TopologyError, match=r"policies\[0\]\.definition: must not be empty"):
+        load_topology_text(definitions(policies=[{**policy, "definition": {}}]), "defs.json")
 
 
 def test_problems_point_into_the_json_file() -> None:

@@ -23,13 +23,17 @@ from rabbitadmin.model import (
     KIND_ORDER,
     Binding,
     Exchange,
+    OperatorPolicy,
     Permission,
+    Policy,
     Queue,
     TopicPermission,
     Topology,
     TopologyObject,
     User,
+    UserLimit,
     Vhost,
+    VhostLimit,
 )
 
 V = "v"
@@ -38,6 +42,10 @@ SAMPLES: dict[str, TopologyObject] = {
     "user": User("u 1"),
     "permission": Permission("u", V, ".*", ".*", ".*"),
     "topic_permission": TopicPermission("u", V, "amq.topic", ".*", ".*"),
+    "vhost_limit": VhostLimit(V, "max-queues", 5),
+    "user_limit": UserLimit("u 1", "max-channels", 5),
+    "policy": Policy(V, "p/1", "^q", {"max-length": 1}),
+    "operator_policy": OperatorPolicy(V, "o", "^q", {"expires": 1}),
     "exchange": Exchange(V, "e"),
     "queue": Queue(V, "q"),
     "binding": Binding(V, "e", "exchange", "e2", "k", {"x": 1}),
@@ -130,7 +138,9 @@ def test_defaults_in_the_table_are_the_models(kind: str) -> None:
         if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
     }
     for name, default in KINDS[kind].defaults.items():
-        if kind in ("exchange", "queue"):  # the model's default IS the server's; others default to unmanaged
+        if kind in ("exchange", "queue", "policy", "operator_policy"):
+            # The model's default IS the server's (a policy PUT without priority/apply-to sets 0/all); others
+            # default to unmanaged.
             assert model_defaults[name] == default, name
         else:
             assert model_defaults[name] is None, name
@@ -146,6 +156,10 @@ def test_defaults_in_the_table_are_the_models(kind: str) -> None:
         ("exchange", ["exchanges", V, "e"]),
         ("queue", ["queues", V, "q"]),
         ("binding", ["bindings", V, "e", "e", "e", "e2"]),
+        ("vhost_limit", ["vhost-limits", V, "max-queues"]),
+        ("user_limit", ["user-limits", "u 1", "max-channels"]),
+        ("policy", ["policies", V, "p/1"]),
+        ("operator_policy", ["operator-policies", V, "o"]),
     ],
 )
 def test_api_path_of_each_kind(kind: str, segments: list[str]) -> None:

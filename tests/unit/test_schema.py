@@ -207,6 +207,8 @@ DEFINITIONS = json.dumps(
     indent=2,
 )
 
+POLICY = "vhosts: [{name: v, policies: [{name: p, pattern: x, "
+
 GOOD = [
     pytest.param((REPO / "topology.yaml").read_text(encoding="utf-8"), id="repository-topology.yaml"),
     pytest.param(COMPREHENSIVE, id="comprehensive"),
@@ -255,7 +257,7 @@ GOOD = [
         id="pcre-only-regexes",
     ),
     pytest.param(
-        "rabbit_version: 3.10.8\npolicies: {}\nparameters: null\nvhosts: [{name: v, limits: []}]",
+        "rabbit_version: 3.10.8\npolicies: []\nparameters: null\nvhosts: [{name: v, limits: []}]",
         id="definitions-empty-policies",
     ),
 ]
@@ -433,7 +435,19 @@ BAD = [
     bad("users: [{name: u, password_hash: [a]}]", "users[0].password_hash: expected a string", "hash-list"),
     bad("users: [{name: u, hashing_algorithm: rot13}]", "users[0].hashing_algorithm: must be one of", "bad-algorithm"),
     bad("users: [{name: u, state: absent, tags: [a]}]", "an absent object takes only its identity", "absent-user-tags"),
-    bad("users: [{name: u, limits: {}}]", "users[0].limits: unknown field", "user-limits"),
+    bad("users: [{name: u, limits: {max-queues: 1}}]", "users[0].limits.max-queues: unknown limit", "user-limits"),
+    bad("users: [{name: u, limits: {max-channels: '1'}}]", "users[0].limits.max-channels: must be a whole", "user-lim"),
+    bad("vhosts: [{name: v, limits: {max-channels: 1}}]", "vhosts[0].limits.max-channels: unknown limit", "vhost-lim"),
+    bad(POLICY + "definition: {bogus: 1}}]}]", "definition.bogus: 'bogus' is not a key", "policy-unknown-key"),
+    bad(POLICY + "definition: {max-length: -1}}]}]", "max-length: must be a whole number >= 0", "policy-neg"),
+    bad(POLICY + "apply_to: queue, definition: {max-length: 1}}]}]", "apply_to: must be one of", "policy-apply-to"),
+    bad(POLICY + "definition: {}}]}]", "definition: must not be empty", "policy-empty"),
+    bad(POLICY + "priority: high, definition: {expires: 1}}]}]", "priority: must be a number", "policy-priority"),
+    bad(
+        "vhosts: [{name: v, operator_policies: [{name: p, pattern: x, definition: {alternate-exchange: e}}]}]",
+        "'alternate-exchange' is not a key an operator policy may set",
+        "operator-policy-key",
+    ),
     bad("users: [{tags: [a]}]", "users[0].name: is required", "user-no-name"),
     # permissions
     bad(PERM + "write: '.*', read: '.*'}]", "permissions[0].configure: is required", "permission-missing-regex"),
@@ -462,8 +476,7 @@ BAD = [
         "topic-permission-no-exchange",
     ),
     # definitions input
-    bad(DEFS + "policies: [{name: p}]", "policies are not supported yet", "definitions-policies"),
-    bad(DEFS + "parameters: [{name: p}]", "parameters are not supported yet", "definitions-parameters"),
+    bad(DEFS + "policies: [{name: p, vhost: v, pattern: x, definition: {a: 1}}]", "'a' is not a key", "defs-policy"),
     bad(DEFS + "limits: []", "unknown definitions section 'limits'", "definitions-unknown-section"),
     bad(DEFS + "queues: [{name: q}]", "queues.vhost: is required", "definitions-queue-without-vhost"),
     bad(DEFS + "queues: [{name: q, vhost: null}]", "queues.vhost: is required", "definitions-queue-null-vhost"),

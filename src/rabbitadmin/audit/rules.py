@@ -17,7 +17,7 @@ from rabbitadmin.audit.patterns import (
     pattern_is_valid,
     permission_name,
 )
-from rabbitadmin.kinds import is_server_owned
+from rabbitadmin.kinds import POLICY_KEYS, is_server_owned
 from rabbitadmin.model import Exchange, Topology, User
 from rabbitadmin.passwords import MD5, check_password
 
@@ -62,6 +62,10 @@ NETWORKING = "RabbitMQ Networking guide (networking), interfaces"
 VALIDATED_USER_ID = "RabbitMQ Validated User-ID guide (validated-user-id), impersonator tag"
 DRIFT = "rabbitadmin: the topology file is the source of truth"
 DEPRECATED = "RabbitMQ Deprecated Features guide (deprecated-features); docs/server-versions.md"
+MIRRORING = (
+    "RabbitMQ Classic Queue Mirroring guide (ha): deprecated in 3.9, removed in 4.0 "
+    "(rabbit_mirror_queue_misc registers the ha-* policy keys up to 3.13 only)"
+)
 
 #: More users than this holding ``administrator`` or ``policymaker`` is RA019 (``audit --max-privileged``).
 DEFAULT_MAX_PRIVILEGED = 2
@@ -206,6 +210,13 @@ RULES: dict[str, Rule] = {
             "deprecated RabbitMQ feature in use",
             "Stop using it before the version that removes it; see docs/server-versions.md.",
             DEPRECATED,
+        ),
+        Rule(
+            "RA024",
+            Severity.medium,
+            "a policy mirrors classic queues (ha-* keys)",
+            "Move the queues to quorum queues and delete the ha-* keys; RabbitMQ 4.0 refuses them.",
+            MIRRORING,
         ),
     )
 }
@@ -402,8 +413,23 @@ def drift_rules(desired: Topology, live: Topology) -> Iterator[Finding]:
             )
 
 
+def policy_rules(topo: Topology) -> Iterator[Finding]:
+    """RA024: policies (and operator policies) holding classic mirroring keys (``kinds.POLICY_KEYS``)."""
+    for kind in ("policy", "operator_policy"):
+        for key, policy in sorted(topo.of(kind).items()):
+            definition = getattr(policy, "definition", {})
+            mirrors = sorted(k for k in definition if k in POLICY_KEYS and POLICY_KEYS[k].mirrors)
+            if mirrors:
+                what = kind.replace("_", " ")
+                yield _finding(
+                    "RA024",
+                    f"{what} {key[1]!r} in vhost {key[0]!r} mirrors classic queues ({', '.join(mirrors)})",
+                    f"{kind}:{'/'.join(key)}",
+                )
+
+
 RuleSet = Callable[[Topology], Iterable[Finding]]
-ALL: tuple[RuleSet, ...] = (vhost_rules, permission_rules, topic_rules)
+ALL: tuple[RuleSet, ...] = (vhost_rules, permission_rules, topic_rules, policy_rules)
 
 
 @dataclass

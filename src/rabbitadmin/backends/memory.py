@@ -42,17 +42,21 @@ from typing import Any
 
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.errors import AnswerLost, BatchFailed, MessagesArrived, RabbitAdminError, ServerError
+from rabbitadmin.kinds import KINDS
 from rabbitadmin.model import (
     Binding,
     Exchange,
     Key,
     Permission,
+    Policy,
     Queue,
     TopicPermission,
     Topology,
     TopologyObject,
     User,
+    UserLimit,
     Vhost,
+    VhostLimit,
 )
 from rabbitadmin.normalize import normalize_arguments, normalize_tags
 from rabbitadmin.passwords import DEFAULT_ALGORITHM
@@ -333,6 +337,13 @@ class MemoryBackend:
             if (obj.user,) not in state["user"]:
                 raise ServerError("PUT", f"/api/permissions/{obj.vhost}/{obj.user}", 400, "no_such_user")
             state[obj.kind][obj.key] = replace(obj, origin=None)
+        elif isinstance(obj, Policy | VhostLimit):  # and operator policies: a PUT overwrites
+            self._require_vhost(obj.vhost, KINDS[obj.kind].api_path[0], obj.name)
+            state[obj.kind][obj.key] = replace(obj, origin=None)
+        elif isinstance(obj, UserLimit):
+            if (obj.user,) not in state["user"]:
+                raise ServerError("PUT", f"/api/user-limits/{obj.user}/{obj.name}", 404, "Not Found")
+            state[obj.kind][obj.key] = replace(obj, origin=None)
         elif isinstance(obj, Exchange | Queue):
             self._require_vhost(obj.vhost, f"{obj.kind}s", obj.name)
             if obj.name.startswith("amq."):
@@ -398,12 +409,12 @@ class MemoryBackend:
         if state[kind].pop(key, None) is None:
             return
         if kind == "vhost":
-            for child in ("permission", "topic_permission", "exchange", "queue", "binding"):
+            for child in (k for k, facts in KINDS.items() if facts.scoped):
                 for child_key, obj in list(state[child].items()):
                     if _vhost(obj) == key[0]:
                         del state[child][child_key]
         elif kind == "user":
-            for child in ("permission", "topic_permission"):
+            for child in ("permission", "topic_permission", "user_limit"):
                 for child_key, obj in list(state[child].items()):
                     if obj.user == key[0]:  # type: ignore[union-attr]
                         del state[child][child_key]
@@ -432,7 +443,7 @@ class MemoryBackend:
 
 
 def _vhost(obj: TopologyObject) -> str | None:
-    return None if isinstance(obj, Vhost | User) else obj.vhost
+    return getattr(obj, "vhost", None) if KINDS[obj.kind].scoped else None
 
 
 def _is_rule(value: object) -> bool:

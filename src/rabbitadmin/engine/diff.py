@@ -22,9 +22,8 @@ ADMIN_TAG = "administrator"
 
 
 def _vhost_of(obj: TopologyObject) -> str | None:
-    if isinstance(obj, Vhost | User):
-        return None
-    return obj.vhost
+    """The vhost a scoped object lives in (None for vhosts, users and users' limits)."""
+    return getattr(obj, "vhost", None) if KINDS[obj.kind].scoped else None
 
 
 @with_collector_paused

@@ -75,7 +75,8 @@ class Change:
         """True if carrying this change out may destroy messages: a known count above 0, an unknown count, or
         a queue RabbitMQ cannot delete on condition that it is empty (``conditional`` False)."""
         if not self.destroys_messages:
-            return False
+            # A policy whose new max-length is below queues' depth drops (or dead-letters) the excess at once.
+            return self.kind in ("policy", "operator_policy") and bool(self.messages_at_risk)
         return self.messages_at_risk is None or self.messages_at_risk > 0 or not self.conditional
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +153,8 @@ def describe(kind: str, key: Key, obj: TopologyObject | None = None) -> str:
         return f"{label} of {key[0]!r} on vhost {key[1]!r}"
     if kind == "topic_permission" and isinstance(obj, TopicPermission | None):
         return f"{label} of {key[0]!r} on exchange {key[2]!r} in vhost {key[1]!r}"
+    if kind == "user_limit":
+        return f"{label} {key[1]!r} of user {key[0]!r}"
     if kind == "binding" and isinstance(obj, Binding):
         args = f" {obj.arguments}" if obj.arguments else ""
         return (

@@ -14,11 +14,18 @@ from rabbitadmin.argument_rules import ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.engine.apply import ApplyResult, Progress, check_safety, execute_plan
 from rabbitadmin.engine.diff import compute_plan
-from rabbitadmin.engine.plan import Action, Plan
+from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.errors import PartialApply
-from rabbitadmin.kinds import SERVER_EXCHANGE_TYPES, message_total, vhost_queues
-from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
-from rabbitadmin.server_versions import version_notes
+from rabbitadmin.kinds import (
+    APPLY_TO_FROM_4,
+    POLICY_KEYS,
+    SERVER_EXCHANGE_TYPES,
+    message_total,
+    policy_key_known,
+    vhost_queues,
+)
+from rabbitadmin.model import Binding, Exchange, OperatorPolicy, Policy, Queue, Topology, TopologyObject
+from rabbitadmin.server_versions import parse_version, version_notes
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
 
@@ -79,6 +86,80 @@ def _argument_findings(obj: TopologyObject, desired: Topology, version: str) -> 
     return []
 
 
+def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
+    """Policies against this server's version (a key or apply-to it refuses is a refusal), and a warning
+    naming the queues a new or changed policy that caps queues would change (``max-length`` below a
+    queue's current depth drops or dead-letters the excess: ``rabbit_amqqueue_process`` applies the
+    effective policy at once)."""
+    from rabbitadmin.audit.patterns import name_matches
+
+    changed = [
+        c for c in plan.changes
+        if c.action in (Action.CREATE, Action.UPDATE) and isinstance(c.desired, Policy)
+    ]  # fmt: skip
+    if not changed:
+        return
+    version = parse_version(plan.server_version or "") if plan.server_version else None
+    capped: list[tuple[Change, list[Queue]]] = []
+    for change in changed:
+        policy = change.desired
+        assert isinstance(policy, Policy)
+        operator = isinstance(policy, OperatorPolicy)
+        if version is not None:
+            for key in policy.definition:
+                facts = POLICY_KEYS.get(key)
+                if facts is not None and not facts.plugin and not policy_key_known(key, version, operator=operator):
+                    plan.refusals.append(
+                        f"{change.subject}: RabbitMQ {plan.server_version} refuses the policy key {key!r}"
+                        + (" (classic queue mirroring was removed in 4.0)" if facts.mirrors else "")
+                    )
+            if policy.apply_to in APPLY_TO_FROM_4 and version < (4,):
+                plan.refusals.append(
+                    f"{change.subject}: RabbitMQ {plan.server_version} refuses apply-to {policy.apply_to!r} (4.0 on)"
+                )
+        if not any(POLICY_KEYS[key].caps for key in policy.definition if key in POLICY_KEYS):
+            continue
+        before = change.actual.definition if isinstance(change.actual, Policy) else {}
+        if all(before.get(key) == policy.definition.get(key) for key in POLICY_KEYS if POLICY_KEYS[key].caps):
+            continue  # the caps do not change
+        if policy.apply_to == "exchanges":
+            continue
+        queues = [
+            q for q in actual.queues.values()
+            if q.vhost == policy.vhost and not q.exclusive and name_matches(policy.pattern, q.name)
+            and policy.apply_to in ("all", "queues", {"classic": "classic_queues", "quorum": "quorum_queues",
+                                                      "stream": "streams"}.get(q.type, ""))
+        ]  # fmt: skip
+        if queues:
+            capped.append((change, queues))
+    if not capped:
+        return
+    depths = backend.message_counts([q for _, queues in capped for q in queues])
+    for change, queues in capped:
+        policy = change.desired
+        assert isinstance(policy, Policy)
+        subject = f"{policy.kind.replace('_', ' ')} {policy.name!r} in vhost {policy.vhost!r}"
+        caps = ", ".join(f"{k} {v!r}" for k, v in policy.definition.items() if k in POLICY_KEYS and POLICY_KEYS[k].caps)
+        limit = policy.definition.get("max-length")
+        over = [
+            (q.name, depths[q.key].messages) for q in queues
+            if isinstance(limit, int) and (depths[q.key].messages or 0) > limit
+        ]  # fmt: skip
+        if over:
+            assert isinstance(limit, int)
+            # Counted as messages at risk: apply then needs --allow-data-loss, as a queue delete would.
+            excess = sum((count or 0) - limit for _, count in over)
+            plan.changes[plan.changes.index(change)] = replace(change, messages_at_risk=excess)
+            listed = ", ".join(f"{name!r} ({count} messages)" for name, count in over[:10])
+            plan.warnings.append(
+                f"{subject} sets {caps}: queue(s) {listed} hold more than max-length {limit}; applying it drops or "
+                "dead-letters the excess at once (unless a policy of higher priority wins)"
+            )
+        else:
+            listed = ", ".join(repr(q.name) for q in queues[:10]) + (" ..." if len(queues) > 10 else "")
+            plan.warnings.append(f"{subject} sets {caps}: it changes how the matching queue(s) {listed} behave")
+
+
 def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state: Topology | None = None) -> Plan:
     """Read the server's state for the topology's scope and compute the plan (writes nothing).
 
@@ -87,6 +168,7 @@ def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state
     actual = state if state is not None else backend.read_state(desired.vhosts_in_scope())
     plan = compute_plan(desired, actual, prune=prune, protected_user=backend.connected_user())
     _check_server_version(plan, desired, backend)
+    _check_policies(plan, actual, backend)
     _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:
         steps: list[tuple[str, object]] = []

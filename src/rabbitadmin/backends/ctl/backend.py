@@ -50,13 +50,17 @@ from rabbitadmin.model import (
     Binding,
     Exchange,
     Key,
+    OperatorPolicy,
     Permission,
+    Policy,
     Queue,
     TopicPermission,
     Topology,
     TopologyObject,
     User,
+    UserLimit,
     Vhost,
+    VhostLimit,
 )
 
 READ_PARALLELISM = 3
@@ -96,6 +100,8 @@ class CtlBackend:
         self._server_version: str | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
         self._support_lock = threading.Lock()
+        # set_vhost_limits replaces all of a vhost's limits: one limit change at a time per vhost.
+        self._vhost_limit_locks: dict[str, threading.Lock] = {}
 
     def connected_user(self) -> str | None:
         return None  # rabbitmqctl acts as the Erlang node, not as a RabbitMQ user
@@ -260,14 +266,25 @@ class CtlBackend:
     ) -> None:
         if not objects:
             return
-        self._import(objects)  # one import: nothing for ``stop`` to cut short
-        if progress is not None:
-            progress(objects)
+        # The import's vhost-limits parameter would replace every limit of the vhost; limits go after it.
+        limits = [obj for obj in objects if isinstance(obj, VhostLimit | UserLimit)]
+        rest = [obj for obj in objects if not isinstance(obj, VhostLimit | UserLimit)]
+        if rest:
+            self._import(rest)  # one import: nothing for ``stop`` to cut short
+            if progress is not None:
+                progress(rest)
+        for limit in limits:
+            self._set_limit(limit)
+            if progress is not None:
+                progress([limit])
 
     def update(self, obj: TopologyObject) -> None:
+        if isinstance(obj, VhostLimit | UserLimit):
+            self._set_limit(obj)
+            return
         if isinstance(obj, User):
             obj = self._complete_user(obj)
-        elif not isinstance(obj, Vhost | Permission | TopicPermission):
+        elif not isinstance(obj, Vhost | Permission | TopicPermission | Policy):
             raise ValueError(f"a {obj.kind} cannot be updated in place")
         self._updates.submit(obj)
 
@@ -295,6 +312,14 @@ class CtlBackend:
             self._run_delete(["delete_user", "--", obj.name])
         elif isinstance(obj, Permission):
             self._run_delete(["clear_permissions", f"--vhost={obj.vhost}", "--", obj.user])
+        elif isinstance(obj, OperatorPolicy):
+            self._run_delete(["clear_operator_policy", f"--vhost={obj.vhost}", "--", obj.name])
+        elif isinstance(obj, Policy):
+            self._run_delete(["clear_policy", f"--vhost={obj.vhost}", "--", obj.name])
+        elif isinstance(obj, UserLimit):
+            self._run_delete(["clear_user_limits", "--", obj.user, obj.name])
+        elif isinstance(obj, VhostLimit):
+            self._set_limit(obj, clear=True)
         else:
             self._run_delete(["clear_topic_permissions", f"--vhost={obj.vhost}", "--", obj.user, obj.exchange])
 
@@ -336,6 +361,25 @@ class CtlBackend:
             if not exc.not_found:  # already gone is the desired state
                 raise
 
+    def _set_limit(self, limit: VhostLimit | UserLimit, *, clear: bool = False) -> None:
+        """Set (or clear) one limit. ``set_user_limits`` merges into the user's limits; ``set_vhost_limits``
+        replaces the vhost's (``rabbit_vhost_limit:set/3``), so the vhost's current ones are read and merged."""
+        if isinstance(limit, UserLimit):
+            self.ctl.run(["set_user_limits", "--", limit.user, json.dumps({limit.name: limit.value})])
+            return
+        with self._support_lock:
+            lock = self._vhost_limit_locks.setdefault(limit.vhost, threading.Lock())
+        with lock:
+            current = _limits_output(self.ctl.run(["list_vhost_limits", f"--vhost={limit.vhost}", "--formatter=json"]))
+            if clear:
+                current.pop(limit.name, None)
+            else:
+                current[limit.name] = limit.value
+            if current:
+                self.ctl.run(["set_vhost_limits", f"--vhost={limit.vhost}", "--", json.dumps(current)])
+            else:
+                self._run_delete(["clear_vhost_limits", f"--vhost={limit.vhost}"])
+
     # -- helpers -----------------------------------------------------------------------------------------
     def _complete_user(self, user: User) -> User:
         """Fill what the topology leaves unmanaged from the server: an import without a hash clears it."""
@@ -376,6 +420,27 @@ class CtlBackend:
             return ctl_eval.parse_outcomes(output, len(specs))
         except ValueError as exc:
             raise RabbitAdminError(f"rabbitmqctl eval ({operation.replace('_', ' ')}) failed: {exc}") from None
+
+
+def _limits_output(output: str) -> dict[str, Any]:
+    """The limits ``list_vhost_limits --formatter=json`` prints: a JSON object, bare or as the text of its
+    ``value`` (3.10.8 prints ``{"result": "ok", "value": "{\\"max-connections\\":10}"}``); empty: none."""
+    text = output.strip()
+    if not text:
+        return {}
+    try:
+        parsed = json.loads(text)
+        if isinstance(parsed, dict) and isinstance(parsed.get("value"), str):
+            parsed = json.loads(parsed["value"]) if parsed["value"].strip() else {}
+        elif isinstance(parsed, dict) and isinstance(parsed.get("value"), dict):
+            parsed = parsed["value"]
+        elif isinstance(parsed, list):
+            parsed = parsed[0].get("value", {}) if parsed and isinstance(parsed[0], dict) else {}
+    except (ValueError, AttributeError):
+        raise CtlError("list_vhost_limits", 0, f"unexpected output: {text[:200]}") from None
+    if isinstance(parsed, str):
+        parsed = json.loads(parsed) if parsed.strip() else {}
+    return dict(parsed) if isinstance(parsed, dict) else {}
 
 
 def _arrived(vhost: str, name: str) -> MessagesArrived:

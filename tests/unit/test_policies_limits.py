@@ -1,0 +1,263 @@
+"""Policies, operator policies, vhost limits and user limits through the engine on ``MemoryBackend``: plan,
+apply, re-plan clean, update in place, prune, export round trip, definitions input, and the plan's warnings.
+The same points are proven on real nodes by tests/integration/test_policies_limits.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rabbitadmin.backends.memory import MemoryBackend
+from rabbitadmin.definitions import to_definitions, topology_from_definitions
+from rabbitadmin.engine import execute_plan, make_plan
+from rabbitadmin.engine.plan import Action
+from rabbitadmin.errors import Refused, TopologyError
+from rabbitadmin.export import export_document
+from rabbitadmin.loader import load_topology_text
+from rabbitadmin.model import OperatorPolicy, Policy, Topology, UserLimit, VhostLimit
+from rabbitadmin.passwords import hash_password
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "policies_limits"
+HASH = hash_password("unit")
+
+
+def topology(policy_length: int = 100, *, limits: dict[str, int] | None = None, extra: str = "") -> str:
+    return f"""
+vhosts:
+  - name: v
+    limits: {json.dumps(limits if limits is not None else {"max-connections": 10, "max-queues": 50})}
+    policies:
+      - {{name: cap, pattern: '^jobs', apply_to: queues, priority: 2, definition: {{max-length: {policy_length}}}}}
+      - {{name: dlx, pattern: '.*', definition: {{dead-letter-exchange: dead}}}}
+    operator_policies:
+      - {{name: ttl, pattern: '.*', definition: {{message-ttl: 60000}}}}
+    queues:
+      - {{name: jobs}}
+{extra}
+users:
+  - {{name: app, password_hash: {HASH}, limits: {{max-connections: 3, max-channels: 20}}}}
+permissions:
+  - {{user: app, vhost: v, configure: '', write: '.*', read: '.*'}}
+"""
+
+
+def load(text: str) -> Topology:
+    return load_topology_text(text, "t.yaml")
+
+
+def apply(text: str, backend: MemoryBackend, *, prune: bool = False) -> None:
+    execute_plan(make_plan(load(text), backend, prune=prune), backend)
+
+
+def test_apply_then_replan_is_clean_and_the_server_holds_every_object() -> None:
+    backend = MemoryBackend()
+    plan = make_plan(load(topology()), backend)
+    kinds = {c.kind for c in plan.changes if c.action is Action.CREATE}
+    assert {"policy", "operator_policy", "vhost_limit", "user_limit"} <= kinds
+    execute_plan(plan, backend)
+    state = backend.snapshot()
+    assert state.policies[("v", "cap")] == Policy("v", "cap", "^jobs", {"max-length": 100}, 2, "queues")
+    assert state.operator_policies[("v", "ttl")] == OperatorPolicy("v", "ttl", ".*", {"message-ttl": 60000})
+    assert state.vhost_limits[("v", "max-queues")] == VhostLimit("v", "max-queues", 50)
+    assert state.user_limits[("app", "max-channels")] == UserLimit("app", "max-channels", 20)
+    assert make_plan(load(topology()), backend).is_empty
+
+
+def test_policies_and_limits_are_created_before_queues_and_deleted_after_them() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    creates = [kind for call, kind, _ in backend.calls if call == "create"]
+    assert creates.index("policy") < creates.index("queue") and creates.index("user_limit") > creates.index("user")
+    backend.calls.clear()
+    apply("vhosts: [{name: v, state: absent}]", backend)
+    assert backend.snapshot().policies == {} and backend.snapshot().vhost_limits == {}  # the vhost took them
+
+
+def test_a_changed_field_is_an_update_in_place() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    plan = make_plan(load(topology(50, limits={"max-connections": 20, "max-queues": 50})), backend)
+    changed = sorted((c.action, c.kind, tuple(f.name for f in c.fields)) for c in plan.changes)
+    assert changed == [(Action.UPDATE, "policy", ("definition",)), (Action.UPDATE, "vhost_limit", ("value",))]
+    execute_plan(plan, backend)
+    assert backend.snapshot().policies[("v", "cap")].definition == {"max-length": 50}
+    assert [call for call, _, _ in backend.calls if call == "delete"] == []  # never deleted and re-created
+
+
+def test_prune_deletes_unlisted_policies_and_vhost_limits_but_never_user_limits() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    smaller = f"""
+vhosts:
+  - {{name: v, limits: {{max-queues: 50}}, queues: [{{name: jobs}}],
+     policies: [{{name: dlx, pattern: '.*', definition: {{dead-letter-exchange: dead}}}}]}}
+users: [{{name: app, password_hash: {HASH}}}]
+permissions: [{{user: app, vhost: v, configure: '', write: '.*', read: '.*'}}]
+"""
+    assert {c.kind for c in make_plan(load(smaller), backend).changes} == set()  # without --prune: kept
+    plan = make_plan(load(smaller), backend, prune=True)
+    assert sorted((c.action, c.kind, c.key) for c in plan.changes) == [
+        (Action.DELETE, "operator_policy", ("v", "ttl")),
+        (Action.DELETE, "policy", ("v", "cap")),
+        (Action.DELETE, "vhost_limit", ("v", "max-connections")),
+    ]
+    execute_plan(plan, backend)
+    assert make_plan(load(smaller), backend, prune=True).is_empty
+    assert ("app", "max-channels") in backend.snapshot().user_limits
+
+
+def test_absent_policy_is_deleted() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    plan = make_plan(load("vhosts: [{name: v, policies: [{name: cap, state: absent}]}]"), backend)
+    assert [(c.action, c.key) for c in plan.changes] == [(Action.DELETE, ("v", "cap"))]
+
+
+def test_export_round_trip_plans_nothing() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    document = export_document(backend.read_state({"v"}), ["v"], include_password_hashes=True)
+    (vhost,) = document["vhosts"]
+    assert vhost["limits"] == {"max-connections": 10, "max-queues": 50}
+    assert vhost["policies"][0] == {
+        "name": "cap", "pattern": "^jobs", "definition": {"max-length": 100}, "priority": 2, "apply_to": "queues"
+    }  # fmt: skip
+    assert vhost["policies"][1] == {"name": "dlx", "pattern": ".*", "definition": {"dead-letter-exchange": "dead"}}
+    assert [u.get("limits") for u in document["users"] if u["name"] == "app"] == [
+        {"max-channels": 20, "max-connections": 3}
+    ]
+    assert make_plan(load(yaml.safe_dump(document)), backend, prune=True).is_empty
+
+
+def test_definitions_round_trip_groups_limits_as_the_server_does() -> None:
+    objects = list(load(topology()))
+    document = to_definitions(objects)
+    (limits,) = [p for p in document["parameters"] if p["component"] == "vhost-limits"]
+    assert limits == {"vhost": "v", "component": "vhost-limits", "name": "limits",
+                      "value": {"max-connections": 10, "max-queues": 50}}  # fmt: skip
+    assert [u["limits"] for u in document["users"]] == [{"max-connections": 3, "max-channels": 20}]
+    back = topology_from_definitions(document)
+    for kind in ("policy", "operator_policy", "vhost_limit", "user_limit"):
+        assert set(back.of(kind)) == set(load(topology()).of(kind)), kind
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.json")))
+def test_corpus_definitions_files_apply_and_replan_clean(name: str) -> None:
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    desired = load_topology_text(text, name)
+    backend = MemoryBackend()
+    execute_plan(make_plan(desired, backend), backend)
+    assert make_plan(load_topology_text(text, name), backend).is_empty
+    expected: dict[str, Any] = json.loads(text)
+    state = backend.snapshot()
+    assert len(state.policies) == len(expected.get("policies", []))
+    operator = [p for p in expected.get("parameters", []) if p["component"] == "operator_policy"]
+    assert len(state.operator_policies) == len(operator)
+    # 3.10.8 writes a vhost's limits as a list of pairs: dict() takes both shapes.
+    vhosts = expected.get("vhosts", [])
+    vhost_limits = {(v["name"], n): value for v in vhosts for n, value in dict(v.get("limits") or {}).items()}
+    assert {key: limit.value for key, limit in state.vhost_limits.items()} == vhost_limits
+    user_limits = {(u["name"], n): v for u in expected.get("users", []) for n, v in (u.get("limits") or {}).items()}
+    assert {key: limit.value for key, limit in state.user_limits.items()} == user_limits
+
+
+def test_parameters_not_managed_are_a_warning_not_silence() -> None:
+    document = {
+        "rabbit_version": "3.10.8",
+        "vhosts": [{"name": "v"}],
+        "parameters": [
+            {"vhost": "v", "component": "federation-upstream", "name": "up", "value": {"uri": "amqp://h"}},
+            {"vhost": "v", "component": "shovel", "name": "s", "value": {}},
+        ],
+        "global_parameters": [{"name": "cluster_name", "value": "c"}],
+    }
+    warnings = [str(w) for w in load_topology_text(json.dumps(document), "d.json").warnings]
+    assert any("not managed: 2 parameters (components: federation-upstream, shovel" in w for w in warnings)
+    assert any("not managed: 1 global parameters" in w for w in warnings)
+    assert not any("amqp://h" in w for w in warnings)  # a parameter's value (a URI may hold a password) is never shown
+
+
+@pytest.mark.parametrize(
+    ("policy", "fragment"),
+    [
+        ("{name: p, pattern: x, definition: {max-length: -1}}", "definition.max-length: must be a whole number >= 0"),
+        ("{name: p, pattern: x, definition: {expires: 0}}", "definition.expires: must be a whole number >= 1"),
+        ("{name: p, pattern: x, definition: {overflow: drop}}", "definition.overflow: must be one of"),
+        ("{name: p, pattern: x, definition: {max-lenght: 1}}", "did you mean 'max-length'"),
+        ("{name: p, pattern: x, apply_to: queue, definition: {expires: 1}}", "apply_to: must be one of"),
+        ("{name: p, pattern: '(', definition: {expires: 1}}", "pattern:"),
+        ("{name: p, definition: {expires: 1}}", "pattern: is required"),
+        ("{name: p, pattern: x}", "definition: is required"),
+        ("{name: p, pattern: x, priority: true, definition: {expires: 1}}", "priority: must be a number"),
+    ],
+)
+def test_what_the_server_refuses_in_a_policy_is_refused_with_its_place(policy: str, fragment: str) -> None:
+    with pytest.raises(TopologyError) as info:
+        load(f"vhosts:\n  - name: v\n    policies:\n      - {policy}\n")
+    assert any(fragment in str(p) and ":4:" in str(p) for p in info.value.problems), info.value.problems
+
+
+def test_operator_policy_keys_are_the_servers_few() -> None:
+    with pytest.raises(TopologyError, match="'dead-letter-exchange' is not a key an operator policy may set"):
+        load("vhosts: [{name: v, operator_policies: [{name: o, pattern: x, definition: {dead-letter-exchange: d}}]}]")
+
+
+def test_a_negative_priority_or_limit_is_accepted_as_the_server_does() -> None:
+    topo = load("vhosts: [{name: v, limits: {max-queues: -1}, policies: [{name: p, pattern: x, priority: -3, "
+                "definition: {expires: 1}}]}]")  # fmt: skip
+    assert topo.vhost_limits[("v", "max-queues")].value == -1 and topo.policies[("v", "p")].priority == -3
+
+
+def test_the_plan_names_queues_a_lower_max_length_would_cut() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    backend.set_messages("v", "jobs", 40)
+    plan = make_plan(load(topology(10)), backend)
+    assert any("'jobs' (40 messages)" in w and "max-length 10" in w for w in plan.warnings), plan.warnings
+    # 30 messages would go: like a queue delete, that takes --allow-data-loss.
+    assert [(c.subject, c.messages_at_risk) for c in plan.data_loss()] == [("policy 'cap' in vhost 'v'", 30)]
+    with pytest.raises(Refused, match="update policy 'cap' in vhost 'v': 30 message"):
+        execute_plan(plan, backend)
+    assert backend.snapshot().policies[("v", "cap")].definition == {"max-length": 100}  # nothing written
+    execute_plan(plan, backend, allow_data_loss=True)
+    assert backend.snapshot().policies[("v", "cap")].definition == {"max-length": 10}
+    assert not any("jobs" in w for w in make_plan(load(topology(1000)), backend).warnings if "40 messages" in w)
+
+
+def test_mirroring_keys_are_refused_by_a_4_0_plan_and_accepted_by_3_10() -> None:
+    text = "vhosts: [{name: v, policies: [{name: ha, pattern: '.*', definition: {ha-mode: all}}]}]"
+    desired = load(text)
+    assert any("classic queue mirroring" in str(w) for w in desired.warnings)
+    assert make_plan(desired, MemoryBackend(version="3.10.8")).refusals == []
+    refusals = make_plan(desired, MemoryBackend(version="4.0.5")).refusals
+    assert any("refuses the policy key 'ha-mode'" in r for r in refusals), refusals
+
+
+def test_definitions_export_applies_back_with_nothing_to_do() -> None:
+    from rabbitadmin.export import definitions_document
+
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    document = definitions_document(
+        backend.read_state({"v"}), ["v"], include_password_hashes=True, server_version="3.10.8"
+    )
+    assert sorted(p["name"] for p in document["policies"]) == ["cap", "dlx"]
+    components = sorted(p["component"] for p in document["parameters"])
+    assert components == ["operator_policy", "vhost-limits"]
+    assert [u["limits"] for u in document["users"] if u["name"] == "app"] == [
+        {"max-connections": 3, "max-channels": 20}
+    ]
+    assert make_plan(load_topology_text(json.dumps(document), "d.json"), backend, prune=True).is_empty
+    hidden = definitions_document(backend.read_state({"v"}), ["v"])
+    assert all("password_hash" not in u for u in hidden["users"])
+
+
+def test_plan_wording_names_each_new_kind() -> None:
+    plan = make_plan(load(topology()), MemoryBackend())
+    subjects = {c.subject for c in plan.changes}
+    assert {"policy 'cap' in vhost 'v'", "operator policy 'ttl' in vhost 'v'", "vhost limit 'max-queues' in vhost 'v'",
+            "user limit 'max-channels' of user 'app'"} <= subjects  # fmt: skip
