@@ -158,29 +158,60 @@ def cli_env(node: SandboxInfo) -> dict[str, str]:
 
 
 class CliRunner:
-    """Runs the real ``rabbitadmin`` command in a subprocess, with no terminal on stdin."""
+    """Runs the real ``rabbitadmin`` command in a subprocess, with no terminal on stdin.
 
-    def __init__(self, env: dict[str, str]) -> None:
+    ``clean_prefixes`` drops every inherited variable starting with one of them (``("RABBITADMIN_",)``: the
+    test gives each setting it wants, nothing leaks in from the developer's shell); ``stdin`` is text fed to
+    the command (no stdin at all otherwise).
+    """
+
+    def __init__(self, env: dict[str, str], clean_prefixes: tuple[str, ...] = ()) -> None:
         self.env = env
+        self.clean_prefixes = clean_prefixes
+
+    def base_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        inherited = {
+            k: v for k, v in os.environ.items() if not (self.clean_prefixes and k.startswith(self.clean_prefixes))
+        }
+        full_env = {**inherited, **self.env, **(env or {})}
+        if "RABBITADMIN_PASSWORD" not in self.env and "RABBITADMIN_PASSWORD" not in (env or {}):
+            full_env.pop("RABBITADMIN_PASSWORD", None)
+        return full_env
 
     def __call__(
-        self, *args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 300
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        check: bool = False,
+        timeout: float = 300,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, **self.env, **(env or {})}
-        full_env.pop("RABBITADMIN_PASSWORD", None)
+        return self._run([sys.executable, "-m", "rabbitadmin", *args], env, check, timeout, stdin)
+
+    def shell(
+        self, script: str, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """``script`` in bash (pipefail on), with ``ra`` standing for the rabbitadmin command."""
+        ra = shlex.join([sys.executable, "-m", "rabbitadmin"])
+        return self._run(
+            ["bash", "-o", "pipefail", "-c", f'ra() {{ {ra} "$@"; }}\n{script}'], env, False, timeout, None
+        )
+
+    def _run(
+        self, argv: list[str], env: dict[str, str] | None, check: bool, timeout: float, stdin: str | None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "rabbitadmin", *args],
-            env=full_env,
-            stdin=subprocess.DEVNULL,
+            argv,
+            env=self.base_env(env),
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
         if check and result.returncode != 0:
-            raise AssertionError(
-                f"rabbitadmin {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
-            )
+            raise AssertionError(f"{shlex.join(argv[2:])} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
 
 

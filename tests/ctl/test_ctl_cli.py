@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from rabbitadmin.sandbox import SandboxInfo
 
-from ..conftest import ctl_env, without_released_lock
+from ..conftest import CliRunner, ctl_env, without_released_lock
 
 
 def run(node: SandboxInfo, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RABBITADMIN_", "RABBITMQ_"))}
-    env["APP_PASSWORD"] = "cli secret"
-    env.update(extra_env or {})
+    """The real command with ``--backend ctl`` and the node's ctl settings as options (none inherited)."""
     ctl = ctl_env(node)
     global_options = [
         "--backend",
@@ -32,15 +28,8 @@ def run(node: SandboxInfo, *args: str, extra_env: dict[str, str] | None = None) 
     ]
     if "RABBITADMIN_CTL_PREFIX" in ctl:
         global_options += ["--ctl-prefix", ctl["RABBITADMIN_CTL_PREFIX"]]
-    return subprocess.run(
-        [sys.executable, "-m", "rabbitadmin", *global_options, *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    runner = CliRunner({"APP_PASSWORD": "cli secret"}, clean_prefixes=("RABBITADMIN_", "RABBITMQ_"))
+    return runner(*global_options, *args, env=extra_env)
 
 
 def test_plan_apply_and_admin_commands_with_ctl_backend(bare_node: SandboxInfo, tmp_path: Path) -> None:

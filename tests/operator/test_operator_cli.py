@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
-from ..conftest import ctl_env
+from ..conftest import CliRunner, ctl_env
 
 DEAD_URL = "http://127.0.0.1:1"  # nothing listens on port 1: a node of a cluster that is down
 
@@ -26,31 +24,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rabbitadmin", *args],
-        env=env,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def shell(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``script`` in bash (pipefail on), with ``ra`` standing for the rabbitadmin command."""
-    ra = shlex.join([sys.executable, "-m", "rabbitadmin"])
-    return subprocess.run(
-        ["bash", "-o", "pipefail", "-c", f"ra() {{ {ra} \"$@\"; }}\n{script}"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+# The real command, with no RABBITADMIN_* setting inherited: each test gives the ones it wants.
+run = CliRunner({}, clean_prefixes=("RABBITADMIN_",))
+shell = run.shell
 
 
 def targets_file(tmp_path: Path, text: str) -> dict[str, str]:
