@@ -47,12 +47,16 @@ NODE_DIRECTORIES = ("cluster/",)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that starts a node ``integration``, so ``-m "not integration"`` runs none."""
+    """Mark every test that starts a node ``integration``, so ``-m "not integration"`` runs none, and every
+    test run once per server version ``versioned`` (scripts/test.sh runs the 4.0 ones in a second process)."""
     for item in items:
         path = item.path.relative_to(TESTS).as_posix() if item.path.is_relative_to(TESTS) else ""
         uses_node = bool(NODE_FIXTURES & set(getattr(item, "fixturenames", ())))
         if uses_node or path in NODE_FILES or path.startswith(NODE_DIRECTORIES):
             item.add_marker(pytest.mark.integration)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "rabbitmq_version" in callspec.params:
+            item.add_marker(pytest.mark.versioned)
 
 
 def pytest_configure(config: pytest.Config) -> None:
