@@ -8,25 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rabbitadmin.argument_rules import RULES
 from rabbitadmin.model import Binding, JsonValue
 
-# Arguments whose value is a whole number, whatever type the server or the file gives it.
-INTEGER_ARGUMENTS = frozenset(
-    {
-        "x-message-ttl",
-        "x-expires",
-        "x-max-length",
-        "x-max-length-bytes",
-        "x-max-priority",
-        "x-delivery-limit",
-        "x-initial-cluster-size",
-        "x-quorum-initial-group-size",
-        "x-stream-max-segment-size-bytes",
-        "x-max-in-memory-length",
-        "x-max-in-memory-bytes",
-    }
-)
-BOOLEAN_ARGUMENTS = frozenset({"x-single-active-consumer"})
+# Arguments whose value is a whole number (or a boolean), whatever type the server or the file gives it:
+# read off the server's own rules (argument_rules.RULES), so a new row there is normalised here too.
+INTEGER_ARGUMENTS = frozenset(rule.name for rule in RULES if rule.value.kind == "integer")
+BOOLEAN_ARGUMENTS = frozenset(rule.name for rule in RULES if rule.value.kind == "boolean")
 
 
 def as_integer(value: JsonValue) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rabbitadmin.argument_rules import RULES, ArgumentRule
 from rabbitadmin.definitions import queue_from_server, user_from_server, vhost_from_server
 from rabbitadmin.normalize import as_integer, normalize_arguments, normalize_tags
 
@@ -55,3 +56,17 @@ def test_server_vhost_undefined_queue_type_and_metadata() -> None:
 def test_server_user_tags_as_list_or_string() -> None:
     assert user_from_server({"name": "u", "tags": ["x", "a"]}).tags == ("a", "x")
     assert user_from_server({"name": "u", "tags": "x,a", "password_hash": "h"}).tags == ("a", "x")
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.value.kind == "integer"], ids=lambda r: f"{r.name}-{r.target}")
+def test_every_whole_number_argument_of_the_rules_is_compared_as_a_number(rule: ArgumentRule) -> None:
+    # The server reports some numbers as floats or text (management API stats, older exports): each
+    # argument the server's rules call an integer must compare equal whatever its spelling.
+    for spelling in (7, 7.0, "7"):
+        assert normalize_arguments({rule.name: spelling}) == {rule.name: 7}
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.value.kind == "boolean"], ids=lambda r: r.name)
+def test_every_boolean_argument_of_the_rules_is_compared_as_a_boolean(rule: ArgumentRule) -> None:
+    assert normalize_arguments({rule.name: "true"}) == {rule.name: True}
+    assert normalize_arguments({rule.name: "False"}) == {rule.name: False}
