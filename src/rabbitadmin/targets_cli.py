@@ -55,7 +55,8 @@ FLEET_EXCLUSIVE = {
     "password_file": "--password-file / RABBITADMIN_PASSWORD_FILE",
     "erlang_cookie_file": "--erlang-cookie-file / RABBITADMIN_ERLANG_COOKIE_FILE",
 }
-FLEET_EXCLUSIVE_VARIABLES = ("RABBITADMIN_PASSWORD", "RABBITADMIN_AMQP_PORT")
+AMQP_PORT = "RABBITADMIN_AMQP_PORT"
+FLEET_EXCLUSIVE_VARIABLES = ("RABBITADMIN_PASSWORD", AMQP_PORT)
 
 
 def with_target(given: Mapping[str, Any], ctx: typer.Context | None = None) -> dict[str, Any]:
@@ -74,8 +75,10 @@ def with_target(given: Mapping[str, Any], ctx: typer.Context | None = None) -> d
     names = [names] if isinstance(names, str) else list(names)
     loaded = load_targets() if names else None
     if loaded is not None and loaded.is_fleet(names):
-        _refuse_shared_server_options(values)
         members = loaded.resolve(names)
+        ctl = values.get("backend") == "ctl" or any(member.backend == "ctl" for member in members)
+        locks = ctx is None or ctx.invoked_subcommand == "apply"
+        _refuse_shared_server_options(values, ctl=ctl, locks=locks)
         values["target"] = None
         values["variables"] = dict(command_line_vars)
         values["fleet"] = [_fill(dict(values), member, command_line_vars, None) for member in members]
@@ -106,9 +109,13 @@ def _fill(
     return values
 
 
-def _refuse_shared_server_options(values: Mapping[str, Any]) -> None:
-    given = [shown for option, shown in FLEET_EXCLUSIVE.items() if values.get(option)]
-    given += [name for name in FLEET_EXCLUSIVE_VARIABLES if os.environ.get(name)]
+def _refuse_shared_server_options(values: Mapping[str, Any], *, ctl: bool, locks: bool) -> None:
+    """``UsageError`` naming what would send every target to one server: the node and cookie only matter
+    when a target uses rabbitmqctl, the AMQP port only to an apply (its lock)."""
+    unused = set() if ctl else {"node", "erlang_cookie_file"}
+    given = [shown for option, shown in FLEET_EXCLUSIVE.items() if values.get(option) and option not in unused]
+    variables = FLEET_EXCLUSIVE_VARIABLES if locks else tuple(set(FLEET_EXCLUSIVE_VARIABLES) - {AMQP_PORT})
+    given += [name for name in variables if os.environ.get(name)]
     if given:
         raise UsageError(
             f"several targets, each with its own server, but {', '.join(given)} would apply to all of them: "

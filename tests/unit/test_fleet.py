@@ -148,16 +148,22 @@ def test_var_without_target(config: Path) -> None:
     ("option", "value", "shown"),
     [
         ("url", "http://x:15672", "--url / RABBITADMIN_URL"),
-        ("node", "rabbit@x", "--node"),
         ("password_file", "/x", "--password-file"),
         ("password", "pw", "--password"),
-        ("erlang_cookie_file", "/c", "--erlang-cookie-file"),
     ],
 )
 def test_a_server_option_is_refused_with_several_targets(config: Path, option: str, value: str, shown: str) -> None:
     with pytest.raises(UsageError, match="would apply to all of them") as caught:
         with_target({**NO_OPTIONS, "target": ["dev", "prod"], option: value})
     assert shown in str(caught.value) and value not in str(caught.value).replace(shown, "")
+
+
+@pytest.mark.parametrize(("option", "value"), [("node", "rabbit@x"), ("erlang_cookie_file", "/c")])
+def test_ctl_settings_are_refused_only_when_a_target_uses_ctl(config: Path, option: str, value: str) -> None:
+    over_http = with_target({**NO_OPTIONS, "target": ["dev", "prod"], option: value})  # unused over HTTP
+    assert len(over_http["fleet"]) == 2
+    with pytest.raises(UsageError, match="would apply to all of them"):
+        with_target({**NO_OPTIONS, "target": ["dev", "prod"], option: value, "backend": "ctl"})
 
 
 @pytest.mark.parametrize("variable", ["RABBITADMIN_PASSWORD", "RABBITADMIN_AMQP_PORT"])
