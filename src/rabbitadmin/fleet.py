@@ -129,8 +129,8 @@ class Outcome:
         self.status = f"failed: {_first_line(str(exc))}"
         self.close()
 
-    def skip(self, why: str) -> None:
-        self.exit_code = None
+    def skip(self, why: str, code: ExitCode | None = None) -> None:
+        self.exit_code = code
         self.status = why
 
     def close(self) -> None:
@@ -139,7 +139,7 @@ class Outcome:
             session.close()
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"url": self.where, "status": self.status, "exit_code": _code(self.exit_code)}
+        data: dict[str, Any] = {"server": self.where, "status": self.status, "exit_code": _code(self.exit_code)}
         if self.plan is not None:
             data["plan"] = self.plan.to_dict()
         if self.result is not None:
@@ -271,7 +271,7 @@ def validate_fleet(state: CliState, file: Path, *, skip_secrets: bool, output: O
         for outcome in outcomes:
             text = str(outcome.error) if outcome.error is not None else outcome.status
             print(f"{outcome.name}: {file}: {text}")
-    return int(worst(o.exit_code for o in outcomes))
+    return _exit(outcomes)
 
 
 # -- plan --------------------------------------------------------------------------------------------------
@@ -287,13 +287,14 @@ def plan_fleet(
         plan = plan_file(file, connect, prune=prune, on_warning=_warner(outcome.name), variables=member.variables)
         _plan_status(outcome, plan, detailed_exitcode=detailed_exitcode)
 
-    _phase(outcomes, work, limit, threading.Event(), output, "plan:")
+    interrupt = threading.Event()
+    _phase(outcomes, work, limit, interrupt, output, "plan:")
     if output is OutputFormat.json:
-        _emit(outcomes)
+        _emit(outcomes, interrupt)
     else:
         _show_plans(outcomes)
         _summary(outcomes)
-    return int(worst(o.exit_code for o in outcomes))
+    return _exit(outcomes, interrupt)
 
 
 # -- apply -------------------------------------------------------------------------------------------------
@@ -333,11 +334,11 @@ def apply_fleet(state: CliState, file: Path, options: ApplyOptions, *, limit: in
         for outcome in outcomes:
             outcome.close()
     if output is OutputFormat.json:
-        _emit(outcomes)
+        _emit(outcomes, interrupt)
     else:
         _show_results(outcomes)
         _summary(outcomes)
-    return int(worst(o.exit_code for o in outcomes))
+    return _exit(outcomes, interrupt)
 
 
 def _open_and_plan(outcome: Outcome, file: Path, options: ApplyOptions) -> None:
@@ -372,7 +373,8 @@ def _ready(outcomes: Sequence[Outcome], options: ApplyOptions, *, interrupted: b
     if invalid or interrupted:
         why = f"the topology is invalid for {', '.join(invalid)}" if invalid else "interrupted"
         for outcome in candidates:
-            outcome.skip(f"not applied: {why}")
+            # An interrupt is every target's: each one not applied because of it says so in its code.
+            outcome.skip(f"not applied: {why}", None if invalid else ExitCode.INTERRUPTED)
             outcome.close()
         return []
     for outcome in outcomes:
@@ -416,10 +418,11 @@ def audit_fleet(
         failing = fail_on is not None and found is not None and found >= fail_on
         outcome.exit_code = ExitCode.FINDINGS if failing else ExitCode.OK
 
-    _phase(outcomes, work, limit, threading.Event(), output, "audit:")
+    interrupt = threading.Event()
+    _phase(outcomes, work, limit, interrupt, output, "audit:")
     if output is OutputFormat.json:
-        _emit(outcomes)
-        return int(worst(o.exit_code for o in outcomes))
+        _emit(outcomes, interrupt)
+        return _exit(outcomes, interrupt)
     from rabbitadmin.render import print_table
 
     for outcome in outcomes:
@@ -443,7 +446,7 @@ def audit_fleet(
             for o in outcomes
         ],
     )  # fmt: skip
-    return int(worst(o.exit_code for o in outcomes))
+    return _exit(outcomes, interrupt)
 
 
 def _name(severity: Any) -> str | None:
@@ -451,13 +454,20 @@ def _name(severity: Any) -> str | None:
 
 
 # -- output ------------------------------------------------------------------------------------------------
-def _emit(outcomes: Sequence[Outcome]) -> None:
+def _exit(outcomes: Sequence[Outcome], interrupt: threading.Event | None = None) -> int:
+    """The command's exit code: the worst of the targets', and 130 after Ctrl-C even when every target had
+    started before it (they finished, but the operator asked to stop)."""
+    stopped = ExitCode.INTERRUPTED if interrupt is not None and interrupt.is_set() else None
+    return int(worst([*(o.exit_code for o in outcomes), stopped]))
+
+
+def _emit(outcomes: Sequence[Outcome], interrupt: threading.Event | None = None) -> None:
     """JSON: ``{"targets": {name: {...}}, "summary": [...], "exit_code": worst}``."""
     emit_json(
         {
             "targets": {o.name: o.to_dict() for o in outcomes},
             "summary": [_summary_row(o) for o in outcomes],
-            "exit_code": int(worst(o.exit_code for o in outcomes)),
+            "exit_code": _exit(outcomes, interrupt),
         }
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -363,3 +365,67 @@ def test_severity_ranks_every_exit_code_once() -> None:
     # every failure outranks every "something to look at", which outranks clean
     failures = [c for c in ExitCode if c not in (E.OK, E.CHANGES_PENDING, E.FINDINGS)]
     assert min(fleet.rank(c) for c in failures) > max(fleet.rank(c) for c in (E.CHANGES_PENDING, E.FINDINGS))
+
+
+# -- running targets: one failing never hides the others; a bound; a stop -----------------------------------
+def outcomes(count: int) -> list[fleet.Outcome]:
+    state = state_for(with_target(NO_OPTIONS))
+    return [fleet.Outcome(f"t{i}", state, "somewhere") for i in range(count)]
+
+
+def test_one_target_raising_is_only_that_targets_outcome() -> None:
+    from rabbitadmin.errors import ApplyLocked
+
+    def work(outcome: fleet.Outcome) -> None:
+        if outcome.name == "t1":
+            raise ApplyLocked("vhost 'x' is locked by pid 1")
+        if outcome.name == "t2":
+            raise KeyError("a bug")
+        outcome.status = "fine"
+
+    ran = outcomes(4)
+    fleet.run_each(ran, work, limit=2, stop=threading.Event())
+    assert [(o.status, o.exit_code) for o in ran] == [
+        ("fine", E.OK),
+        ("failed: vhost 'x' is locked by pid 1", E.LOCKED),
+        ("failed: unexpected KeyError: 'a bug'", E.ERROR),
+        ("fine", E.OK),
+    ]
+    assert fleet.worst(o.exit_code for o in ran) is E.ERROR
+
+
+def test_at_most_limit_targets_run_at_once() -> None:
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def work(_outcome: fleet.Outcome) -> None:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    fleet.run_each(outcomes(7), work, limit=3, stop=threading.Event())
+    assert 1 <= peak[0] <= 3
+
+
+def test_no_target_starts_after_a_stop() -> None:
+    stop = threading.Event()
+    started: list[str] = []
+
+    def work(outcome: fleet.Outcome) -> None:
+        started.append(outcome.name)
+        stop.set()  # as Ctrl-C would, while the first target runs
+
+    ran = outcomes(3)
+    fleet.run_each(ran, work, limit=1, stop=stop)
+    assert started == ["t0"]
+    assert [o.exit_code for o in ran] == [E.OK, E.INTERRUPTED, E.INTERRUPTED]
+    assert all("before this target started" in o.status for o in ran[1:])
+
+
+def test_an_interrupt_after_every_target_started_still_exits_130() -> None:
+    stop = threading.Event()
+    stop.set()
+    assert fleet._exit(outcomes(2), stop) == 130
+    assert fleet._exit(outcomes(2), threading.Event()) == 0
