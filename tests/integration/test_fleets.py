@@ -1,7 +1,8 @@
 """Fleets on real nodes, through the command line: several targets (the session node twice, with different
 variables, so different vhosts), a group, a target whose port is closed, a target whose vhost is locked.
 
-No new node is started: each target is the session node under another name with its own ``vars``.
+Each target is the session node under another name with its own ``vars``, except in the one test that
+needs two servers with different state: it starts a second node (``second_node``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from rabbitadmin.backends.http.client import HttpClient, api_path
-from rabbitadmin.sandbox import SandboxInfo
+from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.model import Secret
+from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 from ..conftest import CliRunner
 from ..lock_holder import lock_held_elsewhere
@@ -208,3 +211,47 @@ def test_several_targets_are_refused_where_one_is_needed(node: SandboxInfo, pass
     topology = str(tmp_path / "topology.yaml")
     shared = run("plan", topology, "--target", "one", "--target", "two", env={"RABBITADMIN_URL": node.url})
     assert shared.returncode == 2 and "--url / RABBITADMIN_URL would apply to all of them" in shared.stderr
+
+
+@pytest.fixture
+def second_node(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxInfo]:
+    """A node of its own, distinct from the session node (its own state), for the one test that needs two
+    servers that differ; about 15-20 s to start and 5-7 s to stop on this machine, per server version."""
+    box = Sandbox(tmp_path_factory.mktemp("fleet-second") / "node", rabbitmq=rabbitmq_version)
+    info = box.start()
+    try:
+        yield info
+    finally:
+        box.stop()
+
+
+def test_two_distinct_nodes_each_planned_from_its_own_state(
+    node: SandboxInfo, second_node: SandboxInfo, admin_client: HttpClient, tmp_path: Path
+) -> None:
+    vhost = f"fleet-two-{uuid.uuid4().hex[:8]}"
+    other = HttpClient(ConnectionSettings(second_node.url, second_node.user, Secret(second_node.password())))
+    try:
+        # The same vhost and queue on the second node already, with another max-length: a replace there.
+        other.request("PUT", api_path("vhosts", vhost), body={})
+        queue = {"durable": True, "arguments": {"x-max-length": 9}}
+        other.request("PUT", api_path("queues", vhost, "orders"), body=queue)
+        config = ""
+        for name, info in (("one", node), ("two", second_node)):
+            config += (
+                f'[targets.{name}]\nurl = "{info.url}"\nuser = "{info.user}"\n'
+                f'password_file = "{info.password_file}"\n'
+                f'amqp_port = {info.amqp_port}\nvars = {{ vhost = "{vhost}", max = 3 }}\n\n'
+            )
+        run = fleet_runner(tmp_path, config, "unused")
+        topology = str(tmp_path / "topology.yaml")
+        plan = run("plan", topology, "--target", "one", "--target", "two", "-o", "json")
+        targets = json.loads(plan.stdout)["targets"]
+        assert plan.returncode == 0, plan.stderr
+        assert targets["one"]["plan"]["summary"]["create"] == 2 and targets["one"]["plan"]["summary"]["replace"] == 0
+        assert targets["two"]["plan"]["summary"]["create"] == 0 and targets["two"]["plan"]["summary"]["replace"] == 1
+        applied = run("apply", topology, "--target", "one", "--target", "two", "--yes")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert max_length(admin_client, vhost) == 3 and max_length(other, vhost) == 3
+    finally:
+        admin_client.request("DELETE", api_path("vhosts", vhost), ok_statuses=(204, 404))
+        other.close()
