@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 import yaml
 
-from rabbitadmin import __version__, sandbox_cluster_cli
+from rabbitadmin import __version__, fleet, sandbox_cluster_cli
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, lock_transport
@@ -24,7 +24,6 @@ from rabbitadmin.cli_support import (
     LOCK_TIMEOUT_OPTION,
     NO_LOCK_OPTION,
     OUTPUT_OPTION,
-    CliState,
     OutputFormat,
     cli_state,
     confirm_or_refuse,
@@ -49,7 +48,7 @@ from rabbitadmin.sandbox_cluster import MAX_NODES, SandboxCluster, open_sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
 from rabbitadmin.suggest import did_you_mean
 from rabbitadmin.targets_cli import register as register_targets
-from rabbitadmin.targets_cli import settings_for, with_target
+from rabbitadmin.targets_cli import state_for, with_target
 from rabbitadmin.tutorials.cli import tutorial_app
 
 app = typer.Typer(
@@ -122,12 +121,16 @@ def main_callback(
         envvar="RABBITADMIN_CTL_TIMEOUT",
         help="ctl: seconds each rabbitmqctl call may take before it is killed (exit 10); default 300.",
     ),
-    target: str | None = typer.Option(
-        None,
+    target: list[str] = typer.Option(
+        [],
         "--target",
         envvar="RABBITADMIN_TARGET",
         help="A named target from the targets file (see `rabbitadmin targets list`); options and "
-        "RABBITADMIN_* variables override its values.",
+        "RABBITADMIN_* variables override its values. Repeat it, or name a group, to plan, apply or audit "
+        "several targets at once (docs/fleets.md).",
+    ),
+    var: list[str] = typer.Option(
+        [], "--var", help="NAME=VALUE for ${NAME} in the topology (repeatable); wins over the target's vars."
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
@@ -135,26 +138,8 @@ def main_callback(
     given = dict(locals())  # the options as given (a command line option or its RABBITADMIN_* variable)
     # The command's -o is not parsed yet when this runs: read it off the arguments.
     with error_boundary(OutputFormat.json if wants_json(sys.argv[1:]) else None):
-        o = with_target(given, ctx)
-
-    def settings_factory():  # type: ignore[no-untyped-def]
-        if o["insecure"]:
-            err("warning: TLS certificate verification is off (--insecure)")
-        return settings_for(o)
-
-    ctx.obj = CliState(
-        settings_factory=settings_factory,
-        backend=o["backend"],
-        ctl_options={
-            "node": o["node"],
-            "rabbitmqctl": o["rabbitmqctl"],
-            "prefix": o["ctl_prefix"],
-            "cookie_file": o["erlang_cookie_file"],
-            "timeout": o["ctl_timeout"],
-        },
-        target=o["target"],
-        parallel=o["parallel"],
-    )
+        ctx.obj = state_for(with_target(given, ctx))
+        fleet.check_command(ctx.obj, ctx.invoked_subcommand)
 
 
 # -- declarative commands -------------------------------------------------------------------------------
@@ -169,6 +154,7 @@ DATA_LOSS_OPTION = typer.Option(
 
 @app.command()
 def validate(
+    ctx: typer.Context,
     file: Path = FILE_ARGUMENT,
     skip_secrets: bool = typer.Option(
         False, "--skip-secrets", help="Do not require the password environment variables and files to exist."
@@ -177,7 +163,10 @@ def validate(
 ) -> None:
     """Check a topology offline: every problem at once, with file, line and field. Nothing is sent."""
     with error_boundary(output):
-        topology = load_topology(file, resolve_secrets=not skip_secrets)
+        state = cli_state(ctx)
+        if state.fleet is not None:
+            raise typer.Exit(fleet.validate_fleet(state, file, skip_secrets=skip_secrets, output=output))
+        topology = load_topology(file, resolve_secrets=not skip_secrets, variables=state.variables)
     counts = {kind: len(objs) for kind, objs in topology.objects.items()}
     absent = sum(len(keys) for keys in topology.absent.values())
     if output is OutputFormat.json:
@@ -204,12 +193,20 @@ def plan(
         "--detailed-exitcode",
         help=f"Exit {int(ExitCode.CHANGES_PENDING)} when changes are pending, 0 when none.",
     ),
+    parallel_targets: int = fleet.PARALLEL_TARGETS_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Show what `apply` would change on the server. Writes nothing."""
+    """Show what `apply` would change on the server (on each target, with several). Writes nothing."""
     with error_boundary(output):
         state = cli_state(ctx)
-        the_plan = plan_file(file, lambda: make_backend(state), prune=prune, on_warning=_warn)
+        if state.fleet is not None:
+            code = fleet.plan_fleet(
+                state, file, prune=prune, detailed_exitcode=detailed_exitcode, limit=parallel_targets, output=output
+            )
+            raise typer.Exit(code)
+        the_plan = plan_file(
+            file, lambda: make_backend(state), prune=prune, on_warning=_warn, variables=state.variables
+        )
     if output is OutputFormat.json:
         emit_json(the_plan.to_dict())
     else:
@@ -237,12 +234,17 @@ def apply(
     ),
     lock_timeout: float = LOCK_TIMEOUT_OPTION,
     no_lock: bool = NO_LOCK_OPTION,
+    parallel_targets: int = fleet.PARALLEL_TARGETS_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Make the server match the topology: show the plan, ask, apply in dependency order."""
+    """Make the server match the topology: show the plan, ask, apply in dependency order (several targets:
+    every plan shown, one question)."""
     console = make_console()
     with error_boundary(output):
         state = cli_state(ctx)
+        if state.fleet is not None:
+            options = fleet.ApplyOptions(prune, yes, allow_data_loss, parallel, lock_timeout, no_lock)
+            raise typer.Exit(fleet.apply_fleet(state, file, options, limit=parallel_targets, output=output))
         lock = None if no_lock else LockOptions(
                 lambda backend: lock_transport(transport_options(state), backend),
                 lock_timeout,
@@ -250,7 +252,7 @@ def apply(
             )
         connect = functools.partial(make_backend, state, parallelism=parallel or state.parallel)
         with EngineSession(connect, lock=lock, on_warning=_warn) as session:
-            the_plan = session.plan_file(file, prune=prune)
+            the_plan = session.plan_file(file, prune=prune, variables=state.variables)
             if output is OutputFormat.text:
                 render_plan(the_plan, console)
             check_safety(the_plan, allow_data_loss=allow_data_loss)

@@ -45,6 +45,8 @@ class CliState:
     ctl_options: dict[str, Any] = field(default_factory=dict)
     target: str | None = None  # the named target chosen (--target, RABBITADMIN_TARGET), if any
     parallel: int | None = None  # the target's apply parallelism, when it sets one
+    variables: dict[str, str] = field(default_factory=dict)  # ${name} values: the target's vars under --var
+    fleet: list[tuple[Any, CliState]] | None = None  # several targets (fleet.py): (Target, its own state) each
     _settings: ConnectionSettings | None = None
 
     @property

@@ -20,6 +20,7 @@ from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
 from rabbitadmin.located import LocatedDict, LocatedList
 from rabbitadmin.model import Topology
 from rabbitadmin.validate import validate_document
+from rabbitadmin.variables import substitute
 
 # libyaml's parser keeps node marks too and parses large files about five times faster.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -163,17 +164,24 @@ def declared_vhosts(root: yaml.Node | None) -> frozenset[str] | None:
     return frozenset(names)
 
 
-def parse_document(text: str, filename: str, on_scope: ScopeHook | None = None) -> Any:
+def parse_document(
+    text: str, filename: str, on_scope: ScopeHook | None = None, variables: Mapping[str, str] | None = None
+) -> Any:
     """Parse YAML (JSON is accepted too) into located mappings; raise ``TopologyError`` on syntax errors.
 
     ``on_scope`` gets the declared vhosts (``declared_vhosts``) once the node tree is composed, before the
-    Python objects are built: a caller can start reading the server that early.
+    Python objects are built: a caller can start reading the server that early. ``${name}`` references
+    are replaced from ``variables`` first (``variables.substitute``; an undefined one is a problem).
     """
     loader = _LocatedLoader(text, filename)
     try:
         node = loader.get_single_node()
         if node is not None and "&" in text:  # no anchor, no alias: the check is skipped on the fast path
             _check_alias_expansion(node, filename)
+        if node is not None and "${" in text and not _is_definitions(node):  # no reference: nothing to do
+            loader.problems.extend(substitute(node, variables or {}, filename, loader))
+            if loader.problems:
+                raise TopologyError(loader.problems)
         if on_scope is not None:
             scope = declared_vhosts(node)
             if scope is not None:
@@ -191,6 +199,13 @@ def parse_document(text: str, filename: str, on_scope: ScopeHook | None = None) 
     if loader.problems:
         raise TopologyError(loader.problems)
     return document
+
+
+def _is_definitions(root: yaml.Node) -> bool:
+    """True for RabbitMQ's definitions format, which is taken literally (no variables)."""
+    if not isinstance(root, yaml.MappingNode):
+        return False
+    return any(isinstance(key, yaml.ScalarNode) and key.value in DEFINITIONS_MARKERS for key, _ in root.value)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -258,14 +273,16 @@ def load_topology_text(
     resolve_secrets: bool = True,
     on_scope: ScopeHook | None = None,
     environ: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> Topology:
     """Load and validate a topology from text; raise ``TopologyError`` listing every problem.
 
     ``on_scope`` lets a caller start reading the server while validation runs (see ``prefetch``); it is
     not called when the scope cannot be told before validating. ``environ``: where ``{env: NAME}``
-    password sources are read (default: the process environment).
+    password sources are read (default: the process environment). ``variables``: the values of
+    ``${name}`` references (``variables.py``; none by default, so any reference is a problem).
     """
-    document = parse_document(text, filename, on_scope)
+    document = parse_document(text, filename, on_scope, variables)
     base_dir = Path(filename).parent if filename and not filename.startswith("<") else Path.cwd()
     return validate_document(document, filename, base_dir=base_dir, resolve_secrets=resolve_secrets, environ=environ)
 
@@ -276,6 +293,7 @@ def load_topology(
     resolve_secrets: bool = True,
     on_scope: ScopeHook | None = None,
     environ: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> Topology:
     """Load and validate a topology file (YAML topology or definitions JSON); see ``load_topology_text``."""
     name = str(path)
@@ -283,4 +301,6 @@ def load_topology(
         text = read_bounded(path, MAX_TOPOLOGY_BYTES, allow_pipes=True)
     except InputFileError as exc:
         raise TopologyError([Problem(str(exc), name)]) from None
-    return load_topology_text(text, name, resolve_secrets=resolve_secrets, on_scope=on_scope, environ=environ)
+    return load_topology_text(
+        text, name, resolve_secrets=resolve_secrets, on_scope=on_scope, environ=environ, variables=variables
+    )

@@ -9,6 +9,13 @@ The file is ``targets.toml`` in the platform's user config directory (``platform
     password_env = "PROD_RABBITMQ_PASSWORD"             # or password_file = "~/.secrets/prod"
     ca_bundle = "~/certs/prod-ca.pem"
 
+    [targets.prod.vars]                                 # values for ${name} in a topology (variables.py)
+    env = "prod"
+    max_length = 100000
+
+    [groups.all]                                        # several targets at once: --target all (fleet.py)
+    targets = ["dev", "staging", "prod"]
+
 A literal ``password`` is refused: the file holds where the password comes from, never the password.
 The tool only reads this file. Every problem is reported with the file, line and key
 (``TargetsError``, exit 2), all at once.
@@ -20,7 +27,7 @@ import os
 import re
 import socket
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +39,7 @@ from rabbitadmin.backends.factory import TRANSPORTS
 from rabbitadmin.errors import Problem, TargetsError, UsageError
 from rabbitadmin.model import Secret
 from rabbitadmin.suggest import did_you_mean, unknown_value
+from rabbitadmin.variables import check_name, value_text
 
 CONFIG_ENV = "RABBITADMIN_CONFIG"
 TARGET_ENV = "RABBITADMIN_TARGET"
@@ -56,7 +64,10 @@ KEYS: dict[str, tuple[type, ...]] = {
     "ctl_timeout": (int, float),
     "parallel": (int,),
     "description": (str,),
+    "vars": (dict,),
 }
+#: Each key a group may hold.
+GROUP_KEYS: dict[str, tuple[type, ...]] = {"targets": (list,), "description": (str,)}
 #: Keys naming files: ``~`` is expanded and a relative path is taken from the config file's directory.
 PATH_KEYS = ("password_file", "ca_bundle", "client_cert", "client_key", "erlang_cookie_file", "rabbitmqctl")
 SECRET_KEYS = ("password", "pass", "secret", "erlang_cookie", "cookie")
@@ -94,6 +105,8 @@ class Target:
     ctl_timeout: float | None = None
     parallel: int | None = None
     description: str | None = None
+    #: Values for ``${name}`` in a topology (text), from the target's ``vars`` table.
+    vars: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
     line: int | None = field(default=None, compare=False)
 
     def password_source(self) -> str:
@@ -145,6 +158,25 @@ class Target:
                 values[key] = list(value) if isinstance(value, tuple) else value
         values["urls"] = list(self.urls)
         values["password"] = self.password_source()
+        values.pop("vars", None)
+        if self.vars:
+            values["vars"] = dict(self.vars)
+        return values
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named list of targets (``[groups.NAME] targets = [...]``): ``--target NAME`` runs on all of them."""
+
+    name: str
+    targets: tuple[str, ...]
+    description: str | None = None
+    line: int | None = field(default=None, compare=False)
+
+    def shown(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"name": self.name, "targets": list(self.targets)}
+        if self.description:
+            values["description"] = self.description
         return values
 
 
@@ -155,6 +187,7 @@ class TargetsFile:
     path: Path
     targets: dict[str, Target]
     exists: bool = True
+    groups: dict[str, Group] = field(default_factory=dict)
 
     def get(self, name: str) -> Target:
         """The target ``name``; ``UsageError`` (with a "did you mean") when the file has none of that name."""
@@ -163,9 +196,26 @@ class TargetsFile:
         except KeyError:
             known = ", ".join(self.targets) or "none"
             where = str(self.path) if self.exists else f"{self.path} (no such file)"
+            groups = f"; groups: {', '.join(self.groups)}" if self.groups else ""
             raise UsageError(
-                f"no target {name!r} in {where}{did_you_mean(name, self.targets)}; targets: {known}"
+                f"no target {name!r} in {where}{did_you_mean(name, [*self.targets, *self.groups])}; "
+                f"targets: {known}{groups}"
             ) from None
+
+    def resolve(self, names: Sequence[str]) -> list[Target]:
+        """The targets ``names`` stand for: each a target, or a group (its targets, in its order); a target
+        named twice runs once. ``UsageError`` for a name that is neither."""
+        chosen: dict[str, Target] = {}
+        for name in names:
+            group = self.groups.get(name)
+            for member in group.targets if group is not None else (name,):
+                chosen.setdefault(member, self.get(member))
+        return list(chosen.values())
+
+    def is_fleet(self, names: Sequence[str]) -> bool:
+        """True when ``names`` choose several targets, or a group (even of one): each target then gets its
+        own heading and a line in the summary (``fleet.py``)."""
+        return len(set(names)) > 1 or any(name in self.groups for name in names)
 
 
 def load_targets(path: Path | None = None) -> TargetsFile:
@@ -199,8 +249,9 @@ def _validate(path: Path, text: str, document: dict[str, Any]) -> TargetsFile:
         problems.append(Problem(message, file=str(path), line=line, field=where))
 
     for key in document:
-        if key != "targets":
-            problem(f"unknown top-level key {key!r}{did_you_mean(key, ['targets'])}", lines.key(None, key), key)
+        if key not in ("targets", "groups"):
+            unknown = f"unknown top-level key {key!r}{did_you_mean(key, ['targets', 'groups'])}"
+            problem(unknown, lines.key(None, key), key)
     raw = document.get("targets", {})
     if not isinstance(raw, dict):
         problem("must be a table of targets ([targets.NAME])", lines.key(None, "targets"), "targets")
@@ -230,6 +281,9 @@ def _validate(path: Path, text: str, document: dict[str, Any]) -> TargetsFile:
             if message:
                 problem(message, line, f"{where}.{key}")
                 continue
+            if key == "vars":
+                values[key] = _check_vars(value, lines, name, f"{where}.vars", problem)
+                continue
             values[key] = _expand(key, value, path.parent)
         if "password_env" in values and "password_file" in values:
             problem("give password_env or password_file, not both", header, where)
@@ -243,9 +297,65 @@ def _validate(path: Path, text: str, document: dict[str, Any]) -> TargetsFile:
             line=header,
             **values,
         )
+    groups = _validate_groups(document.get("groups", {}), targets, lines, problem)
     if problems:
         raise TargetsError(problems)
-    return TargetsFile(path, targets)
+    return TargetsFile(path, targets, groups=groups)
+
+
+Report = Any  # problem(message, line, where): the validator's collector
+
+
+def _check_vars(table: dict[str, Any], lines: _Lines, target: str, where: str, problem: Report) -> dict[str, str]:
+    """A target's ``vars`` table: names (``variables.check_name``) and plain values (string, number, boolean)."""
+    found: dict[str, str] = {}
+    for name, value in table.items():
+        line = lines.key(f"{target}.vars", name) or lines.key(target, "vars")
+        message = check_name(name)
+        if message is None and (isinstance(value, dict | list) or not isinstance(value, str | int | float | bool)):
+            message = f"a variable's value is a string, a number or a boolean, got {type(value).__name__}"
+        if message:
+            problem(message, line, f"{where}.{name}")
+            continue
+        found[name] = value_text(value)
+    return found
+
+
+def _validate_groups(raw: Any, targets: dict[str, Target], lines: _Lines, problem: Report) -> dict[str, Group]:
+    """``[groups.NAME]`` tables: ``targets`` (a non-empty list of target names, not groups), ``description``."""
+    if not isinstance(raw, dict):
+        problem("must be a table of groups ([groups.NAME])", lines.key(None, "groups"), "groups")
+        return {}
+    groups: dict[str, Group] = {}
+    for name, body in raw.items():
+        where = f"groups.{name}"
+        header = lines.table(name, "groups")
+        if not isinstance(body, dict):
+            problem("must be a table ([groups.NAME] with targets = [...])", header, where)
+            continue
+        if name in targets:
+            problem(f"{name!r} names a target too: give the group another name", header, where)
+        for key in body:
+            if key not in GROUP_KEYS:
+                line = lines.key(name, key, "groups")
+                problem(f"unknown key {key!r}{did_you_mean(key, GROUP_KEYS)}", line, f"{where}.{key}")
+        members = body.get("targets")
+        line = lines.key(name, "targets", "groups") or header
+        if not isinstance(members, list) or not members or not all(isinstance(m, str) and m for m in members):
+            problem("expected targets = a non-empty list of target names", line, f"{where}.targets")
+            continue
+        for member in members:
+            if member in raw:
+                problem(f"{member!r} is a group: a group lists targets, not groups", line, f"{where}.targets")
+            elif member not in targets:
+                hint = did_you_mean(member, targets)
+                problem(f"no target {member!r} in this file{hint}", line, f"{where}.targets")
+        description = body.get("description")
+        if description is not None and not isinstance(description, str):
+            problem("expected a string", lines.key(name, "description", "groups"), f"{where}.description")
+            description = None
+        groups[name] = Group(name, tuple(dict.fromkeys(members)), description, header)
+    return groups
 
 
 def _check_value(key: str, value: Any) -> str | None:
@@ -285,7 +395,10 @@ def _url_problem(url: str) -> str | None:
 
 
 def _names(types: tuple[type, ...]) -> str:
-    words = {str: "a string", list: "a list", bool: "true or false", int: "an integer", float: "a number"}
+    words = {
+        str: "a string", list: "a list", bool: "true or false", int: "an integer", float: "a number",
+        dict: "a table",
+    }  # fmt: skip
     return " or ".join(dict.fromkeys(words[t] for t in types))
 
 
@@ -304,13 +417,15 @@ class _Lines:
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
 
-    def table(self, name: str) -> int | None:
-        quoted = re.escape(name)
-        pattern = re.compile(rf"^\s*\[\s*targets\s*\.\s*(?:{quoted}|\"{quoted}\"|'{quoted}')\s*\]")
+    def table(self, name: str, section: str = "targets") -> int | None:
+        """The line of ``[section.name]`` (``name`` may be dotted: ``prod.vars``)."""
+        parts = [rf"(?:{re.escape(p)}|\"{re.escape(p)}\"|'{re.escape(p)}')" for p in name.split(".")]
+        dotted = r"\s*\.\s*".join([section, *parts])
+        pattern = re.compile(rf"^\s*\[\s*{dotted}\s*\]")
         return next((i + 1 for i, line in enumerate(self.lines) if pattern.match(line)), None)
 
-    def key(self, target: str | None, key: str) -> int | None:
-        start = 0 if target is None else (self.table(target) or 0)
+    def key(self, target: str | None, key: str, section: str = "targets") -> int | None:
+        start = 0 if target is None else (self.table(target, section) or 0)
         pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=|^\s*\[\s*{re.escape(key)}\b")
         for index in range(start, len(self.lines)):
             stripped = self.lines[index].lstrip()

@@ -8,10 +8,19 @@ from pathlib import Path
 
 import typer
 
+from rabbitadmin import fleet
 from rabbitadmin.audit.access import PERMS, access_matrix, who_can, with_builtin_exchanges
 from rabbitadmin.audit.node import NodeFacts
 from rabbitadmin.audit.rules import DEFAULT_MAX_PRIVILEGED, RULES, Report, Severity, audit
-from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, cli_state, emit_json, error_boundary, make_backend
+from rabbitadmin.cli_support import (
+    OUTPUT_OPTION,
+    CliState,
+    OutputFormat,
+    cli_state,
+    emit_json,
+    error_boundary,
+    make_backend,
+)
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.model import Topology
 
@@ -38,12 +47,12 @@ MAX_PRIVILEGED_OPTION = typer.Option(
 
 def _read(ctx: typer.Context, topology: Path | None, offline: bool) -> tuple[Topology, Topology | None]:
     """(what to audit, the desired topology for drift or None)."""
-    topo, desired, _ = _read_with_node(ctx, topology, offline, node=False)
+    topo, desired, _ = _read_with_node(cli_state(ctx), topology, offline, node=False)
     return topo, desired
 
 
 def _read_with_node(
-    ctx: typer.Context, topology: Path | None, offline: bool, *, node: bool
+    state: CliState, topology: Path | None, offline: bool, *, node: bool
 ) -> tuple[Topology, Topology | None, NodeFacts | None]:
     """(what to audit, the desired topology for drift or None, the node's settings when ``node`` and live)."""
     from rabbitadmin.loader import load_topology
@@ -51,10 +60,12 @@ def _read_with_node(
     if offline:
         if topology is None:
             raise UsageError("--offline needs --topology FILE")
-        return with_builtin_exchanges(load_topology(topology)), None, None
+        return with_builtin_exchanges(load_topology(topology, variables=state.variables)), None, None
     # Drift compares names only, so the file's password sources need not be resolvable here.
-    desired = load_topology(topology, resolve_secrets=False) if topology is not None else None
-    backend = make_backend(cli_state(ctx))
+    desired = (
+        load_topology(topology, resolve_secrets=False, variables=state.variables) if topology is not None else None
+    )
+    backend = make_backend(state)
     try:
         live = backend.read_state(None)
         facts = _node_facts(backend) if node else None
@@ -74,14 +85,14 @@ def _node_facts(backend: object) -> NodeFacts:
     return node.read_http(backend.client)
 
 
-def _deprecations(ctx: typer.Context, topo: Topology, offline: bool) -> list[tuple[str, str]]:
+def _deprecations(state: CliState, topo: Topology, offline: bool) -> list[tuple[str, str]]:
     """Deprecated features in use (rule RA023): the server's own report over HTTP on 4.0 and later, else
     the objects checked against RabbitMQ 4.0's deprecations (``server_versions.deprecated_in_use``)."""
     from rabbitadmin.server_versions import deprecated_in_use
 
     if offline:
         return deprecated_in_use(topo, None, None)
-    backend = make_backend(cli_state(ctx))
+    backend = make_backend(state)
     try:
         used = getattr(backend, "deprecated_features_used", None)
         if used is None:
@@ -106,14 +117,27 @@ def run_audit(
     Live: the server's state, the node's settings (RA020-RA022) and its deprecated features in use (RA023);
     ``topology`` adds drift. ``offline``: ``topology`` alone. Raises what the backend raises.
     """
-    topo, desired, facts = _read_with_node(ctx, topology, offline, node=True)
+    state = cli_state(ctx)
+    return run_audit_on(state, topology=topology, offline=offline, ignore=ignore, max_privileged=max_privileged)
+
+
+def run_audit_on(
+    state: CliState,
+    *,
+    topology: Path | None = None,
+    offline: bool = False,
+    ignore: Iterable[str] = (),
+    max_privileged: int = DEFAULT_MAX_PRIVILEGED,
+) -> tuple[Topology, Report]:
+    """``run_audit`` for the target ``state`` reaches (one target of a fleet, ``fleet.audit_fleet``)."""
+    topo, desired, facts = _read_with_node(state, topology, offline, node=True)
     report = audit(
         topo,
         desired=desired,
         ignore=ignore,
         node=facts,
         max_privileged=max_privileged,
-        deprecated=_deprecations(ctx, topo, offline),
+        deprecated=_deprecations(state, topo, offline),
     )
     return topo, report
 
@@ -130,13 +154,24 @@ def audit_command(
         min=0,
         help="RA019: more users than this with administrator/policymaker.",
     ),
+    parallel_targets: int = fleet.PARALLEL_TARGETS_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Report permission and security findings (rule id, severity, objects, advice, source)."""
+    """Report permission and security findings (rule id, severity, objects, advice, source); with several
+    targets, for each."""
     with error_boundary(output):
         unknown = [i for i in ignore if i.upper() not in RULES]
         if unknown:
             raise UsageError(f"unknown rule id(s) for --ignore: {', '.join(unknown)}")
+        state = cli_state(ctx)
+        if state.fleet is not None:
+
+            def run(member: CliState) -> Report:
+                options = {"topology": topology, "offline": offline, "ignore": ignore}
+                return run_audit_on(member, **options, max_privileged=max_privileged)[1]  # type: ignore[arg-type]
+
+            threshold = Severity[fail_on.value] if fail_on is not None else None
+            raise typer.Exit(fleet.audit_fleet(state, run, fail_on=threshold, limit=parallel_targets, output=output))
         _, report = run_audit(ctx, topology=topology, offline=offline, ignore=ignore, max_privileged=max_privileged)
     if output is OutputFormat.json:
         emit_json({"findings": [f.to_dict() for f in report.findings]})

@@ -79,13 +79,20 @@ class EngineSession:
         """The backend (built now if not yet); raises what building it raised (e.g. ``ConnectionFailed``)."""
         return self._prefetch.backend()
 
-    def load_file(self, path: str | Path, *, environ: Mapping[str, str] | None = None) -> Topology:
+    def load_file(
+        self,
+        path: str | Path,
+        *,
+        environ: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> Topology:
         """Load and validate a topology file (YAML or definitions JSON) while the server it names is read.
 
         ``environ``: where ``{env: NAME}`` password sources are read (default: the process environment).
+        ``variables``: values for ``${name}`` references (``variables.py``).
         Raises ``TopologyError`` (every problem, with file and line); a read error is raised by ``plan``.
         """
-        return load_topology(path, on_scope=self._prefetch.start, environ=environ)
+        return load_topology(path, on_scope=self._prefetch.start, environ=environ, variables=variables)
 
     def load_text(
         self, text: str, filename: str = "<topology>", *, environ: Mapping[str, str] | None = None
@@ -121,9 +128,16 @@ class EngineSession:
             actual = backend.read_state(scope)
         return make_plan(desired, backend, prune=prune, state=actual)
 
-    def plan_file(self, path: str | Path, *, prune: bool = False, environ: Mapping[str, str] | None = None) -> Plan:
+    def plan_file(
+        self,
+        path: str | Path,
+        *,
+        prune: bool = False,
+        environ: Mapping[str, str] | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> Plan:
         """``load_file`` then ``plan``."""
-        return self.plan(self.load_file(path, environ=environ), prune=prune)
+        return self.plan(self.load_file(path, environ=environ, variables=variables), prune=prune)
 
     def apply_plan(
         self,
@@ -172,8 +186,9 @@ def plan_file(
     prune: bool = False,
     on_warning: Callable[[str], None] | None = None,
     environ: Mapping[str, str] | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> Plan:
     """Plan a topology file against the server ``connect()`` reaches (read during validation), no lock;
     the backend is closed on return. Raises what ``EngineSession.load_file`` and ``plan`` raise."""
     with EngineSession(connect, on_warning=on_warning) as session:
-        return session.plan_file(path, prune=prune, environ=environ)
+        return session.plan_file(path, prune=prune, environ=environ, variables=variables)
