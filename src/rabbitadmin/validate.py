@@ -78,6 +78,8 @@ class _Validator:
         self.topology = Topology()
         self.seen: dict[tuple[str, Key], int] = {}
         self.paths: dict[tuple[str, Key], str] = {}
+        # The entries of grants and bindings, so that a broken reference points at its field's line.
+        self.items: dict[tuple[str, Key], LocatedDict] = {}
         self.warnings: list[Problem] = []
         # Bindings' arguments as written, checked once the source exchange's type is known (cross_check).
         self.binding_arguments: dict[Key, tuple[LocatedDict, str]] = {}
@@ -224,7 +226,7 @@ class _Validator:
             return None
         return value
 
-    def register(self, kind: str, key: Key, line: int, path: str) -> bool:
+    def register(self, kind: str, key: Key, line: int, path: str, item: LocatedDict | None = None) -> bool:
         """Remember an object's key; a second declaration of the same key is a problem."""
         seen_at = self.seen.get((kind, key))
         if seen_at is not None:
@@ -232,6 +234,8 @@ class _Validator:
             return False
         self.seen[(kind, key)] = line
         self.paths[(kind, key)] = path
+        if item is not None:
+            self.items[(kind, key)] = item
         return True
 
     def each(self, container: LocatedDict, key: str, path: str, handler: Callable[[LocatedDict, str], None]) -> None:
@@ -418,7 +422,7 @@ class _Validator:
         user = self.string(item, "user", path, required=True, name=True)
         vhost = self.string(item, "vhost", path, required=True, name=True)
         state = self.state(item, path)
-        if user is None or vhost is None or not self.register("permission", (user, vhost), item.line, path):
+        if user is None or vhost is None or not self.register("permission", (user, vhost), item.line, path, item):
             return
         if state == "absent":
             self._only_identity(item, ("user", "vhost", "state"), path)
@@ -440,7 +444,7 @@ class _Validator:
         if user is None or vhost is None or exchange is None:
             return
         key = (user, vhost, exchange)
-        if not self.register("topic_permission", key, item.line, path):
+        if not self.register("topic_permission", key, item.line, path, item):
             return
         if state == "absent":
             self._only_identity(item, ("user", "vhost", "exchange", "state"), path)
@@ -512,9 +516,10 @@ class _Validator:
         raw_args = self.arguments(item, path)
         arg_type = raw_args.get("x-queue-type")
         if arg_type is not None and arg_type not in QUEUE_TYPES:
+            arguments = item["arguments"]
             self.problem(
                 f"must be one of {', '.join(QUEUE_TYPES)}; got {arg_type!r}{did_you_mean(str(arg_type), QUEUE_TYPES)}",
-                item.line_of("arguments"),
+                arguments.line_of("x-queue-type") if isinstance(arguments, LocatedDict) else item.line_of("arguments"),
                 f"{path}.arguments.x-queue-type",
             )
             arg_type = None
@@ -564,7 +569,7 @@ class _Validator:
             arguments=normalize_arguments(self.arguments(item, path)),
             origin=self.origin(item.line),
         )
-        if not self.register("binding", binding.key, item.line, path):
+        if not self.register("binding", binding.key, item.line, path, item):
             return
         if isinstance(item.get("arguments"), LocatedDict) and state != "absent":
             self.binding_arguments[binding.key] = (item["arguments"], path)
@@ -681,19 +686,23 @@ class _Validator:
         for perm in grants:
             line = perm.origin.line if perm.origin else None
             path = self.paths.get((perm.kind, perm.key), perm.kind)
+            entry = self.items.get((perm.kind, perm.key))
             if perm.vhost not in present_vhosts:
-                self.problem(f"vhost {perm.vhost!r} is not declared (present) in this topology", line, f"{path}.vhost")
+                self.problem(f"vhost {perm.vhost!r} is not declared (present) in this topology",
+                             entry.line_of("vhost") if entry else line, f"{path}.vhost")  # fmt: skip
             if perm.user not in present_users:
-                self.problem(f"user {perm.user!r} is not declared (present) in this topology", line, f"{path}.user")
+                self.problem(f"user {perm.user!r} is not declared (present) in this topology",
+                             entry.line_of("user") if entry else line, f"{path}.user")  # fmt: skip
         exchanges = {key for key in topo.exchanges}
         queues = {key for key in topo.queues}
         for binding in topo.bindings.values():
             line = binding.origin.line if binding.origin else None
             path = self.paths.get(("binding", binding.key), "binding")
+            entry = self.items.get(("binding", binding.key))
             if not is_server_owned_exchange(binding.source) and (binding.vhost, binding.source) not in exchanges:
                 self.problem(
                     f"source exchange {binding.source!r} is not declared in vhost {binding.vhost!r}",
-                    line,
+                    entry.line_of("source") if entry else line,
                     f"{path}.source",
                 )
             self.binding_rules(binding, line)
@@ -703,7 +712,7 @@ class _Validator:
                 self.problem(
                     f"destination {binding.destination_type} {binding.destination!r} is not declared in vhost "
                     f"{binding.vhost!r}",
-                    line,
+                    entry.line_of("destination") if entry else line,
                     f"{path}.destination",
                 )
 

@@ -478,8 +478,8 @@ BAD = [
     # definitions input
     bad(DEFS + "policies: [{name: p, vhost: v, pattern: x, definition: {a: 1}}]", "'a' is not a key", "defs-policy"),
     bad(DEFS + "limits: []", "unknown definitions section 'limits'", "definitions-unknown-section"),
-    bad(DEFS + "queues: [{name: q}]", "queues.vhost: is required", "definitions-queue-without-vhost"),
-    bad(DEFS + "queues: [{name: q, vhost: null}]", "queues.vhost: is required", "definitions-queue-null-vhost"),
+    bad(DEFS + "queues: [{name: q}]", "queues[0].vhost: is required", "definitions-queue-without-vhost"),
+    bad(DEFS + "queues: [{name: q, vhost: null}]", "queues[0].vhost: is required", "definitions-queue-null-vhost"),
     bad(DEFS + "queues: [{name: q, vhost: v, type: lazy}]", "type: must be one of", "definitions-bad-queue-type"),
     bad(
         DEFS + "queues: [{name: q, vhost: v, exclusive: true}]",
