@@ -5,45 +5,17 @@ through topology, definitions in and out and export, and users' tags in both sha
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
 
 import pytest
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.ctl.backend import CtlBackend
-from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
-from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.passwords import hash_password
-from rabbitadmin.sandbox import Sandbox, SandboxInfo
-
-from ..conftest import ctl_backend_options
 
 HASH = hash_password("fidelity")
-
-
-@pytest.fixture(params=["http", "ctl"])
-def backend(
-    request: pytest.FixtureRequest, settings: ConnectionSettings, sandbox: Sandbox, node: SandboxInfo
-) -> Iterator[Backend]:
-    made: Backend = (
-        HttpBackend(settings, parallelism=2)
-        if request.param == "http"
-        else CtlBackend(**ctl_backend_options(sandbox, node))  # type: ignore[arg-type]
-    )
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def user(admin_client: HttpClient) -> Iterator[str]:
-    name = f"u-{secrets.token_hex(3)}"
-    yield name
-    admin_client.delete(api_path("users", name))
 
 
 def converge(backend: Backend, text: str, name: str = "t.json") -> int:
