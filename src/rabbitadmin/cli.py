@@ -183,10 +183,11 @@ def validate(
     """Check a topology offline: every problem at once, with file, line and field. Nothing is sent."""
     with error_boundary(output):
         topology = load_topology(file, resolve_secrets=not skip_secrets)
-        if strict and topology.warnings:
-            raise TopologyError(list(topology.warnings))
     counts = {kind: len(objs) for kind, objs in topology.objects.items()}
     absent = sum(len(keys) for keys in topology.absent.values())
+    with error_boundary(output):
+        if strict and topology.warnings:  # e.g. a plain-text password in a definitions file, for CI
+            raise TopologyError(list(topology.warnings))
     if output is OutputFormat.json:
         warnings = [str(w) for w in topology.warnings]
         emit_json({"valid": True, "file": str(file), "objects": counts, "absent": absent, "warnings": warnings})
