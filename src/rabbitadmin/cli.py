@@ -38,7 +38,7 @@ from rabbitadmin.cli_support import (
     transport_options,
 )
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety, plan_file
-from rabbitadmin.errors import ExitCode, UsageError
+from rabbitadmin.errors import ExitCode, TopologyError, UsageError
 from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.loader import load_topology
 from rabbitadmin.render import make_console, render_plan, render_result
@@ -159,6 +159,11 @@ def validate(
     skip_secrets: bool = typer.Option(
         False, "--skip-secrets", help="Do not require the password environment variables and files to exist."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Warnings are problems too (exit 2): e.g. a plain-text password in a definitions file, for CI.",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Check a topology offline: every problem at once, with file, line and field. Nothing is sent."""
@@ -169,6 +174,9 @@ def validate(
         topology = load_topology(file, resolve_secrets=not skip_secrets, variables=state.variables)
     counts = {kind: len(objs) for kind, objs in topology.objects.items()}
     absent = sum(len(keys) for keys in topology.absent.values())
+    with error_boundary(output):
+        if strict and topology.warnings:  # e.g. a plain-text password in a definitions file, for CI
+            raise TopologyError(list(topology.warnings))
     if output is OutputFormat.json:
         warnings = [str(w) for w in topology.warnings]
         emit_json({"valid": True, "file": str(file), "objects": counts, "absent": absent, "warnings": warnings})

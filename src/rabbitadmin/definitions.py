@@ -175,6 +175,8 @@ def to_definition(obj: TopologyObject) -> JSON:
         entry: JSON = {"name": obj.name, "description": obj.description or "", "tags": list(obj.tags or ())}
         if obj.default_queue_type:
             entry["default_queue_type"] = obj.default_queue_type
+        # The server's import reads the default queue type from metadata only (rabbit_definitions:add_vhost/2).
+        entry["metadata"] = {key: value for key, value in entry.items() if key != "name"}
         return {**entry, **plain_to_server(obj)}
     if isinstance(obj, User):
         if obj.password is not None:

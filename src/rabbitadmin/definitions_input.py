@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rabbitadmin.located import LocatedDict, LocatedList
+from rabbitadmin.passwords import DEFAULT_ALGORITHM, MD5
 
 DEFINITIONS_MARKERS = ("rabbit_version", "rabbitmq_version", "product_version", "queues", "exchanges", "bindings")
 IGNORED_SECTIONS = (
@@ -30,6 +31,41 @@ NOT_MANAGED_SECTIONS = ("global_parameters",)
 #: topology's vhost that holds them.
 MANAGED_COMPONENTS = {"operator_policy": "operator_policies", "vhost-limits": "limits"}
 ReportProblem = Callable[[str, int | None, str | None], None]
+#: ``rabbit_version`` prefixes of exports whose users carry MD5 hashes without saying so: the server's own
+#: rule (``rabbit_auth_backend_internal:hashing_algorithm/2``, 3.10.8 and 4.0.5) for a user entry without
+#: ``hashing_algorithm``; any other version (or none) gets the server's configured module, SHA-256 by default.
+MD5_VERSION_PREFIXES = ("3.0.", "3.1.", "3.2.", "3.3.", "3.4.", "3.5.")
+
+
+class SourcePaths:
+    """Where each part of the rewritten (nested) document came from in the definitions file.
+
+    The validator names fields by the topology's paths (``vhosts[0].queues[1].arguments.x-max-length``);
+    ``translate`` turns such a path back into the file's own (``queues[4].arguments.x-max-length``) by its
+    longest recorded prefix, so that every problem points at what the user wrote.
+    """
+
+    def __init__(self) -> None:
+        self._prefixes: dict[str, str] = {}
+
+    def add(self, topology_path: str, file_path: str) -> None:
+        self._prefixes[topology_path] = file_path
+
+    def translate(self, field: str | None) -> str | None:
+        if not field:
+            return field
+        cut = len(field)
+        while cut > 0:
+            prefix = field[:cut]
+            if prefix in self._prefixes:
+                return self._prefixes[prefix] + field[cut:]
+            cut = max(field.rfind(".", 0, cut), field.rfind("[", 0, cut))
+        return field
+
+
+def md5_by_version(version: Any) -> bool:
+    """True if a user entry without ``hashing_algorithm`` in a file of this ``rabbit_version`` holds MD5."""
+    return isinstance(version, str) and version.startswith(MD5_VERSION_PREFIXES)
 
 
 def is_definitions_document(document: Any) -> bool:
@@ -53,23 +89,6 @@ def _list(items: list[Any], line: int) -> LocatedList:
     result.line = line
     result.item_lines = [getattr(item, "line", line) for item in items]
     return result
-
-
-def _entries(document: LocatedDict, section: str, problem: ReportProblem) -> list[LocatedDict]:
-    """The mappings of one section; a section or item of the wrong shape is a problem, not skipped."""
-    raw = document.get(section)
-    if raw is None:
-        return []
-    if not isinstance(raw, LocatedList):
-        problem("expected a list", document.line_of(section), section)
-        return []
-    entries = []
-    for index, item in enumerate(raw):
-        if isinstance(item, LocatedDict):
-            entries.append(item)
-        else:
-            problem("expected a mapping", raw.line_of(index), f"{section}[{index}]")
-    return entries
 
 
 def _without(source: LocatedDict, dropped: tuple[str, ...]) -> LocatedDict:
@@ -98,14 +117,22 @@ def _mapping(value: Any, line: int) -> Any:
     return value
 
 
-def _attach(owner: LocatedDict, field: str, item: Any, line: int) -> None:
-    owner.setdefault(field, _list([], line)).append(item)
-    owner[field].item_lines.append(line)
+def _attach(
+    owner: LocatedDict, owner_path: str, field: str, item: Any, line: int, paths: SourcePaths, source: str
+) -> None:
+    """Put ``item`` in ``owner``'s list ``field`` and remember that it came from ``source`` in the file."""
+    items = owner.setdefault(field, _list([], line))
+    paths.add(f"{owner_path}.{field}[{len(items)}]", source)
+    items.append(item)
+    items.item_lines.append(line)
     owner.key_lines.setdefault(field, line)
 
 
 def topology_document_from_definitions(
-    document: LocatedDict, problem: ReportProblem, warning: ReportProblem | None = None
+    document: LocatedDict,
+    problem: ReportProblem,
+    warning: ReportProblem | None = None,
+    paths: SourcePaths | None = None,
 ) -> LocatedDict:
     """Rewrite a definitions document into the nested topology shape.
 
@@ -113,8 +140,10 @@ def topology_document_from_definitions(
     (operator policies, vhost limits) under ``operator_policies`` and ``limits``; users keep their ``limits``.
     Parameters of other components and global parameters are not managed: ``warning`` says how many.
     Fields the topology does not hold (``metadata`` once unpacked) are dropped; any other field is passed
-    on, so the validator names unknown ones.
+    on, so the validator names unknown ones. ``paths`` learns where each rewritten part came from in the
+    file (``SourcePaths.translate``); problems reported here already name the file's own paths.
     """
+    paths = SourcePaths() if paths is None else paths
     known = (
         *IGNORED_SECTIONS, *NOT_MANAGED_SECTIONS, "vhosts", "users", "permissions", "topic_permissions",
         "policies", "parameters",
@@ -130,45 +159,49 @@ def topology_document_from_definitions(
             problem(f"unknown definitions section {key!r}", document.line_of(key), str(key))
 
     vhosts: dict[str, LocatedDict] = {}
-    for raw in _entries(document, "vhosts", problem):
-        vhost = _without(raw, ("limits", "metadata", "tracing"))
+    vhost_paths: dict[str, str] = {}
+    for index, raw in _indexed(document, "vhosts", problem):
+        source = f"vhosts[{index}]"
+        vhost = _without(raw, ("limits", "metadata", "default_queue_type"))
         if raw.get("limits"):  # 4.x exports (3.10.8: as a list of pairs)
             vhost["limits"] = _mapping(raw["limits"], raw.line_of("limits"))
             vhost.key_lines["limits"] = raw.line_of("limits")
-        metadata = raw.get("metadata")
-        if isinstance(metadata, LocatedDict):
-            for key in ("description", "tags", "default_queue_type"):
-                if key in metadata and key not in vhost:
-                    vhost[key] = metadata[key]
-                    vhost.key_lines[key] = metadata.line_of(key)
         name = str(raw.get("name"))
         if name in vhosts:
-            problem(f"vhost {name!r} declared twice (first on line {vhosts[name].line})", raw.line, "vhosts")
+            problem(f"vhost {name!r} declared twice (first on line {vhosts[name].line})", raw.line, source)
             continue
+        target = f"vhosts[{len(vhosts)}]"
+        paths.add(target, source)
+        _vhost_metadata(raw, vhost, paths, target, source, warning)
         vhosts[name] = vhost
+        vhost_paths[name] = target
 
     for section in ("exchanges", "queues", "bindings"):
-        for raw in _entries(document, section, problem):
+        for index, raw in _indexed(document, section, problem):
+            source = f"{section}[{index}]"
             vhost_name = raw.get("vhost")
             if vhost_name is None:
-                problem("is required", raw.line, f"{section}.vhost")
+                problem("is required", raw.line, f"{source}.vhost")
                 continue
             owner = vhosts.get(str(vhost_name))
             if owner is None:
-                problem(f"vhost {vhost_name!r} is not in the file's vhosts", raw.line_of("vhost"), f"{section}.vhost")
+                problem(f"vhost {vhost_name!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
                 continue
-            owner.setdefault(section, _list([], raw.line)).append(_without(raw, ("vhost",)))
-            owner[section].item_lines.append(raw.line)
-            owner.key_lines.setdefault(section, raw.line)
+            _attach(owner, vhost_paths[str(vhost_name)], section, _without(raw, ("vhost",)), raw.line, paths, source)
 
-    for index, raw in enumerate(_entries(document, "policies", problem)):
+    for index, raw in _indexed(document, "policies", problem):
+        source = f"policies[{index}]"
         owner = vhosts.get(str(raw.get("vhost")))
         if owner is None:
-            problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line, f"policies[{index}].vhost")
+            problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
             continue
-        _attach(owner, "policies", _renamed(raw), raw.line)
+        owner_path = vhost_paths[str(raw.get("vhost"))]
+        paths.add(f"{owner_path}.policies[{len(owner.get('policies', ()))}].apply_to", f"{source}.apply-to")
+        _attach(owner, owner_path, "policies", _renamed(raw), raw.line, paths, source)
     not_managed: dict[str, int] = {}
-    for index, raw in enumerate(_entries(document, "parameters", problem)):
+    own_limits = {name: vhost_paths[name] for name, vhost in vhosts.items() if "limits" in vhost}
+    for index, raw in _indexed(document, "parameters", problem):
+        source = f"parameters[{index}]"
         component = str(raw.get("component"))
         field = MANAGED_COMPONENTS.get(component)
         if field is None:
@@ -176,21 +209,33 @@ def topology_document_from_definitions(
             continue
         owner = vhosts.get(str(raw.get("vhost")))
         value = _mapping(raw.get("value"), raw.line_of("value"))
-        if owner is None or not isinstance(value, LocatedDict):
-            problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts" if owner is None else
-                    "expected a mapping", raw.line, f"parameters[{index}]")  # fmt: skip
+        if owner is None:
+            problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
             continue
-        if field == "limits":
-            if "limits" not in owner:
-                owner["limits"] = value
-                owner.key_lines["limits"] = raw.line
+        if not isinstance(value, LocatedDict):
+            problem("expected a mapping", raw.line_of("value"), f"{source}.value")
+            continue
+        owner_path = vhost_paths[str(raw.get("vhost"))]
+        if field == "limits":  # what the server's import reads (it ignores vhosts[].limits)
+            owner["limits"] = value
+            owner.key_lines["limits"] = raw.line
+            paths.add(f"{owner_path}.limits", f"{source}.value")
+            own_limits.pop(str(raw.get("vhost")), None)
             continue
         policy = _renamed(value, ())
         policy["name"] = raw.get("name")
         policy.key_lines["name"] = raw.line_of("name")
         if "definition" in policy:
             policy["definition"] = _mapping(policy["definition"], policy.line_of("definition"))
-        _attach(owner, "operator_policies", policy, raw.line)
+        target = f"{owner_path}.operator_policies[{len(owner.get('operator_policies', ()))}]"
+        paths.add(f"{target}.name", f"{source}.name")
+        paths.add(f"{target}.apply_to", f"{source}.value.apply-to")
+        _attach(owner, owner_path, "operator_policies", policy, raw.line, paths, f"{source}.value")
+    for name, target in own_limits.items():
+        if warning is not None:  # exports write both; a hand-written file may carry only these
+            where = paths.translate(f"{target}.limits")
+            warning("the server's own import ignores a vhost's limits here (it reads the vhost-limits parameter); "
+                    "rabbitadmin applies them", vhosts[name].line_of("limits"), where)  # fmt: skip
     if not_managed and warning is not None:
         count = sum(not_managed.values())
         components = ", ".join(sorted(not_managed))
@@ -202,10 +247,12 @@ def topology_document_from_definitions(
     result.key_lines = {}
     result["vhosts"] = _list(list(vhosts.values()), document.line_of("vhosts"))
     result.key_lines["vhosts"] = document.line_of("vhosts")
-    users = [
-        raw if isinstance(raw.get("limits"), LocatedDict) or "limits" not in raw else _limits_as_mapping(raw)
-        for raw in _entries(document, "users", problem)
-    ]
+    version = document.get("rabbitmq_version", document.get("rabbit_version"))
+    version_line = document.line_of("rabbitmq_version" if "rabbitmq_version" in document else "rabbit_version")
+    users: list[LocatedDict] = []
+    for index, raw in _indexed(document, "users", problem):
+        paths.add(f"users[{len(users)}]", f"users[{index}]")
+        users.append(_user(raw, version, version_line, problem, f"users[{index}]"))
     result["users"] = _list(users, document.line_of("users"))
     result.key_lines["users"] = document.line_of("users")
     for section in ("permissions", "topic_permissions"):
@@ -215,10 +262,76 @@ def topology_document_from_definitions(
     return result
 
 
-def _limits_as_mapping(raw: LocatedDict) -> LocatedDict:
-    user = _without(raw, ("limits",))
-    limits = _mapping(raw["limits"], raw.line_of("limits"))
+def _indexed(document: LocatedDict, section: str, problem: ReportProblem) -> list[tuple[int, LocatedDict]]:
+    """The mappings of one section with their index in the file (an item of the wrong shape is a problem)."""
+    raw = document.get(section)
+    if raw is None:
+        return []
+    if not isinstance(raw, LocatedList):
+        problem("expected a list", document.line_of(section), section)
+        return []
+    entries = []
+    for index, item in enumerate(raw):
+        if isinstance(item, LocatedDict):
+            entries.append((index, item))
+        else:
+            problem("expected a mapping", raw.line_of(index), f"{section}[{index}]")
+    return entries
+
+
+def _vhost_metadata(
+    raw: LocatedDict, vhost: LocatedDict, paths: SourcePaths, target: str, source: str, warning: ReportProblem | None
+) -> None:
+    """A vhost's description, tags and default queue type, read as the server's import reads them
+    (``rabbit_definitions:add_vhost/2``, 3.10.8 and 4.0.5): description and tags at the top level win over
+    ``metadata``'s, and default to empty (so an entry without them clears them, as the import does); the
+    default queue type is read from ``metadata`` only. A top-level ``default_queue_type``
+    alone (what some hand-written files carry) is honoured, with a warning that the server's import ignores it.
+    """
+    metadata = raw.get("metadata")
+    metadata = metadata if isinstance(metadata, LocatedDict) else LocatedDict()
+    for key in ("description", "tags", "default_queue_type"):
+        if key in metadata and (key == "default_queue_type" or key not in raw):
+            vhost[key] = metadata[key]
+            vhost.key_lines[key] = metadata.line_of(key)
+            paths.add(f"{target}.{key}", f"{source}.metadata.{key}")
+    if "default_queue_type" in raw and "default_queue_type" not in metadata:
+        vhost["default_queue_type"] = raw["default_queue_type"]
+        vhost.key_lines["default_queue_type"] = raw.line_of("default_queue_type")
+        if warning is not None and raw["default_queue_type"] not in (None, "undefined", "classic"):
+            warning("the server's own import reads the default queue type from metadata.default_queue_type "
+                    "only and ignores this one; rabbitadmin applies it", raw.line_of("default_queue_type"),
+                    f"{source}.default_queue_type")  # fmt: skip
+    for key, empty in (("description", ""), ("tags", _list([], raw.line))):
+        if key not in vhost:  # the import's own defaults: an entry without them clears them on the server
+            vhost[key] = empty
+            vhost.key_lines[key] = raw.line
+    if vhost.get("default_queue_type") == "undefined":  # what 3.10 exports for a vhost without one
+        del vhost["default_queue_type"]
+
+
+def _user(raw: LocatedDict, version: Any, version_line: int, problem: ReportProblem, source: str) -> LocatedDict:
+    """A user entry as the server's import reads it (``rabbit_auth_backend_internal:put_user/3``).
+
+    ``limits`` as a mapping (3.10.8 may export a list of pairs); ``administrator`` (2.x exports) for tags
+    when ``tags`` is missing; no tags at all is refused, as the server refuses it (``tags_not_present``);
+    a hash without ``hashing_algorithm`` is read by the file's ``rabbit_version`` (MD5 before 3.6).
+    A plain-text ``password`` is passed on for the validator to take, warn about and hash locally.
+    """
+    user = _without(raw, ("limits", "administrator"))
+    limits = _mapping(raw.get("limits"), raw.line_of("limits"))
     if limits not in ([], None):
         user["limits"] = limits
         user.key_lines["limits"] = raw.line_of("limits")
+    if "tags" not in raw:
+        if "administrator" in raw:
+            administrator = raw["administrator"] in (True, "true")
+            user["tags"] = _list(["administrator"] if administrator else [], raw.line_of("administrator"))
+            user.key_lines["tags"] = raw.line_of("administrator")
+        else:
+            problem('has no "tags": the server\'s import refuses such a user (tags_not_present); give "tags": ""'
+                    " for none", raw.line, source)  # fmt: skip
+    if "password_hash" in raw and "hashing_algorithm" not in raw:
+        user["hashing_algorithm"] = MD5 if md5_by_version(version) else DEFAULT_ALGORITHM
+        user.key_lines["hashing_algorithm"] = version_line if md5_by_version(version) else raw.line
     return user

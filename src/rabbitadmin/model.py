@@ -279,6 +279,9 @@ class Topology:
     expectations: list[Any] = field(default_factory=list)
     #: What validation found doubtful but not wrong (e.g. an argument only some RabbitMQ versions refuse).
     warnings: list[Problem] = field(default_factory=list)
+    #: Secrets written in plain text in the file (a definitions file's ``password``): (object, where), for
+    #: audit RA026. Never the secret itself.
+    plain_secrets: list[tuple[str, Origin]] = field(default_factory=list)
 
     def add(self, obj: TopologyObject) -> None:
         self.objects[obj.kind][obj.key] = obj

@@ -6,6 +6,7 @@ to a server: validation is complete offline, so a bad file is refused before the
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -16,7 +17,7 @@ from typing import Any
 from rabbitadmin import passwords
 from rabbitadmin.argument_rules import Target, check_arguments
 from rabbitadmin.audit.patterns import pattern_error
-from rabbitadmin.definitions_input import is_definitions_document, topology_document_from_definitions
+from rabbitadmin.definitions_input import SourcePaths, is_definitions_document, topology_document_from_definitions
 from rabbitadmin.errors import InputFileError, Problem, TopologyError
 from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, read_bounded
 from rabbitadmin.kinds import (
@@ -77,9 +78,13 @@ class _Validator:
         self.topology = Topology()
         self.seen: dict[tuple[str, Key], int] = {}
         self.paths: dict[tuple[str, Key], str] = {}
+        # The entries of grants and bindings, so that a broken reference points at its field's line.
+        self.items: dict[tuple[str, Key], LocatedDict] = {}
         self.warnings: list[Problem] = []
         # Bindings' arguments as written, checked once the source exchange's type is known (cross_check).
         self.binding_arguments: dict[Key, tuple[LocatedDict, str]] = {}
+        #: True for a server definitions file: it may carry plain-text passwords (the server accepts them).
+        self.definitions = False
 
     # -- reporting ---------------------------------------------------------------------------------------
     def problem(self, message: str, line: int | None, field: str | None) -> None:
@@ -221,7 +226,7 @@ class _Validator:
             return None
         return value
 
-    def register(self, kind: str, key: Key, line: int, path: str) -> bool:
+    def register(self, kind: str, key: Key, line: int, path: str, item: LocatedDict | None = None) -> bool:
         """Remember an object's key; a second declaration of the same key is a problem."""
         seen_at = self.seen.get((kind, key))
         if seen_at is not None:
@@ -229,6 +234,8 @@ class _Validator:
             return False
         self.seen[(kind, key)] = line
         self.paths[(kind, key)] = path
+        if item is not None:
+            self.items[(kind, key)] = item
         return True
 
     def each(self, container: LocatedDict, key: str, path: str, handler: Callable[[LocatedDict, str], None]) -> None:
@@ -318,6 +325,8 @@ class _Validator:
             item, "hashing_algorithm", path, tuple(passwords.ALGORITHMS), passwords.DEFAULT_ALGORITHM
         )
         password = self.password(item, path)
+        if password is not None and isinstance(item.get("password"), str):
+            algorithm = passwords.DEFAULT_ALGORITHM  # the server's own for a plain-text password
         if password is not None and self.resolve_secrets and passwords.is_blank(password.reveal()):
             # The server stores it, then refuses every login with it (rabbit_auth_backend_internal).
             self.problem(
@@ -351,6 +360,8 @@ class _Validator:
         value = item["password"]
         line = item.line_of("password")
         field = f"{path}.password"
+        if isinstance(value, str) and self.definitions:
+            return self.plain_password(value, item, path)
         if not isinstance(value, LocatedDict):
             self.problem(
                 "plain-text passwords are not accepted in a topology; use {env: VARIABLE}, {file: PATH} "
@@ -384,12 +395,34 @@ class _Validator:
             return None
         return Secret(lines[0].strip() if lines else "")
 
+    def plain_password(self, value: str, item: LocatedDict, path: str) -> Secret:
+        """A definitions file's plain-text ``password`` (the server's import takes it and hashes it with its
+        own configured module, SHA-256 by default, whatever ``hashing_algorithm`` says): taken, hashed
+        locally like any password, never shown; the file is warned about (``validate --strict`` refuses it,
+        audit RA026 flags it)."""
+        line = item.line_of("password")
+        self.warning(
+            "a plain-text password sits in this file: anyone who can read the file has it; use a topology with "
+            "{env: VARIABLE} or {file: PATH}, or password_hash",
+            line,
+            f"{path}.password",
+        )
+        self.topology.plain_secrets.append((f"user:{item.get('name')}", self.origin(line)))
+        if "hashing_algorithm" in item:
+            self.warning(
+                "ignored with a plain-text password: the server hashes it with its own algorithm (SHA-256 unless "
+                "configured otherwise), and so does rabbitadmin",
+                item.line_of("hashing_algorithm"),
+                f"{path}.hashing_algorithm",
+            )
+        return Secret(value)
+
     def permission(self, item: LocatedDict, path: str) -> None:
         self.known_fields(item, ("user", "vhost", "state", "configure", "write", "read"), path)
         user = self.string(item, "user", path, required=True, name=True)
         vhost = self.string(item, "vhost", path, required=True, name=True)
         state = self.state(item, path)
-        if user is None or vhost is None or not self.register("permission", (user, vhost), item.line, path):
+        if user is None or vhost is None or not self.register("permission", (user, vhost), item.line, path, item):
             return
         if state == "absent":
             self._only_identity(item, ("user", "vhost", "state"), path)
@@ -404,12 +437,14 @@ class _Validator:
         self.known_fields(item, ("user", "vhost", "exchange", "state", "write", "read"), path)
         user = self.string(item, "user", path, required=True, name=True)
         vhost = self.string(item, "vhost", path, required=True, name=True)
-        exchange = self.string(item, "exchange", path, required=True, name=True)
+        # "" (the default exchange) is accepted by the server as any other name (rabbit_auth_backend_internal:
+        # set_topic_permissions/6 checks only that the vhost exists); topic authorisation never consults it.
+        exchange = self.string(item, "exchange", path, required=True, name=item.get("exchange") != "")
         state = self.state(item, path)
         if user is None or vhost is None or exchange is None:
             return
         key = (user, vhost, exchange)
-        if not self.register("topic_permission", key, item.line, path):
+        if not self.register("topic_permission", key, item.line, path, item):
             return
         if state == "absent":
             self._only_identity(item, ("user", "vhost", "exchange", "state"), path)
@@ -481,9 +516,10 @@ class _Validator:
         raw_args = self.arguments(item, path)
         arg_type = raw_args.get("x-queue-type")
         if arg_type is not None and arg_type not in QUEUE_TYPES:
+            arguments = item["arguments"]
             self.problem(
                 f"must be one of {', '.join(QUEUE_TYPES)}; got {arg_type!r}{did_you_mean(str(arg_type), QUEUE_TYPES)}",
-                item.line_of("arguments"),
+                arguments.line_of("x-queue-type") if isinstance(arguments, LocatedDict) else item.line_of("arguments"),
                 f"{path}.arguments.x-queue-type",
             )
             arg_type = None
@@ -533,7 +569,7 @@ class _Validator:
             arguments=normalize_arguments(self.arguments(item, path)),
             origin=self.origin(item.line),
         )
-        if not self.register("binding", binding.key, item.line, path):
+        if not self.register("binding", binding.key, item.line, path, item):
             return
         if isinstance(item.get("arguments"), LocatedDict) and state != "absent":
             self.binding_arguments[binding.key] = (item["arguments"], path)
@@ -650,19 +686,23 @@ class _Validator:
         for perm in grants:
             line = perm.origin.line if perm.origin else None
             path = self.paths.get((perm.kind, perm.key), perm.kind)
+            entry = self.items.get((perm.kind, perm.key))
             if perm.vhost not in present_vhosts:
-                self.problem(f"vhost {perm.vhost!r} is not declared (present) in this topology", line, f"{path}.vhost")
+                self.problem(f"vhost {perm.vhost!r} is not declared (present) in this topology",
+                             entry.line_of("vhost") if entry else line, f"{path}.vhost")  # fmt: skip
             if perm.user not in present_users:
-                self.problem(f"user {perm.user!r} is not declared (present) in this topology", line, f"{path}.user")
+                self.problem(f"user {perm.user!r} is not declared (present) in this topology",
+                             entry.line_of("user") if entry else line, f"{path}.user")  # fmt: skip
         exchanges = {key for key in topo.exchanges}
         queues = {key for key in topo.queues}
         for binding in topo.bindings.values():
             line = binding.origin.line if binding.origin else None
             path = self.paths.get(("binding", binding.key), "binding")
+            entry = self.items.get(("binding", binding.key))
             if not is_server_owned_exchange(binding.source) and (binding.vhost, binding.source) not in exchanges:
                 self.problem(
                     f"source exchange {binding.source!r} is not declared in vhost {binding.vhost!r}",
-                    line,
+                    entry.line_of("source") if entry else line,
                     f"{path}.source",
                 )
             self.binding_rules(binding, line)
@@ -672,7 +712,7 @@ class _Validator:
                 self.problem(
                     f"destination {binding.destination_type} {binding.destination!r} is not declared in vhost "
                     f"{binding.vhost!r}",
-                    line,
+                    entry.line_of("destination") if entry else line,
                     f"{path}.destination",
                 )
 
@@ -701,10 +741,17 @@ def validate_document(
     ``environ``: where ``{env: NAME}`` password sources are read (default: the process environment).
     """
     validator = _Validator(filename, base_dir, resolve_secrets, environ)
+    source_paths: SourcePaths | None = None
     if is_definitions_document(document):
-        document = topology_document_from_definitions(document, validator.problem, validator.warning)
+        source_paths = SourcePaths()
+        document = topology_document_from_definitions(document, validator.problem, validator.warning, source_paths)
+        validator.definitions = True
+    rewritten = len(validator.problems), len(validator.warnings)
     validator.root(document)
     validator.cross_check()
+    if source_paths is not None:  # name the definitions file's own paths, not the regrouped ones
+        validator.problems[rewritten[0]:] = [_at(p, source_paths) for p in validator.problems[rewritten[0]:]]
+        validator.warnings[rewritten[1]:] = [_at(p, source_paths) for p in validator.warnings[rewritten[1]:]]
     from rabbitadmin.routing.expect import check_document as check_expectations  # the routing tables load lazily
 
     check_expectations(document, validator.topology, filename, validator.problem, valid_so_far=not validator.problems)
@@ -713,6 +760,10 @@ def validate_document(
     validator.topology.warnings = sorted(validator.warnings, key=lambda p: (p.line or 0, p.field or ""))
     return validator.topology
 
+
+
+def _at(problem: Problem, paths: SourcePaths) -> Problem:
+    return dataclasses.replace(problem, field=paths.translate(problem.field))
 
 
 #: Policy keys whose value the server requires to be a whole number, with its minimum (rabbit_policies).

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ import pytest
 import yaml
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.ctl.backend import CtlBackend
-from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
@@ -25,32 +22,11 @@ from rabbitadmin.errors import Refused
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.passwords import hash_password
-from rabbitadmin.sandbox import Sandbox, SandboxInfo
-
-from ..conftest import ctl_backend_options
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "policies_limits"
 HASH = hash_password("integration")
 
 
-@pytest.fixture(params=["http", "ctl"])
-def backend(
-    request: pytest.FixtureRequest, settings: ConnectionSettings, sandbox: Sandbox, node: SandboxInfo
-) -> Iterator[Backend]:
-    made: Backend = (
-        HttpBackend(settings, parallelism=2)
-        if request.param == "http"
-        else CtlBackend(**ctl_backend_options(sandbox, node))  # type: ignore[arg-type]
-    )
-    yield made
-    made.close()
-
-
-@pytest.fixture
-def user(admin_client: HttpClient) -> Iterator[str]:
-    name = f"u-{secrets.token_hex(3)}"
-    yield name
-    admin_client.delete(api_path("users", name))
 
 
 def topology(vhost: str, user: str, *, max_length: int = 100, max_queues: int = 50, full: bool = True) -> str:

@@ -4,35 +4,12 @@ leaves the server's value alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.ctl.backend import CtlBackend
-from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
-from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.engine.plan import Action
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology_text
-from rabbitadmin.sandbox import Sandbox, SandboxInfo
-
-from ..conftest import ctl_backend_options
-
-
-@pytest.fixture(params=["http", "ctl"])
-def backend(
-    request: pytest.FixtureRequest, settings: ConnectionSettings, sandbox: Sandbox, node: SandboxInfo
-) -> Iterator[Backend]:
-    made: Backend = (
-        HttpBackend(settings, parallelism=2)
-        if request.param == "http"
-        else CtlBackend(**ctl_backend_options(sandbox, node))  # type: ignore[arg-type]
-    )
-    yield made
-    made.close()
 
 
 def tracing(admin_client: HttpClient, vhost: str) -> bool:

@@ -260,6 +260,13 @@ GOOD = [
         "rabbit_version: 3.10.8\npolicies: []\nparameters: null\nvhosts: [{name: v, limits: []}]",
         id="definitions-empty-policies",
     ),
+    pytest.param(
+        "rabbit_version: 3.0.4\nvhosts: [{name: v}]\nusers: [{name: u, tags: 'a,b', password_hash: "
+        "AAECA2x3YnJhbmRvbW1kNWRpZ2U=}, {name: w, administrator: true, password: plain}]\n"
+        "permissions: [{user: u, vhost: v, configure: '', write: '', read: ''}]\n"
+        "topic_permissions: [{user: u, vhost: v, exchange: '', write: '.*', read: '.*'}]",
+        id="definitions-3.0-md5-plain-password-default-exchange",
+    ),
 ]
 
 
@@ -283,6 +290,7 @@ TOPIC = "vhosts: [{name: v}]\nusers: [{name: u}]\ntopic_permissions: [{user: u, 
 DEFS = "rabbit_version: 3.10.8\nvhosts: [{name: v}]\n"
 
 BAD = [
+    bad(DEFS + "users: [{name: u, password_hash: ''}]", "tags_not_present", "definitions-user-without-tags"),
     # document shape
     bad("", "the topology is empty", "empty-file"),
     bad("- a list", "(top level): expected a mapping", "top-level-list"),
@@ -478,8 +486,8 @@ BAD = [
     # definitions input
     bad(DEFS + "policies: [{name: p, vhost: v, pattern: x, definition: {a: 1}}]", "'a' is not a key", "defs-policy"),
     bad(DEFS + "limits: []", "unknown definitions section 'limits'", "definitions-unknown-section"),
-    bad(DEFS + "queues: [{name: q}]", "queues.vhost: is required", "definitions-queue-without-vhost"),
-    bad(DEFS + "queues: [{name: q, vhost: null}]", "queues.vhost: is required", "definitions-queue-null-vhost"),
+    bad(DEFS + "queues: [{name: q}]", "queues[0].vhost: is required", "definitions-queue-without-vhost"),
+    bad(DEFS + "queues: [{name: q, vhost: null}]", "queues[0].vhost: is required", "definitions-queue-null-vhost"),
     bad(DEFS + "queues: [{name: q, vhost: v, type: lazy}]", "type: must be one of", "definitions-bad-queue-type"),
     bad(
         DEFS + "queues: [{name: q, vhost: v, exclusive: true}]",

@@ -293,7 +293,7 @@ BAD_DOCUMENTS = [
           - source: e
             destination: q
         """,
-        6,
+        7,  # the destination's own line
         "vhosts[0].bindings[0].destination",
         "destination queue 'q' is not declared",
     ),
@@ -431,7 +431,7 @@ BAD_DOCUMENTS = [
           write: ''
           read: ''
         """,
-        4,
+        5,  # the vhost's own line
         "permissions[0].vhost",
         "vhost 'nowhere'",
     ),

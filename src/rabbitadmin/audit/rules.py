@@ -218,6 +218,13 @@ RULES: dict[str, Rule] = {
             "Move the queues to quorum queues and delete the ha-* keys; RabbitMQ 4.0 refuses them.",
             MIRRORING,
         ),
+        Rule(
+            "RA026",
+            Severity.high,
+            "a plain-text password sits in the file (a definitions file's users[].password)",
+            "Use password_hash, or a topology with {env: VARIABLE} or {file: PATH}; `validate --strict` refuses it.",
+            PASSWORDS,
+        ),
     )
 }
 
@@ -429,7 +436,13 @@ def policy_rules(topo: Topology) -> Iterator[Finding]:
 
 
 RuleSet = Callable[[Topology], Iterable[Finding]]
-ALL: tuple[RuleSet, ...] = (vhost_rules, permission_rules, topic_rules, policy_rules)
+def file_secret_rules(topo: Topology) -> Iterator[Finding]:
+    """RA026: secrets the file holds in plain text (``Topology.plain_secrets``; never the secret itself)."""
+    for what, origin in topo.plain_secrets:
+        yield _finding("RA026", f"a plain-text password of {what} sits in {origin}", what)
+
+
+ALL: tuple[RuleSet, ...] = (vhost_rules, permission_rules, topic_rules, policy_rules, file_secret_rules)
 
 
 @dataclass
@@ -467,6 +480,7 @@ def audit(
     found.extend(deprecation_rules(deprecated))
     if desired is not None:
         found.extend(drift_rules(desired, topo))
+        found.extend(file_secret_rules(desired))  # the file's, audited alongside the live server
     kept = [f for f in found if f.rule not in skip]
     kept.sort(key=lambda f: (-f.severity, f.rule, f.objects))
     return Report(kept)

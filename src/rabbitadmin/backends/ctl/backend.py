@@ -394,12 +394,7 @@ class CtlBackend:
         )
 
     def _import(self, objects: Sequence[TopologyObject]) -> None:
-        document = to_definitions(objects)
-        for entry in document.get("vhosts", []):
-            # The import reads a new vhost's default queue type from its metadata only.
-            entry["metadata"] = {
-                key: entry[key] for key in ("description", "tags", "default_queue_type") if key in entry
-            }
+        document = to_definitions(objects)  # vhosts carry their metadata, where the import reads them
         try:
             self.ctl.run(["import_definitions", "--format=json"], stdin=json.dumps(document, ensure_ascii=False))
         except CtlError as exc:

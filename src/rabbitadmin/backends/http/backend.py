@@ -113,7 +113,7 @@ class HttpBackend:
         self._server_facts: tuple[str | None, dict[str, str] | None] | None = None
         # The server changes one limit by reading the vhost's limits and writing them all back
         # (rabbit_vhost_limit:update_limit/4): two limit PUTs on one vhost at once lose one (measured, 3.10.8).
-        self._limit_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._limit_locks: dict[tuple[str, ...], threading.RLock] = {}
 
     def connected_user(self) -> str | None:
         return quirks.connected_user(self.settings)
@@ -324,12 +324,17 @@ class HttpBackend:
         with self._limit_lock(obj):
             self._settled(obj, lambda: self.client.put(path, body))
 
-    def _limit_lock(self, obj: TopologyObject) -> threading.Lock | contextlib.nullcontext[None]:
-        """One write at a time to the limits of one vhost or user; other objects need no lock."""
-        if not isinstance(obj, VhostLimit | UserLimit):
+    def _limit_lock(self, obj: TopologyObject) -> threading.RLock | contextlib.nullcontext[None]:
+        """One write at a time to the limits of one vhost or user, and to one user's topic permissions in a
+        vhost (a DELETE clears them all, the others are put back); other objects need no lock."""
+        if isinstance(obj, TopicPermission):
+            key: tuple[str, ...] = (obj.kind, obj.vhost, obj.user)
+        elif isinstance(obj, VhostLimit | UserLimit):
+            key = (obj.kind, obj.key[0])
+        else:
             return contextlib.nullcontext()
         with self._handles_lock:
-            return self._limit_locks.setdefault((obj.kind, obj.key[0]), threading.Lock())
+            return self._limit_locks.setdefault(key, threading.RLock())
 
     def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
         client = self.client
@@ -445,11 +450,12 @@ class HttpBackend:
     def _delete_topic_permission(self, obj: TopicPermission) -> None:
         # The API deletes all of a user's topic permissions in a vhost at once: put the others back.
         path = api_path("topic-permissions", obj.vhost, obj.user)
-        current = self.client.get_or_none(path) or []
-        self._settled(obj, lambda: self.client.delete(path), gone=True)
-        for entry in current:
-            if entry["exchange"] != obj.exchange:
-                self.update(topic_permission_from_server(entry))
+        with self._limit_lock(obj):  # two such deletes at once would each put back the other's
+            current = self.client.get_or_none(path) or []
+            self._settled(obj, lambda: self.client.delete(path), gone=True)
+            for entry in current:
+                if entry["exchange"] != obj.exchange:
+                    self.update(topic_permission_from_server(entry))
 
 
 def _update_request(obj: TopologyObject) -> tuple[str, dict[str, Any]]:
