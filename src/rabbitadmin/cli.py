@@ -170,7 +170,9 @@ def validate(
     with error_boundary(output):
         state = cli_state(ctx)
         if state.fleet is not None:
-            raise typer.Exit(fleet.validate_fleet(state, file, skip_secrets=skip_secrets, output=output))
+            raise typer.Exit(
+                fleet.validate_fleet(state, file, skip_secrets=skip_secrets, output=output, strict=strict)
+            )
         topology = load_topology(file, resolve_secrets=not skip_secrets, variables=state.variables)
     counts = {kind: len(objs) for kind, objs in topology.objects.items()}
     absent = sum(len(keys) for keys in topology.absent.values())

@@ -41,7 +41,7 @@ from rabbitadmin.cli_support import (
 )
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, PartialApply, check_safety, plan_file
 from rabbitadmin.engine.plan import Plan
-from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, UsageError
+from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, TopologyError, UsageError
 from rabbitadmin.urls import redact_url
 
 #: The commands that run on several targets; the others need one target.
@@ -251,20 +251,28 @@ def _plan_status(outcome: Outcome, plan: Plan, *, detailed_exitcode: bool) -> No
 
 
 # -- validate ----------------------------------------------------------------------------------------------
-def validate_fleet(state: CliState, file: Path, *, skip_secrets: bool, output: OutputFormat) -> int:
-    """``validate`` for each target's variables (offline). Returns the worst exit code."""
+def validate_fleet(
+    state: CliState, file: Path, *, skip_secrets: bool, output: OutputFormat, strict: bool = False
+) -> int:
+    """``validate`` for each target's variables (offline); with ``strict`` a target whose file has warnings
+    is invalid (as ``validate --strict`` of one). Returns the worst exit code."""
     from rabbitadmin.loader import load_topology
 
     outcomes = outcomes_for(state)
     for outcome in outcomes:
         try:
             topology = load_topology(file, resolve_secrets=not skip_secrets, variables=outcome.state.variables)
+            if strict and topology.warnings:  # e.g. a plain-text password in a definitions file
+                raise TopologyError(list(topology.warnings))
         except RabbitAdminError as exc:
             outcome.fail(exc)
             continue
         counts = {kind: len(objects) for kind, objects in topology.objects.items()}
         outcome.status = "valid"
-        outcome.extra = {"valid": True, "objects": counts}
+        outcome.extra = {"valid": True, "objects": counts, "warnings": [str(w) for w in topology.warnings]}
+        if output is not OutputFormat.json:
+            for warning in topology.warnings:
+                _warner(outcome.name)(str(warning))
     if output is OutputFormat.json:
         _emit(outcomes)
     else:

@@ -83,3 +83,17 @@ def test_a_topology_with_its_password_from_the_environment_is_not_ra026(tmp_path
     result = run("audit", "--offline", "--topology", str(topology), "-o", "json", env={"RA026_TEST": SECRET})
     assert result.returncode == 0, result.stderr
     assert "RA026" not in {f["rule"] for f in json.loads(result.stdout)["findings"]}
+
+
+def test_validate_strict_on_several_targets_refuses_it_for_each(definitions: Path, tmp_path: Path) -> None:
+    targets = tmp_path / "targets.toml"
+    targets.write_text('[targets.a]\nurl = "http://127.0.0.1:1"\n\n[targets.b]\nurl = "http://127.0.0.1:2"\n')
+    env = {"RABBITADMIN_CONFIG": str(targets)}
+    loose = run("--target", "a", "--target", "b", "validate", str(definitions), env=env)
+    assert loose.returncode == 0, loose.stdout + loose.stderr
+    assert "a: users[1].password" not in loose.stdout and "warning: a:" in loose.stderr
+    result = run("--target", "a", "--target", "b", "validate", "--strict", str(definitions), "-o", "json", env=env)
+    assert result.returncode == ExitCode.INVALID, result.stdout + result.stderr
+    targets_out = json.loads(result.stdout)["targets"]
+    assert {name: t["exit_code"] for name, t in targets_out.items()} == {"a": ExitCode.INVALID, "b": ExitCode.INVALID}
+    assert "users[1].password" in result.stdout and SECRET not in result.stdout + result.stderr
