@@ -34,6 +34,7 @@ import yaml
 
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.errors import AnswerLost
 from rabbitadmin.model import Secret
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, hash_password
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
@@ -242,7 +243,14 @@ class Bench:
     def reset(self, users: list[dict[str, Any]]) -> float:
         """Delete the vhost and the workload's users; return the seconds the vhost delete took."""
         with stopwatch() as t:
-            self.client.delete(api_path("vhosts", VHOST))
+            try:
+                self.client.delete(api_path("vhosts", VHOST))
+            except AnswerLost:  # a loaded server may cut a long delete's answer: wait until it is gone
+                deadline = time.monotonic() + 600
+                while self.client.get_or_none(api_path("vhosts", VHOST)) is not None:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(1)
         # One DELETE per user (bulk-delete refuses the whole list if one user is missing); 404 is fine.
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda u: self.client.delete(api_path("users", u["name"])), users))
@@ -545,7 +553,7 @@ def report(results: Results, workload: Workload, repeat: int) -> str:
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (other processes share the cores)",
         "",
     ]
-    width = max(len(name) for name in results.samples)
+    width = max((len(name) for name in results.samples), default=0)
     for name, values in results.samples.items():
         unit = "" if "MB" in name or name.startswith("queues without") else " s"
         spread = f"  (samples: {', '.join(f'{v:.2f}' for v in values)})" if len(values) > 1 else ""
@@ -632,15 +640,17 @@ def main(argv: list[str] | None = None) -> int:
             bench = Bench(box, info, workdir, args.profile)
             ctl = ctl_available() and not args.no_ctl
             results.notes.append("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
-            for round_no in range(args.repeat):
-                print(f"round {round_no + 1}/{args.repeat} ...", file=sys.stderr, flush=True)
-                one_round(bench, base, files, results, ctl, args.prune)
-            if not args.no_breakdown:
-                breakdown(bench, base, files, results)
+            try:
+                for round_no in range(args.repeat):
+                    print(f"round {round_no + 1}/{args.repeat} ...", file=sys.stderr, flush=True)
+                    one_round(bench, base, files, results, ctl, args.prune)
+                if not args.no_breakdown:
+                    breakdown(bench, base, files, results)
+            finally:  # what was measured before a failure is still worth printing
+                print(report(results, base, args.repeat), flush=True)
             bench.client.close()
         finally:
             box.stop()
-    print(report(results, base, args.repeat))
     if args.json:
         args.json.write_text(json.dumps({"n": args.n, "repeat": args.repeat, "samples": results.samples}, indent=2))
     return 0
