@@ -6,24 +6,50 @@ Every mapping of a topology file comes back from the loader as a ``LocatedDict``
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence
 from typing import Any
 
 
 class LocatedDict(dict[Any, Any]):
-    """A dict that knows the line of itself and of each of its keys (1-based)."""
+    """A dict that knows the line of itself and of each of its keys (1-based).
 
-    line: int = 0
-    key_lines: dict[Any, int]
+    Compact for large files: slots instead of an instance dict, and no per-key record at all while every
+    key is on the mapping's own line (a flow mapping, a one-key item), which is most of a big topology.
+    ``key_lines`` reads and writes the per-key record as a dict, made on first use.
+    """
+
+    __slots__ = ("_key_lines", "line")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self._key_lines: dict[Any, int] | None = None
+
+    @property
+    def key_lines(self) -> dict[Any, int]:
+        if self._key_lines is None:
+            self._key_lines = dict.fromkeys(self, self.line)
+        return self._key_lines
+
+    @key_lines.setter
+    def key_lines(self, lines: dict[Any, int] | None) -> None:
+        self._key_lines = lines
 
     def line_of(self, key: Any) -> int:
-        return self.key_lines.get(key, self.line)
+        lines = self._key_lines
+        return self.line if lines is None else lines.get(key, self.line)
 
 
 class LocatedList(list[Any]):
     """A list that knows the line of itself and of each item (1-based)."""
 
-    line: int = 0
-    item_lines: list[int]
+    __slots__ = ("item_lines", "line")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.line = 0
+        # Any sequence of ints: the loader keeps an ``array`` (8 bytes a line rather than 36).
+        self.item_lines: MutableSequence[int] = []
 
     def line_of(self, index: int) -> int:
         return self.item_lines[index] if index < len(self.item_lines) else self.line

@@ -20,7 +20,7 @@ JsonValue = Any  # argument values: str, int, float, bool, list or dict, as JSON
 Key = tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where an object came from: a file and a 1-based line."""
 
@@ -61,7 +61,7 @@ class Secret:
         return hash(("Secret", self._value))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vhost:
     kind: ClassVar[str] = "vhost"
     name: str
@@ -76,7 +76,7 @@ class Vhost:
         return (self.name,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class User:
     """A user. ``password`` is desired-side only; the server side carries ``password_hash``."""
 
@@ -93,7 +93,7 @@ class User:
         return (self.name,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Permission:
     kind: ClassVar[str] = "permission"
     user: str
@@ -108,7 +108,7 @@ class Permission:
         return (self.user, self.vhost)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TopicPermission:
     kind: ClassVar[str] = "topic_permission"
     user: str
@@ -123,7 +123,7 @@ class TopicPermission:
         return (self.user, self.vhost, self.exchange)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exchange:
     kind: ClassVar[str] = "exchange"
     vhost: str
@@ -140,7 +140,7 @@ class Exchange:
         return (self.vhost, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Queue:
     """A queue. ``type`` holds the queue type; ``x-queue-type`` never appears in ``arguments``."""
 
@@ -161,7 +161,7 @@ class Queue:
         return (self.vhost, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Binding:
     """A binding. Its whole definition is its identity; ``properties_key`` is the server's handle on it."""
 
@@ -187,7 +187,7 @@ class Binding:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VhostLimit:
     """One limit of a vhost (``max-connections``, ``max-queues``; -1: no limit). ``rabbit_vhost_limit``."""
 
@@ -202,7 +202,7 @@ class VhostLimit:
         return (self.vhost, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserLimit:
     """One limit of a user (``max-connections``, ``max-channels``; -1: no limit). ``rabbit_auth_backend_internal``."""
 
@@ -217,7 +217,7 @@ class UserLimit:
         return (self.user, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A policy (``rabbit_policy``): ``definition`` applies to the queues/exchanges whose names match
     ``pattern`` (``apply_to``: all, queues, exchanges; 4.0 adds classic_queues, quorum_queues, streams)."""
@@ -236,7 +236,7 @@ class Policy:
         return (self.vhost, self.name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OperatorPolicy(Policy):
     """An operator policy: the same shape, stored as the ``operator_policy`` runtime parameter; its keys are
     the few the server lets operators cap (``operator_policy_validator``)."""

@@ -62,6 +62,8 @@ from rabbitadmin.suggest import did_you_mean
 
 ROOT_FIELDS = ("vhosts", "users", "permissions", "topic_permissions", "expect")
 STATES = ("present", "absent")
+#: Kinds whose references ``cross_check`` verifies, naming each object by its path.
+CROSS_CHECKED = frozenset({"permission", "topic_permission", "binding"})
 MAX_NAME_BYTES = 255  # AMQP short string
 NAME_RE_FORBIDDEN = re.compile(r"[\x00-\x1f]")
 
@@ -76,7 +78,8 @@ class _Validator:
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
         self.problems: list[Problem] = []
         self.topology = Topology()
-        self.seen: dict[tuple[str, Key], int] = {}
+        self.consume = False  # see validate_document
+        self.seen: dict[str, dict[Key, int]] = {}  # kind -> key -> line (no (kind, key) tuple per object)
         self.paths: dict[tuple[str, Key], str] = {}
         # The entries of grants and bindings, so that a broken reference points at its field's line.
         self.items: dict[tuple[str, Key], LocatedDict] = {}
@@ -228,14 +231,16 @@ class _Validator:
 
     def register(self, kind: str, key: Key, line: int, path: str, item: LocatedDict | None = None) -> bool:
         """Remember an object's key; a second declaration of the same key is a problem."""
-        seen_at = self.seen.get((kind, key))
+        seen = self.seen.setdefault(kind, {})
+        seen_at = seen.get(key)
         if seen_at is not None:
             self.problem(f"{kind} declared twice (first on line {seen_at})", line, path)
             return False
-        self.seen[(kind, key)] = line
-        self.paths[(kind, key)] = path
-        if item is not None:
-            self.items[(kind, key)] = item
+        seen[key] = line
+        if kind in CROSS_CHECKED:  # only these are named again (by cross_check); memory for the rest
+            self.paths[(kind, key)] = path
+            if item is not None:  # a broken reference points at its field's line
+                self.items[(kind, key)] = item
         return True
 
     def each(self, container: LocatedDict, key: str, path: str, handler: Callable[[LocatedDict, str], None]) -> None:
@@ -247,6 +252,8 @@ class _Validator:
             item = self.mapping(raw, items.line_of(index), item_path)
             if item is not None:
                 handler(item, item_path)
+            if self.consume:  # the item is read: let it go while the model grows (peak memory)
+                items[index] = None
 
     # -- kinds -------------------------------------------------------------------------------------------
     def root(self, document: Any) -> None:
@@ -735,13 +742,18 @@ def validate_document(
     base_dir: Path,
     resolve_secrets: bool = True,
     environ: Mapping[str, str] | None = None,
+    consume: bool = False,
 ) -> Topology:
     """Validate a parsed document (topology or definitions) and build the desired ``Topology``.
 
     ``environ``: where ``{env: NAME}`` password sources are read (default: the process environment).
+    ``consume``: the caller will not read the document again, so each list item of its sections is
+    dropped (set to None) once validated: a file of 2 million queues then never holds both the document
+    and the model whole.
     """
     validator = _Validator(filename, base_dir, resolve_secrets, environ)
     source_paths: SourcePaths | None = None
+    validator.consume = consume
     if is_definitions_document(document):
         source_paths = SourcePaths()
         document = topology_document_from_definitions(document, validator.problem, validator.warning, source_paths)

@@ -40,8 +40,11 @@ def _refresh_message_counts(plan: Plan, actual: Topology, backend: Backend) -> N
     queues = [q for vhost in gone_vhosts for q in vhost_queues(actual, vhost)]
     queues += [c.actual for c in destroyed if isinstance(c.actual, Queue)]
     depths = backend.message_counts(queues)
+    # By identity: ``change not in destroyed`` compared dataclasses field by field, n x n of them
+    # (4.5 million comparisons, most of a 3,000-queue prune plan).
+    destroyed_ids = {id(change) for change in destroyed}
     for index, change in enumerate(plan.changes):
-        if change not in destroyed:
+        if id(change) not in destroyed_ids:
             continue
         if change.kind == "queue":
             depth = depths.get(change.key)
