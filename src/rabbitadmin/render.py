@@ -6,6 +6,7 @@ Only values the plan holds are shown; a secret field is shown as "(changed)", ne
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
@@ -14,7 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from rabbitadmin.engine.apply import ApplyResult
-from rabbitadmin.engine.plan import Action, Change, Plan
+from rabbitadmin.engine.plan import Action, Change, Plan, object_values
+from rabbitadmin.kinds import KINDS, OnChange
+from rabbitadmin.masking import MASK, masked
+from rabbitadmin.model import TopologyObject
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -55,9 +59,59 @@ class _Styler:
         return self.text(repr(value))
 
 
+# Boolean fields shown by their name when true (durable: "durable" or "transient", as the server says).
+_FLAG_WORDS = {"durable": ("durable", "transient"), "auto_delete": ("auto-delete", ""), "internal": ("internal", "")}
+
+
+def _compact(value: Any) -> str:
+    """A value in a create's one-line summary: strings as they are unless they need quotes, JSON otherwise."""
+    if isinstance(value, str):
+        plain = value and value.isprintable() and not any(c in value for c in " ,()[]='\"")
+        return value if plain else repr(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_compact(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def create_details(obj: TopologyObject) -> str:
+    """What a create sets, in one short line: ``quorum, durable, x-delivery-limit=5``.
+
+    Every non-identity field of the facts table (``KINDS``) with the value the server will hold (defaults
+    filled in): ``type`` bare, flags by name, mappings (``arguments``, a policy's ``definition``) as their
+    ``key=value`` pairs, other fields as ``name=value`` unless they hold the server's default; a secret only as
+    ``password set``.
+    """
+    values = object_values(obj)
+    parts: list[str] = []
+    for facts in KINDS[obj.kind].fields:
+        if facts.on_change is OnChange.IDENTITY:
+            continue
+        value = values[facts.name]
+        if facts.on_change is OnChange.SECRET:
+            parts.append(f"{facts.name} set" if value == MASK else f"no {facts.name}")
+        elif facts.name == "type":
+            parts.append(_compact(value))
+        elif facts.name in _FLAG_WORDS:
+            word = _FLAG_WORDS[facts.name][0 if value else 1]
+            if word:
+                parts.append(word)
+        elif isinstance(value, bool):
+            if value:
+                parts.append(facts.name.replace("_", "-"))
+        elif isinstance(value, dict):
+            parts.extend(f"{key}={_compact(item)}" for key, item in masked(value).items())
+        elif value is not None and value != masked(facts.default):  # the server's defaults go without saying
+            parts.append(f"{facts.name.replace('_', '-')}={_compact(value)}")
+    return ", ".join(parts)
+
+
 def _change_lines(change: Change, s: _Styler) -> list[str]:
     symbol, colour = SYMBOLS[change.action]
     head = f"{s.style(colour, f'{symbol} {change.action}')} {s.text(change.subject)}"
+    if change.action is Action.CREATE and change.desired is not None and change.kind != "binding":
+        details = create_details(change.desired)  # a binding's subject names all of it already
+        if details:
+            head += f" ({s.text(details)})"
     if change.reason and change.action is not Action.REPLACE:
         head += " " + s.style("dim", f"({s.text(change.reason)})")
     lines = [head]
@@ -68,7 +122,8 @@ def _change_lines(change: Change, s: _Styler) -> list[str]:
             if field.secret:
                 lines.append(f"    {field.name}: {s.style('yellow', '(changed)')}")
             else:
-                lines.append(f"    {field.name}: {s.value(field.before)} -> {s.value(field.after)}")
+                before, after = masked(field.before), masked(field.after)
+                lines.append(f"    {field.name}: {s.value(before)} -> {s.value(after)}")
     if change.action in (Action.DELETE, Action.REPLACE) and change.kind in ("queue", "vhost"):
         if change.messages_at_risk is None:
             lines.append("    " + s.style("bold red", "message count unknown: messages may be lost"))
