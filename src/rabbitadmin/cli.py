@@ -165,6 +165,12 @@ PRUNE_OPTION = typer.Option(
 DATA_LOSS_OPTION = typer.Option(
     False, "--allow-data-loss", help="Allow deleting or replacing queues that hold messages."
 )
+SUMMARY_OPTION = typer.Option(
+    False, "--summary", help="Counts per vhost, kind and action (a table) instead of one line per change."
+)
+NO_PAGER_OPTION = typer.Option(
+    False, "--no-pager", help="Never page a plan longer than the terminal (PAGER chooses the pager otherwise)."
+)
 
 
 @app.command()
@@ -204,6 +210,8 @@ def plan(
         "--detailed-exitcode",
         help=f"Exit {int(ExitCode.CHANGES_PENDING)} when changes are pending, 0 when none.",
     ),
+    summary: bool = SUMMARY_OPTION,
+    no_pager: bool = NO_PAGER_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Show what `apply` would change on the server. Writes nothing."""
@@ -213,7 +221,7 @@ def plan(
     if output is OutputFormat.json:
         emit_json(the_plan.to_dict())
     else:
-        render_plan(the_plan, make_console())
+        render_plan(the_plan, make_console(), summary=summary, page=not no_pager and sys.stdin.isatty())
     if the_plan.refusals:
         raise typer.Exit(int(ExitCode.REFUSED))
     if detailed_exitcode and not the_plan.is_empty:
@@ -237,6 +245,8 @@ def apply(
     ),
     lock_timeout: float = LOCK_TIMEOUT_OPTION,
     no_lock: bool = NO_LOCK_OPTION,
+    summary: bool = SUMMARY_OPTION,
+    no_pager: bool = NO_PAGER_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Make the server match the topology: show the plan, ask, apply in dependency order."""
@@ -252,7 +262,8 @@ def apply(
         with EngineSession(connect, lock=lock, on_warning=_warn) as session:
             the_plan = session.plan_file(file, prune=prune)
             if output is OutputFormat.text:
-                render_plan(the_plan, console)
+                # A long plan is paged only when a person will be asked about it.
+                render_plan(the_plan, console, summary=summary, page=not (no_pager or yes) and sys.stdin.isatty())
             check_safety(the_plan, allow_data_loss=allow_data_loss)
             if the_plan.is_empty:
                 if output is OutputFormat.json:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
@@ -137,37 +139,89 @@ def _change_lines(change: Change, s: _Styler) -> list[str]:
     return lines
 
 
-def render_plan(plan: Plan, console: Console | None = None) -> str:
+#: The first line of a plan that changes nothing; never printed for a plan with refusals (it does not match).
+NO_CHANGES = "No changes: the server matches the topology."
+NOTHING_APPLICABLE = "Nothing can be applied: the plan is refused (see below)."
+
+
+def _status_line(plan: Plan) -> str | None:
+    """The line under the header for a plan with no change: matched, or refused (never both)."""
+    if not plan.is_empty:
+        return None
+    return NOTHING_APPLICABLE if plan.refusals else NO_CHANGES
+
+
+def summary_rows(plan: Plan) -> list[list[str]]:
+    """Counts of the plan's changes per vhost and kind, one column per action (``--summary``).
+
+    Users and their limits belong to no vhost: their vhost cell is ``(global)``; a vhost counts under its
+    own name.
+    """
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for change in plan.changes:
+        obj = change.desired or change.actual
+        vhost = change.key[0] if change.kind == "vhost" else getattr(obj, "vhost", None)
+        counts[(vhost if vhost is not None else "(global)", change.kind, str(change.action))] += 1
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    cells = sorted({(vhost, kind) for vhost, kind, _ in counts}, key=lambda vk: (vk[0], order[vk[1]]))
+    return [[vhost, kind, *(str(counts[(vhost, kind, str(a))]) for a in Action)] for vhost, kind in cells]
+
+
+SUMMARY_COLUMNS = ("vhost", "kind", *(str(a) for a in Action))
+
+
+def render_plan(plan: Plan, console: Console | None = None, *, summary: bool = False, page: bool = False) -> str:
     """Print ``plan`` on ``console`` (or return it as plain text when no console is given).
 
-    The whole plan is printed in one call (rich's per-call overhead made a 20,000-line plan take
-    seconds), and without markup when the console has no colours.
+    ``summary``: counts per vhost, kind and action as a table (``print_table``) instead of one line per
+    change. ``page``: on a terminal, a plan longer than the screen goes through the pager (rich's
+    ``Console.pager``: ``MANPAGER``/``PAGER``, else ``less``; ``LESS=-R`` by default so colours show), so it
+    can be read before a confirmation prompt. The whole plan is printed in one call (rich's per-call
+    overhead made a 20,000-line plan take seconds), and without markup when the console has no colours.
     """
     buffer = io.StringIO()
     out = console or make_console(buffer, color=False)
     s = _Styler(markup=out.color_system is not None)
     scope = ", ".join(repr(v) for v in plan.scope) or "(none)"
     on = f" on RabbitMQ {s.text(plan.server_version)}" if plan.server_version else ""
-    lines = [f"{s.style('bold', 'Plan')} for vhosts {s.text(scope)}{on}"]
-    if plan.is_empty:
-        lines.append("No changes: the server matches the topology.")
-    for change in plan.changes:
-        lines.extend("  " + line for line in _change_lines(change, s))
-    lines.extend(f"{s.style('bold red', 'refused:')} {s.text(refusal)}" for refusal in plan.refusals)
-    lines.extend(s.style("dim", f"note: {s.text(note)}") for note in plan.notes)
-    lines.extend(f"{s.style('yellow', 'warning:')} {s.text(w)}" for w in plan.warnings)
-    summary = plan.summary()
-    lines.append(
-        f"{s.style('bold', 'Summary:')} {summary['create']} to create, {summary['update']} to update, "
-        f"{summary['replace']} to replace, {summary['delete']} to delete."
+    head = [f"{s.style('bold', 'Plan')} for vhosts {s.text(scope)}{on}"]
+    status = _status_line(plan)
+    if status is not None:
+        head.append(status)
+    body: list[str] = []
+    if not summary:
+        for change in plan.changes:
+            body.extend("  " + line for line in _change_lines(change, s))
+    tail = [f"{s.style('bold red', 'refused:')} {s.text(refusal)}" for refusal in plan.refusals]
+    tail.extend(s.style("dim", f"note: {s.text(note)}") for note in plan.notes)
+    tail.extend(f"{s.style('yellow', 'warning:')} {s.text(w)}" for w in plan.warnings)
+    counts = plan.summary()
+    tail.append(
+        f"{s.style('bold', 'Summary:')} {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['replace']} to replace, {counts['delete']} to delete."
     )
+    if summary and plan.changes:
+        _write(out, s, head)
+        print_table(SUMMARY_COLUMNS, summary_rows(plan), out.file)
+        _write(out, s, tail)
+        return buffer.getvalue()
+    lines = head + body + tail
+    if page and out.is_terminal and len(lines) > max(out.size.height - 2, 1):
+        os.environ.setdefault("LESS", "-R")  # colours through less, as click's pager sets it
+        with out.pager(styles=True):
+            out.print("\n".join(lines) if s.markup else escape("\n".join(lines)))
+        return buffer.getvalue()
+    _write(out, s, lines)
+    return buffer.getvalue()
+
+
+def _write(out: Console, s: _Styler, lines: list[str]) -> None:
     text = "\n".join(lines)
     if s.markup:
         out.print(text)
     else:
         out.file.write(text + "\n")
         out.file.flush()
-    return buffer.getvalue()
 
 
 def render_result(result: ApplyResult, console: Console | None = None) -> str:
