@@ -11,7 +11,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -246,7 +246,7 @@ def plain_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
-def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], stream: TextIO | None = None) -> None:
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], stream: IO[str] | None = None) -> None:
     """The one table renderer of the command line.
 
     On a terminal: a rich table fitted to the terminal's real width (long cells fold onto more lines).
