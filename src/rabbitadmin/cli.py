@@ -34,14 +34,15 @@ from rabbitadmin.cli_support import (
     export_format,
     lock_wait_notice,
     make_backend,
-    progress_reporter,
     stop_on_signals,
     transport_options,
 )
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety, plan_file
+from rabbitadmin.engine.plan import Action
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.loader import load_topology
+from rabbitadmin.progress import ApplyProgress, activity
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox
@@ -196,6 +197,10 @@ def validate(
     print(f"{file}: valid ({described or 'no objects'}; {absent} declared absent)")
 
 
+#: What the spinner says while plan and apply read the server (state, then exact message counts).
+READING = "reading the server's state and counting messages"
+
+
 def _warn(warning: str) -> None:
     err(f"warning: {warning}")  # e.g. an argument only some RabbitMQ versions refuse
 
@@ -217,7 +222,8 @@ def plan(
     """Show what `apply` would change on the server. Writes nothing."""
     with error_boundary(output):
         state = cli_state(ctx)
-        the_plan = plan_file(file, lambda: make_backend(state), prune=prune, on_warning=_warn)
+        with activity(READING, enabled=output is OutputFormat.text):
+            the_plan = plan_file(file, lambda: make_backend(state), prune=prune, on_warning=_warn)
     if output is OutputFormat.json:
         emit_json(the_plan.to_dict())
     else:
@@ -260,7 +266,8 @@ def apply(
             )
         connect = functools.partial(make_backend, state, parallelism=parallel or state.parallel)
         with EngineSession(connect, lock=lock, on_warning=_warn) as session:
-            the_plan = session.plan_file(file, prune=prune)
+            with activity(READING, enabled=output is OutputFormat.text):
+                the_plan = session.plan_file(file, prune=prune)
             if output is OutputFormat.text:
                 # A long plan is paged only when a person will be asked about it.
                 render_plan(the_plan, console, summary=summary, page=not (no_pager or yes) and sys.stdin.isatty())
@@ -271,13 +278,18 @@ def apply(
                 return
             confirm_or_refuse(f"Apply {len(the_plan.changes)} change(s)?", yes=yes)
             interrupt = threading.Event()
+            total = len(the_plan.changes) + sum(c.action is Action.REPLACE for c in the_plan.changes)
             with (
-                progress_reporter(
-                    len(the_plan.changes) + len(the_plan.data_loss()), enabled=output is OutputFormat.text
-                ) as advance,
+                ApplyProgress(total, enabled=output is OutputFormat.text) as progress,
                 stop_on_signals(interrupt),
             ):
-                result = session.apply_plan(the_plan, allow_data_loss=allow_data_loss, progress=advance, stop=interrupt)
+                result = session.apply_plan(
+                    the_plan,
+                    allow_data_loss=allow_data_loss,
+                    progress=progress,
+                    import_progress=progress.within,
+                    stop=interrupt,
+                )
     if output is OutputFormat.json:
         emit_json({"plan": the_plan.to_dict(), "result": result.to_dict()})
     else:
