@@ -10,6 +10,7 @@ user a URI names, never the secret itself.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -36,25 +37,37 @@ def mask_uri(text: str) -> str:
     return _URI_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Whether a mapping key names a secret (``password``, ``client-secret``, ``token``...)."""
     return bool(_SECRET_KEY.search(key))
 
 
+_PLAIN = (bool, int, float, type(None))
+
+
 def masked(value: Any) -> Any:
     """A JSON-ready copy of ``value`` with every secret replaced by ``MASK`` (see the module docstring).
 
-    Tuples become lists; a ``model.Secret`` is masked whatever its key.
+    Tuples become lists; a ``model.Secret`` is masked whatever its key. (Called for every field of every
+    change of a plan: the common shapes are tested first.)
     """
-    if isinstance(value, Secret):
-        return MASK
-    if isinstance(value, str):
-        return mask_uri(value)
+    kind = type(value)
+    if kind is str:
+        return mask_uri(value) if "://" in value else value
+    if kind in _PLAIN:
+        return value
     if isinstance(value, dict):
+        if not value:
+            return {}
         return {
             key: (MASK if isinstance(key, str) and is_secret_key(key) and item not in (None, "") else masked(item))
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
         return [masked(item) for item in value]
+    if isinstance(value, Secret):
+        return MASK
+    if isinstance(value, str):
+        return mask_uri(value)  # a str subclass
     return value

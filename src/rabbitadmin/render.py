@@ -5,9 +5,11 @@ Only values the plan holds are shown; a secret field is shown as "(changed)", ne
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,9 +19,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from rabbitadmin.engine.apply import ApplyResult
-from rabbitadmin.engine.plan import Action, Change, Plan, object_values
+from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.kinds import KINDS, OnChange
-from rabbitadmin.masking import MASK, masked
+from rabbitadmin.masking import masked
 from rabbitadmin.model import TopologyObject
 
 SYMBOLS = {
@@ -65,14 +67,37 @@ class _Styler:
 _FLAG_WORDS = {"durable": ("durable", "transient"), "auto_delete": ("auto-delete", ""), "internal": ("internal", "")}
 
 
+_NEEDS_QUOTES = re.compile(r"[\s,()\[\]='\"]")
+
+
 def _compact(value: Any) -> str:
     """A value in a create's one-line summary: strings as they are unless they need quotes, JSON otherwise."""
     if isinstance(value, str):
-        plain = value and value.isprintable() and not any(c in value for c in " ,()[]='\"")
+        plain = value and value.isprintable() and not _NEEDS_QUOTES.search(value)
         return value if plain else repr(value)
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return "[" + ",".join(_compact(item) for item in value) + "]"
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.cache
+def _shown_fields(kind: str) -> tuple[tuple[str, str, str, Any, Any], ...]:
+    """How a create line shows each non-identity field of ``kind``: (name, how, label, default, masked
+    default), ``how`` one of secret, type, flag, bool, map, value. Worked out once per kind."""
+    shown = []
+    for f in KINDS[kind].fields:
+        if f.on_change is OnChange.IDENTITY:
+            continue
+        how = (
+            "secret" if f.on_change is OnChange.SECRET
+            else "type" if f.name == "type"
+            else "flag" if f.name in _FLAG_WORDS
+            else "bool" if isinstance(f.default, bool)
+            else "map" if isinstance(f.default, dict) or f.name == "definition"
+            else "value"
+        )  # fmt: skip
+        shown.append((f.name, how, f.name.replace("_", "-"), f.default, masked(f.default)))
+    return tuple(shown)
 
 
 def create_details(obj: TopologyObject) -> str:
@@ -81,29 +106,32 @@ def create_details(obj: TopologyObject) -> str:
     Every non-identity field of the facts table (``KINDS``) with the value the server will hold (defaults
     filled in): ``type`` bare, flags by name, mappings (``arguments``, a policy's ``definition``) as their
     ``key=value`` pairs, other fields as ``name=value`` unless they hold the server's default; a secret only as
-    ``password set``.
+    ``password set``. Values pass through ``masking.masked``.
     """
-    values = object_values(obj)
     parts: list[str] = []
-    for facts in KINDS[obj.kind].fields:
-        if facts.on_change is OnChange.IDENTITY:
+    for name, how, label, default, shown_default in _shown_fields(obj.kind):
+        if how == "secret":
+            held = getattr(obj, name, None) or getattr(obj, f"{name}_hash", None)
+            parts.append(f"{name} set" if held else f"no {name}")
             continue
-        value = values[facts.name]
-        if facts.on_change is OnChange.SECRET:
-            parts.append(f"{facts.name} set" if value == MASK else f"no {facts.name}")
-        elif facts.name == "type":
-            parts.append(_compact(value))
-        elif facts.name in _FLAG_WORDS:
-            word = _FLAG_WORDS[facts.name][0 if value else 1]
+        value = getattr(obj, name)
+        if value is None:
+            value = default
+        if how == "type":
+            parts.append(_compact(masked(value)))
+        elif how == "flag":
+            word = _FLAG_WORDS[name][0 if value else 1]
             if word:
                 parts.append(word)
-        elif isinstance(value, bool):
+        elif how == "bool":
             if value:
-                parts.append(facts.name.replace("_", "-"))
+                parts.append(label)
         elif isinstance(value, dict):
             parts.extend(f"{key}={_compact(item)}" for key, item in masked(value).items())
-        elif value is not None and value != masked(facts.default):  # the server's defaults go without saying
-            parts.append(f"{facts.name.replace('_', '-')}={_compact(value)}")
+        elif value is not None:
+            value = masked(value)
+            if value != shown_default:  # the server's defaults go without saying
+                parts.append(f"{label}={_compact(value)}")
     return ", ".join(parts)
 
 

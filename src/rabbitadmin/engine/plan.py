@@ -7,6 +7,7 @@ form is published as a JSON Schema (``schema/plan.schema.json``, ``rabbitadmin s
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -88,7 +89,7 @@ class Change:
     def to_dict(self) -> dict[str, Any]:
         obj = self.desired or self.actual
         identity = (
-            object_identity(obj) if obj is not None else dict(zip(KINDS[self.kind].identity, self.key, strict=False))
+            object_identity(obj) if obj is not None else dict(zip(_identity_fields(self.kind), self.key, strict=False))
         )
         data: dict[str, Any] = {
             "action": str(self.action),
@@ -160,9 +161,20 @@ class Plan:
         }
 
 
+@functools.cache
+def _value_fields(kind: str) -> tuple[tuple[str, bool, Any], ...]:
+    """(name, secret, default) of each field of ``kind`` in the facts table, looked up once per kind."""
+    return tuple((f.name, f.on_change is OnChange.SECRET, f.default) for f in KINDS[kind].fields)
+
+
+@functools.cache
+def _identity_fields(kind: str) -> tuple[str, ...]:
+    return KINDS[kind].identity
+
+
 def object_identity(obj: TopologyObject) -> dict[str, Any]:
     """The fields that identify ``obj`` (``KindFacts.identity``), as JSON values in key order."""
-    return {name: masked(getattr(obj, name)) for name in KINDS[obj.kind].identity}
+    return {name: masked(getattr(obj, name)) for name in _identity_fields(obj.kind)}
 
 
 def object_values(obj: TopologyObject) -> dict[str, Any]:
@@ -173,13 +185,13 @@ def object_values(obj: TopologyObject) -> dict[str, Any]:
     user: a password or a stored hash), ``None`` when it has none (a user that cannot log in with one).
     """
     values: dict[str, Any] = {}
-    for facts in KINDS[obj.kind].fields:
-        if facts.on_change is OnChange.SECRET:
-            held = getattr(obj, facts.name, None) or getattr(obj, f"{facts.name}_hash", None)
-            values[facts.name] = MASK if held else None
+    for name, secret, default in _value_fields(obj.kind):
+        if secret:
+            held = getattr(obj, name, None) or getattr(obj, f"{name}_hash", None)
+            values[name] = MASK if held else None
             continue
-        value = getattr(obj, facts.name)
-        values[facts.name] = masked(facts.default if value is None else value)
+        value = getattr(obj, name)
+        values[name] = masked(default if value is None else value)
     return values
 
 
