@@ -33,14 +33,15 @@ from rabbitadmin.cli_support import (
     export_format,
     lock_wait_notice,
     make_backend,
-    progress_reporter,
     stop_on_signals,
     transport_options,
 )
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety, plan_file
+from rabbitadmin.engine.plan import Action
 from rabbitadmin.errors import ExitCode, TopologyError, UsageError
 from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.loader import load_topology
+from rabbitadmin.progress import ApplyProgress, activity
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox
@@ -150,6 +151,12 @@ PRUNE_OPTION = typer.Option(
 DATA_LOSS_OPTION = typer.Option(
     False, "--allow-data-loss", help="Allow deleting or replacing queues that hold messages."
 )
+SUMMARY_OPTION = typer.Option(
+    False, "--summary", help="Counts per vhost, kind and action (a table) instead of one line per change."
+)
+NO_PAGER_OPTION = typer.Option(
+    False, "--no-pager", help="Never page a plan longer than the terminal (PAGER chooses the pager otherwise)."
+)
 
 
 @app.command()
@@ -189,6 +196,10 @@ def validate(
     print(f"{file}: valid ({described or 'no objects'}; {absent} declared absent)")
 
 
+#: What the spinner says while plan and apply read the server (state, then exact message counts).
+READING = "reading the server's state and counting messages"
+
+
 def _warn(warning: str) -> None:
     err(f"warning: {warning}")  # e.g. an argument only some RabbitMQ versions refuse
 
@@ -204,6 +215,8 @@ def plan(
         help=f"Exit {int(ExitCode.CHANGES_PENDING)} when changes are pending, 0 when none.",
     ),
     parallel_targets: int = fleet.PARALLEL_TARGETS_OPTION,
+    summary: bool = SUMMARY_OPTION,
+    no_pager: bool = NO_PAGER_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Show what `apply` would change on the server (on each target, with several). Writes nothing."""
@@ -214,13 +227,14 @@ def plan(
                 state, file, prune=prune, detailed_exitcode=detailed_exitcode, limit=parallel_targets, output=output
             )
             raise typer.Exit(code)
-        the_plan = plan_file(
-            file, lambda: make_backend(state), prune=prune, on_warning=_warn, variables=state.variables
-        )
+        with activity(READING, enabled=output is OutputFormat.text):
+            the_plan = plan_file(
+                file, lambda: make_backend(state), prune=prune, on_warning=_warn, variables=state.variables
+            )
     if output is OutputFormat.json:
         emit_json(the_plan.to_dict())
     else:
-        render_plan(the_plan, make_console())
+        render_plan(the_plan, make_console(), summary=summary, page=not no_pager and sys.stdin.isatty())
     if the_plan.refusals:
         raise typer.Exit(int(ExitCode.REFUSED))
     if detailed_exitcode and not the_plan.is_empty:
@@ -245,6 +259,8 @@ def apply(
     lock_timeout: float = LOCK_TIMEOUT_OPTION,
     no_lock: bool = NO_LOCK_OPTION,
     parallel_targets: int = fleet.PARALLEL_TARGETS_OPTION,
+    summary: bool = SUMMARY_OPTION,
+    no_pager: bool = NO_PAGER_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Make the server match the topology: show the plan, ask, apply in dependency order (several targets:
@@ -262,9 +278,11 @@ def apply(
             )
         connect = functools.partial(make_backend, state, parallelism=parallel or state.parallel)
         with EngineSession(connect, lock=lock, on_warning=_warn) as session:
-            the_plan = session.plan_file(file, prune=prune, variables=state.variables)
+            with activity(READING, enabled=output is OutputFormat.text):
+                the_plan = session.plan_file(file, prune=prune, variables=state.variables)
             if output is OutputFormat.text:
-                render_plan(the_plan, console)
+                # A long plan is paged only when a person will be asked about it.
+                render_plan(the_plan, console, summary=summary, page=not (no_pager or yes) and sys.stdin.isatty())
             check_safety(the_plan, allow_data_loss=allow_data_loss)
             if the_plan.is_empty:
                 if output is OutputFormat.json:
@@ -272,13 +290,18 @@ def apply(
                 return
             confirm_or_refuse(f"Apply {len(the_plan.changes)} change(s)?", yes=yes)
             interrupt = threading.Event()
+            total = len(the_plan.changes) + sum(c.action is Action.REPLACE for c in the_plan.changes)
             with (
-                progress_reporter(
-                    len(the_plan.changes) + len(the_plan.data_loss()), enabled=output is OutputFormat.text
-                ) as advance,
+                ApplyProgress(total, enabled=output is OutputFormat.text) as progress,
                 stop_on_signals(interrupt),
             ):
-                result = session.apply_plan(the_plan, allow_data_loss=allow_data_loss, progress=advance, stop=interrupt)
+                result = session.apply_plan(
+                    the_plan,
+                    allow_data_loss=allow_data_loss,
+                    progress=progress,
+                    import_progress=progress.within,
+                    stop=interrupt,
+                )
     if output is OutputFormat.json:
         emit_json({"plan": the_plan.to_dict(), "result": result.to_dict()})
     else:

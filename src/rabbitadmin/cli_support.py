@@ -149,21 +149,6 @@ def make_backend(state: CliState, *, parallelism: int | None = None) -> Backend:
 
 
 @contextmanager
-def progress_reporter(total: int, *, enabled: bool) -> Iterator[Callable[[int, str], None]]:
-    """A progress bar on stderr when it is a terminal; otherwise a callback that does nothing."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda _count, _what: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("apply", total=total)
-        yield lambda count, _what: bar.advance(task, count)
-
-
-@contextmanager
 def stop_on_signals(interrupt: threading.Event) -> Iterator[None]:
     """While inside, the first SIGINT or SIGTERM sets ``interrupt`` instead of raising (an apply then starts no
     new request and reports); a second one raises ``KeyboardInterrupt`` at once, abandoning the report.

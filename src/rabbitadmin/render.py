@@ -5,16 +5,24 @@ Only values the plan holds are shown; a secret field is shown as "(changed)", ne
 
 from __future__ import annotations
 
+import functools
 import io
+import json
+import os
+import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from rabbitadmin.engine.apply import ApplyResult
 from rabbitadmin.engine.plan import Action, Change, Plan
+from rabbitadmin.kinds import KINDS, OnChange
+from rabbitadmin.masking import masked
+from rabbitadmin.model import TopologyObject
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -55,9 +63,85 @@ class _Styler:
         return self.text(repr(value))
 
 
+# Boolean fields shown by their name when true (durable: "durable" or "transient", as the server says).
+_FLAG_WORDS = {"durable": ("durable", "transient"), "auto_delete": ("auto-delete", ""), "internal": ("internal", "")}
+
+
+_NEEDS_QUOTES = re.compile(r"[\s,()\[\]='\"]")
+
+
+def _compact(value: Any) -> str:
+    """A value in a create's one-line summary: strings as they are unless they need quotes, JSON otherwise."""
+    if isinstance(value, str):
+        plain = value and value.isprintable() and not _NEEDS_QUOTES.search(value)
+        return value if plain else repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_compact(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.cache
+def _shown_fields(kind: str) -> tuple[tuple[str, str, str, Any, Any], ...]:
+    """How a create line shows each non-identity field of ``kind``: (name, how, label, default, masked
+    default), ``how`` one of secret, type, flag, bool, map, value. Worked out once per kind."""
+    shown = []
+    for f in KINDS[kind].fields:
+        if f.on_change is OnChange.IDENTITY:
+            continue
+        how = (
+            "secret" if f.on_change is OnChange.SECRET
+            else "type" if f.name == "type"
+            else "flag" if f.name in _FLAG_WORDS
+            else "bool" if isinstance(f.default, bool)
+            else "map" if isinstance(f.default, dict) or f.name == "definition"
+            else "value"
+        )  # fmt: skip
+        shown.append((f.name, how, f.name.replace("_", "-"), f.default, masked(f.default)))
+    return tuple(shown)
+
+
+def create_details(obj: TopologyObject) -> str:
+    """What a create sets, in one short line: ``quorum, durable, x-delivery-limit=5``.
+
+    Every non-identity field of the facts table (``KINDS``) with the value the server will hold (defaults
+    filled in): ``type`` bare, flags by name, mappings (``arguments``, a policy's ``definition``) as their
+    ``key=value`` pairs, other fields as ``name=value`` unless they hold the server's default; a secret only as
+    ``password set``. Values pass through ``masking.masked``.
+    """
+    parts: list[str] = []
+    for name, how, label, default, shown_default in _shown_fields(obj.kind):
+        if how == "secret":
+            held = getattr(obj, name, None) or getattr(obj, f"{name}_hash", None)
+            parts.append(f"{name} set" if held else f"no {name}")
+            continue
+        value = getattr(obj, name)
+        if value is None:
+            value = default
+        if how == "type":
+            parts.append(_compact(masked(value)))
+        elif how == "flag":
+            word = _FLAG_WORDS[name][0 if value else 1]
+            if word:
+                parts.append(word)
+        elif how == "bool":
+            if value:
+                parts.append(label)
+        elif isinstance(value, dict):
+            parts.extend(f"{key}={_compact(item)}" for key, item in masked(value).items())
+        elif value is not None:
+            value = masked(value)
+            if value != shown_default:  # the server's defaults go without saying
+                parts.append(f"{label}={_compact(value)}")
+    return ", ".join(parts)
+
+
 def _change_lines(change: Change, s: _Styler) -> list[str]:
     symbol, colour = SYMBOLS[change.action]
     head = f"{s.style(colour, f'{symbol} {change.action}')} {s.text(change.subject)}"
+    if change.action is Action.CREATE and change.desired is not None and change.kind != "binding":
+        details = create_details(change.desired)  # a binding's subject names all of it already
+        if details:
+            head += f" ({s.text(details)})"
     if change.reason and change.action is not Action.REPLACE:
         head += " " + s.style("dim", f"({s.text(change.reason)})")
     lines = [head]
@@ -68,7 +152,8 @@ def _change_lines(change: Change, s: _Styler) -> list[str]:
             if field.secret:
                 lines.append(f"    {field.name}: {s.style('yellow', '(changed)')}")
             else:
-                lines.append(f"    {field.name}: {s.value(field.before)} -> {s.value(field.after)}")
+                before, after = masked(field.before), masked(field.after)
+                lines.append(f"    {field.name}: {s.value(before)} -> {s.value(after)}")
     if change.action in (Action.DELETE, Action.REPLACE) and change.kind in ("queue", "vhost"):
         if change.messages_at_risk is None:
             lines.append("    " + s.style("bold red", "message count unknown: messages may be lost"))
@@ -82,37 +167,89 @@ def _change_lines(change: Change, s: _Styler) -> list[str]:
     return lines
 
 
-def render_plan(plan: Plan, console: Console | None = None) -> str:
+#: The first line of a plan that changes nothing; never printed for a plan with refusals (it does not match).
+NO_CHANGES = "No changes: the server matches the topology."
+NOTHING_APPLICABLE = "Nothing can be applied: the plan is refused (see below)."
+
+
+def _status_line(plan: Plan) -> str | None:
+    """The line under the header for a plan with no change: matched, or refused (never both)."""
+    if not plan.is_empty:
+        return None
+    return NOTHING_APPLICABLE if plan.refusals else NO_CHANGES
+
+
+def summary_rows(plan: Plan) -> list[list[str]]:
+    """Counts of the plan's changes per vhost and kind, one column per action (``--summary``).
+
+    Users and their limits belong to no vhost: their vhost cell is ``(global)``; a vhost counts under its
+    own name.
+    """
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for change in plan.changes:
+        obj = change.desired or change.actual
+        vhost = change.key[0] if change.kind == "vhost" else getattr(obj, "vhost", None)
+        counts[(vhost if vhost is not None else "(global)", change.kind, str(change.action))] += 1
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    cells = sorted({(vhost, kind) for vhost, kind, _ in counts}, key=lambda vk: (vk[0], order[vk[1]]))
+    return [[vhost, kind, *(str(counts[(vhost, kind, str(a))]) for a in Action)] for vhost, kind in cells]
+
+
+SUMMARY_COLUMNS = ("vhost", "kind", *(str(a) for a in Action))
+
+
+def render_plan(plan: Plan, console: Console | None = None, *, summary: bool = False, page: bool = False) -> str:
     """Print ``plan`` on ``console`` (or return it as plain text when no console is given).
 
-    The whole plan is printed in one call (rich's per-call overhead made a 20,000-line plan take
-    seconds), and without markup when the console has no colours.
+    ``summary``: counts per vhost, kind and action as a table (``print_table``) instead of one line per
+    change. ``page``: on a terminal, a plan longer than the screen goes through the pager (rich's
+    ``Console.pager``: ``MANPAGER``/``PAGER``, else ``less``; ``LESS=-R`` by default so colours show), so it
+    can be read before a confirmation prompt. The whole plan is printed in one call (rich's per-call
+    overhead made a 20,000-line plan take seconds), and without markup when the console has no colours.
     """
     buffer = io.StringIO()
     out = console or make_console(buffer, color=False)
     s = _Styler(markup=out.color_system is not None)
     scope = ", ".join(repr(v) for v in plan.scope) or "(none)"
     on = f" on RabbitMQ {s.text(plan.server_version)}" if plan.server_version else ""
-    lines = [f"{s.style('bold', 'Plan')} for vhosts {s.text(scope)}{on}"]
-    if plan.is_empty:
-        lines.append("No changes: the server matches the topology.")
-    for change in plan.changes:
-        lines.extend("  " + line for line in _change_lines(change, s))
-    lines.extend(f"{s.style('bold red', 'refused:')} {s.text(refusal)}" for refusal in plan.refusals)
-    lines.extend(s.style("dim", f"note: {s.text(note)}") for note in plan.notes)
-    lines.extend(f"{s.style('yellow', 'warning:')} {s.text(w)}" for w in plan.warnings)
-    summary = plan.summary()
-    lines.append(
-        f"{s.style('bold', 'Summary:')} {summary['create']} to create, {summary['update']} to update, "
-        f"{summary['replace']} to replace, {summary['delete']} to delete."
+    head = [f"{s.style('bold', 'Plan')} for vhosts {s.text(scope)}{on}"]
+    status = _status_line(plan)
+    if status is not None:
+        head.append(status)
+    body: list[str] = []
+    if not summary:
+        for change in plan.changes:
+            body.extend("  " + line for line in _change_lines(change, s))
+    tail = [f"{s.style('bold red', 'refused:')} {s.text(refusal)}" for refusal in plan.refusals]
+    tail.extend(s.style("dim", f"note: {s.text(note)}") for note in plan.notes)
+    tail.extend(f"{s.style('yellow', 'warning:')} {s.text(w)}" for w in plan.warnings)
+    counts = plan.summary()
+    tail.append(
+        f"{s.style('bold', 'Summary:')} {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['replace']} to replace, {counts['delete']} to delete."
     )
+    if summary and plan.changes:
+        _write(out, s, head)
+        print_table(SUMMARY_COLUMNS, summary_rows(plan), out.file)
+        _write(out, s, tail)
+        return buffer.getvalue()
+    lines = head + body + tail
+    if page and out.is_terminal and len(lines) > max(out.size.height - 2, 1):
+        os.environ.setdefault("LESS", "-R")  # colours through less, as click's pager sets it
+        with out.pager(styles=True):
+            out.print("\n".join(lines) if s.markup else escape("\n".join(lines)))
+        return buffer.getvalue()
+    _write(out, s, lines)
+    return buffer.getvalue()
+
+
+def _write(out: Console, s: _Styler, lines: list[str]) -> None:
     text = "\n".join(lines)
     if s.markup:
         out.print(text)
     else:
         out.file.write(text + "\n")
         out.file.flush()
-    return buffer.getvalue()
 
 
 def render_result(result: ApplyResult, console: Console | None = None) -> str:
@@ -137,7 +274,7 @@ def plain_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     )
 
 
-def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], stream: TextIO | None = None) -> None:
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], stream: IO[str] | None = None) -> None:
     """The one table renderer of the command line.
 
     On a terminal: a rich table fitted to the terminal's real width (long cells fold onto more lines).

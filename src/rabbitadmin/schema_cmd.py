@@ -1,4 +1,6 @@
-"""``rabbitadmin schema``: print the JSON Schema (draft 2020-12) of the topology format.
+"""``rabbitadmin schema``: print the JSON Schema (draft 2020-12) of the topology format, or with ``--plan``
+the one of the JSON plan (``plan -o json``, ``apply -o json``; ``schema/plan.schema.json``, generated from
+the facts table by scripts/gen_plan_schema.py).
 
 The schema ships as package data (``schema/topology.schema.json``) so that editors can validate and
 complete topology files before ``rabbitadmin validate`` runs; it agrees with ``validate.py`` wherever
@@ -18,16 +20,17 @@ import typer
 from rabbitadmin.cli_support import err
 
 SCHEMA_RESOURCE = "schema/topology.schema.json"
+PLAN_SCHEMA_RESOURCE = "schema/plan.schema.json"
 
 
-def schema_text() -> str:
-    """The published schema, exactly as shipped."""
-    return resources.files("rabbitadmin").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+def schema_text(resource: str = SCHEMA_RESOURCE) -> str:
+    """A published schema (the topology's by default), exactly as shipped."""
+    return resources.files("rabbitadmin").joinpath(resource).read_text(encoding="utf-8")
 
 
-def load_schema() -> dict[str, Any]:
-    """The published schema as a JSON object."""
-    schema: dict[str, Any] = json.loads(schema_text())
+def load_schema(resource: str = SCHEMA_RESOURCE) -> dict[str, Any]:
+    """A published schema (the topology's by default) as a JSON object."""
+    schema: dict[str, Any] = json.loads(schema_text(resource))
     return schema
 
 
@@ -36,9 +39,15 @@ OUTPUT_FILE_OPTION = typer.Option(
 )
 
 
-def schema(output_file: Path | None = OUTPUT_FILE_OPTION) -> None:
-    """Print the JSON Schema of topology files, for editors and CI checks. Works offline."""
-    text = schema_text()
+PLAN_OPTION = typer.Option(
+    False, "--plan", help="The schema of the JSON plan (plan -o json, apply -o json) instead of topology files."
+)
+
+
+def schema(output_file: Path | None = OUTPUT_FILE_OPTION, plan: bool = PLAN_OPTION) -> None:
+    """Print the JSON Schema of topology files (or, with --plan, of JSON plans), for editors and CI checks.
+    Works offline."""
+    text = schema_text(PLAN_SCHEMA_RESOURCE if plan else SCHEMA_RESOURCE)
     if output_file is None:
         sys.stdout.write(text)
         return

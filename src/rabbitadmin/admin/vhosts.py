@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 
 from rabbitadmin.admin.cli_common import admin_session, split_tags
@@ -10,6 +12,7 @@ from rabbitadmin.backends.admin_ops import COLUMNS
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
 from rabbitadmin.errors import UsageError
 from rabbitadmin.kinds import QUEUE_TYPES
+from rabbitadmin.progress import activity
 from rabbitadmin.suggest import unknown_value
 
 app = typer.Typer(help="Virtual hosts: list, add, delete.", no_args_is_help=True)
@@ -52,5 +55,8 @@ def delete_vhost(
     """Delete a vhost and everything in it: queues, messages, exchanges, permissions (asks first)."""
     with admin_session(ctx) as ops:
         confirm_or_refuse(f"Delete vhost {name!r} with every queue, message and exchange in it?", yes=yes)
-        deleted = ops.delete_vhost(name)
-    err(f"deleted vhost {name!r}" if deleted else f"there was no vhost {name!r}; nothing to do")
+        started = time.monotonic()
+        with activity(f"deleting vhost {name!r}"):  # the server deletes every queue first: minutes for a big one
+            deleted = ops.delete_vhost(name)
+    took = f" in {time.monotonic() - started:.1f} s"
+    err(f"deleted vhost {name!r}{took}" if deleted else f"there was no vhost {name!r}; nothing to do")

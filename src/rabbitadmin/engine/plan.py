@@ -1,17 +1,24 @@
 """A plan is data: the ordered changes that would make the server match the topology.
 
-Nothing here does I/O or prints; ``render.py`` turns a plan into text and ``to_dict`` into JSON.
+Nothing here does I/O or prints; ``render.py`` turns a plan into text and ``to_dict`` into JSON. The JSON
+form is published as a JSON Schema (``schema/plan.schema.json``, ``rabbitadmin schema --plan``) and carries
+``FORMAT_VERSION``: a change that would break a reader of an earlier version raises it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from rabbitadmin.kinds import KINDS
+from rabbitadmin.kinds import KINDS, OnChange
+from rabbitadmin.masking import MASK, masked
 from rabbitadmin.model import Binding, Key, Permission, TopicPermission, TopologyObject
+
+#: The version of the JSON plan (``Plan.to_dict``) and of its schema, ``schema/plan.schema.json``.
+FORMAT_VERSION = 1
 
 
 class Action(StrEnum):
@@ -33,7 +40,7 @@ class FieldChange:
     def to_dict(self) -> dict[str, Any]:
         if self.secret:
             return {"field": self.name, "changed": True}
-        return {"field": self.name, "before": self.before, "after": self.after}
+        return {"field": self.name, "before": masked(self.before), "after": masked(self.after)}
 
 
 @dataclass(frozen=True)
@@ -80,11 +87,19 @@ class Change:
         return self.messages_at_risk is None or self.messages_at_risk > 0 or not self.conditional
 
     def to_dict(self) -> dict[str, Any]:
+        obj = self.desired or self.actual
+        identity = (
+            object_identity(obj) if obj is not None else dict(zip(_identity_fields(self.kind), self.key, strict=False))
+        )
         data: dict[str, Any] = {
             "action": str(self.action),
             "kind": self.kind,
-            "key": list(self.key),
+            # The identity's values in key order; a binding's arguments as an object, not JSON in a string.
+            "key": list(identity.values()),
+            "identity": identity,
             "subject": self.subject,
+            "before": object_values(self.actual) if self.action is not Action.CREATE and self.actual else None,
+            "after": object_values(self.desired) if self.action is not Action.DELETE and self.desired else None,
         }
         if self.fields:
             data["fields"] = [f.to_dict() for f in self.fields]
@@ -128,7 +143,9 @@ class Plan:
         return [change for change in self.changes if change.loses_messages]
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON data, in the shape ``schema/plan.schema.json`` publishes (``FORMAT_VERSION``)."""
         return {
+            "format_version": FORMAT_VERSION,
             "scope": {"vhosts": list(self.scope)},
             "changes": [change.to_dict() for change in self.changes],
             "summary": self.summary(),
@@ -142,6 +159,40 @@ class Plan:
                 for c in self.data_loss()
             ],
         }
+
+
+@functools.cache
+def _value_fields(kind: str) -> tuple[tuple[str, bool, Any], ...]:
+    """(name, secret, default) of each field of ``kind`` in the facts table, looked up once per kind."""
+    return tuple((f.name, f.on_change is OnChange.SECRET, f.default) for f in KINDS[kind].fields)
+
+
+@functools.cache
+def _identity_fields(kind: str) -> tuple[str, ...]:
+    return KINDS[kind].identity
+
+
+def object_identity(obj: TopologyObject) -> dict[str, Any]:
+    """The fields that identify ``obj`` (``KindFacts.identity``), as JSON values in key order."""
+    return {name: masked(getattr(obj, name)) for name in _identity_fields(obj.kind)}
+
+
+def object_values(obj: TopologyObject) -> dict[str, Any]:
+    """Every field of ``obj`` the facts table lists, as JSON values, secrets masked (``masking``).
+
+    A field the object leaves unset (None: not managed) shows the server's default where the facts table
+    names one: what a create will set. A secret field shows ``MASK`` when the object has a value (for a
+    user: a password or a stored hash), ``None`` when it has none (a user that cannot log in with one).
+    """
+    values: dict[str, Any] = {}
+    for name, secret, default in _value_fields(obj.kind):
+        if secret:
+            held = getattr(obj, name, None) or getattr(obj, f"{name}_hash", None)
+            values[name] = MASK if held else None
+            continue
+        value = getattr(obj, name)
+        values[name] = masked(default if value is None else value)
+    return values
 
 
 def describe(kind: str, key: Key, obj: TopologyObject | None = None) -> str:

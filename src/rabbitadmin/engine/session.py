@@ -146,13 +146,18 @@ class EngineSession:
         allow_data_loss: bool = False,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        import_progress: Callable[[int, int], None] | None = None,
     ) -> ApplyResult:
         """Carry ``plan`` out (``apply.execute_plan``) with this session's backend, under its locks.
 
         Vhosts the plan creates are locked as soon as they exist. ``progress(count, what)`` after each
-        step; once ``stop`` is set no new request starts. Raises ``Refused`` (data loss without
-        ``allow_data_loss``), ``PartialApply`` (``ApplyInterrupted`` after ``stop``) with the result.
+        step; once ``stop`` is set no new request starts. ``import_progress(seen, size)``: while a bulk
+        import runs, how many of its objects the server shows (backends that can tell: HTTP). Raises
+        ``Refused`` (data loss without ``allow_data_loss``), ``PartialApply`` (``ApplyInterrupted`` after
+        ``stop``) with the result.
         """
+        if import_progress is not None and hasattr(self.backend, "on_import_progress"):
+            self.backend.on_import_progress = import_progress
         return execute_plan(
             plan,
             self.backend,

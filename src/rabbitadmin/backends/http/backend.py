@@ -30,6 +30,7 @@ from typing import Any
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.http import quirks
 from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
@@ -118,6 +119,9 @@ class HttpBackend:
         # The server changes one limit by reading the vhost's limits and writing them all back
         # (rabbit_vhost_limit:update_limit/4): two limit PUTs on one vhost at once lose one (measured, 3.10.8).
         self._limit_locks: dict[tuple[str, ...], threading.RLock] = {}
+        #: ``(seen, size)`` while an import request runs: how many of its objects the server shows so far
+        #: (``import_watch``; a progress display only, set by ``EngineSession.apply_plan``).
+        self.on_import_progress: ImportProgress | None = None
 
     def connected_user(self) -> str | None:
         return quirks.connected_user(self.settings)
@@ -288,7 +292,8 @@ class HttpBackend:
             if stop is not None and stop.is_set():
                 return
             try:
-                self.client.post(api_path("definitions"), to_definitions(batch))
+                with watch_import(self.client, batch, self.on_import_progress):
+                    self.client.post(api_path("definitions"), to_definitions(batch))
             except RabbitAdminError as exc:
                 self._settle_batch(batch, exc, report)
             report(batch)

@@ -1,0 +1,73 @@
+"""Secrets taken out of values before a plan shows them (text or JSON).
+
+A plan shows what each object holds before and after a change. Three sorts of values are secrets and never
+shown: fields the facts table marks ``OnChange.SECRET`` (a user's password, compared through its hash),
+values under a key that names a secret (``password``, ``secret``, ``token``... anywhere in a nested
+definition or parameter value), and the password inside a URI (``amqp://user:pw@host``: shovel and
+federation URIs carry them). Each is replaced by ``MASK``: the reader sees that a value is there, and which
+user a URI names, never the secret itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from rabbitadmin.model import Secret
+
+MASK = "***"
+
+# Keys whose values are secrets wherever they appear (case-insensitive, as a part of the key).
+_SECRET_KEY = re.compile(
+    r"^pass$|password|passwd|passphrase|secret|token|credential|private[-_]?key|cookie", re.IGNORECASE
+)
+# scheme://user:password@ : the password is everything after the first ':' up to the *last* '@' of the
+# authority, as urls.redact_url reads it (an unencoded '@' or '/' in a password stays inside the mask).
+_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:)(?P<password>[^\s]*)@")
+
+
+def mask_uri(text: str) -> str:
+    """``text`` with the password of every URI in it replaced by ``MASK`` (the user name stays).
+
+    ``amqp://app:s3cret@host/vh`` -> ``amqp://app:***@host/vh``. A URI with no password is unchanged.
+    """
+    if "://" not in text or "@" not in text:
+        return text
+    return _URI_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_secret_key(key: str) -> bool:
+    """Whether a mapping key names a secret (``password``, ``client-secret``, ``token``...)."""
+    return bool(_SECRET_KEY.search(key))
+
+
+_PLAIN = (bool, int, float, type(None))
+
+
+def masked(value: Any) -> Any:
+    """A JSON-ready copy of ``value`` with every secret replaced by ``MASK`` (see the module docstring).
+
+    Tuples become lists; a ``model.Secret`` is masked whatever its key. (Called for every field of every
+    change of a plan: the common shapes are tested first.)
+    """
+    kind = type(value)
+    if kind is str:
+        return mask_uri(value) if "://" in value else value
+    if kind in _PLAIN:
+        return value
+    if isinstance(value, dict):
+        if not value:
+            return {}
+        return {
+            key: (MASK if isinstance(key, str) and is_secret_key(key) and item not in (None, "") else masked(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [masked(item) for item in value]
+    if isinstance(value, Secret):
+        return MASK
+    if isinstance(value, str):
+        return mask_uri(value)  # a str subclass
+    return value
