@@ -345,3 +345,11 @@ class LockVhostMissing(Exception):
 
 class UnknownVhost(NotFound):
     """An administration command named a vhost the server does not have (``admin.vhost_check``)."""
+
+
+class UnknownUser(NotFound):
+    """An administration command named a user the server does not have (``admin.vhost_check``)."""
+
+
+class UnknownQueue(NotFound):
+    """An administration command named a queue its vhost does not have (``admin.vhost_check``)."""
