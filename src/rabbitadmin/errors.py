@@ -353,3 +353,7 @@ class UnknownUser(NotFound):
 
 class UnknownQueue(NotFound):
     """An administration command named a queue its vhost does not have (``admin.vhost_check``)."""
+
+
+class UnknownExchange(NotFound):
+    """A command named an exchange its vhost does not have (``audit.cli`` access)."""

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +89,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 @pytest.mark.parametrize("algorithm", ["sha256", "sha512", "md5"])
-def test_passwords_hash_without_a_server(algorithm: str, tmp_path: object) -> None:
+def test_passwords_hash_without_a_server(algorithm: str) -> None:
     result = run("passwords", "hash", "--algorithm", algorithm, "--password-env", "PW", env={"PW": "pässword"})
     assert result.returncode == 0, result.stderr
     value = result.stdout.strip()
@@ -111,3 +112,43 @@ def test_passwords_hash_refusals(args: list[str], env: dict[str, str], message: 
     result = run("passwords", "hash", *args, env=env)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "--password " not in run("passwords", "hash", "--help").stdout
+
+
+ACCESS_TOPOLOGY = """
+vhosts:
+  - name: shop
+    exchanges: [{name: orders, type: direct}]
+    queues: [{name: invoices}]
+users:
+  - {name: clerk}
+permissions:
+  - {user: clerk, vhost: shop, configure: "^$", write: "orders", read: "invoices"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--user", "clrek"], "there is no user 'clrek' (did you mean 'clerk'?)"),
+        (["--vhost", "shp"], "there is no vhost 'shp' (did you mean 'shop'?)"),
+        (["--who-can", "write", "--vhost", "shop", "--exchange", "ordres"], "there is no exchange 'ordres' in vhost"),
+        (["--who-can", "read", "--vhost", "shop", "--queue", "invoice"], "(did you mean 'invoices'?)"),
+    ],
+)
+def test_access_names_unknown_users_vhosts_exchanges_queues(args: list[str], message: str, tmp_path: Path) -> None:
+    """`access` used to print an empty table (or "nobody can") for a name that does not exist (issue 16.10)."""
+    path = tmp_path / "t.yaml"
+    path.write_text(ACCESS_TOPOLOGY)
+    result = run("access", "--offline", "--topology", str(path), *args)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+
+
+def test_access_knows_server_owned_exchanges(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(ACCESS_TOPOLOGY)
+    result = run("access", "--offline", "--topology", str(path), "--who-can", "write", "--vhost", "shop",
+                 "--exchange", "orders")  # fmt: skip
+    assert result.returncode == 0 and result.stdout.split() == ["clerk"], result.stderr
+    builtin = run("access", "--offline", "--topology", str(path), "--who-can", "write", "--vhost", "shop",
+                  "--exchange", "amq.topic")  # fmt: skip
+    assert builtin.returncode == 0, builtin.stderr

@@ -14,25 +14,13 @@ from contextlib import contextmanager
 
 from rabbitadmin.backends.admin_ops import AdminOps, Row
 from rabbitadmin.errors import NotFound, RabbitAdminError, UnknownQueue, UnknownUser, UnknownVhost
-from rabbitadmin.suggest import did_you_mean
+from rabbitadmin.suggest import no_such as unknown
 
 #: Per kind of name: how to list the names there are, and the error for one that is missing.
 KINDS: dict[str, tuple[Callable[[AdminOps], list[Row]], type[NotFound]]] = {
     "vhost": (lambda ops: ops.list_vhosts(), UnknownVhost),
     "user": (lambda ops: ops.list_users(), UnknownUser),
 }
-#: Listed in the message only up to this many names (a server may have thousands of users).
-LISTED = 20
-
-
-def unknown(kind: str, name: str, names: Sequence[str], where: str = "") -> str:
-    """``there is no user 'bob'{where} (did you mean 'bobby'?); users: a, bobby`` (at most ``LISTED`` names)."""
-    shown = sorted(names)[:LISTED]
-    more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
-    listed = f"; {kind}s: {', '.join(shown)}{more}" if names else f"; there are no {kind}s"
-    return f"there is no {kind} {name!r}{where}{did_you_mean(name, names)}{listed}"
-
-
 def missing_error(ops: AdminOps, kind: str, name: str) -> NotFound | None:
     """The error for ``name`` when the server has no such ``kind`` ("vhost" or "user"), else None."""
     list_rows, error = KINDS[kind]
