@@ -16,6 +16,7 @@ import pytest
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.sandbox import SandboxInfo
 
+from ..conftest import CliRunner
 from .conftest import AdminCli, eventually
 
 
@@ -89,15 +90,24 @@ def test_connections_close_by_user_with_a_reason(
 
 @pytest.mark.parametrize("algorithm", ["sha256", "sha512", "md5"])
 def test_passwords_hash_is_accepted_by_the_server(
-    admin: AdminCli, admin_client: HttpClient, scratch_user: str, algorithm: str
+    rabbitadmin: CliRunner, admin_client: HttpClient, scratch_user: str, algorithm: str
 ) -> None:
+    """The hash is computed locally (no backend involved): the server must take it and log the user in."""
     password = "hashed pw " + secrets.token_hex(3)
-    hashed = json.loads(admin.ok("passwords", "hash", "-a", algorithm, "--password-env", "PW", "-o", "json",
-                                 env={"PW": password}).stdout)  # fmt: skip
+    env = {"PW": password}
+    hashed = json.loads(rabbitadmin("passwords", "hash", "-a", algorithm, "--password-env", "PW", "-o", "json",
+                                    env=env, check=True).stdout)  # fmt: skip
     assert password not in json.dumps(hashed)
     admin_client.put(api_path("users", scratch_user), {**hashed, "tags": ""})
-    assert admin.ok("users", "authenticate", scratch_user, "--password-env", "PW", env={"PW": password})
-    assert admin("users", "authenticate", scratch_user, "--password-env", "PW", env={"PW": "wrong"}).returncode == 1
+    # users authenticate checks against the stored hash; an AMQP login proves the server agrees.
+    assert rabbitadmin("users", "authenticate", scratch_user, "--password-env", "PW", env=env).returncode == 0
+    admin_client.put(api_path("permissions", "/", scratch_user), {"configure": "", "write": "", "read": ""})
+    port = int(rabbitadmin.env["RABBITADMIN_AMQP_PORT"])
+    credentials = pika.PlainCredentials(scratch_user, password)
+    pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", port, "/", credentials)).close()
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        wrong = pika.PlainCredentials(scratch_user, password + "x")
+        pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", port, "/", wrong))
 
 
 def test_policies_and_feature_flags_list(admin: AdminCli, admin_client: HttpClient, vhost: str) -> None:
@@ -135,7 +145,9 @@ def test_plugins(admin: AdminCli) -> None:
     assert {p["name"]: p for p in admin.rows("plugins", "list")}["rabbitmq_top"]["enabled"] == "not_enabled"
 
 
-def test_definitions_export_and_import(admin: AdminCli, admin_client: HttpClient, tmp_path: Path) -> None:
+def test_definitions_export_and_import(
+    admin: AdminCli, admin_client: HttpClient, node: SandboxInfo, tmp_path: Path
+) -> None:
     vhost = f"defs-{secrets.token_hex(3)}"
     document = {
         "rabbit_version": "3.10.8",
@@ -148,6 +160,7 @@ def test_definitions_export_and_import(admin: AdminCli, admin_client: HttpClient
     }  # fmt: skip
     path = tmp_path / "defs.json"
     path.write_text(json.dumps(document))
+    admin.env = {**admin.env, "RABBITADMIN_AMQP_PORT": str(node.amqp_port)}  # the apply lock, over HTTP
     try:
         refused = admin("definitions", "import", str(path))  # the plan, then no terminal: nothing applied
         assert refused.returncode == 4 and f"create queue 'jobs' in vhost '{vhost}'" in refused.stdout
