@@ -21,7 +21,7 @@ from typing import Any
 import typer
 
 from rabbitadmin.admin.cli_common import admin_session
-from rabbitadmin.cli_support import err, error_boundary
+from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, err, error_boundary
 from rabbitadmin.definitions_input import is_definitions_document
 from rabbitadmin.errors import InputFileError, UsageError
 from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
@@ -37,6 +37,9 @@ def export_definitions(
         False, "--include-password-hashes", help="Keep users' password hashes (secrets: keep the file private)."
     ),
     output_file: Path | None = typer.Option(None, "--output-file", help="Write here (mode 0600) instead of stdout."),
+    output: OutputFormat = typer.Option(
+        OutputFormat.text, "--output", "-o", help="The document is JSON either way; json: errors as JSON too."
+    ),
 ) -> None:
     """Print the server's definitions (JSON), as the management UI's export gives them."""
     with admin_session(ctx) as ops:
@@ -47,7 +50,7 @@ def export_definitions(
     if output_file is None:
         sys.stdout.write(text)
         return
-    with error_boundary():
+    with error_boundary(output):
         try:
             fd = os.open(output_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except OSError as exc:
@@ -72,14 +75,16 @@ def import_definitions(
     allow_data_loss: bool = typer.Option(
         False, "--allow-data-loss", help="Allow replacing queues that hold messages."
     ),
+    output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Show the plan for a definitions file, then apply it (asks first). Deletes nothing the file omits."""
-    with error_boundary():
+    with error_boundary(output):
         _require_definitions(file)
     root: Any = ctx.find_root().command
     command = root.get_command(ctx, "apply")
     # The same command as `rabbitadmin apply FILE` (plan shown, confirmation, lock, progress), never --prune.
-    args = [str(file), *(["--yes"] if yes else []), *(["--allow-data-loss"] if allow_data_loss else [])]
+    flags = [flag for flag, given in (("--yes", yes), ("--allow-data-loss", allow_data_loss)) if given]
+    args = [str(file), "-o", output.value, *flags]
     with command.make_context("apply", args, parent=ctx) as apply_ctx:
         command.invoke(apply_ctx)
 
