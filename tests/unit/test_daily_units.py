@@ -152,3 +152,18 @@ def test_access_knows_server_owned_exchanges(tmp_path: Path) -> None:
     builtin = run("access", "--offline", "--topology", str(path), "--who-can", "write", "--vhost", "shop",
                   "--exchange", "amq.topic")  # fmt: skip
     assert builtin.returncode == 0, builtin.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "names", "expected"),
+    [
+        ("user", "bob", ["bobby", "alice"], "there is no user 'bob' (did you mean 'bobby'?); users: alice, bobby"),
+        ("vhost", "x", [], "there is no vhost 'x'; there are no vhosts"),
+        ("exchange", "e", ["", "amq.direct"], "there is no exchange 'e'; exchanges: '', amq.direct"),
+        ("user", "zz", [f"u{i:02}" for i in range(25)], "u19 and 5 more"),
+    ],
+)
+def test_no_such_messages(kind: str, name: str, names: list[str], expected: str) -> None:
+    from rabbitadmin.suggest import no_such
+
+    assert expected in no_such(kind, name, names)
