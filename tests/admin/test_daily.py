@@ -49,6 +49,13 @@ def test_health_check_exit_codes(admin: AdminCli, node: SandboxInfo) -> None:
     assert admin("health-check", "alrams").returncode == 2
 
 
+@pytest.mark.rabbitmq_versions("4.0", reason="4.0 removed classic mirroring and its health check")
+def test_a_check_the_server_does_not_have_is_a_usage_error(admin: AdminCli) -> None:
+    result = admin("health-check", "node-is-mirror-sync-critical", "-o", "json")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "has no" in json.loads(result.stdout)["error"]["message"]
+
+
 def test_health_check_cannot_reach_the_server_exits_3(admin: AdminCli) -> None:
     env = {"RABBITADMIN_URL": "http://127.0.0.1:9", "RABBITADMIN_NODE": "nosuchnode@localhost"}
     result = admin("health-check", env=env)

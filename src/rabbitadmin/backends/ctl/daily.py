@@ -21,10 +21,12 @@ from typing import Any
 
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.backends.daily_ops import HEALTH_CHECKS, OBJECT_TOTALS, CheckResult, Row, plugin_version, policy_row
-from rabbitadmin.errors import CtlError
+from rabbitadmin.errors import CtlError, UsageError
 
 #: rabbitmq-diagnostics' exit code for a check that ran and failed (sysexits EX_UNAVAILABLE).
 CHECK_FAILED = 69
+#: Its exit code for a command or option it does not know (EX_USAGE).
+USAGE = 64
 #: Objects that belong to every vhost in a definitions export (the rest are server-wide).
 VHOST_SECTIONS = ("queues", "exchanges", "bindings", "policies", "parameters")
 
@@ -136,6 +138,8 @@ class CtlDailyOps:
         try:
             output = self._tool("rabbitmq-diagnostics", [check.diagnostics, *([argument] if argument else [])])
         except CtlError as exc:
+            if exc.returncode == USAGE:  # a command this rabbitmq-diagnostics does not have
+                raise UsageError(f"this server's rabbitmq-diagnostics has no {check.diagnostics!r} check") from None
             if exc.returncode != CHECK_FAILED:
                 raise
             return CheckResult(check.name, argument, False, exc.reason)

@@ -14,7 +14,7 @@ from typing import Any
 
 from rabbitadmin.backends.daily_ops import HEALTH_CHECKS, CheckResult, Row, policy_row
 from rabbitadmin.backends.http.client import HttpClient, api_path
-from rabbitadmin.errors import ConnectionFailed, Refused
+from rabbitadmin.errors import ConnectionFailed, Refused, UsageError
 
 #: Why plugins cannot be changed over HTTP, and what to do instead.
 NO_PLUGIN_WRITES = (
@@ -70,7 +70,9 @@ class HttpDailyOps:
     def health_check(self, name: str, argument: str | None = None) -> CheckResult:
         check = HEALTH_CHECKS[name]
         path = api_path("health", "checks", name, *([argument] if argument is not None else []))
-        response = self.client.request("GET", path, ok_statuses=(503,))
+        response = self.client.request("GET", path, ok_statuses=(503, 404))
+        if response.status_code == 404:  # 4.0.5 has no node-is-mirror-sync-critical (classic mirroring is gone)
+            raise UsageError(f"this server has no {name!r} health check (GET {path} answered 404)")
         try:
             body = response.json()
         except ValueError:
