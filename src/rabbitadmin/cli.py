@@ -16,6 +16,7 @@ import yaml
 
 from rabbitadmin import __version__, fleet, sandbox_cluster_cli
 from rabbitadmin.admin import register as register_admin
+from rabbitadmin.admin import register_daily
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, lock_transport
 from rabbitadmin.cli_entry import run as run_command
@@ -457,6 +458,7 @@ def _dir_arg(directory: Path | None) -> str:
 
 # -- command groups built in their own packages ----------------------------------------------------------
 register_admin(app)
+register_daily(app)  # overview, health-check, passwords, plugins, policies, feature-flags, definitions
 register_audit(app)
 register_routing(app)
 sandbox_cluster_cli.register(sandbox_app, DIR_OPTION)

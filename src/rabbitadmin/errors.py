@@ -345,3 +345,15 @@ class LockVhostMissing(Exception):
 
 class UnknownVhost(NotFound):
     """An administration command named a vhost the server does not have (``admin.vhost_check``)."""
+
+
+class UnknownUser(NotFound):
+    """An administration command named a user the server does not have (``admin.vhost_check``)."""
+
+
+class UnknownQueue(NotFound):
+    """An administration command named a queue its vhost does not have (``admin.vhost_check``)."""
+
+
+class UnknownExchange(NotFound):
+    """A command named an exchange its vhost does not have (``audit.cli`` access)."""

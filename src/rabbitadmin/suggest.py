@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:
@@ -23,3 +23,18 @@ def unknown_value(what: str, value: str, choices: Iterable[str]) -> str:
     options = sorted(set(choices))
     listed = " or ".join([", ".join(options[:-1]), options[-1]] if len(options) > 1 else options)
     return f"unknown {what} {value!r}{did_you_mean(value, options)}: use {listed}"
+
+
+#: ``no_such`` lists the names there are up to this many (a server may have thousands of users).
+LISTED = 20
+
+
+def no_such(kind: str, name: str, names: Sequence[str], where: str = "") -> str:
+    """The message for a name the server (or topology) does not have, with the names there are.
+
+    ``there is no user 'bob' (did you mean 'bobby'?); users: alice, bobby`` (at most ``LISTED`` names).
+    """
+    shown = [n or "''" for n in sorted(names)[:LISTED]]  # the default exchange's name is empty
+    more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
+    listed = f"; {kind}s: {', '.join(shown)}{more}" if names else f"; there are no {kind}s"
+    return f"there is no {kind} {name!r}{where}{did_you_mean(name, names)}{listed}"

@@ -1,7 +1,9 @@
 """Everyday administration commands, over the management API or rabbitmqctl (``--backend ctl``).
 
 ``register(app)`` adds the groups ``users``, ``vhosts``, ``permissions``, ``queues``, ``exchanges``,
-``bindings``, ``connections``, ``channels`` and ``consumers`` to the main command.
+``bindings``, ``connections``, ``channels`` and ``consumers`` to the main command; ``register_daily(app)``
+adds ``overview``, ``health-check``, ``passwords``, ``plugins``, ``policies``, ``feature-flags`` and
+``definitions`` (and ``connections close``).
 """
 
 from __future__ import annotations
@@ -22,3 +24,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(listings.connections_app, name="connections")
     app.add_typer(listings.channels_app, name="channels")
     app.add_typer(listings.consumers_app, name="consumers")
+
+
+def register_daily(app: typer.Typer) -> None:
+    """Add the everyday commands (issue 16.11) to ``app``."""
+    from rabbitadmin.admin import connections, definitions_cmd, health, passwords_cmd, plugins, policies
+
+    del connections  # importing it adds `close` to the connections group
+    app.command("overview")(health.overview)
+    app.command("health-check")(health.health_check)
+    app.add_typer(passwords_cmd.app, name="passwords")
+    app.add_typer(plugins.app, name="plugins")
+    app.add_typer(policies.policies_app, name="policies")
+    app.add_typer(policies.feature_flags_app, name="feature-flags")
+    app.add_typer(definitions_cmd.app, name="definitions")

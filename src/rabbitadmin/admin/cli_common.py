@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import typer
 
-from rabbitadmin.admin.vhost_check import vhost_errors
+from rabbitadmin.admin.vhost_check import name_errors
 from rabbitadmin.backends.admin_ops import AdminOps
 from rabbitadmin.backends.factory import admin_ops
 from rabbitadmin.cli_support import cli_state, err, error_boundary, output_of, transport_options
@@ -28,12 +28,16 @@ def make_ops(ctx: typer.Context) -> AdminOps:
 
 
 @contextmanager
-def admin_session(ctx: typer.Context) -> Iterator[AdminOps]:
-    """Errors mapped to exit codes (with ``{"error": ...}`` under ``-o json``), the operations object closed."""
+def admin_session(ctx: typer.Context, *, user_param: str = "user") -> Iterator[AdminOps]:
+    """Errors mapped to exit codes (with ``{"error": ...}`` under ``-o json``), the operations object closed.
+
+    A failure of a command given a vhost (its ``vhost`` parameter) or a user (its ``user_param`` parameter)
+    that the server does not have becomes ``UnknownVhost``/``UnknownUser`` with a "did you mean"."""
     with error_boundary(output_of(ctx)):
         ops = make_ops(ctx)
         try:
-            with vhost_errors(ops, ctx.params.get("vhost")):  # a missing vhost said so, not a bare 404
+            given = {"vhost": ctx.params.get("vhost"), "user": ctx.params.get(user_param)}
+            with name_errors(ops, given):  # a missing vhost or user said so, not a bare 404
                 yield ops
         finally:
             for note in ops.notes:

@@ -23,7 +23,7 @@ def list_permissions(
 ) -> None:
     """List permissions: configure, write and read patterns of each user in each vhost."""
     with admin_session(ctx) as ops:
-        rows = checked_rows(ops, vhost, ops.list_permissions(vhost=vhost, user=user))
+        rows = checked_rows(ops, vhost, ops.list_permissions(vhost=vhost, user=user), user)
     emit_rows(rows, COLUMNS["permissions"], output)
 
 

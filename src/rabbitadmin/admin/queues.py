@@ -6,9 +6,10 @@ import typer
 
 from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.admin.output import emit_rows
-from rabbitadmin.admin.vhost_check import checked_rows
+from rabbitadmin.admin.vhost_check import checked_rows, missing_queue_error
 from rabbitadmin.backends.admin_ops import COLUMNS
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, confirm_or_refuse, err
+from rabbitadmin.errors import NotFound
 
 app = typer.Typer(help="Queues: list, purge, delete.", no_args_is_help=True)
 VHOST_OPTION = typer.Option("/", "--vhost", "-p", help="The queue's vhost.")
@@ -37,7 +38,10 @@ def purge_queue(
     """Drop every ready message of a queue (asks first)."""
     with admin_session(ctx) as ops:
         confirm_or_refuse(f"Purge every message of queue {name!r} in vhost {vhost!r}?", yes=yes)
-        ops.purge_queue(vhost, name)
+        try:
+            ops.purge_queue(vhost, name)
+        except NotFound:
+            raise missing_queue_error(ops, vhost, name) or NotFound(f"there is no queue {name!r}") from None
     err(f"purged queue {name!r} in vhost {vhost!r}")
 
 

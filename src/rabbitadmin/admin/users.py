@@ -68,7 +68,7 @@ def change_password(
     password_env: str | None = PASSWORD_ENV_OPTION,
 ) -> None:
     """Set a user's password (its tags are kept)."""
-    with admin_session(ctx) as ops:
+    with admin_session(ctx, user_param="name") as ops:
         password = read_password(password_file, password_env, confirm=True, prompt="New password")
         ops.change_password(name, password)
     err(f"changed the password of {name!r}")
@@ -104,6 +104,6 @@ def set_tags(
     tags: list[str] | None = SET_TAGS_ARGUMENT,
 ) -> None:
     """Replace a user's tags (the password is kept)."""
-    with admin_session(ctx) as ops:
+    with admin_session(ctx, user_param="name") as ops:
         ops.set_user_tags(name, split_tags(tags))
     err(f"set the tags of {name!r}")

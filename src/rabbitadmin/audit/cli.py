@@ -21,8 +21,10 @@ from rabbitadmin.cli_support import (
     error_boundary,
     make_backend,
 )
-from rabbitadmin.errors import ExitCode, UsageError
+from rabbitadmin.errors import ExitCode, UnknownExchange, UnknownQueue, UnknownUser, UnknownVhost, UsageError
+from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.model import Topology
+from rabbitadmin.suggest import no_such
 
 
 class SeverityName(StrEnum):
@@ -203,6 +205,7 @@ def access_command(
         if who is not None and (who not in PERMS or vhost is None or (exchange is None) == (queue is None)):
             raise UsageError("--who-can configure|write|read needs --vhost and one of --exchange/--queue")
         topo, _ = _read(ctx, topology, offline)
+        _check_names(topo, user=user, vhost=vhost, exchange=exchange if who else None, queue=queue if who else None)
     if who is not None and vhost is not None:
         kind, name = ("exchange", exchange) if exchange is not None else ("queue", queue or "")
         users = who_can(topo, who, kind, vhost, name)
@@ -228,6 +231,28 @@ def access_command(
             for r in rows
         ],
     )
+
+
+def _check_names(
+    topo: Topology, *, user: str | None, vhost: str | None, exchange: str | None, queue: str | None
+) -> None:
+    """``UnknownUser``/``UnknownVhost``/``UnknownExchange``/``UnknownQueue`` for a name the server (or file) does
+    not have: an empty table would read as "no access" (issue 16.10). Server-owned exchanges always exist."""
+    users = [key[0] for key in topo.of("user")]
+    vhosts = [key[0] for key in topo.of("vhost")]
+    if user is not None and user not in users:
+        raise UnknownUser(no_such("user", user, users))
+    if vhost is None:
+        return
+    if vhost not in vhosts:
+        raise UnknownVhost(no_such("vhost", vhost, vhosts))
+    where = f" in vhost {vhost!r}"
+    exchanges = [key[1] for key in topo.of("exchange") if key[0] == vhost]
+    if exchange is not None and not is_server_owned_exchange(exchange) and exchange not in exchanges:
+        raise UnknownExchange(no_such("exchange", exchange, exchanges, where))
+    queues = [key[1] for key in topo.of("queue") if key[0] == vhost]
+    if queue is not None and queue not in queues:
+        raise UnknownQueue(no_such("queue", queue, queues, where))
 
 
 def _print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

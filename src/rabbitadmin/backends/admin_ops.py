@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from rabbitadmin.backends.ctl.runner import table_arguments
+from rabbitadmin.backends.daily_ops import CheckResult
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret, Vhost
 from rabbitadmin.normalize import normalize_tags
@@ -187,6 +188,38 @@ class AdminOps(Protocol):
 
     def list_consumers(self, vhost: str | None = None) -> list[Row]:
         """Consumers, with their queue and channel."""
+
+    # everyday read-outs and actions (backends/daily_ops.py; backends/http/daily.py, backends/ctl/daily.py)
+    def overview(self) -> Row:
+        """``cluster_name``, ``node``, ``rabbitmq_version``, ``erlang_version``, ``nodes`` (name, running, type,
+        rabbitmq_version), ``object_totals`` (``daily_ops.OBJECT_TOTALS``), ``messages`` (total, ready,
+        unacked; None before the first statistics over HTTP) and ``alarms`` (node, resource)."""
+
+    def health_check(self, name: str, argument: str | None = None) -> CheckResult:
+        """Run one of ``daily_ops.HEALTH_CHECKS`` on the node; a failed check is a result, not an exception
+        (``ConnectionFailed`` when the node cannot be asked)."""
+
+    def list_connection_names(self) -> list[Row]:
+        """Connections with ``name``, ``user`` and ``vhost`` only (and what the transport needs to close one)."""
+
+    def close_connection(self, name: str, reason: str) -> bool:
+        """Close a client connection, telling the client ``reason``; False if there was none."""
+
+    def list_policies(self, vhost: str | None = None) -> list[Row]:
+        """Policies and operator policies (``kind`` "policy" or "operator"), as ``DAILY_COLUMNS["policies"]``."""
+
+    def list_feature_flags(self) -> list[Row]:
+        """Feature flags: name, state, stability, provided_by, desc."""
+
+    def list_plugins(self) -> list[Row]:
+        """Plugins: name, enabled ("enabled", "implicit", "not_enabled"), running, version. Over HTTP only the
+        enabled ones are known."""
+
+    def set_plugins(self, names: list[str], *, enable: bool) -> str:
+        """Enable or disable plugins on the running node; what the tool said. ``Refused`` over HTTP."""
+
+    def export_definitions(self, vhost: str | None = None) -> dict[str, Any]:
+        """The server's definitions document (``GET /api/definitions[/{vhost}]``, ``export_definitions``)."""
 
 
 def refuse_blank(password: Secret) -> Secret:

@@ -25,6 +25,7 @@ from rabbitadmin.backends.admin_ops import (
     tag_list,
     vhost_row,
 )
+from rabbitadmin.backends.ctl.daily import CtlDailyOps
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.definitions import to_definition, vhost_from_server
 from rabbitadmin.errors import AlreadyExists, CtlError, NotFound
@@ -45,7 +46,7 @@ def _peer(value: Any) -> Any:
     return value
 
 
-class CtlAdmin:
+class CtlAdmin(CtlDailyOps):
     """Administration through rabbitmqctl; see the module docstring."""
 
     name = "ctl"

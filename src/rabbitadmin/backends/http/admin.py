@@ -21,6 +21,7 @@ from rabbitadmin.backends.admin_ops import (
 )
 from rabbitadmin.backends.http import quirks
 from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.daily import HttpDailyOps
 from rabbitadmin.backends.http.settle import ReadBack, settled
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import vhost_from_server
@@ -36,7 +37,7 @@ def _scoped(collection: str, vhost: str | None) -> str:
     return api_path(collection, vhost) if vhost is not None else api_path(collection)
 
 
-class HttpAdmin:
+class HttpAdmin(HttpDailyOps):
     """Administration through the management API; see the module docstring."""
 
     name = "http"

@@ -152,13 +152,17 @@ class HttpClient:
         params: dict[str, str] | None = None,
         body: JSON = None,
         ok_statuses: tuple[int, ...] = (),
+        headers: dict[str, str] | None = None,
     ) -> requests.Response:
         """Send one request; raise ``ServerError`` unless it succeeded or its status is in ``ok_statuses``.
 
         Transport faults raise as the module docstring says (``ConnectionFailed``, ``RequestTimeout``,
-        ``MalformedResponse``, and ``AnswerLost`` for a write).
+        ``MalformedResponse``, and ``AnswerLost`` for a write). ``headers``: extra request headers (e.g. the
+        ``X-Reason`` of a connection close).
         """
-        return self._call(method, path, params=params, body=body, ok_statuses=ok_statuses, parse=False)[0]
+        return self._call(
+            method, path, params=params, body=body, ok_statuses=ok_statuses, parse=False, headers=headers
+        )[0]
 
     def _call(
         self,
@@ -169,9 +173,10 @@ class HttpClient:
         body: JSON = None,
         ok_statuses: tuple[int, ...] = (),
         parse: bool,
+        headers: dict[str, str] | None = None,
     ) -> tuple[requests.Response, JSON]:
         if method != "GET":
-            return self._send(method, path, params, body, ok_statuses, parse)
+            return self._send(method, path, params, body, ok_statuses, parse, headers)
         retrying = Retrying(
             stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_RETRY_SECONDS),
             wait=wait_exponential(multiplier=0.25, max=2.0),
@@ -192,6 +197,7 @@ class HttpClient:
         body: JSON,
         ok_statuses: tuple[int, ...],
         parse: bool,
+        headers: dict[str, str] | None = None,
     ) -> tuple[requests.Response, JSON]:
         where = f"{method} {path}"
         shown = self.settings.shown_url
@@ -205,6 +211,7 @@ class HttpClient:
                 self.settings.base_url + path,
                 params=params,
                 json=body,
+                headers=headers,
                 timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
                 verify=self.settings.verify,
                 cert=self._cert,

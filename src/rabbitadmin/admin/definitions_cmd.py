@@ -1,0 +1,111 @@
+"""``rabbitadmin definitions export|import``: the server's own definitions format, as plain commands.
+
+``export`` prints what ``GET /api/definitions`` (or ``/api/definitions/{vhost}``; ``rabbitmqctl
+export_definitions`` under ``--backend ctl``) returns. Users' password hashes are taken out unless
+``--include-password-hashes`` (they are secrets too); a file written with them is made private (0600).
+
+``import`` never posts the file to the server in one go: it goes through the engine like ``apply`` (the
+loader reads definitions JSON): the plan is shown first, then carried out with confirmation or ``--yes``,
+with the same safety rules (no message lost without ``--allow-data-loss``, the apply lock). It only adds
+and updates, as the server's own import does: nothing absent from the file is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from rabbitadmin.admin.cli_common import admin_session
+from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, err, error_boundary
+from rabbitadmin.definitions_input import is_definitions_document
+from rabbitadmin.errors import InputFileError, UsageError
+from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
+
+app = typer.Typer(help="The server's definitions format: export, import (with a plan).", no_args_is_help=True)
+
+
+@app.command("export")
+def export_definitions(
+    ctx: typer.Context,
+    vhost: str | None = typer.Option(None, "--vhost", "-p", help="Only this vhost (the server's per-vhost shape)."),
+    include_password_hashes: bool = typer.Option(
+        False, "--include-password-hashes", help="Keep users' password hashes (secrets: keep the file private)."
+    ),
+    output_file: Path | None = typer.Option(None, "--output-file", help="Write here (mode 0600) instead of stdout."),
+    output: OutputFormat = typer.Option(
+        OutputFormat.text, "--output", "-o", help="The document is JSON either way; json: errors as JSON too."
+    ),
+) -> None:
+    """Print the server's definitions (JSON), as the management UI's export gives them."""
+    with admin_session(ctx) as ops:
+        document = ops.export_definitions(vhost)
+    if not include_password_hashes:
+        document = _without_hashes(document)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if output_file is None:
+        sys.stdout.write(text)
+        return
+    with error_boundary(output):
+        try:
+            fd = os.open(output_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output_file}: {exc.strerror}") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    err(f"wrote {output_file}")
+
+
+def _without_hashes(document: dict[str, Any]) -> dict[str, Any]:
+    users = document.get("users")
+    if not isinstance(users, list):
+        return document
+    return {**document, "users": [{k: v for k, v in u.items() if k != "password_hash"} for u in users]}
+
+
+@app.command("import")
+def import_definitions(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A definitions JSON file (a server export)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+    allow_data_loss: bool = typer.Option(
+        False, "--allow-data-loss", help="Allow replacing queues that hold messages."
+    ),
+    output: OutputFormat = OUTPUT_OPTION,
+) -> None:
+    """Show the plan for a definitions file, then apply it (asks first). Deletes nothing the file omits."""
+    with error_boundary(output):
+        _require_definitions(file)
+    root: Any = ctx.find_root().command
+    command = root.get_command(ctx, "apply")
+    # The same command as `rabbitadmin apply FILE` (plan shown, confirmation, lock, progress), never --prune.
+    flags = [flag for flag, given in (("--yes", yes), ("--allow-data-loss", allow_data_loss)) if given]
+    args = [str(file), "-o", output.value, *flags]
+    with command.make_context("apply", args, parent=ctx) as apply_ctx:
+        command.invoke(apply_ctx)
+
+
+def _require_definitions(file: Path) -> None:
+    """``UsageError`` when ``file`` is not a definitions document (a YAML topology goes to ``apply``).
+
+    A file that starts like JSON but does not parse is left to the loader, which says where it breaks.
+    """
+    try:
+        text = read_bounded(file, MAX_TOPOLOGY_BYTES, allow_pipes=False)
+    except InputFileError as exc:
+        raise UsageError(f"{file}: {exc}") from None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        if text.lstrip().startswith("{"):
+            return
+        document = None
+    if not is_definitions_document(document):
+        raise UsageError(
+            f"{file} is not a definitions document (JSON with rabbit_version, queues, exchanges or bindings): "
+            "for a topology file use `rabbitadmin apply`"
+        )
