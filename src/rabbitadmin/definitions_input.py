@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rabbitadmin.kinds import SERVER_OWNED_GLOBAL_PARAMETERS
 from rabbitadmin.located import LocatedDict, LocatedList
 
 DEFINITIONS_MARKERS = ("rabbit_version", "rabbitmq_version", "product_version", "queues", "exchanges", "bindings")
@@ -25,7 +26,7 @@ IGNORED_SECTIONS = (
     "explanation",
 )
 #: Sections whose entries are not managed yet: said in a warning, never dropped in silence (issue 14).
-NOT_MANAGED_SECTIONS = ("global_parameters",)
+NOT_MANAGED_SECTIONS: tuple[str, ...] = ()
 #: Runtime parameter components that are objects of their own (kinds.py's ``component``), by the field of the
 #: topology's vhost that holds them.
 MANAGED_COMPONENTS = {"operator_policy": "operator_policies", "vhost-limits": "limits"}
@@ -117,7 +118,7 @@ def topology_document_from_definitions(
     """
     known = (
         *IGNORED_SECTIONS, *NOT_MANAGED_SECTIONS, "vhosts", "users", "permissions", "topic_permissions",
-        "policies", "parameters",
+        "policies", "parameters", "global_parameters",
     )  # fmt: skip
     for section in NOT_MANAGED_SECTIONS:
         entries = document.get(section)
@@ -171,10 +172,10 @@ def topology_document_from_definitions(
     for index, raw in enumerate(_entries(document, "parameters", problem)):
         component = str(raw.get("component"))
         field = MANAGED_COMPONENTS.get(component)
-        if field is None:
-            not_managed[component] = not_managed.get(component, 0) + 1
-            continue
         owner = vhosts.get(str(raw.get("vhost")))
+        if field is None:
+            _runtime_parameter(raw, owner, index, problem)
+            continue
         value = _mapping(raw.get("value"), raw.line_of("value"))
         if owner is None or not isinstance(value, LocatedDict):
             problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts" if owner is None else
@@ -212,7 +213,25 @@ def topology_document_from_definitions(
         if section in document:
             result[section] = document[section]
             result.key_lines[section] = document.line_of(section)
+    if "global_parameters" in document:
+        # The node's own (internal_cluster_id, cluster_tags) are in every export: never managed, left out.
+        kept = [raw for raw in _entries(document, "global_parameters", problem)
+                if raw.get("name") not in SERVER_OWNED_GLOBAL_PARAMETERS]  # fmt: skip
+        result["global_parameters"] = _list(kept, document.line_of("global_parameters"))
+        result.key_lines["global_parameters"] = document.line_of("global_parameters")
     return result
+
+
+def _runtime_parameter(raw: LocatedDict, owner: LocatedDict | None, index: int, problem: ReportProblem) -> None:
+    """A ``parameters`` entry of a plugin's component (shovel, federation-upstream...) under its vhost's
+    ``parameters``, in the topology's shape (component, name, value)."""
+    if owner is None:
+        problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line, f"parameters[{index}].vhost")
+        return
+    entry = _without(raw, ("vhost",))
+    if "value" in entry:
+        entry["value"] = _mapping(entry["value"], raw.line_of("value"))
+    _attach(owner, "parameters", entry, raw.line)
 
 
 def _limits_as_mapping(raw: LocatedDict) -> LocatedDict:

@@ -49,8 +49,10 @@ from rabbitadmin.kinds import KINDS, plain_from_server
 from rabbitadmin.model import (
     Binding,
     Exchange,
+    GlobalParameter,
     Key,
     OperatorPolicy,
+    Parameter,
     Permission,
     Policy,
     Queue,
@@ -284,9 +286,17 @@ class CtlBackend:
             return
         if isinstance(obj, User):
             obj = self._complete_user(obj)
-        elif not isinstance(obj, Vhost | Permission | TopicPermission | Policy):
+        elif not isinstance(obj, Vhost | Permission | TopicPermission | Policy | Parameter | GlobalParameter):
             raise ValueError(f"a {obj.kind} cannot be updated in place")
+        # Parameters too go through import_definitions on stdin, not set_parameter: a shovel's URI holds a
+        # password that would sit on rabbitmqctl's argument list (visible to every local user in ps).
         self._updates.submit(obj)
+
+    def enabled_plugins(self) -> set[str] | None:
+        """The node's running plugins (``rabbitmqctl status``'s ``active_plugins``): what registers a component."""
+        status = self.ctl.json(["status"])
+        plugins = status.get("active_plugins") if isinstance(status, dict) else None
+        return {str(name) for name in plugins} if isinstance(plugins, list) else None
 
     def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
         if isinstance(obj, Exchange):
@@ -318,6 +328,10 @@ class CtlBackend:
             self._run_delete(["clear_policy", f"--vhost={obj.vhost}", "--", obj.name])
         elif isinstance(obj, UserLimit):
             self._run_delete(["clear_user_limits", "--", obj.user, obj.name])
+        elif isinstance(obj, Parameter):
+            self._run_delete(["clear_parameter", f"--vhost={obj.vhost}", "--", obj.component, obj.name])
+        elif isinstance(obj, GlobalParameter):
+            self._run_delete(["clear_global_parameter", "--", obj.name])
         elif isinstance(obj, VhostLimit):
             self._set_limit(obj, clear=True)
         else:
