@@ -266,8 +266,12 @@ class HttpBackend:
         # The import cannot set a vhost's default queue type on 3.10 (vhosts go first, one by one), and its
         # vhost-limits parameter would replace every limit the vhost has (limits go last, one by one).
         vhosts: list[TopologyObject] = [obj for obj in objects if isinstance(obj, Vhost)]
-        limits: list[TopologyObject] = [obj for obj in objects if isinstance(obj, VhostLimit | UserLimit)]
-        rest: list[TopologyObject] = [obj for obj in objects if not isinstance(obj, Vhost | VhostLimit | UserLimit)]
+        # Parameters after everything else, one by one: the server imports parameters before queues, so a
+        # shovel in the same import would declare its missing queues as classic ones first (measured, 4.0.5).
+        limits: list[TopologyObject] = [obj for obj in objects if isinstance(obj, VhostLimit | UserLimit | Parameter)]
+        rest: list[TopologyObject] = [
+            obj for obj in objects if not isinstance(obj, Vhost | VhostLimit | UserLimit | Parameter)
+        ]
         if len(rest) < self.bulk_threshold:
             self._create_each(list(objects), report, stop)
             return
