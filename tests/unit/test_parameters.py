@@ -217,6 +217,8 @@ def test_apply_then_replan_is_clean_and_the_server_holds_every_parameter() -> No
     plan = make_plan(load(topology()), backend)
     kinds = [c.kind for c in plan.changes if c.action is Action.CREATE]
     assert kinds.count("parameter") == 3 and kinds.count("global_parameter") == 2
+    shown = render_plan(plan) + json.dumps(plan.to_dict()) + repr(plan.changes)
+    assert SECRET not in shown  # a create shows the subject only; whatever renders objects must mask them
     execute_plan(plan, backend)
     state = backend.snapshot()
     assert state.parameters[("v", "shovel", "move")].value["src-uri"] == ENV["SRC_URI"]
