@@ -29,6 +29,8 @@ def _type_of(hint: str) -> dict[str, Any]:
         return {"type": "array", "items": {"type": "string"}}
     if "dict" in hint:
         return {"type": "object"}
+    if "JsonValue" in hint:  # a plugin's value (parameters): any JSON, which the plugin validates
+        return {}
     if "bool" in hint:
         return {"type": "boolean"}
     if "int | float" in hint:

@@ -87,9 +87,18 @@ def rabbitmq_version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+#: Plugins the session node runs besides management (tests/integration/test_parameters.py uses them).
+SESSION_PLUGINS = ("rabbitmq_shovel", "rabbitmq_federation", "rabbitmq_federation_management")
+
+
 @pytest.fixture(scope="session")
 def sandbox(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    box = Sandbox(tmp_path_factory.mktemp(f"rabbitmq-{rabbitmq_version}") / "node", rabbitmq=rabbitmq_version)
+    # Shovel and federation (with its links API) on the shared node: the parameter tests need no node of their own.
+    box = Sandbox(
+        tmp_path_factory.mktemp(f"rabbitmq-{rabbitmq_version}") / "node",
+        rabbitmq=rabbitmq_version,
+        plugins=SESSION_PLUGINS,
+    )
     box.start()
     try:
         yield box

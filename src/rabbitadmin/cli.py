@@ -45,13 +45,14 @@ from rabbitadmin.loader import load_topology
 from rabbitadmin.progress import ApplyProgress, activity
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.routing.cli import register as register_routing
-from rabbitadmin.sandbox import Sandbox
+from rabbitadmin.sandbox import Sandbox, write_private
 from rabbitadmin.sandbox_cluster import MAX_NODES, SandboxCluster, open_sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
 from rabbitadmin.suggest import did_you_mean
 from rabbitadmin.targets_cli import register as register_targets
 from rabbitadmin.targets_cli import state_for, with_target
 from rabbitadmin.tutorials.cli import tutorial_app
+from rabbitadmin.uri_secrets import MASK
 
 app = typer.Typer(
     name="rabbitadmin",
@@ -323,6 +324,9 @@ def export(
     output_format: str | None = typer.Option(
         None, "--format", "-f", help="yaml (default), json, or definitions (the server's import format, JSON)."
     ),
+    include_uri_passwords: bool = typer.Option(
+        False, "--include-uri-passwords", help="Keep the passwords in parameters' URIs (only with --output-file)."
+    ),
     output_file: Path | None = OUTPUT_FILE_OPTION,
     output: OutputFormat | None = typer.Option(
         None, "--output", "-o", help="json: the topology as JSON (as --format json), and errors as JSON; text: YAML."
@@ -331,6 +335,8 @@ def export(
     """Print the live server (or some vhosts) as a topology that plans no changes when applied back."""
     with error_boundary(output):
         output_format = export_format(output_format, output)
+        if include_uri_passwords and output_file is None:
+            raise UsageError("--include-uri-passwords writes secrets: only to a file (--output-file), never to stdout")
         backend = make_backend(cli_state(ctx))
         try:
             actual = backend.read_state(vhost or None)
@@ -348,16 +354,25 @@ def export(
         if output_format == "definitions":
             document = definitions_document(
                 actual, vhost or None, include_password_hashes=include_password_hashes,
-                server_version=version,
+                include_uri_passwords=include_uri_passwords, server_version=version,
             )  # fmt: skip
         else:
-            document = export_document(actual, vhost or None, include_password_hashes=include_password_hashes)
+            document = export_document(
+                actual, vhost or None, include_password_hashes=include_password_hashes,
+                include_uri_passwords=include_uri_passwords,
+            )  # fmt: skip
     if output_format in ("json", "definitions"):
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    if not include_uri_passwords and f":{MASK}@" in text:
+        err(f"warning: URI passwords in parameters are masked as {MASK}; applying this export back is refused until "
+            "they are restored (or export with --include-uri-passwords --output-file FILE)")  # fmt: skip
     if output_file is None:
         sys.stdout.write(text)
+    elif include_uri_passwords:
+        write_private(output_file, text)  # it holds secrets: readable by its owner only
+        err(f"wrote {output_file} (mode 0600: it holds URI passwords)")
     else:
         output_file.write_text(text, encoding="utf-8")
         err(f"wrote {output_file}")
@@ -383,11 +398,19 @@ def sandbox_start(
         help="3.10: the host's package (default); 4.0: Debian 13's 4.0.5 from a root built on first use (root only).",
     ),
     nodes: int | None = NODES_OPTION,
+    plugins: str | None = typer.Option(
+        None,
+        "--plugins",
+        help="Plugins to enable at start besides management, comma-separated: rabbitmq_shovel,rabbitmq_federation.",
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Start the private node, or with --nodes N a cluster of N (or report the one already running)."""
+    wanted = tuple(p.strip() for p in plugins.split(",") if p.strip()) if plugins is not None else None
     with error_boundary(output):
-        opened = open_sandbox(directory, nodes=nodes, management=not no_management, tls_dir=tls_dir, rabbitmq=rabbitmq)
+        opened = open_sandbox(
+            directory, nodes=nodes, management=not no_management, tls_dir=tls_dir, rabbitmq=rabbitmq, plugins=wanted
+        )
     if isinstance(opened, SandboxCluster):
         return sandbox_cluster_cli.start(opened, output, _dir_arg(directory))
     with error_boundary(output):

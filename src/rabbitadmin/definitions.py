@@ -12,7 +12,9 @@ from rabbitadmin.model import (
     KIND_ORDER,
     Binding,
     Exchange,
+    GlobalParameter,
     OperatorPolicy,
+    Parameter,
     Permission,
     Policy,
     Queue,
@@ -133,7 +135,24 @@ def parameter_from_server(data: JSON) -> list[TopologyObject] | None:
         return [policy_from_server({**value, "vhost": data["vhost"], "name": data["name"]}, OperatorPolicy)]
     if component == KINDS["vhost_limit"].component:
         return limits_from_server(VhostLimit, data["vhost"], value)
-    return None
+    if not isinstance(component, str) or not component:
+        return None
+    return [Parameter(str(data["vhost"]), component, str(data["name"]), as_json_value(value))]
+
+
+def as_json_value(value: Any) -> Any:
+    """A parameter value as the server reports it, with 3.10's proplists (lists of pairs) as mappings."""
+    value = as_mapping(value) if value else value
+    if isinstance(value, dict):
+        return {str(key): as_json_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_json_value(item) if isinstance(item, dict) else item for item in value]
+    return value
+
+
+def global_parameter_from_server(data: JSON) -> GlobalParameter:
+    """A global parameter from ``GET /api/global-parameters`` or a definitions file's ``global_parameters``."""
+    return GlobalParameter(str(data["name"]), as_json_value(data.get("value")))
 
 
 def topology_from_definitions(definitions: JSON, vhosts: Iterable[str] | None = None) -> Topology:
@@ -152,7 +171,10 @@ def topology_from_definitions(definitions: JSON, vhosts: Iterable[str] | None = 
         topology.add(policy_from_server(entry))
     for entry in definitions.get("parameters", []):
         for obj in parameter_from_server(entry) or ():
-            topology.add(obj)
+            if wanted is None or not isinstance(obj, Parameter) or obj.vhost in wanted:
+                topology.add(obj)
+    for entry in definitions.get("global_parameters", []):
+        topology.add(global_parameter_from_server(entry))
     for entry in definitions.get("permissions", []):
         topology.add(permission_from_server(entry))
     for entry in definitions.get("topic_permissions", []):
@@ -203,6 +225,10 @@ def to_definition(obj: TopologyObject) -> JSON:
         return {"vhost": obj.vhost, "component": KINDS[obj.kind].component, "name": "limits", "value": value}
     if isinstance(obj, UserLimit):
         return {"user": obj.user, "limits": {obj.name: obj.value}}  # to_definitions puts it in users[].limits
+    if isinstance(obj, Parameter):
+        return {"vhost": obj.vhost, "component": obj.component, "name": obj.name, "value": obj.value}
+    if isinstance(obj, GlobalParameter):
+        return {"name": obj.name, "value": obj.value}
     if isinstance(obj, Exchange):
         return {
             "name": obj.name,

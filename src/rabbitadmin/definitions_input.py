@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rabbitadmin.kinds import SERVER_OWNED_GLOBAL_PARAMETERS
 from rabbitadmin.located import LocatedDict, LocatedList
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, MD5
 
@@ -26,7 +27,7 @@ IGNORED_SECTIONS = (
     "explanation",
 )
 #: Sections whose entries are not managed yet: said in a warning, never dropped in silence (issue 14).
-NOT_MANAGED_SECTIONS = ("global_parameters",)
+NOT_MANAGED_SECTIONS: tuple[str, ...] = ()
 #: Runtime parameter components that are objects of their own (kinds.py's ``component``), by the field of the
 #: topology's vhost that holds them.
 MANAGED_COMPONENTS = {"operator_policy": "operator_policies", "vhost-limits": "limits"}
@@ -136,9 +137,10 @@ def topology_document_from_definitions(
 ) -> LocatedDict:
     """Rewrite a definitions document into the nested topology shape.
 
-    Policies go under their vhost's ``policies``; runtime parameters of the components rabbitadmin manages
-    (operator policies, vhost limits) under ``operator_policies`` and ``limits``; users keep their ``limits``.
-    Parameters of other components and global parameters are not managed: ``warning`` says how many.
+    Policies go under their vhost's ``policies``; runtime parameters of the operator_policy and vhost-limits
+    components under ``operator_policies`` and ``limits``, those of any other component (shovel,
+    federation-upstream...) under ``parameters``; users keep their ``limits``; global parameters stay at the
+    top, without the node's own (``kinds.SERVER_OWNED_GLOBAL_PARAMETERS``).
     Fields the topology does not hold (``metadata`` once unpacked) are dropped; any other field is passed
     on, so the validator names unknown ones. ``paths`` learns where each rewritten part came from in the
     file (``SourcePaths.translate``); problems reported here already name the file's own paths.
@@ -146,7 +148,7 @@ def topology_document_from_definitions(
     paths = SourcePaths() if paths is None else paths
     known = (
         *IGNORED_SECTIONS, *NOT_MANAGED_SECTIONS, "vhosts", "users", "permissions", "topic_permissions",
-        "policies", "parameters",
+        "policies", "parameters", "global_parameters",
     )  # fmt: skip
     for section in NOT_MANAGED_SECTIONS:
         entries = document.get(section)
@@ -198,16 +200,15 @@ def topology_document_from_definitions(
         owner_path = vhost_paths[str(raw.get("vhost"))]
         paths.add(f"{owner_path}.policies[{len(owner.get('policies', ()))}].apply_to", f"{source}.apply-to")
         _attach(owner, owner_path, "policies", _renamed(raw), raw.line, paths, source)
-    not_managed: dict[str, int] = {}
     own_limits = {name: vhost_paths[name] for name, vhost in vhosts.items() if "limits" in vhost}
     for index, raw in _indexed(document, "parameters", problem):
         source = f"parameters[{index}]"
         component = str(raw.get("component"))
         field = MANAGED_COMPONENTS.get(component)
-        if field is None:
-            not_managed[component] = not_managed.get(component, 0) + 1
-            continue
         owner = vhosts.get(str(raw.get("vhost")))
+        if field is None:
+            _runtime_parameter(raw, owner, vhost_paths.get(str(raw.get("vhost"))), paths, source, problem)
+            continue
         value = _mapping(raw.get("value"), raw.line_of("value"))
         if owner is None:
             problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
@@ -236,11 +237,6 @@ def topology_document_from_definitions(
             where = paths.translate(f"{target}.limits")
             warning("the server's own import ignores a vhost's limits here (it reads the vhost-limits parameter); "
                     "rabbitadmin applies them", vhosts[name].line_of("limits"), where)  # fmt: skip
-    if not_managed and warning is not None:
-        count = sum(not_managed.values())
-        components = ", ".join(sorted(not_managed))
-        warning(f"not managed: {count} parameters (components: {components}; left as they are on the server)",
-                document.line_of("parameters"), "parameters")  # fmt: skip
 
     result = LocatedDict()
     result.line = document.line
@@ -259,7 +255,32 @@ def topology_document_from_definitions(
         if section in document:
             result[section] = document[section]
             result.key_lines[section] = document.line_of(section)
+    if "global_parameters" in document:
+        # The node's own (internal_cluster_id, cluster_tags) are in every export: never managed, left out.
+        kept: list[LocatedDict] = []
+        for index, raw in _indexed(document, "global_parameters", problem):
+            if raw.get("name") not in SERVER_OWNED_GLOBAL_PARAMETERS:
+                paths.add(f"global_parameters[{len(kept)}]", f"global_parameters[{index}]")
+                kept.append(raw)
+        result["global_parameters"] = _list(kept, document.line_of("global_parameters"))
+        result.key_lines["global_parameters"] = document.line_of("global_parameters")
     return result
+
+
+def _runtime_parameter(
+    raw: LocatedDict, owner: LocatedDict | None, owner_path: str | None, paths: SourcePaths, source: str,
+    problem: ReportProblem,
+) -> None:
+    """A ``parameters`` entry of a plugin's component (shovel, federation-upstream...) under its vhost's
+    ``parameters``, in the topology's shape (component, name, value)."""
+    if owner is None or owner_path is None:
+        problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
+        return
+    entry = _without(raw, ("vhost",))
+    if "value" in entry:
+        entry["value"] = _mapping(entry["value"], raw.line_of("value"))
+    _attach(owner, owner_path, "parameters", entry, raw.line, paths, source)
+
 
 
 def _indexed(document: LocatedDict, section: str, problem: ReportProblem) -> list[tuple[int, LocatedDict]]:

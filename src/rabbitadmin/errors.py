@@ -122,11 +122,13 @@ class ServerError(RabbitAdminError):
     """The server answered a request with an error; carries its own reason, the method and the path."""
 
     def __init__(self, method: str, path: str, status: int, reason: str) -> None:
+        from rabbitadmin.uri_secrets import mask_text  # the server quotes a refused URI, password included
+
         self.method = method
         self.path = path
         self.status = status
-        self.reason = reason
-        super().__init__(f"{method} {path} failed with HTTP {status}: {reason}")
+        self.reason = mask_text(reason)
+        super().__init__(f"{method} {path} failed with HTTP {status}: {self.reason}")
 
 
 class Refused(RabbitAdminError):
@@ -264,10 +266,12 @@ class CtlError(RabbitAdminError):
     """``rabbitmqctl`` ran and reported an error; carries its exit code and its own words."""
 
     def __init__(self, command: str, returncode: int, reason: str) -> None:
+        from rabbitadmin.uri_secrets import mask_text  # an import error may quote a parameter's URI
+
         self.command = command
         self.returncode = returncode
-        self.reason = reason
-        super().__init__(f"rabbitmqctl {command} failed (exit {returncode}): {reason}")
+        self.reason = mask_text(reason)
+        super().__init__(f"rabbitmqctl {command} failed (exit {returncode}): {self.reason}")
 
     @property
     def not_found(self) -> bool:

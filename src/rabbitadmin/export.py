@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from rabbitadmin.kinds import KINDS, is_server_owned
 from rabbitadmin.model import Binding, Exchange, Policy, Queue, Topology, TopologyObject
+from rabbitadmin.uri_secrets import mask_value
 
 
 def export_document(
-    actual: Topology, vhosts: Collection[str] | None = None, *, include_password_hashes: bool = False
+    actual: Topology,
+    vhosts: Collection[str] | None = None,
+    *,
+    include_password_hashes: bool = False,
+    include_uri_passwords: bool = False,
 ) -> dict[str, Any]:
     """A topology document (plain dicts and lists) of ``actual``, limited to ``vhosts`` if given.
 
     Users are exported with their tags; their password hashes only on request, since a hash is still a
-    secret worth guarding. With ``vhosts``, only users holding permissions there are exported.
+    secret worth guarding. With ``vhosts``, only users holding permissions there are exported. Runtime and
+    global parameters' URIs carry their passwords only with ``include_uri_passwords``; otherwise they read
+    ``amqp://user:***@host`` (``uri_secrets``), which validation refuses to apply back.
     """
+    shown: Callable[[Any], Any] = _as_is if include_uri_passwords else mask_value
     names = sorted(key[0] for key in actual.vhosts if vhosts is None or key[0] in vhosts)
 
     def kept(obj: TopologyObject) -> bool:
@@ -42,6 +50,13 @@ def export_document(
             policies = [_policy(p) for p in actual.of(kind).values() if isinstance(p, Policy) and p.vhost == name]
             if policies:
                 doc[section] = sorted(policies, key=lambda item: str(item["name"]))
+        parameters = [
+            {"component": p.component, "name": p.name, "value": shown(p.value)}
+            for p in sorted(actual.parameters.values(), key=lambda p: (p.component, p.name))
+            if p.vhost == name
+        ]
+        if parameters:
+            doc["parameters"] = parameters
         exchanges = [_exchange(e) for e in actual.exchanges.values() if e.vhost == name and kept(e)]
         queues = [_queue(q) for q in actual.queues.values() if q.vhost == name and kept(q)]
         bindings = [_binding(b) for b in actual.bindings.values() if b.vhost == name and kept(b)]
@@ -77,6 +92,13 @@ def export_document(
         users.append(entry)
 
     document: dict[str, Any] = {"vhosts": vhost_docs, "users": users}
+    global_parameters = [
+        {"name": g.name, "value": shown(g.value)}
+        for g in sorted(actual.global_parameters.values(), key=lambda g: g.name)
+        if kept(g)
+    ]
+    if global_parameters and vhosts is None:  # cluster-wide: only in a whole-server export
+        document["global_parameters"] = global_parameters
     document["permissions"] = [
         {"user": p.user, "vhost": p.vhost, "configure": p.configure, "write": p.write, "read": p.read}
         for p in permissions
@@ -127,6 +149,7 @@ def definitions_document(
     vhosts: Collection[str] | None = None,
     *,
     include_password_hashes: bool = False,
+    include_uri_passwords: bool = False,
     server_version: str | None = None,
 ) -> dict[str, Any]:
     """``actual`` in the server's definitions format (what ``rabbitmqctl import_definitions`` and
@@ -144,9 +167,14 @@ def definitions_document(
         obj for obj in actual
         if not is_server_owned(obj, actual)
         and (obj.key[0] in users if obj.kind in ("user", "user_limit") else
+             vhosts is None if obj.kind == "global_parameter" else
              (obj.key[0] if obj.kind == "vhost" else getattr(obj, "vhost", None)) in names)
     ]  # fmt: skip
     body = to_definitions(objects)
+    if not include_uri_passwords:
+        for section in ("parameters", "global_parameters"):
+            for entry in body.get(section, []):
+                entry["value"] = mask_value(entry["value"])
     for entry in body.get("users", []):
         if not include_password_hashes:
             entry.pop("password_hash", None)
@@ -164,3 +192,7 @@ def _policy(policy: Policy) -> dict[str, Any]:
         if getattr(policy, fact.name) != fact.default:
             doc[fact.name] = getattr(policy, fact.name)
     return doc
+
+
+def _as_is(value: Any) -> Any:
+    return value

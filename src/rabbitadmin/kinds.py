@@ -19,9 +19,10 @@ Sources: the management API reference (``/api/index.html`` of a node), ``rabbit_
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from rabbitadmin.argument_rules import QUEUE_TYPES, RULES, ArgumentRule
@@ -29,7 +30,9 @@ from rabbitadmin.model import (
     KIND_ORDER,
     Binding,
     Exchange,
+    GlobalParameter,
     OperatorPolicy,
+    Parameter,
     Permission,
     Policy,
     Queue,
@@ -50,9 +53,11 @@ __all__ = [
     "CREATE_ORDER",
     "DELETE_ORDER",
     "KINDS",
+    "PARAMETER_COMPONENTS",
     "POLICY_KEYS",
     "QUEUE_TYPES",
     "SERVER_EXCHANGE_TYPES",
+    "SERVER_OWNED_GLOBAL_PARAMETERS",
     "USER_LIMITS",
     "VHOST_LIMITS",
     "BuiltinExchange",
@@ -100,6 +105,8 @@ class FieldFacts:
     server_key: str | None = None
     plain: bool = False
     in_export: bool = True
+    #: May hold URIs with passwords: a plan shows it through ``uri_secrets.mask_value`` (compared unmasked).
+    masked: bool = False
 
     @property
     def key(self) -> str:
@@ -171,6 +178,10 @@ class KindFacts:
     def _named(self, how: OnChange) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.on_change is how)
 
+
+#: Global parameters the node writes itself (``rabbit_nodes``/``rabbit_db_cluster`` at boot): never planned,
+#: exported or pruned. ``cluster_tags`` exists from 4.0 (measured: 4.0.5 lists it, ``[]`` by default).
+SERVER_OWNED_GLOBAL_PARAMETERS = ("internal_cluster_id", "cluster_tags")
 
 _I, _U, _S, _R, _X = OnChange.IDENTITY, OnChange.UPDATE, OnChange.SECRET, OnChange.REPLACE, OnChange.REFUSE
 
@@ -269,6 +280,16 @@ KINDS: dict[str, KindFacts] = {
         (FieldFacts("user", _I), FieldFacts("name", _I), FieldFacts("value", _U)),
         scoped=False,  # a user's, like the user itself: never pruned
     ),
+    "global_parameter": KindFacts(
+        "global_parameter",
+        "global parameter",
+        GlobalParameter,
+        "global_parameters",
+        ("global-parameters", "{name}"),
+        (FieldFacts("name", _I), FieldFacts("value", _U, masked=True)),
+        scoped=False,  # cluster-wide: never pruned by --prune (state: absent deletes one)
+        server_owned=f"{', '.join(SERVER_OWNED_GLOBAL_PARAMETERS)} (written by the node itself)",
+    ),
     "policy": KindFacts(
         "policy",
         "policy",
@@ -345,6 +366,21 @@ KINDS: dict[str, KindFacts] = {
         scoped=True,
         server_owned="the implicit binding of every queue to the default exchange, and bindings to exclusive queues",
     ),
+    "parameter": KindFacts(
+        "parameter",
+        "parameter",
+        Parameter,
+        # Components with a kind of their own (operator_policy, vhost-limits) are not parameters here.
+        "parameters",
+        ("parameters", "{component}", "{vhost}", "{name}"),
+        (
+            FieldFacts("vhost", _I),
+            FieldFacts("component", _I),
+            FieldFacts("name", _I),
+            FieldFacts("value", _U, masked=True),
+        ),
+        scoped=True,
+    ),
 }
 
 assert tuple(KINDS) == KIND_ORDER, "kinds.py and model.KIND_ORDER must list the kinds in the same order"
@@ -404,6 +440,8 @@ def is_server_owned(obj: TopologyObject, actual: Topology | None = None) -> bool
         return is_server_owned_exchange(obj.name)
     if isinstance(obj, Queue):
         return obj.exclusive or is_reserved_queue_name(obj.name)
+    if isinstance(obj, GlobalParameter):
+        return obj.name in SERVER_OWNED_GLOBAL_PARAMETERS
     if isinstance(obj, Binding):
         if obj.source == "":
             return True  # every queue's implicit binding to the default exchange
@@ -517,3 +555,82 @@ def policy_key_known(key: str, version: tuple[int, ...] | None, *, operator: boo
     if version is None:
         return True
     return (first is None or version[:2] >= first) and (last is None or version[:2] <= last)
+
+
+# -- runtime parameters ----------------------------------------------------------------------------------
+class ComponentFacts(NamedTuple):
+    """A runtime parameter component a plugin registers (``rabbit_registry:register(runtime_parameter, ...)``).
+
+    ``plugin``: the plugin that registers it (the server refuses the component otherwise: "component ...
+    not found", HTTP 400). ``keys``: the keys its value may hold (``rabbit_parameter_validation:proplist``
+    refuses others: "Unrecognised terms"); ``required``: keys it must hold; ``uris``: keys holding an AMQP
+    URI or a list of them (``amqp_uri:parse``); ``numbers``/``booleans``/``choices``: typed keys.
+    Sources: ``rabbit_shovel_parameters``, ``rabbit_federation_parameters`` (v3.10.8, v4.0.5).
+    """
+
+    plugin: str
+    keys: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    uris: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    booleans: tuple[str, ...] = ()
+    choices: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+    #: The value is a list of mappings (an upstream set), each checked with these keys.
+    is_list: bool = False
+
+
+_ACK_MODES = ("no-ack", "on-publish", "on-confirm")
+_FEDERATION_KEYS = (
+    "exchange", "queue", "prefetch-count", "reconnect-delay", "max-hops", "expires", "message-ttl", "trust-user-id",
+    "ack-mode", "ha-policy", "bind-nowait", "consumer-tag", "queue-type", "resource-cleanup-mode",
+)  # fmt: skip
+_FEDERATION_NUMBERS = ("prefetch-count", "reconnect-delay", "max-hops", "expires", "message-ttl")
+_SHOVEL_KEYS = (
+    "src-uri", "dest-uri", "src-protocol", "dest-protocol", "src-exchange", "src-exchange-key", "src-queue",
+    "src-queue-args", "src-consumer-args", "src-address", "src-prefetch-count", "src-delete-after", "dest-exchange",
+    "dest-exchange-key", "dest-queue", "dest-queue-args", "dest-address", "dest-add-forward-headers",
+    "dest-add-timestamp-header", "dest-publish-properties", "dest-properties", "dest-application-properties",
+    "dest-message-annotations", "prefetch-count", "reconnect-delay", "add-forward-headers", "add-timestamp-header",
+    "publish-properties", "ack-mode", "delete-after", "src-predeclared", "dest-predeclared",
+)  # fmt: skip
+PARAMETER_COMPONENTS: dict[str, ComponentFacts] = {
+    "shovel": ComponentFacts(
+        "rabbitmq_shovel",
+        _SHOVEL_KEYS,
+        required=("src-uri", "dest-uri"),
+        uris=("src-uri", "dest-uri"),
+        numbers=("prefetch-count", "reconnect-delay", "src-prefetch-count"),
+        booleans=(
+            "add-forward-headers",
+            "add-timestamp-header",
+            "dest-add-forward-headers",
+            "dest-add-timestamp-header",
+            "src-predeclared",
+            "dest-predeclared",
+        ),
+        choices={"ack-mode": _ACK_MODES, "src-protocol": ("amqp091", "amqp10"), "dest-protocol": ("amqp091", "amqp10")},
+    ),
+    "federation-upstream": ComponentFacts(
+        "rabbitmq_federation",
+        ("uri", *_FEDERATION_KEYS),
+        required=("uri",),
+        uris=("uri",),
+        numbers=_FEDERATION_NUMBERS,
+        booleans=("trust-user-id", "bind-nowait"),
+        choices={"ack-mode": _ACK_MODES},
+    ),
+    "federation-upstream-set": ComponentFacts(
+        "rabbitmq_federation",
+        ("upstream", *_FEDERATION_KEYS),
+        required=("upstream",),
+        numbers=_FEDERATION_NUMBERS,
+        booleans=("trust-user-id", "bind-nowait"),
+        choices={"ack-mode": _ACK_MODES},
+        is_list=True,
+    ),
+    "federation": ComponentFacts("rabbitmq_federation"),  # local-nodename, local-username: strings
+}
+#: Components with a kind of their own; never ``Parameter`` objects.
+OWN_KIND_COMPONENTS = ("operator_policy", "vhost-limits")
+#: URI schemes ``amqp_uri:parse`` (amqp091) takes; a shovel's AMQP 1.0 side may also say amqp10-style URIs.
+AMQP_URI_SCHEMES = ("amqp", "amqps")

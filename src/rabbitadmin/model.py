@@ -244,9 +244,60 @@ class OperatorPolicy(Policy):
     kind: ClassVar[str] = "operator_policy"
 
 
+@dataclass(frozen=True)
+class Parameter:
+    """A runtime parameter of a vhost (``rabbit_runtime_parameters``): a plugin's object, such as a shovel
+    (component ``shovel``) or a federation upstream (``federation-upstream``), whose ``value`` the plugin
+    validates. The value may hold URIs with passwords: its ``repr`` masks them (``uri_secrets``); comparisons
+    use the real value. ``inline_secret``: a password written in the file itself (not ``{env:}``/``{file:}``),
+    for audit RA025."""
+
+    kind: ClassVar[str] = "parameter"
+    vhost: str
+    component: str
+    name: str
+    value: JsonValue = None
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+    inline_secret: bool = field(default=False, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.vhost, self.component, self.name)
+
+    def __repr__(self) -> str:
+        return _masked_repr(self, ("vhost", "component", "name"))
+
+
+@dataclass(frozen=True)
+class GlobalParameter:
+    """A global (cluster-wide) runtime parameter (``rabbit_runtime_parameters:set_global``), e.g.
+    ``cluster_name``; ``internal_cluster_id`` (and 4.0's ``cluster_tags``) are the server's own."""
+
+    kind: ClassVar[str] = "global_parameter"
+    name: str
+    value: JsonValue = None
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+    inline_secret: bool = field(default=False, compare=False, repr=False)
+
+    @property
+    def key(self) -> Key:
+        return (self.name,)
+
+    def __repr__(self) -> str:
+        return _masked_repr(self, ("name",))
+
+
+def _masked_repr(obj: Parameter | GlobalParameter, names: tuple[str, ...]) -> str:
+    """``Kind(field=..., value=...)`` with the value's URI passwords masked (``uri_secrets``)."""
+    from rabbitadmin.uri_secrets import mask_value
+
+    fields = ", ".join(f"{name}={getattr(obj, name)!r}" for name in names)
+    return f"{type(obj).__name__}({fields}, value={mask_value(obj.value)!r})"
+
+
 TopologyObject = (
-    Vhost | User | Permission | TopicPermission | VhostLimit | UserLimit | Policy | OperatorPolicy | Exchange | Queue
-    | Binding
+    Vhost | User | Permission | TopicPermission | VhostLimit | UserLimit | GlobalParameter | Policy | OperatorPolicy
+    | Exchange | Queue | Binding | Parameter
 )
 
 # Kinds in creation order; deletions run in the reverse order.
@@ -257,11 +308,15 @@ KIND_ORDER: tuple[str, ...] = (
     "topic_permission",
     "vhost_limit",
     "user_limit",
+    "global_parameter",
     "policy",
     "operator_policy",
     "exchange",
     "queue",
     "binding",
+    # After queues: a shovel declares a missing source/destination queue itself (classic, durable), which
+    # would then clash with the file's declaration; deletes run first, so a shovel stops before its queues go.
+    "parameter",
 )
 
 
@@ -342,6 +397,14 @@ class Topology:
     @property
     def operator_policies(self) -> dict[Key, OperatorPolicy]:
         return self.objects["operator_policy"]  # type: ignore[return-value]
+
+    @property
+    def parameters(self) -> dict[Key, Parameter]:
+        return self.objects["parameter"]  # type: ignore[return-value]
+
+    @property
+    def global_parameters(self) -> dict[Key, GlobalParameter]:
+        return self.objects["global_parameter"]  # type: ignore[return-value]
 
     def vhosts_in_scope(self) -> set[str]:
         return {key[0] for key in self.vhosts} | {key[0] for key in self.absent["vhost"]}

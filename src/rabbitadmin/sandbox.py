@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -40,6 +41,7 @@ import requests
 
 from rabbitadmin.errors import SandboxError
 from rabbitadmin.server_root import RECIPES, ensure_root, in_root_script
+from rabbitadmin.suggest import did_you_mean
 
 SERVER_SCRIPTS_DIRS = (Path("/usr/lib/rabbitmq/bin"), Path("/usr/local/lib/rabbitmq/bin"))
 STATE_FILE = "sandbox.json"
@@ -171,6 +173,8 @@ class SandboxInfo:
     #: "3.10" (the host's package) or "4.0" (from the cached root ``root``).
     rabbitmq: str = DEFAULT_VERSION
     root: str | None = None
+    #: Plugins enabled at start besides the management plugin (``enabled_plugins``, written before boot).
+    plugins: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -208,6 +212,7 @@ class SandboxInfo:
             "management": self.management,
             "rabbitmq": self.rabbitmq,
             **({"root": self.root} if self.root else {}),
+            **({"plugins": list(self.plugins)} if self.plugins else {}),
         }
 
 
@@ -230,8 +235,14 @@ class Sandbox:
         tls_dir: Path | None = None,
         rabbitmq: str | None = None,
         nodename: str | None = None,
+        plugins: tuple[str, ...] | None = None,
     ) -> None:
         """``rabbitmq``: "3.10" or "4.0"; None keeps the version of the node this directory holds (else 3.10).
+
+        ``plugins``: plugins to enable at start besides the management plugin (e.g. ``rabbitmq_shovel``),
+        written to the node's ``enabled_plugins`` file before it boots (no ``rabbitmq-plugins`` call, no
+        restart); each must be a plugin the server ships (``SandboxError`` names the unknown one). None
+        keeps the plugins of the node this directory holds.
 
         ``nodename``: the Erlang node name of a new node (``name@localhost``; a cluster gives its members
         theirs); None picks a random one. A directory that held a node keeps that node's name.
@@ -243,6 +254,7 @@ class Sandbox:
         self.tls_dir = tls_dir
         self.rabbitmq = rabbitmq
         self.nodename = nodename
+        self.plugins = tuple(dict.fromkeys(plugins)) if plugins is not None else None
 
     # -- paths -------------------------------------------------------------------------------------------
     @property
@@ -255,6 +267,8 @@ class Sandbox:
 
     def _read_state(self) -> SandboxInfo | None:
         raw = read_state_file(self._state_path)
+        if raw is not None and isinstance(raw.get("plugins"), list):
+            raw["plugins"] = tuple(raw["plugins"])  # JSON keeps the tuple as a list
         return None if raw is None else SandboxInfo(**raw)
 
     # -- public API --------------------------------------------------------------------------------------
@@ -283,6 +297,8 @@ class Sandbox:
             # The process that started it is gone; its Erlang VM may not be (it would hold the ports).
             _kill_leftovers(previous)
         root = ensure_root(RECIPES[version]) if version in RECIPES else None
+        plugins = self.plugins if self.plugins is not None else (previous.plugins if previous else ())
+        check_plugins(plugins, root)
         make_private_dir(self.directory)
         info = SandboxInfo(
             directory=str(self.directory),
@@ -296,6 +312,7 @@ class Sandbox:
             tls_dir=str(self.tls_dir.resolve()) if self.tls_dir else None,
             rabbitmq=version,
             root=str(root) if root else None,
+            plugins=tuple(plugins),
         )
         self._write_config(info)
         command = self._server_command(info)
@@ -488,8 +505,10 @@ class Sandbox:
         write_private(base / "rabbitmq.conf", "\n".join(lines) + "\n")
         write_private(base / "advanced.config", "[].\n")
         write_private(base / "rabbitmq-env.conf", "")
-        plugins = "[rabbitmq_management]." if info.management else "[]."
-        write_private(base / "enabled_plugins", plugins + "\n")
+        enabled = (["rabbitmq_management"] if info.management else []) + [
+            name for name in info.plugins if name != "rabbitmq_management"
+        ]
+        write_private(base / "enabled_plugins", f"[{','.join(enabled)}].\n")
 
     def _wait_ready(self, info: SandboxInfo, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
         deadline = time.monotonic() + timeout
@@ -598,6 +617,36 @@ def _ensure_epmd(root: Path) -> None:
     )
 
 
+PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def server_plugins(root: Path | None) -> set[str] | None:
+    """The plugins the server in ``root`` (None: the host's package) ships, by name; None if its plugins
+    directory cannot be found. (``<root>/usr/lib/rabbitmq/lib/rabbitmq_server-*/plugins``, each a
+    ``name-version`` directory or ``.ez`` archive.)"""
+    base = (root or Path("/")) / "usr/lib/rabbitmq/lib"
+    found: set[str] = set()
+    for plugins_dir in base.glob("rabbitmq_server-*/plugins"):
+        for entry in plugins_dir.iterdir():
+            found.add(entry.name.removesuffix(".ez").rsplit("-", 1)[0])
+    return found or None
+
+
+def check_plugins(plugins: tuple[str, ...], root: Path | None) -> None:
+    """Refuse a plugin name the server does not ship before the node starts (the node would not boot)."""
+    for name in plugins:
+        if not PLUGIN_NAME.match(name):
+            raise SandboxError(f"{name!r} is not a plugin name (e.g. rabbitmq_shovel)")
+    known = server_plugins(root)
+    if known is None:
+        return  # a layout we do not know: the node itself will say
+    unknown = [name for name in plugins if name not in known]
+    if unknown:
+        shipped = sorted(name for name in known if name.startswith("rabbitmq_"))  # the rest are libraries
+        hint = did_you_mean(unknown[0], shipped)
+        raise SandboxError(f"unknown plugin {unknown[0]!r}{hint}: this server's plugins are {', '.join(shipped)}")
+
+
 def _reap(pid: int) -> None:
     """Collect our own exited child so it does not linger as a zombie."""
     with contextlib.suppress(ChildProcessError, OSError):
@@ -625,9 +674,11 @@ def write_private(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def running_sandbox(directory: Path, *, management: bool = True, rabbitmq: str | None = None) -> Iterator[Sandbox]:
+def running_sandbox(
+    directory: Path, *, management: bool = True, rabbitmq: str | None = None, plugins: tuple[str, ...] | None = None
+) -> Iterator[Sandbox]:
     """Start a node for the duration of a ``with`` block, then stop it and remove its data."""
-    sandbox = Sandbox(directory, management=management, rabbitmq=rabbitmq)
+    sandbox = Sandbox(directory, management=management, rabbitmq=rabbitmq, plugins=plugins)
     sandbox.start()
     try:
         yield sandbox

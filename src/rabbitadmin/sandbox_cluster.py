@@ -121,6 +121,7 @@ def open_sandbox(
     management: bool = True,
     tls_dir: Path | None = None,
     rabbitmq: str | None = None,
+    plugins: tuple[str, ...] | None = None,
 ) -> Sandbox | SandboxCluster:
     """The single node or the cluster kept in ``directory`` (default ``default_directory()``).
 
@@ -129,6 +130,8 @@ def open_sandbox(
     another size.
     """
     where = (directory or default_directory()).resolve()
+    if plugins and (is_cluster_directory(where) or (nodes is not None and nodes > 1)):
+        raise SandboxError("--plugins is for a single node (a cluster enables only the management plugin)")
     if is_cluster_directory(where):
         if nodes == 1:
             held = SandboxCluster(where).read_state()
@@ -143,7 +146,7 @@ def open_sandbox(
         cluster = SandboxCluster(where, nodes=nodes, rabbitmq=rabbitmq, tls_dir=tls_dir, management=management)
         cluster.check_directory()
         return cluster
-    return Sandbox(where, management=management, tls_dir=tls_dir, rabbitmq=rabbitmq)
+    return Sandbox(where, management=management, tls_dir=tls_dir, rabbitmq=rabbitmq, plugins=plugins)
 
 
 class SandboxCluster:

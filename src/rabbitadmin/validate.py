@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from rabbitadmin.kinds import (
     POLICY_KEYS,
     QUEUE_TYPES,
     SERVER_EXCHANGE_TYPES,
+    SERVER_OWNED_GLOBAL_PARAMETERS,
     USER_LIMITS,
     VHOST_LIMITS,
     is_reserved_queue_name,
@@ -38,9 +40,11 @@ from rabbitadmin.located import LocatedDict, LocatedList, plain
 from rabbitadmin.model import (
     Binding,
     Exchange,
+    GlobalParameter,
     Key,
     OperatorPolicy,
     Origin,
+    Parameter,
     Permission,
     Policy,
     Queue,
@@ -58,9 +62,11 @@ from rabbitadmin.normalize import (
     normalize_arguments,
     normalize_tags,
 )
+from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.suggest import did_you_mean
+from rabbitadmin.uri_secrets import MASK, uri_values
 
-ROOT_FIELDS = ("vhosts", "users", "permissions", "topic_permissions", "expect")
+ROOT_FIELDS = ("vhosts", "users", "permissions", "topic_permissions", "global_parameters", "expect")
 STATES = ("present", "absent")
 #: Kinds whose references ``cross_check`` verifies, naming each object by its path.
 CROSS_CHECKED = frozenset({"permission", "topic_permission", "binding"})
@@ -268,6 +274,7 @@ class _Validator:
         self.each(root, "users", "", self.user)
         self.each(root, "permissions", "", self.permission)
         self.each(root, "topic_permissions", "", self.topic_permission)
+        self.each(root, "global_parameters", "", self.global_parameter)
 
     def vhost(self, item: LocatedDict, path: str) -> None:
         fields = (
@@ -276,6 +283,7 @@ class _Validator:
             "limits",
             "policies",
             "operator_policies",
+            "parameters",
             "exchanges",
             "queues",
             "bindings",
@@ -313,6 +321,7 @@ class _Validator:
             self.topology.add(VhostLimit(name, limit, value, origin=self.origin(line)))
         self.each(item, "policies", f"{path}.", lambda i, p: self.policy(Policy, name, i, p))
         self.each(item, "operator_policies", f"{path}.", lambda i, p: self.policy(OperatorPolicy, name, i, p))
+        self.each(item, "parameters", f"{path}.", lambda i, p: self.parameter(name, i, p))
         self.each(item, "exchanges", f"{path}.", lambda i, p: self.exchange(name, i, p))
         self.each(item, "queues", f"{path}.", lambda i, p: self.queue(name, queue_default, i, p))
         self.each(item, "bindings", f"{path}.", lambda i, p: self.binding(name, i, p))
@@ -381,26 +390,35 @@ class _Validator:
         if len([k for k in ("env", "file") if k in value]) != 1:
             self.problem("give exactly one of env or file", line, field)
             return None
+        text = self.secret_source(value, field)
+        return None if text is None else Secret(text)
+
+    def secret_source(self, value: LocatedDict, field: str, *, first_line: bool = True) -> str | None:
+        """The text ``{env: NAME}`` or ``{file: PATH}`` names ("" when secrets are not resolved); None after
+        a problem. ``first_line``: a file's first line, stripped (a password), else its whole text."""
         source_key = "env" if "env" in value else "file"
         if not isinstance(value[source_key], str) or not value[source_key]:
             self.problem("expected a non-empty string", value.line_of(source_key), f"{field}.{source_key}")
             return None
         if not self.resolve_secrets:
-            return Secret("")
+            return ""
         if "env" in value:
             variable = str(value["env"])
             secret = self.environ.get(variable)
             if secret is None:
                 self.problem(f"the environment variable {variable} is not set", value.line_of("env"), f"{field}.env")
                 return None
-            return Secret(secret)
+            return secret
         source = self.base_dir / str(value["file"])
         try:
-            lines = read_bounded(source, MAX_PASSWORD_FILE_BYTES, allow_pipes=False).splitlines()
+            text = read_bounded(source, MAX_PASSWORD_FILE_BYTES, allow_pipes=False)
         except InputFileError as exc:
             self.problem(f"cannot read {source}: {exc}", value.line_of("file"), f"{field}.file")
             return None
-        return Secret(lines[0].strip() if lines else "")
+        if not first_line:
+            return text.strip()
+        lines = text.splitlines()
+        return lines[0].strip() if lines else ""
 
     def plain_password(self, value: str, item: LocatedDict, path: str) -> Secret:
         """A definitions file's plain-text ``password`` (the server's import takes it and hashes it with its
@@ -679,6 +697,107 @@ class _Validator:
         result: dict[str, Any] = normalize_arguments(plain(definition))
         return result
 
+    # -- runtime and global parameters ------------------------------------------------------------------
+    def parameter(self, vhost: str, item: LocatedDict, path: str) -> None:
+        """A runtime parameter of ``vhost``: component, name, value (what the component's plugin refuses is
+        refused here: ``parameter_rules``)."""
+        self.known_fields(item, ("component", "name", "state", "value"), path)
+        component = self.string(item, "component", path, required=True, name=True)
+        name = self.string(item, "name", path, required=True, name=True)
+        state = self.state(item, path)
+        if component is None or name is None or not self.register("parameter", (vhost, component, name), item.line,
+                                                                   path):  # fmt: skip
+            return
+        if state == "absent":
+            self._only_identity(item, ("component", "name", "state"), path)
+            self.topology.mark_absent("parameter", (vhost, component, name), self.origin(item.line))
+            return
+        resolved = self.parameter_value(item, path)
+        if resolved is None:
+            return
+        value, inline, from_source = resolved
+        for finding in check_parameter(component, name, value):
+            if from_source and not self.resolve_secrets and finding.severity == "error":
+                continue  # the value is not read: its checks wait for the real one
+            line, field = _finding_place(item, finding.key, path)
+            (self.problem if finding.severity == "error" else self.warning)(finding.message, line, field)
+        self.topology.add(
+            Parameter(vhost, component, name, value, origin=self.origin(item.line), inline_secret=inline)
+        )
+
+    def global_parameter(self, item: LocatedDict, path: str) -> None:
+        """A global parameter (``cluster_name``...); the node's own (``internal_cluster_id``) are refused."""
+        self.known_fields(item, ("name", "state", "value"), path)
+        name = self.string(item, "name", path, required=True, name=True)
+        state = self.state(item, path)
+        if name is None or not self.register("global_parameter", (name,), item.line, path):
+            return
+        if name in SERVER_OWNED_GLOBAL_PARAMETERS:
+            self.problem(f"{name!r} is written by the node itself and cannot be managed", item.line_of("name"),
+                         f"{path}.name")  # fmt: skip
+            return
+        if state == "absent":
+            self._only_identity(item, ("name", "state"), path)
+            self.topology.mark_absent("global_parameter", (name,), self.origin(item.line))
+            return
+        resolved = self.parameter_value(item, path)
+        if resolved is None:
+            return
+        value, inline, _ = resolved
+        if name == "cluster_name" and not isinstance(value, str):
+            self.problem("must be a string", item.line_of("value"), f"{path}.value")
+            return
+        self.topology.add(GlobalParameter(name, value, origin=self.origin(item.line), inline_secret=inline))
+
+    def parameter_value(self, item: LocatedDict, path: str) -> tuple[Any, bool, bool] | None:
+        """(value, a URI password is written inline, part of it came from env/file); None after a problem.
+
+        The whole value, or any ``*uri`` key of it (or an item of such a list), may be ``{env: NAME}`` or
+        ``{file: PATH}``: the whole value's text is JSON, a URI's is the URI."""
+        field = f"{path}.value"
+        if "value" not in item or item["value"] is None:
+            self.problem("is required", item.line, field)
+            return None
+        raw = item["value"]
+        if _is_source(raw):
+            text = self.secret_source(raw, field, first_line=False)
+            if text is None:
+                return None
+            if not self.resolve_secrets:
+                return {}, False, True
+            try:
+                return json.loads(text), False, True
+            except json.JSONDecodeError as exc:
+                self.problem(f"the text {_source_name(raw)} gives is not JSON: {exc.msg} (line {exc.lineno})",
+                             raw.line, field)  # fmt: skip
+                return None
+        sourced = False
+        failed = False
+
+        def resolve(value: Any, where: str, uri_key: bool) -> Any:
+            nonlocal sourced, failed
+            if uri_key and _is_source(value):
+                sourced = True
+                text = self.secret_source(value, where)
+                if text is None:
+                    failed = True
+                return text if self.resolve_secrets else "amqp://"
+            if isinstance(value, dict):
+                return {str(k): resolve(v, f"{where}.{k}", str(k).endswith("uri")) for k, v in value.items()}
+            if isinstance(value, list):
+                return [resolve(v, f"{where}[{i}]", uri_key) for i, v in enumerate(value)]
+            return value
+
+        value = resolve(raw, field, False)
+        if failed:
+            return None
+        if any(f":{MASK}@" in uri for uri in uri_values(value)):
+            self.problem(f"a URI holds the masked password {MASK} of an export: restore the real one, or read the "
+                         "URI with {env: NAME} or {file: PATH}", item.line_of("value"), field)  # fmt: skip
+            return None
+        inline = bool(uri_values(plain(raw) if not sourced else _inline_only(raw)))
+        return value, inline, sourced
+
     def _only_identity(self, item: LocatedDict, allowed: tuple[str, ...], path: str) -> None:
         for key in item:
             if key not in allowed:
@@ -733,6 +852,34 @@ class _Validator:
         if source_type is not None:
             context = f" (the source exchange {binding.source!r} is of type {source_type})"
             self.server_rules("binding", source_type, written[0], written[1], line or 0, context)
+
+
+def _is_source(value: Any) -> bool:
+    """``{env: NAME}`` or ``{file: PATH}``: a value read from elsewhere, not written in the file."""
+    return isinstance(value, LocatedDict) and len(value) == 1 and next(iter(value)) in ("env", "file")
+
+
+def _source_name(value: LocatedDict) -> str:
+    return f"env {value['env']}" if "env" in value else f"file {value['file']}"
+
+
+def _inline_only(value: Any) -> Any:
+    """``value`` without its ``{env:}``/``{file:}`` parts (what the file itself holds)."""
+    if _is_source(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _inline_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_inline_only(v) for v in value]
+    return value
+
+
+def _finding_place(item: LocatedDict, key: str, path: str) -> tuple[int, str]:
+    """The line and field of a parameter finding about ``key`` of the item's value."""
+    value = item.get("value")
+    if key and isinstance(value, LocatedDict) and key in value:
+        return value.line_of(key), f"{path}.value.{key}"
+    return item.line_of("value") if "value" in item else item.line, f"{path}.value" + (f".{key}" if key else "")
 
 
 def validate_document(

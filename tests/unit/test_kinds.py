@@ -23,7 +23,9 @@ from rabbitadmin.model import (
     KIND_ORDER,
     Binding,
     Exchange,
+    GlobalParameter,
     OperatorPolicy,
+    Parameter,
     Permission,
     Policy,
     Queue,
@@ -49,6 +51,8 @@ SAMPLES: dict[str, TopologyObject] = {
     "exchange": Exchange(V, "e"),
     "queue": Queue(V, "q"),
     "binding": Binding(V, "e", "exchange", "e2", "k", {"x": 1}),
+    "global_parameter": GlobalParameter("cluster_name", "c"),
+    "parameter": Parameter(V, "federation-upstream", "up", {"uri": "amqp://h"}),
 }
 
 

@@ -31,6 +31,7 @@ from rabbitadmin.schema_cmd import PLAN_SCHEMA_RESOURCE, load_schema, schema_tex
 
 REPO = Path(__file__).resolve().parents[2]
 HASH = hash_password("first-password")
+URI_SECRET = "upstream-s3cret"  # a password inside a parameter's URI: masked in every plan
 NEW_HASH = hash_password("second-password")
 
 
@@ -65,6 +66,10 @@ vhosts:
     bindings:
       - {{source: ex, destination: orders, routing_key: a, arguments: {{x-match: all, colour: red}}}}
       - {{source: ex, destination: ae, destination_type: exchange}}
+    parameters:
+      - {{component: federation-upstream, name: up, value: {{uri: 'amqp://fed:{URI_SECRET}@upstream/v', expires: {cap}000}}}}
+global_parameters:
+  - {{name: cluster_name, value: shop-{cap}}}
 users:
   - {{name: app, password_hash: {HASH}, tags: {app_tags}, limits: {{max-connections: {cap}}}}}
 permissions:
@@ -124,6 +129,9 @@ def test_a_plan_creating_every_kind_fits_the_schema_and_shows_what_each_create_s
     assert created[("create", "policy")]["after"]["definition"] == {"max-length": 100}
     assert created[("create", "vhost_limit")]["after"]["value"] in (10, 100)
     assert created[("create", "user")]["after"] == {"name": "app", "tags": ["monitoring"], "password": MASK}
+    assert created[("create", "parameter")]["after"]["value"]["uri"] == "amqp://fed:***@upstream/v"
+    assert created[("create", "global_parameter")]["after"]["value"] == "shop-100"
+    assert URI_SECRET not in json.dumps(data)
 
 
 def test_text_create_lines_are_one_line_each_with_type_flags_and_arguments() -> None:
@@ -139,8 +147,8 @@ def test_text_create_lines_are_one_line_each_with_type_flags_and_arguments() -> 
     assert "  + create vhost limit 'max-queues' in vhost 'v' (value=100)" in lines
     assert "  + create user limit 'max-connections' of user 'app' (value=100)" in lines
     assert "  + create vhost 'v' (description=shop)" in lines
-    assert sum(line.startswith("  + create ") for line in lines) == 15  # one line per object, nothing under it
-    assert HASH not in text
+    assert sum(line.startswith("  + create ") for line in lines) == 17  # one line per object, nothing under it
+    assert HASH not in text and URI_SECRET not in text
 
 
 def test_updates_replaces_and_deletes_carry_before_and_after(

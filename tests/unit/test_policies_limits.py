@@ -165,22 +165,6 @@ def test_corpus_definitions_files_apply_and_replan_clean(name: str) -> None:
     assert {key: limit.value for key, limit in state.user_limits.items()} == user_limits
 
 
-def test_parameters_not_managed_are_a_warning_not_silence() -> None:
-    document = {
-        "rabbit_version": "3.10.8",
-        "vhosts": [{"name": "v"}],
-        "parameters": [
-            {"vhost": "v", "component": "federation-upstream", "name": "up", "value": {"uri": "amqp://h"}},
-            {"vhost": "v", "component": "shovel", "name": "s", "value": {}},
-        ],
-        "global_parameters": [{"name": "cluster_name", "value": "c"}],
-    }
-    warnings = [str(w) for w in load_topology_text(json.dumps(document), "d.json").warnings]
-    assert any("not managed: 2 parameters (components: federation-upstream, shovel" in w for w in warnings)
-    assert any("not managed: 1 global parameters" in w for w in warnings)
-    assert not any("amqp://h" in w for w in warnings)  # a parameter's value (a URI may hold a password) is never shown
-
-
 @pytest.mark.parametrize(
     ("policy", "fragment"),
     [

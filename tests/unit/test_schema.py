@@ -267,6 +267,19 @@ GOOD = [
         "topic_permissions: [{user: u, vhost: v, exchange: '', write: '.*', read: '.*'}]",
         id="definitions-3.0-md5-plain-password-default-exchange",
     ),
+    pytest.param(
+        "global_parameters: [{name: cluster_name, value: c}, {name: g, state: absent}]\nvhosts: [{name: v, parameters:"
+        " [{component: federation-upstream, name: u, value: {uri: {env: U}}},"
+        " {component: shovel, name: s, state: absent}, {component: federation-upstream-set, name: s,"
+        " value: {file: set.json}}]}]",
+        id="parameters-and-global-parameters",
+    ),
+    pytest.param(
+        "rabbit_version: 3.10.8\nvhosts: [{name: v}]\nparameters: [{vhost: v, component: federation-upstream,"
+        " name: u, value: {uri: 'amqp://h'}}]\nglobal_parameters: [{name: internal_cluster_id, value: x},"
+        " {name: cluster_name, value: c}]",
+        id="definitions-parameters",
+    ),
 ]
 
 
@@ -513,6 +526,24 @@ BAD = [
     ),
     bad("rabbit_version: x\nusers: [{name: u, password_hash: nothash}]", "is not a RabbitMQ", "definitions-bad-hash"),
     bad("rabbit_version: x\nusers: [{password_hash: ''}]", "users[0].name: is required", "definitions-user-no-name"),
+    bad("global_parameters: [{name: internal_cluster_id, value: x}]", "written by the node itself", "global-own"),
+    bad("global_parameters: [{name: g}]", "global_parameters[0].value: is required", "global-no-value"),
+    bad("global_parameters: [{name: g, state: absent, value: 1}]", "global_parameters[0].value", "global-absent-value"),
+    bad(
+        "vhosts: [{name: v, parameters: [{component: shovel, name: s}]}]",
+        "parameters[0].value: is required",
+        "parameter-no-value",
+    ),
+    bad(
+        "vhosts: [{name: v, parameters: [{component: vhost-limits, name: s, value: {max-queues: 1}}]}]",
+        "managed as the vhost's limits",
+        "parameter-own-kind",
+    ),
+    bad(
+        "vhosts: [{name: v, parameters: [{name: s, value: 1}]}]",
+        "parameters[0].component: is required",
+        "parameter-no-component",
+    ),
 ]
 
 

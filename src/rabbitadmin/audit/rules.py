@@ -67,6 +67,11 @@ MIRRORING = (
     "(rabbit_mirror_queue_misc registers the ha-* policy keys up to 3.13 only)"
 )
 
+SECRETS_IN_FILES = (
+    "RabbitMQ Shovel and Federation guides (shovel-dynamic, federation-reference): URIs carry credentials; "
+    "rabbitadmin: secrets never sit in a topology file"
+)
+
 #: More users than this holding ``administrator`` or ``policymaker`` is RA019 (``audit --max-privileged``).
 DEFAULT_MAX_PRIVILEGED = 2
 
@@ -217,6 +222,14 @@ RULES: dict[str, Rule] = {
             "a policy mirrors classic queues (ha-* keys)",
             "Move the queues to quorum queues and delete the ha-* keys; RabbitMQ 4.0 refuses them.",
             MIRRORING,
+        ),
+        Rule(
+            "RA025",
+            Severity.high,
+            "a parameter's URI carries a password written in the file",
+            "Read the URI from the environment or a file ({env: NAME} / {file: PATH} as its value), or use "
+            "x509 (EXTERNAL) authentication; rotate the password if the file was shared.",
+            SECRETS_IN_FILES,
         ),
         Rule(
             "RA026",
@@ -435,14 +448,28 @@ def policy_rules(topo: Topology) -> Iterator[Finding]:
                 )
 
 
-RuleSet = Callable[[Topology], Iterable[Finding]]
+def parameter_rules(topo: Topology) -> Iterator[Finding]:
+    """RA025: runtime or global parameters whose URI carries a password written in the file itself (from a
+    topology or definitions file; not from ``{env:}``/``{file:}``). A server's state never raises it."""
+    for kind in ("parameter", "global_parameter"):
+        for key, parameter in sorted(topo.of(kind).items()):
+            if getattr(parameter, "inline_secret", False):
+                where = f"{key[1]} parameter {key[2]!r} in vhost {key[0]!r}" if kind == "parameter" else \
+                    f"global parameter {key[0]!r}"
+                yield _finding("RA025", f"{where} has a URI with a password written in the file",
+                               f"{kind}:{'/'.join(key)}")  # fmt: skip
+
+
 def file_secret_rules(topo: Topology) -> Iterator[Finding]:
     """RA026: secrets the file holds in plain text (``Topology.plain_secrets``; never the secret itself)."""
     for what, origin in topo.plain_secrets:
         yield _finding("RA026", f"a plain-text password of {what} sits in {origin}", what)
 
 
-ALL: tuple[RuleSet, ...] = (vhost_rules, permission_rules, topic_rules, policy_rules, file_secret_rules)
+RuleSet = Callable[[Topology], Iterable[Finding]]
+ALL: tuple[RuleSet, ...] = (
+    vhost_rules, permission_rules, topic_rules, policy_rules, parameter_rules, file_secret_rules
+)
 
 
 @dataclass
@@ -480,7 +507,9 @@ def audit(
     found.extend(deprecation_rules(deprecated))
     if desired is not None:
         found.extend(drift_rules(desired, topo))
-        found.extend(file_secret_rules(desired))  # the file's, audited alongside the live server
+        if desired is not topo:  # the file's secrets (RA025, RA026), whatever the server holds
+            found.extend(parameter_rules(desired))
+            found.extend(file_secret_rules(desired))
     kept = [f for f in found if f.rule not in skip]
     kept.sort(key=lambda f: (-f.severity, f.rule, f.objects))
     return Report(kept)

@@ -42,11 +42,13 @@ from typing import Any
 
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.errors import AnswerLost, BatchFailed, MessagesArrived, RabbitAdminError, ServerError
-from rabbitadmin.kinds import KINDS
+from rabbitadmin.kinds import KINDS, PARAMETER_COMPONENTS
 from rabbitadmin.model import (
     Binding,
     Exchange,
+    GlobalParameter,
     Key,
+    Parameter,
     Permission,
     Policy,
     Queue,
@@ -130,8 +132,11 @@ class MemoryBackend:
         fail_on: Iterable[FaultSpec] | FaultSpec = (),
         on_call: Callable[[str, TopologyObject], None] | None = None,
         grant_creator: bool = True,
+        plugins: Iterable[str] = ("rabbitmq_management", "rabbitmq_shovel", "rabbitmq_federation"),
     ) -> None:
         self.version = version
+        #: The plugins it runs: a parameter of a component no plugin here registers is refused (HTTP 400).
+        self.plugins = set(plugins)
         self.user = user
         self.parallelism = parallelism
         self.bulk_threshold = bulk_threshold
@@ -148,6 +153,10 @@ class MemoryBackend:
             for obj in state:
                 self._put(obj)
         else:
+            # The node writes these global parameters itself at boot (4.0 adds cluster_tags).
+            self._put(GlobalParameter("internal_cluster_id", "rabbitmq-cluster-id-memory"))
+            if (parse_version(self.version) or (0,)) >= (4,):
+                self._put(GlobalParameter("cluster_tags", []))
             if default_vhost is not None:
                 self._add_vhost(Vhost(default_vhost))
             if user is not None:
@@ -183,6 +192,9 @@ class MemoryBackend:
 
     def close(self) -> None:
         return None
+
+    def enabled_plugins(self) -> set[str] | None:
+        return set(self.plugins)
 
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
         return None  # like rabbitmqctl, it can address any name
@@ -340,6 +352,15 @@ class MemoryBackend:
         elif isinstance(obj, Policy | VhostLimit):  # and operator policies: a PUT overwrites
             self._require_vhost(obj.vhost, KINDS[obj.kind].api_path[0], obj.name)
             state[obj.kind][obj.key] = replace(obj, origin=None)
+        elif isinstance(obj, Parameter):
+            self._require_vhost(obj.vhost, "parameters", obj.name)
+            facts = PARAMETER_COMPONENTS.get(obj.component)
+            if facts is None or facts.plugin not in self.plugins:
+                path = f"/api/parameters/{obj.component}/{obj.vhost}/{obj.name}"
+                raise ServerError("PUT", path, 400, f"Validation failed\n\ncomponent {obj.component} not found\n")
+            state[obj.kind][obj.key] = replace(obj, origin=None, inline_secret=False)
+        elif isinstance(obj, GlobalParameter):
+            state[obj.kind][obj.key] = replace(obj, origin=None, inline_secret=False)
         elif isinstance(obj, UserLimit):
             if (obj.user,) not in state["user"]:
                 raise ServerError("PUT", f"/api/user-limits/{obj.user}/{obj.name}", 404, "Not Found")

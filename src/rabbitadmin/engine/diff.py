@@ -17,6 +17,7 @@ from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS, is_server_owned, message_total, vhost_queues
 from rabbitadmin.model import Binding, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
 from rabbitadmin.normalize import breaks_binding_listings
+from rabbitadmin.uri_secrets import mask_value
 
 ADMIN_TAG = "administrator"
 
@@ -168,10 +169,19 @@ def _compare(desired: TopologyObject, actual: TopologyObject, plan: Plan, protec
 
 def _field_changes(desired: TopologyObject, actual: TopologyObject, names: tuple[str, ...]) -> list[FieldChange]:
     result = []
+    facts = KINDS[desired.kind]
     for name in names:
         after: Any = getattr(desired, name)
         before: Any = getattr(actual, name)
         if after is not None and after != before:
+            if facts.field(name).masked:
+                # Compared on the real values, shown masked: a change of a URI's password alone shows as
+                # "(changed)", like a user's password.
+                shown_before, shown_after = mask_value(before), mask_value(after)
+                secret = shown_before == shown_after
+                result.append(FieldChange(name, None if secret else shown_before, None if secret else shown_after,
+                                          secret=secret))  # fmt: skip
+                continue
             result.append(FieldChange(name, before, after))
     return result
 

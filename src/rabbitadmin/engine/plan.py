@@ -206,6 +206,10 @@ def describe(kind: str, key: Key, obj: TopologyObject | None = None) -> str:
         return f"{label} of {key[0]!r} on exchange {key[2]!r} in vhost {key[1]!r}"
     if kind == "user_limit":
         return f"{label} {key[1]!r} of user {key[0]!r}"
+    if kind == "global_parameter":
+        return f"{label} {key[0]!r}"
+    if kind == "parameter":
+        return f"{key[1]} {label} {key[2]!r} in vhost {key[0]!r}"
     if kind == "binding" and isinstance(obj, Binding):
         args = f" {obj.arguments}" if obj.arguments else ""
         return (

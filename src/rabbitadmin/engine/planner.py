@@ -18,13 +18,14 @@ from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.errors import PartialApply
 from rabbitadmin.kinds import (
     APPLY_TO_FROM_4,
+    PARAMETER_COMPONENTS,
     POLICY_KEYS,
     SERVER_EXCHANGE_TYPES,
     message_total,
     policy_key_known,
     vhost_queues,
 )
-from rabbitadmin.model import Binding, Exchange, OperatorPolicy, Policy, Queue, Topology, TopologyObject
+from rabbitadmin.model import Binding, Exchange, OperatorPolicy, Parameter, Policy, Queue, Topology, TopologyObject
 from rabbitadmin.server_versions import parse_version, version_notes
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
@@ -96,10 +97,7 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
     effective policy at once)."""
     from rabbitadmin.audit.patterns import name_matches
 
-    changed = [
-        c for c in plan.changes
-        if c.action in (Action.CREATE, Action.UPDATE) and isinstance(c.desired, Policy)
-    ]  # fmt: skip
+    changed = _written(plan, Policy)
     if not changed:
         return
     version = parse_version(plan.server_version or "") if plan.server_version else None
@@ -163,6 +161,35 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
             plan.warnings.append(f"{subject} sets {caps}: it changes how the matching queue(s) {listed} behave")
 
 
+def _written(plan: Plan, model: type) -> list[Change]:
+    """The plan's creates and updates of objects of ``model`` (or a subclass)."""
+    return [c for c in plan.changes if c.action in (Action.CREATE, Action.UPDATE) and isinstance(c.desired, model)]
+
+
+def _check_components(plan: Plan, backend: Backend) -> None:
+    """A parameter whose component's plugin is not running on the server is refused here, before any write
+    (the server would answer "component ... not found", HTTP 400, in the middle of the apply)."""
+    wanted = _written(plan, Parameter)
+    if not wanted:
+        return
+    reader = getattr(backend, "enabled_plugins", None)
+    plugins = reader() if reader is not None else None
+    for change in wanted:
+        assert isinstance(change.desired, Parameter)
+        component = change.desired.component
+        facts = PARAMETER_COMPONENTS.get(component)
+        if facts is None:
+            plan.warnings.append(
+                f"{change.subject}: rabbitadmin does not know which plugin registers component {component!r}; "
+                "the server refuses it unless one does"
+            )
+        elif plugins is not None and facts.plugin not in plugins:
+            plan.refusals.append(
+                f"{change.subject}: component {component!r} needs the {facts.plugin} plugin, which is not enabled on "
+                f"the server (rabbitmq-plugins enable {facts.plugin}; for a sandbox: --plugins {facts.plugin})"
+            )
+
+
 def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state: Topology | None = None) -> Plan:
     """Read the server's state for the topology's scope and compute the plan (writes nothing).
 
@@ -172,6 +199,7 @@ def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state
     plan = compute_plan(desired, actual, prune=prune, protected_user=backend.connected_user())
     _check_server_version(plan, desired, backend)
     _check_policies(plan, actual, backend)
+    _check_components(plan, backend)
     _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:
         steps: list[tuple[str, object]] = []

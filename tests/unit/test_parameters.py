@@ -1,0 +1,389 @@
+"""Runtime parameters (shovels, federation upstreams, any plugin's component) and global parameters through
+the engine on ``MemoryBackend``: validation with the server's rules, plan, apply, re-plan clean, update in
+place, prune (vhost parameters only), export round trip, definitions input and output, the plugin check at
+plan time, and URI passwords that never show. The same points on real nodes: tests/integration/test_parameters.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rabbitadmin.audit.rules import audit
+from rabbitadmin.backends.memory import MemoryBackend
+from rabbitadmin.definitions import to_definitions, topology_from_definitions
+from rabbitadmin.engine import execute_plan, make_plan
+from rabbitadmin.engine.plan import Action
+from rabbitadmin.errors import CtlError, ServerError, TopologyError
+from rabbitadmin.export import definitions_document, export_document
+from rabbitadmin.loader import load_topology_text
+from rabbitadmin.model import GlobalParameter, Parameter, Topology
+from rabbitadmin.parameter_rules import check_parameter
+from rabbitadmin.render import render_plan
+from rabbitadmin.uri_secrets import mask_text, mask_value
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "parameters"
+SECRET = "s3cr3t-Pa55"
+ENV = {"SRC_URI": f"amqp://shovel:{SECRET}@127.0.0.1:5672/%2F"}
+
+
+def topology(*, prefetch: int = 100, dest: str = "amqp://", extra: str = "", upstream_uri: str = "amqp://up") -> str:
+    return f"""
+global_parameters:
+  - {{name: cluster_name, value: unit-cluster}}
+  - {{name: team-settings, value: {{owner: ops, tiers: [1, 2]}}}}
+vhosts:
+  - name: v
+    parameters:
+      - component: shovel
+        name: move
+        value:
+          src-uri: {{env: SRC_URI}}
+          src-queue: a
+          dest-uri: {json.dumps(dest)}
+          dest-queue: b
+          prefetch-count: {prefetch}
+      - component: federation-upstream
+        name: up
+        value: {{uri: {json.dumps(upstream_uri)}, expires: 3600000}}
+      - component: federation-upstream-set
+        name: ups
+        value: [{{upstream: up}}]
+{extra}
+"""
+
+
+def load(text: str, **kwargs: Any) -> Topology:
+    return load_topology_text(text, "t.yaml", environ=kwargs.pop("environ", ENV), **kwargs)
+
+
+def apply(text: str, backend: MemoryBackend, *, prune: bool = False) -> None:
+    execute_plan(make_plan(load(text), backend, prune=prune), backend)
+
+
+def problems(text: str) -> str:
+    with pytest.raises(TopologyError) as info:
+        load(text)
+    return str(info.value)
+
+
+# -- masking -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("amqp://user:pw@host", "amqp://user:***@host"),
+        ("amqps://u:p%40ss@h:5671/v?heartbeat=5", "amqps://u:***@h:5671/v?heartbeat=5"),
+        ("amqp://user@host", "amqp://user@host"),
+        ("amqp://:@host", "amqp://:@host"),
+        ("amqp://host:5672/vhost", "amqp://host:5672/vhost"),
+        ('"amqp://a:b@h" not a valid URI', '"amqp://a:***@h" not a valid URI'),
+        ("two amqp://a:b@h and amqp://c:d@i", "two amqp://a:***@h and amqp://c:***@i"),
+    ],
+)
+def test_mask_text_hides_every_uri_password_and_nothing_else(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+def test_mask_value_walks_mappings_and_lists() -> None:
+    value = {"uri": ["amqp://a:b@h", "amqp://c@h"], "n": 1, "x": {"dest-uri": "amqp://d:e@h"}}
+    assert mask_value(value) == {"uri": ["amqp://a:***@h", "amqp://c@h"], "n": 1, "x": {"dest-uri": "amqp://d:***@h"}}
+
+
+def test_server_and_ctl_errors_never_carry_a_uri_password() -> None:
+    # The server quotes a refused URI whole (measured on 3.10.8 and 4.0.5).
+    error = ServerError("PUT", "/api/parameters/shovel/v/s", 400, f'"http://u:{SECRET}@h" not a valid URI')
+    assert SECRET not in str(error) and SECRET not in error.reason
+    ctl = CtlError("import_definitions", 1, f"bad amqp://u:{SECRET}@h")
+    assert SECRET not in str(ctl)
+
+
+def test_a_parameters_repr_masks_its_uris() -> None:
+    parameter = Parameter("v", "shovel", "s", {"src-uri": f"amqp://u:{SECRET}@h"})
+    assert SECRET not in repr(parameter) and SECRET not in repr(GlobalParameter("g", f"amqp://u:{SECRET}@h"))
+
+
+# -- validation --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ({"src-uri": "amqp://", "dest-uri": "amqp://"}, "Must specify 'src-exchange' or 'src-queue'"),
+        ({"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": "a", "src-exchange": "x"}, "Cannot specify"),
+        (
+            {"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": "a", "dest-queue": "b", "dest-exchange": "x"},
+            "Cannot specify 'dest-exchange' and 'dest-queue'",
+        ),
+        ({"dest-uri": "amqp://", "src-queue": "a"}, "src-uri: is required"),
+        ({"src-uri": f"http://u:{SECRET}@h", "dest-uri": "amqp://", "src-queue": "a"}, "scheme must be amqp"),
+        ({"src-uri": "amqp://h:port", "dest-uri": "amqp://", "src-queue": "a"}, "not a valid URI"),
+        ({"src-uri": [], "dest-uri": "amqp://", "src-queue": "a"}, "non-empty list"),
+        ({"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": "a", "ack-mode": "ack"}, "ack-mode: must be"),
+        ({"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": "a", "prefetch-count": "9"}, "must be a number"),
+        ({"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": "a", "delete-after": "soon"}, "queue-length"),
+        (
+            {"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": "a", "delete-after": 5, "ack-mode": "no-ack"},
+            "Cannot specify 'no-ack' and numerical 'delete-after'",
+        ),
+        ({"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": 5}, "src-queue: must be a string"),
+    ],
+)
+def test_what_the_shovel_plugin_refuses_is_refused_with_its_place(value: dict[str, Any], fragment: str) -> None:
+    text = (
+        f"vhosts:\n  - name: v\n    parameters:\n      - {{component: shovel, name: s, value: {json.dumps(value)}}}\n"
+    )
+    message = problems(text)
+    assert fragment in message and "vhosts[0].parameters[0].value" in message and "t.yaml:" in message
+    assert SECRET not in message
+
+
+@pytest.mark.parametrize(
+    ("component", "value", "fragment"),
+    [
+        ("federation-upstream", {"expires": 1}, "uri: is required"),
+        ("federation-upstream", {"uri": "amqp://", "trust-user-id": "yes"}, "must be true or false"),
+        ("federation-upstream", {"uri": "amqp://", "max-hops": "2"}, "must be a number"),
+        ("federation-upstream-set", [], "non-empty list"),
+        ("federation-upstream-set", [{"exchange": "x"}], "[0].upstream"),
+        ("federation-upstream-set", {"upstream": "u"}, "non-empty list"),
+        ("operator_policy", {"pattern": "x"}, "managed as the vhost's operator_policies"),
+        ("vhost-limits", {"max-queues": 1}, "managed as the vhost's limits"),
+    ],
+)
+def test_what_federation_refuses_is_refused(component: str, value: Any, fragment: str) -> None:
+    item = f"{{component: {component}, name: s, value: {json.dumps(value)}}}"
+    text = f"vhosts:\n  - name: v\n    parameters:\n      - {item}\n"
+    assert fragment in problems(text)
+
+
+def test_an_unknown_key_or_component_is_a_warning_not_an_error() -> None:
+    loaded = load("vhosts:\n  - name: v\n    parameters:\n"
+                  "      - {component: shovel, name: s, value: {src-uri: 'amqp://', dest-uri: 'amqp://', src-queue: a,"
+                  " src-qeue: b}}\n"
+                  "      - {component: my-plugin, name: p, value: {anything: [1, 2]}}\n")  # fmt: skip
+    warnings = " | ".join(str(w) for w in loaded.warnings)
+    assert "did you mean 'src-queue'" in warnings and "component 'my-plugin' is not one rabbitadmin knows" in warnings
+    assert ("v", "my-plugin", "p") in loaded.parameters
+
+
+def test_internal_cluster_id_cannot_be_managed() -> None:
+    assert "written by the node itself" in problems("global_parameters:\n  - {name: internal_cluster_id, value: x}\n")
+
+
+def test_a_parameter_declared_twice_and_a_missing_value_are_refused() -> None:
+    message = problems("vhosts:\n  - name: v\n    parameters:\n"
+                       "      - {component: federation-upstream, name: u, value: {uri: 'amqp://'}}\n"
+                       "      - {component: federation-upstream, name: u, value: {uri: 'amqp://'}}\n"
+                       "      - {component: federation-upstream, name: w}\n")  # fmt: skip
+    assert "declared twice" in message and "parameters[2].value: is required" in message
+
+
+def test_a_uri_from_env_or_file_is_resolved_and_a_missing_one_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "uri.txt").write_text(f"amqp://fed:{SECRET}@h\n")
+    (tmp_path / "value.json").write_text(json.dumps({"uri": f"amqp://fed:{SECRET}@h2", "max-hops": 2}))
+    text = ("vhosts:\n  - name: v\n    parameters:\n"
+            "      - {component: federation-upstream, name: a, value: {uri: {file: uri.txt}}}\n"
+            "      - {component: federation-upstream, name: b, value: {file: value.json}}\n"
+            "      - {component: federation-upstream, name: c,\n"
+            "         value: {uri: [{env: SRC_URI}, 'amqp://other']}}\n")  # fmt: skip
+    (tmp_path / "t.yaml").write_text(text)
+    loaded = load_topology_text(text, str(tmp_path / "t.yaml"), environ=ENV)
+    values = {key[2]: p.value for key, p in loaded.parameters.items()}
+    assert values == {
+        "a": {"uri": f"amqp://fed:{SECRET}@h"},
+        "b": {"uri": f"amqp://fed:{SECRET}@h2", "max-hops": 2},
+        "c": {"uri": [ENV["SRC_URI"], "amqp://other"]},
+    }
+    assert not any(p.inline_secret for p in loaded.parameters.values())
+    with pytest.raises(TopologyError) as info:
+        load_topology_text(text, str(tmp_path / "t.yaml"), environ={})
+    assert "the environment variable SRC_URI is not set" in str(info.value)
+
+
+def test_a_masked_password_from_an_export_is_refused() -> None:
+    text = "vhosts:\n  - name: v\n    parameters:\n      - {component: federation-upstream, name: u, value: {uri: 'amqp://a:***@h'}}\n"
+    assert "masked password *** of an export" in problems(text)
+
+
+def test_unresolved_secrets_still_validate_the_rest() -> None:
+    loaded = load(topology(), environ={}, resolve_secrets=False)
+    assert ("v", "shovel", "move") in loaded.parameters
+
+
+# -- engine --------------------------------------------------------------------------------------------------
+def test_apply_then_replan_is_clean_and_the_server_holds_every_parameter() -> None:
+    backend = MemoryBackend()
+    plan = make_plan(load(topology()), backend)
+    kinds = [c.kind for c in plan.changes if c.action is Action.CREATE]
+    assert kinds.count("parameter") == 3 and kinds.count("global_parameter") == 2
+    shown = render_plan(plan) + json.dumps(plan.to_dict()) + repr(plan.changes)
+    assert SECRET not in shown  # a create shows the subject only; whatever renders objects must mask them
+    execute_plan(plan, backend)
+    state = backend.snapshot()
+    assert state.parameters[("v", "shovel", "move")].value["src-uri"] == ENV["SRC_URI"]
+    assert state.global_parameters[("cluster_name",)].value == "unit-cluster"
+    assert make_plan(load(topology()), backend).is_empty
+
+
+def test_parameters_are_created_after_queues_and_deleted_before_them() -> None:
+    backend = MemoryBackend()
+    text = topology(extra="    queues:\n      - {name: a}\n      - {name: b}\n")
+    order = [c.kind for c in make_plan(load(text), backend).changes]
+    assert order.index("parameter") > order.index("queue")
+    assert order.index("global_parameter") < order.index("queue")
+
+
+def test_a_changed_value_is_an_update_in_place_shown_without_the_password() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    plan = make_plan(load(topology(prefetch=5)), backend)
+    assert [(c.action, c.key) for c in plan.changes] == [(Action.UPDATE, ("v", "shovel", "move"))]
+    text = render_plan(plan) + json.dumps(plan.to_dict())
+    assert "prefetch-count" in text and SECRET not in text and "shovel:***@" in text
+
+
+def test_a_change_of_the_password_alone_shows_as_changed_never_the_value() -> None:
+    backend = MemoryBackend()
+    apply(topology(upstream_uri=f"amqp://fed:{SECRET}@h"), backend)
+    plan = make_plan(load(topology(upstream_uri="amqp://fed:other-secret@h")), backend)
+    [change] = plan.changes
+    assert change.action is Action.UPDATE and change.fields[0].secret
+    text = render_plan(plan) + json.dumps(plan.to_dict())
+    assert "(changed)" in text and SECRET not in text and "other-secret" not in text
+    execute_plan(plan, backend)
+    assert backend.snapshot().parameters[("v", "federation-upstream", "up")].value["uri"] == "amqp://fed:other-secret@h"
+
+
+def test_prune_deletes_unlisted_parameters_in_managed_vhosts_never_global_ones() -> None:
+    backend = MemoryBackend()
+    apply(topology() + "  - name: other\n", backend)
+    backend.update(Parameter("v", "federation-upstream", "stray", {"uri": "amqp://x"}))
+    backend.update(Parameter("/", "federation-upstream", "outside", {"uri": "amqp://x"}))
+    backend.update(GlobalParameter("stray-global", 1))
+    plan = make_plan(load(topology()), backend, prune=True)
+    assert [(c.action, c.key) for c in plan.changes] == [(Action.DELETE, ("v", "federation-upstream", "stray"))]
+    execute_plan(plan, backend)
+    state = backend.snapshot()
+    assert ("/", "federation-upstream", "outside") in state.parameters and ("stray-global",) in state.global_parameters
+    assert ("internal_cluster_id",) in state.global_parameters
+
+
+def test_absent_parameters_and_global_parameters_are_deleted() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    text = ("global_parameters:\n  - {name: team-settings, state: absent}\n"
+            "vhosts:\n  - name: v\n    parameters:\n"
+            "      - {component: shovel, name: move, state: absent}\n")  # fmt: skip
+    plan = make_plan(load(text), backend)
+    assert {(c.action, c.kind) for c in plan.changes} == {
+        (Action.DELETE, "parameter"),
+        (Action.DELETE, "global_parameter"),
+    }
+    execute_plan(plan, backend)
+    state = backend.snapshot()
+    assert ("v", "shovel", "move") not in state.parameters and ("team-settings",) not in state.global_parameters
+
+
+def test_a_component_whose_plugin_is_not_enabled_is_refused_at_plan_time() -> None:
+    backend = MemoryBackend(plugins=("rabbitmq_management",))
+    plan = make_plan(load(topology()), backend)
+    refusals = " | ".join(plan.refusals)
+    assert "needs the rabbitmq_shovel plugin" in refusals and "needs the rabbitmq_federation plugin" in refusals
+    assert backend.calls == []  # nothing written
+    unknown = make_plan(load("vhosts:\n  - name: v\n    parameters:\n      - {component: x-y, name: p, value: 1}\n"),
+                        MemoryBackend())  # fmt: skip
+    assert any("does not know which plugin registers component 'x-y'" in w for w in unknown.warnings)
+
+
+def test_export_round_trip_plans_nothing_and_masks_unless_asked() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    state = backend.snapshot()
+    masked = export_document(state)
+    assert SECRET not in json.dumps(masked) and "shovel:***@" in json.dumps(masked)
+    assert masked["global_parameters"] == [
+        {"name": "cluster_name", "value": "unit-cluster"},
+        {"name": "team-settings", "value": {"owner": "ops", "tiers": [1, 2]}},
+    ]  # internal_cluster_id is the node's own
+    full = export_document(state, include_uri_passwords=True)
+    assert make_plan(load(yaml.safe_dump(full)), backend).is_empty
+    with pytest.raises(TopologyError):  # the masked one is refused, never applied with *** as the password
+        load(yaml.safe_dump(masked))
+
+
+def test_definitions_export_is_the_servers_format_and_applies_back_with_nothing_to_do() -> None:
+    backend = MemoryBackend()
+    apply(topology(), backend)
+    document = definitions_document(backend.snapshot(), include_uri_passwords=True, server_version="3.10.8")
+    components = sorted(p["component"] for p in document["parameters"])
+    assert components == ["federation-upstream", "federation-upstream-set", "shovel"]
+    assert {"name": "cluster_name", "value": "unit-cluster"} in document["global_parameters"]
+    assert make_plan(load(json.dumps(document)), backend).is_empty
+    masked = definitions_document(backend.snapshot())
+    assert SECRET not in json.dumps(masked)
+
+
+def test_definitions_input_loads_parameters_and_global_parameters() -> None:
+    document = {
+        "rabbit_version": "3.10.8",
+        "vhosts": [{"name": "v"}],
+        "parameters": [
+            {"vhost": "v", "component": "federation-upstream", "name": "up", "value": {"uri": f"amqp://u:{SECRET}@h"}},
+            {"vhost": "v", "component": "vhost-limits", "name": "limits", "value": {"max-queues": 3}},
+        ],
+        "global_parameters": [
+            {"name": "cluster_name", "value": "c"},
+            {"name": "internal_cluster_id", "value": "rabbitmq-cluster-id-x"},
+        ],
+    }
+    loaded = load_topology_text(json.dumps(document), "d.json")
+    assert loaded.parameters[("v", "federation-upstream", "up")].inline_secret
+    assert list(loaded.global_parameters) == [("cluster_name",)]
+    assert ("v", "max-queues") in loaded.vhost_limits
+    assert not any("not managed" in str(w) for w in loaded.warnings)
+    bad = dict(document, parameters=[{"vhost": "nope", "component": "shovel", "name": "s", "value": {}}])
+    with pytest.raises(TopologyError) as info:
+        load_topology_text(json.dumps(bad), "d.json")
+    assert "parameters[0].vhost" in str(info.value)
+
+
+def test_a_server_definitions_export_reads_as_the_actual_topology() -> None:
+    document = {
+        "parameters": [
+            {"vhost": "v", "component": "shovel", "name": "s", "value": [["src-uri", "amqp://"], ["src-queue", "a"]]},
+            {"vhost": "w", "component": "shovel", "name": "t", "value": {"src-uri": "amqp://"}},
+        ],
+        "global_parameters": [{"name": "cluster_name", "value": "c"}],
+    }
+    topo = topology_from_definitions(document, ["v"])
+    assert topo.parameters == {
+        ("v", "shovel", "s"): Parameter("v", "shovel", "s", {"src-uri": "amqp://", "src-queue": "a"})
+    }
+    assert to_definitions(topo.parameters.values())["parameters"][0]["value"]["src-queue"] == "a"
+
+
+def test_audit_ra025_names_inline_uri_passwords_not_sourced_ones() -> None:
+    text = topology(upstream_uri=f"amqp://fed:{SECRET}@h")
+    findings = [f for f in audit(load(text)).findings if f.rule == "RA025"]
+    assert [f.objects for f in findings] == [("parameter:v/federation-upstream/up",)]
+    assert SECRET not in json.dumps([f.to_dict() for f in findings])
+    assert not [f for f in audit(load(topology())).findings if f.rule == "RA025"]  # src-uri comes from env
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.glob("*.json")))
+def test_corpus_definitions_files_apply_and_replan_clean(name: str) -> None:
+    text = (CORPUS / name).read_text()
+    backend = MemoryBackend()
+    apply(text, backend)
+    expected = json.loads(text)
+    state = backend.snapshot()
+    wanted = {(p["vhost"], p["component"], p["name"]): p["value"] for p in expected.get("parameters", [])
+              if p["component"] not in ("operator_policy", "vhost-limits")}  # fmt: skip
+    assert {key: p.value for key, p in state.parameters.items()} == wanted
+    assert make_plan(load(text), backend).is_empty
+
+
+def test_check_parameter_is_the_one_rule_set() -> None:
+    assert check_parameter("federation", "local-nodename", "n") == []
+    assert check_parameter("federation", "other", "n")[0].message.startswith("the federation component takes only")
