@@ -67,7 +67,9 @@ vhosts:
       - {{source: ex, destination: orders, routing_key: a, arguments: {{x-match: all, colour: red}}}}
       - {{source: ex, destination: ae, destination_type: exchange}}
     parameters:
-      - {{component: federation-upstream, name: up, value: {{uri: 'amqp://fed:{URI_SECRET}@upstream/v', expires: {cap}000}}}}
+      - component: federation-upstream
+        name: up
+        value: {{uri: 'amqp://fed:{URI_SECRET}@upstream/v', expires: {cap}000}}
 global_parameters:
   - {{name: cluster_name, value: shop-{cap}}}
 users:
