@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -38,6 +39,7 @@ from rabbitadmin.cli_support import (
     stop_on_signals,
     transport_options,
 )
+from rabbitadmin.connection import cluster_urls
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety, plan_file
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.export import definitions_document, export_document
@@ -71,7 +73,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_callback(
     ctx: typer.Context,
-    url: str | None = typer.Option(None, "--url", envvar="RABBITADMIN_URL", help="Management API URL."),
+    url: list[str] | None = typer.Option(
+        None,
+        "--url",
+        envvar="RABBITADMIN_URL",
+        help="Management API URL; repeat it for a cluster's nodes (first reachable used, failover to the next; "
+        "RABBITADMIN_URLS: comma-separated).",
+    ),
     user: str | None = typer.Option(None, "--user", "-u", envvar="RABBITADMIN_USER", help="User name."),
     password: str | None = typer.Option(
         None,
@@ -133,6 +141,9 @@ def main_callback(
 ) -> None:
     """Global connection options; every command also reads them from RABBITADMIN_* variables."""
     given = dict(locals())  # the options as given (a command line option or its RABBITADMIN_* variable)
+    url_source = ctx.get_parameter_source("url")
+    if url_source is not None and url_source.name == "ENVIRONMENT":
+        given["url"] = cluster_urls(os.environ)  # RABBITADMIN_URL first, then the others of RABBITADMIN_URLS
     # The command's -o is not parsed yet when this runs: read it off the arguments.
     with error_boundary(OutputFormat.json if wants_json(sys.argv[1:]) else None):
         o = with_target(given, ctx)
@@ -140,9 +151,9 @@ def main_callback(
     def settings_factory():  # type: ignore[no-untyped-def]
         if o["insecure"]:
             err("warning: TLS certificate verification is off (--insecure)")
-        return settings_for(o)
+        return replace(settings_for(o), on_failover=state.note_failover)
 
-    ctx.obj = CliState(
+    ctx.obj = state = CliState(
         settings_factory=settings_factory,
         backend=o["backend"],
         ctl_options={
@@ -256,7 +267,9 @@ def apply(
             check_safety(the_plan, allow_data_loss=allow_data_loss)
             if the_plan.is_empty:
                 if output is OutputFormat.json:
-                    emit_json({"plan": the_plan.to_dict(), "result": ApplyResult().to_dict()})
+                    emit_json(
+                        {"plan": the_plan.to_dict(), "result": ApplyResult().to_dict(), "failovers": state.failovers}
+                    )
                 return
             confirm_or_refuse(f"Apply {len(the_plan.changes)} change(s)?", yes=yes)
             interrupt = threading.Event()
@@ -268,7 +281,7 @@ def apply(
             ):
                 result = session.apply_plan(the_plan, allow_data_loss=allow_data_loss, progress=advance, stop=interrupt)
     if output is OutputFormat.json:
-        emit_json({"plan": the_plan.to_dict(), "result": result.to_dict()})
+        emit_json({"plan": the_plan.to_dict(), "result": result.to_dict(), "failovers": state.failovers})
     else:
         render_result(result, console)
 

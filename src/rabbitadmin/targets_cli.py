@@ -59,8 +59,8 @@ def with_target(given: Mapping[str, Any], ctx: typer.Context | None = None) -> d
         for option, attribute in FROM_TARGET.items():
             if values.get(option) in (None, False):
                 values[option] = getattr(target, attribute)
-        if values.get("url") is None:
-            values["url"] = target.pick_url()
+        if not values.get("url"):
+            values["url"] = list(target.urls) or None  # every node: the HTTP client takes the first reachable
         values["parallel"] = target.parallel
         env = os.environ
         values["amqp_port"] = None if env.get("RABBITADMIN_AMQP_PORT") else target.amqp_port

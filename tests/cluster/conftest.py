@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 
 from rabbitadmin.sandbox_cluster import SandboxCluster
 
 from ..conftest import CliRunner
 from ..integration.test_sandbox import node_processes
+from .helpers import info_of, quoted
 
 NODES = 3
 #: Seconds a whole cluster start may take on a busy 2-core machine (boot, two joins, membership check).
@@ -69,3 +72,20 @@ def node_env(cluster: SandboxCluster, index: int) -> dict[str, str]:
 def through(cluster: SandboxCluster) -> Callable[[int], CliRunner]:
     """``through(2)("apply", "t.yaml", "--yes")`` runs the real command against node 2."""
     return lambda index: CliRunner(node_env(cluster, index))
+
+
+@pytest.fixture
+def vhost(cluster: SandboxCluster) -> Iterator[str]:
+    name = f"cluster-{secrets.token_hex(3)}"
+    yield name
+    info = info_of(cluster, 1)
+    requests.delete(f"{info.url}/api/vhosts/{quoted(name)}", auth=(info.user, info.password()), timeout=60)
+
+
+@pytest.fixture
+def all_nodes_back(cluster: SandboxCluster) -> Iterator[None]:
+    """After the test, every node runs again (a fault test that failed half-way must not break the next)."""
+    yield
+    for index in range(1, NODES + 1):
+        if cluster.node(index).status().state != "running":
+            cluster.start_node(index)

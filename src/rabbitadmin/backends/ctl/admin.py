@@ -176,7 +176,10 @@ class CtlAdmin:
     # -- queues, exchanges, bindings ---------------------------------------------------------------------
     @listing("queues")
     def list_queues(self, vhost: str | None = None) -> list[Row]:
+        # members, leader, online: quorum queues' and streams' replicas (rabbit_quorum_queue:info/2,
+        # rabbit_stream_queue:info/2); "" for a classic queue.
         columns = ["name", "type", "durable", "auto_delete", "exclusive", "messages", "consumers"]
+        columns += ["members", "leader", "online"]
 
         def fetch(name: str) -> list[Row]:
             rows = self.ctl.json(["list_queues", _vhost(name), *columns])
