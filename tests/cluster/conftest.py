@@ -14,7 +14,7 @@ import requests
 
 from rabbitadmin.sandbox_cluster import SandboxCluster
 
-from ..conftest import CliRunner
+from ..conftest import CliRunner, ctl_env
 from ..integration.test_sandbox import node_processes
 from .helpers import info_of, quoted
 
@@ -57,7 +57,8 @@ def cluster(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def node_env(cluster: SandboxCluster, index: int) -> dict[str, str]:
-    """The environment pointing ``rabbitadmin`` at node ``index`` of ``cluster`` (HTTP API and AMQP)."""
+    """The environment pointing ``rabbitadmin`` at node ``index`` of ``cluster`` (HTTP API, AMQP, and the ctl
+    settings for ``--backend ctl``)."""
     info = cluster.node(index).status().info
     assert info is not None
     return {
@@ -65,6 +66,7 @@ def node_env(cluster: SandboxCluster, index: int) -> dict[str, str]:
         "RABBITADMIN_USER": info.user,
         "RABBITADMIN_PASSWORD_FILE": str(info.password_file),
         "RABBITADMIN_AMQP_PORT": str(info.amqp_port),
+        **ctl_env(info),
     }
 
 

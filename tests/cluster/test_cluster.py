@@ -111,6 +111,23 @@ def test_quorum_initial_group_size_places_that_many_members_on_the_nodes(
     planned = through(2)("plan", str(path), "--detailed-exitcode")
     assert planned.returncode == 0, planned.stdout + planned.stderr
 
+    # More members than nodes: the server places one per node without a word; the plan says so.
+    five = {"name": "five", "type": "quorum", "arguments": {"x-quorum-initial-group-size": 5}}
+    larger = write(tmp_path, {"vhosts": [{"name": vhost, "queues": [*queues, five]}]}, "five.yaml")
+    applied = through(3)("apply", str(larger), "--yes")
+    assert applied.returncode == 0, applied.stderr
+    assert "x-quorum-initial-group-size 5 is larger than the cluster (3 nodes)" in applied.stdout + applied.stderr
+    assert set(api(info_of(cluster, 1), f"/api/queues/{quoted(vhost)}/five")["members"]) == names
+
+    # `queues list` shows members, leader and online members, the same over HTTP and through rabbitmqctl.
+    for backend in ("http", "ctl"):
+        listed = through(1)("--backend", backend, "queues", "list", "--vhost", vhost, "-o", "json")
+        assert listed.returncode == 0, listed.stderr
+        rows = {row["name"]: row for row in json.loads(listed.stdout)}
+        assert rows["two"]["members"] == sorted(two["members"]) == rows["two"]["online"], backend
+        assert rows["two"]["leader"] in rows["two"]["members"], backend
+        assert rows["all"]["members"] == sorted(names) == rows["five"]["members"], backend
+
     # What the server would refuse is refused first, offline.
     zero = {"name": "zero", "type": "quorum", "arguments": {"x-quorum-initial-group-size": 0}}
     classic = {"name": "cq", "arguments": {"x-quorum-initial-group-size": 2}}

@@ -89,3 +89,21 @@ def test_a_target_with_several_urls_uses_the_first_that_answers(
     listed = CliRunner(env)("--target", "c", "vhosts", "list", env={"RABBITADMIN_CONFIG": str(config)})
     assert listed.returncode == 0, listed.stderr
     assert f"continuing through {node.url}" in listed.stderr
+
+
+def test_a_read_the_first_node_never_answers_goes_to_the_next(settings: ConnectionSettings) -> None:
+    # A socket that listens but never accepts: the kernel completes the handshake, the request is sent,
+    # no answer ever comes (a hung node). Fault injection on loopback; the answer comes from the real node.
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        moves: list[tuple[str, str, str]] = []
+        client = HttpClient(
+            replace(settings, url=url, other_urls=(settings.url,), timeout=2, on_failover=lambda *m: moves.append(m))
+        )
+        try:
+            assert client.get(api_path("overview"), {"columns": "rabbitmq_version"})["rabbitmq_version"]
+        finally:
+            client.close()
+    assert moves == [(url, settings.url.rstrip("/"), "no answer within 2s")]

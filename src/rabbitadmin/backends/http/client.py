@@ -23,10 +23,10 @@ Transport faults (documented in docs/connection.md and docs/exit-codes.md):
 Failover (a cluster: ``ConnectionSettings.urls`` lists several nodes; docs/clusters.md): requests go to one
 node, the first that answers. When the node in use cannot be connected to (nothing was sent, so this is
 safe for writes too), or a GET finds it unavailable (502/503/504 on every try, its answers reset or cut on
-every try), the client moves to the next node and sends the request there; every thread follows. Each move
-is told to ``settings.on_failover(from, to, reason)`` and counted in ``failovers``. A write whose answer was
-lost is not re-sent here: the backend reads it back (through the node now in use; settle.py). The waits stay
-bounded: each node is tried at most once per request.
+every try, no answer within ``timeout``), the client moves to the next node and sends the request there;
+every thread follows. Each move is told to ``settings.on_failover(from, to, reason)`` and counted in
+``failovers``. A write whose answer was lost is not re-sent here: the backend reads it back (through the
+node now in use; settle.py). The waits stay bounded: each node is tried at most once per request.
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ class HttpClient:
                 "no connection within the connect timeout",
             ) from None
         except requests.exceptions.ReadTimeout:
-            raise _lost_or(write, no_answer, timeout=True) from None
+            raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             cut = f"{where}: the answer from {shown} was cut short (the connection closed mid-body)"
             raise _lost_or(write, cut) from None
@@ -318,7 +318,7 @@ class HttpClient:
                     "connection refused",
                 ) from None
             if isinstance(reason, ReadTimeoutError):
-                raise _lost_or(write, no_answer, timeout=True) from None
+                raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
             reset = f"{where}: the connection to {shown} was reset before the answer was complete"
             raise _lost_or(write, reset) from None
         status = response.status_code
@@ -382,13 +382,14 @@ class HttpClient:
         return response.status_code != 404
 
 
-def _lost_or(write: bool, message: str, *, timeout: bool = False) -> Exception:
-    """A lost answer: ``AnswerLost`` for a write; for a GET, a timeout error or a fault worth retrying."""
+def _lost_or(write: bool, message: str, *, timeout: bool = False, hung: str = "") -> Exception:
+    """A lost answer: ``AnswerLost`` for a write; for a GET, a timeout (worth another node, not another try
+    on the same one: it would multiply the wait) or a fault worth retrying."""
     code = ExitCode.TIMEOUT if timeout else ExitCode.CONNECTION
     if write:
         return AnswerLost(f"{message}: {MAYBE_CARRIED_OUT}", code)
     if timeout:
-        return RequestTimeout(message)
+        return _NodeDown(RequestTimeout(message), hung or "no answer in time")
     return _Transient(ConnectionFailed(message))
 
 
