@@ -226,9 +226,7 @@ class HttpAdmin:
                     "exclusive": q.get("exclusive"),
                     "messages": q.get("messages"),  # absent until the first statistics emission
                     "consumers": q.get("consumers"),
-                    "members": q.get("members"),
-                    "leader": q.get("leader") or (q.get("node") if kind == "stream" else None),
-                    "online": q.get("online"),
+                    **_replicas(q, kind),
                 }
             )
         return rows
@@ -295,3 +293,11 @@ class HttpAdmin:
             }
             for c in rows
         ]
+
+
+def _replicas(queue: dict[str, Any], kind: str) -> Row:
+    """``members``, ``leader``, ``online`` of a quorum queue or stream; None for a classic queue (no replicas)."""
+    if kind == "classic":
+        return dict.fromkeys(("members", "leader", "online"))
+    leader = queue.get("leader") or (queue.get("node") if kind == "stream" else None)
+    return {"members": queue.get("members"), "leader": leader, "online": queue.get("online")}
