@@ -91,6 +91,21 @@ def reset(info: SandboxInfo, topology: dict[str, Any]) -> None:
             requests.delete(f"{info.url}/api/users/{name}", auth=auth, timeout=60)
 
 
+def machine() -> str:
+    """The machine in one line: CPU model, cores, memory, Python (the figures mean little without it)."""
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        kib = int(Path("/proc/meminfo").read_text().splitlines()[0].split()[1])
+        memory = f", {kib / 1024 / 1024:.1f} GiB RAM"
+    return f"{model}, {os.cpu_count()} cores{memory}, Python {sys.version.split()[0]}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--rabbitmq", default="3.10", choices=("3.10", "4.0"))
@@ -125,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             single.stop()
             cluster.stop()
     print(f"RabbitMQ {args.rabbitmq}, medians of {args.repeat}, load average at the start {load}")
+    print(f"machine: {machine()}")
     print(f"{'workload':22} {'figure':16} {'single node':>12} {'3-node cluster':>15} {'ratio':>6}")
     for workload in files:
         for figure in ("cold apply", "no-change plan"):

@@ -37,6 +37,7 @@ from rabbitadmin.cli_support import (
     stop_on_signals,
     transport_options,
 )
+from rabbitadmin.connection import cluster_urls
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety, plan_file
 from rabbitadmin.engine.plan import Action
 from rabbitadmin.errors import ExitCode, TopologyError, UsageError
@@ -73,7 +74,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_callback(
     ctx: typer.Context,
-    url: str | None = typer.Option(None, "--url", envvar="RABBITADMIN_URL", help="Management API URL."),
+    url: list[str] | None = typer.Option(
+        None,
+        "--url",
+        envvar="RABBITADMIN_URL",
+        help="Management API URL; repeat it for a cluster's nodes (first reachable used, failover to the next; "
+        "RABBITADMIN_URLS: comma-separated).",
+    ),
     user: str | None = typer.Option(None, "--user", "-u", envvar="RABBITADMIN_USER", help="User name."),
     password: str | None = typer.Option(
         None,
@@ -139,6 +146,9 @@ def main_callback(
 ) -> None:
     """Global connection options; every command also reads them from RABBITADMIN_* variables."""
     given = dict(locals())  # the options as given (a command line option or its RABBITADMIN_* variable)
+    url_source = ctx.get_parameter_source("url")
+    if url_source is not None and url_source.name == "ENVIRONMENT":
+        given["url"] = cluster_urls(os.environ)  # RABBITADMIN_URL first, then the others of RABBITADMIN_URLS
     # The command's -o is not parsed yet when this runs: read it off the arguments.
     with error_boundary(OutputFormat.json if wants_json(sys.argv[1:]) else None):
         ctx.obj = state_for(with_target(given, ctx))
@@ -288,7 +298,9 @@ def apply(
             check_safety(the_plan, allow_data_loss=allow_data_loss)
             if the_plan.is_empty:
                 if output is OutputFormat.json:
-                    emit_json({"plan": the_plan.to_dict(), "result": ApplyResult().to_dict()})
+                    emit_json(
+                        {"plan": the_plan.to_dict(), "result": ApplyResult().to_dict(), "failovers": state.failovers}
+                    )
                 return
             confirm_or_refuse(f"Apply {len(the_plan.changes)} change(s)?", yes=yes)
             interrupt = threading.Event()
@@ -305,7 +317,7 @@ def apply(
                     stop=interrupt,
                 )
     if output is OutputFormat.json:
-        emit_json({"plan": the_plan.to_dict(), "result": result.to_dict()})
+        emit_json({"plan": the_plan.to_dict(), "result": result.to_dict(), "failovers": state.failovers})
     else:
         render_result(result, console)
 

@@ -48,6 +48,12 @@ class CliState:
     variables: dict[str, str] = field(default_factory=dict)  # ${name} values: the target's vars under --var
     fleet: list[tuple[Any, CliState]] | None = None  # several targets (fleet.py): (Target, its own state) each
     _settings: ConnectionSettings | None = None
+    #: Each move to another node of the cluster (from, to, reason), for ``-o json``; each is said on stderr.
+    failovers: list[dict[str, str]] = field(default_factory=list)
+
+    def note_failover(self, from_url: str, to_url: str, reason: str) -> None:
+        self.failovers.append({"from": from_url, "to": to_url, "reason": reason})
+        err(f"note: {from_url} is unreachable ({reason}); continuing through {to_url}")
 
     @property
     def settings(self) -> ConnectionSettings:

@@ -1,13 +1,15 @@
 """How to reach a server: URL, credentials and TLS settings, from options or the environment.
 
-Environment variables: ``RABBITADMIN_URL``, ``RABBITADMIN_USER``, ``RABBITADMIN_PASSWORD`` or
+Environment variables: ``RABBITADMIN_URL``, ``RABBITADMIN_URLS`` (a cluster's nodes, comma-separated),
+``RABBITADMIN_USER``, ``RABBITADMIN_PASSWORD`` or
 ``RABBITADMIN_PASSWORD_FILE``, ``RABBITADMIN_CA_BUNDLE``, ``RABBITADMIN_AMQP_PORT``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from rabbitadmin.errors import UsageError
@@ -26,6 +28,10 @@ class ConnectionSettings:
     ``url`` never keeps credentials: given ``http://user:pw@host``, the object holds ``http://host`` and
     takes the (percent-decoded) password when none is given, and the user when ``user`` is the default.
     A malformed URL raises ``UsageError``.
+
+    ``other_urls``: further management URLs of the same cluster, tried in turn when the node in use cannot
+    be reached (docs/clusters.md, "Failover"); their credentials are dropped (one user for the cluster).
+    ``on_failover(from_url, to_url, reason)`` is told each time the HTTP client moves to another node.
     """
 
     url: str = DEFAULT_URL
@@ -37,8 +43,12 @@ class ConnectionSettings:
     client_key: str | None = None
     timeout: float = 60.0
     amqp_port: int | None = None
+    other_urls: tuple[str, ...] = ()
+    on_failover: Callable[[str, str, str], None] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        others = tuple(parse_management_url(other).url for other in self.other_urls)
+        object.__setattr__(self, "other_urls", others)
         parsed = parse_management_url(self.url)
         # Frozen: the credentials move out of the URL once, here, whoever built the settings.
         object.__setattr__(self, "url", parsed.url)
@@ -46,6 +56,11 @@ class ConnectionSettings:
             object.__setattr__(self, "password", parsed.password)
         if self.user == DEFAULT_USER and parsed.user is not None:
             object.__setattr__(self, "user", parsed.user)
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every node's URL, the first one to try first, each once."""
+        return tuple(dict.fromkeys((self.url, *self.other_urls)))
 
     @property
     def base_url(self) -> str:
@@ -91,7 +106,7 @@ def read_password_file(path: str) -> Secret:
 
 def resolve_settings(
     *,
-    url: str | None = None,
+    url: str | Sequence[str] | None = None,
     user: str | None = None,
     password: str | None = None,
     password_file: str | None = None,
@@ -103,10 +118,19 @@ def resolve_settings(
     amqp_port: int | None = None,
     environ: dict[str, str] | None = None,
 ) -> ConnectionSettings:
-    """Merge explicit options over environment variables over defaults."""
+    """Merge explicit options over environment variables over defaults.
+
+    ``url``: one URL, or a cluster's nodes (``--url`` repeated, a target's ``url`` list), first tried first.
+    Without it, ``RABBITADMIN_URL``; ``RABBITADMIN_URLS`` (comma-separated) adds its other nodes as
+    fallbacks when it lists ``RABBITADMIN_URL`` or when that is unset (a URL of another server never gets
+    fallbacks it does not belong with).
+    """
     env = os.environ if environ is None else environ
-    raw_url = url or env.get("RABBITADMIN_URL") or DEFAULT_URL
+    given = [url] if isinstance(url, str) else [u for u in url or () if u]
+    raw_urls = given or cluster_urls(env)
+    raw_url = raw_urls[0] if raw_urls else DEFAULT_URL
     parsed = parse_management_url(raw_url)
+    others = tuple(parse_management_url(u).url for u in raw_urls[1:])
     url_password = parsed.password
     secret: Secret | None
     if password is not None:
@@ -135,4 +159,17 @@ def resolve_settings(
         client_key=client_key or env.get("RABBITADMIN_CLIENT_KEY"),
         timeout=timeout if timeout is not None else 60.0,
         amqp_port=amqp_port,
+        other_urls=others,
     )
+
+
+def cluster_urls(env: Mapping[str, str]) -> list[str]:
+    """The URLs the environment names, first to try first: ``RABBITADMIN_URL`` then the other nodes of
+    ``RABBITADMIN_URLS`` when they belong together (see ``resolve_settings``); [] when neither is set."""
+    single = env.get("RABBITADMIN_URL", "").strip()
+    listed = [u.strip() for u in env.get("RABBITADMIN_URLS", "").split(",") if u.strip()]
+    if not single:
+        return listed
+    if single.rstrip("/") not in [u.rstrip("/") for u in listed]:
+        return [single]
+    return [single, *(u for u in listed if u.rstrip("/") != single.rstrip("/"))]

@@ -8,6 +8,7 @@ then ``RABBITADMIN_PASSWORD``/``RABBITADMIN_PASSWORD_FILE``, then the target's `
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -99,8 +100,8 @@ def _fill(
         for option, attribute in FROM_TARGET.items():
             if values.get(option) in (None, False):
                 values[option] = getattr(target, attribute)
-        if values.get("url") is None:
-            values["url"] = target.pick_url()
+        if not values.get("url"):
+            values["url"] = list(target.urls) or None  # every node: the HTTP client takes the first reachable
         values["parallel"] = target.parallel
         env = os.environ
         values["amqp_port"] = None if env.get("RABBITADMIN_AMQP_PORT") else target.amqp_port
@@ -130,10 +131,10 @@ def state_for(values: Mapping[str, Any]) -> CliState:
     def settings_factory() -> ConnectionSettings:
         if values["insecure"]:
             err("warning: TLS certificate verification is off (--insecure)")
-        return settings_for(values)
+        return dataclasses.replace(settings_for(values), on_failover=state.note_failover)
 
     fleet = values.get("fleet")
-    return CliState(
+    state = CliState(
         settings_factory=settings_factory,
         backend=values["backend"],
         ctl_options={
@@ -148,6 +149,7 @@ def state_for(values: Mapping[str, Any]) -> CliState:
         variables=dict(values.get("variables") or {}),
         fleet=None if fleet is None else [(member["target"], state_for(member)) for member in fleet],
     )
+    return state
 
 
 def _warn_overrides(ctx: typer.Context | None, target: Target) -> None:

@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 
 from rabbitadmin.sandbox_cluster import SandboxCluster
 
-from ..conftest import CliRunner
+from ..conftest import CliRunner, ctl_env
 from ..integration.test_sandbox import node_processes
+from .helpers import info_of, quoted
 
 NODES = 3
 #: Seconds a whole cluster start may take on a busy 2-core machine (boot, two joins, membership check).
@@ -54,7 +57,8 @@ def cluster(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def node_env(cluster: SandboxCluster, index: int) -> dict[str, str]:
-    """The environment pointing ``rabbitadmin`` at node ``index`` of ``cluster`` (HTTP API and AMQP)."""
+    """The environment pointing ``rabbitadmin`` at node ``index`` of ``cluster`` (HTTP API, AMQP, and the ctl
+    settings for ``--backend ctl``)."""
     info = cluster.node(index).status().info
     assert info is not None
     return {
@@ -62,6 +66,7 @@ def node_env(cluster: SandboxCluster, index: int) -> dict[str, str]:
         "RABBITADMIN_USER": info.user,
         "RABBITADMIN_PASSWORD_FILE": str(info.password_file),
         "RABBITADMIN_AMQP_PORT": str(info.amqp_port),
+        **ctl_env(info),
     }
 
 
@@ -69,3 +74,20 @@ def node_env(cluster: SandboxCluster, index: int) -> dict[str, str]:
 def through(cluster: SandboxCluster) -> Callable[[int], CliRunner]:
     """``through(2)("apply", "t.yaml", "--yes")`` runs the real command against node 2."""
     return lambda index: CliRunner(node_env(cluster, index))
+
+
+@pytest.fixture
+def vhost(cluster: SandboxCluster) -> Iterator[str]:
+    name = f"cluster-{secrets.token_hex(3)}"
+    yield name
+    info = info_of(cluster, 1)
+    requests.delete(f"{info.url}/api/vhosts/{quoted(name)}", auth=(info.user, info.password()), timeout=60)
+
+
+@pytest.fixture
+def all_nodes_back(cluster: SandboxCluster) -> Iterator[None]:
+    """After the test, every node runs again (a fault test that failed half-way must not break the next)."""
+    yield
+    for index in range(1, NODES + 1):
+        if cluster.node(index).status().state != "running":
+            cluster.start_node(index)

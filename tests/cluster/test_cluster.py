@@ -14,118 +14,17 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pika
-import pytest
-import requests
-import yaml
-
-from rabbitadmin.sandbox import SandboxInfo
 from rabbitadmin.sandbox_cluster import SandboxCluster
 
 from ..conftest import CliRunner
 from .conftest import NODES, node_env, sandbox_cli
+from .helpers import api, beam_pid, big_topology, consume_all, info_of, publish_confirmed, quoted, wait_for, write
 
 REPO = Path(__file__).resolve().parents[2]
 Through = Callable[[int], CliRunner]
-
-
-def info_of(cluster: SandboxCluster, index: int) -> SandboxInfo:
-    info = cluster.node(index).status().info
-    assert info is not None
-    return info
-
-
-def api(info: SandboxInfo, path: str) -> Any:
-    response = requests.get(info.url + path, auth=(info.user, info.password()), timeout=30)
-    response.raise_for_status()
-    return response.json()
-
-
-def quoted(vhost: str) -> str:
-    return requests.utils.quote(vhost, safe="")
-
-
-def write(tmp_path: Path, document: dict[str, Any], name: str = "topology.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
-
-
-def amqp(info: SandboxInfo, vhost: str) -> pika.BlockingConnection:
-    credentials = pika.PlainCredentials(info.user, info.password())
-    return pika.BlockingConnection(
-        pika.ConnectionParameters(
-            "127.0.0.1", info.amqp_port, vhost, credentials, socket_timeout=30, blocked_connection_timeout=60
-        )
-    )
-
-
-def publish_confirmed(info: SandboxInfo, vhost: str, queue: str, bodies: list[bytes]) -> None:
-    """Publish persistent messages with publisher confirms: each returns only once the queue has it."""
-    with amqp(info, vhost) as connection:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        for body in bodies:
-            channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2), mandatory=True)
-
-
-def consume_all(info: SandboxInfo, vhost: str, queue: str, timeout: float = 60.0) -> list[bytes]:
-    """Every message in ``queue`` (got and acknowledged), within ``timeout`` s."""
-    bodies: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    with amqp(info, vhost) as connection:
-        channel = connection.channel()
-        while time.monotonic() < deadline:
-            method, _, body = channel.basic_get(queue)
-            if method is None:
-                break
-            bodies.append(body)
-            channel.basic_ack(method.delivery_tag)
-    return bodies
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
-        time.sleep(0.5)
-
-
-def beam_pid(info: SandboxInfo) -> int:
-    """The Erlang VM (beam.smp) of node ``info``."""
-    marker = f"RABBITMQ_NODENAME={info.nodename}".encode()
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            environment = (proc / "environ").read_bytes().split(b"\0")
-            if b"beam.smp" in (proc / "cmdline").read_bytes() and marker in environment:
-                return int(proc.name)
-        except OSError:
-            continue
-    raise AssertionError(f"no beam.smp process for {info.nodename}")
-
-
-@pytest.fixture
-def vhost(cluster: SandboxCluster) -> Iterator[str]:
-    name = f"cluster-{secrets.token_hex(3)}"
-    yield name
-    info = info_of(cluster, 1)
-    requests.delete(f"{info.url}/api/vhosts/{quoted(name)}", auth=(info.user, info.password()), timeout=60)
-
-
-@pytest.fixture
-def all_nodes_back(cluster: SandboxCluster) -> Iterator[None]:
-    """After the test, every node runs again (a fault test that failed half-way must not break the next)."""
-    yield
-    for index in range(1, NODES + 1):
-        if cluster.node(index).status().state != "running":
-            cluster.start_node(index)
 
 
 def test_three_nodes_form_one_cluster_seen_from_every_node(cluster: SandboxCluster, rabbitmq_version: str) -> None:
@@ -212,6 +111,23 @@ def test_quorum_initial_group_size_places_that_many_members_on_the_nodes(
     planned = through(2)("plan", str(path), "--detailed-exitcode")
     assert planned.returncode == 0, planned.stdout + planned.stderr
 
+    # More members than nodes: the server places one per node without a word; the plan says so.
+    five = {"name": "five", "type": "quorum", "arguments": {"x-quorum-initial-group-size": 5}}
+    larger = write(tmp_path, {"vhosts": [{"name": vhost, "queues": [*queues, five]}]}, "five.yaml")
+    applied = through(3)("apply", str(larger), "--yes")
+    assert applied.returncode == 0, applied.stderr
+    assert "x-quorum-initial-group-size 5 is larger than the cluster (3 nodes)" in applied.stdout + applied.stderr
+    assert set(api(info_of(cluster, 1), f"/api/queues/{quoted(vhost)}/five")["members"]) == names
+
+    # `queues list` shows members, leader and online members, the same over HTTP and through rabbitmqctl.
+    for backend in ("http", "ctl"):
+        listed = through(1)("--backend", backend, "queues", "list", "--vhost", vhost, "-o", "json")
+        assert listed.returncode == 0, listed.stderr
+        rows = {row["name"]: row for row in json.loads(listed.stdout)}
+        assert rows["two"]["members"] == sorted(two["members"]) == rows["two"]["online"], backend
+        assert rows["two"]["leader"] in rows["two"]["members"], backend
+        assert rows["all"]["members"] == sorted(names) == rows["five"]["members"], backend
+
     # What the server would refuse is refused first, offline.
     zero = {"name": "zero", "type": "quorum", "arguments": {"x-quorum-initial-group-size": 0}}
     classic = {"name": "cq", "arguments": {"x-quorum-initial-group-size": 2}}
@@ -262,20 +178,6 @@ def test_node_stopped_before_apply_quorum_queue_keeps_majority_and_messages(
     assert restarted.returncode == 0, restarted.stderr
     assert json.loads(restarted.stdout)["state"] == "running"
     assert through(3)("plan", str(path), "--detailed-exitcode").returncode == 0
-
-
-def big_topology(vhost: str, size: int) -> dict[str, Any]:
-    return {
-        "vhosts": [
-            {
-                "name": vhost,
-                "exchanges": [{"name": f"ex{i}", "type": "direct"} for i in range(size)],
-                "queues": [{"name": "ledger", "type": "quorum"}]
-                + [{"name": f"q{i}", "type": "quorum"} for i in range(size)],
-                "bindings": [{"source": f"ex{i}", "destination": f"q{i}", "routing_key": f"k{i}"} for i in range(size)],
-            }
-        ]
-    }
 
 
 def test_node_killed_mid_apply_rerun_through_a_live_node_converges_and_it_rejoins(

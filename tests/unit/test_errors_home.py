@@ -9,7 +9,11 @@ import rabbitadmin
 
 SRC = Path(rabbitadmin.__file__).parent
 #: Private control-flow exceptions that never leave their module (caught where they are raised).
-PRIVATE = {("backends/http/client.py", "_Transient"), ("loader.py", "_NeedsNodes")}
+PRIVATE = {
+    ("backends/http/client.py", "_Transient"),
+    ("backends/http/client.py", "_NodeDown"),
+    ("loader.py", "_NeedsNodes"),
+}
 ERROR_BASES = {"Exception", "ValueError", "RabbitAdminError", "UsageError", "ConnectionFailed", "Refused"}
 
 

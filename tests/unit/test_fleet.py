@@ -180,7 +180,8 @@ def test_a_server_variable_is_refused_with_several_targets(
 def test_shared_options_apply_to_every_target(config: Path) -> None:
     values = with_target({**NO_OPTIONS, "target": ["all"], "user": "ops", "timeout": 5.0})
     assert [member["user"] for member in values["fleet"]] == ["ops", "ops"]
-    assert [member["url"] for member in values["fleet"]] == ["http://dev.example:15672", "http://prod.example:15672"]
+    # A target's url is the list of its nodes (a cluster's URLs; one here).
+    assert [member["url"] for member in values["fleet"]] == [["http://dev.example:15672"], ["http://prod.example:15672"]]
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,7 @@ def targets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_target_fills_what_options_leave_out(targets_file: Path) -> None:
     values = with_target({**NO_OPTIONS, "target": "box"})
     assert (values["backend"], values["node"], values["ctl_prefix"]) == ("ctl", "rabbit@box", ("ssh", "admin@box"))
-    assert values["url"] == "http://127.0.0.1:15672" and values["ctl_timeout"] == 30
+    assert values["url"] == ["http://127.0.0.1:15672"] and values["ctl_timeout"] == 30
 
 
 def test_options_override_the_target(targets_file: Path) -> None:

@@ -35,7 +35,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "users": ("name", "tags"),
     "vhosts": ("name", "description", "tags", "default_queue_type"),
     "permissions": ("user", "vhost", "configure", "write", "read"),
-    "queues": ("vhost", "name", "type", "durable", "auto_delete", "exclusive", "messages", "consumers"),
+    "queues": (
+        "vhost",
+        "name",
+        "type",
+        "durable",
+        "auto_delete",
+        "exclusive",
+        "messages",
+        "consumers",
+        "members",
+        "leader",
+        "online",
+    ),
     "exchanges": ("vhost", "name", "type", "durable", "auto_delete", "internal", "arguments"),
     "bindings": ("vhost", "source", "destination_type", "destination", "routing_key", "arguments"),
     "connections": ("name", "user", "vhost", "peer_host", "peer_port", "state", "channels"),
@@ -62,11 +74,18 @@ FIELD_TYPES: dict[str, type] = {
     "unacked": int,
     "prefetch": int,
     "arguments": dict,
+    "members": list,
+    "online": list,
 }
+#: Quorum queue and stream replica fields: the nodes holding a member, the leader's node, the members'
+#: nodes that are up. A classic queue has none (None; rabbitmqctl prints "" for them).
+REPLICA_FIELDS = frozenset({"members", "leader", "online"})
 
 
 def _typed(field: str, value: Any) -> Any:
     kind = FIELD_TYPES.get(field)
+    if field in REPLICA_FIELDS and value in ("", None):
+        return None
     if kind is bool:
         # rabbitmqctl prints "" for a flag a queue type does not have (quorum and stream queues are never
         # exclusive); the management API says false.

@@ -90,7 +90,9 @@ def lock_transport(options: TransportOptions, backend: Backend) -> LockTransport
         return cast(LockTransport, backend)
     from rabbitadmin.engine.apply_lock import AmqpTransport
 
-    return AmqpTransport(options.settings())
+    # On a cluster, the lock is taken on the node the backend talks to (its own AMQP port).
+    node_settings = getattr(backend, "node_settings", None)
+    return AmqpTransport(node_settings() if node_settings is not None else options.settings())
 
 
 def _runner(options: TransportOptions) -> Rabbitmqctl:

@@ -25,6 +25,7 @@ from rabbitadmin.engine.apply_lock import ApplyLock, LockTransport, WaitNotice
 from rabbitadmin.engine.plan import Plan
 from rabbitadmin.engine.planner import make_plan
 from rabbitadmin.engine.prefetch import StatePrefetch
+from rabbitadmin.engine.replicas import replica_warnings
 from rabbitadmin.loader import load_topology, load_topology_text
 from rabbitadmin.model import Topology
 
@@ -114,7 +115,7 @@ class EngineSession:
         backend = self.backend
         actual = self._prefetch.state_for(scope)
         if self._lock is None:
-            return make_plan(desired, backend, prune=prune, state=actual)
+            return self._with_cluster_warnings(make_plan(desired, backend, prune=prune, state=actual))
         if actual is None:
             self._take_locks(backend, frozenset(scope))
             actual = backend.read_state(scope)
@@ -126,7 +127,15 @@ class EngineSession:
                 break
             self._lock.acquire(late)
             actual = backend.read_state(scope)
-        return make_plan(desired, backend, prune=prune, state=actual)
+        return self._with_cluster_warnings(make_plan(desired, backend, prune=prune, state=actual))
+
+    def _with_cluster_warnings(self, plan: Plan) -> Plan:
+        """``plan`` with a warning per queue it creates asking for more members than the cluster has nodes
+        (``engine.replicas``); the backend is asked its node count only then, and only if it can tell."""
+        cluster_size = getattr(self.backend, "cluster_size", None)
+        if cluster_size is not None:
+            plan.warnings.extend(replica_warnings(plan, cluster_size))
+        return plan
 
     def plan_file(
         self,

@@ -177,11 +177,22 @@ class CtlAdmin(CtlDailyOps):
     # -- queues, exchanges, bindings ---------------------------------------------------------------------
     @listing("queues")
     def list_queues(self, vhost: str | None = None) -> list[Row]:
+        # members, leader, online: quorum queues' and streams' replicas (rabbit_quorum_queue:info/2,
+        # rabbit_stream_queue:info/2). A classic queue has none: 3.10 prints "", 4.0 its own node as leader
+        # and only member (measured, 4.0.5), the management API nothing; the listing shows none either way.
         columns = ["name", "type", "durable", "auto_delete", "exclusive", "messages", "consumers"]
+        replicas = ("members", "leader", "online")
 
         def fetch(name: str) -> list[Row]:
-            rows = self.ctl.json(["list_queues", _vhost(name), *columns])
-            return [{"vhost": name, **{key: q.get(key) for key in columns}} for q in rows]
+            rows = self.ctl.json(["list_queues", _vhost(name), *columns, *replicas])
+            return [
+                {
+                    "vhost": name,
+                    **{key: q.get(key) for key in columns},
+                    **{key: None if q.get("type") == "classic" else q.get(key) for key in replicas},
+                }
+                for q in rows
+            ]
 
         return self._per_vhost(vhost, fetch)
 

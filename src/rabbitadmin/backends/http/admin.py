@@ -204,20 +204,33 @@ class HttpAdmin(HttpDailyOps):
     # -- queues, exchanges, bindings ---------------------------------------------------------------------
     @listing("queues")
     def list_queues(self, vhost: str | None = None) -> list[Row]:
-        columns = "vhost,name,type,durable,auto_delete,exclusive,messages,consumers"
-        return [
-            {
-                "vhost": q["vhost"],
-                "name": q["name"],
-                "type": q.get("type", "classic"),
-                "durable": q.get("durable"),
-                "auto_delete": q.get("auto_delete"),
-                "exclusive": q.get("exclusive"),
-                "messages": q.get("messages"),  # absent until the first statistics emission
-                "consumers": q.get("consumers"),
-            }
-            for q in self._list(_scoped("queues", vhost), columns)
-        ]
+        """Queues with counts and, for quorum queues and streams, ``members``, ``leader`` and ``online``.
+
+        A listing limited to columns leaves out a stream's members and online members (3.10.8, 4.0.5: they
+        are added with its statistics): each stream missing them is read on its own. A stream has no
+        ``leader`` field over HTTP: its ``node`` is the leader's (as ``rabbitmqctl list_queues leader`` says).
+        """
+        columns = "vhost,name,type,durable,auto_delete,exclusive,messages,consumers,members,leader,online,node"
+        rows: list[Row] = []
+        for listed in self._list(_scoped("queues", vhost), columns):
+            q = listed
+            kind = q.get("type", "classic")
+            if kind == "stream" and "members" not in q:
+                q = {**q, **(self.client.get_or_none(api_path("queues", q["vhost"], q["name"])) or {})}
+            rows.append(
+                {
+                    "vhost": q["vhost"],
+                    "name": q["name"],
+                    "type": kind,
+                    "durable": q.get("durable"),
+                    "auto_delete": q.get("auto_delete"),
+                    "exclusive": q.get("exclusive"),
+                    "messages": q.get("messages"),  # absent until the first statistics emission
+                    "consumers": q.get("consumers"),
+                    **_replicas(q, kind),
+                }
+            )
+        return rows
 
     def purge_queue(self, vhost: str, name: str) -> None:
         path = api_path("queues", vhost, name, "contents")
@@ -281,3 +294,11 @@ class HttpAdmin(HttpDailyOps):
             }
             for c in rows
         ]
+
+
+def _replicas(queue: dict[str, Any], kind: str) -> Row:
+    """``members``, ``leader``, ``online`` of a quorum queue or stream; None for a classic queue (no replicas)."""
+    if kind == "classic":
+        return dict.fromkeys(("members", "leader", "online"))
+    leader = queue.get("leader") or (queue.get("node") if kind == "stream" else None)
+    return {"members": queue.get("members"), "leader": leader, "online": queue.get("online")}

@@ -130,6 +130,36 @@ class HttpBackend:
     def connected_user(self) -> str | None:
         return quirks.connected_user(self.settings)
 
+    def node_settings(self) -> ConnectionSettings:
+        """The settings of the node in use, for AMQP (the apply lock, live queue depths).
+
+        With one URL: ``settings``. With a cluster's URLs: the URL of the node the client talks to now and
+        that node's own AMQP port, from ``GET /api/overview`` (``node``: the node that answers; its
+        ``listeners`` entry of protocol ``amqp``), as nodes on one host listen on ports of their own; the
+        configured AMQP port when the overview names none.
+        """
+        if len(self.settings.urls) == 1:
+            return self.settings
+        overview = self.client.get(api_path("overview"), {"columns": "node,listeners"}) or {}
+        node = overview.get("node")
+        ports = [
+            listener.get("port")
+            for listener in overview.get("listeners") or ()
+            if listener.get("node") == node and listener.get("protocol") == "amqp"
+        ]
+        port = as_integer(ports[0]) if ports else None
+        return replace(
+            self.settings,
+            url=self.client.current_url,
+            other_urls=(),
+            amqp_port=port if isinstance(port, int) else self.settings.amqp_port,
+        )
+
+    def cluster_size(self) -> int | None:
+        """How many nodes the cluster has (``GET /api/nodes``: every member, running or not)."""
+        nodes = self.client.get(api_path("nodes"), {"columns": "name"})
+        return len(nodes) if isinstance(nodes, list) else None
+
     def server_facts(self) -> tuple[str | None, dict[str, str] | None]:
         if self._server_facts is None:
             overview = self.client.get(api_path("overview"), {"columns": "rabbitmq_version"}) or {}
@@ -255,7 +285,7 @@ class HttpBackend:
                 for entry in consumers[vhost].result() or ():
                     key = (vhost, str((entry.get("queue") or {}).get("name")))
                     held[key] = held.get(key, 0) + 1
-        live = live_depths(self.settings, queues) if len(queues) <= LIVE_PROBE_LIMIT else {}
+        live = live_depths(self.node_settings(), queues) if len(queues) <= LIVE_PROBE_LIMIT else {}
         result: dict[Key, QueueDepth] = {}
         for queue in queues:
             probe = live.get(queue.key)
@@ -314,11 +344,12 @@ class HttpBackend:
         for batch in chunk_definitions(rest, IMPORT_CHUNK_BYTES):
             if stop is not None and stop.is_set():
                 return
+            moves = self.client.failovers
             try:
                 with watch_import(self.client, batch, self.on_import_progress):
                     self.client.post(api_path("definitions"), to_definitions(batch))
             except RabbitAdminError as exc:
-                self._settle_batch(batch, exc, report)
+                self._settle_batch(batch, exc, report, moved=self._moved_since(moves))
             report(batch)
         self._create_each(limits, report, stop)
 
@@ -339,11 +370,24 @@ class HttpBackend:
             report(objects[index : index + 1])
         return True
 
+    def _moved_since(self, moves: int) -> Callable[[], bool]:
+        """Whether the client failed over to another node since it had made ``moves`` moves."""
+        return lambda: self.client.failovers != moves
+
     def _settle_batch(
-        self, batch: list[TopologyObject], exc: RabbitAdminError, report: Callable[[Sequence[TopologyObject]], None]
+        self,
+        batch: list[TopologyObject],
+        exc: RabbitAdminError,
+        report: Callable[[Sequence[TopologyObject]], None],
+        moved: Callable[[], bool] | None = None,
     ) -> None:
         """A failed import batch: read it back; return if only its answer was lost and every object is there,
-        else report what it created and raise one ``BatchFailed`` for the rest."""
+        else report what it created and raise one ``BatchFailed`` for the rest.
+
+        ``moved()`` true (the client failed over to another node since the import was sent, so the node that
+        lost its answer is gone): what the read-back shows missing is imported once more through the node in
+        use (the import only adds), and settled the same way without a third try.
+        """
         what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
         try:
             actual = self.read_state(
@@ -355,6 +399,12 @@ class HttpBackend:
         missing = [obj for obj in batch if obj.key not in actual.of(obj.kind)]
         if not missing and isinstance(exc, AnswerLost):
             return  # the import was carried out; only its answer was lost
+        if isinstance(exc, AnswerLost) and moved is not None and moved():
+            try:
+                self.client.post(api_path("definitions"), to_definitions(missing))
+            except RabbitAdminError as again:
+                self._settle_batch(batch, again, report)
+            return
         report(there)
         raise BatchFailed(
             f"{what}; read back from the server: {len(there)} of them were created, {len(missing)} were not",
@@ -436,7 +486,8 @@ class HttpBackend:
             state = "still there" if gone else ("not there" if actual is None else "there, but not as sent")
             return f"{_subject(obj)} is {state}"
 
-        settled(send, read_back, on_done=None)
+        # A write lost with the node that took it, read back "not done" through another node: send it there.
+        settled(send, read_back, on_done=None, resend_when=self._moved_since(self.client.failovers))
 
     def lock_holder(self, vhost: str) -> Holder | None:
         """Who holds the apply lock of ``vhost``, read from the lock queue's arguments (None: nobody, unknown)."""

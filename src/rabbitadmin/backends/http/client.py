@@ -19,6 +19,14 @@ Transport faults (documented in docs/connection.md and docs/exit-codes.md):
 - A write (PUT, POST, DELETE) is never re-sent once it may have reached the server: when its answer is
   lost (reset, cut, timeout, 502/503/504, an answer that is not the API's) it raises ``AnswerLost``, and
   the backend reads the object back to say whether it was done.
+
+Failover (a cluster: ``ConnectionSettings.urls`` lists several nodes; docs/clusters.md): requests go to one
+node, the first that answers. When the node in use cannot be connected to (nothing was sent, so this is
+safe for writes too), or a GET finds it unavailable (502/503/504 on every try, its answers reset or cut on
+every try, no answer within ``timeout``), the client moves to the next node and sends the request there;
+every thread follows. Each move is told to ``settings.on_failover(from, to, reason)`` and counted in
+``failovers``. A write whose answer was lost is not re-sent here: the backend reads it back (through the
+node now in use; settle.py). The waits stay bounded: each node is tried at most once per request.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from rabbitadmin.errors import (
     ServerError,
     UnaddressableName,
 )
+from rabbitadmin.urls import redact_url
 
 JSON = Any
 
@@ -105,8 +114,17 @@ class _Transient(Exception):
         self.error = error
 
 
+class _NodeDown(Exception):
+    """The node in use cannot be reached: worth sending to another node; ``error`` is what to raise else."""
+
+    def __init__(self, error: RabbitAdminError, reason: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.reason = reason
+
+
 class HttpClient:
-    """Sends requests to one node; see the module docstring."""
+    """Sends requests to the node in use of ``settings.urls``; see the module docstring."""
 
     def __init__(self, settings: ConnectionSettings, pool_size: int = 32) -> None:
         self.settings = settings
@@ -114,6 +132,57 @@ class HttpClient:
         self._pool_size = pool_size
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
+        self._urls = tuple(url.rstrip("/") for url in settings.urls)
+        self._current = 0
+        #: How many times the client moved to another node (a write sent before a move went to the old one).
+        self.failovers = 0
+
+    @property
+    def current_url(self) -> str:
+        """The URL of the node in use (without credentials)."""
+        return self._urls[self._current]
+
+    def _move_on(self, failed: int, tried: set[int], reason: str) -> bool:
+        """After node ``failed`` could not be reached: make another untried node current (unless another
+        thread already did); False when every node was tried."""
+        with self._lock:
+            if self._current != failed and self._current not in tried:
+                return True
+            for step in range(1, len(self._urls)):
+                candidate = (failed + step) % len(self._urls)
+                if candidate not in tried:
+                    self._current = candidate
+                    self.failovers += 1
+                    if self.settings.on_failover is not None:
+                        self.settings.on_failover(
+                            redact_url(self._urls[failed]), redact_url(self._urls[candidate]), reason
+                        )
+                    return True
+            return False
+
+    def _on_any_node(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        body: JSON,
+        ok_statuses: tuple[int, ...],
+        parse: bool,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[requests.Response, JSON]:
+        """``_send`` to the node in use, moving on to the next node while one cannot be reached."""
+        tried: set[int] = set()
+        while True:
+            index = self._current
+            try:
+                return self._send(self._urls[index], method, path, params, body, ok_statuses, parse, headers)
+            except _NodeDown as down:
+                tried.add(index)
+                if not self._move_on(index, tried, down.reason):
+                    if len(self._urls) > 1:
+                        every = ", ".join(redact_url(url) for url in self._urls)
+                        raise type(down.error)(f"{down.error}; no node of the cluster answered ({every})") from None
+                    raise down.error from None
 
     @property
     def _cert(self) -> str | tuple[str, str] | None:
@@ -176,21 +245,28 @@ class HttpClient:
         headers: dict[str, str] | None = None,
     ) -> tuple[requests.Response, JSON]:
         if method != "GET":
-            return self._send(method, path, params, body, ok_statuses, parse, headers)
-        retrying = Retrying(
-            stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_RETRY_SECONDS),
-            wait=wait_exponential(multiplier=0.25, max=2.0),
-            retry=retry_if_exception_type(_Transient),
-            reraise=True,
-        )
-        try:
-            return retrying(self._send, method, path, params, body, ok_statuses, parse)
-        except _Transient as exc:
-            tries = retrying.statistics.get("attempt_number", READ_ATTEMPTS)
-            raise type(exc.error)(f"{exc.error} (tried {tries} times)") from None
+            return self._on_any_node(method, path, params, body, ok_statuses, parse, headers)
+        for round_no in range(len(self._urls)):
+            retrying = Retrying(
+                stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_RETRY_SECONDS),
+                wait=wait_exponential(multiplier=0.25, max=2.0),
+                retry=retry_if_exception_type(_Transient),
+                reraise=True,
+            )
+            try:
+                return retrying(self._on_any_node, method, path, params, body, ok_statuses, parse, headers)
+            except _Transient as exc:
+                tries = retrying.statistics.get("attempt_number", READ_ATTEMPTS)
+                error = type(exc.error)(f"{exc.error} (tried {tries} times)")
+            # Answers reset or cut on every try: the node may be going down; another node may answer.
+            index = self._current
+            if round_no == len(self._urls) - 1 or not self._move_on(index, {index}, "its answers were reset or cut"):
+                raise error from None
+        raise AssertionError("unreachable: the last round returns or raises")
 
     def _send(
         self,
+        base_url: str,
         method: str,
         path: str,
         params: dict[str, str] | None,
@@ -200,7 +276,7 @@ class HttpClient:
         headers: dict[str, str] | None = None,
     ) -> tuple[requests.Response, JSON]:
         where = f"{method} {path}"
-        shown = self.settings.shown_url
+        shown = redact_url(base_url)
         timeout = self.settings.timeout
         write = method != "GET"
         no_answer = f"{where}: no answer from {shown} within {timeout:g}s (--timeout)"
@@ -208,7 +284,7 @@ class HttpClient:
             # verify and cert go on each request: requests lets REQUESTS_CA_BUNDLE override session-level values.
             response = self._session().request(
                 method,
-                self.settings.base_url + path,
+                base_url + path,
                 params=params,
                 json=body,
                 headers=headers,
@@ -227,24 +303,30 @@ class HttpClient:
                 "(--ca-bundle) and client certificate (--client-cert, --client-key), or --insecure to skip verification"
             ) from None
         except requests.exceptions.ConnectTimeout:
-            raise ConnectionFailed(
-                f"cannot connect to {shown}: no connection within {min(CONNECT_TIMEOUT, timeout):.0f}s "
-                f"({CONNECT_RETRIES + 1} attempts); is the host reachable?"
+            raise _NodeDown(
+                ConnectionFailed(
+                    f"cannot connect to {shown}: no connection within {min(CONNECT_TIMEOUT, timeout):.0f}s "
+                    f"({CONNECT_RETRIES + 1} attempts); is the host reachable?"
+                ),
+                "no connection within the connect timeout",
             ) from None
         except requests.exceptions.ReadTimeout:
-            raise _lost_or(write, no_answer, timeout=True) from None
+            raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             cut = f"{where}: the answer from {shown} was cut short (the connection closed mid-body)"
             raise _lost_or(write, cut) from None
         except requests.exceptions.ConnectionError as exc:
             reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else None
             if isinstance(reason, NewConnectionError):
-                raise ConnectionFailed(
-                    f"cannot connect to {shown} ({CONNECT_RETRIES + 1} attempts; is the management plugin enabled "
-                    "and the URL right?)"
+                raise _NodeDown(
+                    ConnectionFailed(
+                        f"cannot connect to {shown} ({CONNECT_RETRIES + 1} attempts; is the management plugin "
+                        "enabled and the URL right?)"
+                    ),
+                    "connection refused",
                 ) from None
             if isinstance(reason, ReadTimeoutError):
-                raise _lost_or(write, no_answer, timeout=True) from None
+                raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
             reset = f"{where}: the connection to {shown} was reset before the answer was complete"
             raise _lost_or(write, reset) from None
         status = response.status_code
@@ -254,9 +336,12 @@ class HttpClient:
             answer = f"HTTP {status} {response.reason or ''}".rstrip()
             if write:
                 raise AnswerLost(f"{where}: {shown} answered {answer}: {MAYBE_CARRIED_OUT}")
-            raise ConnectionFailed(
-                f"{where}: {shown} answered {answer} on every attempt ({GATEWAY_RETRIES + 1}): the server, or a "
-                "proxy in front of it, is unavailable"
+            raise _NodeDown(
+                ConnectionFailed(
+                    f"{where}: {shown} answered {answer} on every attempt ({GATEWAY_RETRIES + 1}): the server, or "
+                    "a proxy in front of it, is unavailable"
+                ),
+                f"it answered {answer}",
             )
         if status >= 400 and status not in ok_statuses:
             raise ServerError(method, path, status, _reason(response))
@@ -268,10 +353,10 @@ class HttpClient:
             try:
                 payload = response.json()
             except ValueError:
-                payload = self._unreadable(where, response, write)
+                payload = self._unreadable(where, shown, response, write)
         return response, payload
 
-    def _unreadable(self, where: str, response: requests.Response, write: bool) -> JSON:
+    def _unreadable(self, where: str, shown: str, response: requests.Response, write: bool) -> JSON:
         """An answer whose body does not parse: cut JSON is worth another try; anything else is not the API."""
         kind = response.headers.get("content-type", "no content type").split(";")[0]
         size = len(response.content)
@@ -282,7 +367,7 @@ class HttpClient:
         if "json" in kind:
             raise _Transient(MalformedResponse(f"{where}: the answer ({size} bytes of JSON) was cut short or bad"))
         raise MalformedResponse(
-            f"{where}: the answer is not JSON ({kind}, {size} bytes): is {self.settings.shown_url} the management "
+            f"{where}: the answer is not JSON ({kind}, {size} bytes): is {shown} the management "
             "API (the URL, a proxy in between)?"
         )
 
@@ -305,13 +390,14 @@ class HttpClient:
         return response.status_code != 404
 
 
-def _lost_or(write: bool, message: str, *, timeout: bool = False) -> Exception:
-    """A lost answer: ``AnswerLost`` for a write; for a GET, a timeout error or a fault worth retrying."""
+def _lost_or(write: bool, message: str, *, timeout: bool = False, hung: str = "") -> Exception:
+    """A lost answer: ``AnswerLost`` for a write; for a GET, a timeout (worth another node, not another try
+    on the same one: it would multiply the wait) or a fault worth retrying."""
     code = ExitCode.TIMEOUT if timeout else ExitCode.CONNECTION
     if write:
         return AnswerLost(f"{message}: {MAYBE_CARRIED_OUT}", code)
     if timeout:
-        return RequestTimeout(message)
+        return _NodeDown(RequestTimeout(message), hung or "no answer in time")
     return _Transient(ConnectionFailed(message))
 
 

@@ -32,10 +32,16 @@ def settled(
     on_done: T,
     note: Callable[[str], None] | None = None,
     advice: str = "",
+    resend_when: Callable[[], bool] | None = None,
 ) -> T:
     """``send()``'s result; if its answer is lost, ``on_done`` when ``read_back`` shows the write done (and
     ``note`` is told so), else ``AnswerLost`` ending in "not done" (plus ``advice``) or "outcome unknown"
-    when the read fails too. The exit code stays the fault's (3, or 10 after a timeout)."""
+    when the read fails too. The exit code stays the fault's (3, or 10 after a timeout).
+
+    ``resend_when``: asked after a read-back shows the write not done; when it says yes (the client moved
+    to another node of the cluster since the write was sent, so the node that lost the answer is gone and
+    the read came from its successor), the write is sent once more, settled the same way without a third try.
+    """
     try:
         return send()
     except AnswerLost as lost:
@@ -44,6 +50,8 @@ def settled(
             state = read_back()
         except RabbitAdminError as exc:
             raise AnswerLost(f"{fault}; reading it back failed too ({exc}): outcome unknown", lost.exit_code) from None
+        if state is not None and resend_when is not None and resend_when():
+            return settled(send, read_back, on_done=on_done, note=note, advice=advice)
         if state is not None:
             raise AnswerLost(f"{fault}; read back: {state}: not done{advice}", lost.exit_code) from None
         if note is not None:
