@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
@@ -26,24 +25,14 @@ from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.engine.plan import Action
 from rabbitadmin.export import export_document
 from rabbitadmin.loader import load_topology_text
-from rabbitadmin.sandbox import Sandbox, SandboxInfo
+from rabbitadmin.sandbox import SandboxInfo
 
-from ..conftest import CliRunner, ctl_backend_options
+from ..conftest import CliRunner
 
 WAIT = 60.0  # seconds for a shovel to move messages or a link to run (each wait is bounded)
 
 
-@pytest.fixture(params=["http", "ctl"])
-def backend(
-    request: pytest.FixtureRequest, settings: ConnectionSettings, sandbox: Sandbox, node: SandboxInfo
-) -> Iterator[Backend]:
-    made: Backend = (
-        HttpBackend(settings, parallelism=2)
-        if request.param == "http"
-        else CtlBackend(**ctl_backend_options(sandbox, node))  # type: ignore[arg-type]
-    )
-    yield made
-    made.close()
+# ``backend`` (the session node through HTTP, then ctl) comes from tests/integration/conftest.py.
 
 
 @pytest.fixture
