@@ -7,8 +7,8 @@ Node cost: one extra node per server version, for this module only (the corpus i
 ``.*`` and global parameters, which must not reach the shared session node), used for both sides and wiped
 over HTTP between them (about a second; a ``rabbitmqctl reset`` cycle took 11 s and a node start 28 s on
 this machine). A corpus file that needs plugins lists them, one a line, in ``<file stem>.plugins``; the test
-reads which plugins the node has enabled and fails, naming the missing ones, when it lacks any (runtime
-parameters of shovel and federation come with the ``params`` work).
+reads which plugins the node has enabled and fails, naming the missing ones, when it lacks any (the node
+runs shovel and federation, as the session node does).
 """
 
 from __future__ import annotations
@@ -28,16 +28,14 @@ from rabbitadmin.normalize import normalize_tags
 from rabbitadmin.passwords import check_password
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
-from ..conftest import CliRunner
+from ..conftest import SESSION_PLUGINS, CliRunner
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "differential"
 FILES = sorted(CORPUS.glob("*.json"))
 
 #: What rabbitadmin leaves different from the server's own import on purpose, and why (docs/definitions.md).
-DELIBERATE_DIFFERENCES = {
-    "global_parameters": "not managed yet (runtime and global parameters arrive with the params work): the plan "
-    "says so in a warning and leaves the server's global parameters as they are",
-}
+#: (Empty since runtime and global parameters became managed kinds: every section is compared.)
+DELIBERATE_DIFFERENCES: dict[str, str] = {}
 #: Differences of one server version's import, which rabbitadmin does not copy: (versions, reason).
 VERSION_DIFFERENCES = {
     "untyped queue": (
@@ -62,7 +60,11 @@ NORMALISED = {
 @pytest.fixture(scope="module")
 def diff_node(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxInfo]:
     """A node of its own for this module (see the module's docstring), both sides run on it in turn."""
-    box = Sandbox(tmp_path_factory.mktemp(f"differential-{rabbitmq_version}") / "node", rabbitmq=rabbitmq_version)
+    box = Sandbox(
+        tmp_path_factory.mktemp(f"differential-{rabbitmq_version}") / "node",
+        rabbitmq=rabbitmq_version,
+        plugins=SESSION_PLUGINS,  # shovel and federation: the corpus carries their parameters
+    )
     info = box.start()
     try:
         yield info
@@ -221,7 +223,9 @@ def test_the_corpus_covers_every_kind_and_format() -> None:
     assert {"list", "str"} <= seen["tags"] and {"password", "password_hash"} <= seen["password"]
     assert {"metadata", "description"} <= seen["vhost shape"] and {"default", "named"} <= seen["topic exchange"]
     assert {"classic", "quorum", "stream", "untyped"} <= seen["queue type"]
-    assert {"vhost-limits", "operator_policy"} <= seen["components"]
+    assert {"vhost-limits", "operator_policy", "shovel", "federation-upstream", "federation-upstream-set"} <= seen[
+        "components"
+    ]
 
 
 @pytest.mark.parametrize("corpus_file", FILES, ids=[path.stem for path in FILES])

@@ -236,13 +236,26 @@ class HttpBackend:
         return objects
 
     def enabled_plugins(self) -> set[str] | None:
-        """The plugins running on every node (``GET /api/nodes`` applications): what registers a component."""
-        nodes = self.client.get(api_path("nodes"), {"columns": "name,running,applications"}) or []
-        running = [
-            {str(app.get("name")) for app in node.get("applications") or ()}
-            for node in nodes if node.get("running", True) and node.get("applications")
-        ]  # fmt: skip
-        return set.intersection(*running) if running else None
+        """The plugins of every running node (what registers a component), or None when unknown.
+
+        ``GET /api/nodes`` gives each node's ``applications`` (running) and ``enabled_plugins`` (the node's
+        plugins file) from the management statistics, which lag a node's boot: seen on 3.10.8, a node up
+        for a few seconds lists 33 applications and no shovel or federation although both are running,
+        ten seconds later 43 with them, and at first neither field. So a node's plugins are the union of
+        both fields, and a node that has neither yet makes the answer unknown (the server then decides)
+        rather than a false "not enabled".
+        """
+        columns = {"columns": "name,running,applications,enabled_plugins"}
+        per_node: list[set[str]] = []
+        for node in self.client.get(api_path("nodes"), columns) or []:
+            if not node.get("running", True):
+                continue
+            names = {str(app.get("name")) for app in node.get("applications") or ()}
+            names |= {str(name) for name in node.get("enabled_plugins") or ()}
+            if not names:
+                return None
+            per_node.append(names)
+        return set.intersection(*per_node) if per_node else None
 
     def _submit_vhost_reads(self, pool: ThreadPoolExecutor, vhost: str) -> tuple[Future[Any], ...]:
         """Submit the vhost's bindings, queues and exchanges listings; return (exchanges, queues, bindings)."""
