@@ -100,6 +100,7 @@ def _fill(
         for option, attribute in FROM_TARGET.items():
             if values.get(option) in (None, False):
                 values[option] = getattr(target, attribute)
+        values["url_from_target"] = not values.get("url")
         if not values.get("url"):
             values["url"] = list(target.urls) or None  # every node: the HTTP client takes the first reachable
         values["parallel"] = target.parallel
@@ -170,13 +171,29 @@ def settings_for(values: Mapping[str, Any]) -> ConnectionSettings:
     password = values["password"]
     password_file = values["password_file"]
     target: Target | None = values["target"]
-    env_password = "RABBITADMIN_PASSWORD" in os.environ
-    if target is not None and password is None and not password_file and not env_password:
-        if target.password_file:
-            password_file = target.password_file
-        else:
-            secret = target.password()
-            password = secret.reveal() if secret is not None else None
+    env = os.environ
+    option_given = (password is not None and password != env.get("RABBITADMIN_PASSWORD")) or bool(
+        password_file and password_file != env.get("RABBITADMIN_PASSWORD_FILE")
+    )
+    if target is not None and not option_given:
+        env_given = "RABBITADMIN_PASSWORD" in env or bool(env.get("RABBITADMIN_PASSWORD_FILE"))
+        own_source = bool(target.password_env or target.password_file)
+        if env_given and own_source and values.get("url_from_target"):
+            # A password variable goes with the server of RABBITADMIN_URL (what `sandbox env` exports together):
+            # never send it to the target's own server, which has its own password source.
+            err(
+                f"warning: RABBITADMIN_PASSWORD/RABBITADMIN_PASSWORD_FILE is not sent to target {target.name!r} "
+                "(its server is the target's url, not RABBITADMIN_URL's): the target's password source is used"
+            )
+            env_given, password, password_file = False, None, None
+        elif env_given and own_source:
+            err(f"warning: RABBITADMIN_PASSWORD overrides the password of target {target.name!r}")
+        if not env_given:
+            if target.password_file:
+                password_file = target.password_file
+            else:
+                secret = target.password()
+                password = secret.reveal() if secret is not None else None
     return resolve_settings(
         url=values["url"],
         user=values["user"],

@@ -62,14 +62,14 @@ def test_a_missing_file_holds_no_targets(tmp_path: Path) -> None:
         ('[targets.a]\npasword_env = "X"\n', 2, "targets.a.pasword_env", "did you mean 'password_env'"),
         ('[targets.a]\nbackend = "htp"\n', 2, "targets.a.backend", "did you mean 'http'"),
         ('[targets.a]\ntimeout = "5"\n', 2, "targets.a.timeout", "an integer or a number"),
-        ('[targets.a]\ntimeout = -1\n', 2, "targets.a.timeout", "positive"),
-        ('[targets.a]\nparallel = 100\n', 2, "targets.a.parallel", "at most 64"),
+        ("[targets.a]\ntimeout = -1\n", 2, "targets.a.timeout", "positive"),
+        ("[targets.a]\nparallel = 100\n", 2, "targets.a.parallel", "at most 64"),
         ('[targets.a]\nurl = "ftp://h"\n', 2, "targets.a.url", "not an http(s) URL"),
         ('[targets.a]\nurl = "http://u:pw@h"\n', 2, "targets.a.url", "must not carry a password"),
-        ('[targets.a]\nurl = []\n', 2, "targets.a.url", "non-empty list"),
+        ("[targets.a]\nurl = []\n", 2, "targets.a.url", "non-empty list"),
         ('[targets.a]\ninsecure = "yes"\n', 2, "targets.a.insecure", "true or false"),
         ('\n\n[targets.a]\npassword_env = "A"\npassword_file = "f"\n', 3, "targets.a", "not both"),
-        ('target = 1\n', 1, "target", "did you mean 'targets'"),
+        ("target = 1\n", 1, "target", "did you mean 'targets'"),
         ('[targets.a]\n[targets.b]\nerlang_cookie = "SECRET"\n', 3, "targets.b.erlang_cookie", "not allowed"),
     ],
 )
@@ -84,7 +84,7 @@ def test_each_problem_is_located(tmp_path: Path, text: str, line: int, field: st
 
 
 def test_every_problem_at_once(tmp_path: Path) -> None:
-    path = write(tmp_path, '[targets.a]\nuser = 1\n[targets.b]\nnode = 2\nbogus = 3\n')
+    path = write(tmp_path, "[targets.a]\nuser = 1\n[targets.b]\nnode = 2\nbogus = 3\n")
     with pytest.raises(TargetsError) as caught:
         load_targets(path)
     assert [(p.line, p.field) for p in caught.value.problems] == [
@@ -164,7 +164,9 @@ def test_an_unknown_backend_option_suggests(targets_file: Path) -> None:
         with_target({**NO_OPTIONS, "backend": "clt"})
 
 
-def test_password_precedence(targets_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_password_precedence(
+    targets_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     prod = with_target({**NO_OPTIONS, "target": "prod"})
     with pytest.raises(UsageError, match="PROD_PW is not set"):
         settings_for(prod)
@@ -172,8 +174,18 @@ def test_password_precedence(targets_file: Path, monkeypatch: pytest.MonkeyPatch
     settings = settings_for(prod)
     assert settings.password is not None and settings.password.reveal() == "from-target"
     assert settings.user == "admin" and settings.timeout == 5
-    monkeypatch.setenv("RABBITADMIN_PASSWORD", "from-variable")  # a variable beats the target
-    assert settings_for(prod).password.reveal() == "from-variable"  # type: ignore[union-attr]
+    # RABBITADMIN_PASSWORD (what `sandbox env` exports with RABBITADMIN_URL) is never sent to the target's
+    # own server when the target has a password source: a leftover sandbox password would reach prod.
+    monkeypatch.setenv("RABBITADMIN_PASSWORD", "from-variable")
+    prod = with_target({**NO_OPTIONS, "target": "prod", "password": "from-variable"})  # typer reads the variable
+    assert settings_for(prod).password.reveal() == "from-target"  # type: ignore[union-attr]
+    assert "is not sent to target 'prod'" in capsys.readouterr().err
+    # With the server of RABBITADMIN_URL (given, not the target's), the variable goes with it and wins.
+    elsewhere = with_target(
+        {**NO_OPTIONS, "target": "prod", "url": ["http://sandbox:15672"], "password": "from-variable"}
+    )
+    assert settings_for(elsewhere).password.reveal() == "from-variable"  # type: ignore[union-attr]
+    assert "overrides the password of target 'prod'" in capsys.readouterr().err
     explicit = with_target({**NO_OPTIONS, "target": "prod", "password": "from-option"})
     assert settings_for(explicit).password.reveal() == "from-option"  # type: ignore[union-attr]
 
