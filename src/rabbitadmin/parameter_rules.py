@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from rabbitadmin.kinds import AMQP_URI_SCHEMES, OWN_KIND_COMPONENTS, PARAMETER_COMPONENTS, ComponentFacts
 from rabbitadmin.suggest import did_you_mean
-from rabbitadmin.uri_secrets import mask_text
 
 __all__ = ["ParameterFinding", "check_parameter"]
 
@@ -111,21 +110,30 @@ def _shovel_endpoints(value: dict[str, Any]) -> list[ParameterFinding]:
 
 
 def _uri_problems(value: Any) -> list[str]:
-    """An AMQP URI or a non-empty list of them (``amqp_uri:parse``): amqp or amqps, a valid port."""
+    """An AMQP URI or a non-empty list of them (``amqp_uri:parse``): amqp or amqps, a valid port, and a user
+    and password with any ``@`` percent-encoded.
+
+    The URI itself is never quoted in a problem: it may be a secret (read from ``{env:}``/``{file:}``), and
+    a malformed one cannot be masked reliably (the field's path says which it is).
+    """
     uris = value if isinstance(value, list) else [value]
     if not uris:
         return ["must be a URI or a non-empty list of URIs"]
     problems = []
-    for uri in uris:
+    for index, uri in enumerate(uris):
+        which = f"item {index} " if isinstance(value, list) else ""
         if not isinstance(uri, str):
-            problems.append(f"must be a URI string, got {type(uri).__name__}")
+            problems.append(f"{which}must be a URI string, got {type(uri).__name__}")
             continue
         try:
             parts = urlsplit(uri)
             parts.port  # noqa: B018 - raises on a port that is not a number
-        except ValueError as exc:
-            problems.append(f"{mask_text(uri)!r} is not a valid URI: {exc}")
+        except ValueError:
+            problems.append(f"{which}is not a valid URI: its host and port cannot be read")
             continue
         if parts.scheme not in AMQP_URI_SCHEMES:
-            problems.append(f"{mask_text(uri)!r} is not a valid URI: the scheme must be amqp or amqps")
+            problems.append(f"{which}is not a valid URI: it must start with amqp:// or amqps://")
+        elif parts.netloc.count("@") > 1:
+            # The server splits at the first '@' (and quotes the rest in its error): "Pa@ss" must be "Pa%40ss".
+            problems.append(f"{which}is not a valid URI: an '@' in its user or password must be written %40")
     return problems

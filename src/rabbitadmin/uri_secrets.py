@@ -15,8 +15,9 @@ from typing import Any
 __all__ = ["MASK", "has_password", "mask_text", "mask_value", "uri_values"]
 
 MASK = "***"
-#: ``scheme://user:password@``: the user part holds no ``:``, ``/`` or ``@``; the password runs to the ``@``.
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s\"']*:)(?P<password>[^@\s\"']*)@")
+#: ``scheme://user:password@``: the user part holds no ``:`` or ``/``; the password runs to the last ``@``
+#: of the authority (before any ``/ ? #``), so an unencoded ``@`` inside it (``Pa@ss``) is masked whole.
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/\s\"']*:)(?P<password>[^\s\"'/?#]*)@")
 
 
 def mask_text(text: str) -> str:

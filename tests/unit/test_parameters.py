@@ -116,7 +116,7 @@ def test_a_parameters_repr_masks_its_uris() -> None:
             "Cannot specify 'dest-exchange' and 'dest-queue'",
         ),
         ({"dest-uri": "amqp://", "src-queue": "a"}, "src-uri: is required"),
-        ({"src-uri": f"http://u:{SECRET}@h", "dest-uri": "amqp://", "src-queue": "a"}, "scheme must be amqp"),
+        ({"src-uri": f"http://u:{SECRET}@h", "dest-uri": "amqp://", "src-queue": "a"}, "must start with amqp://"),
         ({"src-uri": "amqp://h:port", "dest-uri": "amqp://", "src-queue": "a"}, "not a valid URI"),
         ({"src-uri": [], "dest-uri": "amqp://", "src-queue": "a"}, "non-empty list"),
         ({"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": "a", "ack-mode": "ack"}, "ack-mode: must be"),
@@ -387,3 +387,39 @@ def test_corpus_definitions_files_apply_and_replan_clean(name: str) -> None:
 def test_check_parameter_is_the_one_rule_set() -> None:
     assert check_parameter("federation", "local-nodename", "n") == []
     assert check_parameter("federation", "other", "n")[0].message.startswith("the federation component takes only")
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("amqp://fed:Pa@ss:Word1@localhost:5672/%2F", "amqp://fed:***@localhost:5672/%2F"),  # unencoded '@'
+        ('["amqp://a:b@h1/v", "amqp://c:d@h2"]', '["amqp://a:***@h1/v", "amqp://c:***@h2"]'),
+        ("amqp://user@host:5672/v", "amqp://user@host:5672/v"),  # no password: nothing to mask
+        ("amqp://h:5672/x@y", "amqp://h:5672/x@y"),  # an '@' in the path is not userinfo
+    ],
+)
+def test_the_whole_password_is_masked_up_to_the_authoritys_last_at(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("amqp//u:FileSecret8@host", "must start with amqp://"),  # a typo in a secret read from a file
+        ("FileSecret9-notauri", "must start with amqp://"),
+        ("amqp://fed:Pa@ss:Word1@localhost:5672/%2F", "'@' in its user or password must be written %40"),
+        ("amqp://u:Secret7@h:port/v", "host and port cannot be read"),
+    ],
+)
+def test_a_bad_uri_is_refused_without_quoting_it(tmp_path: Path, uri: str, message: str) -> None:
+    (tmp_path / "uri.txt").write_text(uri)
+    text = (
+        "vhosts:\n  - name: v\n    parameters:\n"
+        "      - {component: federation-upstream, name: up, value: {uri: {file: uri.txt}}}\n"
+    )
+    with pytest.raises(TopologyError) as caught:
+        load_topology_text(text, str(tmp_path / "t.yaml"))
+    shown = str(caught.value)
+    assert message in shown and "vhosts[0].parameters[0].value.uri" in shown
+    secret = uri.split("@", maxsplit=1)[0].rsplit(":", 1)[-1] if "@" in uri else uri
+    assert secret not in shown and "Secret" not in shown and "Word1" not in shown
