@@ -190,3 +190,28 @@ def test_definitions_export_and_import(
         assert topology.returncode == 2 and "rabbitadmin apply" in topology.stderr
     finally:
         admin_client.delete(api_path("vhosts", vhost))
+
+
+def test_definitions_export_masks_uri_passwords_unless_asked_into_a_file(
+    admin: AdminCli, admin_client: HttpClient, tmp_path: Path
+) -> None:
+    """The server returns a federation upstream's URI with its password (3.10.8 and 4.0.5): never on stdout."""
+    vhost, secret = f"defs-uri-{secrets.token_hex(3)}", f"UpstreamPw{secrets.token_hex(4)}"
+    admin_client.put(api_path("vhosts", vhost), {})
+    try:
+        value = {"uri": f"amqp://fed:{secret}@127.0.0.1:1/x", "expires": 60000}
+        admin_client.put(
+            api_path("parameters", "federation-upstream", vhost, "up"),
+            {"vhost": vhost, "component": "federation-upstream", "name": "up", "value": value},
+        )
+        shown = admin.ok("definitions", "export", "--vhost", vhost)
+        assert secret not in shown.stdout + shown.stderr
+        [parameter] = json.loads(shown.stdout)["parameters"]
+        assert parameter["value"]["uri"] == "amqp://fed:***@127.0.0.1:1/x" and "masked" in shown.stderr
+        refused = admin("definitions", "export", "--include-uri-passwords")
+        assert refused.returncode == 2 and secret not in refused.stdout + refused.stderr
+        kept = tmp_path / "with-uris.json"
+        admin.ok("definitions", "export", "--vhost", vhost, "--include-uri-passwords", "--output-file", str(kept))
+        assert kept.stat().st_mode & 0o077 == 0 and secret in kept.read_text()
+    finally:
+        admin_client.delete(api_path("vhosts", vhost))

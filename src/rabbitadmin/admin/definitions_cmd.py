@@ -25,6 +25,7 @@ from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, err, error_boun
 from rabbitadmin.definitions_input import is_definitions_document
 from rabbitadmin.errors import InputFileError, UsageError
 from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
+from rabbitadmin.uri_secrets import MASK, mask_value
 
 app = typer.Typer(help="The server's definitions format: export, import (with a plan).", no_args_is_help=True)
 
@@ -36,16 +37,30 @@ def export_definitions(
     include_password_hashes: bool = typer.Option(
         False, "--include-password-hashes", help="Keep users' password hashes (secrets: keep the file private)."
     ),
+    include_uri_passwords: bool = typer.Option(
+        False, "--include-uri-passwords", help="Keep the passwords in parameters' URIs (only with --output-file)."
+    ),
     output_file: Path | None = typer.Option(None, "--output-file", help="Write here (mode 0600) instead of stdout."),
     output: OutputFormat = typer.Option(
         OutputFormat.text, "--output", "-o", help="The document is JSON either way; json: errors as JSON too."
     ),
 ) -> None:
-    """Print the server's definitions (JSON), as the management UI's export gives them."""
+    """Print the server's definitions (JSON), as the management UI's export gives them; password hashes left
+    out and URI passwords (a shovel's or upstream's) masked unless asked for, and then only into a file."""
+    with error_boundary(output):
+        if include_uri_passwords and output_file is None:
+            raise UsageError("--include-uri-passwords writes secrets: only to a file (--output-file), never to stdout")
     with admin_session(ctx) as ops:
         document = ops.export_definitions(vhost)
     if not include_password_hashes:
         document = _without_hashes(document)
+    if not include_uri_passwords:
+        # The server returns parameters' URIs with their passwords (3.10.8 and 4.0.5): never on a terminal.
+        masked = mask_value(document)
+        if masked != document:
+            err(f"warning: URI passwords in parameters are masked as {MASK} (--include-uri-passwords --output-file "
+                "FILE keeps them)")  # fmt: skip
+        document = masked
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if output_file is None:
         sys.stdout.write(text)

@@ -97,3 +97,32 @@ def policy_row(data: Row, kind: str) -> Row:
         "priority": data.get("priority"),
         "definition": data.get("definition"),
     }
+
+
+def with_vhost_metadata(document: dict[str, Any], vhost_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A definitions export whose vhost entries carry their description, tags and default queue type.
+
+    RabbitMQ 3.10.8's ``GET /api/definitions`` lists vhosts by name only, and its own import of such an
+    entry clears the vhost's description and tags (``rabbit_definitions:add_vhost/2``): exporting then
+    importing would lose them. ``vhost_rows`` are the server's vhost listing (``GET /api/vhosts`` or
+    ``rabbitmqctl list_vhosts name description tags default_queue_type``); an entry that has them already
+    is left as the server wrote it.
+    """
+    by_name = {str(row.get("name")): row for row in vhost_rows}
+    vhosts = document.get("vhosts")
+    if not isinstance(vhosts, list):
+        return document
+    completed = []
+    for entry in vhosts:
+        row = by_name.get(str(entry.get("name"))) if isinstance(entry, dict) else None
+        if row is None or "metadata" in entry or "description" in entry:
+            completed.append(entry)
+            continue
+        tags = row.get("tags") or []
+        tags = [t for t in tags.split(",") if t] if isinstance(tags, str) else list(tags)
+        metadata: dict[str, Any] = {"description": row.get("description") or "", "tags": tags}
+        queue_type = row.get("default_queue_type")
+        if queue_type not in (None, "", "undefined"):
+            metadata["default_queue_type"] = queue_type
+        completed.append({**entry, "description": metadata["description"], "tags": tags, "metadata": metadata})
+    return {**document, "vhosts": completed}

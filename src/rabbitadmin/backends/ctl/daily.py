@@ -20,7 +20,15 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
-from rabbitadmin.backends.daily_ops import HEALTH_CHECKS, OBJECT_TOTALS, CheckResult, Row, plugin_version, policy_row
+from rabbitadmin.backends.daily_ops import (
+    HEALTH_CHECKS,
+    OBJECT_TOTALS,
+    CheckResult,
+    Row,
+    plugin_version,
+    policy_row,
+    with_vhost_metadata,
+)
 from rabbitadmin.errors import CtlError, UsageError
 
 #: rabbitmq-diagnostics' exit code for a check that ran and failed (sysexits EX_UNAVAILABLE).
@@ -48,9 +56,7 @@ class CtlDailyOps:
     def _tool(self, tool: str, args: list[str], *, formatter: bool = False, env: dict[str, str] | None = None) -> str:
         """Run rabbitmq-diagnostics or rabbitmq-plugins like rabbitmqctl (``env``: extra variables)."""
         environ = {**(os.environ if self.ctl.env is None else self.ctl.env), **env} if env else self.ctl.env
-        runner = dataclasses.replace(
-            self.ctl, executable=sibling(self.ctl.executable, tool), node=None, env=environ
-        )
+        runner = dataclasses.replace(self.ctl, executable=sibling(self.ctl.executable, tool), node=None, env=environ)
         node = ["-n", self.ctl.node] if self.ctl.node else []
         fmt = ["--formatter", "json"] if formatter else []
         try:
@@ -197,9 +203,18 @@ class CtlDailyOps:
         return self._plugins(["enable" if enable else "disable", "--", *names]).strip()
 
     def export_definitions(self, vhost: str | None = None) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.ctl.run(["export_definitions", "-", "--format=json"]) or "{}")
+        output = self.ctl.run(["export_definitions", "-", "--format=json"]).strip() or "{}"
+        try:
+            data: dict[str, Any] = json.loads(output)
+        except ValueError:
+            # 3.10.8's export_definitions fails this way on a list-valued parameter (a federation-upstream-set):
+            # {:badrpc, {:EXIT, {:badarg, [{:maps, :from_list, ...}]}}} on stdout, exit 0.
+            raise CtlError(
+                "export_definitions", 0, f"the node could not export its definitions: {output[:200]}"
+            ) from None
         if vhost is None:
-            return data
+            rows = self.ctl.json(["list_vhosts", "name", "description", "tags", "default_queue_type"])
+            return with_vhost_metadata(data, rows if isinstance(rows, list) else [])
         # The shape of GET /api/definitions/{vhost}: the vhost's objects without their vhost field.
         one: dict[str, Any] = {"rabbit_version": data.get("rabbit_version") or data.get("rabbitmq_version")}
         for section in VHOST_SECTIONS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rabbitadmin.backends.daily_ops import HEALTH_CHECKS, CheckResult, Row, policy_row
+from rabbitadmin.backends.daily_ops import HEALTH_CHECKS, CheckResult, Row, policy_row, with_vhost_metadata
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.errors import ConnectionFailed, Refused, UsageError
 
@@ -117,6 +117,9 @@ class HttpDailyOps:
     def export_definitions(self, vhost: str | None = None) -> dict[str, Any]:
         path = api_path("definitions", vhost) if vhost is not None else api_path("definitions")
         data: dict[str, Any] = self.client.get(path)
+        if vhost is None:
+            rows = self.client.get(api_path("vhosts"), {"columns": "name,description,tags,default_queue_type"})
+            data = with_vhost_metadata(data, rows or [])
         return data
 
 
