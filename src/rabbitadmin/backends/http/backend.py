@@ -274,7 +274,8 @@ class HttpBackend:
         also asked over AMQP (a passive declare: current ready messages and consumers), taking the larger
         message count; a larger set (``plan --prune`` of thousands of queues) keeps the statistics: one
         channel per queue costs about 4 ms, 12 s at 3,000 queues. Safety does not rest on these counts:
-        apply deletes a classic queue only if it is empty when the server gets the request, and a queue
+        apply deletes a classic queue only if it is empty when the server gets the request (and, where
+        the plan counted no consumer, only if it still has none: if-empty counts ready messages only), and a queue
         that cannot be deleted that way (quorum, stream) needs ``--allow-data-loss`` whatever its count
         (docs/architecture.md, "Message counts").
         """
