@@ -56,7 +56,7 @@ def test_a_consumer_that_attached_after_the_plan_keeps_the_queue(how: str) -> No
     kept = caught.value.result.kept
     expected = ("vhost", (V,)) if how == "vhost" else ("queue", (V, "q1"))
     assert subjects(c for c, _ in kept) == {expected}
-    assert "a consumer attached after the plan" in kept[0][1] and "q1" in kept[0][1]
+    assert kept[0][1].startswith("a consumer attached after the plan") and "q1" in kept[0][1]
     assert "kept: " in str(caught.value) and "q1" in str(caught.value)
     assert (V, "q1") in backend.read_state([V]).queues
     if how == "replace":  # the create half did not run: the queue is the one the server had

@@ -536,10 +536,22 @@ class HttpBackend:
                 # #12888), "in use" as well as "not empty": what the server did is read back, not guessed.
                 if self.client.get_or_none(api_path("queues", vhost, name), {"columns": "name"}) is None:
                     return  # deleted after all
-                cause = "unknown" if if_unused else "not_empty"
+                cause = self._refusal_cause(vhost, name) if if_unused else "not_empty"
             if cause is not None:
                 raise MessagesArrived.for_queue(vhost, name, cause) from None
             raise
+
+    def _refusal_cause(self, vhost: str, name: str) -> str:
+        """Why a kept queue was refused, when the answer did not say: asked live over AMQP (a passive
+        declare: consumers, then ready messages), "unknown" if it cannot be asked or shows neither now."""
+        from rabbitadmin.backends.http.amqp_probe import live_depths
+
+        depth = live_depths(self.node_settings(), [Queue(vhost, name)]).get((vhost, name))
+        if depth is not None and depth.consumers:
+            return "in_use"
+        if depth is not None and depth.messages:
+            return "not_empty"
+        return "unknown"
 
     def _empty_vhost(self, vhost: str, *, if_unused: bool = False) -> None:
         """Delete every queue of ``vhost`` on condition that it is empty (and, with ``if_unused``, that a
