@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:  # types only: the engine imports this module
     from rabbitadmin.engine.apply import ApplyResult
@@ -28,7 +28,7 @@ class ExitCode(IntEnum):
     CHANGES_PENDING = 6  # plan --detailed-exitcode: the server differs from the topology
     FINDINGS = 7  # audit --fail-on: findings at or above the threshold
     LOCKED = 8  # another apply holds the vhost's apply lock and did not let go within --lock-timeout
-    MESSAGES_ARRIVED = 9  # a queue delete/replace planned as empty was kept: messages arrived after the plan
+    MESSAGES_ARRIVED = 9  # a queue delete/replace planned as empty was kept: messages/consumer arrived after the plan
     TIMEOUT = 10  # a call to the server (HTTP or rabbitmqctl) did not answer within its timeout
     INTERRUPTED = 130  # Ctrl-C or SIGTERM: what was done, failed and not attempted is reported
 
@@ -163,12 +163,41 @@ class SandboxError(RabbitAdminError):
 
 
 class MessagesArrived(RabbitAdminError):
-    """A queue delete conditional on the queue being empty was refused: messages arrived after the plan.
+    """A conditional queue delete was refused: messages arrived, or a consumer attached, after the plan.
 
-    Raised by a backend's ``delete(..., if_empty=True)``; the apply keeps the queue and carries on.
+    Raised by a backend's ``delete(..., if_empty=True)`` (the queue holds ready messages) or
+    ``delete(..., if_unused=True)`` (it has a consumer, whose unacknowledged deliveries the server's
+    ``if-empty`` does not count); the apply keeps the queue and carries on. Build it with ``for_queue`` or
+    ``for_vhost`` so every backend words it alike.
     """
 
     exit_code = ExitCode.MESSAGES_ARRIVED
+
+    #: What the server's refusal said: ``"not_empty"`` (ready messages), ``"in_use"`` (a consumer), or
+    #: ``"unknown"`` (the refusal does not say which: 4.0.5's 500 for a non-ASCII vhost, read back).
+    CAUSES: ClassVar[dict[str, str]] = {
+        "not_empty": "messages arrived after the plan",
+        "in_use": "a consumer attached after the plan (its unacknowledged messages would have been lost)",
+        "unknown": "messages arrived or a consumer attached after the plan",
+    }
+
+    cause = "not_empty"
+
+    @classmethod
+    def for_queue(cls, vhost: str, name: str, cause: str = "not_empty") -> MessagesArrived:
+        """The refusal of one queue delete; ``cause`` is a key of ``CAUSES`` (kept in ``.cause``)."""
+        error = cls(f"{cls.CAUSES[cause]}: queue {name!r} in vhost {vhost!r} was not deleted")
+        error.cause = cause
+        return error
+
+    @classmethod
+    def for_vhost(cls, vhost: str, kept: dict[str, str]) -> MessagesArrived:
+        """The refusal of a vhost delete: ``kept`` maps each queue the server kept to its cause."""
+        causes = sorted(set(kept.values()))
+        cause = causes[0] if len(causes) == 1 else "unknown"
+        names = list(kept)
+        listed = ", ".join(repr(name) for name in names[:10]) + (" ..." if len(names) > 10 else "")
+        return cls(f"{cls.CAUSES[cause]} in vhost {vhost!r} (queue(s) {listed}): the vhost was not deleted")
 
 
 class ApplyLocked(RabbitAdminError):
@@ -305,7 +334,8 @@ class PartialApply(RabbitAdminError):
             headline = "the apply kept queues"
         lines = [
             f"{headline}: {len(result.done)} change(s) done, "
-            f"{len(result.kept)} kept (messages arrived after the plan), {len(result.failed)} failed, "
+            f"{len(result.kept)} kept (messages arrived or consumers attached after the plan), "
+            f"{len(result.failed)} failed, "
             f"{len(result.not_attempted)} not attempted"
         ]
         if cause is not None:  # what stopped the apply between two steps (the lock of a vhost it created)
@@ -328,8 +358,8 @@ class PartialApply(RabbitAdminError):
             lines.append("running the same command again will not finish it: fix the cause named above first")
         elif only_kept:
             lines.append(
-                "the kept queues hold messages now: drain them and run the same command again, or pass "
-                "--allow-data-loss to delete them with their messages"
+                "the kept queues hold messages or have consumers now: drain them (stop their consumers) and run "
+                "the same command again, or pass --allow-data-loss to delete them with their messages"
             )
         else:
             lines.append("run the same command again to finish: the next plan starts from the server's state")

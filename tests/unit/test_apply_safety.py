@@ -57,7 +57,7 @@ class RecordingBackend:
     def update(self, obj: TopologyObject) -> None:
         self.calls.append(("update", obj.key, False))
 
-    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False, if_unused: bool = False) -> None:
         self.calls.append(("delete", obj.key, if_empty))
         if if_empty and isinstance(obj, Queue) and obj.name in self.full:
             raise MessagesArrived(f"messages arrived after the plan: queue {obj.name!r}")

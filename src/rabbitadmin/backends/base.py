@@ -69,13 +69,19 @@ class Backend(Protocol):
     def update(self, obj: TopologyObject) -> None:
         """Change the updatable fields of an existing object to those of ``obj``."""
 
-    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False, if_unused: bool = False) -> None:
         """Delete an existing object (as read from the server). Already gone counts as done.
 
-        ``if_empty`` (queues and vhosts): the server deletes a queue only if it holds no message at that
-        moment (``DELETE /api/queues/{vhost}/{name}?if-empty=true``, ``rabbit_amqqueue:delete/4`` with
+        ``if_empty`` (queues and vhosts): the server deletes a queue only if it holds no ready message at
+        that moment (``DELETE /api/queues/{vhost}/{name}?if-empty=true``, ``rabbit_amqqueue:delete/4`` with
         ``IfEmpty``), and raises ``errors.MessagesArrived`` otherwise; a vhost is deleted only after each of
-        its queues was deleted that way.
+        its queues was deleted that way. The server's if-empty counts ready messages only: messages
+        delivered to a consumer and not yet acknowledged go with the queue.
+        ``if_unused`` (classic queues, and a vhost's classic queues; with ``if_empty``): the server also
+        refuses while the queue has a consumer (``if-unused=true``, ``IfUnused``; 400 "in use", eval
+        ``{error, in_use}``), raising ``errors.MessagesArrived`` too. It is sent to classic queues only:
+        quorum queues refuse the flag itself (``rabbit_quorum_queue:delete/4``, HTTP 400 "not supported by
+        quorum queues") and streams ignore conditions; the engine never asks for it on them.
         """
 
     def server_facts(self) -> tuple[str | None, dict[str, str] | None]:

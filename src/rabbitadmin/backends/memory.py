@@ -13,8 +13,11 @@ It behaves like a RabbitMQ node as the engine sees one through ``backends.http``
   destination of; an auto-delete exchange goes when its last binding as a source goes.
 - ``delete(..., if_empty=True)`` raises ``errors.MessagesArrived`` when the queue holds messages (set with
   ``set_messages``); quorum queues refuse the condition, streams ignore it (``rabbit_quorum_queue:delete/4``,
-  ``rabbit_stream_queue:delete/4``). A vhost delete with ``if_empty`` deletes its empty queues one by one
-  and keeps the vhost if one holds messages, as ``HttpBackend`` does.
+  ``rabbit_stream_queue:delete/4``). ``if_unused=True`` also refuses a classic queue with consumers
+  (``set_messages(..., consumers=)``; the server checks it before emptiness, 400 "in use"); like the real
+  backends it is not applied to other queue types (quorum queues refuse the flag itself). A vhost delete
+  with ``if_empty`` deletes its empty (and, with ``if_unused``, unused classic) queues one by one and keeps
+  the vhost if one is refused, as ``HttpBackend`` does.
 - What the server refuses it refuses with the HTTP backend's errors (``errors.ServerError`` with the
   status the management API answers): an object in a missing vhost, a binding to a missing endpoint, a
   redeclare with other properties (406 ``PRECONDITION_FAILED`` answered as 400), an ``amq.`` name (403).
@@ -264,8 +267,8 @@ class MemoryBackend:
             raise ValueError(f"a {obj.kind} cannot be updated in place")
         self._write("update", obj, lambda: self._create(obj))
 
-    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
-        self._write("delete", obj, lambda: self._delete(obj, if_empty=if_empty))
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False, if_unused: bool = False) -> None:
+        self._write("delete", obj, lambda: self._delete(obj, if_empty=if_empty, if_unused=if_unused))
 
     # -- the server's rules ------------------------------------------------------------------------------
     def _write(self, call: str, obj: TopologyObject, carry_out: Callable[[], None]) -> None:
@@ -388,41 +391,40 @@ class MemoryBackend:
             binding = replace(obj, arguments=normalize_arguments(obj.arguments), properties_key=None, origin=None)
             state["binding"][binding.key] = binding
 
-    def _delete(self, obj: TopologyObject, *, if_empty: bool) -> None:
+    def _delete(self, obj: TopologyObject, *, if_empty: bool, if_unused: bool) -> None:
         with self._lock:
-            if isinstance(obj, Queue) and if_empty:
-                self._check_empty(obj.key)
+            if isinstance(obj, Queue) and (if_empty or if_unused):
+                self._check_conditions(obj.key, if_empty=if_empty, if_unused=if_unused)
             if isinstance(obj, Vhost) and if_empty:
-                self._empty_vhost(obj.name)
+                self._empty_vhost(obj.name, if_unused=if_unused)
             self._remove(obj.kind, obj.key)
 
-    def _check_empty(self, key: Key) -> None:
+    def _check_conditions(self, key: Key, *, if_empty: bool, if_unused: bool) -> None:
         queue = self._state.objects["queue"].get(key)
         if not isinstance(queue, Queue) or queue.type == "stream":
-            return  # gone already, or a stream: the condition is ignored
-        if queue.type == "quorum":
-            raise ServerError("DELETE", f"/api/queues/{key[0]}/{key[1]}", 400, "if-empty is not supported")
-        if self._state.messages.get(key, 0) > 0:
-            raise MessagesArrived(
-                f"messages arrived after the plan: queue {key[1]!r} in vhost {key[0]!r} was not deleted"
-            )
+            return  # gone already, or a stream: the conditions are ignored
+        if queue.type == "quorum":  # it refuses both flags; the backends send if-unused to classic queues only
+            if if_empty:
+                raise ServerError("DELETE", f"/api/queues/{key[0]}/{key[1]}", 400, "if-empty is not supported")
+            return
+        if if_unused and self._state.consumers.get(key, 0) > 0:  # checked first by the server (400 "in use")
+            raise MessagesArrived.for_queue(key[0], key[1], "in_use")
+        if if_empty and self._state.messages.get(key, 0) > 0:
+            raise MessagesArrived.for_queue(key[0], key[1], "not_empty")
 
-    def _empty_vhost(self, vhost: str) -> None:
-        kept = []
+    def _empty_vhost(self, vhost: str, *, if_unused: bool) -> None:
+        kept: dict[str, str] = {}
         for key, queue in list(self._state.objects["queue"].items()):
             if key[0] != vhost or not isinstance(queue, Queue) or queue.exclusive:
                 continue
             try:
-                self._check_empty(key)
-            except MessagesArrived:
-                kept.append(key[1])
+                self._check_conditions(key, if_empty=True, if_unused=if_unused)
+            except MessagesArrived as exc:
+                kept[key[1]] = exc.cause
                 continue
             self._remove("queue", key)
         if kept:
-            raise MessagesArrived(
-                f"messages arrived after the plan in vhost {vhost!r} (queue(s) {', '.join(map(repr, kept))}): "
-                "the vhost was not deleted"
-            )
+            raise MessagesArrived.for_vhost(vhost, kept)
 
     def _remove(self, kind: str, key: Key) -> None:
         """Delete one object and everything the server deletes with it; already gone is no error."""

@@ -159,10 +159,16 @@ def execute_plan(
     check_safety(plan, allow_data_loss=allow_data_loss)
     run = _Run(plan, backend, progress, interrupt or threading.Event())
 
-    def delete_step(obj: TopologyObject) -> Callable[[], None]:
-        # A queue counted empty is deleted only if it still is when the server gets the request.
+    def delete_step(change: Change) -> Callable[[], None]:
+        obj = change.actual
+        assert obj is not None
         if KINDS[obj.kind].holds_messages and not allow_data_loss:
-            return lambda: backend.delete(obj, if_empty=True)
+            # A queue counted empty is deleted only if it still is when the server gets the request. The
+            # server's if-empty counts ready messages only: one planned with no consumer is deleted only if
+            # it still has none, or messages delivered to a consumer that attached since would go with it.
+            # Where the plan showed consumers, the operator saw them cut off: if-empty alone, as shown.
+            unused = not change.consumers
+            return lambda: backend.delete(obj, if_empty=True, if_unused=unused)
         return lambda: backend.delete(obj)
 
     def update_step(obj: TopologyObject) -> Callable[[], None]:
@@ -171,7 +177,7 @@ def execute_plan(
     for kind in DELETE_ORDER:
         run.run_parallel(
             [
-                (c, delete_step(c.actual))
+                (c, delete_step(c))
                 for c in plan.changes
                 if c.kind == kind and c.action in (Action.DELETE, Action.REPLACE) and c.actual is not None
             ]

@@ -34,6 +34,7 @@ from typing import Any
 
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.ctl import eval as ctl_eval
+from rabbitadmin.backends.ctl import quirks
 from rabbitadmin.backends.ctl.batch import Batcher
 from rabbitadmin.backends.ctl.lock import hold_eval
 from rabbitadmin.backends.ctl.runner import (
@@ -306,25 +307,16 @@ class CtlBackend:
         plugins = status.get("active_plugins") if isinstance(status, dict) else None
         return {str(name) for name in plugins} if isinstance(plugins, list) else None
 
-    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False, if_unused: bool = False) -> None:
         if isinstance(obj, Exchange):
             self._batched_delete("exchange_delete", {"vhost": obj.vhost, "name": obj.name}, obj.kind)
         elif isinstance(obj, Binding):
             self._batched_delete("binding_delete", to_definition(obj), obj.kind)
-        elif isinstance(obj, Queue) and self.unsupported_reason(("queue_delete",)) is None:
-            spec = {"vhost": obj.vhost, "name": obj.name, "if_empty": if_empty}
-            self._batched_delete("queue_delete", spec, obj.kind)
         elif isinstance(obj, Queue):
-            flags = ["--if-empty"] if if_empty else []
-            try:
-                self._run_delete(["delete_queue", *flags, f"--vhost={obj.vhost}", "--", obj.name])
-            except CtlError as exc:
-                if if_empty and "not empty" in exc.reason:
-                    raise _arrived(obj.vhost, obj.name) from None
-                raise
+            self._delete_queue(obj, if_empty=if_empty, if_unused=if_unused and obj.type == "classic")
         elif isinstance(obj, Vhost):
             if if_empty:
-                self._empty_vhost(obj.name)
+                self._empty_vhost(obj.name, if_unused=if_unused)
             self._run_delete(["delete_vhost", "--", obj.name])
         elif isinstance(obj, User):
             self._run_delete(["delete_user", "--", obj.name])
@@ -345,15 +337,32 @@ class CtlBackend:
         else:
             self._run_delete(["clear_topic_permissions", f"--vhost={obj.vhost}", "--", obj.user, obj.exchange])
 
+    def _delete_queue(self, queue: Queue, *, if_empty: bool, if_unused: bool) -> None:
+        """One queue delete: batched through the eval, or ``rabbitmqctl delete_queue`` where it cannot run.
+        A refused condition raises ``MessagesArrived`` (quorum queues never get ``if_unused``: they refuse it)."""
+        if self.unsupported_reason(("queue_delete",)) is None:
+            spec = {"vhost": queue.vhost, "name": queue.name, "if_empty": if_empty, "if_unused": if_unused}
+            self._batched_delete("queue_delete", spec, queue.kind)
+            return
+        flags = (["--if-empty"] if if_empty else []) + (["--if-unused"] if if_unused else [])
+        try:
+            self._run_delete(["delete_queue", *flags, f"--vhost={queue.vhost}", "--", queue.name])
+        except CtlError as exc:
+            cause = quirks.delete_queue_refusal(exc.reason) if flags else None
+            if cause is not None:
+                raise MessagesArrived.for_queue(queue.vhost, queue.name, cause) from None
+            raise
+
     def _batched_delete(self, operation: str, spec: dict[str, Any], kind: str) -> None:
         outcome = self._deletes[operation].submit(spec)
-        if outcome == "not_empty":
-            raise _arrived(spec["vhost"], spec["name"])
+        if outcome in ("not_empty", "in_use"):
+            raise MessagesArrived.for_queue(spec["vhost"], spec["name"], outcome)
         if outcome not in ("deleted", "not_found"):  # not found: already gone is the desired state
             raise RabbitAdminError(f"the server refused to delete the {kind}: {outcome}")
 
-    def _empty_vhost(self, vhost: str) -> None:
-        """Delete every queue of ``vhost`` on condition that it is empty (one eval), before the vhost goes."""
+    def _empty_vhost(self, vhost: str, *, if_unused: bool = False) -> None:
+        """Delete every queue of ``vhost`` on condition that it is empty (and, with ``if_unused``, that a
+        classic one has no consumer), in one eval, before the vhost goes."""
         counts, _ = self._extras([vhost])
         names = sorted(name for _, name in counts if not is_apply_lock(name))
         if not names:
@@ -361,20 +370,20 @@ class CtlBackend:
         reason = self.unsupported_reason(("queue_delete",))
         if reason is not None:
             raise RabbitAdminError(f"cannot delete vhost {vhost!r} on condition that its queues are empty: {reason}")
-        outcomes = self._eval("queue_delete", [{"vhost": vhost, "name": name, "if_empty": True} for name in names])
-        kept = [name for name, outcome in zip(names, outcomes, strict=True) if outcome == "not_empty"]
+        # The expression itself passes if_unused to classic queues only.
+        specs = [{"vhost": vhost, "name": name, "if_empty": True, "if_unused": if_unused} for name in names]
+        outcomes = self._eval("queue_delete", specs)
+        refused = ("not_empty", "in_use")
+        kept = {name: outcome for name, outcome in zip(names, outcomes, strict=True) if outcome in refused}
         failed = [
             f"{name}: {outcome}"
             for name, outcome in zip(names, outcomes, strict=True)
-            if outcome not in ("deleted", "not_found", "not_empty")
+            if outcome not in ("deleted", "not_found", "not_empty", "in_use")
         ]
         if failed:
             raise RabbitAdminError(f"the server refused to delete queues of vhost {vhost!r}: {'; '.join(failed)}")
         if kept:
-            listed = ", ".join(repr(name) for name in kept[:10]) + (" ..." if len(kept) > 10 else "")
-            raise MessagesArrived(
-                f"messages arrived after the plan in vhost {vhost!r} (queue(s) {listed}): the vhost was not deleted"
-            )
+            raise MessagesArrived.for_vhost(vhost, kept)
 
     def _run_delete(self, args: list[str]) -> None:
         try:
@@ -458,10 +467,6 @@ def _limits_output(output: str) -> dict[str, Any]:
     if isinstance(parsed, str):
         parsed = json.loads(parsed) if parsed.strip() else {}
     return dict(parsed) if isinstance(parsed, dict) else {}
-
-
-def _arrived(vhost: str, name: str) -> MessagesArrived:
-    return MessagesArrived(f"messages arrived after the plan: queue {name!r} in vhost {vhost!r} was not deleted")
 
 
 def _count(value: Any) -> int | None:

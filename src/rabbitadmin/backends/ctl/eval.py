@@ -13,7 +13,10 @@ channel, which a node without it does not offer. So these run as Erlang expressi
 - many queue deletes at once: ``rabbit_amqqueue:lookup/1`` and ``rabbit_amqqueue:delete/4``, which is what
   ``rabbitmqctl delete_queue`` itself calls, batched into one call (``rabbitmqctl delete_queue`` takes one
   queue per call). A spec with ``"if_empty": true`` passes ``IfEmpty`` to the server, which answers
-  ``{error, not_empty}`` (outcome ``not_empty``) for a queue that holds messages at that moment.
+  ``{error, not_empty}`` (outcome ``not_empty``) for a queue that holds ready messages at that moment;
+  ``"if_unused": true`` passes ``IfUnused``, answered ``{error, in_use}`` (outcome ``in_use``) for a queue
+  with a consumer (3.10.8 and 4.0.5). A quorum queue answers the flag with a ``protocol_error``, so the
+  expression passes it only to a classic queue (``amqqueue:get_type/1``).
 
 The risk: these are internal functions, not a public API, and may change between RabbitMQ versions
 (they exist with these arities from 3.8 on; checked here on 3.10.8). Each expression
@@ -42,7 +45,7 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("rabbit_misc", "amqp_table", 1),
         ("rabbit_misc", "to_amqp_table", 1),
     ),
-    "queue_delete": (("rabbit_amqqueue", "lookup", 1), ("rabbit_amqqueue", "delete", 4)),
+    "queue_delete": (("rabbit_amqqueue", "lookup", 1), ("rabbit_amqqueue", "delete", 4), ("amqqueue", "get_type", 1)),
     "apply_lock": (
         ("rabbit_vhost", "exists", 1),
         ("rabbit_amqqueue", "declare", 6),
@@ -81,9 +84,11 @@ _EXCHANGE_DELETE = """[try rabbit_exchange:delete(
 _QUEUE_DELETE = """[case rabbit_amqqueue:lookup(
         rabbit_misc:r(maps:get(<<"vhost">>, S), queue, maps:get(<<"name">>, S))) of
       {{ok, Q}} ->
-        case rabbit_amqqueue:delete(Q, false, maps:get(<<"if_empty">>, S, false), <<"{user}">>) of
+        IfUnused = maps:get(<<"if_unused">>, S, false) andalso amqqueue:get_type(Q) =:= rabbit_classic_queue,
+        case rabbit_amqqueue:delete(Q, IfUnused, maps:get(<<"if_empty">>, S, false), <<"{user}">>) of
           {{ok, _}} -> deleted;
           {{error, not_empty}} -> not_empty;
+          {{error, in_use}} -> in_use;
           Other -> {{error, Other}}
         end;
       {{error, not_found}} -> not_found

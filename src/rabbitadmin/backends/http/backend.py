@@ -274,7 +274,8 @@ class HttpBackend:
         also asked over AMQP (a passive declare: current ready messages and consumers), taking the larger
         message count; a larger set (``plan --prune`` of thousands of queues) keeps the statistics: one
         channel per queue costs about 4 ms, 12 s at 3,000 queues. Safety does not rest on these counts:
-        apply deletes a classic queue only if it is empty when the server gets the request, and a queue
+        apply deletes a classic queue only if it is empty when the server gets the request (and, where
+        the plan counted no consumer, only if it still has none: if-empty counts ready messages only), and a queue
         that cannot be deleted that way (quorum, stream) needs ``--allow-data-loss`` whatever its count
         (docs/architecture.md, "Message counts").
         """
@@ -457,17 +458,22 @@ class HttpBackend:
         with self._handles_lock:
             return self._limit_locks.setdefault(key, threading.RLock())
 
-    def delete(self, obj: TopologyObject, *, if_empty: bool = False) -> None:
+    def delete(self, obj: TopologyObject, *, if_empty: bool = False, if_unused: bool = False) -> None:
         client = self.client
         if isinstance(obj, TopicPermission):
             self._delete_topic_permission(obj)
             return
         if isinstance(obj, Queue):
             queue = obj
-            self._settled(obj, lambda: self._delete_queue(queue.vhost, queue.name, if_empty=if_empty), gone=True)
+            unused = if_unused and queue.type == "classic"  # quorum queues refuse the flag itself
+
+            def send() -> None:
+                self._delete_queue(queue.vhost, queue.name, if_empty=if_empty, if_unused=unused)
+
+            self._settled(obj, send, gone=True)
             return
         if isinstance(obj, Vhost) and if_empty:
-            self._empty_vhost(obj.name)  # each queue deleted on condition that it is still empty
+            self._empty_vhost(obj.name, if_unused=if_unused)  # each queue deleted on condition that it still is
         if isinstance(obj, Binding):
             handle = obj.properties_key or self._binding_handle(obj)
             if handle is None:
@@ -510,49 +516,73 @@ class HttpBackend:
             return None
         return Holder.from_arguments(entry.get("arguments")) if isinstance(entry, dict) else None
 
-    def _delete_queue(self, vhost: str, name: str, *, if_empty: bool) -> None:
-        """Delete a queue; with ``if_empty`` the server refuses when it holds messages (HTTP 400, "not empty")."""
-        if not if_empty:
+    def _delete_queue(self, vhost: str, name: str, *, if_empty: bool, if_unused: bool = False) -> None:
+        """Delete a queue; with ``if_empty`` the server refuses when it holds ready messages (HTTP 400, "queue
+        ... not empty"), with ``if_unused`` when it has a consumer (HTTP 400, "queue ... in use"; 3.10.8 and
+        4.0.5): both raise ``MessagesArrived``."""
+        if not if_empty and not if_unused:
             self.client.delete(api_path("queues", vhost, name))
             return
+        conditions = {"if-empty": "true"} if if_empty else {}
+        if if_unused:
+            conditions["if-unused"] = "true"
         try:
-            self.client.delete(api_path("queues", vhost, name), {"if-empty": "true"})
+            self.client.delete(api_path("queues", vhost, name), conditions)
         except ServerError as exc:
-            kept = exc.status < 500 and "not empty" in exc.reason  # 400 "queue ... not empty"
-            if not kept and exc.status >= 500:
+            refusals = quirks.QUEUE_DELETE_REFUSALS.items()
+            cause = next((c for c, words in refusals if exc.status < 500 and words in exc.reason), None)
+            if cause is None and exc.status >= 500:
                 # 4.0.5 answers 500 with no reason when the refusal names a non-ASCII vhost (rabbitmq-server
-                # #12888): what the server did is read back rather than guessed from the answer.
+                # #12888), "in use" as well as "not empty": what the server did is read back, not guessed.
                 if self.client.get_or_none(api_path("queues", vhost, name), {"columns": "name"}) is None:
                     return  # deleted after all
-                kept = True
-            if kept:
-                raise MessagesArrived(
-                    f"messages arrived after the plan: queue {name!r} in vhost {vhost!r} was not deleted"
-                ) from None
+                cause = self._refusal_cause(vhost, name) if if_unused else "not_empty"
+            if cause is not None:
+                raise MessagesArrived.for_queue(vhost, name, cause) from None
             raise
 
-    def _empty_vhost(self, vhost: str) -> None:
-        """Delete every queue of ``vhost`` on condition that it is empty, before the vhost itself goes.
+    def _refusal_cause(self, vhost: str, name: str) -> str:
+        """Why a kept queue was refused, when the answer did not say: asked live over AMQP (a passive
+        declare: consumers, then ready messages), "unknown" if it cannot be asked or shows neither now."""
+        from rabbitadmin.backends.http.amqp_probe import live_depths
+
+        depth = live_depths(self.node_settings(), [Queue(vhost, name)]).get((vhost, name))
+        if depth is not None and depth.consumers:
+            return "in_use"
+        if depth is not None and depth.messages:
+            return "not_empty"
+        return "unknown"
+
+    def _empty_vhost(self, vhost: str, *, if_unused: bool = False) -> None:
+        """Delete every queue of ``vhost`` on condition that it is empty (and, with ``if_unused``, that a
+        classic one has no consumer), before the vhost itself goes.
 
         A vhost delete has no condition of its own: the queues counted empty by the plan are deleted one by
-        one with ``if-empty``, and the first that received messages stops the vhost delete.
+        one with ``if-empty``, and the first that received messages (or a consumer) stops the vhost delete.
         """
-        listing = {"columns": "name,exclusive", "disable_stats": "true"}
-        rows = self.client.get_or_none(api_path("queues", vhost), listing)
-        names = [row["name"] for row in rows or () if not row.get("exclusive")]
+        listing = {"columns": "name,exclusive,type", "disable_stats": "true"}
+        listed = self.client.get_or_none(api_path("queues", vhost), listing) or ()
+        rows = [row for row in listed if not row.get("exclusive")]
+        names = [row["name"] for row in rows]
         with ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(names) or 1))) as pool:
-            futures = [pool.submit(self._delete_queue, vhost, name, if_empty=True) for name in names]
-        kept = []
+            futures = [
+                pool.submit(
+                    self._delete_queue,
+                    vhost,
+                    row["name"],
+                    if_empty=True,
+                    if_unused=if_unused and row.get("type", "classic") == "classic",
+                )
+                for row in rows
+            ]
+        kept: dict[str, str] = {}
         for name, future in zip(names, futures, strict=True):
             try:
                 future.result()
-            except MessagesArrived:
-                kept.append(name)
+            except MessagesArrived as exc:
+                kept[name] = exc.cause
         if kept:
-            listed = ", ".join(repr(name) for name in kept[:10]) + (" ..." if len(kept) > 10 else "")
-            raise MessagesArrived(
-                f"messages arrived after the plan in vhost {vhost!r} (queue(s) {listed}): the vhost was not deleted"
-            )
+            raise MessagesArrived.for_vhost(vhost, kept)
 
     def _binding_handle(self, obj: Binding) -> str | None:
         """The server's ``properties_key`` for a binding (None if it no longer exists).

@@ -34,3 +34,11 @@ def connected_user(settings: ConnectionSettings) -> str:
     """The user every request acts as (HTTP basic auth): deleting or demoting it would lock the tool out,
     so plan/apply and ``users delete`` protect it. (rabbitmqctl acts as the Erlang node: no such user.)"""
     return settings.user
+
+
+#: How a conditional ``DELETE /api/queues/{vhost}/{name}`` refusal reads (HTTP 400, 3.10.8 and 4.0.5), by
+#: ``MessagesArrived`` cause: ``if-empty`` "queue 'q' in vhost 'v' not empty", ``if-unused`` "... in use"
+#: (with both flags, a queue with a consumer answers "in use"). 4.0.5 answers 500 with no reason instead
+#: when the vhost name is not ASCII (rabbitmq-server #12888): the backend reads the queue back, and asks a
+#: passive declare whether a consumer or ready messages kept it.
+QUEUE_DELETE_REFUSALS = {"not_empty": "not empty", "in_use": "in use"}
