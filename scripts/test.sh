@@ -25,20 +25,20 @@ if [ "${RABBITADMIN_TEST_JOBS:-2}" = 1 ] || [ "$versions" != "3.10,4.0" ]; then
   exec .venv/bin/pytest -q "$@"
 fi
 # Two processes on the machine's cores: most of a node test's time is spent waiting for the broker, so the
-# 4.0 node tests run beside everything else (the 3.10 node tests and the tests that start no node).
-# RABBITADMIN_TEST_JOBS=1 runs one process (do so when you pass your own -m).
+# 4.0 node tests and the tests that start no node run beside the 3.10 node tests (and the Ansible tests,
+# which deploy the host's 3.10). RABBITADMIN_TEST_JOBS=1 runs one process (do so when you pass your own -m).
 log="$(mktemp -t rabbitadmin-tests-4.0.XXXXXX.log)"
-echo "==> pytest: RabbitMQ 4.0 node tests in the background (output at the end; live in $log)"
-RABBITADMIN_TEST_VERSIONS=4.0 .venv/bin/pytest -q -m versioned "$@" >"$log" 2>&1 &
+echo "==> pytest: RabbitMQ 4.0 node tests and the tests that start no node, in the background (output at the end; live in $log)"
+RABBITADMIN_TEST_VERSIONS=4.0 .venv/bin/pytest -q -m "versioned or not integration" "$@" >"$log" 2>&1 &
 second=$!
 trap 'kill -INT "$second" 2>/dev/null || true; wait "$second" 2>/dev/null || true' INT TERM
-echo "==> pytest: RabbitMQ 3.10 node tests and the tests that start no node"
+echo "==> pytest: RabbitMQ 3.10 node tests"
 status=0
-RABBITADMIN_TEST_VERSIONS=3.10 .venv/bin/pytest -q "$@" || status=$?
+RABBITADMIN_TEST_VERSIONS=3.10 .venv/bin/pytest -q -m integration "$@" || status=$?
 second_status=0
 wait "$second" || second_status=$?
 trap - INT TERM
-echo "==> pytest: RabbitMQ 4.0 node tests (exit $second_status)"
+echo "==> pytest: RabbitMQ 4.0 node tests and the tests that start no node (exit $second_status)"
 cat "$log"
 rm -f "$log"
 # pytest's 5 (nothing collected) in one half is not a failure when the other half ran tests.
