@@ -229,7 +229,25 @@ def build() -> dict[str, Any]:
         "apply": {
             "description": "What `apply -o json` (and `tutorial provision -o json`) prints: the plan and its result.",
             "type": "object",
-            "properties": {"plan": {"$ref": "#/$defs/plan"}, "result": {"$ref": "#/$defs/result"}},
+            "properties": {
+                "plan": {"$ref": "#/$defs/plan"},
+                "result": {"$ref": "#/$defs/result"},
+                "failovers": {
+                    "description": "The nodes of a cluster the apply moved between (docs/clusters.md): from and "
+                    "to are the nodes' URLs (without credentials), reason why it moved. Empty: it stayed on one.",
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "from": {"type": "string"},
+                            "to": {"type": "string"},
+                            "reason": {"type": "string"},
+                        },
+                        "required": ["from", "to", "reason"],
+                        "additionalProperties": False,
+                    },
+                },
+            },
             "required": ["plan", "result"],
             "additionalProperties": False,
         },

@@ -23,6 +23,7 @@ from rabbitadmin.schema_cmd import PLAN_SCHEMA_RESOURCE, load_schema
 from ..conftest import CliRunner
 
 HASH = hash_password("plan-json-pw")
+URI_SECRET = "upstream-pw-plan-json"  # a password inside a parameter's URI: never in any plan or result
 
 
 @pytest.fixture
@@ -30,6 +31,7 @@ def user(admin_client: HttpClient) -> Iterator[str]:
     name = f"plan-json-{secrets.token_hex(3)}"
     yield name
     admin_client.delete(api_path("users", name))
+    admin_client.delete(api_path("global-parameters", name))  # the topology's global parameter has its name
 
 
 def topology(vhost: str, user: str, *, changed: bool = False) -> str:
@@ -50,6 +52,12 @@ vhosts:
       - {{name: orders, type: {queue_type}, arguments: {{x-max-length: 5}}}}{extra_queue}
     bindings:
       - {{source: ex, destination: orders, arguments: {{x-match: all, colour: red}}}}
+    parameters:
+      - component: federation-upstream
+        name: up
+        value: {{uri: 'amqp://fed:{URI_SECRET}@127.0.0.1:1/x', expires: {cap * 1000}}}
+global_parameters:
+  - {{name: {user}, value: {{cap: {cap}}}}}
 users:
   - {{name: {user}, password_hash: {HASH}, tags: [{"administrator" if changed else "monitoring"}],
      limits: {{max-connections: {cap}}}}}
@@ -86,6 +94,7 @@ def test_real_plans_and_applies_fit_the_published_schema(
     actions = {(c["action"], c["kind"]) for c in plan["changes"]}
     assert {("replace", "queue"), ("delete", "queue"), ("update", "policy"), ("update", "user")} <= actions
     assert {("update", kind) for kind in ("vhost_limit", "user_limit", "operator_policy", "permission")} <= actions
+    assert {("update", "parameter"), ("update", "global_parameter")} <= actions
     [replace] = [c for c in plan["changes"] if c["action"] == "replace"]
     assert (replace["before"]["type"], replace["after"]["type"]) == ("classic", "quorum")
     [binding] = [c for c in plan["changes"] if c["kind"] == "binding"]  # re-created after the replace
@@ -98,4 +107,4 @@ def test_real_plans_and_applies_fit_the_published_schema(
     fits(document)
     assert document["result"]["ok"] and len(document["result"]["done"]) == len(plan["changes"])
     for output in (planned, created, replanned, applied):
-        assert HASH not in output.stdout + output.stderr
+        assert HASH not in output.stdout + output.stderr and URI_SECRET not in output.stdout + output.stderr
