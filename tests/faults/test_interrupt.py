@@ -26,8 +26,8 @@ from rabbitadmin.errors import ExitCode
 from ..conftest import CliRunner
 
 DONE = re.compile(
-    r"error: interrupted \(Ctrl-C or SIGTERM\).*?: (\d+) change\(s\) done, \d+ kept \(messages arrived after the "
-    r"plan\), (\d+) failed, (\d+) not attempted"
+    r"error: interrupted \(Ctrl-C or SIGTERM\).*?: (\d+) change\(s\) done, \d+ kept \(messages arrived or "
+    r"consumers attached after the plan\), (\d+) failed, (\d+) not attempted"
 )
 
 
