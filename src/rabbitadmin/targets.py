@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,21 +130,6 @@ class Target:
 
             return read_password_file(self.password_file)
         return None
-
-    def pick_url(self, connect_timeout: float = 2.0) -> str | None:
-        """The URL to use: the only one, or the first node of a cluster that accepts a TCP connection
-        (within ``connect_timeout`` seconds each); the first when none does, so the error names it."""
-        if len(self.urls) <= 1:
-            return self.urls[0] if self.urls else None
-        for url in self.urls:
-            parts = urlsplit(url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            try:
-                with socket.create_connection((parts.hostname or "localhost", port), timeout=connect_timeout):
-                    return url
-            except OSError:
-                continue
-        return self.urls[0]
 
     def shown(self) -> dict[str, Any]:
         """The target for ``targets show``: every setting, and where the password comes from."""
