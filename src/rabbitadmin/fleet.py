@@ -21,7 +21,6 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from rabbitadmin.cli_support import (
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, PartialApply, check_safety, plan_file
 from rabbitadmin.engine.plan import Plan
 from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, TopologyError, UsageError
+from rabbitadmin.threads import worker_pool
 from rabbitadmin.urls import redact_url
 
 #: The commands that run on several targets; the others need one target.
@@ -199,7 +199,7 @@ def run_each(
 
     if not outcomes:
         return
-    with ThreadPoolExecutor(max_workers=min(limit, len(outcomes)), thread_name_prefix="rabbitadmin-target") as pool:
+    with worker_pool(min(limit, len(outcomes)), thread_name_prefix="rabbitadmin-target") as pool:
         for future in [pool.submit(guarded, outcome) for outcome in outcomes]:
             future.result()
 

@@ -395,7 +395,10 @@ class Sandbox:
         with os.fdopen(fd, "w") as handle:
             handle.write(in_root_script(Path(info.root), shared))
         _ensure_epmd(Path(info.root))
-        return [str(script), f"{ROOT_SCRIPTS_DIR}/rabbitmq-server"]
+        # Run by /bin/sh, not exec'd: a cluster starts its nodes from threads, and a child forked by another
+        # thread holds this file's write descriptor until its own exec, so exec'ing the script just written
+        # can fail with ETXTBSY ("Text file busy"); reading it through sh cannot.
+        return ["/bin/sh", str(script), f"{ROOT_SCRIPTS_DIR}/rabbitmq-server"]
 
     def ctl_settings(self) -> dict[str, str | None]:
         """How the ctl backend reaches this node: ``node``, ``rabbitmqctl``, ``prefix`` (a command line, for

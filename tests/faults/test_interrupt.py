@@ -173,3 +173,83 @@ def test_interrupt_at_the_confirmation_prompt(
     assert "interrupted at the confirmation prompt: nothing was changed" in child.before
     assert "Traceback" not in child.before
     assert admin_client.get_or_none(api_path("vhosts", vhost)) is None
+
+
+def _blocked_signals(status_file: Path) -> set[int]:
+    line = next(line for line in status_file.read_text().splitlines() if line.startswith("SigBlk:"))
+    mask = int(line.split()[1], 16)
+    return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _still_running(pids: list[int], timeout: float = 30) -> list[int]:
+    """Those of ``pids`` still running (not gone, not a zombie) after up to ``timeout`` s: a process
+    killed as the apply ends takes a moment to go."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                running.append(pid)
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("backend", ["http", "ctl"])
+def test_at_the_prompt_only_the_main_thread_takes_signals(
+    cli_env: dict[str, str], admin_client: HttpClient, vhost: str, tmp_path: Path, backend: str
+) -> None:
+    """At "Apply? [y/N]" the main thread reads the terminal; a Ctrl-C the kernel handed to another thread
+    (the lock's, which answers heartbeats) would never wake it. So every other thread blocks SIGINT and
+    SIGTERM, and the processes it started (the ctl lock's rabbitmqctl) do not: they are stopped by SIGTERM."""
+    admin_client.put(api_path("vhosts", vhost), {})  # the lock is taken in an existing vhost
+    path = write(tmp_path / "t.yaml", {"vhosts": [{"name": vhost}], "exchanges": [{"vhost": vhost, "name": "x"}]})
+    env = {k: v for k, v in {**os.environ, **cli_env}.items() if k != "RABBITADMIN_PASSWORD"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "rabbitadmin", "--backend", backend, "apply", str(path)],
+        env=env,
+        encoding="utf-8",
+        timeout=120,
+    )
+    try:
+        child.expect(r"\[y/N\]")
+        threads = [int(t.name) for t in Path(f"/proc/{child.pid}/task").iterdir() if int(t.name) != child.pid]
+        assert threads, "the lock keeps a thread of its own while the prompt waits"
+        for tid in threads:
+            status = Path(f"/proc/{child.pid}/task/{tid}/status")
+            assert {signal.SIGINT, signal.SIGTERM} <= _blocked_signals(status), status.read_text()
+        assert not {signal.SIGINT, signal.SIGTERM} & _blocked_signals(Path(f"/proc/{child.pid}/status"))
+        started = _descendants(child.pid)
+        if backend == "ctl":
+            assert started, "the ctl lock is a rabbitmqctl process"
+        for pid in started:
+            assert not {signal.SIGTERM} & _blocked_signals(Path(f"/proc/{pid}/status"))
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == ExitCode.INTERRUPTED, child.before
+    assert not _still_running(started), "the lock's rabbitmqctl outlived the apply"
+    assert admin_client.get_or_none(api_path("exchanges", vhost, "x")) is None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from rabbitadmin.errors import (
 )
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS
 from rabbitadmin.model import TopologyObject
+from rabbitadmin.threads import worker_pool
 
 Progress = Callable[[int, str], None]
 
@@ -135,7 +135,8 @@ class _Run:
             for change, step in items:
                 self.run_step(change, step)
             return
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A second Ctrl-C abandons the report: stop rabbitmqctl writes too rather than leave them running.
+        with worker_pool(workers, on_interrupt=getattr(self.backend, "stop_running", None)) as pool:
             for future in [pool.submit(self.run_step, change, step) for change, step in items]:
                 future.result()
 

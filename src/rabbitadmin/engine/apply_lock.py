@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.errors import ApplyLocked, LockUnavailable, LockVhostMissing
+from rabbitadmin.threads import helper_thread
 
 #: The lock queue's name in every vhost (not ``amq.*``: clients may not declare those names).
 LOCK_QUEUE = "rabbitadmin.apply-lock"
@@ -119,7 +120,7 @@ class _AmqpHeld:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._keep, name="rabbitadmin-apply-lock", daemon=True)
+        self.thread = helper_thread(self._keep, "rabbitadmin-apply-lock")
         self.thread.start()
 
     def _keep(self) -> None:

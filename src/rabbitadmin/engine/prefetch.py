@@ -19,6 +19,7 @@ from collections.abc import Callable, Collection
 
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.model import Topology
+from rabbitadmin.threads import helper_thread
 
 
 class StatePrefetch:
@@ -60,7 +61,7 @@ class StatePrefetch:
         if self._thread is not None:
             return
         self._scope = vhosts
-        self._thread = threading.Thread(target=self._read, name="rabbitadmin-prefetch", daemon=True)
+        self._thread = helper_thread(self._read, "rabbitadmin-prefetch")
         self._thread.start()
 
     def _read(self) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rabbitadmin.backends.admin_ops import (
@@ -31,6 +30,7 @@ from rabbitadmin.definitions import to_definition, vhost_from_server
 from rabbitadmin.errors import AlreadyExists, CtlError, NotFound
 from rabbitadmin.model import Secret, User
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, check_password, hash_password, is_blank
+from rabbitadmin.threads import worker_pool
 
 PARALLEL_CALLS = 4
 
@@ -61,7 +61,7 @@ class CtlAdmin(CtlDailyOps):
 
     def _per_vhost(self, vhost: str | None, fetch: Callable[[str], list[Row]]) -> list[Row]:
         names = [vhost] if vhost is not None else [v["name"] for v in self.list_vhosts()]
-        with ThreadPoolExecutor(max_workers=PARALLEL_CALLS) as pool:
+        with worker_pool(PARALLEL_CALLS, on_interrupt=self.ctl.stop_running) as pool:
             results = list(pool.map(fetch, names))
         return [row for rows in results for row in rows]
 

@@ -28,7 +28,6 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -65,6 +64,7 @@ from rabbitadmin.model import (
     Vhost,
     VhostLimit,
 )
+from rabbitadmin.threads import worker_pool
 
 READ_PARALLELISM = 3
 
@@ -131,7 +131,7 @@ class CtlBackend:
     @with_collector_paused
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
         # The two calls are independent: run them side by side.
-        with ThreadPoolExecutor(max_workers=3) as pool:
+        with worker_pool(3, on_interrupt=self.ctl.stop_running) as pool:
             extras = pool.submit(self._extras, None if vhosts is None else sorted(vhosts))
             unexported = pool.submit(self._unexported_vhost_fields)
             definitions = self.export_definitions()
@@ -186,7 +186,7 @@ class CtlBackend:
                 return counts, [exchange_from_server(entry) for entry in data["internal_exchanges"]]
         names = vhosts if vhosts is not None else [v["name"] for v in self.ctl.json(["list_vhosts", "name"])]
         internal: list[Exchange] = []
-        with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
+        with worker_pool(READ_PARALLELISM, on_interrupt=self.ctl.stop_running) as pool:
             for part_counts, part_internal in pool.map(self._listings, names):
                 counts.update(part_counts)
                 internal += part_internal

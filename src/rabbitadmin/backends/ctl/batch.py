@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
+from rabbitadmin.threads import helper_thread
+
 Item = TypeVar("Item")
 Outcome = TypeVar("Outcome")
 
@@ -52,7 +54,7 @@ class Batcher(Generic[Item, Outcome]):
             self._collecting = bool(self._pending)
             follow_up = self._collecting
         if follow_up:
-            threading.Thread(target=self._lead, daemon=True).start()
+            helper_thread(self._lead, "rabbitadmin-ctl-batch").start()
         try:
             outcomes = self._run_batch([item for item, _ in batch])
         except BaseException as exc:  # every caller of the batch sees the failure

@@ -15,7 +15,6 @@ import dataclasses
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -30,6 +29,7 @@ from rabbitadmin.backends.daily_ops import (
     with_vhost_metadata,
 )
 from rabbitadmin.errors import CtlError, UsageError
+from rabbitadmin.threads import worker_pool
 
 #: rabbitmq-diagnostics' exit code for a check that ran and failed (sysexits EX_UNAVAILABLE).
 CHECK_FAILED = 69
@@ -92,7 +92,7 @@ class CtlDailyOps:
             "connections": lambda: self.ctl.json(["list_connections", "name"]),
             "channels": lambda: self.ctl.json(["list_channels", "name"]),
         }
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        with worker_pool(len(jobs), on_interrupt=self.ctl.stop_running) as pool:
             futures = {key: pool.submit(job) for key, job in jobs.items()}
             got = {key: future.result() for key, future in futures.items()}
         vhosts = [v["name"] for v in got["vhosts"]]

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.engine.apply_lock import Held
 from rabbitadmin.errors import LockUnavailable, LockVhostMissing
+from rabbitadmin.threads import helper_thread, signals_for_a_child
 
 _PR_SET_PDEATHSIG = 1
 
@@ -56,25 +57,26 @@ class _EvalHeld:
         self._release = threading.Event()
         self.process: subprocess.Popen[str] | None = None
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="rabbitadmin-ctl-lock", daemon=True)
+        self._thread = helper_thread(self._run, "rabbitadmin-ctl-lock")
         self._thread.start()
         self._started.wait()
 
     def _run(self) -> None:
         try:
-            self.process = subprocess.Popen(
-                self._argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                encoding="utf-8",
-                env=self._env,
-                preexec_fn=_die_with_parent(),  # noqa: PLW1509 - it only calls prctl, no lock or allocation
-                # Its own process group: 4.0.5's rabbitmqctl script runs the CLI VM as a child rather than
-                # exec'ing it, so ending only the script would leave the VM, and with it the lock, behind.
-                start_new_session=True,
-            )
+            with signals_for_a_child():
+                self.process = subprocess.Popen(
+                    self._argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    encoding="utf-8",
+                    env=self._env,
+                    preexec_fn=_die_with_parent(),  # noqa: PLW1509 - it only calls prctl, no lock or allocation
+                    # Its own process group: 4.0.5's rabbitmqctl script runs the CLI VM as a child rather than
+                    # exec'ing it, so ending only the script would leave the VM, and with it the lock, behind.
+                    start_new_session=True,
+                )
         except OSError as exc:
             self.error = exc
             return
@@ -118,7 +120,7 @@ def hold_eval(ctl: Rabbitmqctl, expression: str, vhost: str) -> Held | None:
         assert process.stdout is not None
         first.append(process.stdout.readline())
 
-    reader = threading.Thread(target=read_first_line, daemon=True)
+    reader = helper_thread(read_first_line, "rabbitadmin-ctl-lock-reader")
     reader.start()
     reader.join(ctl.timeout)
     line = first[0].strip() if first else ""

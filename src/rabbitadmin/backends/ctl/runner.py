@@ -39,6 +39,7 @@ from typing import Any
 from rabbitadmin.backends.ctl.quirks import UNREACHABLE_MARKERS
 from rabbitadmin.backends.ctl.wrapper import wrapper_hint
 from rabbitadmin.errors import ConnectionFailed, CtlError, CtlTimeout, UsageError
+from rabbitadmin.threads import signals_for_a_child
 
 # rabbitmqctl's exit codes (sysexits): 64 usage, 65 data error, 67 no such user, 69 node unavailable,
 # 70 internal error, 75 timeout.
@@ -74,10 +75,26 @@ class Rabbitmqctl:
     _home: str | None = field(default=None, repr=False)
     _slots: threading.BoundedSemaphore = field(init=False, repr=False)
     _home_lock: threading.Lock = field(init=False, repr=False)
+    _running: set[subprocess.Popen[str]] = field(init=False, repr=False)
+    _running_lock: threading.Lock = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._slots = threading.BoundedSemaphore(self.max_concurrent)
         self._home_lock = threading.Lock()
+        self._running = set()
+        self._running_lock = threading.Lock()
+
+    def stop_running(self) -> None:
+        """Kill every rabbitmqctl this runner has running (Ctrl-C: ``worker_pool``'s ``on_interrupt``).
+
+        Each runs in its own process group, so the terminal's Ctrl-C never reaches it; the threads waiting
+        on them then return at once with an error, and their private files are removed.
+        """
+        with self._running_lock:
+            running = list(self._running)
+        for process in running:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
 
     def argv(self, args: Sequence[str]) -> list[str]:
         """The full argument list for ``rabbitmqctl args...`` (node and prefix included)."""
@@ -174,16 +191,19 @@ class Rabbitmqctl:
 
     def _communicate(self, command: str, argv: list[str], stdin: str | None) -> tuple[str, str, int]:
         """Run ``argv`` in its own process group; kill the whole group past the timeout."""
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            env=self._environment(),
-            start_new_session=True,  # the script, the Erlang VM and its helpers: one group to kill
-        )
+        with signals_for_a_child():  # run from worker threads, which block SIGINT and SIGTERM
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                env=self._environment(),
+                start_new_session=True,  # the script, the Erlang VM and its helpers: one group to kill
+            )
+        with self._running_lock:
+            self._running.add(process)
         try:
             stdout, stderr = process.communicate(stdin or None, timeout=self.timeout)
         except subprocess.TimeoutExpired:
@@ -200,6 +220,9 @@ class Rabbitmqctl:
         except BaseException:
             _kill_group(process)  # Ctrl-C or an error here: leave no Erlang VM behind
             raise
+        finally:
+            with self._running_lock:
+                self._running.discard(process)
         return stdout, stderr, process.returncode
 
     def json(self, args: Sequence[str], *, stdin: str | None = None) -> Any:

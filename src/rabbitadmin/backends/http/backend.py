@@ -80,6 +80,7 @@ from rabbitadmin.model import (
     VhostLimit,
 )
 from rabbitadmin.normalize import as_integer
+from rabbitadmin.threads import worker_pool
 
 # The vhost fields kinds.py marks plain come along in the same listing.
 VHOST_COLUMNS = ",".join(
@@ -180,7 +181,7 @@ class HttpBackend:
     # -- reading -----------------------------------------------------------------------------------------
     @with_collector_paused
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
-        with ThreadPoolExecutor(max_workers=8) as pool:
+        with worker_pool(8) as pool:
             # A known scope is read without waiting for the vhost list (a round trip less), biggest
             # listings first; a vhost that does not exist answers 404 and is left out below.
             early = {} if vhosts is None else {name: self._submit_vhost_reads(pool, name) for name in sorted(vhosts)}
@@ -282,7 +283,7 @@ class HttpBackend:
         from rabbitadmin.backends.http.amqp_probe import live_depths
 
         vhosts = sorted({queue.vhost for queue in queues})
-        with ThreadPoolExecutor(max_workers=max(1, min(8, 2 * len(vhosts)))) as pool:
+        with worker_pool(max(1, min(8, 2 * len(vhosts)))) as pool:
             listings = {
                 v: pool.submit(self.client.get_or_none, api_path("queues", v), QUEUE_DEPTH_PARAMS) for v in vhosts
             }
@@ -564,7 +565,7 @@ class HttpBackend:
         listed = self.client.get_or_none(api_path("queues", vhost), listing) or ()
         rows = [row for row in listed if not row.get("exclusive")]
         names = [row["name"] for row in rows]
-        with ThreadPoolExecutor(max_workers=max(1, min(self.parallelism, len(names) or 1))) as pool:
+        with worker_pool(max(1, min(self.parallelism, len(names) or 1))) as pool:
             futures = [
                 pool.submit(
                     self._delete_queue,

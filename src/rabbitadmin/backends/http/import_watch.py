@@ -21,6 +21,7 @@ from typing import Any
 
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.model import Exchange, Queue, TopologyObject
+from rabbitadmin.threads import helper_thread
 
 #: Seconds between two reads of the server's totals while an import runs.
 INTERVAL = 0.5
@@ -59,7 +60,7 @@ def watch_import(
             if now is not None and not stop.is_set():
                 report(max(0, min(now - base, visible)), len(batch))
 
-    thread = threading.Thread(target=poll, name="import-progress", daemon=True)
+    thread = helper_thread(poll, "import-progress")
     thread.start()
     try:
         yield

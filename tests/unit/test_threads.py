@@ -1,0 +1,112 @@
+"""The process's own threads (``rabbitadmin.threads``): signals go to the main thread only, a child process
+gets them back, and an interrupt does not wait for a pool's running calls unless told to."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from rabbitadmin.threads import helper_thread, signals_for_a_child, worker_pool
+
+
+def blocked(status: str) -> set[int]:
+    """The signals a /proc status file says are blocked (``SigBlk``: bit n-1 for signal n)."""
+    line = next(line for line in status.splitlines() if line.startswith("SigBlk:"))
+    mask = int(line.split()[1], 16)
+    return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+
+
+def this_thread_blocks() -> set[int]:
+    return blocked(Path(f"/proc/self/task/{threading.get_native_id()}/status").read_text())
+
+
+def test_a_helper_thread_blocks_interrupts_and_the_main_thread_does_not() -> None:
+    seen: list[set[int]] = []
+    thread = helper_thread(lambda: seen.append(this_thread_blocks()), "test")
+    thread.start()
+    thread.join(30)
+    assert thread.daemon
+    assert {signal.SIGINT, signal.SIGTERM} <= seen[0]
+    assert not {signal.SIGINT, signal.SIGTERM} & this_thread_blocks()
+
+
+def test_pool_workers_block_interrupts() -> None:
+    with worker_pool(2) as pool:
+        masks = [pool.submit(this_thread_blocks).result(timeout=30) for _ in range(4)]
+    assert all({signal.SIGINT, signal.SIGTERM} <= mask for mask in masks)
+
+
+def test_a_child_started_from_a_helper_thread_gets_the_interrupts_back() -> None:
+    children: list[set[int]] = []
+
+    def start_child() -> None:
+        with signals_for_a_child():
+            process = subprocess.Popen(["cat", "/proc/self/status"], stdout=subprocess.PIPE, text=True)
+        children.append(blocked(process.communicate(timeout=30)[0]))
+        children.append(this_thread_blocks())  # and the thread blocks them again afterwards
+
+    thread = helper_thread(start_child, "test")
+    thread.start()
+    thread.join(30)
+    child, after = children
+    assert not {signal.SIGINT, signal.SIGTERM} & child
+    assert {signal.SIGINT, signal.SIGTERM} <= after
+
+
+class Call:
+    """A call that runs until released (or ``seconds`` pass), then returns "ended"; ``started`` is set once
+    it runs."""
+
+    def __init__(self, seconds: float = 60) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.seconds = seconds
+
+    def __call__(self) -> str:
+        self.started.set()
+        self.release.wait(self.seconds)
+        return "ended"
+
+
+def test_a_pool_left_normally_waits_for_every_call() -> None:
+    release = threading.Event()
+    with worker_pool(2) as pool:
+        future = pool.submit(release.wait, 30)
+        release.set()
+    assert future.done() and future.result() is True
+
+
+def test_an_interrupt_does_not_wait_for_running_calls_and_cancels_the_others() -> None:
+    call = Call()
+    with pytest.raises(KeyboardInterrupt), worker_pool(1) as pool:
+        first = pool.submit(call)
+        queued = pool.submit(lambda: None)
+        call.started.wait(30)
+        raise KeyboardInterrupt
+    try:
+        assert not first.done()  # left behind, still running
+        assert queued.cancelled()
+    finally:
+        call.release.set()
+
+
+def test_an_interrupt_with_on_interrupt_calls_it_then_waits() -> None:
+    call = Call()
+    with pytest.raises(KeyboardInterrupt), worker_pool(1, on_interrupt=call.release.set) as pool:
+        first = pool.submit(call)
+        call.started.wait(30)
+        raise KeyboardInterrupt
+    assert first.done() and first.result() == "ended"
+
+
+def test_an_error_waits_for_running_calls_like_the_standard_pool() -> None:
+    call = Call(seconds=5)
+    with pytest.raises(ValueError), worker_pool(1) as pool:
+        first = pool.submit(call)
+        call.started.wait(30)
+        raise ValueError("boom")
+    assert first.done() and first.result() == "ended"
