@@ -18,7 +18,7 @@ from rabbitadmin.definitions_input import DEFINITIONS_MARKERS
 from rabbitadmin.errors import InputFileError, Problem, TopologyError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
-from rabbitadmin.located import LocatedDict, LocatedList
+from rabbitadmin.located import LocatedDict, LocatedList, as_written
 from rabbitadmin.model import Topology
 from rabbitadmin.validate import validate_document
 from rabbitadmin.variables import substitute
@@ -31,6 +31,7 @@ _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _INT = "tag:yaml.org,2002:int"
+_NUMBERS = (_INT, "tag:yaml.org,2002:float")
 _IN_PROGRESS = object()
 #: Mappings and lists nest at most this deep (a topology needs 7 levels; arguments a few more).
 MAX_DEPTH = 64
@@ -71,10 +72,14 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             self._problem(f"a number of {len(node.value):,} characters; at most {MAX_INTEGER_DIGITS} are read", node)
             return None
         try:
-            return self.construct_object(node, deep=True)
+            value = self.construct_object(node, deep=True)
         except (ValueError, OverflowError) as exc:  # a value PyYAML parses but Python cannot hold
             self._problem(f"cannot read this value: {exc}", node)
             return None
+        # Plain (unquoted) style is None from PyYAML's parser, "" from libyaml's: a string field takes it as written.
+        if not getattr(node, "style", None) and node.tag in _NUMBERS:
+            return as_written(value, node.value)
+        return value
 
     def _problem(self, message: str, node: yaml.Node) -> None:
         mark = node.start_mark

@@ -55,8 +55,62 @@ class LocatedList(list[Any]):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
+class WrittenInt(int):
+    """An integer YAML read from text that does not say it back: ``010`` (YAML 1.1 octal: 8), ``0x10``,
+    ``1_000``, ``1:30`` (base 60: 90). ``written`` is the text as it stands in the file, which is what a
+    field that wants a string (a name, a routing key) takes: ``name: 010`` names the vhost ``010``. ``str()``
+    gives it too, so every place that turns a value into a name agrees; arithmetic, JSON and comparisons
+    see the number."""
+
+    written: str
+
+    def __str__(self) -> str:
+        return self.written
+
+
+class WrittenFloat(float):
+    """``WrittenInt`` for floats: ``1.50``, ``.5``, ``1_0.0``, ``.inf``."""
+
+    written: str
+
+    def __str__(self) -> str:
+        return self.written
+
+
+def as_written(value: Any, text: str) -> Any:
+    """``value`` (what YAML made of the plain scalar ``text``), marked with ``text`` if it does not say it
+    back; plain ints and floats otherwise (most numbers: nothing is added to them)."""
+    if value.__class__ is int and str(value) != text:
+        marked: WrittenInt | WrittenFloat = WrittenInt(value)
+    elif value.__class__ is float and repr(value) != text:
+        marked = WrittenFloat(value)
+    else:
+        return value
+    marked.written = text
+    return marked
+
+
+def ambiguous_number(value: Any) -> str | None:
+    """Why a number read from the file may not be the one meant, or None: YAML 1.1 (PyYAML's, hence ours)
+    reads ``010`` as octal 8 and ``1:30`` as 90 (base 60), where YAML 1.2 and JSON read 10 and a string."""
+    if not isinstance(value, WrittenInt):
+        return None
+    text = value.written.lstrip("+-")
+    if ":" in text:
+        return f"YAML 1.1 reads {value.written} as {int(value)} (base 60): write {int(value)} if that is meant"
+    if len(text) > 1 and text[0] == "0" and text[1:].replace("_", "").isdigit():
+        read, meant = int(value), int(text.replace("_", ""))
+        return f"YAML 1.1 reads {value.written} as {read} (octal): write {read}, or {meant} if that is meant"
+    return None
+
+
 def plain(value: Any) -> Any:
-    """Located containers back to plain dicts and lists (for arguments stored in the model)."""
+    """Located containers back to plain dicts and lists, numbers back to plain numbers (for arguments
+    stored in the model)."""
+    if isinstance(value, WrittenInt):
+        return int(value)
+    if isinstance(value, WrittenFloat):
+        return float(value)
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):

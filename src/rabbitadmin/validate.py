@@ -36,7 +36,7 @@ from rabbitadmin.kinds import (
     is_server_owned_exchange,
     policy_key_known,
 )
-from rabbitadmin.located import LocatedDict, LocatedList, plain
+from rabbitadmin.located import LocatedDict, LocatedList, ambiguous_number, plain
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -144,11 +144,16 @@ class _Validator:
             # Short names cannot break any rule below (control characters excepted): the common case.
             if not name or (0 < len(text) <= MAX_NAME_BYTES // 4 and not NAME_RE_FORBIDDEN.search(text)):
                 return text
-        elif isinstance(value, bool) or not isinstance(value, int | float):
+        elif isinstance(value, bool):
+            # YAML reads unquoted yes/no/on/off/true/false as booleans; what was written is lost by then.
+            message = "expected a string, got a boolean (YAML reads unquoted yes, no, on, off as booleans: quote it)"
+            self.problem(message, item.line_of(key), f"{path}.{key}")
+            return None
+        elif not isinstance(value, int | float):
             self.problem(f"expected a string, got {_type_name(value)}", item.line_of(key), f"{path}.{key}")
             return None
         else:
-            text = str(value)
+            text = getattr(value, "written", None) or str(value)  # name: 010 is "010", not YAML's 8
         line = item.line_of(key)
         if name:
             if text == "":
@@ -691,7 +696,7 @@ class _Validator:
                 str(key), (4, 0), operator=operator
             ):
                 self.warning(f"{key!r} is refused by some RabbitMQ versions (3.10 or 4.0)", line, key_field)
-            message = _policy_value_problem(str(key), value)
+            message = ambiguous_number(value) or _policy_value_problem(str(key), value)
             if message is not None:
                 self.problem(message, line, key_field)
         result: dict[str, Any] = normalize_arguments(plain(definition))
@@ -961,6 +966,8 @@ def _argument_shape_problem(name: Any, value: Any) -> str | None:
     """The checks every argument gets whatever it belongs to: names are text, known numbers are whole."""
     if not isinstance(name, str):
         return "argument names must be strings"
+    if (ambiguous := ambiguous_number(value)) is not None:
+        return ambiguous
     if name in INTEGER_ARGUMENTS and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         return f"must be a whole number >= 0, got {value!r}"
     if name in BOOLEAN_ARGUMENTS and not isinstance(value, bool):
