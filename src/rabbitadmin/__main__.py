@@ -1,3 +1,3 @@
-from rabbitadmin.cli import main
+from rabbitadmin.launcher import main
 
 main()

@@ -133,7 +133,11 @@ def run(root: Command, argv: Sequence[str], *, prog_name: str = "rabbitadmin") -
     stdout_before = _stdout_identity()
     try:
         result: Any = root.main(args=args, prog_name=prog_name, standalone_mode=False)
-    except typer.Abort:
+    except typer.Abort as exc:
+        # click turns a Ctrl-C outside the commands' own handling (while parsing options, say) into Abort.
+        if isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
+            print("error: interrupted (Ctrl-C or SIGTERM)", file=sys.stderr)
+            return int(ExitCode.INTERRUPTED)
         print("Aborted!", file=sys.stderr)
         return int(ExitCode.ERROR)
     except BrokenPipeError:

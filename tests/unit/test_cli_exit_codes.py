@@ -197,3 +197,40 @@ REACHABLE = {
 def test_every_exit_code_is_reached_here_or_needs_a_node() -> None:
     assert set(REACHABLE) | set(NEEDS_A_NODE) == set(ExitCode)
     assert not set(REACHABLE) & set(NEEDS_A_NODE)
+
+
+#: Runs the real entry point with a Ctrl-C (or SIGTERM) landing while the program loads: the signal is sent
+#: by an import hook the moment typer is first imported, which is inside ``launcher.main``'s import of the CLI.
+SIGNAL_WHILE_LOADING = """
+import importlib.abc, os, signal, sys
+
+SIGNUM = getattr(signal, sys.argv[1])
+
+class SignalOnImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "typer":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), SIGNUM)
+        return None
+
+sys.meta_path.insert(0, SignalOnImport())
+sys.argv = ["rabbitadmin", "validate", sys.argv[2]]
+from rabbitadmin.launcher import main
+main()
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_while_the_program_loads_is_an_interrupt_not_a_traceback(
+    files: dict[str, Path], signame: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SIGNAL_WHILE_LOADING, signame, str(files["valid"])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == ExitCode.INTERRUPTED, result.stderr
+    assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n"
