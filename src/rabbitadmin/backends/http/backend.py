@@ -304,7 +304,12 @@ class HttpBackend:
         result: dict[Key, QueueDepth] = {}
         for queue in queues:
             probe = live.get(queue.key)
-            known = [count for count in (totals.get(queue.key), probe and probe.messages) if count is not None]
+            listed = totals.get(queue.key)
+            # A probe's 0 alone proves nothing: a quorum queue whose leader is down answers a passive
+            # declare with 0 messages (rabbit_quorum_queue:stat/2 on a timeout or error), and the listing
+            # then shows no count. Without a listed count only a probe that found messages is kept.
+            probed = probe.messages if probe is not None and (listed is not None or probe.messages) else None
+            known = [count for count in (listed, probed) if count is not None]
             if probe is not None:
                 users: int | None = probe.consumers
             else:  # not probed: the statistics (a queue the listing does not show has an unknown count)
