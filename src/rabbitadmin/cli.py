@@ -40,7 +40,7 @@ from rabbitadmin.cli_support import (
 from rabbitadmin.connection import cluster_urls
 from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_safety, plan_file
 from rabbitadmin.engine.plan import Action
-from rabbitadmin.errors import ExitCode, TopologyError, UsageError
+from rabbitadmin.errors import ExitCode, TopologyError, UnknownVhost, UsageError
 from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.loader import load_topology
 from rabbitadmin.progress import ApplyProgress, activity
@@ -49,7 +49,7 @@ from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox, write_private
 from rabbitadmin.sandbox_cluster import MAX_NODES, SandboxCluster, open_sandbox
 from rabbitadmin.schema_cmd import schema as schema_command
-from rabbitadmin.suggest import did_you_mean
+from rabbitadmin.suggest import no_such
 from rabbitadmin.targets_cli import register as register_targets
 from rabbitadmin.targets_cli import state_for, with_target
 from rabbitadmin.tutorials.cli import tutorial_app
@@ -357,12 +357,8 @@ def export(
             backend.close()
         if vhost:
             missing = [name for name in vhost if (name,) not in actual.vhosts]
-            if missing:
-                known = [key[0] for key in actual.vhosts]
-                raise UsageError(
-                    "no such vhost on the server: "
-                    + ", ".join(f"{name!r}{did_you_mean(name, known)}" for name in missing)
-                )
+            if missing:  # the error every command gives for a vhost the server does not have (exit 1)
+                raise UnknownVhost(no_such("vhost", missing[0], [key[0] for key in actual.vhosts]))
         if output_format == "definitions":
             document = definitions_document(
                 actual, vhost or None, include_password_hashes=include_password_hashes,

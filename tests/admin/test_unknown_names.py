@@ -27,6 +27,9 @@ CASES = [
     (["policies", "list", "--vhost", "{vhost}"], "vhost"),
     (["connections", "close", "--user", "{user}"], "user"),
     (["connections", "close", "--vhost", "{vhost}"], "vhost"),
+    (["export", "--vhost", "{vhost}"], "vhost"),
+    (["export", "--vhost", "{vhost_ok}", "--vhost", "{vhost}", "--format", "definitions"], "vhost"),
+    (["definitions", "export", "--vhost", "{vhost}"], "vhost"),
 ]
 
 

@@ -28,7 +28,8 @@ from rabbitadmin.backends.daily_ops import (
     policy_row,
     with_vhost_metadata,
 )
-from rabbitadmin.errors import CtlError, UsageError
+from rabbitadmin.errors import CtlError, UnknownVhost, UsageError
+from rabbitadmin.suggest import no_such
 from rabbitadmin.threads import worker_pool
 
 #: rabbitmq-diagnostics' exit code for a check that ran and failed (sysexits EX_UNAVAILABLE).
@@ -215,6 +216,9 @@ class CtlDailyOps:
         if vhost is None:
             rows = self.ctl.json(["list_vhosts", "name", "description", "tags", "default_queue_type"])
             return with_vhost_metadata(data, rows if isinstance(rows, list) else [])
+        names = [str(v.get("name")) for v in data.get("vhosts", []) if isinstance(v, dict)]
+        if vhost not in names:  # the API answers 404 here; an empty document would read as an empty vhost
+            raise UnknownVhost(no_such("vhost", vhost, names))
         # The shape of GET /api/definitions/{vhost}: the vhost's objects without their vhost field.
         one: dict[str, Any] = {"rabbit_version": data.get("rabbit_version") or data.get("rabbitmq_version")}
         for section in VHOST_SECTIONS:
