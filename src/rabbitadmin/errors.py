@@ -356,6 +356,8 @@ class PartialApply(RabbitAdminError):
             lines.append(f"  ... and {len(result.not_attempted) - 20} more not attempted")
         if result.permanent:
             lines.append("running the same command again will not finish it: fix the cause named above first")
+        elif result.ok:  # interrupted as the last requests in flight finished: nothing is left
+            lines.append("every change of the plan was done before the apply stopped: nothing is left to do")
         elif only_kept:
             lines.append(
                 "the kept queues hold messages or have consumers now: drain them (stop their consumers) and run "

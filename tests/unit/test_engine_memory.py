@@ -444,3 +444,28 @@ def test_the_plan_in_memory_names_every_action() -> None:
     changed["vhosts"][0]["queues"][0]["durable"] = False
     plan = plan_for(changed, backend, prune=True)
     assert {c.action for c in plan.changes} == {Action.REPLACE, Action.DELETE, Action.CREATE}
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_an_interrupt_during_the_last_write_is_still_an_interrupt_with_nothing_left(bulk: bool) -> None:
+    """The write in flight (a whole bulk import) finishes and completes the plan: still exit 130, not 0,
+    so that a script sees the Ctrl-C or SIGTERM; the report says nothing is left."""
+    interrupt = threading.Event()
+    backend = MemoryBackend(bulk_threshold=5 if bulk else 1000, import_batch=1000)
+    document = shop(queues=6)
+    plan = plan_for(document, backend)
+    total = len(plan.changes)
+
+    def on_call(call: str, obj: object) -> None:
+        # Ctrl-C while the last write is sent, or while the one import holding all but the vhost runs.
+        if (obj.kind != "vhost") if bulk else len(backend.calls) == total - 1:
+            interrupt.set()
+
+    backend.on_call = on_call
+    with pytest.raises(ApplyInterrupted) as caught:
+        execute_plan(plan, backend, interrupt=interrupt)
+    result = caught.value.result
+    assert caught.value.exit_code == ExitCode.INTERRUPTED
+    assert len(result.done) == total and not result.failed and not result.not_attempted
+    assert "nothing is left to do" in str(caught.value)
+    assert plan_for(document, backend).is_empty

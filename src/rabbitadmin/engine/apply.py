@@ -211,8 +211,12 @@ def execute_plan(
             result.failed.append((change, "only partly done (deleted, not created again)"))
         else:
             result.not_attempted.append(change)
+    if run.interrupt.is_set():
+        # Even when the requests in flight (a bulk import is one) did everything: the command was interrupted,
+        # and exit 130 with the report says so, where exit 0 would hide that a Ctrl-C or SIGTERM came.
+        raise ApplyInterrupted(result, run.cause)
     if not result.ok:
-        raise ApplyInterrupted(result, run.cause) if run.interrupt.is_set() else PartialApply(result, run.cause)
+        raise PartialApply(result, run.cause)
     return result
 
 
