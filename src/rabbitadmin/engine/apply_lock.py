@@ -208,7 +208,8 @@ class AmqpTransport:
         except pika.exceptions.AMQPError as exc:
             raise LockUnavailable(
                 f"cannot take the apply lock over AMQP at {where} ({type(exc).__name__}): the lock needs the "
-                "AMQP port (RABBITADMIN_AMQP_PORT); pass --no-lock to apply without it"
+                "AMQP port (a target's amqp_port in the targets file, else RABBITADMIN_AMQP_PORT); pass --no-lock "
+                "to apply without it"
             ) from None
 
 
