@@ -159,6 +159,16 @@ def topology_document_from_definitions(
     for key in document:
         if key not in known and key not in DEFINITIONS_MARKERS:
             problem(f"unknown definitions section {key!r}", document.line_of(key), str(key))
+    if _is_per_vhost_export(document):
+        # One problem rather than "vhost: is required" on every item: the file is fine, its shape is another.
+        problem(
+            "a per-vhost export (GET /api/definitions/{vhost}, or the UI's export of one vhost): its objects name "
+            "no vhost, and the server imports it only into a vhost given apart; export the whole server, or add "
+            '"vhost": "NAME" to its objects and a "vhosts" entry',
+            document.line,
+            "vhosts",
+        )
+        return LocatedDict()
 
     vhosts: dict[str, LocatedDict] = {}
     vhost_paths: dict[str, str] = {}
@@ -281,6 +291,15 @@ def _runtime_parameter(
         entry["value"] = _mapping(entry["value"], raw.line_of("value"))
     _attach(owner, owner_path, "parameters", entry, raw.line, paths, source)
 
+
+
+def _is_per_vhost_export(document: LocatedDict) -> bool:
+    """True for the shape of ``GET /api/definitions/{vhost}``: objects and no vhosts, none naming its vhost."""
+    if document.get("vhosts") is not None:
+        return False
+    sections = [document.get(name) for name in ("queues", "exchanges", "bindings", "policies")]
+    items = [item for section in sections if isinstance(section, list) for item in section]
+    return bool(items) and all(isinstance(item, dict) and "vhost" not in item for item in items)
 
 
 def _indexed(document: LocatedDict, section: str, problem: ReportProblem) -> list[tuple[int, LocatedDict]]:

@@ -102,3 +102,38 @@ def test_malformed_definitions_are_problems_not_crashes(extra: dict[str, object]
     with pytest.raises(TopologyError) as info:
         load_topology_text(definitions(**extra), "defs.json")
     assert any(fragment in str(p) for p in info.value.problems), info.value.problems
+
+
+PER_VHOST = {
+    "rabbit_version": "3.10.8",
+    "queues": [{"name": "q", "durable": True, "auto_delete": False, "arguments": {}}],
+    "exchanges": [{"name": "x", "type": "direct", "durable": True, "auto_delete": False, "internal": False,
+                   "arguments": {}}],
+    "bindings": [{"source": "x", "destination": "q", "destination_type": "queue", "routing_key": "k",
+                  "arguments": {}}],
+    "policies": [],
+    "parameters": [],
+}  # fmt: skip
+
+
+def test_a_per_vhost_export_is_one_clear_problem_not_one_per_object() -> None:
+    with pytest.raises(TopologyError) as caught:
+        load_topology_text(json.dumps(PER_VHOST, indent=1), "one-vhost.json")
+    [problem] = caught.value.problems
+    assert problem.file == "one-vhost.json" and problem.line == 1
+    assert "a per-vhost export (GET /api/definitions/{vhost}" in problem.message
+
+
+def test_the_same_objects_with_their_vhost_are_a_whole_export() -> None:
+    named = {
+        **PER_VHOST,
+        "vhosts": [{"name": "v"}],
+        **{s: [{**item, "vhost": "v"} for item in PER_VHOST[s]] for s in ("queues", "exchanges", "bindings")},
+    }
+    topology = load_topology_text(json.dumps(named), "all.json")
+    assert [(q.vhost, q.name) for q in topology.queues.values()] == [("v", "q")]
+    missing_one = {**named, "queues": [{k: v for k, v in PER_VHOST["queues"][0].items()}]}
+    with pytest.raises(TopologyError) as caught:  # a whole export missing one vhost field: that field
+        load_topology_text(json.dumps(missing_one), "all.json")
+    assert "queues[0].vhost" in [p.field for p in caught.value.problems]
+    assert not any("per-vhost" in p.message for p in caught.value.problems)
