@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -78,6 +79,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "rabbitmq_versions(*versions, reason): the server versions a test can run on, and why not the others",
     )
+    # A non-interactive shell starts a background command with SIGINT ignored (scripts/test.sh runs one half
+    # so), and an ignored signal is inherited through exec: every command a test started would then ignore
+    # the Ctrl-C the test sends it, as rabbitadmin rightly does when started that way. A handled signal is
+    # reset to its default in a child: so the session handles SIGINT again, as a foreground pytest does.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
