@@ -274,12 +274,16 @@ def apply(
     summary: bool = SUMMARY_OPTION,
     no_pager: bool = NO_PAGER_OPTION,
     output: OutputFormat = OUTPUT_OPTION,
+    # `definitions import FILE --vhost NAME` runs this command with it: FILE is a per-vhost export.
+    definitions_vhost: str | None = typer.Option(None, "--definitions-vhost", hidden=True),
 ) -> None:
     """Make the server match the topology: show the plan, ask, apply in dependency order (several targets:
     every plan shown, one question)."""
     console = make_console()
     with error_boundary(output):
         state = cli_state(ctx)
+        if definitions_vhost is not None and state.fleet is not None:
+            raise UsageError("a per-vhost definitions import goes to one server: give one target")
         if state.fleet is not None:
             options = fleet.ApplyOptions(prune, yes, allow_data_loss, parallel, lock_timeout, no_lock)
             raise typer.Exit(fleet.apply_fleet(state, file, options, limit=parallel_targets, output=output))
@@ -291,7 +295,9 @@ def apply(
         connect = functools.partial(make_backend, state, parallelism=parallel or state.parallel)
         with EngineSession(connect, lock=lock, on_warning=_warn) as session:
             with activity(READING, enabled=output is OutputFormat.text):
-                the_plan = session.plan_file(file, prune=prune, variables=state.variables)
+                the_plan = session.plan_file(
+                    file, prune=prune, variables=state.variables, definitions_vhost=definitions_vhost
+                )
             if output is OutputFormat.text:
                 # A long plan is paged only when a person will be asked about it.
                 render_plan(the_plan, console, summary=summary, page=not (no_pager or yes) and sys.stdin.isatty())

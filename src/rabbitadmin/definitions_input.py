@@ -134,8 +134,13 @@ def topology_document_from_definitions(
     problem: ReportProblem,
     warning: ReportProblem | None = None,
     paths: SourcePaths | None = None,
+    into_vhost: str | None = None,
 ) -> LocatedDict:
     """Rewrite a definitions document into the nested topology shape.
+
+    ``into_vhost``: the document is a per-vhost export (``GET /api/definitions/{vhost}``), imported into this
+    vhost as the server's ``POST /api/definitions/{vhost}`` does: its objects go there, and the vhost's own
+    description, tags and default queue type are left as they are (the vhost is created if missing).
 
     Policies go under their vhost's ``policies``; runtime parameters of the operator_policy and vhost-limits
     components under ``operator_policies`` and ``limits``, those of any other component (shovel,
@@ -156,19 +161,28 @@ def topology_document_from_definitions(
             what = section.replace("_", " ")
             warning(f"not managed: {len(entries)} {what} (left as they are on the server)",
                     document.line_of(section), section)  # fmt: skip
-    for key in document:
-        if key not in known and key not in DEFINITIONS_MARKERS:
-            problem(f"unknown definitions section {key!r}", document.line_of(key), str(key))
-    if _is_per_vhost_export(document):
+    per_vhost = _is_per_vhost_export(document)
+    if into_vhost is not None:
+        if not per_vhost and not _holds_nothing(document):
+            problem(f"--vhost {into_vhost!r} is for a per-vhost export; this file names the vhosts of its objects",
+                    document.line, "vhosts")  # fmt: skip
+            return LocatedDict()
+        _place_in_vhost(document, into_vhost)
+    elif per_vhost:
         # One problem rather than "vhost: is required" on every item: the file is fine, its shape is another.
         problem(
             "a per-vhost export (GET /api/definitions/{vhost}, or the UI's export of one vhost): its objects name "
-            "no vhost, and the server imports it only into a vhost given apart; export the whole server, or add "
-            '"vhost": "NAME" to its objects and a "vhosts" entry',
+            "no vhost; import it with `rabbitadmin definitions import FILE --vhost NAME`, or export the whole "
+            "server",
             document.line,
             "vhosts",
         )
         return LocatedDict()
+    if into_vhost is not None:  # what a per-vhost export says of its own vhost: not imported (see above)
+        known = (*known, *PER_VHOST_ONLY_SECTIONS)
+    for key in document:
+        if key not in known and key not in DEFINITIONS_MARKERS:
+            problem(f"unknown definitions section {key!r}", document.line_of(key), str(key))
 
     vhosts: dict[str, LocatedDict] = {}
     vhost_paths: dict[str, str] = {}
@@ -184,7 +198,8 @@ def topology_document_from_definitions(
             continue
         target = f"vhosts[{len(vhosts)}]"
         paths.add(target, source)
-        _vhost_metadata(raw, vhost, paths, target, source, warning)
+        if name != into_vhost:  # the vhost a per-vhost export goes into keeps its own metadata
+            _vhost_metadata(raw, vhost, paths, target, source, warning)
         vhosts[name] = vhost
         vhost_paths[name] = target
 
@@ -294,12 +309,47 @@ def _runtime_parameter(
 
 
 def _is_per_vhost_export(document: LocatedDict) -> bool:
-    """True for the shape of ``GET /api/definitions/{vhost}``: objects and no vhosts, none naming its vhost."""
+    """True for the shape of ``GET /api/definitions/{vhost}``: no vhosts, and exchanges, queues and bindings
+    that name no vhost (its policies do: 3.10.8 and 4.0.5 keep their ``vhost`` field), at least one object."""
+    if document.get("rabbitmq_definition_format") == "single_virtual_host":  # 4.0's own word for it
+        return True
     if document.get("vhosts") is not None:
         return False
-    sections = [document.get(name) for name in ("queues", "exchanges", "bindings", "policies")]
+    sections = [document.get(name) for name in PER_VHOST_SECTIONS]
     items = [item for section in sections if isinstance(section, list) for item in section]
-    return bool(items) and all(isinstance(item, dict) and "vhost" not in item for item in items)
+    placed = [item for name in ("queues", "exchanges", "bindings") for item in document.get(name) or ()]
+    return bool(items) and all(isinstance(item, dict) and "vhost" not in item for item in placed)
+
+
+#: The sections of a per-vhost export, whose objects carry no ``vhost`` field.
+PER_VHOST_SECTIONS = ("queues", "exchanges", "bindings", "policies", "parameters")
+#: What 4.0.5's per-vhost export adds about the vhost itself. Its own import into another vhost leaves that
+#: vhost's description, tags and default queue type as they are (seen on 4.0.5); limits come through the
+#: ``vhost-limits`` parameter, which ``parameters`` carries too.
+PER_VHOST_ONLY_SECTIONS = (
+    "rabbitmq_definition_format", "original_vhost_name", "explanation", "metadata", "description",
+    "default_queue_type", "limits",
+)  # fmt: skip
+
+
+def _holds_nothing(document: LocatedDict) -> bool:
+    """True for a document without vhosts or objects (an empty vhost's export)."""
+    return not document.get("vhosts") and not any(document.get(name) for name in PER_VHOST_SECTIONS)
+
+
+def _place_in_vhost(document: LocatedDict, vhost: str) -> None:
+    """Put every object of a per-vhost export in ``vhost``, and give the document that vhost (at its first
+    line). A policy's own ``vhost`` field (exports keep it) is replaced, as the server's import does."""
+    for name in PER_VHOST_SECTIONS:
+        section = document.get(name)
+        for item in section if isinstance(section, list) else ():
+            if isinstance(item, LocatedDict):
+                item["vhost"] = vhost
+                item.key_lines["vhost"] = item.line
+    entry = LocatedDict(name=vhost)
+    entry.line = document.line
+    document["vhosts"] = _list([entry], document.line)
+    document.key_lines["vhosts"] = document.line
 
 
 def _indexed(document: LocatedDict, section: str, problem: ReportProblem) -> list[tuple[int, LocatedDict]]:

@@ -436,6 +436,7 @@ def load_topology_text(
     on_scope: ScopeHook | None = None,
     environ: Mapping[str, str] | None = None,
     variables: Mapping[str, str] | None = None,
+    definitions_vhost: str | None = None,
 ) -> Topology:
     """Load and validate a topology from text; raise ``TopologyError`` listing every problem.
 
@@ -443,11 +444,18 @@ def load_topology_text(
     not called when the scope cannot be told before validating. ``environ``: where ``{env: NAME}``
     password sources are read (default: the process environment). ``variables``: the values of
     ``${name}`` references (``variables.py``; none by default, so any reference is a problem).
+    ``definitions_vhost``: the text is a per-vhost definitions export for this vhost (``validate_document``).
     """
-    document = parse_document(text, filename, on_scope, variables)
+    document = parse_document(text, filename, None if definitions_vhost else on_scope, variables)
     base_dir = Path(filename).parent if filename and not filename.startswith("<") else Path.cwd()
     return validate_document(
-        document, filename, base_dir=base_dir, resolve_secrets=resolve_secrets, environ=environ, consume=True
+        document,
+        filename,
+        base_dir=base_dir,
+        resolve_secrets=resolve_secrets,
+        environ=environ,
+        consume=True,
+        definitions_vhost=definitions_vhost,
     )
 
 
@@ -458,6 +466,7 @@ def load_topology(
     on_scope: ScopeHook | None = None,
     environ: Mapping[str, str] | None = None,
     variables: Mapping[str, str] | None = None,
+    definitions_vhost: str | None = None,
 ) -> Topology:
     """Load and validate a topology file (YAML topology or definitions JSON); see ``load_topology_text``."""
     name = str(path)
@@ -466,5 +475,11 @@ def load_topology(
     except InputFileError as exc:
         raise TopologyError([Problem(str(exc), name)]) from None
     return load_topology_text(
-        text, name, resolve_secrets=resolve_secrets, on_scope=on_scope, environ=environ, variables=variables
+        text,
+        name,
+        resolve_secrets=resolve_secrets,
+        on_scope=on_scope,
+        environ=environ,
+        variables=variables,
+        definitions_vhost=definitions_vhost,
     )

@@ -895,8 +895,12 @@ def validate_document(
     resolve_secrets: bool = True,
     environ: Mapping[str, str] | None = None,
     consume: bool = False,
+    definitions_vhost: str | None = None,
 ) -> Topology:
     """Validate a parsed document (topology or definitions) and build the desired ``Topology``.
+
+    ``definitions_vhost``: the document is a per-vhost definitions export, imported into this vhost
+    (``definitions_input.topology_document_from_definitions``); a topology document with it is a problem.
 
     ``environ``: where ``{env: NAME}`` password sources are read (default: the process environment).
     ``consume``: the caller will not read the document again, so each list item of its sections is
@@ -908,8 +912,12 @@ def validate_document(
     validator.consume = consume
     if is_definitions_document(document):
         source_paths = SourcePaths()
-        document = topology_document_from_definitions(document, validator.problem, validator.warning, source_paths)
+        document = topology_document_from_definitions(
+            document, validator.problem, validator.warning, source_paths, into_vhost=definitions_vhost
+        )
         validator.definitions = True
+    elif definitions_vhost is not None:
+        validator.problem("--vhost is for a per-vhost definitions export (JSON); this is a topology", 1, "")
     rewritten = len(validator.problems), len(validator.warnings)
     validator.root(document)
     validator.cross_check()

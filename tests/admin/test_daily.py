@@ -192,6 +192,51 @@ def test_definitions_export_and_import(
         admin_client.delete(api_path("vhosts", vhost))
 
 
+def test_a_per_vhost_export_imports_into_a_vhost_as_the_servers_own_per_vhost_import_does(
+    admin: AdminCli, admin_client: HttpClient, node: SandboxInfo, tmp_path: Path
+) -> None:
+    """`definitions export --vhost A` then `definitions import FILE --vhost B`: B ends as the server's own
+    `POST /api/definitions/C` leaves C with the same file, and B keeps its description."""
+    a, b, c = (f"pv-{name}-{secrets.token_hex(3)}" for name in "abc")
+    for name in (a, b, c):
+        admin_client.put(api_path("vhosts", name), {"description": f"kept {name}"})
+    admin_client.put(api_path("exchanges", a, "orders"), {"type": "topic", "durable": True})
+    admin_client.put(api_path("queues", a, "invoices"), {"durable": True, "arguments": {"x-max-length": 10}})
+    admin_client.post(api_path("bindings", a, "e", "orders", "q", "invoices"), {"routing_key": "invoice.#"})
+    admin_client.put(api_path("policies", a, "cap"), {"pattern": "^inv", "definition": {"max-length": 5}})
+    admin_client.put(api_path("vhost-limits", a, "max-queues"), {"value": 50})
+    admin.env = {**admin.env, "RABBITADMIN_AMQP_PORT": str(node.amqp_port)}  # the apply lock, over HTTP
+    try:
+        path = tmp_path / "one-vhost.json"
+        path.write_text(admin.ok("definitions", "export", "--vhost", a).stdout)
+        admin.ok("definitions", "import", str(path), "--vhost", b, "--yes")
+        admin_client.post(api_path("definitions", c), json.loads(path.read_text()))  # the server's own import
+
+        def shape(vhost: str) -> dict[str, list[str]]:
+            """The vhost's objects, without their vhost; a queue's x-queue-type folded (classic when absent)."""
+            document = admin_client.get(api_path("definitions", vhost))
+            for queue in document["queues"]:
+                queue["arguments"].setdefault("x-queue-type", "classic")
+            return {
+                key: sorted(json.dumps({k: v for k, v in item.items() if k != "vhost"}, sort_keys=True)
+                            for item in document[key])
+                for key in ("queues", "exchanges", "bindings", "policies")
+            }  # fmt: skip
+
+        assert shape(b) == shape(c) == shape(a)
+
+        def limits(vhost: str) -> list[object]:
+            return [row["value"] for row in admin_client.get(api_path("vhost-limits", vhost))]
+
+        assert limits(b) == limits(c) == limits(a) == [{"max-queues": 50}]
+        assert admin_client.get(api_path("vhosts", b))["description"] == f"kept {b}"
+        again = admin("definitions", "import", str(path), "--vhost", b)
+        assert again.returncode == 0 and "No changes" in again.stdout, again.stdout + again.stderr
+    finally:
+        for name in (a, b, c):
+            admin_client.delete(api_path("vhosts", name))
+
+
 def test_definitions_export_masks_uri_passwords_unless_asked_into_a_file(
     admin: AdminCli, admin_client: HttpClient, tmp_path: Path
 ) -> None:

@@ -111,7 +111,8 @@ PER_VHOST = {
                    "arguments": {}}],
     "bindings": [{"source": "x", "destination": "q", "destination_type": "queue", "routing_key": "k",
                   "arguments": {}}],
-    "policies": [],
+    "policies": [{"vhost": "where-it-was-exported", "name": "cap", "pattern": "^q", "apply-to": "queues",
+                  "definition": {"max-length": 5}, "priority": 0}],  # exports keep a policy's vhost field
     "parameters": [],
 }  # fmt: skip
 
@@ -122,6 +123,28 @@ def test_a_per_vhost_export_is_one_clear_problem_not_one_per_object() -> None:
     [problem] = caught.value.problems
     assert problem.file == "one-vhost.json" and problem.line == 1
     assert "a per-vhost export (GET /api/definitions/{vhost}" in problem.message
+    assert "definitions import FILE --vhost NAME" in problem.message
+
+
+def test_a_per_vhost_export_goes_into_the_vhost_given_and_leaves_its_metadata_alone() -> None:
+    topology = load_topology_text(json.dumps(PER_VHOST, indent=1), "one-vhost.json", definitions_vhost="shop")
+    [vhost] = topology.vhosts.values()
+    assert vhost.name == "shop" and vhost.description is None and vhost.tags is None  # not managed
+    assert [(q.vhost, q.name) for q in topology.queues.values()] == [("shop", "q")]
+    assert [(b.vhost, b.source, b.destination) for b in topology.bindings.values()] == [("shop", "x", "q")]
+    assert [(p.vhost, p.name) for p in topology.policies.values()] == [("shop", "cap")]  # as the server does
+
+
+def test_definitions_vhost_is_refused_for_a_whole_export_and_for_a_topology() -> None:
+    whole = {**PER_VHOST, "vhosts": [{"name": "v"}], "queues": [{**PER_VHOST["queues"][0], "vhost": "v"}]}
+    with pytest.raises(TopologyError) as caught:
+        load_topology_text(json.dumps(whole), "all.json", definitions_vhost="shop")
+    assert [p.message for p in caught.value.problems] == [
+        "--vhost 'shop' is for a per-vhost export; this file names the vhosts of its objects"
+    ]
+    with pytest.raises(TopologyError) as caught:
+        load_topology_text("vhosts: [{name: v}]\n", "t.yaml", definitions_vhost="shop")
+    assert "per-vhost definitions export" in caught.value.problems[0].message
 
 
 def test_the_same_objects_with_their_vhost_are_a_whole_export() -> None:
@@ -129,6 +152,7 @@ def test_the_same_objects_with_their_vhost_are_a_whole_export() -> None:
         **PER_VHOST,
         "vhosts": [{"name": "v"}],
         **{s: [{**item, "vhost": "v"} for item in PER_VHOST[s]] for s in ("queues", "exchanges", "bindings")},
+        "policies": [{**PER_VHOST["policies"][0], "vhost": "v"}],
     }
     topology = load_topology_text(json.dumps(named), "all.json")
     assert [(q.vhost, q.name) for q in topology.queues.values()] == [("v", "q")]

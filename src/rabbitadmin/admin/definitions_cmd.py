@@ -90,16 +90,23 @@ def import_definitions(
     allow_data_loss: bool = typer.Option(
         False, "--allow-data-loss", help="Allow replacing queues that hold messages."
     ),
+    vhost: str | None = typer.Option(
+        None, "--vhost", "-p", help="FILE is one vhost's export (`definitions export --vhost`): import it there."
+    ),
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
-    """Show the plan for a definitions file, then apply it (asks first). Deletes nothing the file omits."""
+    """Show the plan for a definitions file, then apply it (asks first). Deletes nothing the file omits.
+
+    With ``--vhost``, FILE is one vhost's export (``GET /api/definitions/{vhost}``), imported into that vhost
+    as the server's ``POST /api/definitions/{vhost}`` does; the vhost's description and tags stay as they are.
+    """
     with error_boundary(output):
         _require_definitions(file)
     root: Any = ctx.find_root().command
     command = root.get_command(ctx, "apply")
     # The same command as `rabbitadmin apply FILE` (plan shown, confirmation, lock, progress), never --prune.
     flags = [flag for flag, given in (("--yes", yes), ("--allow-data-loss", allow_data_loss)) if given]
-    args = [str(file), "-o", output.value, *flags]
+    args = [str(file), "-o", output.value, *flags, *(["--definitions-vhost", vhost] if vhost is not None else [])]
     with command.make_context("apply", args, parent=ctx) as apply_ctx:
         command.invoke(apply_ctx)
 

@@ -86,14 +86,22 @@ class EngineSession:
         *,
         environ: Mapping[str, str] | None = None,
         variables: Mapping[str, str] | None = None,
+        definitions_vhost: str | None = None,
     ) -> Topology:
         """Load and validate a topology file (YAML or definitions JSON) while the server it names is read.
 
         ``environ``: where ``{env: NAME}`` password sources are read (default: the process environment).
         ``variables``: values for ``${name}`` references (``variables.py``).
+        ``definitions_vhost``: the file is a per-vhost definitions export for this vhost.
         Raises ``TopologyError`` (every problem, with file and line); a read error is raised by ``plan``.
         """
-        return load_topology(path, on_scope=self._prefetch.start, environ=environ, variables=variables)
+        return load_topology(
+            path,
+            on_scope=self._prefetch.start,
+            environ=environ,
+            variables=variables,
+            definitions_vhost=definitions_vhost,
+        )
 
     def load_text(
         self, text: str, filename: str = "<topology>", *, environ: Mapping[str, str] | None = None
@@ -144,9 +152,11 @@ class EngineSession:
         prune: bool = False,
         environ: Mapping[str, str] | None = None,
         variables: Mapping[str, str] | None = None,
+        definitions_vhost: str | None = None,
     ) -> Plan:
         """``load_file`` then ``plan``."""
-        return self.plan(self.load_file(path, environ=environ, variables=variables), prune=prune)
+        desired = self.load_file(path, environ=environ, variables=variables, definitions_vhost=definitions_vhost)
+        return self.plan(desired, prune=prune)
 
     def apply_plan(
         self,
