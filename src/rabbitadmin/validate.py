@@ -153,7 +153,7 @@ class _Validator:
             self.problem(f"expected a string, got {_type_name(value)}", item.line_of(key), f"{path}.{key}")
             return None
         else:
-            text = getattr(value, "written", None) or str(value)  # name: 010 is "010", not YAML's 8
+            text = str(value)  # a WrittenInt says what the file wrote: name: 010 is "010", not YAML's 8
         line = item.line_of(key)
         if name:
             if text == "":

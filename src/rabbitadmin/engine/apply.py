@@ -135,8 +135,7 @@ class _Run:
             for change, step in items:
                 self.run_step(change, step)
             return
-        # A second Ctrl-C abandons the report: stop rabbitmqctl writes too rather than leave them running.
-        with worker_pool(workers, on_interrupt=getattr(self.backend, "stop_running", None)) as pool:
+        with worker_pool(workers) as pool:
             for future in [pool.submit(self.run_step, change, step) for change, step in items]:
                 future.result()
 
