@@ -169,13 +169,14 @@ class HttpClient:
         ok_statuses: tuple[int, ...],
         parse: bool,
         headers: dict[str, str] | None = None,
+        wait: float | None = None,
     ) -> tuple[requests.Response, JSON]:
         """``_send`` to the node in use, moving on to the next node while one cannot be reached."""
         tried: set[int] = set()
         while True:
             index = self._current
             try:
-                return self._send(self._urls[index], method, path, params, body, ok_statuses, parse, headers)
+                return self._send(self._urls[index], method, path, params, body, ok_statuses, parse, headers, wait)
             except _NodeDown as down:
                 tried.add(index)
                 if not self._move_on(index, tried, down.reason):
@@ -222,15 +223,17 @@ class HttpClient:
         body: JSON = None,
         ok_statuses: tuple[int, ...] = (),
         headers: dict[str, str] | None = None,
+        wait: float | None = None,
     ) -> requests.Response:
         """Send one request; raise ``ServerError`` unless it succeeded or its status is in ``ok_statuses``.
 
         Transport faults raise as the module docstring says (``ConnectionFailed``, ``RequestTimeout``,
         ``MalformedResponse``, and ``AnswerLost`` for a write). ``headers``: extra request headers (e.g. the
-        ``X-Reason`` of a connection close).
+        ``X-Reason`` of a connection close). ``wait``: seconds to wait for this write's answer instead of
+        ``--timeout`` (a definitions import answers when all of it is done; see ``import_wait``).
         """
         return self._call(
-            method, path, params=params, body=body, ok_statuses=ok_statuses, parse=False, headers=headers
+            method, path, params=params, body=body, ok_statuses=ok_statuses, parse=False, headers=headers, wait=wait
         )[0]
 
     def _call(
@@ -243,9 +246,10 @@ class HttpClient:
         ok_statuses: tuple[int, ...] = (),
         parse: bool,
         headers: dict[str, str] | None = None,
+        wait: float | None = None,
     ) -> tuple[requests.Response, JSON]:
         if method != "GET":
-            return self._on_any_node(method, path, params, body, ok_statuses, parse, headers)
+            return self._on_any_node(method, path, params, body, ok_statuses, parse, headers, wait)
         for round_no in range(len(self._urls)):
             retrying = Retrying(
                 stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_RETRY_SECONDS),
@@ -274,12 +278,14 @@ class HttpClient:
         ok_statuses: tuple[int, ...],
         parse: bool,
         headers: dict[str, str] | None = None,
+        wait: float | None = None,
     ) -> tuple[requests.Response, JSON]:
         where = f"{method} {path}"
         shown = redact_url(base_url)
-        timeout = self.settings.timeout
+        timeout = self.settings.timeout if wait is None else wait
         write = method != "GET"
-        no_answer = f"{where}: no answer from {shown} within {timeout:g}s (--timeout)"
+        allowed = "--timeout" if wait is None else "--timeout and the request's size"
+        no_answer = f"{where}: no answer from {shown} within {timeout:g}s ({allowed})"
         try:
             # verify and cert go on each request: requests lets REQUESTS_CA_BUNDLE override session-level values.
             response = self._session().request(
@@ -381,8 +387,8 @@ class HttpClient:
     def put(self, path: str, body: JSON) -> None:
         self.request("PUT", path, body=body)
 
-    def post(self, path: str, body: JSON) -> requests.Response:
-        return self.request("POST", path, body=body)
+    def post(self, path: str, body: JSON, wait: float | None = None) -> requests.Response:
+        return self.request("POST", path, body=body, wait=wait)
 
     def delete(self, path: str, params: dict[str, str] | None = None) -> bool:
         """Delete; False when it was already gone (404), which reaches the desired state too."""

@@ -1,0 +1,37 @@
+"""How long a definitions import may take: the base timeout plus an allowance per object (backends/import_wait.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rabbitadmin.backends.import_wait import REPLICATED_WEIGHT, SECONDS_PER_OBJECT, import_wait, import_weight
+from rabbitadmin.model import Binding, Exchange, Queue, TopologyObject, User
+
+
+def test_an_empty_import_waits_the_base_timeout() -> None:
+    assert import_wait(60.0, []) == 60.0
+
+
+def test_every_plain_object_adds_the_same_allowance() -> None:
+    objects: list[TopologyObject] = [
+        Exchange("v", "e", "direct"),
+        Queue("v", "q"),
+        Binding("v", "e", "queue", "q", "k"),
+        User("u"),
+    ]
+    assert import_weight(objects) == 4
+    assert import_wait(5.0, objects) == pytest.approx(5.0 + 4 * SECONDS_PER_OBJECT)
+
+
+@pytest.mark.parametrize(
+    ("queue_type", "weight"), [("classic", 1), ("quorum", REPLICATED_WEIGHT), ("stream", REPLICATED_WEIGHT)]
+)
+def test_replicated_queues_weigh_more(queue_type: str, weight: int) -> None:
+    assert import_weight([Queue("v", "q", type=queue_type)]) == weight
+
+
+def test_w10000_on_the_default_timeout_is_allowed_what_a_busy_cluster_needs_ten_times_over() -> None:
+    # W(10000): 1,000 exchanges, 10,000 queues, 10,000 bindings, 100 users and 100 permissions.
+    objects: list[TopologyObject] = [Queue("v", f"q{i}") for i in range(21_200)]
+    busy_cluster_seconds = 21_200 * 0.006  # 12,310 objects in 74 s, measured
+    assert import_wait(60.0, objects) >= 10 * busy_cluster_seconds
