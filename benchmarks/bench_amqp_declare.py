@@ -3,12 +3,15 @@
 Run it by hand (not part of the test suite; it asserts nothing about timings)::
 
     .venv/bin/python benchmarks/bench_amqp_declare.py --n 10000 --connections 4,8,16 --repeat 3
+    .venv/bin/python benchmarks/bench_amqp_declare.py --n 10000 --connections 8 --channels 32,64
 
 It starts its own private node. Each round creates W(N)'s exchanges, queues and bindings (the objects
 an AMQP declare can create: users and permissions stay on the HTTP API) in an empty vhost, once with one
 ``POST /api/definitions`` and once per connection count with ``exchange.declare``, ``queue.declare`` and
 ``queue.bind`` spread over that many pika connections (one channel each, exchanges first, then queues,
-then bindings, each phase finished before the next starts), as the node's administrator. Then it checks
+then bindings, each phase finished before the next starts), as the node's administrator; with
+``--channels``, also pipelined over that many channels of one connection driven by pika's callback API
+(``declare_pipelined``: no threads, each channel sends its next declare on the answer). Then it checks
 that both ways left the same objects (a listing compared, not timed). Ratios are AMQP / import, medians.
 """
 
@@ -68,6 +71,72 @@ def declare_all(info: SandboxInfo, workload: Workload, connections: int) -> None
             connection.close()
 
 
+def declare_pipelined(info: SandboxInfo, workload: Workload, channels: int) -> None:
+    """Declare W(N)'s exchanges and queues, then its bindings, over ``channels`` channels of one connection.
+
+    One thread, pika's callback API (``SelectConnection``): each channel sends its next declare when the
+    previous one is answered, so ``channels`` declares are in flight at once and no thread waits for the GIL.
+    """
+    credentials = pika.PlainCredentials(info.user, info.password())
+    params = pika.ConnectionParameters("127.0.0.1", info.amqp_port, VHOST, credentials, socket_timeout=60)
+    phases: list[list[tuple[str, dict[str, Any]]]] = [
+        [("exchange", e) for e in workload.exchanges] + [("queue", q) for q in workload.queues],
+        [("binding", b) for b in workload.bindings],
+    ]
+    opened: list[Any] = []
+    state = {"phase": 0, "running": 0}
+    failures: list[str] = []
+
+    def start_phase(connection: Any) -> None:
+        items = phases[state["phase"]]
+        state["running"] = len(opened)
+        for index, channel in enumerate(opened):
+            send_next(connection, channel, iter(items[index :: len(opened)]))
+
+    def send_next(connection: Any, channel: Any, items: Any) -> None:
+        item = next(items, None)
+        if item is None:
+            state["running"] -= 1
+            if state["running"] == 0:
+                state["phase"] += 1
+                if state["phase"] < len(phases):
+                    start_phase(connection)
+                else:
+                    connection.close()
+            return
+        kind, obj = item
+        answered = lambda _frame: send_next(connection, channel, items)  # noqa: E731
+        if kind == "exchange":
+            channel.exchange_declare(obj["name"], obj["type"], durable=True, callback=answered)
+        elif kind == "queue":
+            channel.queue_declare(obj["name"], durable=True, callback=answered)
+        else:
+            channel.queue_bind(obj["destination"], obj["source"], obj["routing_key"], callback=answered)
+
+    def on_channel_open(connection: Any, channel: Any) -> None:
+        # A channel closes with 200 when the connection ends normally; anything else is a refused declare.
+        channel.add_on_close_callback(
+            lambda _ch, reason: None if getattr(reason, "reply_code", None) == 200 else failures.append(str(reason))
+        )
+        opened.append(channel)
+        if len(opened) == channels:
+            start_phase(connection)
+
+    def on_open(connection: Any) -> None:
+        for _ in range(channels):
+            connection.channel(on_open_callback=lambda channel: on_channel_open(connection, channel))
+
+    connection = pika.SelectConnection(
+        params,
+        on_open_callback=on_open,
+        on_open_error_callback=lambda _c, error: failures.append(f"cannot connect: {error}"),
+        on_close_callback=lambda c, _reason: c.ioloop.stop(),
+    )
+    connection.ioloop.start()
+    if failures or state["phase"] < len(phases):
+        raise SystemExit(f"pipelined declares failed: {failures[:3]}")
+
+
 def snapshot(client: HttpClient) -> tuple[Any, ...]:
     exchanges = client.get(
         api_path("exchanges", VHOST), {"columns": "name,type,durable,auto_delete,internal,arguments"}
@@ -84,9 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--connections", default="4,8,16", help="comma-separated connection counts")
+    parser.add_argument(
+        "--channels", default="", help="comma-separated channel counts for the pipelined way (one connection)"
+    )
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args(argv)
-    counts = [int(c) for c in args.connections.split(",")]
+    counts = [int(c) for c in args.connections.split(",") if c]
+    channel_counts = [int(c) for c in args.channels.split(",") if c]
     workload = make_workload(args.n)
     samples: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="rabbitadmin-bench-amqp-") as tmp:
@@ -105,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
                 ]
                 ways += [
                     (f"AMQP declares, {c} connections", lambda c=c: declare_all(info, workload, c)) for c in counts
+                ]
+                ways += [
+                    (
+                        f"AMQP declares pipelined, 1 connection, {c} channels",
+                        lambda c=c: declare_pipelined(info, workload, c),
+                    )
+                    for c in channel_counts
                 ]
                 for name, create in ways:
                     client.delete(api_path("vhosts", VHOST))
