@@ -35,6 +35,7 @@ _NUMBERS = (_INT, "tag:yaml.org,2002:float")
 _IN_PROGRESS = object()
 _RESOLVED_CACHE = 10_000  # plain scalars whose resolved tag is remembered (repeated keys and values)
 _ScalarEvent, _MappingEndEvent, _SequenceEndEvent = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
+_MappingStartEvent = yaml.MappingStartEvent
 # ``_new_dict(LocatedDict)``: a LocatedDict without its Python __init__ (the events path sets its two slots).
 _new_dict = dict.__new__
 #: Mappings and lists nest at most this deep (a topology needs 7 levels; arguments a few more).
@@ -220,8 +221,7 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         mapping = _new_dict(LocatedDict)
         line = mapping.line = start.start_mark.line + 1
         mapping._key_lines = None
-        key_lines: dict[Any, int] = {}
-        other_lines = False
+        key_lines: dict[Any, int] | None = None  # made at the first key off the mapping's line (memory)
         get, build = self.get_event, self._from_event
         starts, resolved = self._resolver_starts, self._resolved.get
         while True:
@@ -254,10 +254,13 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             ):
                 value = build(value_event)
             mapping[key] = value
-            key_lines[key] = key_line = key_event.start_mark.line + 1
-            if key_line != line:
-                other_lines = True
-        if other_lines:  # kept only where a key's line differs from the mapping's own (memory)
+            key_line = key_event.start_mark.line + 1
+            if key_lines is not None:
+                key_lines[key] = key_line
+            elif key_line != line:  # every key so far was on the mapping's line
+                key_lines = dict.fromkeys(mapping, line)
+                key_lines[key] = key_line
+        if key_lines is not None:
             mapping.key_lines = key_lines
         return mapping
 
@@ -266,14 +269,23 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         sequence.line = start.start_mark.line + 1
         lines = array("q")
         sequence.item_lines = lines
-        get, build = self.get_event, self._from_event
+        get, build, build_mapping = self.get_event, self._from_event, self._mapping_from_events
         append, append_line = sequence.append, lines.append
+        nested = self._depth + 1 <= MAX_DEPTH  # an item mapping is one level deeper than this list
         while True:
             event: Any = get()
-            if event.__class__ is _SequenceEndEvent:
+            kind = event.__class__
+            if kind is _SequenceEndEvent:
                 break
             append_line(event.start_mark.line + 1)
-            append(build(event))
+            if kind is _MappingStartEvent and nested and event.anchor is None and event.tag is None:
+                self._depth += 1  # what _from_event does for it, without its checks (a list of mappings)
+                try:
+                    append(build_mapping(event))
+                finally:
+                    self._depth -= 1
+            else:
+                append(build(event))
         return sequence
 
 
