@@ -8,7 +8,7 @@ overwritten values.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,11 @@ _SEQ = "tag:yaml.org,2002:seq"
 _INT = "tag:yaml.org,2002:int"
 _NUMBERS = (_INT, "tag:yaml.org,2002:float")
 _IN_PROGRESS = object()
+_RESOLVED_CACHE = 10_000  # plain scalars whose resolved tag is remembered (repeated keys and values)
+_ScalarEvent, _MappingEndEvent, _SequenceEndEvent = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
+_MappingStartEvent = yaml.MappingStartEvent
+# ``_new_dict(LocatedDict)``: a LocatedDict without its Python __init__ (the events path sets its two slots).
+_new_dict = dict.__new__
 #: Mappings and lists nest at most this deep (a topology needs 7 levels; arguments a few more).
 MAX_DEPTH = 64
 #: Aliases may add at most this many nodes to a document, or as many as it has, if that is more: enough
@@ -60,6 +65,16 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         self.problems: list[Problem] = []
         self._built: dict[int, Any] = {}
         self._depth = 0
+        # A plain scalar whose first character starts no implicit resolver (``q.0000001``, ``classic``) is a
+        # string: the resolver need not run its regular expressions (about half the events path's Python
+        # time). Read off this loader's own resolvers, so one added later is honoured; none of the shortcut
+        # when a resolver takes any first character or a path resolver is set.
+        resolvers = self.yaml_implicit_resolvers
+        self._plain_str_shortcut = None not in resolvers and not self.yaml_path_resolvers
+        self._resolver_starts: Container[str] = (
+            frozenset(key for key in resolvers if key) if self._plain_str_shortcut else _EVERYTHING
+        )
+        self._resolved: dict[str, str] = {}  # plain scalars the resolver did run on (keys: name, type...)
 
     def build(self, node: yaml.Node) -> Any:
         if node.__class__ is yaml.ScalarNode and node.tag == _STR:
@@ -157,16 +172,30 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             )
         return document
 
+    def _scalar_tag(self, event: Any) -> str:
+        """The tag of a scalar event, as the composer gives it (``resolve`` for none or ``!``)."""
+        tag: str | None = event.tag
+        if tag is not None and tag != "!":
+            return tag
+        value: str = event.value
+        implicit = event.implicit
+        if (self._plain_str_shortcut and not implicit[0]) or (value and value[0] not in self._resolver_starts):
+            return _STR  # quoted, or plain with no resolver for its first character: what resolve() returns
+        resolved = self._resolved.get(value) if implicit[0] else None
+        if resolved is None:
+            resolved = self.resolve(yaml.ScalarNode, value, implicit)
+            if implicit[0] and len(self._resolved) < _RESOLVED_CACHE:
+                self._resolved[value] = resolved
+        return resolved
+
     def _from_event(self, event: Any) -> Any:  # a yaml.Event (its marks are typed loosely)
         kind = event.__class__
         if kind is yaml.ScalarEvent:
             if event.anchor is not None:
                 raise _NeedsNodes
-            tag = event.tag
-            if tag is None or tag == "!":
-                tag = self.resolve(yaml.ScalarNode, event.value, event.implicit)
-                if tag == _STR:
-                    return event.value
+            tag = self._scalar_tag(event)
+            if tag == _STR:  # what build() makes of a string node, whether its tag was written or resolved
+                return event.value
             return self.build(yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
         if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             if event.anchor is not None or event.tag not in (
@@ -187,22 +216,52 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         raise _NeedsNodes  # an alias (no anchor can precede it on this path) or an event out of place
 
     def _mapping_from_events(self, start: Any) -> dict[Any, Any]:
-        mapping = LocatedDict()
-        mapping.line = start.start_mark.line + 1
-        key_lines: dict[Any, int] = {}
-        get, check, build = self.get_event, self.check_event, self._from_event
-        while not check(yaml.MappingEndEvent):
+        # The hot loop of a big file: one event fetched at a time (no check_event peek), and a plain string
+        # key or value (nearly all of them) taken inline, without a call to _from_event.
+        mapping = _new_dict(LocatedDict)
+        line = mapping.line = start.start_mark.line + 1
+        mapping._key_lines = None
+        key_lines: dict[Any, int] | None = None  # made at the first key off the mapping's line (memory)
+        get, build = self.get_event, self._from_event
+        starts, resolved = self._resolver_starts, self._resolved.get
+        while True:
             key_event: Any = get()
-            key = build(key_event)
+            kind = key_event.__class__
+            if kind is _MappingEndEvent:
+                break
+            # A string as written, inline: no tag, no anchor, and no resolver for its first character (or the
+            # resolver already ran on this text: ``name``, ``type``); a quoted string of that text is one too.
+            key = key_event.value if kind is _ScalarEvent else None
+            if not (
+                key
+                and key_event.tag is None
+                and key_event.anchor is None
+                and (key[0] not in starts or resolved(key) == _STR)
+            ):
+                key = build(key_event)
             try:
                 if key in mapping:  # the node path reports it without building the value: let it
                     raise _NeedsNodes
             except TypeError:  # an unhashable key, reported the same way
                 raise _NeedsNodes from None
-            mapping[key] = build(get())
-            key_lines[key] = key_event.start_mark.line + 1
-        get()
-        _keep_key_lines(mapping, key_lines)
+            value_event: Any = get()
+            value = value_event.value if value_event.__class__ is _ScalarEvent else None
+            if not (
+                value
+                and value_event.tag is None
+                and value_event.anchor is None
+                and (value[0] not in starts or resolved(value) == _STR)
+            ):
+                value = build(value_event)
+            mapping[key] = value
+            key_line = key_event.start_mark.line + 1
+            if key_lines is not None:
+                key_lines[key] = key_line
+            elif key_line != line:  # every key so far was on the mapping's line
+                key_lines = dict.fromkeys(mapping, line)
+                key_lines[key] = key_line
+        if key_lines is not None:
+            mapping.key_lines = key_lines
         return mapping
 
     def _sequence_from_events(self, start: Any) -> list[Any]:
@@ -210,13 +269,23 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         sequence.line = start.start_mark.line + 1
         lines = array("q")
         sequence.item_lines = lines
-        get, check, build = self.get_event, self.check_event, self._from_event
+        get, build, build_mapping = self.get_event, self._from_event, self._mapping_from_events
         append, append_line = sequence.append, lines.append
-        while not check(yaml.SequenceEndEvent):
+        nested = self._depth + 1 <= MAX_DEPTH  # an item mapping is one level deeper than this list
+        while True:
             event: Any = get()
+            kind = event.__class__
+            if kind is _SequenceEndEvent:
+                break
             append_line(event.start_mark.line + 1)
-            append(build(event))
-        get()
+            if kind is _MappingStartEvent and nested and event.anchor is None and event.tag is None:
+                self._depth += 1  # what _from_event does for it, without its checks (a list of mappings)
+                try:
+                    append(build_mapping(event))
+                finally:
+                    self._depth -= 1
+            else:
+                append(build(event))
         return sequence
 
 
@@ -227,6 +296,16 @@ def _keep_key_lines(mapping: LocatedDict, key_lines: dict[Any, int]) -> None:
         if key_line != line:
             mapping.key_lines = key_lines
             return
+
+
+class _Everything:
+    """Holds every character: no first character is a shortcut to a string."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_EVERYTHING = _Everything()
 
 
 class _NeedsNodes(Exception):

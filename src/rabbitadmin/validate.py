@@ -72,6 +72,10 @@ STATES = ("present", "absent")
 CROSS_CHECKED = frozenset({"permission", "topic_permission", "binding"})
 MAX_NAME_BYTES = 255  # AMQP short string
 NAME_RE_FORBIDDEN = re.compile(r"[\x00-\x1f]")
+#: A name ``_Validator.string`` takes without a further look: short enough in any UTF-8, no control characters.
+_SHORT_NAME = re.compile(rf"[^\x00-\x1f]{{1,{MAX_NAME_BYTES // 4}}}")
+#: The fields a queue item may have and still take ``_Validator.queues``' fast path.
+_QUEUE_FAST_FIELDS = frozenset({"name", "type", "durable", "auto_delete"})
 
 
 class _Validator:
@@ -328,7 +332,7 @@ class _Validator:
         self.each(item, "operator_policies", f"{path}.", lambda i, p: self.policy(OperatorPolicy, name, i, p))
         self.each(item, "parameters", f"{path}.", lambda i, p: self.parameter(name, i, p))
         self.each(item, "exchanges", f"{path}.", lambda i, p: self.exchange(name, i, p))
-        self.each(item, "queues", f"{path}.", lambda i, p: self.queue(name, queue_default, i, p))
+        self.queues(name, queue_default, item, path)
         self.each(item, "bindings", f"{path}.", lambda i, p: self.binding(name, i, p))
 
     def user(self, item: LocatedDict, path: str) -> None:
@@ -574,6 +578,65 @@ class _Validator:
                 origin=self.origin(item.line),
             )
         )
+
+    def queues(self, vhost: str, default_type: str, container: LocatedDict, path: str) -> None:
+        """A vhost's ``queues``: ``each`` with ``queue``, and a fast path for the common item.
+
+        A big topology is mostly queues like ``{name: q.0000001}``: a mapping of known fields whose values
+        are all as ``queue`` would take them without a word. Such an item is added here directly (no path
+        text, no field readers: a third of validating 2 million queues); any other item, or one that would
+        raise a problem (a duplicate, a long or odd name, a wrong type), takes ``queue`` as before, so the
+        problems and their messages are the same.
+        """
+        items = self.sequence(container.get("queues"), container.line_of("queues"), f"{path}.queues")
+        if items is None:
+            return
+        seen = self.seen.setdefault("queue", {})
+        queues = self.topology.of("queue")
+        filename, consume = self.filename, self.consume
+        for index, raw in enumerate(items):
+            if raw.__class__ is LocatedDict and raw.keys() <= _QUEUE_FAST_FIELDS:
+                name = raw.get("name")
+                q_type: Any
+                durable: Any
+                auto_delete: Any
+                if len(raw) == 1:  # {name: ...} alone, most of a big file
+                    q_type, durable, auto_delete = default_type, True, False
+                else:
+                    q_type = raw.get("type")
+                    durable = raw.get("durable")
+                    auto_delete = raw.get("auto_delete")
+                    if q_type is None:
+                        q_type = default_type
+                    if durable is None:
+                        durable = True
+                    if auto_delete is None:
+                        auto_delete = False
+                if (
+                    name.__class__ is str
+                    and _SHORT_NAME.fullmatch(name)  # as ``string``'s own shortcut: not too long, no control chars
+                    and (vhost, name) not in seen
+                    and q_type.__class__ is str
+                    and q_type in QUEUE_TYPES
+                    and durable.__class__ is bool
+                    and auto_delete.__class__ is bool
+                    and (q_type == "classic" or (durable and not auto_delete))
+                    and not is_reserved_queue_name(name)
+                ):
+                    key = (vhost, name)
+                    seen[key] = raw.line
+                    queues[key] = Queue(
+                        vhost, name, q_type, durable, auto_delete, {}, origin=Origin(filename, raw.line)
+                    )
+                    if consume:
+                        items[index] = None
+                    continue
+            item_path = f"{path}.queues[{index}]"
+            item = self.mapping(raw, items.line_of(index), item_path)
+            if item is not None:
+                self.queue(vhost, default_type, item, item_path)
+            if consume:
+                items[index] = None
 
     def binding(self, vhost: str, item: LocatedDict, path: str) -> None:
         fields = ("source", "destination", "destination_type", "routing_key", "arguments", "state")
@@ -824,8 +887,8 @@ class _Validator:
             if perm.user not in present_users:
                 self.problem(f"user {perm.user!r} is not declared (present) in this topology",
                              entry.line_of("user") if entry else line, f"{path}.user")  # fmt: skip
-        exchanges = {key for key in topo.exchanges}
-        queues = {key for key in topo.queues}
+        # The model's own dicts answer ``in`` by key: no copy of 2 million queue keys into a set (peak memory).
+        exchanges, queues = topo.exchanges, topo.queues
         for binding in topo.bindings.values():
             line = binding.origin.line if binding.origin else None
             path = self.paths.get(("binding", binding.key), "binding")
@@ -931,7 +994,6 @@ def validate_document(
         raise TopologyError(sorted(validator.problems, key=lambda p: (p.line or 0, p.field or "")))
     validator.topology.warnings = sorted(validator.warnings, key=lambda p: (p.line or 0, p.field or ""))
     return validator.topology
-
 
 
 def _at(problem: Problem, paths: SourcePaths) -> Problem:

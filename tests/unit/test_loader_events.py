@@ -93,6 +93,46 @@ def test_what_the_events_path_cannot_build_falls_back_to_the_nodes(text: str) ->
     assert outcome(parse_document, text) == outcome(parse_nodes, text)
 
 
+# Scalars starting with every character a YAML 1.1 resolver starts with, and others, plain and quoted, as keys
+# and values, each text twice (the events path remembers what the resolver said of a plain scalar's text and
+# takes a string without asking the resolver when no resolver starts with its first character).
+_RESOLVER_TEXTS = [
+    "name", "q.0000001", "no", "No", "NO", "n", "null", "Null", "nul", "y", "yes", "Yes", "on", "On", "off", "o",
+    "true", "t", "false", "f", "F", "T", "O", "Y", "N", "~", "=", "<<", "<", "!", "&x", "*", "+1", "-1", "-", ".5",
+    ".inf", ".", "0", "010", "0x1F", "1_000", "1:30", "2001-12-14", "9", "x", "Z", "é", "[", "_",
+]  # fmt: skip
+
+
+def _scalar_texts() -> list[str]:
+    lines = []
+    for index, text in enumerate(_RESOLVER_TEXTS * 2):
+        quoted = "'" + text + "'"
+        plain = quoted if text[0] in "!&*[" or text in ("<<", "=") else text  # those two: tags with no constructor
+        for key, value in ((plain, plain), (quoted, quoted), (plain, quoted), (quoted, plain)):
+            lines.append(f"- {{{key}: {value}, k{index}: {plain}}}")
+    return ["\n".join(lines) + "\n"]
+
+
+@pytest.mark.parametrize("text", _scalar_texts())
+def test_plain_and_quoted_scalars_resolve_the_same_both_ways(text: str) -> None:
+    events, nodes = outcome(parse_events, text), outcome(parse_nodes, text)
+    assert events == nodes
+    assert "('WrittenInt', 8)" in str(nodes) and "('bool', True)" in str(nodes)  # YAML 1.1: 010 is 8, yes true
+
+
+def test_a_resolver_added_to_the_loader_is_honoured_on_the_events_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first-character shortcut is read off the loader's resolvers when it is made, not fixed at import."""
+    from rabbitadmin import loader
+
+    class Loader(loader._LocatedLoader):
+        pass
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:null", __import__("re").compile(r"^q\.\d+$"), list("q"))
+    monkeypatch.setattr(loader, "_LocatedLoader", Loader)
+    document = parse_events("a: q.10\nb: 'q.10'\n", "t.yaml")
+    assert document == {"a": None, "b": "q.10"}
+
+
 @pytest.mark.parametrize(
     "path",
     [ROOT / "topology.yaml", *sorted((ROOT / "src/rabbitadmin/tutorials/presets").glob("*.yaml"))],
