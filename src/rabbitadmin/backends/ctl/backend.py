@@ -24,6 +24,7 @@ hashes) and expressions go in private files (``runner``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import threading
@@ -45,7 +46,7 @@ from rabbitadmin.definitions import exchange_from_server, to_definition, to_defi
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
 from rabbitadmin.errors import CtlError, MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
-from rabbitadmin.kinds import KINDS, plain_from_server
+from rabbitadmin.kinds import CREATE_ORDER, KINDS, plain_from_server
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -67,6 +68,9 @@ from rabbitadmin.model import (
 from rabbitadmin.threads import worker_pool
 
 READ_PARALLELISM = 3
+#: Objects per ``import_definitions`` call (see ``import_chunks``): each call costs a VM start (0.4 s), each
+#: 1,000 objects about 5 MB of rabbitmqctl's memory.
+IMPORT_CHUNK = 5000
 
 
 class CtlBackend:
@@ -120,7 +124,23 @@ class CtlBackend:
 
     # -- reading -----------------------------------------------------------------------------------------
     def export_definitions(self) -> dict[str, Any]:
-        """The server's definitions, exactly as ``rabbitmqctl export_definitions -`` prints them."""
+        """The server's definitions, as ``rabbitmqctl export_definitions -`` prints them.
+
+        Read through an ``eval`` that encodes them on the node (``ctl_eval`` "export": the same server function
+        and coercion, half the rabbitmqctl memory); where that eval cannot run or fails, through
+        ``export_definitions`` itself, which then reports its own error. Raises ``CtlError``.
+        """
+        if self._eval_support.get(("export",)) is None:
+            try:
+                output = self.ctl.run(["eval"], stdin=ctl_eval.expression("export", {}))
+            except CtlError:
+                output = ""  # e.g. a parameter value the coercion refuses: the command below says so itself
+            if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
+                self._eval_support[("export",)] = " ".join(output.split())
+            else:
+                with contextlib.suppress(ValueError):
+                    exported: dict[str, Any] = ctl_eval.parse_json_line(output)
+                    return exported
         output = self.ctl.run(["export_definitions", "-", "--format=json"])
         try:
             document: dict[str, Any] = json.loads(output)
@@ -274,9 +294,9 @@ class CtlBackend:
         # The server imports parameters before queues (rabbit_definitions): a shovel would start and declare
         # its missing queues as classic ones first (measured, 4.0.5: a stream became a classic queue). Parameters
         # go in an import of their own, after the queues exist.
-        parameters = [obj for obj in objects if isinstance(obj, Parameter)]
+        parameters: list[TopologyObject] = [obj for obj in objects if isinstance(obj, Parameter)]
         rest = [obj for obj in objects if not isinstance(obj, VhostLimit | UserLimit | Parameter)]
-        for batch in (rest, parameters):
+        for batch in (*import_chunks(rest, IMPORT_CHUNK), parameters):
             if not batch:
                 continue
             if stop is not None and stop.is_set():
@@ -446,6 +466,19 @@ class CtlBackend:
             return ctl_eval.parse_outcomes(output, len(specs))
         except ValueError as exc:
             raise RabbitAdminError(f"rabbitmqctl eval ({operation.replace('_', ' ')}) failed: {exc}") from None
+
+
+def import_chunks(objects: Sequence[TopologyObject], size: int) -> list[list[TopologyObject]]:
+    """``objects`` in imports of at most ``size`` objects each, to be run one after another.
+
+    rabbitmqctl decodes an import's JSON in its own VM: 123 MB for the 21,201 objects of W(10000) (3.10.8), about
+    84 MB for 5,000 queues, 62 MB for none. The objects go in the server's creation order (``CREATE_ORDER``),
+    so everything an object needs (its vhost, user, exchange or queue) is in its own chunk or an earlier one;
+    within a chunk the import orders them itself (``rabbit_definitions``).
+    """
+    rank = {kind: position for position, kind in enumerate(CREATE_ORDER)}
+    ordered = sorted(objects, key=lambda obj: rank.get(obj.kind, len(rank)))
+    return [ordered[start : start + size] for start in range(0, len(ordered), size)]
 
 
 def _limits_output(output: str) -> dict[str, Any]:
