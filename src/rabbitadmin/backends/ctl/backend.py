@@ -3,12 +3,13 @@
 Works on a node without the management plugin (the server-bootstrap case), locally, over ``ssh`` or in a
 container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s), so the work is batched:
 
-- read: one ``export_definitions`` (JSON on stdout), plus one read-only ``eval`` for the exact message
-  counts and the internal exchanges, which the export leaves out (on a server lacking the functions it
-  uses: ``list_queues`` and ``list_exchanges`` per vhost, a few at a time);
-- create: one ``import_definitions`` (from a private file, see ``runner``) for the whole batch
-  (``bulk_threshold = 1``), users arriving with the password hash the engine computed; the import only
-  adds, which is all a create needs;
+- read: the definitions export (a read-only ``eval`` that encodes it on the node, else ``export_definitions``),
+  plus one read-only ``eval`` for the exact message counts and the internal exchanges, which the export
+  leaves out (on a server lacking the functions it uses: ``list_queues`` and ``list_exchanges`` per vhost,
+  a few at a time);
+- create: ``import_definitions`` (from a private file, see ``runner``) for the whole batch, in chunks of
+  ``IMPORT_CHUNK`` objects (``bulk_threshold = 1``), users arriving with the password hash the engine
+  computed; the import only adds, which is all a create needs;
 - update: users, permissions, topic permissions and vhost description/tags through an import (it
   overwrites those; like the HTTP API it never changes an existing vhost's default queue type, and the
   engine refuses that change at plan time);
@@ -472,9 +473,9 @@ def import_chunks(objects: Sequence[TopologyObject], size: int) -> list[list[Top
     """``objects`` in imports of at most ``size`` objects each, to be run one after another.
 
     rabbitmqctl decodes an import's JSON in its own VM: 123 MB for the 21,201 objects of W(10000) (3.10.8), about
-    84 MB for 5,000 queues, 57-62 MB for a call with no payload. The objects go in the server's creation order (``CREATE_ORDER``),
-    so everything an object needs (its vhost, user, exchange or queue) is in its own chunk or an earlier one;
-    within a chunk the import orders them itself (``rabbit_definitions``).
+    84 MB for 5,000 queues, 57-62 MB for a call with no payload. The objects go in the server's creation order
+    (``CREATE_ORDER``), so everything an object needs (its vhost, user, exchange or queue) is in its own chunk
+    or an earlier one; within a chunk the import orders them itself (``rabbit_definitions``).
     """
     rank = {kind: position for position, kind in enumerate(CREATE_ORDER)}
     ordered = sorted(objects, key=lambda obj: rank.get(obj.kind, len(rank)))
