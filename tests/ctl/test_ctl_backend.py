@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 from collections.abc import Iterator
@@ -10,16 +11,19 @@ from typing import Any
 import pika
 import pytest
 
+from rabbitadmin.backends.ctl import backend as ctl_backend_module
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
 from rabbitadmin.errors import ConnectionFailed, Refused
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Exchange, Queue
-from rabbitadmin.passwords import check_password
+from rabbitadmin.passwords import check_password, hash_password
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import ctl_backend_options
+
+HASH = hash_password("chunks")
 
 
 @pytest.fixture
@@ -69,6 +73,19 @@ def apply(backend: CtlBackend, text: str, *, prune: bool = False) -> Any:
     assert not plan.refusals, plan.refusals
     execute_plan(plan, backend, allow_data_loss=True)
     return plan
+
+
+def count_calls(backend: CtlBackend, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], Any]:
+    """From now on, the rabbitmqctl command of every call ``backend`` makes goes in the list; and the real ``run``."""
+    calls: list[str] = []
+    original = backend.ctl.run
+
+    def counting_run(args: Any, *, stdin: str | None = None) -> str:
+        calls.append(args[0])
+        return original(args, stdin=stdin)
+
+    monkeypatch.setattr(backend.ctl, "run", counting_run)
+    return calls, original
 
 
 def in_vhost(definitions: dict[str, Any], section: str, vhost: str) -> list[dict[str, Any]]:
@@ -191,6 +208,55 @@ def test_eval_guard_reports_missing_functions(
     assert (bare_vhost, "doomed") not in fresh.read_state([bare_vhost]).queues
 
 
+def test_imports_in_chunks_and_the_export_eval_reads_what_export_definitions_prints(
+    bare_backend: CtlBackend, bare_vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small chunks so that a few objects span several imports: each must find what it needs already there.
+    monkeypatch.setattr(ctl_backend_module, "IMPORT_CHUNK", 3)
+    calls, original = count_calls(bare_backend, monkeypatch)
+    user = f"chunk-user-é-{secrets.token_hex(2)}"
+    text = f"""
+vhosts:
+  - name: "{bare_vhost}"
+    description: "dépôt"
+    exchanges:
+      - {{name: "ex é", type: topic}}
+      - {{name: ex2, type: fanout}}
+    queues:
+      - {{name: "q é", arguments: {{x-max-length: 10}}}}
+      - {{name: q2, type: quorum}}
+      - {{name: q3}}
+    bindings:
+      - {{source: "ex é", destination: "q é", routing_key: "a.#"}}
+      - {{source: ex2, destination: q2}}
+      - {{source: "ex é", destination: ex2, destination_type: exchange, routing_key: b}}
+users:
+  - {{name: "{user}", tags: [monitoring], password_hash: "{HASH}"}}
+permissions:
+  - {{user: "{user}", vhost: "{bare_vhost}", configure: ".*", write: ".*", read: ".*"}}
+"""
+    try:
+        assert apply(bare_backend, text).summary()["create"] == 11
+        assert calls.count("import_definitions") == 4  # 11 objects, 3 an import
+        assert make_plan(load_topology_text(text), bare_backend).is_empty
+
+        calls.clear()
+        exported = bare_backend.export_definitions()
+        assert calls == ["eval"]
+        assert exported == json.loads(original(["export_definitions", "-", "--format=json"]))
+        assert {q["name"] for q in in_vhost(exported, "queues", bare_vhost)} == {"q é", "q2", "q3"}
+
+        # A server without the functions the eval uses: the command itself, same document.
+        monkeypatch.setitem(ctl_eval.REQUIRED, "export", (("rabbit_definitions", "all_gone", 0),))
+        fresh = CtlBackend(ctl=bare_backend.ctl)  # the same runner, still counting
+        calls.clear()
+        assert fresh.export_definitions() == exported
+        assert fresh.export_definitions() == exported
+        assert calls == ["eval", "export_definitions", "export_definitions"]  # the check is made once
+    finally:
+        original(["delete_user", "--", user])
+
+
 def test_unreachable_node_is_a_connection_error(bare_sandbox: Any, bare_node: SandboxInfo) -> None:
     options = {**ctl_backend_options(bare_sandbox, bare_node), "node": f"nobody-{secrets.token_hex(2)}@localhost"}
     backend = CtlBackend(**options)  # type: ignore[arg-type]
@@ -223,14 +289,7 @@ def test_many_deletes_and_updates_are_batched(
         f"    bindings:\n{bindings}users:\n{users}"
     )
     apply(bare_backend, full)
-    calls: list[str] = []
-    original = bare_backend.ctl.run
-
-    def counting_run(args: Any, *, stdin: str | None = None) -> str:
-        calls.append(args[0])
-        return original(args, stdin=stdin)
-
-    monkeypatch.setattr(bare_backend.ctl, "run", counting_run)
+    calls, _ = count_calls(bare_backend, monkeypatch)
     retagged = full.replace("tags: [a]", "tags: [b]")
     emptied = f'vhosts:\n  - name: "{bare_vhost}"\nusers:\n{users.replace("tags: [a]", "tags: [b]")}'
     plan = apply(bare_backend, retagged)

@@ -70,6 +70,21 @@ def test_eval_outcomes() -> None:
     assert ctl_eval.parse_json_line('{"queues": []}\ndone\n') == {"queues": []}
     with pytest.raises(ValueError):
         ctl_eval.parse_json_line("{error,badarg}\n")
+    # Blank lines around the JSON line, Windows line ends, the line alone without "done".
+    assert ctl_eval.parse_json_line('\n{"a": [1]}\r\n\n done \n') == {"a": [1]}
+    for output in ('{"a": 1}\n', "done\n", "\n\ndone", ""):
+        with pytest.raises(ValueError):
+            ctl_eval.parse_json_line(output)
+
+
+@pytest.mark.parametrize("operation", sorted(ctl_eval.BODIES))
+def test_every_expression_binds_its_variables_inside_one_fun(operation: str) -> None:
+    # rabbitmqctl eval copies every variable bound at the top level back into its own VM (erl_eval:exprs/2
+    # returns the bindings): the whole expression must be one fun, called at once, that binds nothing outside.
+    specs: object = {"vhosts": None} if operation == "read_extras" else {"vhost": "v", "name": "n", "arguments": {}}
+    text = ctl_eval.expression(operation, specs if operation in ("read_extras", "apply_lock", "export") else [])
+    assert text.startswith("(fun() ->") and text.rstrip().endswith("end)().")
+    assert text.count("(fun() ->") == 1
 
 
 def test_expression_carries_names_as_base64() -> None:
@@ -154,3 +169,39 @@ def test_factory_http_parallel_and_unknown_name() -> None:
         TransportOptions("amqp", lambda: settings)
     with pytest.raises(UsageError, match=r"unknown backend 'htp' \(did you mean 'http'\?\)"):
         TransportOptions("htp", lambda: settings)
+
+
+def test_import_chunks_keep_every_object_after_what_it_needs() -> None:
+    from rabbitadmin.backends.ctl.backend import import_chunks
+    from rabbitadmin.kinds import CREATE_ORDER
+    from rabbitadmin.model import Binding, Exchange, Permission, Queue, User, Vhost
+
+    # Shuffled kinds, as a caller might hand them over: bindings first, the vhost last.
+    objects = [
+        *(Binding(vhost="v", source=f"x{i % 3}", destination_type="queue", destination=f"q{i}") for i in range(7)),
+        *(Queue(vhost="v", name=f"q{i}") for i in range(7)),
+        Permission(user="u", vhost="v", configure=".*", write=".*", read=".*"),
+        *(Exchange(vhost="v", name=f"x{i}") for i in range(3)),
+        User(name="u", password_hash="h"),
+        Vhost(name="v"),
+    ]
+    for size in (1, 4, 5, len(objects), 1000):
+        chunks = import_chunks(objects, size)
+        assert all(0 < len(chunk) <= size for chunk in chunks)
+        assert len(chunks) == -(-len(objects) // size)
+        flat = [obj for chunk in chunks for obj in chunk]
+        assert sorted(map(repr, flat)) == sorted(map(repr, objects))  # nothing lost, nothing twice
+        # The kinds come in the server's creation order, so what an object needs is never in a later chunk.
+        ranks = [CREATE_ORDER.index(obj.kind) for obj in flat]
+        assert ranks == sorted(ranks)
+        seen: set[tuple[str, str]] = set()
+        for chunk in chunks:
+            seen |= {(obj.kind, obj.name) for obj in chunk if isinstance(obj, Queue | Exchange | Vhost | User)}
+            for obj in chunk:
+                if isinstance(obj, Binding):
+                    assert {("exchange", obj.source), ("queue", obj.destination)} <= seen
+                elif isinstance(obj, Queue | Exchange):
+                    assert ("vhost", obj.vhost) in seen
+                elif isinstance(obj, Permission):
+                    assert {("vhost", obj.vhost), ("user", obj.user)} <= seen
+    assert import_chunks([], 5) == []
