@@ -6,6 +6,7 @@ import json
 import secrets
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pika
@@ -15,7 +16,7 @@ from rabbitadmin.backends.ctl import backend as ctl_backend_module
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
-from rabbitadmin.errors import ConnectionFailed, Refused
+from rabbitadmin.errors import ConnectionFailed, CtlTimeout, Refused
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Exchange, Queue
 from rabbitadmin.passwords import check_password, hash_password
@@ -80,9 +81,9 @@ def count_calls(backend: CtlBackend, monkeypatch: pytest.MonkeyPatch) -> tuple[l
     calls: list[str] = []
     original = backend.ctl.run
 
-    def counting_run(args: Any, *, stdin: str | None = None) -> str:
+    def counting_run(args: Any, *, stdin: str | None = None, wait: float | None = None) -> str:
         calls.append(args[0])
-        return original(args, stdin=stdin)
+        return original(args, stdin=stdin, wait=wait)
 
     monkeypatch.setattr(backend.ctl, "run", counting_run)
     return calls, original
@@ -255,6 +256,29 @@ permissions:
         assert calls == ["eval", "export_definitions", "export_definitions"]  # the check is made once
     finally:
         original(["delete_user", "--", user])
+
+
+def test_an_import_may_take_longer_than_the_ctl_timeout_by_an_allowance_per_object(
+    bare_backend: CtlBackend, bare_vhost: str
+) -> None:
+    """rabbitmqctl import_definitions ends when all of it is in; its time grows with the objects it carries.
+    A base timeout (1 s) shorter than starting rabbitmqctl and importing 401 objects takes anywhere: the
+    import's allowance (60 ms an object) lets it finish; the other calls keep the base timeout."""
+    apply(bare_backend, f'vhosts:\n  - name: "{bare_vhost}"\n')
+    queues = "\n".join(f"      - {{name: q{i}}}" for i in range(400))
+    exchanges = "    exchanges:\n      - {name: e, type: fanout}\n"
+    text = f'vhosts:\n  - name: "{bare_vhost}"\n{exchanges}    queues:\n{queues}\n'
+    plan = make_plan(load_topology_text(text), bare_backend)
+    assert plan.summary()["create"] == 401
+    hurried = CtlBackend(ctl=replace(bare_backend.ctl, timeout=1.0))
+    try:
+        result = execute_plan(plan, hurried)
+        assert result.ok and len(result.done) == 401
+        assert make_plan(load_topology_text(text), bare_backend).is_empty
+        with pytest.raises(CtlTimeout, match=r"within 1s"):
+            hurried.ctl.run(["eval"], stdin="timer:sleep(5000).")  # any other call: the base timeout
+    finally:
+        hurried.close()
 
 
 def test_unreachable_node_is_a_connection_error(bare_sandbox: Any, bare_node: SandboxInfo) -> None:

@@ -43,6 +43,7 @@ from rabbitadmin.backends.ctl.runner import (
     Rabbitmqctl,
     table_arguments,
 )
+from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
 from rabbitadmin.errors import CtlError, MessagesArrived, RabbitAdminError
@@ -448,7 +449,11 @@ class CtlBackend:
     def _import(self, objects: Sequence[TopologyObject]) -> None:
         document = to_definitions(objects)  # vhosts carry their metadata, where the import reads them
         try:
-            self.ctl.run(["import_definitions", "--format=json"], stdin=json.dumps(document, ensure_ascii=False))
+            self.ctl.run(
+                ["import_definitions", "--format=json"],
+                stdin=json.dumps(document, ensure_ascii=False),
+                wait=import_wait(self.ctl.timeout, objects),  # it ends when all of it is in (import_wait)
+            )
         except CtlError as exc:
             # An import error may quote the offending entry: never let a password hash through.
             reason = exc.reason

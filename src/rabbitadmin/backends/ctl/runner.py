@@ -143,13 +143,14 @@ class Rabbitmqctl:
         """True when rabbitmqctl sees this machine's files (no prefix, or a local one such as ``sudo``)."""
         return not self.prefix or Path(self.prefix[0]).name not in REMOTE_PREFIXES
 
-    def run(self, args: Sequence[str], *, stdin: str | None = None) -> str:
+    def run(self, args: Sequence[str], *, stdin: str | None = None, wait: float | None = None) -> str:
         """Run one command quietly; return its stdout or raise ``CtlError``, ``ConnectionFailed`` or
         ``CtlTimeout``. ``stdin``: the command's input; for ``eval`` and ``import_definitions`` it is
-        handed over as a private file where rabbitmqctl can read one (see the module docstring)."""
+        handed over as a private file where rabbitmqctl can read one (see the module docstring).
+        ``wait``: seconds this call may take instead of ``timeout`` (an import: ``import_wait``)."""
         command = args[0] if args else ""
         with self._payload_file(args, stdin) as (final_args, final_stdin):
-            return self._run(command, final_args, final_stdin)
+            return self._run(command, final_args, final_stdin, wait)
 
     @contextlib.contextmanager
     def _payload_file(self, args: Sequence[str], stdin: str | None) -> Iterator[tuple[Sequence[str], str | None]]:
@@ -167,11 +168,11 @@ class Rabbitmqctl:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
 
-    def _run(self, command: str, args: Sequence[str], stdin: str | None) -> str:
+    def _run(self, command: str, args: Sequence[str], stdin: str | None, wait: float | None = None) -> str:
         argv = self.argv(["-q", *args])
         try:
             with self._slots:
-                stdout, stderr, returncode = self._communicate(command, argv, stdin)
+                stdout, stderr, returncode = self._communicate(command, argv, stdin, wait)
         except FileNotFoundError:
             raise UsageError(
                 f"cannot run {argv[0]!r}: not found (give its path with --rabbitmqctl or RABBITADMIN_RABBITMQCTL)"
@@ -189,8 +190,12 @@ class Rabbitmqctl:
             )
         raise CtlError(command, returncode, reason + wrapper_hint(self.executable, self.prefix))
 
-    def _communicate(self, command: str, argv: list[str], stdin: str | None) -> tuple[str, str, int]:
-        """Run ``argv`` in its own process group; kill the whole group past the timeout."""
+    def _communicate(
+        self, command: str, argv: list[str], stdin: str | None, wait: float | None = None
+    ) -> tuple[str, str, int]:
+        """Run ``argv`` in its own process group; kill the whole group past ``wait`` (default: the timeout)."""
+        limit = self.timeout if wait is None else wait
+        allowed = "--ctl-timeout" if wait is None else "--ctl-timeout and the import's size"
         with signals_for_a_child():  # run from worker threads, which block SIGINT and SIGTERM
             process = subprocess.Popen(
                 argv,
@@ -205,16 +210,16 @@ class Rabbitmqctl:
         with self._running_lock:
             self._running.add(process)
         try:
-            stdout, stderr = process.communicate(stdin or None, timeout=self.timeout)
+            stdout, stderr = process.communicate(stdin or None, timeout=limit)
         except subprocess.TimeoutExpired:
             _kill_group(process)
             if stdin:
                 raise CtlTimeout(
-                    f"rabbitmqctl {command} did not finish within {self.timeout:g}s and was stopped. {STDIN_ISSUE}",
+                    f"rabbitmqctl {command} did not finish within {limit:g}s and was stopped. {STDIN_ISSUE}",
                     permanent=True,
                 ) from None
             raise CtlTimeout(
-                f"rabbitmqctl {command} did not finish within {self.timeout:g}s (--ctl-timeout) and was stopped: "
+                f"rabbitmqctl {command} did not finish within {limit:g}s ({allowed}) and was stopped: "
                 "the node may be overloaded or unreachable; nothing more was sent"
             ) from None
         except BaseException:
