@@ -112,9 +112,13 @@ class BatchFailed(RabbitAdminError):
     and the rest were not attempted. One message for the whole batch, not one per object.
     """
 
-    def __init__(self, message: str, failed: Sequence[object], exit_code: ExitCode = ExitCode.ERROR) -> None:
+    def __init__(
+        self, message: str, failed: Sequence[object], exit_code: ExitCode = ExitCode.ERROR, *, permanent: bool = False
+    ) -> None:
         self.failed = list(failed)
         self.exit_code = exit_code
+        #: As ``CtlTimeout.permanent``: running the apply again cannot succeed either.
+        self.permanent = permanent
         super().__init__(message)
 
 

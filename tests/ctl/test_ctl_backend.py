@@ -16,7 +16,7 @@ from rabbitadmin.backends.ctl import backend as ctl_backend_module
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
-from rabbitadmin.errors import ConnectionFailed, CtlTimeout, Refused
+from rabbitadmin.errors import ConnectionFailed, CtlError, CtlTimeout, PartialApply, Refused
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Exchange, Queue
 from rabbitadmin.passwords import check_password, hash_password
@@ -256,6 +256,58 @@ permissions:
         assert calls == ["eval", "export_definitions", "export_definitions"]  # the check is made once
     finally:
         original(["delete_user", "--", user])
+
+
+def test_over_a_remote_prefix_the_definitions_are_read_by_export_definitions_not_an_eval_on_stdin(
+    bare_backend: CtlBackend, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through ssh or docker an eval's expression would go on stdin, which 4.0.5's rabbitmqctl never reads
+    (upstream issue 13157): the read keeps to ``export_definitions``, which needs no input."""
+    fake_ssh = tmp_path / "ssh"
+    fake_ssh.write_text('#!/bin/sh\nshift\nexec sh -c "$*"\n')  # drops the host, runs the command here
+    fake_ssh.chmod(0o700)
+    remote = CtlBackend(ctl=replace(bare_backend.ctl, prefix=(str(fake_ssh), "mq1", *bare_backend.ctl.prefix)))
+    try:
+        assert not remote.ctl.shares_files
+        calls, _original = count_calls(remote, monkeypatch)
+        exported = remote.export_definitions()
+        assert calls == ["export_definitions"]
+        assert exported["rabbit_version"] == bare_backend.export_definitions()["rabbit_version"]
+    finally:
+        remote.close()
+
+
+def test_a_failed_import_chunk_fails_its_objects_and_leaves_the_later_chunks_not_attempted(
+    bare_backend: CtlBackend, bare_vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creates go in several imports: when one fails (injected into the second import, the node is real), the
+    earlier imports are done, its objects failed (outcome unknown), and the later ones were never sent."""
+    monkeypatch.setattr(ctl_backend_module, "IMPORT_CHUNK", 3)
+    original = bare_backend.ctl.run
+    imports: list[int] = []
+
+    def failing_second_import(args: Any, *, stdin: str | None = None, wait: float | None = None) -> str:
+        if args[0] == "import_definitions":
+            imports.append(1)
+            if len(imports) == 2:
+                raise CtlError("import_definitions", 65, "injected failure")
+        return original(args, stdin=stdin, wait=wait)
+
+    apply(bare_backend, f'vhosts:\n  - name: "{bare_vhost}"\n')
+    queues = "\n".join(f"      - {{name: q{i}}}" for i in range(9))
+    text = f'vhosts:\n  - name: "{bare_vhost}"\n    queues:\n{queues}\n'
+    plan = make_plan(load_topology_text(text), bare_backend)
+    monkeypatch.setattr(bare_backend.ctl, "run", failing_second_import)
+    with pytest.raises(PartialApply) as stopped:
+        execute_plan(plan, bare_backend)
+    result = stopped.value.result
+    assert len(imports) == 2  # the third import was never sent
+    assert [c.key[1] for c in result.done] == ["q0", "q1", "q2"]
+    assert sorted(c.key[1] for c, _why in result.failed) == ["q3", "q4", "q5"]
+    assert all("outcome unknown" in why and "injected failure" in why for _c, why in result.failed)
+    assert sorted(c.key[1] for c in result.not_attempted) == ["q6", "q7", "q8"]
+    monkeypatch.setattr(bare_backend.ctl, "run", original)
+    assert {q.name for q in bare_backend.read_state([bare_vhost]).queues.values()} == {"q0", "q1", "q2"}
 
 
 def test_an_import_may_take_longer_than_the_ctl_timeout_by_an_allowance_per_object(

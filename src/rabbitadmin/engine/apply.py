@@ -256,6 +256,7 @@ def _run_creates(
                 change = by_key.get((getattr(obj, "kind", ""), getattr(obj, "key", ())))
                 if change is not None:
                     run.errors[id(change)] = str(exc)
+            run.permanent = run.permanent or exc.permanent
             run.stop.set()
         except RabbitAdminError as exc:
             for change in creates:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.definitions import to_definitions
 from rabbitadmin.errors import ConnectionFailed, ProbeError
@@ -82,7 +83,10 @@ def scratch_vhost(client: HttpClient, objects_for: Any) -> Iterator[str]:
         )
         objects = objects_for(name)
         if objects:
-            client.post(api_path("definitions"), to_definitions(objects))
+            # The answer comes when all of it is in: the wait grows with the vhost (import_wait).
+            client.post(
+                api_path("definitions"), to_definitions(objects), wait=import_wait(client.settings.timeout, objects)
+            )
         yield name
     finally:
         client.delete(api_path("vhosts", name))

@@ -26,6 +26,7 @@ from rabbitadmin.backends.admin_ops import (
 )
 from rabbitadmin.backends.ctl.daily import CtlDailyOps
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
+from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.definitions import to_definition, vhost_from_server
 from rabbitadmin.errors import AlreadyExists, CtlError, NotFound
 from rabbitadmin.model import Secret, User
@@ -108,7 +109,11 @@ class CtlAdmin(CtlDailyOps):
     def _import_user(self, name: str, password: Secret, tags: Sequence[str]) -> None:
         user = User(name=name, tags=tuple(tags), password_hash=hash_password(refuse_blank(password).reveal()))
         try:
-            self.ctl.run(["import_definitions", "--format=json"], stdin=json.dumps({"users": [to_definition(user)]}))
+            self.ctl.run(
+                ["import_definitions", "--format=json"],
+                stdin=json.dumps({"users": [to_definition(user)]}),
+                wait=import_wait(self.ctl.timeout, [user]),
+            )
         except CtlError as exc:  # an import error may quote the entry: never let the hash through
             reason = exc.reason.replace(user.password_hash or "", "***")
             raise CtlError(exc.command, exc.returncode, reason) from None

@@ -46,7 +46,7 @@ from rabbitadmin.backends.ctl.runner import (
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
-from rabbitadmin.errors import CtlError, MessagesArrived, RabbitAdminError
+from rabbitadmin.errors import BatchFailed, CtlError, MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, KINDS, plain_from_server
 from rabbitadmin.model import (
@@ -132,7 +132,9 @@ class CtlBackend:
         and coercion, half the rabbitmqctl memory); where that eval cannot run or fails, through
         ``export_definitions`` itself, which then reports its own error. Raises ``CtlError``.
         """
-        if self._eval_support.get(("export",)) is None:
+        # Only where the expression can go as a file: over ssh or docker it would go on stdin, which 4.0.5's
+        # rabbitmqctl never reads (STDIN_ISSUE), and export_definitions needs no input at all.
+        if self.ctl.shares_files and self._eval_support.get(("export",)) is None:
             try:
                 output = self.ctl.run(["eval"], stdin=ctl_eval.expression("export", {}))
             except CtlError:
@@ -303,7 +305,17 @@ class CtlBackend:
                 continue
             if stop is not None and stop.is_set():
                 return
-            self._import(batch)  # one import: nothing for ``stop`` to cut short
+            try:
+                self._import(batch)  # one import: nothing for ``stop`` to cut short
+            except RabbitAdminError as exc:
+                # This import's outcome is unknown; the earlier ones were reported done, the later ones never
+                # sent (the engine lists them as not attempted).
+                raise BatchFailed(
+                    f"the definitions import of a batch of {len(batch)} object(s) failed, outcome unknown: {exc}",
+                    batch,
+                    exc.exit_code,
+                    permanent=bool(getattr(exc, "permanent", False)),
+                ) from None
             if progress is not None:
                 progress(batch)
         for limit in limits:

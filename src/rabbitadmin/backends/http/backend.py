@@ -433,7 +433,9 @@ class HttpBackend:
             return  # the import was carried out; only its answer was lost
         if isinstance(exc, AnswerLost) and moved is not None and moved():
             try:
-                self.client.post(api_path("definitions"), to_definitions(missing))
+                self.client.post(
+                    api_path("definitions"), to_definitions(missing), wait=import_wait(self.settings.timeout, missing)
+                )
             except RabbitAdminError as again:
                 self._settle_batch(batch, again, report)
             return
