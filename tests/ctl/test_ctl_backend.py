@@ -16,7 +16,7 @@ from rabbitadmin.backends.ctl import backend as ctl_backend_module
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.engine import check_safety, execute_plan, make_plan
-from rabbitadmin.errors import ConnectionFailed, CtlError, CtlTimeout, PartialApply, Refused
+from rabbitadmin.errors import ConnectionFailed, CtlError, PartialApply, Refused
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Exchange, Queue
 from rabbitadmin.passwords import check_password, hash_password
@@ -310,27 +310,38 @@ def test_a_failed_import_chunk_fails_its_objects_and_leaves_the_later_chunks_not
     assert {q.name for q in bare_backend.read_state([bare_vhost]).queues.values()} == {"q0", "q1", "q2"}
 
 
-def test_an_import_may_take_longer_than_the_ctl_timeout_by_an_allowance_per_object(
-    bare_backend: CtlBackend, bare_vhost: str
+def test_each_import_is_given_the_ctl_timeout_plus_its_allowance_and_other_calls_are_not(
+    bare_backend: CtlBackend, bare_vhost: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """rabbitmqctl import_definitions ends when all of it is in; its time grows with the objects it carries.
-    A base timeout (1 s) shorter than starting rabbitmqctl and importing 401 objects takes anywhere: the
-    import's allowance (60 ms an object) lets it finish; the other calls keep the base timeout."""
+    Each import the apply sends is allowed --ctl-timeout plus 60 ms an object (the runner honouring ``wait``
+    is tested in test_timeouts.py with a rabbitmqctl that sleeps); every other call keeps the base timeout."""
+    monkeypatch.setattr(ctl_backend_module, "IMPORT_CHUNK", 300)
     apply(bare_backend, f'vhosts:\n  - name: "{bare_vhost}"\n')
-    queues = "\n".join(f"      - {{name: q{i}}}" for i in range(400))
+    queues = "\n".join(f"      - {{name: q{i}, type: {'quorum' if i < 5 else 'classic'}}}" for i in range(400))
     exchanges = "    exchanges:\n      - {name: e, type: fanout}\n"
     text = f'vhosts:\n  - name: "{bare_vhost}"\n{exchanges}    queues:\n{queues}\n'
     plan = make_plan(load_topology_text(text), bare_backend)
     assert plan.summary()["create"] == 401
-    hurried = CtlBackend(ctl=replace(bare_backend.ctl, timeout=1.0))
-    try:
-        result = execute_plan(plan, hurried)
-        assert result.ok and len(result.done) == 401
-        assert make_plan(load_topology_text(text), bare_backend).is_empty
-        with pytest.raises(CtlTimeout, match=r"within 1s"):
-            hurried.ctl.run(["eval"], stdin="timer:sleep(5000).")  # any other call: the base timeout
-    finally:
-        hurried.close()
+    original = bare_backend.ctl.run
+    waits: list[tuple[str, float | None]] = []
+
+    def recording_run(args: Any, *, stdin: str | None = None, wait: float | None = None) -> str:
+        waits.append((args[0], wait))
+        return original(args, stdin=stdin, wait=wait)
+
+    monkeypatch.setattr(bare_backend.ctl, "run", recording_run)
+    result = execute_plan(plan, bare_backend)
+    monkeypatch.setattr(bare_backend.ctl, "run", original)
+    assert result.ok and len(result.done) == 401
+    base = bare_backend.ctl.timeout
+    imports = [wait for command, wait in waits if command == "import_definitions"]
+    # Two imports (300 objects, then 101); the allowances add up to 60 ms for each of the exchange and 395
+    # classic queues, and ten times that for each of the 5 quorum queues.
+    assert len(imports) == 2 and all(wait is not None and wait > base for wait in imports)
+    assert sum(wait - base for wait in imports if wait is not None) == pytest.approx(0.06 * (1 + 395 + 5 * 10))
+    assert all(wait is None for command, wait in waits if command != "import_definitions")
+    assert make_plan(load_topology_text(text), bare_backend).is_empty
 
 
 def test_unreachable_node_is_a_connection_error(bare_sandbox: Any, bare_node: SandboxInfo) -> None:

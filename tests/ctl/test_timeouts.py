@@ -13,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rabbitadmin.errors import ExitCode
+import pytest
+
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl
+from rabbitadmin.errors import CtlTimeout, ExitCode
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import ctl_env
@@ -57,6 +60,20 @@ def test_a_hanging_rabbitmqctl_is_killed_with_its_children_and_exits_10(tmp_path
         assert result.returncode == ExitCode.TIMEOUT, result.stderr
         assert "did not finish within 2s" in result.stderr and "Traceback" not in result.stderr
         assert processes_with(marker) == [], "the whole process group is killed"
+
+
+def test_a_call_given_a_wait_may_outlast_the_ctl_timeout_and_no_other_call_may(tmp_path: Path) -> None:
+    """An import is allowed --ctl-timeout plus its size's allowance (``wait``): a rabbitmqctl that takes 3 s
+    finishes within a 10 s wait and is stopped at a 1 s timeout without one; the message names the limit."""
+    slow = tmp_path / "rabbitmqctl"
+    slow.write_text("#!/bin/sh\nsleep 3\necho done\n")
+    slow.chmod(0o700)
+    ctl = Rabbitmqctl(executable=str(slow), timeout=1.0)
+    assert ctl.run(["import_definitions", "--format=json"], wait=10.0).strip() == "done"
+    with pytest.raises(CtlTimeout, match=r"within 1s \(--ctl-timeout\)"):
+        ctl.run(["list_queues"])
+    with pytest.raises(CtlTimeout, match=r"within 2s \(--ctl-timeout and the import's size\)"):
+        ctl.run(["import_definitions", "--format=json"], wait=2.0)
 
 
 def test_ctl_timeout_option_is_checked(tmp_path: Path) -> None:
