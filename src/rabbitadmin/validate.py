@@ -74,7 +74,7 @@ MAX_NAME_BYTES = 255  # AMQP short string
 NAME_RE_FORBIDDEN = re.compile(r"[\x00-\x1f]")
 #: A name ``_Validator.string`` takes without a further look: short enough in any UTF-8, no control characters.
 _SHORT_NAME = re.compile(rf"[^\x00-\x1f]{{1,{MAX_NAME_BYTES // 4}}}")
-#: The fields a queue item may have and still take ``_Validator.queues``' fast path.
+#: The fields a queue item may have and still take the fast path (``_Validator.plain_queue``).
 _QUEUE_FAST_FIELDS = frozenset({"name", "type", "durable", "auto_delete"})
 
 
@@ -258,11 +258,24 @@ class _Validator:
                 self.items[(kind, key)] = item
         return True
 
-    def each(self, container: LocatedDict, key: str, path: str, handler: Callable[[LocatedDict, str], None]) -> None:
+    def each(
+        self,
+        container: LocatedDict,
+        key: str,
+        path: str,
+        handler: Callable[[LocatedDict, str], None],
+        taken: Callable[[Any], bool] | None = None,
+    ) -> None:
+        """``handler(item, path)`` for each item of ``container[key]``; ``taken(raw)``, when given, may take an
+        item first (a fast path that returns True once it has added the item; False leaves it to ``handler``)."""
         items = self.sequence(container.get(key), container.line_of(key), f"{path}{key}")
         if items is None:
             return
         for index, raw in enumerate(items):
+            if taken is not None and taken(raw):
+                if self.consume:
+                    items[index] = None
+                continue
             item_path = f"{path}{key}[{index}]"
             item = self.mapping(raw, items.line_of(index), item_path)
             if item is not None:
@@ -580,63 +593,61 @@ class _Validator:
         )
 
     def queues(self, vhost: str, default_type: str, container: LocatedDict, path: str) -> None:
-        """A vhost's ``queues``: ``each`` with ``queue``, and a fast path for the common item.
+        """A vhost's ``queues``: ``each`` with ``queue``, and ``plain_queue`` as its fast path."""
+        self.each(
+            container,
+            "queues",
+            f"{path}.",
+            lambda i, p: self.queue(vhost, default_type, i, p),
+            lambda raw: self.plain_queue(vhost, default_type, raw),
+        )
+
+    def plain_queue(self, vhost: str, default_type: str, raw: Any) -> bool:
+        """Add ``raw`` if it is the common queue item; True if it did.
 
         A big topology is mostly queues like ``{name: q.0000001}``: a mapping of known fields whose values
         are all as ``queue`` would take them without a word. Such an item is added here directly (no path
         text, no field readers: a third of validating 2 million queues); any other item, or one that would
-        raise a problem (a duplicate, a long or odd name, a wrong type), takes ``queue`` as before, so the
+        raise a problem (a duplicate, a long or odd name, a wrong type), is left to ``queue`` (False), so the
         problems and their messages are the same.
         """
-        items = self.sequence(container.get("queues"), container.line_of("queues"), f"{path}.queues")
-        if items is None:
-            return
+        if raw.__class__ is not LocatedDict or not raw.keys() <= _QUEUE_FAST_FIELDS:
+            return False
+        name = raw.get("name")
+        q_type: Any
+        durable: Any
+        auto_delete: Any
+        if len(raw) == 1:  # {name: ...} alone, most of a big file
+            q_type, durable, auto_delete = default_type, True, False
+        else:
+            q_type = raw.get("type")
+            durable = raw.get("durable")
+            auto_delete = raw.get("auto_delete")
+            if q_type is None:
+                q_type = default_type
+            if durable is None:
+                durable = True
+            if auto_delete is None:
+                auto_delete = False
         seen = self.seen.setdefault("queue", {})
-        queues = self.topology.of("queue")
-        filename, consume = self.filename, self.consume
-        for index, raw in enumerate(items):
-            if raw.__class__ is LocatedDict and raw.keys() <= _QUEUE_FAST_FIELDS:
-                name = raw.get("name")
-                q_type: Any
-                durable: Any
-                auto_delete: Any
-                if len(raw) == 1:  # {name: ...} alone, most of a big file
-                    q_type, durable, auto_delete = default_type, True, False
-                else:
-                    q_type = raw.get("type")
-                    durable = raw.get("durable")
-                    auto_delete = raw.get("auto_delete")
-                    if q_type is None:
-                        q_type = default_type
-                    if durable is None:
-                        durable = True
-                    if auto_delete is None:
-                        auto_delete = False
-                if (
-                    name.__class__ is str
-                    and _SHORT_NAME.fullmatch(name)  # as ``string``'s own shortcut: not too long, no control chars
-                    and (vhost, name) not in seen
-                    and q_type.__class__ is str
-                    and q_type in QUEUE_TYPES
-                    and durable.__class__ is bool
-                    and auto_delete.__class__ is bool
-                    and (q_type == "classic" or (durable and not auto_delete))
-                    and not is_reserved_queue_name(name)
-                ):
-                    key = (vhost, name)
-                    seen[key] = raw.line
-                    queues[key] = Queue(
-                        vhost, name, q_type, durable, auto_delete, {}, origin=Origin(filename, raw.line)
-                    )
-                    if consume:
-                        items[index] = None
-                    continue
-            item_path = f"{path}.queues[{index}]"
-            item = self.mapping(raw, items.line_of(index), item_path)
-            if item is not None:
-                self.queue(vhost, default_type, item, item_path)
-            if consume:
-                items[index] = None
+        if not (
+            name.__class__ is str
+            and _SHORT_NAME.fullmatch(name)  # as ``string``'s own shortcut: not too long, no control chars
+            and (vhost, name) not in seen
+            and q_type.__class__ is str
+            and q_type in QUEUE_TYPES
+            and durable.__class__ is bool
+            and auto_delete.__class__ is bool
+            and (q_type == "classic" or (durable and not auto_delete))
+            and not is_reserved_queue_name(name)
+        ):
+            return False
+        key = (vhost, name)
+        seen[key] = raw.line
+        self.topology.of("queue")[key] = Queue(
+            vhost, name, q_type, durable, auto_delete, {}, origin=Origin(self.filename, raw.line)
+        )
+        return True
 
     def binding(self, vhost: str, item: LocatedDict, path: str) -> None:
         fields = ("source", "destination", "destination_type", "routing_key", "arguments", "state")

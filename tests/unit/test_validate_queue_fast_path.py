@@ -1,6 +1,6 @@
 """Validation's fast path for plain queue items (issue 19.4b) gives what the full checks give.
 
-``_Validator.queues`` adds an item like ``{name: q.0000001}`` without the field readers; everything else
+``_Validator.plain_queue`` adds an item like ``{name: q.0000001}`` without the field readers; everything else
 goes through ``_Validator.queue``. Each file below is validated both ways (the fast path switched off by
 emptying its set of fields) and must give the same queues, origins, absent marks, warnings and problems.
 """
