@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from installed_bytecode import compile_package
 
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
@@ -627,6 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the samples to this file")
     args = parser.parse_args(argv)
 
+    compile_package()  # children start as an installed tool does, not compiling sources
     base = make_workload(args.n)
     with tempfile.TemporaryDirectory(prefix="rabbitadmin-bench-") as tmp:
         workdir = Path(tmp)

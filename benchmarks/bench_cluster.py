@@ -32,6 +32,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_apply import make_workload, write_yaml
+from installed_bytecode import compile_package
 
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 from rabbitadmin.sandbox_cluster import SandboxCluster
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
+    compile_package()  # children start as an installed tool does, not compiling sources
     samples: dict[tuple[str, str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="rabbitadmin-bench-cluster-") as tmp:
         workdir = Path(tmp)
