@@ -36,7 +36,7 @@ from rabbitadmin.model import Secret
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_apply import VHOST, Workload, make_workload
+from bench_apply import VHOST, Workload, delete_vhost, make_workload
 
 
 def definitions(workload: Workload) -> dict[str, Any]:
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                     for c in channel_counts
                 ]
                 for name, create in ways:
-                    client.delete(api_path("vhosts", VHOST))
+                    delete_vhost(client, VHOST)
                     client.put(api_path("vhosts", VHOST), {})
                     client.put(
                         api_path("permissions", VHOST, info.user), {"configure": ".*", "write": ".*", "read": ".*"}
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                     reference = reference or state
                     if state != reference:
                         raise SystemExit(f"{name} left other objects than the bulk import")
-            client.delete(api_path("vhosts", VHOST))
+            delete_vhost(client, VHOST)
             client.close()
         finally:
             box.stop()

@@ -244,14 +244,7 @@ class Bench:
     def reset(self, users: list[dict[str, Any]]) -> float:
         """Delete the vhost and the workload's users; return the seconds the vhost delete took."""
         with stopwatch() as t:
-            try:
-                self.client.delete(api_path("vhosts", VHOST))
-            except AnswerLost:  # a loaded server may cut a long delete's answer: wait until it is gone
-                deadline = time.monotonic() + 600
-                while self.client.get_or_none(api_path("vhosts", VHOST)) is not None:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(1)
+            delete_vhost(self.client, VHOST)
         # One DELETE per user (bulk-delete refuses the whole list if one user is missing); 404 is fine.
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda u: self.client.delete(api_path("users", u["name"])), users))
@@ -285,6 +278,22 @@ class Bench:
         child.returncode = os.waitstatus_to_exitcode(status)
         tail = "\n".join(out_path.read_text(errors="replace").splitlines()[-6:])
         return ChildRun(seconds, child.returncode, usage.ru_maxrss / 1024, tail)
+
+
+def delete_vhost(client: HttpClient, vhost: str, timeout: float = 600.0) -> None:
+    """Delete ``vhost`` and return once it is gone (a 404 is fine).
+
+    A loaded server may reset the connection before it answers a long delete (a vhost of 10,000 queues)
+    while the delete goes on: then the vhost is polled until it is gone, up to ``timeout`` seconds.
+    """
+    try:
+        client.delete(api_path("vhosts", vhost))
+    except AnswerLost:
+        deadline = time.monotonic() + timeout
+        while client.get_or_none(api_path("vhosts", vhost)) is not None:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def expect(run: ChildRun, codes: tuple[int, ...], what: str) -> None:
