@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import secrets
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -24,10 +26,13 @@ from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.errors import ExitCode, PartialApply
+from rabbitadmin.errors import ApplyInterrupted, ExitCode, PartialApply
 from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Secret
+from rabbitadmin.sandbox import SandboxInfo
+
+from ..conftest import CliRunner
 
 # Arguments of every eligible kind: int (small and beyond 32 bits, negative), str, bool, list, nested table
 # with keys out of order (the server keeps a nested table's order in the binding's properties_key).
@@ -230,3 +235,58 @@ def test_a_refused_declare_part_way_is_settled_and_a_rerun_converges(
         assert make_plan(load_topology_text(text(document)), again).is_empty
     finally:
         again.close()
+
+
+def test_stop_sends_no_new_declare_and_reports_the_rest_not_attempted(
+    settings: ConnectionSettings, admin_client: HttpClient, vhost: str
+) -> None:
+    admin_client.put(api_path("vhosts", vhost), {})
+    document = topology(vhost, plain_queues=150)
+    engine = backend(settings, CreateWith.amqp)
+    plan = make_plan(load_topology_text(text(document)), engine)
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def progress(count: int, _what: str) -> None:
+        seen.append(count)
+        if len(seen) == 20:  # as Ctrl-C would, from the apply's own thread here
+            stop.set()
+
+    with pytest.raises(ApplyInterrupted) as caught:
+        execute_plan(plan, engine, progress=progress, interrupt=stop)
+    engine.close()
+    result = caught.value.result
+    assert caught.value.exit_code == ExitCode.INTERRUPTED
+    # The declares in flight when it stopped (at most one per channel) answered and count as done.
+    assert 20 <= len(result.done) <= 20 + 32 and not result.failed
+    assert len(result.done) == engine.declared_over_amqp
+    assert len(result.done) + len(result.not_attempted) == len(plan.changes)
+    shown = {q["name"] for q in admin_client.get(api_path("queues", vhost), {"columns": "name"})}
+    done_queues = {change.key[1] for change in result.done if change.kind == "queue"}
+    assert done_queues <= shown
+    assert not {change.key[1] for change in result.not_attempted if change.kind == "queue"} & shown
+
+
+def test_cli_create_with(rabbitadmin: CliRunner, admin_client: HttpClient, node: SandboxInfo, tmp_path: Path) -> None:
+    """``apply --create-with``: amqp applies a batch above the engine's bulk size (200) and the plan is then
+    empty; with the AMQP port closed it says so once on stderr (no password) and imports; a bad value is
+    a usage error (exit 2)."""
+    names = [f"cli {secrets.token_hex(3)}" for _ in range(2)]
+    try:
+        for name, port in zip(names, (None, closed_port()), strict=True):
+            admin_client.put(api_path("vhosts", name), {})
+            file = tmp_path / f"{name}.yaml"
+            file.write_text(text(topology(name, plain_queues=100)), encoding="utf-8")
+            env = {} if port is None else {"RABBITADMIN_AMQP_PORT": str(port)}
+            applied = rabbitadmin("apply", "-y", "--no-lock", "--create-with", "amqp", str(file), env=env)
+            assert applied.returncode == 0, applied.stderr
+            notices = [line for line in applied.stderr.splitlines() if "not AMQP declares" in line]
+            assert len(notices) == (0 if port is None else 1)
+            assert node.password() not in applied.stderr + applied.stdout
+            planned = rabbitadmin("plan", "--detailed-exitcode", str(file))
+            assert planned.returncode == 0, planned.stdout + planned.stderr
+        bad = rabbitadmin("apply", "-y", "--create-with", "sometimes", str(file))
+        assert bad.returncode == 2 and "sometimes" in bad.stderr
+    finally:
+        for name in names:
+            admin_client.delete(api_path("vhosts", name))
