@@ -26,6 +26,7 @@ from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
+from rabbitadmin.engine.plan import Plan
 from rabbitadmin.errors import ApplyInterrupted, ExitCode, PartialApply
 from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.loader import load_topology_text
@@ -200,13 +201,20 @@ def test_auto_uses_amqp_at_the_threshold(settings: ConnectionSettings, admin_cli
     assert apply(settings, CreateWith.auto, document, amqp_threshold=objects).declared_over_amqp == objects
 
 
+def planned_by_amqp(
+    settings: ConnectionSettings, client: HttpClient, vhost: str, plain_queues: int
+) -> tuple[dict[str, Any], HttpBackend, Plan]:
+    """``vhost`` created, and a plan of ``topology(vhost, plain_queues)`` made with an AMQP-mode backend."""
+    client.put(api_path("vhosts", vhost), {})
+    document = topology(vhost, plain_queues=plain_queues)
+    engine = backend(settings, CreateWith.amqp)
+    return document, engine, make_plan(load_topology_text(text(document)), engine)
+
+
 def test_a_refused_declare_part_way_is_settled_and_a_rerun_converges(
     settings: ConnectionSettings, admin_client: HttpClient, vhost: str
 ) -> None:
-    admin_client.put(api_path("vhosts", vhost), {})
-    document = topology(vhost, plain_queues=60)
-    engine = backend(settings, CreateWith.amqp)
-    plan = make_plan(load_topology_text(text(document)), engine)
+    document, engine, plan = planned_by_amqp(settings, admin_client, vhost, plain_queues=60)
     # Between plan and apply another client declares a planned queue as transient: the durable declare is
     # refused with PRECONDITION_FAILED. (The definitions import would not fail here: it leaves an existing
     # queue as it is and answers 204, measured on 3.10.8; the next plan then shows the difference.)
@@ -240,10 +248,7 @@ def test_a_refused_declare_part_way_is_settled_and_a_rerun_converges(
 def test_stop_sends_no_new_declare_and_reports_the_rest_not_attempted(
     settings: ConnectionSettings, admin_client: HttpClient, vhost: str
 ) -> None:
-    admin_client.put(api_path("vhosts", vhost), {})
-    document = topology(vhost, plain_queues=150)
-    engine = backend(settings, CreateWith.amqp)
-    plan = make_plan(load_topology_text(text(document)), engine)
+    _document, engine, plan = planned_by_amqp(settings, admin_client, vhost, plain_queues=150)
     stop = threading.Event()
     seen: list[int] = []
 
