@@ -232,13 +232,34 @@ class _Pipeline:
             self.outcome.timed_out = True
             self.outcome.unanswered.extend(obj for obj, _sent in self.in_flight.values())
             self.in_flight.clear()
-            self.close()
+            self.close(abort=True)
             return
         self.connection.ioloop.call_later(TICK, self.tick)
 
-    def close(self) -> None:
+    def close(self, *, abort: bool = False) -> None:
+        """Close the connection: politely (``Connection.Close``, whose answer gets ``timeout`` s), or at once
+        (``abort``: after a timeout the server's answers may never come)."""
         self.closing = True
-        if self.connection is not None and self.connection.is_open:
-            self.connection.close()
-        elif self.connection is not None and not self.connection.is_closing:
-            self.connection.ioloop.stop()
+        connection = self.connection
+        if connection is None or connection.is_closed:
+            return
+        if abort:
+            self.abort()
+            return
+        if connection.is_open:
+            connection.close()
+        connection.ioloop.call_later(self.timeout, self.abort)
+
+    def abort(self) -> None:
+        """Drop the TCP connection without the closing handshake; ``on_connection_closed`` then stops the loop."""
+        connection = self.connection
+        if connection is None or connection.is_closed:
+            return
+        import pika.exceptions
+
+        # pika has no public abort: this is what its own heartbeat checker calls when the peer goes silent.
+        drop = getattr(connection, "_terminate_stream", None)
+        if drop is None:
+            connection.ioloop.stop()
+        else:
+            drop(pika.exceptions.StreamLostError(f"no answer within {self.timeout:g} s"))
