@@ -295,3 +295,13 @@ def test_cli_create_with(rabbitadmin: CliRunner, admin_client: HttpClient, node:
     finally:
         for name in names:
             admin_client.delete(api_path("vhosts", name))
+
+
+def test_a_vhost_the_same_apply_creates_is_eligible(
+    settings: ConnectionSettings, admin_client: HttpClient, vhost: str
+) -> None:
+    """Without the apply lock the new vhost is in the bulk batch: it is created first, and the management
+    API gives its creator full permissions there, which the rules then read."""
+    document = topology(vhost, plain_queues=10)
+    objects = sum(len(document["vhosts"][0][k]) for k in ("exchanges", "queues", "bindings"))
+    assert apply(settings, CreateWith.amqp, document).declared_over_amqp == objects

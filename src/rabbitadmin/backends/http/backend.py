@@ -389,10 +389,11 @@ class HttpBackend:
         if len(rest) < self.bulk_threshold:
             self._create_each(list(objects), report, stop)
             return
-        # Decided before the first write: which exchanges, queues and bindings go as AMQP declares.
-        split = self._split_for_amqp(rest, {obj.name for obj in vhosts if isinstance(obj, Vhost)})
         if not self._create_each(vhosts, report, stop):
             return
+        # Decided before any of them is written (after the batch's vhosts, whose creator the management API
+        # gives full permissions): which exchanges, queues and bindings go as AMQP declares.
+        split = self._split_for_amqp(rest)
         if split.amqp:
             left = self._declare(split.amqp, report, stop)
             if left is None:
@@ -412,16 +413,16 @@ class HttpBackend:
             report(batch)
         self._create_each(limits, report, stop)
 
-    def _split_for_amqp(self, objects: list[TopologyObject], new_vhosts: set[str]) -> Split:
+    def _split_for_amqp(self, objects: list[TopologyObject]) -> Split:
         """``amqp_eligibility.split_batch`` with the facts read from the server: the connecting user's
-        permissions on each vhost (``GET /api/permissions/{vhost}/{user}``; a new vhost has none yet) and,
-        when something is eligible, whether the AMQP port answers (once per backend)."""
+        permissions on each vhost (``GET /api/permissions/{vhost}/{user}``: 404 for a vhost that does not
+        exist) and, when something is eligible, whether the AMQP port answers (once per backend)."""
         if self.create_with is CreateWith.import_:
             return Split([], objects)
         if self._amqp_off is None and self.client.current_url.lower().startswith("https:"):
             self._amqp_off = "the management URL uses TLS and AMQP declares are sent without it"
             self._notice()
-        vhosts = {obj.vhost for obj in objects if isinstance(obj, Exchange | Queue | Binding)} - new_vhosts
+        vhosts = {obj.vhost for obj in objects if isinstance(obj, Exchange | Queue | Binding)}
         full = {vhost for vhost in vhosts if self._amqp_off is None and self._full_access(vhost)}
 
         def split(reachable: bool) -> Split:
