@@ -155,11 +155,18 @@ class _Pipeline:
     def on_channel_closed(self, channel: Any, reason: BaseException) -> None:
         if self.closing and getattr(reason, "reply_code", None) == REPLY_SUCCESS:
             return
+        import pika.exceptions
+
+        # Refused by the server (its channel.close names the reason), or closed with a lost connection.
+        by_server = isinstance(reason, pika.exceptions.ChannelClosedByBroker)
         flying = self.in_flight.pop(channel.channel_number, None)
-        if flying is not None:
+        if flying is not None and by_server:
             self.outcome.refused.append((flying[0], str(reason)))
+        elif flying is not None:
+            self.outcome.unanswered.append(flying[0])
         if self.outcome.error is None:
-            self.outcome.error = f"the server closed an AMQP channel: {reason!s}"
+            what = "the server closed an AMQP channel" if by_server else "the AMQP connection was lost"
+            self.outcome.error = f"{what}: {reason!s}"
         self.stopping = True  # the other channels' declares in flight may still answer
         self.opened = [c for c in self.opened if c is not channel]
         self.finish_if_idle()
