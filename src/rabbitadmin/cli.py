@@ -292,7 +292,9 @@ def apply(
         if definitions_vhost is not None and state.fleet is not None:
             raise UsageError("a per-vhost definitions import goes to one server: give one target")
         if state.fleet is not None:
-            options = fleet.ApplyOptions(prune, yes, allow_data_loss, parallel, lock_timeout, no_lock)
+            options = fleet.ApplyOptions(
+                prune, yes, allow_data_loss, parallel, lock_timeout, no_lock, create_with.value
+            )
             raise typer.Exit(fleet.apply_fleet(state, file, options, limit=parallel_targets, output=output))
         lock = None if no_lock else LockOptions(
                 lambda backend: lock_transport(transport_options(state), backend),

@@ -305,3 +305,34 @@ def test_a_vhost_the_same_apply_creates_is_eligible(
     document = topology(vhost, plain_queues=10)
     objects = sum(len(document["vhosts"][0][k]) for k in ("exchanges", "queues", "bindings"))
     assert apply(settings, CreateWith.amqp, document).declared_over_amqp == objects
+
+
+def test_fleet_apply_passes_create_with_to_each_target(
+    node: SandboxInfo, admin_client: HttpClient, tmp_path: Path
+) -> None:
+    """Two targets (the session node, one with a closed AMQP port): ``--create-with amqp`` reaches both
+    backends; the one that cannot connect says so once and imports (216 objects: ``auto`` would not even try)."""
+    names = {"open": f"fleet-amqp-{secrets.token_hex(3)}", "closed": f"fleet-amqp-{secrets.token_hex(3)}"}
+    ports = {"open": node.amqp_port, "closed": closed_port()}
+    config = "".join(
+        f'[targets.{t}]\nurl = "{node.url}"\nuser = "{node.user}"\npassword_env = "FLEET_PW"\n'
+        f'amqp_port = {ports[t]}\n[targets.{t}.vars]\nvhost = "{names[t]}"\n\n'
+        for t in names
+    )
+    (tmp_path / "targets.toml").write_text(config, encoding="utf-8")
+    document = topology("VHOST", plain_queues=100)
+    (tmp_path / "t.yaml").write_text(text(document).replace("VHOST", "${vhost}"), encoding="utf-8")
+    run = CliRunner({"RABBITADMIN_CONFIG": str(tmp_path / "targets.toml"), "FLEET_PW": node.password()})
+    try:
+        for name in names.values():
+            admin_client.put(api_path("vhosts", name), {})
+        targets = ["--target", "open", "--target", "closed"]
+        applied = run("apply", str(tmp_path / "t.yaml"), *targets, "--yes", "--no-lock", "--create-with", "amqp")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert applied.stderr.count("not AMQP declares") == 1
+        assert node.password() not in applied.stdout + applied.stderr
+        again = run("plan", str(tmp_path / "t.yaml"), *targets, "--detailed-exitcode")
+        assert again.returncode == 0, again.stdout + again.stderr
+    finally:
+        for name in names.values():
+            admin_client.delete(api_path("vhosts", name))
