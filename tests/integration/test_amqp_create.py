@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,9 @@ import pika
 import pytest
 import yaml
 
+from rabbitadmin.backends.http.amqp_declare import CONNECTION_NAME, declare_pipelined
 from rabbitadmin.backends.http.amqp_eligibility import CreateWith
+from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
@@ -30,7 +33,7 @@ from rabbitadmin.engine.plan import Plan
 from rabbitadmin.errors import ApplyInterrupted, ExitCode, PartialApply
 from rabbitadmin.kinds import is_server_owned_exchange
 from rabbitadmin.loader import load_topology_text
-from rabbitadmin.model import Secret
+from rabbitadmin.model import Queue, Secret
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import CliRunner
@@ -336,3 +339,29 @@ def test_fleet_apply_passes_create_with_to_each_target(
     finally:
         for name in names.values():
             admin_client.delete(api_path("vhosts", name))
+
+
+def test_a_callback_that_raises_stops_the_run_and_closes_the_connection(
+    settings: ConnectionSettings, admin_client: HttpClient, vhost: str
+) -> None:
+    """A callback that raises (here the progress report) stops the run and leaves no connection open."""
+    admin_client.put(api_path("vhosts", vhost), {})
+    queues = [Queue(vhost, f"q{n}") for n in range(50)]
+
+    def boom(_obj: object) -> None:
+        raise RuntimeError("progress failed")
+
+    # pika catches what a callback raises and ends the connection with it: the run stops, it does not hang.
+    outcome = declare_pipelined(
+        connection_parameters(settings, vhost), queues, channels=4, timeout=30, on_declared=boom
+    )
+    assert not outcome.complete and "progress failed" in str(outcome.error), outcome
+
+    def ours() -> list[Any]:
+        rows = admin_client.get(api_path("connections"), {"columns": "client_properties"})
+        return [r for r in rows if (r.get("client_properties") or {}).get("connection_name") == CONNECTION_NAME]
+
+    deadline = time.monotonic() + 60  # the connections listing comes from statistics (every few seconds)
+    while ours() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not ours()

@@ -28,6 +28,8 @@ from rabbitadmin.model import Binding, Exchange, Queue
 DEFAULT_CHANNELS = 32
 #: How often the loop looks at the stop event and at declares waiting for their answer (seconds).
 TICK = 0.1
+#: The connection's name as the management UI and ``GET /api/connections`` show it.
+CONNECTION_NAME = "rabbitadmin apply: declares"
 # A channel closed with this code was closed by us (normal shutdown), not by a refused declare.
 REPLY_SUCCESS = 200
 
@@ -83,6 +85,7 @@ def declare_pipelined(
 
     logging.getLogger("pika").setLevel(logging.CRITICAL)  # faults are reported through the outcome
     parameters.stack_timeout = timeout
+    parameters.client_properties = {"connection_name": CONNECTION_NAME}  # operators see who it is
     run = _Pipeline(phases_of(objects), max(1, channels), timeout, stop, on_declared)
     if not run.phases:
         run.outcome.connected = True
@@ -93,7 +96,14 @@ def declare_pipelined(
         on_open_error_callback=run.on_open_error,
         on_close_callback=run.on_connection_closed,
     )
-    connection.ioloop.start()
+    try:
+        connection.ioloop.start()
+    finally:
+        if not connection.is_closed:  # an exception left the loop (a callback raised, a second Ctrl-C)
+            run.closing = True
+            run.abort()
+            connection.ioloop.call_later(TICK, connection.ioloop.stop)  # bounded: let the abort complete
+            connection.ioloop.start()
     return run.outcome
 
 
@@ -128,6 +138,8 @@ class _Pipeline:
     def on_open(self, connection: Any) -> None:
         self.connection = connection
         self.outcome.connected = True
+        # No more channels than the server allows (channel_max, negotiated when the connection opened).
+        self.channels = max(1, min(self.channels, connection.params.channel_max or self.channels))
         self.opened_at = time.monotonic()
         for _ in range(self.channels):
             connection.channel(on_open_callback=self.on_channel_open)
