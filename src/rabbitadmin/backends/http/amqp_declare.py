@@ -153,7 +153,7 @@ class _Pipeline:
 
     def on_connection_closed(self, connection: Any, reason: BaseException) -> None:
         if not self.closing and self.outcome.error is None:
-            self.outcome.error = f"the AMQP connection was closed: {reason!s}"
+            self.outcome.error = f"the AMQP connection was lost: {reason!s}"
         self.outcome.unanswered.extend(obj for obj, _sent in self.in_flight.values())
         self.in_flight.clear()
         connection.ioloop.stop()

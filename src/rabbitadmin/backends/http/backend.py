@@ -523,9 +523,12 @@ class HttpBackend:
         there = [obj for obj in attempted if _shown_as_asked(obj, actual)]
         missing = [obj for obj in attempted if not _shown_as_asked(obj, actual)]
         report(there)
+        refused = {id(obj) for obj, _reason in outcome.refused}
+        unknown = sum(id(obj) not in refused for obj in missing)
         raise BatchFailed(
-            f"{what}; {len(outcome.declared) + len(there)} of them were created, {len(missing)} failed "
-            f"(read back from the server), the rest were not attempted",
+            f"{what}; read back from the server: {len(outcome.declared) + len(there)} of them were created, "
+            f"{len(missing) - unknown} refused, {unknown} sent without an answer and not shown (outcome unknown: "
+            "the server may still carry them out), the rest were not attempted",
             missing,
             code,
         ) from None
