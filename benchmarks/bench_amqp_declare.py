@@ -11,7 +11,8 @@ an AMQP declare can create: users and permissions stay on the HTTP API) in an em
 ``queue.bind`` spread over that many pika connections (one channel each, exchanges first, then queues,
 then bindings, each phase finished before the next starts), as the node's administrator; with
 ``--channels``, also pipelined over that many channels of one connection driven by pika's callback API
-(``declare_pipelined``: no threads, each channel sends its next declare on the answer). Then it checks
+(``declare_pipelined``: no threads, each channel sends its next declare on the answer; the package's
+``backends/http/amqp_declare.py``, as ``apply --create-with`` uses it). Then it checks
 that both ways left the same objects (a listing compared, not timed). Ratios are AMQP / import, medians.
 """
 
@@ -30,18 +31,30 @@ from typing import Any
 
 import pika
 
+from rabbitadmin.backends.http import amqp_declare
+from rabbitadmin.backends.http.amqp_eligibility import Declarable
+from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.model import Secret
+from rabbitadmin.definitions import to_definitions
+from rabbitadmin.model import Binding, Exchange, Queue, Secret
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_apply import VHOST, Workload, delete_vhost, make_workload
 
 
+def objects_of(workload: Workload) -> list[Declarable]:
+    """W(N)'s exchanges, queues and bindings as the engine's objects (what ``apply`` would create)."""
+    objects: list[Declarable] = [Exchange(VHOST, e["name"], e["type"]) for e in workload.exchanges]
+    objects += [Queue(VHOST, q["name"]) for q in workload.queues]
+    objects += [Binding(VHOST, b["source"], "queue", b["destination"], b["routing_key"]) for b in workload.bindings]
+    return objects
+
+
 def definitions(workload: Workload) -> dict[str, Any]:
-    """Exchanges, queues and bindings of W(N) only, as a definitions document."""
-    full = workload.definitions()
+    """Exchanges, queues and bindings of W(N) only, as ``apply`` imports them (``to_definitions``)."""
+    full = to_definitions(objects_of(workload))
     return {key: full[key] for key in ("exchanges", "queues", "bindings")}
 
 
@@ -64,7 +77,9 @@ def declare_all(info: SandboxInfo, workload: Workload, connections: int) -> None
 
     try:
         phase(workload.exchanges, lambda ch, e: ch.exchange_declare(e["name"], e["type"], durable=True))
-        phase(workload.queues, lambda ch, q: ch.queue_declare(q["name"], durable=True))
+        # x-queue-type as apply's import sends it (to_definition: always explicit).
+        classic = {"x-queue-type": "classic"}
+        phase(workload.queues, lambda ch, q: ch.queue_declare(q["name"], durable=True, arguments=classic))
         phase(workload.bindings, lambda ch, b: ch.queue_bind(b["destination"], b["source"], b["routing_key"]))
     finally:
         for connection in opened:
@@ -72,69 +87,16 @@ def declare_all(info: SandboxInfo, workload: Workload, connections: int) -> None
 
 
 def declare_pipelined(info: SandboxInfo, workload: Workload, channels: int) -> None:
-    """Declare W(N)'s exchanges and queues, then its bindings, over ``channels`` channels of one connection.
-
-    One thread, pika's callback API (``SelectConnection``): each channel sends its next declare when the
-    previous one is answered, so ``channels`` declares are in flight at once and no thread waits for the GIL.
-    """
-    credentials = pika.PlainCredentials(info.user, info.password())
-    params = pika.ConnectionParameters("127.0.0.1", info.amqp_port, VHOST, credentials, socket_timeout=60)
-    phases: list[list[tuple[str, dict[str, Any]]]] = [
-        [("exchange", e) for e in workload.exchanges] + [("queue", q) for q in workload.queues],
-        [("binding", b) for b in workload.bindings],
-    ]
-    opened: list[Any] = []
-    state = {"phase": 0, "running": 0}
-    failures: list[str] = []
-
-    def start_phase(connection: Any) -> None:
-        items = phases[state["phase"]]
-        state["running"] = len(opened)
-        for index, channel in enumerate(opened):
-            send_next(connection, channel, iter(items[index :: len(opened)]))
-
-    def send_next(connection: Any, channel: Any, items: Any) -> None:
-        item = next(items, None)
-        if item is None:
-            state["running"] -= 1
-            if state["running"] == 0:
-                state["phase"] += 1
-                if state["phase"] < len(phases):
-                    start_phase(connection)
-                else:
-                    connection.close()
-            return
-        kind, obj = item
-        answered = lambda _frame: send_next(connection, channel, items)  # noqa: E731
-        if kind == "exchange":
-            channel.exchange_declare(obj["name"], obj["type"], durable=True, callback=answered)
-        elif kind == "queue":
-            channel.queue_declare(obj["name"], durable=True, callback=answered)
-        else:
-            channel.queue_bind(obj["destination"], obj["source"], obj["routing_key"], callback=answered)
-
-    def on_channel_open(connection: Any, channel: Any) -> None:
-        # A channel closes with 200 when the connection ends normally; anything else is a refused declare.
-        channel.add_on_close_callback(
-            lambda _ch, reason: None if getattr(reason, "reply_code", None) == 200 else failures.append(str(reason))
-        )
-        opened.append(channel)
-        if len(opened) == channels:
-            start_phase(connection)
-
-    def on_open(connection: Any) -> None:
-        for _ in range(channels):
-            connection.channel(on_open_callback=lambda channel: on_channel_open(connection, channel))
-
-    connection = pika.SelectConnection(
-        params,
-        on_open_callback=on_open,
-        on_open_error_callback=lambda _c, error: failures.append(f"cannot connect: {error}"),
-        on_close_callback=lambda c, _reason: c.ioloop.stop(),
+    """Declare W(N)'s exchanges, queues and bindings over ``channels`` channels of one connection, with the
+    package's own implementation (``rabbitadmin.backends.http.amqp_declare``, what ``apply`` uses)."""
+    settings = ConnectionSettings(
+        url=info.url, user=info.user, password=Secret(info.password()), amqp_port=info.amqp_port, timeout=600
     )
-    connection.ioloop.start()
-    if failures or state["phase"] < len(phases):
-        raise SystemExit(f"pipelined declares failed: {failures[:3]}")
+    outcome = amqp_declare.declare_pipelined(
+        connection_parameters(settings, VHOST, timeout=60), objects_of(workload), channels=channels, timeout=60
+    )
+    if not outcome.complete:
+        raise SystemExit(f"pipelined declares failed: {outcome.error}")
 
 
 def snapshot(client: HttpClient) -> tuple[Any, ...]:

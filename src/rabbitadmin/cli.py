@@ -19,6 +19,7 @@ from rabbitadmin.admin import register as register_admin
 from rabbitadmin.admin import register_daily
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, lock_transport
+from rabbitadmin.backends.http.amqp_eligibility import CreateWith
 from rabbitadmin.cli_entry import run as run_command
 from rabbitadmin.cli_entry import wants_json
 from rabbitadmin.cli_support import (
@@ -270,6 +271,12 @@ def apply(
     ),
     lock_timeout: float = LOCK_TIMEOUT_OPTION,
     no_lock: bool = NO_LOCK_OPTION,
+    create_with: CreateWith = typer.Option(
+        CreateWith.auto,
+        "--create-with",
+        help="Large batches of exchanges, queues and bindings: auto (AMQP declares when eligible and at least"
+        " 2,000 objects, else the definitions import), import, or amqp (AMQP when eligible, any size). HTTP only.",
+    ),
     parallel_targets: int = fleet.PARALLEL_TARGETS_OPTION,
     summary: bool = SUMMARY_OPTION,
     no_pager: bool = NO_PAGER_OPTION,
@@ -285,14 +292,18 @@ def apply(
         if definitions_vhost is not None and state.fleet is not None:
             raise UsageError("a per-vhost definitions import goes to one server: give one target")
         if state.fleet is not None:
-            options = fleet.ApplyOptions(prune, yes, allow_data_loss, parallel, lock_timeout, no_lock)
+            options = fleet.ApplyOptions(
+                prune, yes, allow_data_loss, parallel, lock_timeout, no_lock, create_with.value
+            )
             raise typer.Exit(fleet.apply_fleet(state, file, options, limit=parallel_targets, output=output))
         lock = None if no_lock else LockOptions(
                 lambda backend: lock_transport(transport_options(state), backend),
                 lock_timeout,
                 lock_wait_notice(lock_timeout),
             )
-        connect = functools.partial(make_backend, state, parallelism=parallel or state.parallel)
+        connect = functools.partial(
+            make_backend, state, parallelism=parallel or state.parallel, create_with=create_with.value
+        )
         with EngineSession(connect, lock=lock, on_warning=_warn) as session:
             with activity(READING, enabled=output is OutputFormat.text):
                 the_plan = session.plan_file(

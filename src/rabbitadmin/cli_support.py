@@ -6,6 +6,7 @@ every command reads connection settings, prints errors and picks exit codes the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -149,9 +150,11 @@ def transport_options(state: CliState, *, parallel: int | None = None) -> Transp
     return TransportOptions(state.backend, lambda: state.settings, state.ctl_options, parallel)
 
 
-def make_backend(state: CliState, *, parallelism: int | None = None) -> Backend:
-    """The engine backend the global options chose (the management HTTP API unless told otherwise)."""
-    return engine_backend(transport_options(state, parallel=parallelism))
+def make_backend(state: CliState, *, parallelism: int | None = None, create_with: str = "auto") -> Backend:
+    """The engine backend the global options chose (the management HTTP API unless told otherwise);
+    ``create_with``: ``apply --create-with``."""
+    options = transport_options(state, parallel=parallelism)
+    return engine_backend(dataclasses.replace(options, create_with=create_with, notice=err))
 
 
 @contextmanager

@@ -316,6 +316,7 @@ class ApplyOptions:
     parallel: int | None = None  # --parallel: requests in flight per target (else the target's, else default)
     lock_timeout: float = 30.0
     no_lock: bool = False
+    create_with: str = "auto"  # --create-with: AMQP declares or the import for large creates (HTTP targets)
 
 
 def apply_fleet(state: CliState, file: Path, options: ApplyOptions, *, limit: int, output: OutputFormat) -> int:
@@ -362,7 +363,9 @@ def _open_and_plan(outcome: Outcome, file: Path, options: ApplyOptions) -> None:
         )
     parallelism = options.parallel or member.parallel
     outcome.session = EngineSession(
-        lambda: make_backend(member, parallelism=parallelism), lock=lock, on_warning=_warner(outcome.name)
+        lambda: make_backend(member, parallelism=parallelism, create_with=options.create_with),
+        lock=lock,
+        on_warning=_warner(outcome.name),
     )
     plan = outcome.session.plan_file(file, prune=options.prune, variables=member.variables)
     _plan_status(outcome, plan, detailed_exitcode=False)

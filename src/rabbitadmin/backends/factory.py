@@ -52,6 +52,10 @@ class TransportOptions:
     settings: Callable[[], ConnectionSettings]
     ctl: Mapping[str, Any] = field(default_factory=dict)
     parallel: int | None = None
+    #: ``apply --create-with`` (auto, import, amqp: ``amqp_eligibility.CreateWith``); HTTP only.
+    create_with: str = "auto"
+    #: Told once (stderr) when AMQP declares are not used at all; HTTP only.
+    notice: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
         check_transport(self.name)
@@ -63,9 +67,15 @@ def engine_backend(options: TransportOptions) -> Backend:
         from rabbitadmin.backends.ctl.backend import CtlBackend
 
         return CtlBackend(ctl=_runner(options))
+    from rabbitadmin.backends.http.amqp_eligibility import CreateWith
     from rabbitadmin.backends.http.backend import HttpBackend
 
-    return HttpBackend(options.settings(), parallelism=options.parallel or HTTP_PARALLELISM)
+    return HttpBackend(
+        options.settings(),
+        parallelism=options.parallel or HTTP_PARALLELISM,
+        create_with=CreateWith(options.create_with),
+        on_notice=options.notice,
+    )
 
 
 def admin_ops(options: TransportOptions) -> AdminOps:

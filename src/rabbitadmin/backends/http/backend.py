@@ -31,6 +31,9 @@ from typing import Any
 
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.http import quirks
+from rabbitadmin.backends.http.amqp_declare import DeclareOutcome, declare_pipelined
+from rabbitadmin.backends.http.amqp_eligibility import FULL_ACCESS, CreateWith, Declarable, Split, split_batch
+from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
@@ -57,6 +60,7 @@ from rabbitadmin.engine.plan import describe
 from rabbitadmin.errors import (
     AnswerLost,
     BatchFailed,
+    ExitCode,
     MessagesArrived,
     RabbitAdminError,
     ServerError,
@@ -100,6 +104,11 @@ CONSUMER_PARAMS = {"columns": "queue.name"}
 LIVE_PROBE_LIMIT = 100
 # The server refuses bodies over max_http_body_size (10,000,000 bytes by default); stay well below it.
 IMPORT_CHUNK_BYTES = 4_000_000
+#: ``--create-with auto``: the fewest eligible objects sent as AMQP declares (W(1000) was slower that way,
+#: W(10000) faster: docs/benchmarks.md); the lead sets the final value from measurements.
+AMQP_THRESHOLD = 2000
+#: Seconds the AMQP port has to accept a connection before the import is used for the whole apply.
+AMQP_PROBE_TIMEOUT = 3.0
 
 
 class HttpBackend:
@@ -114,11 +123,22 @@ class HttpBackend:
         parallelism: int = 16,
         bulk_threshold: int = 200,
         client: HttpClient | None = None,
+        create_with: CreateWith = CreateWith.auto,
+        amqp_threshold: int = AMQP_THRESHOLD,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.parallelism = parallelism
         #: Create batches at least this large use the definitions import.
         self.bulk_threshold = bulk_threshold
+        #: ``apply --create-with``, and (``auto``) the fewest eligible objects sent as AMQP declares.
+        self.create_with = create_with
+        self.amqp_threshold = amqp_threshold
+        #: Told once why AMQP declares are not used at all (port unreachable, TLS); never a secret.
+        self.on_notice = on_notice
+        self._amqp_off: str | None = None
+        #: Objects created by AMQP declares (an ``-Ok`` received) over this backend's life: what the route was.
+        self.declared_over_amqp = 0
         self.client = client or HttpClient(settings, pool_size=parallelism)
         # Bindings' server handles by vhost, read on the first binding delete there (see _binding_handle).
         self._binding_handles: dict[str, dict[Key, str]] = {}
@@ -371,6 +391,14 @@ class HttpBackend:
             return
         if not self._create_each(vhosts, report, stop):
             return
+        # Decided before any of them is written (after the batch's vhosts, whose creator the management API
+        # gives full permissions): which exchanges, queues and bindings go as AMQP declares.
+        split = self._split_for_amqp(rest)
+        if split.amqp:
+            left = self._declare(split.amqp, report, stop)
+            if left is None:
+                return
+            rest = [*left, *split.rest]
         for batch in chunk_definitions(rest, IMPORT_CHUNK_BYTES):
             if stop is not None and stop.is_set():
                 return
@@ -384,6 +412,126 @@ class HttpBackend:
                 self._settle_batch(batch, exc, report, moved=self._moved_since(moves))
             report(batch)
         self._create_each(limits, report, stop)
+
+    def _split_for_amqp(self, objects: list[TopologyObject]) -> Split:
+        """``amqp_eligibility.split_batch`` with the facts read from the server: the connecting user's
+        permissions on each vhost (``GET /api/permissions/{vhost}/{user}``: 404 for a vhost that does not
+        exist) and, when something is eligible, whether the AMQP port answers (once per backend)."""
+        if self.create_with is CreateWith.import_:
+            return Split([], objects)
+        if self._amqp_off is None and self.client.current_url.lower().startswith("https:"):
+            self._amqp_off = "the management URL uses TLS and AMQP declares are sent without it"
+            self._notice()
+        vhosts = {obj.vhost for obj in objects if isinstance(obj, Exchange | Queue | Binding)}
+        full = {vhost for vhost in vhosts if self._amqp_off is None and self._full_access(vhost)}
+
+        def split(reachable: bool) -> Split:
+            return split_batch(
+                objects, mode=self.create_with, full_access=full, threshold=self.amqp_threshold, reachable=reachable
+            )
+
+        chosen = split(self._amqp_off is None)
+        if chosen.amqp and not self._amqp_reachable(chosen.amqp[0].vhost):
+            chosen = split(False)
+        return chosen
+
+    def _full_access(self, vhost: str) -> bool:
+        """Whether the connecting user's configure, write and read on ``vhost`` are all ``.*`` (no guessing
+        at other regexes: anything else means the import)."""
+        row = self.client.get_or_none(api_path("permissions", vhost, self.settings.user))
+        return isinstance(row, dict) and all(row.get(what) == FULL_ACCESS for what in ("configure", "write", "read"))
+
+    def _amqp_reachable(self, vhost: str) -> bool:
+        """One AMQP connection within ``AMQP_PROBE_TIMEOUT`` s; on failure AMQP is off for this backend."""
+        import pika
+        import pika.exceptions
+
+        try:
+            connection = pika.BlockingConnection(
+                connection_parameters(self.node_settings(), vhost, timeout=AMQP_PROBE_TIMEOUT)
+            )
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            # pika names the address and the server's reason, never the credentials.
+            self._amqp_off = f"the AMQP port did not accept a connection ({type(exc).__name__})"
+            self._notice()
+            return False
+        with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+            connection.close()
+        return True
+
+    def _notice(self) -> None:
+        if self.on_notice is not None and self._amqp_off is not None:
+            self.on_notice(f"creating by definitions import, not AMQP declares: {self._amqp_off}")
+
+    def _declare(
+        self,
+        objects: list[Declarable],
+        report: Callable[[Sequence[TopologyObject]], None],
+        stop: threading.Event | None,
+    ) -> list[TopologyObject] | None:
+        """Create ``objects`` by AMQP declares, one connection per vhost (``amqp_declare``).
+
+        Returns the objects left for the import (all of them when no connection opened, which sends
+        nothing), or None when ``stop`` cut it short. A declare refused, unanswered or cut off part-way is
+        settled as a failed import is (``_settle_declares``): raises ``BatchFailed``.
+        """
+        by_vhost: dict[str, list[Declarable]] = {}
+        for obj in objects:
+            by_vhost.setdefault(obj.vhost, []).append(obj)
+        node = self.node_settings()
+
+        def declared(obj: Declarable) -> None:
+            self.declared_over_amqp += 1
+            report([obj])
+
+        for index, (vhost, members) in enumerate(by_vhost.items()):
+            outcome = declare_pipelined(
+                connection_parameters(node, vhost, timeout=self.settings.timeout),
+                members,
+                timeout=self.settings.timeout,
+                stop=stop,
+                on_declared=declared,
+            )
+            if not outcome.connected:
+                self._amqp_off = outcome.error or "no AMQP connection"
+                self._notice()
+                return [obj for members_left in list(by_vhost.values())[index:] for obj in members_left]
+            if outcome.error is not None:
+                self._settle_declares(members, outcome, report)
+            if outcome.stopped:
+                return None
+        return []
+
+    def _settle_declares(
+        self,
+        objects: list[Declarable],
+        outcome: DeclareOutcome,
+        report: Callable[[Sequence[TopologyObject]], None],
+    ) -> None:
+        """A run of declares that stopped on a fault: the ones refused or left unanswered are read back (done
+        when the server shows them as asked); raises ``BatchFailed`` for the rest. Objects never sent are
+        neither reported nor failed: the engine reports them not attempted."""
+        attempted = [obj for obj, _reason in outcome.refused] + outcome.unanswered
+        code = ExitCode.TIMEOUT if outcome.timed_out else ExitCode.CONNECTION if outcome.unanswered else ExitCode.ERROR
+        what = f"the AMQP declares of a batch of {len(objects)} object(s) stopped: {outcome.error}"
+        try:
+            actual = self.read_state(sorted({obj.vhost for obj in attempted}))
+        except RabbitAdminError as read_exc:
+            raise BatchFailed(
+                f"{what}; reading them back failed too ({read_exc}): outcome unknown", attempted, code
+            ) from None
+        there = [obj for obj in attempted if _shown_as_asked(obj, actual)]
+        missing = [obj for obj in attempted if not _shown_as_asked(obj, actual)]
+        report(there)
+        refused = {id(obj) for obj, _reason in outcome.refused}
+        unknown = sum(id(obj) not in refused for obj in missing)
+        raise BatchFailed(
+            f"{what}; read back from the server: {len(outcome.declared) + len(there)} of them were created, "
+            f"{len(missing) - unknown} refused, {unknown} sent without an answer and not shown (outcome unknown: "
+            "the server may still carry them out), the rest were not attempted",
+            missing,
+            code,
+        ) from None
 
     def _create_each(
         self,
@@ -675,6 +823,11 @@ def _matches(desired: TopologyObject, actual: TopologyObject) -> bool:
         # The server reports no default queue type when none was set, which means classic (as diff.py reads it).
         actual = replace(actual, default_queue_type=actual.default_queue_type or "classic")
     return all(getattr(desired, name) is None or getattr(desired, name) == getattr(actual, name) for name in names)
+
+
+def _shown_as_asked(obj: TopologyObject, actual: Topology) -> bool:
+    shown = actual.of(obj.kind).get(obj.key)
+    return shown is not None and _matches(obj, shown)
 
 
 def _subject(obj: TopologyObject) -> str:
