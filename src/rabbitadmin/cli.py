@@ -291,6 +291,9 @@ def apply(
         state = cli_state(ctx)
         if definitions_vhost is not None and state.fleet is not None:
             raise UsageError("a per-vhost definitions import goes to one server: give one target")
+        if create_with is not CreateWith.auto and state.fleet is None and state.backend != "http":
+            # Said, not ignored: rabbitmqctl has no AMQP route to choose (a fleet's ctl targets just import).
+            raise UsageError(f"--create-with {create_with.value} is for the HTTP backend; --backend ctl imports")
         if state.fleet is not None:
             options = fleet.ApplyOptions(
                 prune, yes, allow_data_loss, parallel, lock_timeout, no_lock, create_with.value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +191,19 @@ def test_phases_are_exchanges_then_queues_then_bindings() -> None:
     ]
     assert phases_of(mixed) == [[mixed[2]], [mixed[1], mixed[4]], [mixed[0], mixed[3]]]
     assert phases_of([queue()]) == [[queue()]]
+
+
+def test_create_with_other_than_auto_is_refused_over_ctl(tmp_path: Path) -> None:
+    """``--backend ctl`` has no AMQP route to choose: ``--create-with amqp|import`` there is a usage error
+    (exit 2, saying why) before anything connects; ``auto`` is the default and stays accepted."""
+    from rabbitadmin.errors import ExitCode
+
+    from ..conftest import CliRunner
+
+    file = tmp_path / "t.yaml"
+    file.write_text("vhosts:\n  - name: v\n", encoding="utf-8")
+    run = CliRunner({})
+    for mode in ("amqp", "import"):
+        result = run("--backend", "ctl", "apply", "-y", "--create-with", mode, str(file))
+        assert result.returncode == ExitCode.INVALID, result.stdout + result.stderr
+        assert f"--create-with {mode} is for the HTTP backend" in result.stderr
