@@ -141,12 +141,14 @@ def parameter_from_server(data: JSON) -> list[TopologyObject] | None:
 
 
 def as_json_value(value: Any) -> Any:
-    """A parameter value as the server reports it, with 3.10's proplists (lists of pairs) as mappings."""
-    value = as_mapping(value) if value else value
+    """A parameter value as the server reports it, in its own shape: a list (even one of pairs, such as
+    ``[["a", 1]]``) stays a list. The management API and the ctl read (``backends.ctl.definitions_read``) give
+    objects as objects; only rabbitmqctl's ``export_definitions`` prints some as lists of pairs, and the ctl
+    read turns those back itself."""
     if isinstance(value, dict):
         return {str(key): as_json_value(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [as_json_value(item) if isinstance(item, dict) else item for item in value]
+        return [as_json_value(item) for item in value]
     return value
 
 

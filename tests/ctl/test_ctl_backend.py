@@ -258,21 +258,29 @@ permissions:
         original(["delete_user", "--", user])
 
 
-def test_over_a_remote_prefix_the_definitions_are_read_by_export_definitions_not_an_eval_on_stdin(
+def test_over_a_remote_prefix_the_definitions_eval_goes_on_the_argument_list_not_stdin(
     bare_backend: CtlBackend, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Through ssh or docker an eval's expression would go on stdin, which 4.0.5's rabbitmqctl never reads
-    (upstream issue 13157): the read keeps to ``export_definitions``, which needs no input."""
+    """Through ssh or docker an eval's expression cannot be a local file, and stdin is never read by 4.0.5's
+    rabbitmqctl (upstream issue 13157): the read's expression, which carries no data, goes on the argument
+    list (not ``export_definitions``, which crashes on 3.10.8 on a list-valued parameter)."""
     fake_ssh = tmp_path / "ssh"
     fake_ssh.write_text('#!/bin/sh\nshift\nexec sh -c "$*"\n')  # drops the host, runs the command here
     fake_ssh.chmod(0o700)
     remote = CtlBackend(ctl=replace(bare_backend.ctl, prefix=(str(fake_ssh), "mq1", *bare_backend.ctl.prefix)))
     try:
         assert not remote.ctl.shares_files
-        calls, _original = count_calls(remote, monkeypatch)
+        given: list[tuple[str, int, str | None]] = []
+        original = remote.ctl.run
+
+        def recording_run(args: Any, *, stdin: str | None = None, wait: float | None = None) -> str:
+            given.append((args[0], len(args), stdin))
+            return original(args, stdin=stdin, wait=wait)
+
+        monkeypatch.setattr(remote.ctl, "run", recording_run)
         exported = remote.export_definitions()
-        assert calls == ["export_definitions"]
-        assert exported["rabbit_version"] == bare_backend.export_definitions()["rabbit_version"]
+        assert given == [("eval", 2, None)]
+        assert exported == bare_backend.export_definitions()
     finally:
         remote.close()
 

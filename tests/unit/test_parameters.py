@@ -349,17 +349,22 @@ def test_definitions_input_loads_parameters_and_global_parameters() -> None:
 
 
 def test_a_server_definitions_export_reads_as_the_actual_topology() -> None:
+    # Values in their own shape: the management API and the ctl read give objects as objects, so a list of
+    # pairs is a list (rabbitmqctl export_definitions' pairs are turned back by the ctl read's fallback).
     document = {
         "parameters": [
-            {"vhost": "v", "component": "shovel", "name": "s", "value": [["src-uri", "amqp://"], ["src-queue", "a"]]},
+            {"vhost": "v", "component": "shovel", "name": "s", "value": {"src-uri": "amqp://", "src-queue": "a"}},
             {"vhost": "w", "component": "shovel", "name": "t", "value": {"src-uri": "amqp://"}},
+            {"vhost": "v", "component": "x-plugin", "name": "pairs", "value": [["src-uri", "amqp://"]]},
         ],
-        "global_parameters": [{"name": "cluster_name", "value": "c"}],
+        "global_parameters": [{"name": "cluster_name", "value": "c"}, {"name": "g", "value": [["a", 1]]}],
     }
     topo = topology_from_definitions(document, ["v"])
     assert topo.parameters == {
-        ("v", "shovel", "s"): Parameter("v", "shovel", "s", {"src-uri": "amqp://", "src-queue": "a"})
+        ("v", "shovel", "s"): Parameter("v", "shovel", "s", {"src-uri": "amqp://", "src-queue": "a"}),
+        ("v", "x-plugin", "pairs"): Parameter("v", "x-plugin", "pairs", [["src-uri", "amqp://"]]),
     }
+    assert topo.global_parameters[("g",)].value == [["a", 1]]
     assert to_definitions(topo.parameters.values())["parameters"][0]["value"]["src-queue"] == "a"
 
 

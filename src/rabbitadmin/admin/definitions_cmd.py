@@ -1,7 +1,7 @@
 """``rabbitadmin definitions export|import``: the server's own definitions format, as plain commands.
 
-``export`` prints what ``GET /api/definitions`` (or ``/api/definitions/{vhost}``; ``rabbitmqctl
-export_definitions`` under ``--backend ctl``) returns. Users' password hashes are taken out unless
+``export`` prints what ``GET /api/definitions`` (or ``/api/definitions/{vhost}``; under ``--backend ctl`` the
+same document read on the node, ``backends.ctl.definitions_read``) returns. Users' password hashes are taken out unless
 ``--include-password-hashes`` (they are secrets too); a file written with them is made private (0600).
 
 ``import`` never posts the file to the server in one go: it goes through the engine like ``apply`` (the

@@ -2,7 +2,7 @@
 
 No plaintext password reaches rabbitmqctl: adding a user or changing a password imports the user with a
 salted hash computed here (``import_definitions`` from a private file, see ``runner``), and
-``authenticate`` checks the password against the stored hash read from ``export_definitions``, as the
+``authenticate`` checks the password against the stored hash read with the definitions (``definitions_read``), as the
 HTTP backend does. That also avoids stdin, which RabbitMQ 4.0.5's rabbitmqctl never reads for these
 commands (upstream issue 13157). Names go after ``--`` (and vhosts as ``--vhost=NAME``) so that a name
 starting with ``-`` is never read as an option. Listings over every vhost need one call per vhost: they
@@ -25,6 +25,7 @@ from rabbitadmin.backends.admin_ops import (
     vhost_row,
 )
 from rabbitadmin.backends.ctl.daily import CtlDailyOps
+from rabbitadmin.backends.ctl.definitions_read import DefinitionsReader
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.definitions import to_definition, vhost_from_server
@@ -54,6 +55,7 @@ class CtlAdmin(CtlDailyOps):
 
     def __init__(self, ctl: Rabbitmqctl) -> None:
         self.ctl = ctl
+        self.definitions = DefinitionsReader(ctl)
         #: Notes on writes (none yet: a rabbitmqctl call either finishes or is killed at its timeout).
         self.notes: list[str] = []
 
@@ -92,8 +94,7 @@ class CtlAdmin(CtlDailyOps):
         if is_blank(password.reveal()):
             return False  # what authenticate_user answers (exit 65), without starting a VM
         # Wrong password and unknown user look the same, as they should.
-        output = self.ctl.run(["export_definitions", "-", "--format=json"])
-        for user in json.loads(output or "{}").get("users", []):
+        for user in self.definitions.read().get("users", []):
             if user.get("name") == name and user.get("password_hash"):
                 algorithm = user.get("hashing_algorithm") or DEFAULT_ALGORITHM
                 return check_password(password.reveal(), user["password_hash"], algorithm)

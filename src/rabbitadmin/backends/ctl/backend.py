@@ -3,7 +3,8 @@
 Works on a node without the management plugin (the server-bootstrap case), locally, over ``ssh`` or in a
 container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s), so the work is batched:
 
-- read: the definitions export (a read-only ``eval`` that encodes it on the node, else ``export_definitions``),
+- read: the definitions export (``definitions_read``: a read-only ``eval`` that builds and encodes it on the node,
+  else ``export_definitions``),
   plus one read-only ``eval`` for the exact message counts and the internal exchanges, which the export
   leaves out (on a server lacking the functions it uses: ``list_queues`` and ``list_exchanges`` per vhost,
   a few at a time);
@@ -25,7 +26,6 @@ hashes) and expressions go in private files (``runner``).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import threading
@@ -37,6 +37,7 @@ from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl import quirks
 from rabbitadmin.backends.ctl.batch import Batcher
+from rabbitadmin.backends.ctl.definitions_read import DefinitionsReader
 from rabbitadmin.backends.ctl.lock import hold_eval
 from rabbitadmin.backends.ctl.runner import (
     DEFAULT_TIMEOUT,
@@ -108,6 +109,7 @@ class CtlBackend:
         self._actual: Topology | None = None
         self._server_version: str | None = None
         self._eval_support: dict[tuple[str, ...], str | None] = {}
+        self._definitions = DefinitionsReader(self.ctl)
         self._support_lock = threading.Lock()
         # set_vhost_limits replaces all of a vhost's limits: one limit change at a time per vhost.
         self._vhost_limit_locks: dict[str, threading.Lock] = {}
@@ -126,31 +128,9 @@ class CtlBackend:
 
     # -- reading -----------------------------------------------------------------------------------------
     def export_definitions(self) -> dict[str, Any]:
-        """The server's definitions, as ``rabbitmqctl export_definitions -`` prints them.
-
-        Read through an ``eval`` that encodes them on the node (``ctl_eval`` "export": the same server function
-        and coercion, half the rabbitmqctl memory); where that eval cannot run or fails, through
-        ``export_definitions`` itself, which then reports its own error. Raises ``CtlError``.
-        """
-        # Only where the expression can go as a file: over ssh or docker it would go on stdin, which 4.0.5's
-        # rabbitmqctl never reads (STDIN_ISSUE), and export_definitions needs no input at all.
-        if self.ctl.shares_files and self._eval_support.get(("export",)) is None:
-            try:
-                output = self.ctl.run(["eval"], stdin=ctl_eval.expression("export", {}))
-            except CtlError:
-                output = ""  # e.g. a parameter value the coercion refuses: the command below says so itself
-            if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
-                self._eval_support[("export",)] = " ".join(output.split())
-            else:
-                with contextlib.suppress(ValueError):
-                    exported: dict[str, Any] = ctl_eval.parse_json_line(output)
-                    return exported
-        output = self.ctl.run(["export_definitions", "-", "--format=json"])
-        try:
-            document: dict[str, Any] = json.loads(output)
-        except ValueError:
-            raise CtlError("export_definitions", 0, f"unexpected output: {output[:200]}") from None
-        return document
+        """The server's definitions (``definitions_read``: an ``eval`` that builds and encodes them on the node,
+        else ``export_definitions``). Raises ``CtlError``."""
+        return self._definitions.read()
 
     @with_collector_paused
     def read_state(self, vhosts: Collection[str] | None) -> Topology:

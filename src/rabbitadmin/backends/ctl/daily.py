@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
 
+from rabbitadmin.backends.ctl.definitions_read import DefinitionsReader
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.backends.daily_ops import (
     HEALTH_CHECKS,
@@ -51,6 +52,7 @@ class CtlDailyOps:
     """Overview, health checks, connections close, policies, feature flags, plugins, definitions."""
 
     ctl: Rabbitmqctl
+    definitions: DefinitionsReader
     list_vhosts: Callable[[], list[Row]]
     _per_vhost: Callable[[str | None, Callable[[str], list[Row]]], list[Row]]
 
@@ -204,15 +206,7 @@ class CtlDailyOps:
         return self._plugins(["enable" if enable else "disable", "--", *names]).strip()
 
     def export_definitions(self, vhost: str | None = None) -> dict[str, Any]:
-        output = self.ctl.run(["export_definitions", "-", "--format=json"]).strip() or "{}"
-        try:
-            data: dict[str, Any] = json.loads(output)
-        except ValueError:
-            # 3.10.8's export_definitions fails this way on a list-valued parameter (a federation-upstream-set):
-            # {:badrpc, {:EXIT, {:badarg, [{:maps, :from_list, ...}]}}} on stdout, exit 0.
-            raise CtlError(
-                "export_definitions", 0, f"the node could not export its definitions: {output[:200]}"
-            ) from None
+        data = self.definitions.read()
         if vhost is None:
             rows = self.ctl.json(["list_vhosts", "name", "description", "tags", "default_queue_type"])
             return with_vhost_metadata(data, rows if isinstance(rows, list) else [])

@@ -34,6 +34,12 @@ from typing import Any
 
 ACTING_USER = "rabbitadmin"
 
+#: The sections the definitions read takes from ``rabbit_definitions:list_*/0`` (exported from 3.8.10 on).
+_EXPORTED_SECTIONS = (
+    "users", "vhosts", "permissions", "topic_permissions", "global_runtime_parameters", "queues", "bindings",
+    "exchanges",
+)  # fmt: skip
+
 #: The functions each operation needs, as (module, function, arity).
 REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
     "common": (("rabbit_json", "decode", 1), ("rabbit_json", "encode", 1), ("rabbit_misc", "r", 3)),
@@ -61,8 +67,9 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("rabbit_json", "encode", 1),
     ),
     "export": (
-        ("rabbit_definitions", "all_definitions", 0),
-        ("rabbit_data_coercion", "to_map", 1),
+        *(("rabbit_definitions", f"list_{section}", 0) for section in _EXPORTED_SECTIONS),
+        ("rabbit_runtime_parameters", "list", 0),
+        ("rabbit_policy", "list", 0),
         ("rabbit_json", "encode", 1),
     ),
 }
@@ -146,15 +153,58 @@ _READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
     io:put_chars(iolist_to_binary([rabbit_json:encode(Extras), $\n])),
     done"""
 
-# Read-only: what ``rabbitmqctl export_definitions -`` prints (the same server function, the same coercion of
-# parameter values to maps), encoded on the node and printed as one binary. ``export_definitions`` itself
-# decodes the whole document into its own VM and encodes it there: 129 MB for W(10000) on 3.10.8, where
-# this eval's rabbitmqctl stays at about 62 MB (the VM's own size).
-_EXPORT = """Document = maps:update_with(parameters,
-      fun(Ps) -> [maps:update_with(<<"value">>, fun rabbit_data_coercion:to_map/1, P) || P <- Ps] end,
-      rabbit_definitions:all_definitions()),
-    io:put_chars(iolist_to_binary([rabbit_json:encode(Document), $\n])),
-    done"""
+# Read-only: the definitions document of ``rabbit_definitions:all_definitions/0`` (what ``rabbitmqctl
+# export_definitions`` prints), built here from the same server functions and encoded on the node, printed as
+# one binary. Two sections are built by the expression itself rather than by the server's export:
+# - parameters: 3.10's ``runtime_parameter_definition/1`` calls ``maps:from_list/1`` on every value, which
+#   crashes the whole export (badarg) on a value that is not a list of pairs: a federation-upstream-set (a
+#   list of objects) on 3.10.8; 4.0's ``maybe_map/1`` keeps such a list. Here a list of pairs (how the
+#   server stores a JSON object it was given at the top) becomes a map, anything else stays as stored: a list
+#   as a list, a map as a map, a scalar as it is. An empty value stays ``[]`` (JSON ``{}`` and ``[]`` are both
+#   stored as ``[]``): what ``GET /api/definitions`` shows, where both exports turn it into ``{}``;
+# - policies: the same for their definitions (the server stores them as pairs; 3.10's
+#   ``policy_definition/1`` calls ``maps:from_list/1`` too).
+# Values are encoded with ``rabbit_json`` (jsx on 3.10, thoas on 4.0), as the management API encodes them:
+# JSON null stays null, where rabbitmqctl's own JSON encoder prints the string "null" (3.10.8 and 4.0.5).
+# A value that no JSON can hold (a tuple written by Erlang code) makes the expression print the entries it
+# cannot encode (section, vhost, component, name: never the value, which may hold a URI's password) and
+# return ``unreadable`` instead of ``done``.
+# ``export_definitions`` itself decodes the whole document into its own VM and encodes it there: 129 MB for
+# W(10000) on 3.10.8, where this eval's rabbitmqctl stays at about 62 MB (the VM's own size).
+_EXPORT = """Value = fun(V) when is_list(V), V =/= [] ->
+          case lists:all(fun(E) -> is_tuple(E) andalso tuple_size(E) =:= 2 end, V) of
+            true -> maps:from_list(V);
+            false -> V
+          end;
+        (V) -> V
+    end,
+    Get = fun proplists:get_value/2,
+    Parameters = [#{{<<"vhost">> => Get(vhost, P), <<"component">> => Get(component, P), <<"name">> => Get(name, P),
+                    <<"value">> => Value(Get(value, P))}}
+                  || P <- rabbit_runtime_parameters:list(), is_list(P)],
+    Policies = [#{{<<"vhost">> => Get(vhost, P), <<"name">> => Get(name, P), <<"pattern">> => Get(pattern, P),
+                  <<"apply-to">> => Get('apply-to', P), <<"priority">> => Get(priority, P),
+                  <<"definition">> => Value(Get(definition, P))}}
+                || P <- rabbit_policy:list()],
+    {{ok, Version}} = application:get_key(rabbit, vsn),
+    Document = #{{rabbit_version => list_to_binary(Version), rabbitmq_version => list_to_binary(Version),
+                 users => rabbit_definitions:list_users(), vhosts => rabbit_definitions:list_vhosts(),
+                 permissions => rabbit_definitions:list_permissions(),
+                 topic_permissions => rabbit_definitions:list_topic_permissions(),
+                 parameters => Parameters,
+                 global_parameters => rabbit_definitions:list_global_runtime_parameters(),
+                 policies => Policies, queues => rabbit_definitions:list_queues(),
+                 bindings => rabbit_definitions:list_bindings(), exchanges => rabbit_definitions:list_exchanges()}},
+    try rabbit_json:encode(Document) of
+      Json -> io:put_chars(iolist_to_binary([Json, $\n])), done
+    catch _:_ ->
+      Unreadable = [maps:put(<<"section">>, atom_to_binary(Section, utf8),
+                             maps:with([<<"vhost">>, <<"component">>, <<"name">>], Entry))
+                    || Section <- [parameters, global_parameters, policies], Entry <- maps:get(Section, Document),
+                       try rabbit_json:encode(Entry) of _ -> false catch _:_ -> true end],
+      io:put_chars(iolist_to_binary([rabbit_json:encode(Unreadable), $\n])),
+      unreadable
+    end"""
 
 # The apply lock (see ``apply_lock``): the exclusive lock queue, owned by this eval's process on the node.
 # It prints "locked" and then waits until the rabbitmqctl VM that asked goes away (its group leader lives
