@@ -26,7 +26,7 @@ from rabbitadmin.model import (
     Vhost,
     VhostLimit,
 )
-from rabbitadmin.normalize import as_integer, normalize_arguments, normalize_tags
+from rabbitadmin.normalize import as_integer, normalize_arguments, normalize_parameter_value, normalize_tags
 from rabbitadmin.passwords import DEFAULT_ALGORITHM
 
 JSON = dict[str, Any]
@@ -137,7 +137,8 @@ def parameter_from_server(data: JSON) -> list[TopologyObject] | None:
         return limits_from_server(VhostLimit, data["vhost"], value)
     if not isinstance(component, str) or not component:
         return None
-    return [Parameter(str(data["vhost"]), component, str(data["name"]), as_json_value(value))]
+    value = normalize_parameter_value(as_json_value(value))
+    return [Parameter(str(data["vhost"]), component, str(data["name"]), value)]
 
 
 def as_json_value(value: Any) -> Any:
@@ -154,7 +155,7 @@ def as_json_value(value: Any) -> Any:
 
 def global_parameter_from_server(data: JSON) -> GlobalParameter:
     """A global parameter from ``GET /api/global-parameters`` or a definitions file's ``global_parameters``."""
-    return GlobalParameter(str(data["name"]), as_json_value(data.get("value")))
+    return GlobalParameter(str(data["name"]), normalize_parameter_value(as_json_value(data.get("value"))))
 
 
 def topology_from_definitions(definitions: JSON, vhosts: Iterable[str] | None = None) -> Topology:

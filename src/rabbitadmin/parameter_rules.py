@@ -52,8 +52,12 @@ def check_parameter(component: str, name: str, value: Any) -> list[ParameterFind
                                          f"got {name!r}{did_you_mean(name, _FEDERATION_NAMES)}")]  # fmt: skip
         return [] if isinstance(value, str) else [ParameterFinding("", "must be a string")]
     if facts.is_list:
-        if not isinstance(value, list) or not value:
-            return [ParameterFinding("", "must be a non-empty list of upstreams (mappings with 'upstream')")]
+        # An empty set is accepted (and kept as []): the plugin checks each item of the list, and the server
+        # turns an empty JSON object, the whole value, into [] (measured on 3.10.8 and 4.0.5).
+        if value == {}:
+            return []
+        if not isinstance(value, list):
+            return [ParameterFinding("", "must be a list of upstreams (mappings with 'upstream')")]
         found: list[ParameterFinding] = []
         for index, item in enumerate(value):
             found += [f._replace(key=f"[{index}]{'.' + f.key if f.key else ''}") for f in _check_mapping(facts, item)]

@@ -83,7 +83,7 @@ def _compact(value: Any) -> str:
 @functools.cache
 def _shown_fields(kind: str) -> tuple[tuple[str, str, str, Any, Any], ...]:
     """How a create line shows each non-identity field of ``kind``: (name, how, label, default, masked
-    default), ``how`` one of secret, type, flag, bool, map, value. Worked out once per kind."""
+    default), ``how`` one of secret, type, flag, bool, map, always, value. Worked out once per kind."""
     shown = []
     for f in KINDS[kind].fields:
         if f.on_change is OnChange.IDENTITY:
@@ -94,6 +94,7 @@ def _shown_fields(kind: str) -> tuple[tuple[str, str, str, Any, Any], ...]:
             else "flag" if f.name in _FLAG_WORDS
             else "bool" if isinstance(f.default, bool)
             else "map" if isinstance(f.default, dict) or f.name == "definition"
+            else "always" if f.name == "value"  # a parameter's or limit's value: null is a value, not a default
             else "value"
         )  # fmt: skip
         shown.append((f.name, how, f.name.replace("_", "-"), f.default, masked(f.default)))
@@ -128,10 +129,9 @@ def create_details(obj: TopologyObject) -> str:
                 parts.append(label)
         elif isinstance(value, dict):
             parts.extend(f"{key}={_compact(item)}" for key, item in masked(value).items())
-        elif value is not None:
-            value = masked(value)
-            if value != shown_default:  # the server's defaults go without saying
-                parts.append(f"{label}={_compact(value)}")
+        elif how == "always" or (value is not None and masked(value) != shown_default):
+            # (the server's defaults go without saying)
+            parts.append(f"{label}={_compact(masked(value))}")
     return ", ".join(parts)
 
 

@@ -60,6 +60,7 @@ from rabbitadmin.normalize import (
     BOOLEAN_ARGUMENTS,
     INTEGER_ARGUMENTS,
     normalize_arguments,
+    normalize_parameter_value,
     normalize_tags,
 )
 from rabbitadmin.parameter_rules import check_parameter
@@ -800,9 +801,8 @@ class _Validator:
                 continue  # the value is not read: its checks wait for the real one
             line, field = _finding_place(item, finding.key, path)
             (self.problem if finding.severity == "error" else self.warning)(finding.message, line, field)
-        self.topology.add(
-            Parameter(vhost, component, name, value, origin=self.origin(item.line), inline_secret=inline)
-        )
+        value = normalize_parameter_value(value)
+        self.topology.add(Parameter(vhost, component, name, value, origin=self.origin(item.line), inline_secret=inline))
 
     def global_parameter(self, item: LocatedDict, path: str) -> None:
         """A global parameter (``cluster_name``...); the node's own (``internal_cluster_id``) are refused."""
@@ -826,7 +826,9 @@ class _Validator:
         if name == "cluster_name" and not isinstance(value, str):
             self.problem("must be a string", item.line_of("value"), f"{path}.value")
             return
-        self.topology.add(GlobalParameter(name, value, origin=self.origin(item.line), inline_secret=inline))
+        self.topology.add(
+            GlobalParameter(name, normalize_parameter_value(value), origin=self.origin(item.line), inline_secret=inline)
+        )
 
     def parameter_value(self, item: LocatedDict, path: str) -> tuple[Any, bool, bool] | None:
         """(value, a URI password is written inline, part of it came from env/file); None after a problem.
@@ -834,10 +836,10 @@ class _Validator:
         The whole value, or any ``*uri`` key of it (or an item of such a list), may be ``{env: NAME}`` or
         ``{file: PATH}``: the whole value's text is JSON, a URI's is the URI."""
         field = f"{path}.value"
-        if "value" not in item or item["value"] is None:
+        if "value" not in item:
             self.problem("is required", item.line, field)
             return None
-        raw = item["value"]
+        raw = item["value"]  # null included: the server keeps a null value (a component's checks may refuse it)
         if _is_source(raw):
             text = self.secret_source(raw, field, first_line=False)
             if text is None:

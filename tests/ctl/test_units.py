@@ -9,8 +9,11 @@ import pytest
 from rabbitadmin.admin.output import cell, render_table
 from rabbitadmin.backends.admin_ops import table_arguments, tag_list
 from rabbitadmin.backends.ctl import eval as ctl_eval
+from rabbitadmin.backends.ctl import quirks
+from rabbitadmin.backends.ctl.backend import needs_node_decoding
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl, _reason, rabbitmqctl_from_options
 from rabbitadmin.errors import CtlError
+from rabbitadmin.model import GlobalParameter, Parameter, Policy, Queue, Vhost
 
 
 def test_argv_puts_node_then_arguments() -> None:
@@ -90,6 +93,33 @@ def test_every_expression_binds_its_variables_inside_one_fun(operation: str) -> 
 def test_expression_carries_names_as_base64() -> None:
     text = ctl_eval.expression("exchange_delete", [{"vhost": '"); halt(). %', "name": "x"}])
     assert "halt()" not in text and "{rabbit_exchange, delete, 3}" in text
+
+
+def test_an_import_expression_carries_the_document_as_base64_and_says_imported() -> None:
+    secret = "amqp://u:pa55@h"
+    text = ctl_eval.expression("import", {"global_parameters": [{"name": "g", "value": {"uri": secret, "k": None}}]})
+    assert secret not in text and "rabbit_definitions:import_parsed(Specs)" in text
+    assert "{rabbit_definitions, import_parsed, 1}" in text
+    assert ctl_eval.parse_json_line('"imported"\ndone\n') == "imported"
+
+
+@pytest.mark.parametrize(
+    ("value", "changed"),
+    [
+        (None, True), ({"a": None}, True), ([1, [None]], True), ({"a": [{"b": None}]}, True), ((None,), True),
+        ({}, False), ([], False), ("null", False), ("nil", False), ({"a": 0, "b": False, "c": ""}, False),
+    ],
+)  # fmt: skip
+def test_which_values_rabbitmqctl_import_would_change(value: object, changed: bool) -> None:
+    assert quirks.holds_null(value) is changed
+
+
+def test_objects_holding_null_anywhere_in_their_json_are_the_ones_imported_on_the_node() -> None:
+    assert needs_node_decoding(GlobalParameter("g", None))
+    assert needs_node_decoding(Parameter("v", "c", "n", {"a": [None]}))
+    assert needs_node_decoding(Queue("v", "q", arguments={"x-custom": None}))
+    assert not needs_node_decoding(GlobalParameter("g", "nil")) and not needs_node_decoding(Queue("v", "q"))
+    assert not needs_node_decoding(Vhost("v")) and not needs_node_decoding(Policy("v", "p", ".*", {"max-length": 1}))
 
 
 def test_table_arguments_and_tags() -> None:

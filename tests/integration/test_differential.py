@@ -14,6 +14,7 @@ runs shovel and federation, as the session node does).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -175,8 +176,16 @@ def required_plugins(corpus_file: Path) -> set[str]:
     return {line.strip() for line in listing.read_text().splitlines() if line.strip()}
 
 
-def enabled_plugins(client: HttpClient) -> set[str]:
-    return {plugin for node in client.get(api_path("nodes")) for plugin in node.get("enabled_plugins", [])}
+def enabled_plugins(client: HttpClient, timeout: float = 60.0) -> set[str]:
+    """The plugins the nodes list as enabled. The management statistics that carry the list lag a node's boot
+    (``HttpBackend.enabled_plugins``): a node up for a few seconds lists none, so this asks again until one
+    does, at most ``timeout`` s (the first corpus file, run right after the node started, met that on 3.10)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = {plugin for node in client.get(api_path("nodes")) for plugin in node.get("enabled_plugins") or ()}
+        if names or time.monotonic() > deadline:
+            return names
+        time.sleep(0.5)
 
 
 def server_import(info: SandboxInfo, corpus_file: Path) -> requests.Response:

@@ -144,9 +144,12 @@ def test_what_the_shovel_plugin_refuses_is_refused_with_its_place(value: dict[st
         ("federation-upstream", {"expires": 1}, "uri: is required"),
         ("federation-upstream", {"uri": "amqp://", "trust-user-id": "yes"}, "must be true or false"),
         ("federation-upstream", {"uri": "amqp://", "max-hops": "2"}, "must be a number"),
-        ("federation-upstream-set", [], "non-empty list"),
         ("federation-upstream-set", [{"exchange": "x"}], "[0].upstream"),
-        ("federation-upstream-set", {"upstream": "u"}, "non-empty list"),
+        ("federation-upstream-set", {"upstream": "u"}, "must be a list of upstreams"),
+        ("federation-upstream-set", None, "must be a list of upstreams"),
+        ("federation-upstream-set", [[]], "[0]: must be a mapping"),
+        ("federation-upstream", None, "must be a mapping"),
+        ("shovel", [], "must be a mapping"),
         ("operator_policy", {"pattern": "x"}, "managed as the vhost's operator_policies"),
         ("vhost-limits", {"max-queues": 1}, "managed as the vhost's limits"),
     ],
@@ -155,6 +158,36 @@ def test_what_federation_refuses_is_refused(component: str, value: Any, fragment
     item = f"{{component: {component}, name: s, value: {json.dumps(value)}}}"
     text = f"vhosts:\n  - name: v\n    parameters:\n      - {item}\n"
     assert fragment in problems(text)
+
+
+def test_values_the_server_keeps_are_accepted_as_it_keeps_them() -> None:
+    """An empty upstream set and a null or empty global parameter: the server accepts them (3.10.8, 4.0.5) and
+    keeps a whole value of ``{}`` as ``[]``, so an export of such a node plans back to no change."""
+    loaded = load("global_parameters:\n  - {name: g-null, value: null}\n  - {name: g-object, value: {}}\n"
+                  "  - {name: g-nested, value: {a: {}}}\nvhosts:\n  - name: v\n    parameters:\n"
+                  "      - {component: federation-upstream-set, name: list, value: []}\n"
+                  "      - {component: federation-upstream-set, name: object, value: {}}\n")  # fmt: skip
+    assert {key[0]: p.value for key, p in loaded.global_parameters.items()} == {
+        "g-null": None, "g-object": [], "g-nested": {"a": {}}
+    }  # fmt: skip
+    assert {key[2]: p.value for key, p in loaded.parameters.items()} == {"list": [], "object": []}
+    actual = topology_from_definitions(
+        {"global_parameters": [{"name": "g-object", "value": {}}, {"name": "g-null", "value": None}],
+         "vhosts": [{"name": "v"}],
+         "parameters": [{"vhost": "v", "component": "federation-upstream-set", "name": "object", "value": {}}]}
+    )  # fmt: skip
+    assert actual.global_parameters[("g-object",)].value == [] and actual.global_parameters[("g-null",)].value is None
+    assert actual.parameters[("v", "federation-upstream-set", "object")].value == []
+    backend = MemoryBackend()
+    execute_plan(make_plan(loaded, backend), backend)
+    again = make_plan(loaded, backend)
+    assert again.is_empty, again.changes
+
+
+def test_a_null_value_is_shown_in_the_plan() -> None:
+    loaded = load("global_parameters:\n  - {name: g-null, value: null}\n")
+    plan = make_plan(loaded, MemoryBackend())
+    assert "create global parameter 'g-null' (value=null)" in render_plan(plan)
 
 
 def test_an_unknown_key_or_component_is_a_warning_not_an_error() -> None:

@@ -280,6 +280,12 @@ GOOD = [
         " {name: cluster_name, value: c}]",
         id="definitions-parameters",
     ),
+    pytest.param(
+        "global_parameters: [{name: g0, value: null}, {name: g1, value: {}}, {name: g2, value: ''}]\n"
+        "vhosts: [{name: v, parameters: [{component: federation-upstream-set, name: none, value: []},"
+        " {component: federation-upstream-set, name: none2, value: {}}]}]",
+        id="values-the-server-keeps-null-and-empty",
+    ),
 ]
 
 

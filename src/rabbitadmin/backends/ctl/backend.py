@@ -69,6 +69,7 @@ from rabbitadmin.model import (
     VhostLimit,
 )
 from rabbitadmin.threads import worker_pool
+from rabbitadmin.uri_secrets import mask_text
 
 READ_PARALLELISM = 3
 #: Objects per ``import_definitions`` call (see ``import_chunks``): each call costs a VM start (about 0.4 s of
@@ -257,6 +258,8 @@ class CtlBackend:
             return ("exchange_delete",)
         if action == "delete" and isinstance(obj, Binding):
             return ("binding_delete",)
+        if action in ("create", "update") and needs_node_decoding(obj):
+            return ("import",)
         return ()  # queues: rabbitmqctl delete_queue serves where the batched eval cannot
 
     def _check_eval(self, operations: tuple[str, ...]) -> str | None:
@@ -439,6 +442,13 @@ class CtlBackend:
         )
 
     def _import(self, objects: Sequence[TopologyObject]) -> None:
+        # What rabbitmqctl's JSON decoder would change goes by an eval that the node decodes (quirks).
+        on_node = [obj for obj in objects if needs_node_decoding(obj)]
+        if on_node:
+            self._import_on_node(on_node)
+            objects = [obj for obj in objects if obj not in on_node]
+            if not objects:
+                return
         document = to_definitions(objects)  # vhosts carry their metadata, where the import reads them
         try:
             self.ctl.run(
@@ -447,12 +457,22 @@ class CtlBackend:
                 wait=import_wait(self.ctl.timeout, objects),  # it ends when all of it is in (import_wait)
             )
         except CtlError as exc:
-            # An import error may quote the offending entry: never let a password hash through.
-            reason = exc.reason
-            for user in document.get("users", []):
-                if user.get("password_hash"):
-                    reason = reason.replace(user["password_hash"], "***")
-            raise CtlError(exc.command, exc.returncode, reason) from None
+            raise CtlError(exc.command, exc.returncode, _without_secrets(exc.reason, document)) from None
+
+    def _import_on_node(self, objects: Sequence[TopologyObject]) -> None:
+        """``objects`` imported by ``rabbit_definitions:import_parsed/1`` from JSON decoded on the node."""
+        document = to_definitions(objects)
+        reason = self.unsupported_reason(("import",))
+        if reason is not None:
+            raise CtlError("eval", 0, f"{reason}: a value holding null cannot be imported without them")
+        output = self.ctl.run(["eval"], stdin=ctl_eval.expression("import", document),
+                              wait=import_wait(self.ctl.timeout, objects))  # fmt: skip
+        try:
+            outcome = ctl_eval.parse_json_line(output)
+        except ValueError as exc:
+            outcome = str(exc)
+        if outcome != "imported":
+            raise CtlError("eval (definitions import)", 0, _without_secrets(str(outcome), document))
 
     def _import_many(self, objects: Sequence[TopologyObject]) -> list[None]:
         self._import(objects)
@@ -464,6 +484,23 @@ class CtlBackend:
             return ctl_eval.parse_outcomes(output, len(specs))
         except ValueError as exc:
             raise RabbitAdminError(f"rabbitmqctl eval ({operation.replace('_', ' ')}) failed: {exc}") from None
+
+
+def needs_node_decoding(obj: TopologyObject) -> bool:
+    """Whether the definitions entry of ``obj`` holds a JSON null (``quirks.holds_null``): only the fields
+    that hold any JSON can (a parameter's value, arguments, a policy's definition)."""
+    if isinstance(obj, Parameter | GlobalParameter):
+        return quirks.holds_null(obj.value)
+    values = getattr(obj, "arguments", None) or getattr(obj, "definition", None)
+    return bool(values) and quirks.holds_null(values)
+
+
+def _without_secrets(reason: str, document: Mapping[str, Any]) -> str:
+    """An import error, which may quote the offending entry: no password hash, no URI password."""
+    for user in document.get("users", []):
+        if user.get("password_hash"):
+            reason = reason.replace(user["password_hash"], "***")
+    return mask_text(reason)
 
 
 def import_chunks(objects: Sequence[TopologyObject], size: int) -> list[list[TopologyObject]]:
