@@ -9,7 +9,7 @@ import pytest
 from rabbitadmin.admin.output import cell, render_table
 from rabbitadmin.backends.admin_ops import table_arguments, tag_list
 from rabbitadmin.backends.ctl import eval as ctl_eval
-from rabbitadmin.backends.ctl import quirks
+from rabbitadmin.backends.ctl import quirks, runner
 from rabbitadmin.backends.ctl.backend import needs_node_decoding
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl, _reason, rabbitmqctl_from_options
 from rabbitadmin.errors import CtlError
@@ -120,6 +120,28 @@ def test_objects_holding_null_anywhere_in_their_json_are_the_ones_imported_on_th
     assert needs_node_decoding(Queue("v", "q", arguments={"x-custom": None}))
     assert not needs_node_decoding(GlobalParameter("g", "nil")) and not needs_node_decoding(Queue("v", "q"))
     assert not needs_node_decoding(Vhost("v")) and not needs_node_decoding(Policy("v", "p", ".*", {"max-length": 1}))
+
+
+def test_an_eval_goes_in_a_file_here_and_on_the_argument_list_remotely_unless_it_holds_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[list[str], str | None]] = []
+
+    def record(self: Rabbitmqctl, command: str, args: list[str], stdin: str | None, wait: float | None = None) -> str:
+        calls.append((list(args), stdin))
+        return "done"
+
+    monkeypatch.setattr(Rabbitmqctl, "_run", record)
+    Rabbitmqctl(prefix=("sudo",)).eval("x().")
+    assert calls[-1][0][0] == "eval_file" and calls[-1][1] is None  # a private file, never argv
+    remote = Rabbitmqctl(prefix=("ssh", "mq1"))
+    remote.eval("x().")
+    assert calls[-1] == (["eval", "x()."], None)
+    remote.eval("secret().", holds_secrets=True)
+    assert calls[-1] == (["eval"], "secret().")
+    long = "a" * (runner.ARGV_EXPRESSION_LIMIT + 1)
+    remote.eval(long)
+    assert calls[-1] == (["eval"], long)
 
 
 def test_table_arguments_and_tags() -> None:

@@ -176,7 +176,7 @@ class CtlBackend:
         counts: dict[Key, QueueDepth] = {}
         if self._eval_support.get(("read_extras",)) is None:
             # The expression checks its own functions: no separate check call on the common path.
-            output = self.ctl.run(["eval"], stdin=ctl_eval.expression("read_extras", {"vhosts": vhosts}))
+            output = self.ctl.eval(ctl_eval.expression("read_extras", {"vhosts": vhosts}))
             if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
                 self._eval_support[("read_extras",)] = " ".join(output.split())
             else:
@@ -263,7 +263,7 @@ class CtlBackend:
         return ()  # queues: rabbitmqctl delete_queue serves where the batched eval cannot
 
     def _check_eval(self, operations: tuple[str, ...]) -> str | None:
-        output = self.ctl.run(["eval"], stdin=ctl_eval.check_expression(operations))
+        output = self.ctl.eval(ctl_eval.check_expression(operations))
         if output.strip() == "[]":
             return None
         return f"this server lacks the internal functions rabbitmqctl eval would use ({' '.join(output.split())})"
@@ -465,8 +465,8 @@ class CtlBackend:
         reason = self.unsupported_reason(("import",))
         if reason is not None:
             raise CtlError("eval", 0, f"{reason}: a value holding null cannot be imported without them")
-        output = self.ctl.run(["eval"], stdin=ctl_eval.expression("import", document),
-                              wait=import_wait(self.ctl.timeout, objects))  # fmt: skip
+        expression = ctl_eval.expression("import", document)
+        output = self.ctl.eval(expression, holds_secrets=True, wait=import_wait(self.ctl.timeout, objects))
         try:
             outcome = ctl_eval.parse_json_line(output)
         except ValueError as exc:
@@ -479,7 +479,7 @@ class CtlBackend:
         return [None] * len(objects)
 
     def _eval(self, operation: str, specs: Sequence[dict[str, Any]]) -> list[str]:
-        output = self.ctl.run(["eval"], stdin=ctl_eval.expression(operation, list(specs)))
+        output = self.ctl.eval(ctl_eval.expression(operation, list(specs)))  # names only: no secret
         try:
             return ctl_eval.parse_outcomes(output, len(specs))
         except ValueError as exc:

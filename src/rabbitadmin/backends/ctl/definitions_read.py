@@ -51,10 +51,7 @@ class DefinitionsReader:
         if self.eval_unsupported is None:
             expression = ctl_eval.expression("export", {})
             try:
-                if self.ctl.shares_files:
-                    output = self.ctl.run(["eval"], stdin=expression)  # handed over as a private file
-                else:
-                    output = self.ctl.run(["eval", expression])
+                output = self.ctl.eval(expression)  # it carries no data: argv through a remote prefix
             except CtlError:
                 output = ""  # the eval failed as a whole: export_definitions below reports its own error
             if output.lstrip().startswith(ctl_eval.MISSING_MARKER):

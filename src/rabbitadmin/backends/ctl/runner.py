@@ -12,7 +12,8 @@ reads the file, not the node: checked on 3.10.8 and 4.0.5) and removed after the
 RabbitMQ 4.0.5's ``rabbitmqctl`` script starts the VM with ``-noinput`` for every command but a few exact
 argument shapes, so a payload on stdin is never read and the call hangs (upstream rabbitmq-server issue
 13157, fixed in later 4.0.x). Through ``ssh``, ``docker``, ``podman`` or ``kubectl`` (another
-filesystem) payloads still go on stdin.
+filesystem) a payload that may hold a secret still goes on stdin; an ``eval`` expression that holds none
+(reads, deletes by name: ``eval``) goes on the argument list, so plans work there on 4.0.5 too.
 
 Every call ends within ``timeout`` seconds: past it, rabbitmqctl's whole process group (the script and
 the Erlang VM under it) is killed and ``CtlTimeout`` (exit code 10) is raised, naming issue 13157 when
@@ -52,6 +53,9 @@ DEFAULT_TIMEOUT = 300.0
 REMOTE_PREFIXES = ("ssh", "docker", "podman", "kubectl", "nerdctl")
 #: Commands that take their payload from a file instead of stdin: name -> the file command.
 FILE_COMMANDS = {"eval": "eval_file", "import_definitions": "import_definitions"}
+#: Bytes of an ``eval`` expression put on an argument list at most (Linux refuses one argument over 128 KiB,
+#: ``MAX_ARG_STRLEN``); a longer one goes on stdin.
+ARGV_EXPRESSION_LIMIT = 100_000
 STDIN_ISSUE = (
     "RabbitMQ 4.0.5's rabbitmqctl never reads standard input for this command (upstream rabbitmq-server "
     "issue 13157, fixed in later 4.0.x releases). Running it again will not help: use --backend http, or a "
@@ -151,6 +155,14 @@ class Rabbitmqctl:
         command = args[0] if args else ""
         with self._payload_file(args, stdin) as (final_args, final_stdin):
             return self._run(command, final_args, final_stdin, wait)
+
+    def eval(self, expression: str, *, holds_secrets: bool = False, wait: float | None = None) -> str:
+        """``rabbitmqctl eval`` of ``expression``; its stdout. Here, the expression goes in a private file;
+        through a remote prefix, on the argument list unless it ``holds_secrets`` (or is too long for one
+        argument), else on stdin (see the module docstring). Raises as ``run``."""
+        if self.shares_files or holds_secrets or len(expression.encode("utf-8")) > ARGV_EXPRESSION_LIMIT:
+            return self.run(["eval"], stdin=expression, wait=wait)
+        return self.run(["eval", expression], wait=wait)
 
     @contextlib.contextmanager
     def _payload_file(self, args: Sequence[str], stdin: str | None) -> Iterator[tuple[Sequence[str], str | None]]:
