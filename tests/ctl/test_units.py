@@ -10,7 +10,7 @@ from rabbitadmin.admin.output import cell, render_table
 from rabbitadmin.backends.admin_ops import table_arguments, tag_list
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl import quirks, runner
-from rabbitadmin.backends.ctl.backend import needs_node_decoding
+from rabbitadmin.backends.ctl.backend import CtlBackend, needs_node_decoding
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl, _reason, rabbitmqctl_from_options
 from rabbitadmin.errors import CtlError
 from rabbitadmin.model import GlobalParameter, Parameter, Policy, Queue, Vhost
@@ -142,6 +142,29 @@ def test_an_eval_goes_in_a_file_here_and_on_the_argument_list_remotely_unless_it
     long = "a" * (runner.ARGV_EXPRESSION_LIMIT + 1)
     remote.eval(long)
     assert calls[-1] == (["eval"], long)
+
+
+def test_a_batch_holding_a_null_is_imported_whole_by_the_node_decoded_eval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole batch goes by one eval (the server orders it, as an import), nothing by import_definitions."""
+    ctl = Rabbitmqctl()
+    calls: list[tuple[str, bool]] = []
+
+    def fake_eval(expression: str, *, holds_secrets: bool = False, wait: float | None = None) -> str:
+        calls.append(("import" if "import_parsed(Specs)" in expression else "check", holds_secrets))
+        return '"imported"\ndone\n' if "import_parsed(Specs)" in expression else "[]"
+
+    def fake_run(args: list[str], *, stdin: str | None = None, wait: float | None = None) -> str:
+        calls.append((args[0], False))
+        return ""
+
+    monkeypatch.setattr(ctl, "eval", fake_eval)
+    monkeypatch.setattr(ctl, "run", fake_run)
+    backend = CtlBackend(ctl=ctl)
+    backend.create([Vhost("v"), GlobalParameter("g", {"k": None}), Queue("v", "q")])
+    assert calls == [("check", False), ("import", True)]
+    calls.clear()
+    backend.create([Vhost("w"), GlobalParameter("h", "nil")])
+    assert calls == [("import_definitions", False)]
 
 
 def test_table_arguments_and_tags() -> None:

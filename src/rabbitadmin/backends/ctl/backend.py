@@ -442,13 +442,11 @@ class CtlBackend:
         )
 
     def _import(self, objects: Sequence[TopologyObject]) -> None:
-        # What rabbitmqctl's JSON decoder would change goes by an eval that the node decodes (quirks).
-        on_node = [obj for obj in objects if needs_node_decoding(obj)]
-        if on_node:
-            self._import_on_node(on_node)
-            objects = [obj for obj in objects if obj not in on_node]
-            if not objects:
-                return
+        # What rabbitmqctl's JSON decoder would change goes by an eval that the node decodes (quirks): the whole
+        # batch, so that the server still orders it (a binding to a queue whose arguments hold a null).
+        if any(map(needs_node_decoding, objects)):
+            self._import_on_node(objects)
+            return
         document = to_definitions(objects)  # vhosts carry their metadata, where the import reads them
         try:
             self.ctl.run(
