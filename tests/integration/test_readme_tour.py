@@ -58,16 +58,23 @@ def expected_exit(command: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def run_tour(workdir: Path, commands: list[str], timeout: float = 1200) -> list[tuple[str, int]]:
-    """Run ``commands`` in one bash in ``workdir``; (command, exit code) of each."""
-    script = "\n".join(f"{command}\necho '{MARK}' $?" for command in commands)
+def run_tour(workdir: Path, commands: list[str], timeout: float = 1200) -> list[tuple[str, int, str]]:
+    """Run ``commands`` in one bash in ``workdir``; (command, exit code, the end of its stderr) of each."""
+    errors = workdir / ".tour-stderr"
+    errors.mkdir()
+    # Each command in a group of its own (a heredoc in it still ends on its own line), its stderr kept apart:
+    # a command that exits as it should not is reported with what it said.
+    script = "\n".join(
+        f"{{ {command}\n}} 2> {errors / str(index)}\necho '{MARK}' $?" for index, command in enumerate(commands)
+    )
     env = {"HOME": str(workdir), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
     result = subprocess.run(
         ["bash", "-c", script], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     codes = [int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith(MARK)]
     assert len(codes) == len(commands), f"the tour stopped early\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return list(zip(commands, codes, strict=True))
+    said = [(errors / str(index)).read_text(errors="replace")[-2000:] for index in range(len(commands))]
+    return list(zip(commands, codes, said, strict=True))
 
 
 def test_tour_commands_are_read_from_the_readme() -> None:
@@ -92,9 +99,9 @@ def test_the_readme_tour_ends_with_the_server_as_the_file_says(
     setup = 'eval "$(.venv/bin/rabbitadmin sandbox env --dir .sandbox/demo)"; export MYUSER_PASSWORD="$(cat .sandbox/myuser.password)"; .venv/bin/rabbitadmin apply topology.yaml --yes'  # noqa: E501
     try:
         results = run_tour(work, [setup, *commands])
-        wrong = [(c, code, expected_exit(c)) for c, code in results if code != expected_exit(c)]
+        wrong = [(c, code, expected_exit(c), said) for c, code, said in results if code != expected_exit(c)]
         assert not wrong, wrong
-        last_plan = [c for c, _ in results if "--detailed-exitcode" in c][-1]
+        last_plan = [c for c, _, _ in results if "--detailed-exitcode" in c][-1]
         assert "plan topology.yaml" in last_plan
     finally:
         admin_client.delete(api_path("vhosts", "myproject"))
