@@ -107,6 +107,8 @@ class FieldFacts:
     in_export: bool = True
     #: May hold URIs with passwords: a plan shows it through ``uri_secrets.mask_value`` (compared unmasked).
     masked: bool = False
+    #: A null in the file is a value to set (a parameter's value), not "the server's default".
+    null_is_value: bool = False
 
     @property
     def key(self) -> str:
@@ -286,7 +288,7 @@ KINDS: dict[str, KindFacts] = {
         GlobalParameter,
         "global_parameters",
         ("global-parameters", "{name}"),
-        (FieldFacts("name", _I), FieldFacts("value", _U, masked=True)),
+        (FieldFacts("name", _I), FieldFacts("value", _U, masked=True, null_is_value=True)),
         scoped=False,  # cluster-wide: never pruned by --prune (state: absent deletes one)
         server_owned=f"{', '.join(SERVER_OWNED_GLOBAL_PARAMETERS)} (written by the node itself)",
     ),
@@ -377,7 +379,7 @@ KINDS: dict[str, KindFacts] = {
             FieldFacts("vhost", _I),
             FieldFacts("component", _I),
             FieldFacts("name", _I),
-            FieldFacts("value", _U, masked=True),
+            FieldFacts("value", _U, masked=True, null_is_value=True),
         ),
         scoped=True,
     ),

@@ -74,3 +74,26 @@ def normalize_parameter_value(value: JsonValue) -> JsonValue:
     ``[]`` (the server stores the value as a list of pairs, so ``{}`` and ``[]`` are one state; measured on
     3.10.8 and 4.0.5, ``rabbit_runtime_parameters``). Nested empty objects stay objects, as on the server."""
     return [] if value == {} else value
+
+
+def _family(value: Any) -> type:
+    if isinstance(value, bool):
+        return bool
+    for family in (int, float, str, dict, list):
+        if isinstance(value, family):
+            return family
+    return list if isinstance(value, tuple) else type(value)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality as the server sees JSON: ``true`` is not ``1`` and ``1.0`` is not ``1`` (Python's ``==`` says
+    they are), at any depth; a tuple equals a list of the same items. The server keeps each as given
+    (a parameter's value, an argument's AMQP type: ``bool``, ``long``, ``double``)."""
+    family = _family(a)
+    if family is not _family(b):
+        return False
+    if family is dict:
+        return a.keys() == b.keys() and all(same_value(item, b[key]) for key, item in a.items())
+    if family is list:
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)

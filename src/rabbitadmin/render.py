@@ -94,7 +94,7 @@ def _shown_fields(kind: str) -> tuple[tuple[str, str, str, Any, Any], ...]:
             else "flag" if f.name in _FLAG_WORDS
             else "bool" if isinstance(f.default, bool)
             else "map" if isinstance(f.default, dict) or f.name == "definition"
-            else "always" if f.name == "value"  # a parameter's or limit's value: null is a value, not a default
+            else "always" if f.null_is_value  # a parameter's value: null is a value, not the default
             else "value"
         )  # fmt: skip
         shown.append((f.name, how, f.name.replace("_", "-"), f.default, masked(f.default)))

@@ -824,7 +824,10 @@ class _Validator:
             return
         value, inline, _ = resolved
         if name == "cluster_name" and not isinstance(value, str):
-            self.problem("must be a string", item.line_of("value"), f"{path}.value")
+            # The server stores another value (PUT answers 204), then fails every AMQP handshake, whose server
+            # properties carry the cluster name (3.10.8 and 4.0.5: clients get IncompatibleProtocolError).
+            self.problem("must be a string: the server stores another value but then fails every AMQP "
+                         "connection's handshake", item.line_of("value"), f"{path}.value")  # fmt: skip
             return
         self.topology.add(
             GlobalParameter(name, normalize_parameter_value(value), origin=self.origin(item.line), inline_secret=inline)

@@ -261,6 +261,22 @@ def test_every_value_shape_is_written_as_the_management_api_writes_it(
         for reader in ("http", "ctl"):
             replanned = rabbitadmin("--backend", reader, "plan", str(topology), "--detailed-exitcode")
             assert replanned.returncode == 0, (reader, replanned.stdout, replanned.stderr)
+        # Every global parameter changed to the next one's value: null to a number, a number to true, [] to
+        # null... each an update in place, then read back as written.
+        suffixes = list(GLOBALS)
+        rotated = {s: GLOBALS[suffixes[(i + 1) % len(suffixes)]] for i, s in enumerate(suffixes)}
+        document["global_parameters"] = [{"name": prefix + s, "value": value} for s, value in rotated.items()]
+        topology.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        changed = rabbitadmin("--backend", backend, "apply", str(topology), "--yes")
+        assert changed.returncode == 0, changed.stdout + changed.stderr
+        stored = {g["name"]: g["value"] for g in admin_client.get(api_path("global-parameters"))}
+        got = {suffix: stored.get(prefix + suffix, "missing") for suffix in GLOBALS}
+        assert json.dumps(got, sort_keys=True) == json.dumps(
+            {suffix: [] if value == {} else value for suffix, value in rotated.items()}, sort_keys=True
+        )  # as JSON: true is not 1 there
+        for reader in ("http", "ctl"):
+            replanned = rabbitadmin("--backend", reader, "plan", str(topology), "--detailed-exitcode")
+            assert replanned.returncode == 0, (reader, replanned.stdout, replanned.stderr)
     finally:
         admin_client.delete(api_path("vhosts", vhost))
         for suffix in GLOBALS:

@@ -233,3 +233,16 @@ def test_the_command_prints_warnings_and_stays_valid(tmp_path: Path) -> None:
     assert as_json.returncode == 0, as_json.stderr
     (warning,) = json.loads(as_json.stdout)["warnings"]
     assert "x-queue-leader-locator" in warning
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    ["{x-l: [1, null]}", "{x-o: {a: null}}", "{x-n: {e: [null]}}", "{x-d: [[{f: null}]]}"],
+)
+def test_a_null_inside_an_argument_is_refused_as_the_server_refuses_it(arguments: str) -> None:
+    """``rabbit_misc:to_amqp_table`` refuses null at any depth (HTTP 400 null_not_allowed, 3.10.8 and 4.0.5)."""
+    text = f"vhosts:\n  - name: v\n    exchanges:\n      - {{name: e, arguments: {arguments}}}\n"
+    with pytest.raises(TopologyError) as info:
+        load_topology_text(text, "t.yaml")
+    assert "holds a null" in str(info.value) and "t.yaml:4" in str(info.value)
+    assert load_topology_text(text.replace("null", "0"), "t.yaml").exchanges

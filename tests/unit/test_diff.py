@@ -20,6 +20,7 @@ from rabbitadmin.model import (
     User,
     Vhost,
 )
+from rabbitadmin.normalize import same_value
 from rabbitadmin.passwords import hash_password
 
 V = "v"
@@ -302,3 +303,24 @@ def test_a_binding_the_management_api_cannot_list_is_refused(
     assert bool(plan.refusals) is refused, plan.refusals
     if refused:
         assert "HTTP 500" in plan.refusals[0] and repr(routing_key) in plan.refusals[0]
+
+
+def test_an_argument_of_another_json_type_is_a_change_though_python_calls_it_equal() -> None:
+    """true is not 1 to the server (AMQP bool against long): the queue must be replaced, not kept."""
+    current = topo(server_vhost(), Queue(V, "q", arguments={"x-flag": True, "x-n": 1.5}))
+    for wanted in ({"x-flag": 1, "x-n": 1.5}, {"x-flag": True, "x-n": 2}):
+        plan = compute_plan(topo(Vhost(V), Queue(V, "q", arguments=wanted)), current)
+        assert actions(plan) == [("replace", "queue", (V, "q"))]
+    assert compute_plan(topo(Vhost(V), Queue(V, "q", arguments={"x-flag": True, "x-n": 1.5})), current).is_empty
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (True, 1, False), (0, False, False), (1.0, 1, False), ({"a": [1]}, {"a": (1,)}, True), ([None], [None], True),
+        ({"a": 1}, {"a": 1, "b": 2}, False), ("1", 1, False), (None, [], False),
+        ({"a": {"b": True}}, {"a": {"b": 1}}, False),
+    ],
+)  # fmt: skip
+def test_same_value_tells_json_types_apart(a: object, b: object, same: bool) -> None:
+    assert same_value(a, b) is same and same_value(b, a) is same

@@ -184,6 +184,33 @@ def test_values_the_server_keeps_are_accepted_as_it_keeps_them() -> None:
     assert again.is_empty, again.changes
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ('"x"', "null"), ("[]", "null"), ("{a: true}", "{a: 1}"), ("{a: 0}", "{a: false}"), ("[1.0]", "[1]"),
+        ("true", "1"), ("1", "1.0"), ("{a: [{b: null}]}", "{a: [{b: 0}]}"), ("null", "[]"),
+    ],
+)  # fmt: skip
+def test_a_change_between_values_python_calls_equal_is_planned_and_applied(before: str, after: str) -> None:
+    """null is a value to set (not "the server's default"), and true/1, false/0, 1.0/1 are different values
+    to the server, at any depth: each change is an update, and after it the plan is clean."""
+    backend = MemoryBackend()
+    apply(f"global_parameters:\n  - {{name: g, value: {before}}}\n", backend)
+    changed = load(f"global_parameters:\n  - {{name: g, value: {after}}}\n")
+    plan = make_plan(changed, backend)
+    assert [(c.action, c.key) for c in plan.changes] == [(Action.UPDATE, ("g",))]
+    execute_plan(plan, backend)
+    assert make_plan(changed, backend).is_empty
+    assert json.dumps(backend.read_state(None).global_parameters[("g",)].value) == json.dumps(
+        changed.global_parameters[("g",)].value
+    )
+
+
+def test_a_non_string_cluster_name_is_refused_as_it_breaks_amqp_connections() -> None:
+    message = problems("global_parameters:\n  - {name: cluster_name, value: 5}\n")
+    assert "global_parameters[0].value: must be a string" in message and "AMQP" in message
+
+
 def test_a_null_value_is_shown_in_the_plan() -> None:
     loaded = load("global_parameters:\n  - {name: g-null, value: null}\n")
     plan = make_plan(loaded, MemoryBackend())

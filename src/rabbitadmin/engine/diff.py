@@ -16,7 +16,7 @@ from rabbitadmin.engine.plan import Action, Change, FieldChange, Plan, describe
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS, is_server_owned, message_total, vhost_queues
 from rabbitadmin.model import Binding, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
-from rabbitadmin.normalize import breaks_binding_listings
+from rabbitadmin.normalize import breaks_binding_listings, same_value
 from rabbitadmin.uri_secrets import mask_value
 
 ADMIN_TAG = "administrator"
@@ -173,8 +173,10 @@ def _field_changes(desired: TopologyObject, actual: TopologyObject, names: tuple
     for name in names:
         after: Any = getattr(desired, name)
         before: Any = getattr(actual, name)
-        if after is not None and after != before:
-            if facts.field(name).masked:
+        field = facts.field(name)
+        # None: the file leaves the field to the server's default, unless null is a value there (a parameter's).
+        if (after is not None or field.null_is_value) and not same_value(after, before):
+            if field.masked:
                 # Compared on the real values, shown masked: a change of a URI's password alone shows as
                 # "(changed)", like a user's password.
                 shown_before, shown_after = mask_value(before), mask_value(after)
