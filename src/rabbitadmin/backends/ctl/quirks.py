@@ -33,12 +33,11 @@ def delete_queue_refusal(reason: str) -> str | None:
     return cause or ("unknown" if "precondition_failed" in reason else None)
 
 
-
 def holds_null(value: object) -> bool:
     """Whether ``rabbitmqctl import_definitions`` would change ``value`` (a parameter's value, arguments, a
     policy's definition): its JSON decoder, in the CLI's own VM, turns every ``null`` into Elixir's ``nil``,
     which the server keeps and reports as the string ``"nil"`` (a global parameter ``null`` or ``{"a": null}``
-    read back as ``"nil"`` / ``{"a": "nil"}``, 4.0.5). Such objects are imported by an eval that decodes the
+    read back as ``"nil"`` / ``{"a": "nil"}``, 3.10.8 and 4.0.5). Such objects are imported by an eval that decodes the
     JSON on the node with the server's own decoder (``eval.BODIES["import"]``)."""
     if isinstance(value, dict):
         return any(holds_null(item) for item in value.values())
