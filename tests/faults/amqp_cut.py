@@ -14,11 +14,13 @@ import threading
 
 
 class AmqpCut:
-    """``AmqpCut(upstream_port, after=4000, mode="drop").start()``; ``port`` is its address; ``stop()``."""
+    """``AmqpCut(upstream_port, after=4000, mode="drop").start()``; ``port`` is its address; ``stop()``.
+    ``first``: cut only the first that many connections (None: every one); later ones pass untouched."""
 
-    def __init__(self, upstream_port: int, *, after: int, mode: str) -> None:
+    def __init__(self, upstream_port: int, *, after: int, mode: str, first: int | None = None) -> None:
         assert mode in ("drop", "stall")
-        self.upstream_port, self.after, self.mode = upstream_port, after, mode
+        self.upstream_port, self.after, self.mode, self.first = upstream_port, after, mode, first
+        self.accepted = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self.cuts = 0
@@ -45,10 +47,12 @@ class AmqpCut:
             server.settimeout(None)
             self._sockets += [client, server]
             stalled = threading.Event()
-            threading.Thread(target=self._up, args=(client, server, stalled), daemon=True).start()
+            self.accepted += 1
+            after = self.after if self.first is None or self.accepted <= self.first else None
+            threading.Thread(target=self._up, args=(client, server, stalled, after), daemon=True).start()
             threading.Thread(target=self._down, args=(server, client, stalled), daemon=True).start()
 
-    def _up(self, client: socket.socket, server: socket.socket, stalled: threading.Event) -> None:
+    def _up(self, client: socket.socket, server: socket.socket, stalled: threading.Event, after: int | None) -> None:
         sent = 0
         while True:
             try:
@@ -59,7 +63,7 @@ class AmqpCut:
             except OSError:
                 return
             sent += len(data)
-            if sent >= self.after and not stalled.is_set():
+            if after is not None and sent >= after and not stalled.is_set():
                 self.cuts += 1
                 if self.mode == "drop":
                     _reset(client)

@@ -29,11 +29,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
 from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.errors import ApplyLocked, LockUnavailable, LockVhostMissing
 from rabbitadmin.threads import helper_thread
 
+#: AMQP connection attempts for the lock when the handshake fails (a refusal is not tried again).
+CONNECT_ATTEMPTS = 3
 #: The lock queue's name in every vhost (not ``amq.*``: clients may not declare those names).
 LOCK_QUEUE = "rabbitadmin.apply-lock"
 _PREFIX = "rabbitadmin-"
@@ -191,8 +195,17 @@ class AmqpTransport:
 
         params = connection_parameters(self.settings, vhost, timeout=max(5.0, self.settings.timeout))
         where = f"{self.settings.host}:{self.settings.amqp_port or DEFAULT_AMQP_PORT}"
+        # A busy broker may drop the AMQP handshake (its handshake_timeout; seen as IncompatibleProtocolError at
+        # load 10): tried again, a bounded number of times. A refusal, an unreachable port or a TCP timeout is
+        # final at once (another try would only multiply the wait).
+        retrying = Retrying(
+            retry=retry_if_exception_type((pika.exceptions.IncompatibleProtocolError, pika.exceptions.StreamLostError)),
+            stop=stop_after_attempt(CONNECT_ATTEMPTS),
+            wait=wait_exponential(multiplier=1, max=4),
+            reraise=True,
+        )
         try:
-            return pika.BlockingConnection(params)
+            return retrying(pika.BlockingConnection, params)
         except pika.exceptions.ProbableAuthenticationError:
             raise LockUnavailable(
                 f"cannot take the apply lock over AMQP at {where}: the broker refused the credentials of "
