@@ -4,6 +4,7 @@ TCP forwarder that resets the first connections right after the protocol header,
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 
 import pytest
@@ -45,3 +46,17 @@ def test_the_tries_are_bounded_and_the_error_names_the_cause(
     finally:
         cut.stop()
     assert cut.cuts == CONNECT_ATTEMPTS
+
+
+def test_a_port_that_accepts_and_never_answers_is_a_clear_error_not_a_traceback(
+    settings: ConnectionSettings, admin_client: HttpClient, vhost: str
+) -> None:
+    """pika ends such a handshake with AMQPConnectorStackTimeout, which is not one of its AMQPError family."""
+    admin_client.put(api_path("vhosts", vhost), {})
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = int(silent.getsockname()[1])
+        with pytest.raises(LockUnavailable, match=f"cannot take the apply lock over AMQP at .*:{port}"):
+            AmqpTransport(replace(settings, amqp_port=port, timeout=2.0)).try_lock(vhost, {})
+    finally:
+        silent.close()

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from rabbitadmin.backends.http.amqp_probe import connection_parameters
+from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_parameters
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.errors import ApplyLocked, LockUnavailable, LockVhostMissing
 from rabbitadmin.threads import helper_thread
@@ -218,7 +218,7 @@ class AmqpTransport:
                 f"cannot take the apply lock of vhost {vhost!r} over AMQP at {where}: access refused to user "
                 f"{self.settings.user!r}; pass --no-lock to apply without it"
             ) from None
-        except pika.exceptions.AMQPError as exc:
+        except connect_failures() as exc:
             raise LockUnavailable(
                 f"cannot take the apply lock over AMQP at {where} ({type(exc).__name__}): the lock needs the "
                 "AMQP port (a target's amqp_port in the targets file, else RABBITADMIN_AMQP_PORT); pass --no-lock "

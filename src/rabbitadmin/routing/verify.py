@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rabbitadmin.backends.http.amqp_probe import connect_failures
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
@@ -116,7 +117,7 @@ class Prober:
         )
         try:
             self.connection = pika.BlockingConnection(params)
-        except pika.exceptions.AMQPError as exc:
+        except connect_failures() as exc:
             raise ConnectionFailed(f"cannot open an AMQP connection to vhost {self.vhost!r}: {exc!r}") from None
         self.channel = self._open_channel()
 

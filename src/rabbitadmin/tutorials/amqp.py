@@ -18,6 +18,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
+from rabbitadmin.backends.http.amqp_probe import connect_failures
 from rabbitadmin.errors import ConnectionFailed, NotProvisioned, RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
 from rabbitadmin.urls import redact_url
@@ -91,7 +92,7 @@ def connect(target: AmqpTarget) -> pika.BlockingConnection:
         raise ConnectionFailed(f"{where}: access to the vhost refused; {target.hint}") from None
     except pika.exceptions.ConnectionClosedByBroker as exc:
         raise ConnectionFailed(f"{where}: the server closed the connection: {exc.reply_text}; {target.hint}") from None
-    except pika.exceptions.AMQPConnectionError as exc:
+    except connect_failures() as exc:  # AMQPConnectionError, a handshake that never ends, a socket error
         reason = str(exc) or type(exc).__name__
         raise ConnectionFailed(f"{where}: cannot connect ({reason}); is the AMQP port right (--amqp-port)?") from None
 

@@ -16,6 +16,16 @@ from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.model import Key, Queue
 
 
+def connect_failures() -> tuple[type[BaseException], ...]:
+    """What ``pika.BlockingConnection(...)`` raises when it cannot connect: pika's ``AMQPError`` family, and
+    its connection workflow's own exceptions, which are not of that family (a server that accepts TCP and
+    never answers ends in ``AMQPConnectorStackTimeout``, pika 1.3), and ``OSError``."""
+    import pika.exceptions
+    from pika.adapters.utils.connection_workflow import AMQPConnectorException
+
+    return (pika.exceptions.AMQPError, AMQPConnectorException, OSError)
+
+
 def connection_parameters(settings: ConnectionSettings, vhost: str, *, timeout: float = 5) -> Any:
     """``pika.ConnectionParameters`` for ``vhost`` on the server ``settings`` name (its host, the AMQP port)."""
     import pika
@@ -45,7 +55,7 @@ def live_depths(settings: ConnectionSettings, queues: Sequence[Queue]) -> dict[K
     for vhost, members in by_vhost.items():
         try:
             connection = pika.BlockingConnection(connection_parameters(settings, vhost))
-        except pika.exceptions.AMQPError:
+        except connect_failures():
             continue
         try:
             for queue in members:

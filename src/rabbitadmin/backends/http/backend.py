@@ -33,7 +33,7 @@ from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.http import quirks
 from rabbitadmin.backends.http.amqp_declare import DeclareOutcome, declare_pipelined
 from rabbitadmin.backends.http.amqp_eligibility import FULL_ACCESS, CreateWith, Declarable, Split, split_batch
-from rabbitadmin.backends.http.amqp_probe import connection_parameters
+from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_parameters
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
@@ -450,7 +450,7 @@ class HttpBackend:
             connection = pika.BlockingConnection(
                 connection_parameters(self.node_settings(), vhost, timeout=AMQP_PROBE_TIMEOUT)
             )
-        except (pika.exceptions.AMQPError, OSError) as exc:
+        except connect_failures() as exc:
             # pika names the address and the server's reason, never the credentials.
             self._amqp_off = f"the AMQP port did not accept a connection ({type(exc).__name__})"
             self._notice()
