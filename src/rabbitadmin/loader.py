@@ -7,6 +7,7 @@ overwritten values.
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Callable, Container, Mapping
 from pathlib import Path
@@ -313,6 +314,15 @@ class _NeedsNodes(Exception):
 
 
 # Tagged collections (``!!map`` nested in an ``!!omap``, say) reach these through construct_object.
+# A number with an exponent and no sign in it, or no point (``1e3``, ``1.0e20``, ``1e-05``) is a float in
+# JSON and YAML 1.2, a string to PyYAML's YAML 1.1 rules. RabbitMQ's own exports write floats so (``1.0e20``),
+# and so does Python's json (``1e-05``): read as strings, a definitions file the server accepted planned a
+# change to a string, and an export did not plan back clean.
+_LocatedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 _LocatedLoader.add_constructor(_MAP, _LocatedLoader.construct_mapping)
 _LocatedLoader.add_constructor(_SEQ, _LocatedLoader.construct_sequence)
 

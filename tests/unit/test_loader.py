@@ -124,3 +124,21 @@ def test_the_collector_is_paused_inside_and_restored_after() -> None:
         assert not gc.isenabled(), "a collector the caller disabled stays disabled"
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("1e3", 1000.0), ("1.0e20", 1e20), ("1e-05", 1e-05), ("-2E+5", -200000.0), (".5e1", 5.0), ("1.5", 1.5),
+     ('"1e3"', "1e3"), ("1e", "1e"), ("e3", "e3"), ("1_000", 1000)],
+)  # fmt: skip
+def test_numbers_with_an_exponent_are_floats_as_in_json(written: str, value: object, tmp_path: Path) -> None:
+    """JSON and YAML 1.2 read ``1e3`` and ``1.0e20`` as floats (RabbitMQ's exports and Python's json write them
+    so); PyYAML's YAML 1.1 rules made them strings. Quoted, it stays a string."""
+    definitions = f'{{"rabbit_version": "4.0.5", "global_parameters": [{{"name": "g", "value": {written}}}]}}'
+    for name, text in (("t.yaml", f"global_parameters:\n  - {{name: g, value: {written}}}\n"), ("d.json", definitions)):
+        if name == "d.json" and written in ("1e", "e3", "1_000", ".5e1", "-2E+5"):
+            continue  # not JSON
+        path = tmp_path / name
+        path.write_text(text)
+        got = load_topology(path).global_parameters[("g",)].value
+        assert got == value and isinstance(got, type(value)), (name, written, got)
