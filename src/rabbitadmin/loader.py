@@ -7,6 +7,7 @@ overwritten values.
 
 from __future__ import annotations
 
+import math
 import re
 from array import array
 from collections.abc import Callable, Container, Mapping
@@ -91,6 +92,10 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             value = self.construct_object(node, deep=True)
         except (ValueError, OverflowError) as exc:  # a value PyYAML parses but Python cannot hold
             self._problem(f"cannot read this value: {exc}", node)
+            return None
+        if value.__class__ is float and not math.isfinite(value):
+            # .nan, .inf: no JSON number holds them (the management API and the server's import refuse them).
+            self._problem(f"{node.value!r} is not a number JSON can carry (NaN or infinity)", node)
             return None
         # Plain (unquoted) style is None from PyYAML's parser, "" from libyaml's: a string field takes it as written.
         if not getattr(node, "style", None) and node.tag in _NUMBERS:

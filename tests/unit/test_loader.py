@@ -142,3 +142,13 @@ def test_numbers_with_an_exponent_are_floats_as_in_json(written: str, value: obj
         path.write_text(text)
         got = load_topology(path).global_parameters[("g",)].value
         assert got == value and isinstance(got, type(value)), (name, written, got)
+
+
+@pytest.mark.parametrize("written", [".nan", ".inf", "-.inf", ".NaN", "+.Inf"])
+def test_nan_and_infinity_are_refused_with_their_place(written: str, tmp_path: Path) -> None:
+    """No JSON number holds them: the apply would fail part-way (over HTTP requests refuses to send it)."""
+    path = tmp_path / "t.yaml"
+    path.write_text(f"global_parameters:\n  - {{name: g, value: [1, {written}]}}\n")
+    with pytest.raises(TopologyError) as info:
+        load_topology(path)
+    assert "t.yaml:2" in str(info.value) and "not a number JSON can carry" in str(info.value)

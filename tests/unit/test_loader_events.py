@@ -99,7 +99,7 @@ def test_what_the_events_path_cannot_build_falls_back_to_the_nodes(text: str) ->
 _RESOLVER_TEXTS = [
     "name", "q.0000001", "no", "No", "NO", "n", "null", "Null", "nul", "y", "yes", "Yes", "on", "On", "off", "o",
     "true", "t", "false", "f", "F", "T", "O", "Y", "N", "~", "=", "<<", "<", "!", "&x", "*", "+1", "-1", "-", ".5",
-    ".inf", ".", "0", "010", "0x1F", "1_000", "1:30", "2001-12-14", "9", "x", "Z", "é", "[", "_",
+    "1e3", ".", "0", "010", "0x1F", "1_000", "1:30", "2001-12-14", "9", "x", "Z", "é", "[", "_",
 ]  # fmt: skip
 
 
