@@ -199,6 +199,7 @@ def test_a_change_between_values_python_calls_equal_is_planned_and_applied(befor
     changed = load(f"global_parameters:\n  - {{name: g, value: {after}}}\n")
     plan = make_plan(changed, backend)
     assert [(c.action, c.key) for c in plan.changes] == [(Action.UPDATE, ("g",))]
+    assert "(changed)" not in render_plan(plan)  # a change of type is shown, not hidden as a secret's
     execute_plan(plan, backend)
     assert make_plan(changed, backend).is_empty
     assert json.dumps(backend.read_state(None).global_parameters[("g",)].value) == json.dumps(

@@ -180,7 +180,7 @@ def _field_changes(desired: TopologyObject, actual: TopologyObject, names: tuple
                 # Compared on the real values, shown masked: a change of a URI's password alone shows as
                 # "(changed)", like a user's password.
                 shown_before, shown_after = mask_value(before), mask_value(after)
-                secret = shown_before == shown_after
+                secret = same_value(shown_before, shown_after)  # only a password differs (true vs 1 is shown)
                 result.append(FieldChange(name, None if secret else shown_before, None if secret else shown_after,
                                           secret=secret))  # fmt: skip
                 continue
