@@ -7,6 +7,7 @@ from typing import Any
 
 from rabbitadmin.kinds import KINDS, is_server_owned
 from rabbitadmin.model import Binding, Exchange, Policy, Queue, Topology, TopologyObject
+from rabbitadmin.normalize import same_value
 from rabbitadmin.uri_secrets import mask_value
 
 
@@ -41,7 +42,7 @@ def export_document(
         if vhost.default_queue_type:
             doc["default_queue_type"] = vhost.default_queue_type
         for fact in KINDS["vhost"].plain_fields:  # what the server applies anyway is left out
-            if getattr(vhost, fact.name) not in (None, fact.default):
+            if getattr(vhost, fact.name) is not None and not same_value(getattr(vhost, fact.name), fact.default):
                 doc[fact.name] = getattr(vhost, fact.name)
         limits = {limit.name: limit.value for limit in actual.vhost_limits.values() if limit.vhost == name}
         if limits:
@@ -189,7 +190,7 @@ def _policy(policy: Policy) -> dict[str, Any]:
     """A policy or operator policy; priority and apply_to only where they differ from the server's default."""
     doc: dict[str, Any] = {"name": policy.name, "pattern": policy.pattern, "definition": dict(policy.definition)}
     for fact in KINDS[policy.kind].plain_fields:
-        if getattr(policy, fact.name) != fact.default:
+        if not same_value(getattr(policy, fact.name), fact.default):  # a priority of 0.0 is not the default 0
             doc[fact.name] = getattr(policy, fact.name)
     return doc
 

@@ -245,3 +245,15 @@ def test_plan_wording_names_each_new_kind() -> None:
     subjects = {c.subject for c in plan.changes}
     assert {"policy 'cap' in vhost 'v'", "operator policy 'ttl' in vhost 'v'", "vhost limit 'max-queues' in vhost 'v'",
             "user limit 'max-channels' of user 'app'"} <= subjects  # fmt: skip
+
+
+def test_an_export_keeps_a_priority_of_0_0_so_its_plan_is_clean() -> None:
+    """The server keeps 0.0 as given (its import takes any number); the default is 0: an export leaving it out
+    planned ``priority: 0.0 -> 0`` (found by a helper)."""
+    backend = MemoryBackend()
+    apply("vhosts:\n  - name: v\n    policies:\n      - {name: p, pattern: '^z', definition: {max-length: 1}, "
+          "priority: 0.0}\n", backend)  # fmt: skip
+    document = export_document(backend.read_state({"v"}), ["v"])
+    (policy,) = document["vhosts"][0]["policies"]
+    assert policy["priority"] == 0.0 and isinstance(policy["priority"], float)
+    assert make_plan(load(yaml.safe_dump(document)), backend).is_empty
