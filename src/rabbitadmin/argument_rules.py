@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rabbitadmin.model import holds_null
 from rabbitadmin.server_versions import parse_version as full_version
 
 Version = tuple[int, int]
@@ -266,16 +267,6 @@ def parse_version(text: str | None) -> Version | None:
     return (version[0], version[1]) if version is not None and len(version) >= 2 else None
 
 
-def _holds_null(value: Any) -> bool:
-    """A null inside a list or table argument (``rabbit_misc:to_amqp_table`` refuses it at any depth: 3.10.8,
-    4.0.5, HTTP 400 ``null_not_allowed`` for ``[1, null]`` and ``{"a": null}``)."""
-    if isinstance(value, Mapping):
-        return any(item is None or _holds_null(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(item is None or _holds_null(item) for item in value)
-    return False
-
-
 def rules_for(target: Target, version: Version) -> dict[str, ArgumentRule]:
     """The table's rows for ``target`` objects on RabbitMQ ``version``, by argument name."""
     return {rule.name: rule for rule in RULES if rule.target == target and rule.applies_to(version)}
@@ -293,7 +284,7 @@ def refusals(target: Target, object_type: str | None, arguments: Mapping[str, An
             if not (target == "queue" and name == "x-queue-type"):  # rabbitadmin folds it into the type
                 found[name] = "must have a value (the management API refuses null: null_not_allowed)"
             continue
-        if _holds_null(value):
+        if holds_null(value):  # inside a list or table: rabbit_misc:to_amqp_table refuses it at any depth
             found[name] = "holds a null (the management API refuses null anywhere in an argument: null_not_allowed)"
             continue
         rule = rules.get(name)

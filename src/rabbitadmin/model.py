@@ -38,6 +38,15 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def holds_null(value: Any) -> bool:
+    """Whether a JSON value is null or holds a null at any depth (in an object's values or a list's items)."""
+    if isinstance(value, dict):
+        return any(holds_null(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(holds_null(item) for item in value)
+    return value is None
+
+
 class Secret:
     """A plaintext password that never shows itself in ``repr``, ``str``, logs or tracebacks."""
 

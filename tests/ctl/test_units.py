@@ -9,11 +9,11 @@ import pytest
 from rabbitadmin.admin.output import cell, render_table
 from rabbitadmin.backends.admin_ops import table_arguments, tag_list
 from rabbitadmin.backends.ctl import eval as ctl_eval
-from rabbitadmin.backends.ctl import quirks, runner
+from rabbitadmin.backends.ctl import runner
 from rabbitadmin.backends.ctl.backend import CtlBackend, needs_node_decoding
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl, _reason, rabbitmqctl_from_options
 from rabbitadmin.errors import CtlError
-from rabbitadmin.model import GlobalParameter, Parameter, Policy, Queue, Vhost
+from rabbitadmin.model import GlobalParameter, Parameter, Policy, Queue, Vhost, holds_null
 
 
 def test_argv_puts_node_then_arguments() -> None:
@@ -111,7 +111,7 @@ def test_an_import_expression_carries_the_document_as_base64_and_says_imported()
     ],
 )  # fmt: skip
 def test_which_values_rabbitmqctl_import_would_change(value: object, changed: bool) -> None:
-    assert quirks.holds_null(value) is changed
+    assert holds_null(value) is changed
 
 
 def test_objects_holding_null_anywhere_in_their_json_are_the_ones_imported_on_the_node() -> None:

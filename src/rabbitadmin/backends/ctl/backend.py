@@ -67,6 +67,7 @@ from rabbitadmin.model import (
     UserLimit,
     Vhost,
     VhostLimit,
+    holds_null,
 )
 from rabbitadmin.threads import worker_pool
 from rabbitadmin.uri_secrets import mask_text
@@ -485,12 +486,13 @@ class CtlBackend:
 
 
 def needs_node_decoding(obj: TopologyObject) -> bool:
-    """Whether the definitions entry of ``obj`` holds a JSON null (``quirks.holds_null``): only the fields
-    that hold any JSON can (a parameter's value, arguments, a policy's definition)."""
+    """Whether the definitions entry of ``obj`` holds a JSON null, which rabbitmqctl's import would change
+    (see ``quirks``): only the fields that hold any JSON can (a parameter's value, arguments, a policy's
+    definition)."""
     if isinstance(obj, Parameter | GlobalParameter):
-        return quirks.holds_null(obj.value)
+        return holds_null(obj.value)
     values = getattr(obj, "arguments", None) or getattr(obj, "definition", None)
-    return bool(values) and quirks.holds_null(values)
+    return bool(values) and holds_null(values)
 
 
 def _without_secrets(reason: str, document: Mapping[str, Any]) -> str:

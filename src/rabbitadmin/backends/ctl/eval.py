@@ -229,7 +229,7 @@ _APPLY_LOCK = """VHost = maps:get(<<"vhost">>, Specs),
     end"""
 
 # A definitions import whose JSON the node decodes (``rabbit_json``, as ``POST /api/definitions`` does), for
-# what rabbitmqctl's own decoder would change (``quirks.loses_nested_null``). ``import_parsed/1`` is what
+# what rabbitmqctl's own decoder would change (``backend.needs_node_decoding``). ``import_parsed/1`` is what
 # ``rabbitmqctl import_definitions`` calls with its decoded document (3.10.8 and 4.0.5). Prints "imported",
 # or the server's error term.
 _IMPORT = """Outcome = case rabbit_definitions:import_parsed(Specs) of

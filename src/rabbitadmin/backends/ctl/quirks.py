@@ -33,14 +33,8 @@ def delete_queue_refusal(reason: str) -> str | None:
     return cause or ("unknown" if "precondition_failed" in reason else None)
 
 
-def holds_null(value: object) -> bool:
-    """Whether ``rabbitmqctl import_definitions`` would change ``value`` (a parameter's value, arguments, a
-    policy's definition): its JSON decoder, in the CLI's own VM, turns every ``null`` into Elixir's ``nil``,
-    which the server keeps and reports as the string ``"nil"`` (a global parameter ``null`` or ``{"a": null}``
-    read back as ``"nil"`` / ``{"a": "nil"}``, 3.10.8 and 4.0.5). Such objects are imported by an eval that decodes the
-    JSON on the node with the server's own decoder (``eval.BODIES["import"]``)."""
-    if isinstance(value, dict):
-        return any(holds_null(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(holds_null(item) for item in value)
-    return value is None
+# ``rabbitmqctl import_definitions`` decodes JSON in the CLI's own VM, where every ``null`` becomes Elixir's
+# ``nil``, which the server keeps and reports as the string ``"nil"`` (a global parameter ``null`` or
+# ``{"a": null}`` read back as ``"nil"`` / ``{"a": "nil"}``, 3.10.8 and 4.0.5): an object whose JSON holds a
+# null (``backend.needs_node_decoding``) is imported by an eval that decodes it on the node
+# (``eval.BODIES["import"]``).
