@@ -92,8 +92,6 @@ def beam_pid(info: SandboxInfo) -> int:
     raise AssertionError(f"no beam.smp process for {info.nodename}")
 
 
-
-
 def big_topology(vhost: str, size: int) -> dict[str, Any]:
     """A quorum queue ``ledger``, and ``size`` direct exchanges, quorum queues and bindings."""
     return {

@@ -26,6 +26,7 @@ from rabbitadmin.model import Secret
 from rabbitadmin.sandbox_cluster import SandboxCluster
 
 from ..conftest import CliRunner
+from ..faults.proxy import FaultProxy
 from .conftest import NODES, node_env
 from .helpers import api, beam_pid, big_topology, consume_all, info_of, publish_confirmed, quoted, wait_for, write
 
@@ -47,9 +48,17 @@ def test_apply_fails_over_when_the_node_serving_it_is_killed(
 
     path = write(tmp_path, big_topology(vhost, 150), "big.yaml")
     victim = info_of(cluster, 1)
+    # Node 1 is reached through a proxy that holds back the answer to the import until the node is dead: the
+    # import request is lost with its node whether the server had finished it or not (without it, an import
+    # that ended between the last look and the kill left nothing to fail over: a flaky test).
+    proxy = FaultProxy(victim.http_port).start()
+    is_import = lambda method, where: method == "POST" and where == "/api/definitions"  # noqa: E731
+    lost = proxy.inject("hold", match=is_import, seconds=600)
+    others = [info_of(cluster, i).url for i in range(2, NODES + 1)]
+    env = {**cluster_env(cluster, 1), "RABBITADMIN_URL": proxy.url, "RABBITADMIN_URLS": ",".join([proxy.url, *others])}
     apply = subprocess.Popen(
         [sys.executable, "-m", "rabbitadmin", "apply", str(path), "--yes", "-o", "json"],
-        env={**os.environ, **cluster_env(cluster, 1)},
+        env={**os.environ, **env},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -58,19 +67,23 @@ def test_apply_fails_over_when_the_node_serving_it_is_killed(
     try:
         observer = info_of(cluster, 3)
         listing = f"/api/queues/{quoted(vhost)}?columns=name"
-        wait_for(lambda: len(api(observer, listing)) > 10, 300, "the apply to begin")
+        wait_for(lambda: len(api(observer, listing)) > 10, 300, "the import to begin")
         os.kill(beam_pid(victim), signal.SIGKILL)
+        lost.release.set()
         stdout, stderr = apply.communicate(timeout=600)
     finally:
+        lost.release.set()
         if apply.poll() is None:
             apply.kill()
             apply.communicate(timeout=30)
+        proxy.stop()
+    assert lost.hits == ["POST /api/definitions"], "the apply sent its import through node 1"
     assert apply.returncode == 0, stdout + stderr
     report = json.loads(stdout)
     assert report["result"]["ok"] and not report["result"]["failed"]
     takeover = report["failovers"]
-    assert takeover and takeover[0]["from"] == victim.url, takeover
-    assert takeover[0]["to"] in {info_of(cluster, i).url for i in (2, 3)}
+    assert takeover and takeover[0]["from"] == proxy.url, takeover
+    assert takeover[0]["to"] in others
     assert f"continuing through {takeover[0]['to']}" in stderr
 
     # Converged: nothing left to do through node 3, every object there, every confirmed message kept.

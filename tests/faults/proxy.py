@@ -9,7 +9,9 @@ told it to spoil (``inject``): the next ``count`` requests whose method and path
 - ``reset_after``: the request forwarded and answered by the broker, then a TCP reset instead of the answer;
 - ``status``: a canned answer with HTTP ``status`` (502, 503, 504), not forwarded;
 - ``not_json``: a canned ``200 OK`` HTML page, not forwarded;
-- ``stall``: nothing forwarded, nothing answered, the connection held open for ``seconds``.
+- ``stall``: nothing forwarded, nothing answered, the connection held open for ``seconds``;
+- ``hold``: the request forwarded; the broker's answer (if one comes) held back until ``release`` is set
+  (at most ``seconds``), then a TCP reset: the answer is lost with its node whenever the test kills it.
 
 No fake server stands in for the broker: every answer that is not canned is the broker's own.
 """
@@ -23,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 Match = Callable[[str, str], bool]
 
@@ -39,6 +42,7 @@ class Fault:
     at: int = 100
     status: int = 503
     seconds: float = 30.0
+    release: threading.Event = field(default_factory=threading.Event)
     hits: list[str] = field(default_factory=list)
 
 
@@ -80,8 +84,8 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
 
-    def inject(self, kind: str, count: int = 1, match: Match = any_request, **options: float) -> Fault:
-        fault = Fault(kind, count, match, **options)  # type: ignore[arg-type]
+    def inject(self, kind: str, count: int = 1, match: Match = any_request, **options: Any) -> Fault:
+        fault = Fault(kind, count, match, **options)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -148,6 +152,10 @@ class FaultProxy:
             _reset(client)
             return False
         answer_head, answer_body = answer
+        if kind == "hold" and fault is not None:
+            fault.release.wait(fault.seconds)
+            _reset(client)
+            return False
         if kind == "reset_after":
             _reset(client)
             return False
