@@ -19,10 +19,9 @@ Sources: the management API reference (``/api/index.html`` of a node), ``rabbit_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from rabbitadmin.argument_rules import QUEUE_TYPES, RULES, ArgumentRule
@@ -564,72 +563,19 @@ class ComponentFacts(NamedTuple):
     """A runtime parameter component a plugin registers (``rabbit_registry:register(runtime_parameter, ...)``).
 
     ``plugin``: the plugin that registers it (the server refuses the component otherwise: "component ...
-    not found", HTTP 400). ``keys``: the keys its value may hold (``rabbit_parameter_validation:proplist``
-    refuses others: "Unrecognised terms"); ``required``: keys it must hold; ``uris``: keys holding an AMQP
-    URI or a list of them (``amqp_uri:parse``); ``numbers``/``booleans``/``choices``: typed keys.
+    not found", HTTP 400). ``is_list``: the value is a list of mappings (an upstream set). What each
+    component's value may hold is ``parameter_rules``' table.
     Sources: ``rabbit_shovel_parameters``, ``rabbit_federation_parameters`` (v3.10.8, v4.0.5).
     """
 
     plugin: str
-    keys: tuple[str, ...] = ()
-    required: tuple[str, ...] = ()
-    uris: tuple[str, ...] = ()
-    numbers: tuple[str, ...] = ()
-    booleans: tuple[str, ...] = ()
-    choices: Mapping[str, tuple[str, ...]] = MappingProxyType({})
-    #: The value is a list of mappings (an upstream set), each checked with these keys.
     is_list: bool = False
 
 
-_ACK_MODES = ("no-ack", "on-publish", "on-confirm")
-_FEDERATION_KEYS = (
-    "exchange", "queue", "prefetch-count", "reconnect-delay", "max-hops", "expires", "message-ttl", "trust-user-id",
-    "ack-mode", "ha-policy", "bind-nowait", "consumer-tag", "queue-type", "resource-cleanup-mode",
-)  # fmt: skip
-_FEDERATION_NUMBERS = ("prefetch-count", "reconnect-delay", "max-hops", "expires", "message-ttl")
-_SHOVEL_KEYS = (
-    "src-uri", "dest-uri", "src-protocol", "dest-protocol", "src-exchange", "src-exchange-key", "src-queue",
-    "src-queue-args", "src-consumer-args", "src-address", "src-prefetch-count", "src-delete-after", "dest-exchange",
-    "dest-exchange-key", "dest-queue", "dest-queue-args", "dest-address", "dest-add-forward-headers",
-    "dest-add-timestamp-header", "dest-publish-properties", "dest-properties", "dest-application-properties",
-    "dest-message-annotations", "prefetch-count", "reconnect-delay", "add-forward-headers", "add-timestamp-header",
-    "publish-properties", "ack-mode", "delete-after", "src-predeclared", "dest-predeclared",
-)  # fmt: skip
 PARAMETER_COMPONENTS: dict[str, ComponentFacts] = {
-    "shovel": ComponentFacts(
-        "rabbitmq_shovel",
-        _SHOVEL_KEYS,
-        required=("src-uri", "dest-uri"),
-        uris=("src-uri", "dest-uri"),
-        numbers=("prefetch-count", "reconnect-delay", "src-prefetch-count"),
-        booleans=(
-            "add-forward-headers",
-            "add-timestamp-header",
-            "dest-add-forward-headers",
-            "dest-add-timestamp-header",
-            "src-predeclared",
-            "dest-predeclared",
-        ),
-        choices={"ack-mode": _ACK_MODES, "src-protocol": ("amqp091", "amqp10"), "dest-protocol": ("amqp091", "amqp10")},
-    ),
-    "federation-upstream": ComponentFacts(
-        "rabbitmq_federation",
-        ("uri", *_FEDERATION_KEYS),
-        required=("uri",),
-        uris=("uri",),
-        numbers=_FEDERATION_NUMBERS,
-        booleans=("trust-user-id", "bind-nowait"),
-        choices={"ack-mode": _ACK_MODES},
-    ),
-    "federation-upstream-set": ComponentFacts(
-        "rabbitmq_federation",
-        ("upstream", *_FEDERATION_KEYS),
-        required=("upstream",),
-        numbers=_FEDERATION_NUMBERS,
-        booleans=("trust-user-id", "bind-nowait"),
-        choices={"ack-mode": _ACK_MODES},
-        is_list=True,
-    ),
+    "shovel": ComponentFacts("rabbitmq_shovel"),
+    "federation-upstream": ComponentFacts("rabbitmq_federation"),
+    "federation-upstream-set": ComponentFacts("rabbitmq_federation", is_list=True),
     "federation": ComponentFacts("rabbitmq_federation"),  # local-nodename, local-username: strings
 }
 #: Components with a kind of their own; never ``Parameter`` objects.

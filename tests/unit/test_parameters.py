@@ -489,3 +489,97 @@ def test_a_bad_uri_is_refused_without_quoting_it(tmp_path: Path, uri: str, messa
     assert message in shown and "vhosts[0].parameters[0].value.uri" in shown
     secret = uri.split("@", maxsplit=1)[0].rsplit(":", 1)[-1] if "@" in uri else uri
     assert secret not in shown and "Secret" not in shown and "Word1" not in shown
+
+
+# -- the plugins' tables: by protocol and by version (tests/integration/test_parameter_rules.py holds them
+# against real nodes) ------------------------------------------------------------------------------------
+def shovel(**keys: Any) -> dict[str, Any]:
+    """A shovel's value from queue a to the default exchange, with ``keys`` (None: without that key)."""
+    value = {"src-uri": "amqp://", "dest-uri": "amqp://", "src-queue": "a", **keys}
+    return {key: item for key, item in value.items() if item is not None}
+
+
+def shovel_text(value: dict[str, Any]) -> str:
+    item = f"{{component: shovel, name: s, value: {json.dumps(value)}}}"
+    return f"vhosts:\n  - name: v\n    parameters:\n      - {item}\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "fragment"),
+    [
+        (shovel(**{"dest-application-properties": {"a": "b"}}), "dest-application-properties",
+         "is a key of AMQP 1.0 destinations (dest-protocol: amqp10), and this shovel's destination is AMQP 0-9-1"),
+        (shovel(**{"src-address": "/queue/a"}), "src-address", "is a key of AMQP 1.0 sources"),
+        (shovel(**{"src-protocol": "amqp10", "src-address": "x", "prefetch-count": 5, "src-queue": None}),
+         "prefetch-count", "is a key of AMQP 0-9-1 sources"),
+        (shovel(**{"dest-protocol": "amqp10"}), "dest-address", "is required with dest-protocol amqp10"),
+        (shovel(**{"dest-protocol": "amqp10", "dest-address": "d", "dest-queue": "q"}), "dest-queue",
+         "is a key of AMQP 0-9-1 destinations"),
+        (shovel(**{"dest-protocol": "amqp10", "dest-address": "d", "dest-properties": {"a": 1}}), "dest-properties",
+         "a must be a string"),
+        (shovel(**{"delete-after": -1}), "delete-after", "must be a number at least 0"),
+        (shovel(**{"dest-queue": "q" * 256}), "dest-queue", "must be at most 255 bytes"),
+        (shovel(**{"publish-properties": {"headers": {}}}), "publish-properties", "headers is not a message property"),
+        (shovel(**{"publish-properties": {"delivery_mode": "2"}}), "publish-properties", "must be a number"),
+        (shovel(**{"src-queue-args": {"x-not-one": 1}}), "src-queue-args", "x-not-one is not an argument"),
+        (shovel(**{"src-queue-args": {"x-max-age": "1D"}}), "src-queue-args", "x-max-age cannot be given here"),
+        (shovel(**{"src-consumer-args": {"x-not-one": 1}}), "src-consumer-args", "x-not-one is not an argument"),
+        (shovel(**{"src-protocol": "amqp1"}), "src-protocol", "must be one of amqp091, amqp10"),
+    ],
+)  # fmt: skip
+def test_a_key_of_the_other_protocol_or_a_value_the_plugin_refuses_is_an_error(
+    value: dict[str, Any], key: str, fragment: str
+) -> None:
+    message = problems(shovel_text(value))
+    assert fragment in message and f"vhosts[0].parameters[0].value.{key}" in message and "t.yaml:" in message
+
+
+def test_a_key_only_some_versions_know_warns_offline_and_is_final_with_the_servers_version() -> None:
+    loaded = load(shovel_text(shovel(**{"src-predeclared": True})))
+    warning = " | ".join(str(w) for w in loaded.warnings)
+    assert "src-predeclared" in warning and "is a key of RabbitMQ 4.0 and later" in warning
+    assert "(RabbitMQ 3.10 refuses it)" in warning
+    assert check_parameter("shovel", "s", shovel(**{"src-predeclared": True}), server_version="4.0.5") == []
+    [on_310] = check_parameter("shovel", "s", shovel(**{"src-predeclared": True}), server_version="3.10.8")
+    assert on_310.severity == "error" and on_310.key == "src-predeclared"
+    upstream = {"uri": "amqp://", "ha-policy": "all"}
+    assert check_parameter("federation-upstream", "u", upstream, server_version="3.10.8") == []
+    [on_40] = check_parameter("federation-upstream", "u", upstream, server_version="4.0.5")
+    assert on_40.severity == "error" and "3.x and earlier" in on_40.message
+
+
+def test_a_key_every_version_refuses_in_its_own_words_is_an_error() -> None:
+    findings = check_parameter("federation-upstream", "u", {"uri": "amqp://", "queue-type": "stream"})
+    assert {f.severity for f in findings} == {"error"}
+    assert any("(RabbitMQ 3.10)" in f.message for f in findings)  # 3.10 has no such key
+    assert any("must be one of classic, quorum" in f.message and "(RabbitMQ 4.0)" in f.message for f in findings)
+
+
+def test_keys_and_values_the_server_takes_are_accepted() -> None:
+    for component, value in [
+        ("federation-upstream", {"uri": "amqp://", "channel-use-mode": "single", "resource-cleanup-mode": "never"}),
+        ("federation-upstream-set", [{"upstream": "u", "channel-use-mode": "multiple"}]),
+        ("shovel", shovel(**{"src-delete-after": "never", "delete-after": 5, "ack-mode": "no-ack"})),
+        ("shovel", shovel(**{"src-queue-args": {"x-queue-type": "quorum"}, "src-consumer-args": {"x-priority": 1}})),
+        ("shovel", shovel(**{"src-protocol": "amqp10", "src-address": "a", "src-delete-after": 5, "ack-mode": "no-ack",
+                              "src-queue": None})),
+    ]:  # fmt: skip
+        assert [f for f in check_parameter(component, "p", value) if f.severity == "error"] == [], (component, value)
+
+
+def test_a_queue_argument_value_the_queue_cannot_take_is_a_warning() -> None:
+    # The server stores it (the plugin checks no value); the shovel's declaration of its queue fails.
+    [finding] = check_parameter("shovel", "s", shovel(**{"dest-queue-args": {"x-max-length": "ten"}}))
+    assert finding.severity == "warning" and "queue declaration will fail" in finding.message
+
+
+def test_the_plan_refuses_what_the_servers_version_refuses() -> None:
+    text = shovel_text(shovel(**{"src-predeclared": True}))
+    on_310 = make_plan(load(text), MemoryBackend(version="3.10.8"))
+    assert any("value.src-predeclared is a key of RabbitMQ 4.0 and later" in r and "3.10.8" in r
+               for r in on_310.refusals), on_310.refusals  # fmt: skip
+    assert make_plan(load(text), MemoryBackend(version="4.0.5")).refusals == []
+    unknown = shovel_text(shovel(**{"src-qeue": "b"}))
+    assert any("src-qeue is not a key" in r for r in make_plan(load(unknown), MemoryBackend(version="4.0.5")).refusals)
+    newer = make_plan(load(unknown), MemoryBackend(version="4.2.1"))  # a key of a version not modelled may be new
+    assert newer.refusals == []

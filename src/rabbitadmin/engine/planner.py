@@ -26,6 +26,7 @@ from rabbitadmin.kinds import (
     vhost_queues,
 )
 from rabbitadmin.model import Binding, Exchange, OperatorPolicy, Parameter, Policy, Queue, Topology, TopologyObject
+from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.server_versions import parse_version, version_notes
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
@@ -68,13 +69,20 @@ def _check_server_version(plan: Plan, desired: Topology, backend: Backend) -> No
         (plan.refusals if note.severity == "refuse" else plan.warnings).append(text)
     if version is None:
         return
-    # validate warned about arguments only some supported versions refuse; this server's verdict is final.
+    # validate warned about arguments and parameter keys only some supported versions refuse (or none it
+    # models); this server's verdict is final.
     for change in plan.changes:
         if change.action in (Action.CREATE, Action.REPLACE) and change.desired is not None:
             for finding in _argument_findings(change.desired, desired, version):
                 plan.refusals.append(
                     f"{change.subject}: argument {finding.argument} {finding.message} (RabbitMQ {version})"
                 )
+        if change.action is not Action.DELETE and isinstance(change.desired, Parameter):
+            obj = change.desired
+            for found in check_parameter(obj.component, obj.name, obj.value, server_version=version):
+                if found.severity == "error":
+                    where = f"value.{found.key}" if found.key else "value"
+                    plan.refusals.append(f"{change.subject}: {where} {found.message} (RabbitMQ {version})")
 
 
 def _argument_findings(obj: TopologyObject, desired: Topology, version: str) -> list[ArgumentFinding]:
