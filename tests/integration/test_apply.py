@@ -478,6 +478,22 @@ def test_connection_problems_exit_3(rabbitadmin: CliRunner, tmp_path: Path, env:
     assert "Traceback" not in result.stderr
 
 
+def test_a_vhost_the_user_has_no_permissions_in_is_named_as_such_not_as_bad_credentials(
+    rabbitadmin: CliRunner, admin_client: HttpClient, node: SandboxInfo, vhost: str, tmp_path: Path
+) -> None:
+    # As a vhost created by rabbitmqctl is: the management API gives its creator permissions, rabbitmqctl not.
+    admin_client.put(api_path("vhosts", vhost), {})
+    admin_client.put(api_path("queues", vhost, "q"), {"durable": True})
+    admin_client.delete(api_path("permissions", vhost, node.user))
+    path = write(tmp_path, {"vhosts": [{"name": vhost, "queues": [{"name": "q"}, {"name": "new"}]}]})
+    locked = rabbitadmin("apply", str(path), "--yes")
+    assert locked.returncode == 3 and "has no permissions in that vhost" in locked.stderr, locked.stderr
+    unlocked = rabbitadmin("apply", str(path), "--yes", "--no-lock")
+    assert unlocked.returncode != 0 and "refused the credentials" not in unlocked.stderr, unlocked.stderr
+    assert "HTTP 401: access refused to user" in unlocked.stderr and "whose credentials are valid" in unlocked.stderr
+    assert admin_client.get_or_none(api_path("queues", vhost, "new")) is None  # and nothing was written
+
+
 def test_the_connecting_user_cannot_be_removed(rabbitadmin: CliRunner, node: SandboxInfo, tmp_path: Path) -> None:
     path = write(tmp_path, {"users": [{"name": node.user, "state": "absent"}]})
     result = rabbitadmin("apply", str(path), "--yes")

@@ -214,9 +214,12 @@ class AmqpTransport:
         except (pika.exceptions.ConnectionClosedByBroker, pika.exceptions.ProbableAccessDeniedError) as exc:
             if "not found" in str(exc):
                 raise LockVhostMissing(vhost) from None
+            # Its credentials were accepted: the user has no permissions in the vhost, which the writes need too.
             raise LockUnavailable(
                 f"cannot take the apply lock of vhost {vhost!r} over AMQP at {where}: access refused to user "
-                f"{self.settings.user!r}; pass --no-lock to apply without it"
+                f"{self.settings.user!r}, which has no permissions in that vhost; the management API refuses "
+                "that user's changes to the vhost's objects as well (administrators too): grant them (a "
+                "permissions entry for the user, or rabbitmqctl set_permissions)"
             ) from None
         except connect_failures() as exc:
             raise LockUnavailable(

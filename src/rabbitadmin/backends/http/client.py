@@ -83,6 +83,8 @@ def api_path(*segments: str) -> str:
 
 #: How a lost write's message ends until the write is read back (``settle``).
 MAYBE_CARRIED_OUT = "it may or may not have been carried out"
+#: Answers any user whose credentials the server accepts.
+WHOAMI = "/api/whoami"
 
 
 def retry_policy() -> Retry:
@@ -337,6 +339,8 @@ class HttpClient:
             raise _lost_or(write, reset) from None
         status = response.status_code
         if status == 401:
+            if path != WHOAMI and self._credentials_accepted(base_url):
+                raise ServerError(method, path, status, self._access_refused(response))
             raise ConnectionFailed(f"the server refused the credentials of user {self.settings.user!r} ({where})")
         if status in GATEWAY_STATUSES and status not in ok_statuses:
             answer = f"HTTP {status} {response.reason or ''}".rstrip()
@@ -361,6 +365,23 @@ class HttpClient:
             except ValueError:
                 payload = self._unreadable(where, shown, response, write)
         return response, payload
+
+    def _credentials_accepted(self, base_url: str) -> bool:
+        """Whether ``GET /api/whoami`` answers: a 401 elsewhere is then about what the user may do, not who it is
+        (the management API answers 401 to both)."""
+        try:
+            self._send(base_url, "GET", WHOAMI, None, None, (), parse=False)
+        except RabbitAdminError:
+            return False
+        return True
+
+    def _access_refused(self, response: requests.Response) -> str:
+        return (
+            f"access refused to user {self.settings.user!r} ({_reason(response)}), whose credentials are valid: it "
+            "lacks the tag or the permissions in the vhost this needs (the management API asks for permissions in "
+            "a vhost to change its objects, administrators included: a permissions entry for the user, or "
+            "rabbitmqctl set_permissions)"
+        )
 
     def _unreadable(self, where: str, shown: str, response: requests.Response, write: bool) -> JSON:
         """An answer whose body does not parse: cut JSON is worth another try; anything else is not the API."""
