@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from rabbitadmin.model import holds_null
 from rabbitadmin.server_versions import parse_version as full_version
+from rabbitadmin.value_text import value_text
 
 Version = tuple[int, int]
 Target = Literal["queue", "exchange", "binding"]
@@ -78,17 +79,18 @@ class Value:
         if self.kind == "any":
             return None
         if self.kind == "boolean":
-            return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+            return None if isinstance(value, bool) else f"must be true or false, got {value_text(value)}"
         if self.kind == "string":
             if not isinstance(value, str):
-                return f"must be a string, got {value!r}"
+                return f"must be a string, got {value_text(value)}"
             if self.choices and value not in self.choices:
-                return f"must be one of {', '.join(self.choices)}; got {value!r}"
+                return f"must be one of {', '.join(self.choices)}; got {value_text(value)}"
             if self.pattern is not None and not _matches_max_age(self.pattern, value):
-                return f"must be a positive number followed by one of Y, M, D, h, m, s (e.g. 7D); got {value!r}"
+                unit = "one of Y, M, D, h, m, s (e.g. 7D)"
+                return f"must be a positive number followed by {unit}; got {value_text(value)}"
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            return f"must be a whole number, got {value!r}"
+            return f"must be a whole number, got {value_text(value)}"
         if self.minimum is not None and value < self.minimum:
             return f"must be at least {self.minimum}, got {value}"
         if self.maximum is not None and value > self.maximum:

@@ -30,6 +30,7 @@ from rabbitadmin.argument_rules import SUPPORTED_VERSIONS, Version, rules_for
 from rabbitadmin.argument_rules import parse_version as argument_version
 from rabbitadmin.kinds import AMQP_URI_SCHEMES, OWN_KIND_COMPONENTS, PARAMETER_COMPONENTS
 from rabbitadmin.suggest import did_you_mean
+from rabbitadmin.value_text import value_text
 
 __all__ = ["ParameterFinding", "check_parameter"]
 
@@ -244,7 +245,7 @@ def _findings(component: str, name: str, value: Any, version: Version) -> list[P
         names = ("local-nodename", "local-username")
         if name not in names:
             return [ParameterFinding("", f"the federation component takes only {', '.join(names)}; "
-                                         f"got {name!r}{did_you_mean(name, names)}")]  # fmt: skip
+                                         f"got {value_text(name)}{did_you_mean(name, names)}")]  # fmt: skip
         return [] if isinstance(value, str) else [ParameterFinding("", "must be a string")]
     if component == "federation-upstream-set":
         # An empty set is accepted (and kept as []): the plugin checks each item of the list, and the server
@@ -357,26 +358,26 @@ def _problem(row: KeyRule, item: Any, version: Version) -> str | None:
         return "; ".join(problems) if problems else None
     if check in ("string", "queue-name"):
         if not isinstance(item, str):
-            return f"must be a string, got {item!r}"
+            return f"must be a string, got {value_text(item)}"
         if check == "queue-name" and len(item.encode()) > MAX_QUEUE_NAME_BYTES:
             return f"must be at most {MAX_QUEUE_NAME_BYTES} bytes, got {len(item.encode())}"
         return None
     if check == "number":
-        return None if _is_number(item) else f"must be a number, got {item!r}"
+        return None if _is_number(item) else f"must be a number, got {value_text(item)}"
     if check == "boolean":
-        return None if isinstance(item, bool) else f"must be true or false, got {item!r}"
+        return None if isinstance(item, bool) else f"must be true or false, got {value_text(item)}"
     if check == "choice":
-        return None if item in row.choices else f"must be one of {', '.join(row.choices)}, got {item!r}"
+        return None if item in row.choices else f"must be one of {', '.join(row.choices)}, got {value_text(item)}"
     if check == "delete-after":
         whole = isinstance(item, int) and not isinstance(item, bool)
         if item in ("never", "queue-length") or (whole and item >= 0):
             return None
-        return f'must be a number at least 0, "never" or "queue-length", got {item!r}'
+        return f'must be a number at least 0, "never" or "queue-length", got {value_text(item)}'
     if check == "string-map":
         if not isinstance(item, dict):
             return "must be a mapping of strings"
         wrong = [key for key, text in item.items() if not isinstance(text, str)]
-        return f"{wrong[0]} must be a string, got {item[wrong[0]]!r}" if wrong else None
+        return f"{wrong[0]} must be a string, got {value_text(item[wrong[0]])}" if wrong else None
     if check == "publish-properties":
         return _publish_properties_problem(item)
     return _arguments_problem(check, item, version)
@@ -395,7 +396,7 @@ def _publish_properties_problem(item: Any) -> str | None:
             hint = did_you_mean(str(key), sorted(PUBLISH_PROPERTIES))
             return f"{key} is not a message property the plugin sets{hint} (it refuses others: Unrecognised terms)"
         if (kind == "number" and not _is_number(text)) or (kind == "string" and not isinstance(text, str)):
-            return f"{key} must be a {kind}, got {text!r}"
+            return f"{key} must be a {kind}, got {value_text(text)}"
     return None
 
 

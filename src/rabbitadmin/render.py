@@ -23,6 +23,7 @@ from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.kinds import KINDS, OnChange
 from rabbitadmin.masking import masked
 from rabbitadmin.model import TopologyObject
+from rabbitadmin.value_text import value_text
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -58,9 +59,7 @@ class _Styler:
         return f"[{style}]{text}[/]" if self.markup else text
 
     def value(self, value: Any) -> str:
-        if isinstance(value, tuple):
-            value = list(value)
-        return self.text(repr(value))
+        return self.text(value_text(value))
 
 
 # Boolean fields shown by their name when true (durable: "durable" or "transient", as the server says).

@@ -66,6 +66,7 @@ from rabbitadmin.normalize import (
 from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.suggest import did_you_mean
 from rabbitadmin.uri_secrets import MASK, uri_values
+from rabbitadmin.value_text import value_text
 
 ROOT_FIELDS = ("vhosts", "users", "permissions", "topic_permissions", "global_parameters", "expect")
 STATES = ("present", "absent")
@@ -177,7 +178,7 @@ class _Validator:
             return default
         value = item[key]
         if not isinstance(value, bool):
-            self.problem(f"expected true or false, got {value!r}", item.line_of(key), f"{path}.{key}")
+            self.problem(f"expected true or false, got {value_text(value)}", item.line_of(key), f"{path}.{key}")
             return default
         return value
 
@@ -197,7 +198,7 @@ class _Validator:
         if value is None:
             return default
         if value not in choices:
-            message = f"must be one of {', '.join(choices)}; got {value!r}{did_you_mean(value, choices)}"
+            message = f"must be one of {', '.join(choices)}; got {value_text(value)}{did_you_mean(value, choices)}"
             self.problem(message, item.line_of(key), f"{path}.{key}")
             return default
         return value
@@ -323,7 +324,7 @@ class _Validator:
         default_type = self.string(item, "default_queue_type", path)
         if default_type is not None and default_type not in QUEUE_TYPES:
             self.problem(
-                f"must be one of {', '.join(QUEUE_TYPES)}; got {default_type!r}"
+                f"must be one of {', '.join(QUEUE_TYPES)}; got {value_text(default_type)}"
                 + did_you_mean(default_type, QUEUE_TYPES),
                 item.line_of("default_queue_type"),
                 f"{path}.default_queue_type",
@@ -566,7 +567,8 @@ class _Validator:
         if arg_type is not None and arg_type not in QUEUE_TYPES:
             arguments = item["arguments"]
             self.problem(
-                f"must be one of {', '.join(QUEUE_TYPES)}; got {arg_type!r}{did_you_mean(str(arg_type), QUEUE_TYPES)}",
+                f"must be one of {', '.join(QUEUE_TYPES)}; got {value_text(arg_type)}"
+                f"{did_you_mean(str(arg_type), QUEUE_TYPES)}",
                 arguments.line_of("x-queue-type") if isinstance(arguments, LocatedDict) else item.line_of("arguments"),
                 f"{path}.arguments.x-queue-type",
             )
@@ -701,7 +703,8 @@ class _Validator:
                 message = f"unknown limit {limit!r}{hint}; the server knows {', '.join(known)}"
                 self.problem(message, line, f"{field}.{limit}")
             elif isinstance(value, bool) or not isinstance(value, int):
-                self.problem(f"must be a whole number (negative: no limit), got {value!r}", line, f"{field}.{limit}")
+                message = f"must be a whole number (negative: no limit), got {value_text(value)}"
+                self.problem(message, line, f"{field}.{limit}")
             else:
                 result.append((str(limit), value, line))
         return result
@@ -726,7 +729,7 @@ class _Validator:
                 pattern = None
         priority = item.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int | float):
-            self.problem(f"must be a number, got {priority!r}", item.line_of("priority"), f"{path}.priority")
+            self.problem(f"must be a number, got {value_text(priority)}", item.line_of("priority"), f"{path}.priority")
             priority = 0
         apply_to = self.string(item, "apply_to", path) or "all"
         if apply_to in APPLY_TO_FROM_4:
@@ -734,8 +737,9 @@ class _Validator:
                          f"{path}.apply_to")  # fmt: skip
         elif apply_to not in APPLY_TO:
             choices = (*APPLY_TO, *APPLY_TO_FROM_4)
-            self.problem(f"must be one of {', '.join(choices)}; got {apply_to!r}{did_you_mean(apply_to, choices)}",
-                         item.line_of("apply_to"), f"{path}.apply_to")  # fmt: skip
+            hint = did_you_mean(apply_to, choices)
+            message = f"must be one of {', '.join(choices)}; got {value_text(apply_to)}{hint}"
+            self.problem(message, item.line_of("apply_to"), f"{path}.apply_to")
         definition = self.policy_definition(kind, item, path)
         if pattern is None or definition is None:
             return
@@ -1037,14 +1041,14 @@ def _policy_value_problem(key: str, value: Any) -> str | None:
     if key in _POLICY_INTEGERS:
         low = _POLICY_INTEGERS[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            return f"must be a whole number >= {low}, got {value!r}"
+            return f"must be a whole number >= {low}, got {value_text(value)}"
     if key == "delivery-limit" and (isinstance(value, bool) or not isinstance(value, int)):
-        return f"must be a whole number, got {value!r}"
+        return f"must be a whole number, got {value_text(value)}"
     choices = _POLICY_CHOICES.get(key)
     if choices is not None and (isinstance(value, bool) or value not in choices):
-        return f"must be one of {', '.join(map(str, choices))}; got {value!r}"
+        return f"must be one of {', '.join(map(str, choices))}; got {value_text(value)}"
     if key in ("alternate-exchange", "dead-letter-exchange", "dead-letter-routing-key") and not isinstance(value, str):
-        return f"must be a string, got {value!r}"
+        return f"must be a string, got {value_text(value)}"
     return None
 
 
@@ -1055,9 +1059,9 @@ def _argument_shape_problem(name: Any, value: Any) -> str | None:
     if (ambiguous := ambiguous_number(value)) is not None:
         return ambiguous
     if name in INTEGER_ARGUMENTS and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        return f"must be a whole number >= 0, got {value!r}"
+        return f"must be a whole number >= 0, got {value_text(value)}"
     if name in BOOLEAN_ARGUMENTS and not isinstance(value, bool):
-        return f"must be true or false, got {value!r}"
+        return f"must be true or false, got {value_text(value)}"
     return None
 
 

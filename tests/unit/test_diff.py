@@ -89,11 +89,11 @@ def test_vhost_default_queue_type_change_is_refused() -> None:
     ("desired", "actual", "reason"),
     [
         (Queue(V, "q", type="quorum"), Queue(V, "q", messages=0), "type changes from 'classic' to 'quorum'"),
-        (Queue(V, "q", durable=False), Queue(V, "q", messages=0), "durable changes from True to False"),
+        (Queue(V, "q", durable=False), Queue(V, "q", messages=0), "durable changes from true to false"),
         (Queue(V, "q", arguments={"x-max-length": 5}), Queue(V, "q", messages=0), "arguments changes from {}"),
         (Exchange(V, "e", type="topic"), Exchange(V, "e"), "type changes from 'direct' to 'topic'"),
-        (Exchange(V, "e", internal=True), Exchange(V, "e"), "internal changes from False to True"),
-        (Exchange(V, "e", auto_delete=True), Exchange(V, "e"), "auto_delete changes from False to True"),
+        (Exchange(V, "e", internal=True), Exchange(V, "e"), "internal changes from false to true"),
+        (Exchange(V, "e", auto_delete=True), Exchange(V, "e"), "auto_delete changes from false to true"),
     ],
 )
 def test_immutable_changes_are_replaces_with_a_reason(

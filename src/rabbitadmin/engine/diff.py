@@ -18,6 +18,7 @@ from rabbitadmin.kinds import CREATE_ORDER, DELETE_ORDER, KINDS, is_server_owned
 from rabbitadmin.model import Binding, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
 from rabbitadmin.normalize import breaks_binding_listings, same_value
 from rabbitadmin.uri_secrets import mask_value
+from rabbitadmin.value_text import value_text
 
 ADMIN_TAG = "administrator"
 
@@ -141,7 +142,7 @@ def _compare(desired: TopologyObject, actual: TopologyObject, plan: Plan, protec
         return _compare_vhost(desired, actual, plan)
     immutable = _field_changes(desired, actual, facts.immutable)
     if immutable:
-        reason = "; ".join(f"{f.name} changes from {f.before!r} to {f.after!r}" for f in immutable)
+        reason = "; ".join(f"{f.name} changes from {value_text(f.before)} to {value_text(f.after)}" for f in immutable)
         messages = actual.messages if isinstance(actual, Queue) else 0
         conditional = not isinstance(actual, Queue) or can_delete_if_empty(actual)
         return Change(
@@ -291,9 +292,7 @@ def _touches(binding: Binding, objects: Dropped) -> bool:
     ) in objects
 
 
-def _apply_consequences(
-    changes: list[Change], desired: Topology, actual: Topology, plan: Plan
-) -> list[Change]:
+def _apply_consequences(changes: list[Change], desired: Topology, actual: Topology, plan: Plan) -> list[Change]:
     deleted_vhosts = {c.key[0] for c in changes if c.kind == "vhost" and c.action is Action.DELETE}
     # Bindings vanish with their queue or exchange, whether it is deleted or replaced.
     deleted: Dropped = set()
