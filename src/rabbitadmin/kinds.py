@@ -580,5 +580,3 @@ PARAMETER_COMPONENTS: dict[str, ComponentFacts] = {
 }
 #: Components with a kind of their own; never ``Parameter`` objects.
 OWN_KIND_COMPONENTS = ("operator_policy", "vhost-limits")
-#: URI schemes ``amqp_uri:parse`` (amqp091) takes; a shovel's AMQP 1.0 side may also say amqp10-style URIs.
-AMQP_URI_SCHEMES = ("amqp", "amqps")

@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
-from urllib.parse import urlsplit
 
+from rabbitadmin.amqp_uri import uri_problem
 from rabbitadmin.argument_rules import SUPPORTED_VERSIONS, Version, rules_for
 from rabbitadmin.argument_rules import parse_version as argument_version
-from rabbitadmin.kinds import AMQP_URI_SCHEMES, OWN_KIND_COMPONENTS, PARAMETER_COMPONENTS
+from rabbitadmin.kinds import OWN_KIND_COMPONENTS, PARAMETER_COMPONENTS
 from rabbitadmin.suggest import did_you_mean
 from rabbitadmin.value_text import value_text
 
@@ -311,6 +311,8 @@ def _check_mapping(
             found.append(ParameterFinding(key, problem))
         elif row.check == "queue-arguments" and isinstance(item, dict):
             found += [ParameterFinding(key, message, "warning") for message in _argument_value_doubts(item, version)]
+        elif row.check == "uri":
+            found += [ParameterFinding(key, message, severity) for message, severity in _uri_findings(item)]
     return found
 
 
@@ -354,7 +356,7 @@ def _problem(row: KeyRule, item: Any, version: Version) -> str | None:
     """Why the plugin refuses ``item`` as ``row``'s value, or None."""
     check = row.check
     if check == "uri":
-        problems = _uri_problems(item)
+        problems = [message for message, severity in _uri_findings(item) if severity == "error"]
         return "; ".join(problems) if problems else None
     if check in ("string", "queue-name"):
         if not isinstance(item, str):
@@ -431,31 +433,27 @@ def _argument_value_doubts(arguments: dict[str, Any], version: Version) -> list[
     return doubts
 
 
-def _uri_problems(value: Any) -> list[str]:
-    """An AMQP URI or a non-empty list of them (``amqp_uri:parse``): amqp or amqps, a valid port, and a user
-    and password with any ``@`` percent-encoded.
+def _uri_findings(value: Any) -> list[tuple[str, str]]:
+    """An AMQP URI or a non-empty list of them, as ``amqp_uri:parse`` reads them (``amqp_uri.uri_problem``):
+    (message, severity) pairs. A second ``@`` is a warning: the server takes the user info to end at the
+    first one and accepts the URI, which then names a host holding an ``@``.
 
     The URI itself is never quoted in a problem: it may be a secret (read from ``{env:}``/``{file:}``), and
     a malformed one cannot be masked reliably (the field's path says which it is).
     """
     uris = value if isinstance(value, list) else [value]
     if not uris:
-        return ["must be a URI or a non-empty list of URIs"]
-    problems = []
+        return [("must be a URI or a non-empty list of URIs", "error")]
+    found = []
     for index, uri in enumerate(uris):
         which = f"item {index} " if isinstance(value, list) else ""
         if not isinstance(uri, str):
-            problems.append(f"{which}must be a URI string, got {type(uri).__name__}")
+            found.append((f"{which}must be a URI string, got {type(uri).__name__}", "error"))
             continue
-        try:
-            parts = urlsplit(uri)
-            parts.port  # noqa: B018 - raises on a port that is not a number
-        except ValueError:
-            problems.append(f"{which}is not a valid URI: its host and port cannot be read")
-            continue
-        if parts.scheme not in AMQP_URI_SCHEMES:
-            problems.append(f"{which}is not a valid URI: it must start with amqp:// or amqps://")
-        elif parts.netloc.count("@") > 1:
-            # The server splits at the first '@' (and quotes the rest in its error): "Pa@ss" must be "Pa%40ss".
-            problems.append(f"{which}is not a valid URI: an '@' in its user or password must be written %40")
-    return problems
+        problem = uri_problem(uri)
+        if problem is not None:
+            found.append((f"{which}is not a valid URI: {problem}", "error"))
+        elif uri.partition("//")[2].split("/")[0].count("@") > 1:
+            found.append((f"{which}holds two '@' before its host: the server reads the user and password up to the "
+                          "first, so an '@' in a password must be written %40", "warning"))  # fmt: skip
+    return found

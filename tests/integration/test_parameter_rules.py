@@ -55,6 +55,18 @@ BAD: dict[str, Any] = {
     "delete-after": -1, "queue-arguments": {"x-not-an-argument": 1}, "consumer-arguments": {"x-not-an-argument": 1},
     "string-map": {"a": 1}, "publish-properties": {"not_a_property": "x"},
 }  # fmt: skip
+#: URIs amqp_uri:parse takes or refuses, each a federation upstream's (amqp_uri.py follows the parser).
+URIS = (
+    "amqp://u:p@ss@h", "amqp://h:/v", "amqp://h:0", "amqp://h:65536", "amqp://h:-5", "amqp://h:+5", "amqp://:5672",
+    "amqp://h/a/b", "amqp://h/a%2Fb", "amqp://h/%zz", "amqp://h/%4", "amqp://u:p%zz@h", "amqp://u%zz:p@h",
+    "amqp://u:p:%zz@h", "amqp://h%zz/", "AMQP://h", "amqp:/v", "amqp:v", "amqp://h?heartbeat=x",
+    "amqp://h?heartbeat=-1", "amqp://h?heartbeat=5&heartbeat=x", "amqp://?heartbeat=x", "amqp://h?username=x",
+    "amqp://h?password=x", "amqp://h?node=x", "amqp://?node=x", "amqp://?host=x", "amqp://h?foo=bar",
+    "amqp://h?username", "amqps://h?fail_if_no_peer_cert=yes", "amqps://h?depth=x", "amqps://h?cacertfile=%zz",
+    "amqps://h?verify=verify_none", "amqp://h?auth_mechanism=a:b:c", "amqp://h?auth_mechanism=external",
+    "amqp://[::1]:5672/v", "amqp://[::1]x/v", "amqp://h/", "amqp://h#frag", "amqp://h:5672:1", "amqp://h:5x",
+    "http://h", "amqp//h", "amqp://h?channel_max=1&frame_max=x",
+)  # fmt: skip
 #: Candidate queue argument values; each argument gets the first its argument_rules row accepts.
 ARGUMENT_VALUES: tuple[Any, ...] = (1, "classic", "drop-head", "lazy", "at-most-once", "balanced", "1D", True, "s")
 
@@ -107,6 +119,8 @@ def examples(uri: str, version: Version) -> Iterator[Example]:
         right, wrong = (2, "2") if kind == "number" else ("s", 2)
         yield Example("shovel", {**base, "publish-properties": {name: right}}, f"publish property {name}")
         yield Example("shovel", {**base, "publish-properties": {name: wrong}}, f"publish property {name} mistyped")
+    for text in URIS:
+        yield Example("federation-upstream", {"uri": text}, f"uri {text}")
     for table, component in ((FEDERATION_UPSTREAM, "federation-upstream"),
                              (FEDERATION_UPSTREAM_SET_ITEM, "federation-upstream-set")):  # fmt: skip
         plain = {row.name: good(row, uri) for row in table if row.required}

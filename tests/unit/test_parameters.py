@@ -473,8 +473,11 @@ def test_the_whole_password_is_masked_up_to_the_authoritys_last_at(text: str, ma
     [
         ("amqp//u:FileSecret8@host", "must start with amqp://"),  # a typo in a secret read from a file
         ("FileSecret9-notauri", "must start with amqp://"),
-        ("amqp://fed:Pa@ss:Word1@localhost:5672/%2F", "'@' in its user or password must be written %40"),
-        ("amqp://u:Secret7@h:port/v", "host and port cannot be read"),
+        # The server ends the user info at the first '@': the port is then "Word1@localhost:5672".
+        ("amqp://fed:Pa@ss:Word1@localhost:5672/%2F", "its port is not a number"),
+        ("amqp://u:Secret7@h:port/v", "its port is not a number"),
+        ("amqp://u:Secret%zz@h/v", "its password holds a '%' that is not followed by two hex digits"),
+        ("amqp://u:Secret5@h/a/b", "its vhost (the path) may not hold a '/'"),
     ],
 )
 def test_a_bad_uri_is_refused_without_quoting_it(tmp_path: Path, uri: str, message: str) -> None:
@@ -489,6 +492,12 @@ def test_a_bad_uri_is_refused_without_quoting_it(tmp_path: Path, uri: str, messa
     assert message in shown and "vhosts[0].parameters[0].value.uri" in shown
     secret = uri.split("@", maxsplit=1)[0].rsplit(":", 1)[-1] if "@" in uri else uri
     assert secret not in shown and "Secret" not in shown and "Word1" not in shown
+
+
+def test_an_at_sign_the_server_reads_as_the_end_of_the_user_info_is_a_warning() -> None:
+    # Accepted by the server (3.10.8, 4.0.5), which then connects to the host "ss@h".
+    [finding] = check_parameter("federation-upstream", "up", {"uri": "amqp://u:Pa@ss@h"})
+    assert finding.severity == "warning" and "written %40" in finding.message and "Pa" not in finding.message
 
 
 # -- the plugins' tables: by protocol and by version (tests/integration/test_parameter_rules.py holds them
