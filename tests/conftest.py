@@ -15,9 +15,11 @@ from __future__ import annotations
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,10 +116,23 @@ SESSION_PLUGINS = ("rabbitmq_shovel", "rabbitmq_federation", "rabbitmq_federatio
 
 
 @pytest.fixture(scope="session")
-def sandbox(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def node_root() -> Iterator[Path]:
+    """Where the session's nodes live: not under pytest's numbered temp dirs. At its end a session drops
+    its own lock on its dir before it tears its session fixtures down, and removes numbered dirs older than
+    the 3 newest unlocked: with 3 newer sessions on the machine (tests run beside the suite), its nodes'
+    directories went first and the nodes were left running."""
+    root = Path(tempfile.mkdtemp(prefix="rabbitadmin-test-nodes-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sandbox(rabbitmq_version: str, node_root: Path) -> Iterator[Sandbox]:
     # Shovel and federation (with its links API) on the shared node: the parameter tests need no node of their own.
     box = Sandbox(
-        tmp_path_factory.mktemp(f"rabbitmq-{rabbitmq_version}") / "node",
+        node_root / f"rabbitmq-{rabbitmq_version}" / "node",
         rabbitmq=rabbitmq_version,
         plugins=SESSION_PLUGINS,
     )

@@ -255,6 +255,8 @@ class Sandbox:
         self.rabbitmq = rabbitmq
         self.nodename = nodename
         self.plugins = tuple(dict.fromkeys(plugins)) if plugins is not None else None
+        #: The node this object started: stop() still finds it if its directory was removed meanwhile.
+        self._started: SandboxInfo | None = None
 
     # -- paths -------------------------------------------------------------------------------------------
     @property
@@ -330,6 +332,7 @@ class Sandbox:
         finally:
             log.close()
         info.pid = process.pid
+        self._started = info
         self._state_path.write_text(json.dumps(asdict(info), indent=2))
         try:
             self._wait_ready(info, timeout, process)
@@ -340,14 +343,14 @@ class Sandbox:
 
     def stop(self, *, keep_data: bool = False) -> bool:
         """Stop the node; remove its directory unless ``keep_data``. True if a node was running."""
-        info = self._read_state()
+        info = self._read_state() or self._started
         was_running = info is not None and _pid_alive(info.pid)
         if info is not None:
             self._terminate(info.pid)
             _kill_leftovers(info)
         if not keep_data and self.directory.exists():
             shutil.rmtree(self.directory, ignore_errors=True)
-        elif info is not None and info.pid:
+        elif info is not None and info.pid and self._state_path.parent.is_dir():
             info.pid = 0  # stopped on purpose: "stopped", not "crashed", and nothing of ours to signal
             self._state_path.write_text(json.dumps(asdict(info), indent=2))
         return was_running

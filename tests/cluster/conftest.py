@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -36,8 +37,8 @@ def sandbox_cli(*args: str, timeout: float = START_TIMEOUT) -> subprocess.Comple
 
 
 @pytest.fixture(scope="session")
-def cluster(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxCluster]:
-    directory = tmp_path_factory.mktemp(f"cluster-{rabbitmq_version}") / "cluster"
+def cluster(rabbitmq_version: str, node_root: Path) -> Iterator[SandboxCluster]:
+    directory = node_root / f"cluster-{rabbitmq_version}" / "cluster"
     box = SandboxCluster(directory)
     names: list[str] = []
     try:

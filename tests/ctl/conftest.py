@@ -4,6 +4,7 @@ backends pointed at it or at the session node."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,11 +15,9 @@ from ..conftest import ctl_backend_options
 
 
 @pytest.fixture(scope="session")
-def bare_sandbox(rabbitmq_version: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+def bare_sandbox(rabbitmq_version: str, node_root: Path) -> Iterator[Sandbox]:
     """A node of the session's version without the management plugin."""
-    box = Sandbox(
-        tmp_path_factory.mktemp(f"bare-{rabbitmq_version}") / "node", management=False, rabbitmq=rabbitmq_version
-    )
+    box = Sandbox(node_root / f"bare-{rabbitmq_version}" / "node", management=False, rabbitmq=rabbitmq_version)
     box.start()
     try:
         yield box

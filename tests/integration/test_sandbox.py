@@ -164,3 +164,20 @@ def test_stop_keep_data_then_start_again_on_the_same_ports(tmp_path: Path, rabbi
     finally:
         run("stop", "--dir", str(directory))
     assert not directory.exists()
+
+
+def test_a_node_whose_directory_was_removed_is_still_stopped_by_the_object_that_started_it(
+    tmp_path: Path, rabbitmq_version: str
+) -> None:
+    # What pytest did to a session's node directories when newer sessions ran beside it: the nodes were left.
+    from rabbitadmin.sandbox import Sandbox
+
+    box = Sandbox(tmp_path / "node", rabbitmq=rabbitmq_version, management=False)
+    info = box.start()
+    try:
+        assert node_processes(info.nodename)
+        subprocess.run(["rm", "-rf", str(tmp_path / "node")], check=True, timeout=60)
+        assert box.stop() is True
+        assert not node_processes(info.nodename)
+    finally:
+        box.stop()
