@@ -371,8 +371,8 @@ class HttpClient:
         (the management API answers 401 to both)."""
         try:
             self._send(base_url, "GET", WHOAMI, None, None, (), parse=False)
-        except RabbitAdminError:
-            return False
+        except (RabbitAdminError, _Transient, _NodeDown):
+            return False  # unsure: the 401 stays what it always meant
         return True
 
     def _access_refused(self, response: requests.Response) -> str:
