@@ -563,19 +563,17 @@ class ComponentFacts(NamedTuple):
     """A runtime parameter component a plugin registers (``rabbit_registry:register(runtime_parameter, ...)``).
 
     ``plugin``: the plugin that registers it (the server refuses the component otherwise: "component ...
-    not found", HTTP 400). ``is_list``: the value is a list of mappings (an upstream set). What each
-    component's value may hold is ``parameter_rules``' table.
+    not found", HTTP 400). What each component's value may hold is ``parameter_rules``' table.
     Sources: ``rabbit_shovel_parameters``, ``rabbit_federation_parameters`` (v3.10.8, v4.0.5).
     """
 
     plugin: str
-    is_list: bool = False
 
 
 PARAMETER_COMPONENTS: dict[str, ComponentFacts] = {
     "shovel": ComponentFacts("rabbitmq_shovel"),
     "federation-upstream": ComponentFacts("rabbitmq_federation"),
-    "federation-upstream-set": ComponentFacts("rabbitmq_federation", is_list=True),
+    "federation-upstream-set": ComponentFacts("rabbitmq_federation"),
     "federation": ComponentFacts("rabbitmq_federation"),  # local-nodename, local-username: strings
 }
 #: Components with a kind of their own; never ``Parameter`` objects.

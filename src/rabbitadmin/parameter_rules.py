@@ -306,13 +306,14 @@ def _check_mapping(
         if row is None:
             found.append(_unrecognised(str(key), table, version, sides))
             continue
+        if row.check == "uri":  # its errors and its warning from one reading (amqp_uri)
+            found += [ParameterFinding(key, message, severity) for message, severity in _uri_findings(item)]
+            continue
         problem = _problem(row, item, version)
         if problem is not None:
             found.append(ParameterFinding(key, problem))
         elif row.check == "queue-arguments" and isinstance(item, dict):
             found += [ParameterFinding(key, message, "warning") for message in _argument_value_doubts(item, version)]
-        elif row.check == "uri":
-            found += [ParameterFinding(key, message, severity) for message, severity in _uri_findings(item)]
     return found
 
 
@@ -353,11 +354,8 @@ def _unrecognised(
 
 
 def _problem(row: KeyRule, item: Any, version: Version) -> str | None:
-    """Why the plugin refuses ``item`` as ``row``'s value, or None."""
+    """Why the plugin refuses ``item`` as ``row``'s value, or None (URIs: ``_uri_findings``)."""
     check = row.check
-    if check == "uri":
-        problems = [message for message, severity in _uri_findings(item) if severity == "error"]
-        return "; ".join(problems) if problems else None
     if check in ("string", "queue-name"):
         if not isinstance(item, str):
             return f"must be a string, got {value_text(item)}"
