@@ -25,6 +25,7 @@ from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TransportOptions, en
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine.apply_lock import Holder
 from rabbitadmin.errors import ExitCode, Interrupted, RabbitAdminError, Refused, UsageError
+from rabbitadmin.prompts import ask_yes_no
 
 T = TypeVar("T")
 
@@ -135,12 +136,9 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
     if not sys.stdin.isatty():
         raise Refused(f"{question} Refusing without a terminal to ask on; pass --yes to go ahead.")
     try:
-        answer = typer.confirm(question, default=False, err=True)
-    except typer.Abort as exc:
-        # The prompt turns Ctrl-C (and end of input) into Abort; the interrupt is still its context.
-        if isinstance(exc.__context__, KeyboardInterrupt):
-            raise Interrupted("interrupted at the confirmation prompt: nothing was changed") from None
-        answer = False
+        answer = ask_yes_no(question)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted at the confirmation prompt: nothing was changed") from None
     if not answer:
         raise Refused("cancelled, nothing was changed")
 

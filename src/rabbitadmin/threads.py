@@ -4,7 +4,8 @@ Signals. The kernel hands a signal sent to the process (the terminal's Ctrl-C, `
 threads that does not block it, normally the main one. Python runs its handlers in the main thread only,
 and a main thread blocked in a system call (reading the answer to "Apply? [y/N]", joining a thread) wakes
 up only if the signal reached that thread: one that reached a helper thread sets a flag nobody looks at
-until the main thread's wait ends, which at a prompt is never. So every thread started here blocks SIGINT
+until the main thread's wait ends, which at a prompt is never (``prompts`` also guards its reads against a
+signal noted just before them). So every thread started here blocks SIGINT
 and SIGTERM first (``helper_thread``, and ``worker_pool``'s workers), and the kernel can only choose the
 main thread. A child process inherits the mask of the thread that starts it, so those threads start
 children inside ``signals_for_a_child``.

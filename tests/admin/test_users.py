@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
+import pexpect
+
+from rabbitadmin.errors import ExitCode
 from rabbitadmin.sandbox import SandboxInfo
 
 from .conftest import AdminCli
@@ -61,6 +66,50 @@ def test_authenticate_unknown_user_fails(admin: AdminCli) -> None:
 def test_password_needs_a_source_without_terminal(admin: AdminCli, scratch_user: str) -> None:
     result = admin("users", "add", scratch_user)
     assert result.returncode == 2 and "--password-file" in result.stderr
+    assert scratch_user not in names(admin.rows("users", "list"))
+
+
+def spawn_on_a_terminal(admin: AdminCli, *args: str) -> tuple[pexpect.spawn, io.StringIO]:
+    """``rabbitadmin ARGS`` on a pseudo-terminal, and everything the terminal shows."""
+    child = pexpect.spawn(sys.executable, admin.argv(*args)[1:], env=admin.full_env(), encoding="utf-8", timeout=120)
+    child.logfile_read = shown = io.StringIO()
+    return child, shown
+
+
+def test_the_password_prompt_hides_the_password_and_asks_again_until_both_match(
+    admin: AdminCli, scratch_user: str
+) -> None:
+    password = "typed pässword #1"
+    child, shown = spawn_on_a_terminal(admin, "users", "add", scratch_user)
+    child.expect_exact("Password: ")
+    child.sendline("")  # an empty answer is asked again
+    child.expect_exact("Password: ")
+    child.sendline(password)
+    child.expect_exact("Repeat for confirmation: ")
+    child.sendline("a typo")
+    child.expect_exact("do not match")
+    child.expect_exact("Password: ")
+    child.sendline(password)
+    child.expect_exact("Repeat for confirmation: ")
+    child.sendline(password)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, shown.getvalue()
+    assert password not in shown.getvalue() and "a typo" not in shown.getvalue()
+    authenticated = admin("users", "authenticate", scratch_user, "--password-env", "PW", env={"PW": password})
+    assert authenticated.returncode == 0, authenticated.stderr
+
+
+def test_ctrl_c_at_the_password_prompt_adds_no_user(admin: AdminCli, scratch_user: str) -> None:
+    child, shown = spawn_on_a_terminal(admin, "users", "add", scratch_user)
+    child.expect_exact("Password: ")
+    child.sendline("half")
+    child.expect_exact("Repeat for confirmation: ")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == ExitCode.INTERRUPTED, shown.getvalue()
+    assert "Traceback" not in shown.getvalue()
     assert scratch_user not in names(admin.rows("users", "list"))
 
 

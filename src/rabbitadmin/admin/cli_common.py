@@ -20,6 +20,7 @@ from rabbitadmin.cli_support import cli_state, err, error_boundary, output_of, t
 from rabbitadmin.connection import read_password_file
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
+from rabbitadmin.prompts import ask_secret
 
 
 def make_ops(ctx: typer.Context) -> AdminOps:
@@ -63,8 +64,15 @@ def read_password(file: str | None, env: str | None, *, confirm: bool, prompt: s
         return Secret(os.environ[env])
     if not sys.stdin.isatty():
         raise UsageError("no terminal to ask for the password on: use --password-file or --password-env")
-    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
-    return Secret(value)
+    while True:  # as a password prompt does: an empty answer or two that differ are asked again
+        value = ask_secret(prompt)
+        if value is None:
+            raise UsageError("no password given (end of input)")
+        if not value:
+            continue
+        if not confirm or ask_secret("Repeat for confirmation") == value:
+            return Secret(value)
+        err("Error: the two entered values do not match.")
 
 
 def split_tags(tags: list[str] | None) -> list[str]:

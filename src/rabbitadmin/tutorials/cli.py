@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from dataclasses import replace
@@ -30,6 +29,7 @@ from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_sa
 from rabbitadmin.engine.plan import Action
 from rabbitadmin.errors import RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
+from rabbitadmin.prompts import ask_secret
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.tutorials.scenarios import (
     DEFAULT_VHOST,
@@ -201,8 +201,8 @@ def _prompt_password(*, confirm: bool) -> Secret:
     """Ask on a terminal; without one, say where the password can come from instead."""
     if not sys.stdin.isatty():
         raise UsageError(f"the tutorial user's password is needed: set {PASSWORD_ENV} or pass --tutorial-password-file")
-    first = getpass.getpass(f"Password for the tutorial user {TUTORIAL_USER}: ")
-    if confirm and getpass.getpass("Again: ") != first:
+    first = ask_secret(f"Password for the tutorial user {TUTORIAL_USER}") or ""
+    if confirm and ask_secret("Again") != first:
         raise UsageError("the two passwords differ")
     if not first:
         raise UsageError("an empty password is not accepted")
