@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import textwrap
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -12,13 +13,15 @@ import pytest
 # Each child prints what the question returned, or INTERRUPTED for a KeyboardInterrupt.
 _CHILD = textwrap.dedent(
     """
-    import signal, sys, termios, threading, time
+    import os, signal, sys, termios, threading, time
     from rabbitadmin.prompts import ask_secret, ask_yes_no
 
     def signal_from_another_thread():
         # The kernel may hand a process's Ctrl-C to any thread that does not block it; Python then only notes
         # it for the main thread. This is also what a Ctrl-C landing just before the main thread's read does.
-        time.sleep(0.5)
+        # Sent once the test has seen the question (it creates the file named by argv[3]).
+        while not os.path.exists(sys.argv[3]):
+            time.sleep(0.05)
         signal.pthread_kill(threading.get_ident(), signal.SIGINT)
 
     if sys.argv[2] == "signal-elsewhere":
@@ -37,8 +40,9 @@ _CHILD = textwrap.dedent(
 )
 
 
-def spawn(kind: str, how: str = "-") -> pexpect.spawn:
-    return pexpect.spawn(sys.executable, ["-c", _CHILD, kind, how], encoding="utf-8", timeout=20)
+def spawn(kind: str, how: str = "-", go: Path | None = None) -> pexpect.spawn:
+    args = ["-c", _CHILD, kind, how, str(go or "-")]
+    return pexpect.spawn(sys.executable, args, encoding="utf-8", timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -81,11 +85,13 @@ def test_ctrl_c_at_the_question_interrupts() -> None:
 
 
 @pytest.mark.parametrize("kind", ["yes-no", "secret"])
-def test_a_signal_noted_while_the_question_waits_still_interrupts_it(kind: str) -> None:
-    # input() and getpass() wait here until a line is typed (pexpect's timeout, 20 s, would fail the test).
-    child = spawn(kind, "signal-elsewhere")
+def test_a_signal_noted_while_the_question_waits_still_interrupts_it(kind: str, tmp_path: Path) -> None:
+    # input() and getpass() wait here until a line is typed (the 30 s below would fail the test).
+    go = tmp_path / "go"
+    child = spawn(kind, "signal-elsewhere", go)
     child.expect_exact(": ")
-    child.expect(["INTERRUPTED", "RESULT"], timeout=10)
+    go.touch()
+    child.expect(["INTERRUPTED", "RESULT"], timeout=30)
     assert child.after == "INTERRUPTED"
 
 
