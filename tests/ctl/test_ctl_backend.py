@@ -289,7 +289,8 @@ def test_a_failed_import_chunk_fails_its_objects_and_leaves_the_later_chunks_not
     bare_backend: CtlBackend, bare_vhost: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Creates go in several imports: when one fails (injected into the second import, the node is real), the
-    earlier imports are done, its objects failed (outcome unknown), and the later ones were never sent."""
+    earlier imports are done, its objects are read back and failed (none is there), and the later ones were
+    never sent."""
     monkeypatch.setattr(ctl_backend_module, "IMPORT_CHUNK", 3)
     original = bare_backend.ctl.run
     imports: list[int] = []
@@ -312,7 +313,10 @@ def test_a_failed_import_chunk_fails_its_objects_and_leaves_the_later_chunks_not
     assert len(imports) == 2  # the third import was never sent
     assert [c.key[1] for c in result.done] == ["q0", "q1", "q2"]
     assert sorted(c.key[1] for c, _why in result.failed) == ["q3", "q4", "q5"]
-    assert all("outcome unknown" in why and "injected failure" in why for _c, why in result.failed)
+    assert all(
+        "injected failure" in why and "read back from the server: 0 of them were created, 3 were not" in why
+        for _c, why in result.failed
+    )
     assert sorted(c.key[1] for c in result.not_attempted) == ["q6", "q7", "q8"]
     monkeypatch.setattr(bare_backend.ctl, "run", original)
     assert {q.name for q in bare_backend.read_state([bare_vhost]).queues.values()} == {"q0", "q1", "q2"}
@@ -418,12 +422,48 @@ def test_import_errors_do_not_show_password_hashes(bare_backend: CtlBackend, rab
 
     secret_hash = hash_password("hidden")
     user = User(name=f"hash-{secrets.token_hex(3)}", tags=(), password_hash=secret_hash)
-    # A queue in a vhost that does not exist makes the whole import fail: the batch fails, naming the reason.
+    # A queue in a vhost that does not exist makes the import fail, naming the reason; the user, imported
+    # first, is there all the same (read back).
     orphan = Queue(vhost=f"missing-{secrets.token_hex(3)}", name="q")
+    created: list[object] = []
     with pytest.raises(BatchFailed) as caught:
-        bare_backend.create([user, orphan])
-    assert caught.value.failed == [user, orphan]
+        bare_backend.create([user, orphan], progress=created.extend)
+    assert caught.value.failed == [orphan] and created == [user]
     # 3.10: "... does not exist"; 4.0: 'Please create virtual host "..." prior to importing definitions.'
     expected = "does not exist" if rabbitmq_version == "3.10" else "Please create virtual host"
     assert expected in str(caught.value) and secret_hash not in str(caught.value)
+    assert "1 of them were created, 1 were not" in str(caught.value)
     bare_backend.delete(user)
+
+
+@pytest.mark.parametrize("vhost_name", ["ascii", "non-ascii"])
+def test_a_refused_import_reports_what_the_server_created_before_refusing(
+    bare_backend: CtlBackend, vhost_name: str, rabbitmq_version: str
+) -> None:
+    """The server imports users before policies and stops at the policy it refuses: the user is reported done,
+    the policy failed with the server's reason as text (4.0 prints it as an Erlang binary). In a vhost named
+    with non-ASCII characters rabbitmqctl 4.0 crashes printing the reason: what it shows of it is said."""
+    from rabbitadmin.errors import BatchFailed
+    from rabbitadmin.model import Policy, User
+
+    vhost = f"partial-{secrets.token_hex(3)}" + ("" if vhost_name == "ascii" else " é")
+    apply(bare_backend, f'vhosts:\n  - name: "{vhost}"\n')
+    user = User(name=f"partial-{secrets.token_hex(3)}", tags=(), password_hash=hash_password("x"))
+    refused = Policy(vhost, "refused", ".*", {"max-length": "nope"}, 0, "queues")
+    created: list[object] = []
+    try:
+        with pytest.raises(BatchFailed) as caught:
+            bare_backend.create([user, refused], progress=created.extend)
+        assert caught.value.failed == [refused] and created == [user]
+        message = str(caught.value)
+        assert "1 of them were created, 1 were not" in message
+        if vhost_name == "non-ascii" and rabbitmq_version == "4.0":
+            assert "could not print the server's answer" in message and "Validation failed" in message
+        else:
+            assert "is not a valid maximum length" in message
+        assert "&lt;" not in message and "\\n" not in message and "ArgumentError" not in message
+        state = bare_backend.read_state([vhost])
+        assert (user.name,) in state.users and (vhost, "refused") not in state.policies
+    finally:
+        bare_backend.delete(user)
+        bare_backend.ctl.run(["delete_vhost", "--", vhost])

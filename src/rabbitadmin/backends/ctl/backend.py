@@ -45,9 +45,10 @@ from rabbitadmin.backends.ctl.runner import (
     table_arguments,
 )
 from rabbitadmin.backends.import_wait import import_wait
+from rabbitadmin.backends.read_back import split_by_read_back
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
-from rabbitadmin.errors import BatchFailed, CtlError, MessagesArrived, RabbitAdminError
+from rabbitadmin.errors import BatchFailed, CtlError, ExitCode, MessagesArrived, RabbitAdminError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, KINDS, plain_from_server
 from rabbitadmin.model import (
@@ -292,20 +293,51 @@ class CtlBackend:
             try:
                 self._import(batch)  # one import: nothing for ``stop`` to cut short
             except RabbitAdminError as exc:
-                # This import's outcome is unknown; the earlier ones were reported done, the later ones never
-                # sent (the engine lists them as not attempted).
-                raise BatchFailed(
-                    f"the definitions import of a batch of {len(batch)} object(s) failed, outcome unknown: {exc}",
-                    batch,
-                    exc.exit_code,
-                    permanent=bool(getattr(exc, "permanent", False)),
-                ) from None
+                # The earlier imports were reported done; the later ones are never sent (the engine lists
+                # them as not attempted); this one is read back.
+                self._settle_import(batch, exc, progress)
             if progress is not None:
                 progress(batch)
         for limit in limits:
             self._set_limit(limit)
             if progress is not None:
                 progress([limit])
+
+    def _settle_import(
+        self,
+        batch: list[TopologyObject],
+        exc: RabbitAdminError,
+        progress: Callable[[Sequence[TopologyObject]], None] | None,
+    ) -> None:
+        """A failed import of ``batch``: read it back. Returns if every object is there (only the answer went
+        wrong, e.g. a timeout as the import ended); else reports the objects that are there to ``progress``
+        and raises ``BatchFailed`` for the missing ones."""
+        what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
+        permanent = bool(getattr(exc, "permanent", False))
+        try:
+            there, missing = split_by_read_back(batch, self.read_state)
+        except RabbitAdminError as read_exc:
+            raise BatchFailed(
+                f"{what}; reading them back failed too ({read_exc}): outcome unknown",
+                batch,
+                exc.exit_code,
+                permanent=permanent,
+            ) from None
+        if not missing:
+            return
+        if progress is not None and there:
+            progress(there)
+        # A timed-out rabbitmqctl was killed, but the node may still be importing what it was sent.
+        if exc.exit_code in (ExitCode.TIMEOUT, ExitCode.CONNECTION):
+            not_there = "not shown yet (outcome unknown: the node may still carry them out)"
+        else:
+            not_there = "were not"
+        raise BatchFailed(
+            f"{what}; read back from the server: {len(there)} of them were created, {len(missing)} {not_there}",
+            missing,
+            exc.exit_code,
+            permanent=permanent,
+        ) from None
 
     def update(self, obj: TopologyObject) -> None:
         if isinstance(obj, VhostLimit | UserLimit):

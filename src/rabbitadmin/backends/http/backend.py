@@ -38,6 +38,7 @@ from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.backends.import_wait import import_wait
+from rabbitadmin.backends.read_back import split_by_read_back
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -570,13 +571,9 @@ class HttpBackend:
         """
         what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
         try:
-            actual = self.read_state(
-                sorted({obj.vhost for obj in batch if isinstance(obj, Exchange | Queue | Binding)})
-            )
+            there, missing = split_by_read_back(batch, self.read_state)
         except RabbitAdminError as read_exc:
             raise BatchFailed(f"{what}; reading them back failed too ({read_exc}): outcome unknown", batch) from None
-        there = [obj for obj in batch if obj.key in actual.of(obj.kind)]
-        missing = [obj for obj in batch if obj.key not in actual.of(obj.kind)]
         if not missing and isinstance(exc, AnswerLost):
             return  # the import was carried out; only its answer was lost
         if isinstance(exc, AnswerLost) and moved is not None and moved():
