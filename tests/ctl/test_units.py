@@ -64,6 +64,47 @@ def test_reason_drops_banners() -> None:
     assert _reason(text) == 'User "x" already exists'
 
 
+@pytest.mark.parametrize(
+    ("printed", "reason"),
+    [
+        # RabbitMQ 4.0's import_definitions, a policy and a shovel refused (measured on 4.0.5)
+        (
+            'Error:\n<<"Validation failed\\n\\n&lt;&lt;\\"nope\\"&gt;&gt; '
+            'is not a valid maximum length\\n (//bad)">>\n',
+            'Validation failed <<"nope">> is not a valid maximum length (//bad)',
+        ),
+        ('Error:\n<<"Validation failed\\n\\ncomponent shovel not found\\n (//shovel/s)">>\n',
+         "Validation failed component shovel not found (//shovel/s)"),
+        ('<<"a \\\\ backslash, é &amp; no validation">>', "a \\ backslash, é &amp; no validation"),
+        # RabbitMQ 3.10.8's: the same words as plain lines
+        ('Error:\nValidation failed\n\n&lt;&lt;"nope"&gt;&gt; is not a valid maximum length\n (v é/refused)\n',
+         'Validation failed <<"nope">> is not a valid maximum length (v é/refused)'),
+        ('Error:\nUser "a&amp;b" already exists', 'User "a&amp;b" already exists'),
+        ("<<not a binary", "<<not a binary"),
+    ],
+)
+def test_reason_reads_an_erlang_binary_as_its_text(printed: str, reason: str) -> None:
+    assert _reason(printed) == reason
+
+
+# What Debian 13's rabbitmqctl 4.0 printed for a policy refused in the vhost "ctl é" (captured): its own crash.
+_CRASH = (
+    "** (ArgumentError) errors were found at the given arguments:\n\n  * 2nd argument: not valid character data "
+    "(an iodata term)\n\n    (stdlib 6.2.2.1) io.erl:203: :io.put_chars(:standard_error, [<<69, 114, 114, 111, "
+    "114, 58, 10, 60, 60, 34, 86, 97, 108, 105, 100, 97, 116, 105, 111, 110, 32, 102, 97, 105, 108, 101, 100, 92, "
+    "110, 92, 110, 38, 108, 116, 59, 38, 108, 116, 59, 92, 34, 110, 111, 112, 101, 92, 34, 38, 103, ...>>, 10])\n"
+    "    (elixir 1.18.3) lib/enum.ex:987: Enum.\"-each/2-lists^foreach/1-0-\"/2\n    (rabbitmqctl 4.0.0-dev) "
+    "lib/rabbitmqctl.ex:256: RabbitMQCtl.handle_shutdown/1\n"
+)
+
+
+def test_reason_of_rabbitmqctl_crashing_on_its_own_error_names_what_it_could_see() -> None:
+    reason = _reason(_CRASH)
+    assert reason.startswith("rabbitmqctl could not print the server's answer")
+    assert reason.endswith('it begins: Validation failed <<"nope"&g...')
+    assert "ArgumentError" not in reason and "69, 114" not in reason
+
+
 def test_eval_outcomes() -> None:
     assert ctl_eval.parse_outcomes('["deleted","not_found"]\ndone\n', 2) == ["deleted", "not_found"]
     with pytest.raises(ValueError, match="missing_functions"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -40,6 +41,7 @@ from typing import Any
 from rabbitadmin.backends.ctl.quirks import UNREACHABLE_MARKERS
 from rabbitadmin.backends.ctl.wrapper import wrapper_hint
 from rabbitadmin.errors import ConnectionFailed, CtlError, CtlTimeout, UsageError
+from rabbitadmin.server_reason import erlang_text, readable_line, without_html_escapes
 from rabbitadmin.threads import signals_for_a_child
 
 # rabbitmqctl's exit codes (sysexits): 64 usage, 65 data error, 67 no such user, 69 node unavailable,
@@ -304,8 +306,34 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         process.communicate(timeout=10)
 
 
+# rabbitmqctl 4.0 crashes printing an error whose text holds non-ASCII characters (a vhost named "é", say):
+# it prints the crash instead, with the first bytes of the error as a list of numbers (measured with Debian
+# 13's RabbitMQ 4.0).
+_UNPRINTED = re.compile(r":io\.put_chars\(:standard_error, \[<<([0-9, ]+)(, \.\.\.)?>>")
+
+
+def _unprinted(text: str) -> str | None:
+    """What rabbitmqctl meant to print, as far as its crash shows it, or None if ``text`` is no such crash."""
+    crash = _UNPRINTED.search(text)
+    if crash is None or "ArgumentError" not in text:
+        return None
+    start = bytes(int(number) for number in crash.group(1).split(",")).decode("utf-8", errors="replace")
+    start = start.strip().removeprefix("Error:").strip().removeprefix('<<"').removesuffix('">>')
+    start = without_html_escapes(" ".join(erlang_text(start).split()))
+    cut = "..." if crash.group(2) else ""
+    return (
+        "rabbitmqctl could not print the server's answer (rabbitmqctl 4.0 fails on non-ASCII text, such as a "
+        f"vhost name in it); it begins: {start}{cut}"
+    )
+
+
 def _reason(text: str) -> str:
-    """The useful part of rabbitmqctl's error output: its non-empty lines, without the usage banner."""
+    """The useful part of rabbitmqctl's error output: its non-empty lines, without the usage banner (an
+    Erlang binary printed as a line is read as the text it holds, a validation refusal without HTML escapes)."""
+    unprinted = _unprinted(text)
+    if unprinted is not None:
+        return unprinted
+    text = "\n".join(readable_line(line.strip()) for line in text.splitlines())
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = [line for line in lines if line not in ("Error:", "Error")]
     useful = []
@@ -313,7 +341,7 @@ def _reason(text: str) -> str:
         if line.startswith(("Usage", "\x1b[1mUsage", "Most common reasons")):
             break
         useful.append(line.removeprefix("Error: "))
-    return " ".join(useful)[:500] or "no reason given"
+    return without_html_escapes(" ".join(useful))[:500] or "no reason given"
 
 
 def table_arguments(value: Any) -> dict[str, Any]:

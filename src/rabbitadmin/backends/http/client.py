@@ -52,6 +52,7 @@ from rabbitadmin.errors import (
     ServerError,
     UnaddressableName,
 )
+from rabbitadmin.server_reason import readable_reason
 from rabbitadmin.urls import redact_url
 
 JSON = Any
@@ -446,5 +447,5 @@ def _reason(response: requests.Response) -> str:
     if isinstance(payload, dict):
         reason = payload.get("reason") or payload.get("error")
         if reason:
-            return str(reason)
+            return readable_reason(str(reason))
     return str(payload)[:300]
