@@ -80,6 +80,10 @@ SERVER_EXCHANGES: dict[str, tuple[str, bool]] = {
 }
 
 
+#: The kinds a read returns only inside the vhosts it is given.
+_IN_VHOSTS = ("exchange", "queue", "binding", "parameter")
+
+
 @dataclass
 class Fault:
     """One injected failure: the ``times`` next ``call`` s on ``key`` (None: any object) fail with ``error``.
@@ -208,7 +212,8 @@ class MemoryBackend:
         with self._lock:
             for kind, objects in self._state.objects.items():
                 for obj in objects.values():
-                    if kind in ("exchange", "queue", "binding") and vhosts is not None and _vhost(obj) not in vhosts:
+                    # As the narrowest real backend (ctl's export) reads: runtime parameters only in ``vhosts``.
+                    if kind in _IN_VHOSTS and vhosts is not None and _vhost(obj) not in vhosts:
                         continue
                     topology.add(obj)
         return topology

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 
-from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject
+from rabbitadmin.model import Binding, Exchange, Parameter, Queue, Topology, TopologyObject
 
 StateReader = Callable[[Collection[str]], Topology]
+#: The kinds a read returns only for the vhosts it is asked for (``read_state``).
+_IN_A_VHOST = (Exchange, Queue, Binding, Parameter)
 
 
 def split_by_read_back(
@@ -20,10 +22,11 @@ def split_by_read_back(
 ) -> tuple[list[TopologyObject], list[TopologyObject]]:
     """(there, missing): the objects of ``batch`` the server shows (by key) and the others, in batch order.
 
-    Reads the vhosts of the batch's exchanges, queues and bindings (and the global objects, which every
-    read includes). Raises what ``read_state`` raises.
+    Reads every vhost an object of the batch lives in (a read limits exchanges, queues, bindings and runtime
+    parameters to the vhosts it is given; vhosts, users and the rest are always read). Raises what
+    ``read_state`` raises.
     """
-    actual = read_state(sorted({obj.vhost for obj in batch if isinstance(obj, Exchange | Queue | Binding)}))
+    actual = read_state(sorted({obj.vhost for obj in batch if isinstance(obj, _IN_A_VHOST)}))
     there = [obj for obj in batch if obj.key in actual.of(obj.kind)]
     missing = [obj for obj in batch if obj.key not in actual.of(obj.kind)]
     return there, missing
