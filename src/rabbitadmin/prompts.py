@@ -22,6 +22,8 @@ import termios
 from collections.abc import Iterator
 from typing import IO
 
+from rabbitadmin.errors import UsageError
+
 #: The longest a signal noted just before a read waits before it is acted on (seconds).
 POLL_SECONDS = 0.1
 
@@ -33,7 +35,8 @@ def ask_yes_no(question: str, *, default: bool = False, stream: IO[str] | None =
     """Ask ``question`` on ``stream`` (stderr by default) and read the answer from stdin, asking again after
     an answer that is neither yes nor no. An empty answer is ``default``; end of input (Ctrl-D) is no.
 
-    Raises ``KeyboardInterrupt`` on Ctrl-C or SIGTERM (see the module docstring)."""
+    Raises ``KeyboardInterrupt`` on Ctrl-C or SIGTERM (see the module docstring), ``UsageError`` for an answer
+    that is not text in the terminal's encoding."""
     out = stream or sys.stderr
     suffix = "[Y/n]" if default else "[y/N]"
     while True:
@@ -52,15 +55,16 @@ def ask_yes_no(question: str, *, default: bool = False, stream: IO[str] | None =
 
 def ask_secret(prompt: str, *, stream: IO[str] | None = None) -> str | None:
     """Ask for a secret on ``stream`` (stderr by default) and read it from stdin with the terminal's echo off
-    (restored whatever happens); None at end of input. Raises ``KeyboardInterrupt`` on Ctrl-C or SIGTERM."""
+    (restored whatever happens); None at end of input. Raises ``KeyboardInterrupt`` on Ctrl-C or SIGTERM,
+    ``UsageError`` if what was typed is not text in the terminal's encoding."""
     out = stream or sys.stderr
-    _say(out, f"{prompt}: ")
     fd = sys.stdin.fileno()
-    try:
-        with _echo_off(fd):
+    with _echo_off(fd):
+        _say(out, f"{prompt}: ")  # only now: what is typed from the moment the prompt shows is not echoed
+        try:
             return _read_line(fd)
-    finally:
-        _say(out, "\n")  # the Enter the person typed was not echoed either
+        finally:
+            _say(out, "\n")  # the Enter the person typed was not echoed either
 
 
 @contextlib.contextmanager
@@ -72,15 +76,17 @@ def _echo_off(fd: int) -> Iterator[None]:
         return
     quiet = list(saved)
     quiet[3] &= ~termios.ECHO  # lflag: no echo, the line discipline still edits and ends lines
-    termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
-    try:
+    try:  # from before the change: a Ctrl-C raised as tcsetattr returns still restores the echo
+        # TCSAFLUSH, as getpass: what was typed before the prompt showed (and was echoed) is dropped.
+        termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
         yield
     finally:
-        termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _read_line(fd: int) -> str | None:
-    """One line from ``fd`` without its line end; None at end of input before any character."""
+    """One line from ``fd`` without its line end; None at end of input before any character. Raises
+    ``UsageError`` for bytes that are not text in stdin's encoding."""
     chunks: list[bytes] = []
     while True:
         ready, _, _ = select.select([fd], [], [], POLL_SECONDS)
@@ -95,7 +101,11 @@ def _read_line(fd: int) -> str | None:
         if chunk.endswith(b"\n"):
             break
     encoding = getattr(sys.stdin, "encoding", None) or "utf-8"
-    return b"".join(chunks).decode(encoding, errors="replace").rstrip("\r\n")
+    try:
+        # Strict: replacing what cannot be read would let two different passwords compare equal.
+        return b"".join(chunks).decode(encoding).rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise UsageError(f"what was typed is not {encoding} text (the terminal's encoding)") from None
 
 
 def _say(out: IO[str], text: str) -> None:

@@ -70,7 +70,12 @@ def read_password(file: str | None, env: str | None, *, confirm: bool, prompt: s
             raise UsageError("no password given (end of input)")
         if not value:
             continue
-        if not confirm or ask_secret("Repeat for confirmation") == value:
+        if not confirm:
+            return Secret(value)
+        again = ask_secret("Repeat for confirmation")
+        if again is None:
+            raise UsageError("no password given (end of input)")
+        if again == value:
             return Secret(value)
         err("Error: the two entered values do not match.")
 

@@ -201,9 +201,15 @@ def _prompt_password(*, confirm: bool) -> Secret:
     """Ask on a terminal; without one, say where the password can come from instead."""
     if not sys.stdin.isatty():
         raise UsageError(f"the tutorial user's password is needed: set {PASSWORD_ENV} or pass --tutorial-password-file")
-    first = ask_secret(f"Password for the tutorial user {TUTORIAL_USER}") or ""
-    if confirm and ask_secret("Again") != first:
-        raise UsageError("the two passwords differ")
+    first = ask_secret(f"Password for the tutorial user {TUTORIAL_USER}")
+    if first is None:
+        raise UsageError("no password given (end of input)")
+    if first and confirm:
+        again = ask_secret("Again")
+        if again is None:
+            raise UsageError("no password given (end of input)")
+        if again != first:
+            raise UsageError("the two passwords differ")
     if not first:
         raise UsageError("an empty password is not accepted")
     return Secret(first)
