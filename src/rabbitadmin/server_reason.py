@@ -14,20 +14,36 @@ import html
 import re
 
 VALIDATION_FAILED = "Validation failed"
-_ERLANG_BINARY = re.compile(r'^<<"(.*)">>$')
-_ERLANG_ESCAPE = re.compile(r"\\(.)")
-_ERLANG_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+#: A whole line that is one Erlang binary: no unescaped quote inside (``<<"a">> is not <<"b">>`` is not one).
+_ERLANG_BINARY = re.compile(r'^<<"((?:[^"\\]|\\.)*)">>$')
+_ERLANG_ESCAPE = re.compile(r"\\([0-7]{1,3}|.)")
+_ERLANG_ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", '"': b'"', "\\": b"\\", "'": b"'"}
 
 
-def erlang_text(escaped: str) -> str:
-    """The text of an Erlang string literal's inside (``\\n``, ``\\"``, ``\\\\`` decoded)."""
-    return _ERLANG_ESCAPE.sub(lambda m: _ERLANG_ESCAPES.get(m.group(1), m.group(1)), escaped)
+def erlang_text(escaped: str) -> str | None:
+    """The text of an Erlang string literal's inside: ``\\n``, ``\\"``, ``\\\\`` and octal bytes (``\\303\\251``,
+    UTF-8) decoded; None if it holds an escape this does not know (then the caller keeps what it had)."""
+    out = bytearray()
+    end = 0
+    for escape in _ERLANG_ESCAPE.finditer(escaped):
+        out += escaped[end : escape.start()].encode()
+        code = escape.group(1)
+        if code[0] in "01234567":
+            out.append(int(code, 8) & 0xFF)
+        elif code in _ERLANG_ESCAPES:
+            out += _ERLANG_ESCAPES[code]
+        else:
+            return None
+        end = escape.end()
+    out += escaped[end:].encode()
+    return out.decode("utf-8", errors="replace")
 
 
 def readable_line(line: str) -> str:
     """``line`` itself, or the text of the Erlang binary it is (which may hold several lines)."""
     binary = _ERLANG_BINARY.match(line.strip())
-    return line if binary is None else erlang_text(binary.group(1))
+    text = None if binary is None else erlang_text(binary.group(1))
+    return line if text is None else text
 
 
 def without_html_escapes(reason: str) -> str:

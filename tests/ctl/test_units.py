@@ -321,3 +321,43 @@ def test_import_chunks_keep_every_object_after_what_it_needs() -> None:
                 elif isinstance(obj, Permission):
                     assert {("vhost", obj.vhost), ("user", obj.user)} <= seen
     assert import_chunks([], 5) == []
+
+
+# -- a failed import read back (``CtlBackend._settle_import``), the server played by the in-memory backend ----
+def _backend_over(server: object, failure: Exception) -> tuple[CtlBackend, list[object]]:
+    """A CtlBackend whose imports raise ``failure`` and whose reads are ``server``'s; and what it reports done."""
+    backend = CtlBackend(rabbitmqctl="/bin/false")
+
+    def refused(batch: object) -> None:
+        raise failure
+
+    backend._import = refused  # type: ignore[method-assign]
+    backend.read_state = server.read_state  # type: ignore[attr-defined, method-assign]
+    return backend, []
+
+
+def test_a_refused_import_whose_queue_exists_with_other_arguments_fails_it() -> None:
+    from rabbitadmin.backends.memory import MemoryBackend
+    from rabbitadmin.errors import BatchFailed
+
+    server = MemoryBackend(user="admin")
+    server.create([Vhost("v"), Queue("v", "q", arguments={"x-max-length": 5})])  # someone else's, meanwhile
+    failure = CtlError("import_definitions", 65, "PRECONDITION_FAILED - inequivalent arg 'x-max-length'")
+    backend, done = _backend_over(server, failure)
+    asked = Queue("v", "q", arguments={"x-max-length": 10})
+    with pytest.raises(BatchFailed) as caught:
+        backend.create([asked], progress=done.extend)
+    assert caught.value.failed == [asked] and done == []
+    assert "0 of them were created, 1 were not" in str(caught.value)
+
+
+def test_an_import_whose_answer_was_lost_counts_as_done_when_every_object_is_there_as_asked() -> None:
+    from rabbitadmin.backends.memory import MemoryBackend
+    from rabbitadmin.errors import CtlTimeout
+
+    server = MemoryBackend(user="admin")
+    objects = [Vhost("v"), Queue("v", "q", arguments={"x-max-length": 5})]
+    server.create(objects)  # what the import did before its rabbitmqctl was killed at the timeout
+    backend, done = _backend_over(server, CtlTimeout("rabbitmqctl import_definitions timed out"))
+    backend.create(objects, progress=done.extend)
+    assert done == objects

@@ -37,3 +37,13 @@ def test_a_batch_of_parameters_alone_reads_their_vhosts() -> None:
     shovel = Parameter("v", "shovel", "s", SHOVEL)
     backend.create([Vhost("v"), shovel])
     assert split_by_read_back([shovel], backend.read_state) == ([shovel], [])
+
+
+def test_as_asked_an_object_there_with_other_properties_is_not_this_batchs() -> None:
+    # A queue someone declared meanwhile with other arguments: there by name, not as the batch asked.
+    backend = MemoryBackend(user="admin")
+    backend.create([Vhost("v"), Queue("v", "q", arguments={"x-max-length": 5}), Queue("v", "same")])
+    asked = Queue("v", "q", arguments={"x-max-length": 10})
+    same = Queue("v", "same")
+    assert split_by_read_back([asked, same], backend.read_state) == ([asked, same], [])
+    assert split_by_read_back([asked, same], backend.read_state, as_asked=True) == ([same], [asked])

@@ -25,6 +25,10 @@ from rabbitadmin.server_reason import readable_reason
         ('Object Not Found', "Object Not Found"),
         ("vhost 'a&amp;b' not found", "vhost 'a&amp;b' not found"),
         ('<<"a \\\\ backslash">>', "a \\ backslash"),
+        # Two binaries on one line are not one binary; octal escapes are UTF-8 bytes; an unknown escape: kept
+        ('<<"a">> is not one of <<"b">>', '<<"a">> is not one of <<"b">>'),
+        ('<<"caf\\303\\251 \\"q\\"">>', 'café "q"'),
+        ('<<"odd \\x escape">>', '<<"odd \\x escape">>'),
         (
             "PRECONDITION_FAILED - inequivalent arg 'durable'\n for queue 'q'",
             "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'q'",

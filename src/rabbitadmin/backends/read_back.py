@@ -8,9 +8,11 @@ into a count of what was created and what was not. Both backends settle their im
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import replace
 
-from rabbitadmin.model import Binding, Exchange, Parameter, Queue, Topology, TopologyObject
+from rabbitadmin.kinds import KINDS
+from rabbitadmin.model import Binding, Exchange, Parameter, Queue, Topology, TopologyObject, User, Vhost
 
 StateReader = Callable[[Collection[str]], Topology]
 #: The kinds a read returns only for the vhosts it is asked for (``read_state``).
@@ -18,15 +20,39 @@ _IN_A_VHOST = (Exchange, Queue, Binding, Parameter)
 
 
 def split_by_read_back(
-    batch: Sequence[TopologyObject], read_state: StateReader
+    batch: Sequence[TopologyObject], read_state: StateReader, *, as_asked: bool = False
 ) -> tuple[list[TopologyObject], list[TopologyObject]]:
-    """(there, missing): the objects of ``batch`` the server shows (by key) and the others, in batch order.
+    """(there, missing): the objects of ``batch`` the server shows and the others, in batch order. ``as_asked``:
+    an object counts as there only if the server shows it with every field it was asked for (``matches``);
+    else its key is enough.
 
     Reads every vhost an object of the batch lives in (a read limits exchanges, queues, bindings and runtime
     parameters to the vhosts it is given; vhosts, users and the rest are always read). Raises what
     ``read_state`` raises.
     """
     actual = read_state(sorted({obj.vhost for obj in batch if isinstance(obj, _IN_A_VHOST)}))
-    there = [obj for obj in batch if obj.key in actual.of(obj.kind)]
-    missing = [obj for obj in batch if obj.key not in actual.of(obj.kind)]
+    if as_asked:
+        shown = [shown_as_asked(obj, actual) for obj in batch]
+    else:
+        shown = [obj.key in actual.of(obj.kind) for obj in batch]
+    there = [obj for obj, is_shown in zip(batch, shown, strict=True) if is_shown]
+    missing = [obj for obj, is_shown in zip(batch, shown, strict=True) if not is_shown]
     return there, missing
+
+
+def matches(desired: TopologyObject, actual: TopologyObject) -> bool:
+    """Whether the server's ``actual`` has every field ``desired`` manages (None: not managed)."""
+    facts = KINDS[desired.kind]
+    names: Iterable[str] = (*facts.updatable, *facts.immutable, *facts.refused)
+    if isinstance(desired, User) and desired.password_hash:
+        names = (*names, "password_hash")
+    if isinstance(desired, Vhost) and isinstance(actual, Vhost):
+        # The server reports no default queue type when none was set, which means classic (as diff.py reads it).
+        actual = replace(actual, default_queue_type=actual.default_queue_type or "classic")
+    return all(getattr(desired, name) is None or getattr(desired, name) == getattr(actual, name) for name in names)
+
+
+def shown_as_asked(obj: TopologyObject, actual: Topology) -> bool:
+    """Whether ``actual`` holds ``obj`` with every field it manages (``matches``)."""
+    shown = actual.of(obj.kind).get(obj.key)
+    return shown is not None and matches(obj, shown)

@@ -309,13 +309,14 @@ class CtlBackend:
         exc: RabbitAdminError,
         progress: Callable[[Sequence[TopologyObject]], None] | None,
     ) -> None:
-        """A failed import of ``batch``: read it back. Returns if every object is there (only the answer went
-        wrong, e.g. a timeout as the import ended); else reports the objects that are there to ``progress``
-        and raises ``BatchFailed`` for the missing ones."""
+        """A failed import of ``batch``: read it back. Returns if the server shows every object as asked (only
+        the answer went wrong, e.g. a timeout as the import ended); else reports the objects it shows as asked
+        to ``progress`` and raises ``BatchFailed`` for the others (missing, or there with other properties: a
+        queue someone declared meanwhile with other arguments is not this batch's)."""
         what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
         permanent = bool(getattr(exc, "permanent", False))
         try:
-            there, missing = split_by_read_back(batch, self.read_state)
+            there, missing = split_by_read_back(batch, self.read_state, as_asked=True)
         except RabbitAdminError as read_exc:
             raise BatchFailed(
                 f"{what}; reading them back failed too ({read_exc}): outcome unknown",

@@ -319,7 +319,7 @@ def _unprinted(text: str) -> str | None:
         return None
     start = bytes(int(number) for number in crash.group(1).split(",")).decode("utf-8", errors="replace")
     start = start.strip().removeprefix("Error:").strip().removeprefix('<<"').removesuffix('">>')
-    start = without_html_escapes(" ".join(erlang_text(start).split()))
+    start = without_html_escapes(" ".join((erlang_text(start) or start).split()))
     cut = "..." if crash.group(2) else ""
     return (
         "rabbitmqctl could not print the server's answer (rabbitmqctl 4.0 fails on non-ASCII text, such as a "

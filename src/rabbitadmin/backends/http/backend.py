@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -38,7 +38,7 @@ from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.backends.import_wait import import_wait
-from rabbitadmin.backends.read_back import split_by_read_back
+from rabbitadmin.backends.read_back import matches, shown_as_asked, split_by_read_back
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -521,8 +521,8 @@ class HttpBackend:
             raise BatchFailed(
                 f"{what}; reading them back failed too ({read_exc}): outcome unknown", attempted, code
             ) from None
-        there = [obj for obj in attempted if _shown_as_asked(obj, actual)]
-        missing = [obj for obj in attempted if not _shown_as_asked(obj, actual)]
+        there = [obj for obj in attempted if shown_as_asked(obj, actual)]
+        missing = [obj for obj in attempted if not shown_as_asked(obj, actual)]
         report(there)
         refused = {id(obj) for obj, _reason in outcome.refused}
         unknown = sum(id(obj) not in refused for obj in missing)
@@ -665,7 +665,7 @@ class HttpBackend:
 
         def read_back() -> str | None:
             actual = self.read_state(_scope_of(obj)).of(obj.kind).get(obj.key)
-            if (actual is None) if gone else (actual is not None and _matches(obj, actual)):
+            if (actual is None) if gone else (actual is not None and matches(obj, actual)):
                 return None  # the server carried it out; only the answer was lost
             state = "still there" if gone else ("not there" if actual is None else "there, but not as sent")
             return f"{_subject(obj)} is {state}"
@@ -808,23 +808,6 @@ def _update_request(obj: TopologyObject) -> tuple[str, dict[str, Any]]:
 def _scope_of(obj: TopologyObject) -> list[str]:
     """The vhosts ``read_state`` must read to see ``obj`` (none for global objects and permissions)."""
     return [obj.vhost] if isinstance(obj, Exchange | Queue | Binding) else []
-
-
-def _matches(desired: TopologyObject, actual: TopologyObject) -> bool:
-    """Whether the server's ``actual`` has every field ``desired`` manages (None: not managed)."""
-    facts = KINDS[desired.kind]
-    names: Iterable[str] = (*facts.updatable, *facts.immutable, *facts.refused)
-    if isinstance(desired, User) and desired.password_hash:
-        names = (*names, "password_hash")
-    if isinstance(desired, Vhost) and isinstance(actual, Vhost):
-        # The server reports no default queue type when none was set, which means classic (as diff.py reads it).
-        actual = replace(actual, default_queue_type=actual.default_queue_type or "classic")
-    return all(getattr(desired, name) is None or getattr(desired, name) == getattr(actual, name) for name in names)
-
-
-def _shown_as_asked(obj: TopologyObject, actual: Topology) -> bool:
-    shown = actual.of(obj.kind).get(obj.key)
-    return shown is not None and _matches(obj, shown)
 
 
 def _subject(obj: TopologyObject) -> str:
