@@ -4,8 +4,9 @@ Values are derived from the tables themselves: for each shovel protocol pair (AM
 either end), every key any table knows, with a value its row accepts and one it refuses, and the base
 value without each of its keys; every queue argument, consumer argument and publish property a shovel
 takes; every federation key, for an upstream and an upstream set's item. Each is set over the
-management API in a scratch vhost and the server's answer compared with ``check_parameter``'s verdict
-for the node's version. A row that drifts from the server fails here, on whatever version ``node`` runs.
+management API in a scratch vhost of a node of the test's own and the server's answer compared with
+``check_parameter``'s verdict for the node's version. A row that drifts from the server fails here, on
+whatever version the node runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +22,8 @@ import pytest
 
 from rabbitadmin.argument_rules import Version, parse_version, rules_for
 from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.model import Secret
 from rabbitadmin.parameter_rules import (
     CONSUMER_ARGUMENTS,
     FEDERATION_UPSTREAM,
@@ -32,6 +36,9 @@ from rabbitadmin.parameter_rules import (
     KeyRule,
     check_parameter,
 )
+from rabbitadmin.sandbox import Sandbox
+
+from ..conftest import SESSION_PLUGINS
 
 
 @dataclass(frozen=True)
@@ -133,17 +140,37 @@ def examples(uri: str, version: Version) -> Iterator[Example]:
 
 
 @pytest.fixture
-def scratch(admin_client: HttpClient) -> Iterator[str]:
+def own_client(rabbitmq_version: str, tmp_path: Path) -> Iterator[HttpClient]:
+    """An administrator's client of a node of this test's own, stopped after it.
+
+    Not the session node: the accepted shovels start at once, and many fail at once (an AMQP 1.0 end over a
+    direct URI); deleting one while it starts or restarts can crash RabbitMQ 4.0's shovel supervisor
+    (``mirrored_supervisor:child/2`` badmatch in the node's log, seen in a full run), after which no shovel can
+    be set on that node and every later shovel test fails. So nothing is deleted here: the node goes instead.
+    """
+    box = Sandbox(tmp_path / "node", rabbitmq=rabbitmq_version, plugins=SESSION_PLUGINS)
+    info = box.start()
+    client = HttpClient(
+        ConnectionSettings(url=info.url, user=info.user, password=Secret(info.password()), amqp_port=info.amqp_port)
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+        box.stop()
+
+
+@pytest.fixture
+def scratch(own_client: HttpClient) -> str:
     name = f"parameter-rules-{secrets.token_hex(3)}"
-    admin_client.put(api_path("vhosts", name), {})
-    user = admin_client.settings.user
-    admin_client.put(api_path("permissions", name, user), {"configure": ".*", "write": ".*", "read": ".*"})
-    yield name
-    admin_client.delete(api_path("vhosts", name))
+    own_client.put(api_path("vhosts", name), {})
+    user = own_client.settings.user
+    own_client.put(api_path("permissions", name, user), {"configure": ".*", "write": ".*", "read": ".*"})
+    return name
 
 
-def test_the_server_agrees_with_every_row_of_the_parameter_tables(admin_client: HttpClient, scratch: str) -> None:
-    version = parse_version(str(admin_client.get(api_path("overview"))["rabbitmq_version"]))
+def test_the_server_agrees_with_every_row_of_the_parameter_tables(own_client: HttpClient, scratch: str) -> None:
+    version = parse_version(str(own_client.get(api_path("overview"))["rabbitmq_version"]))
     assert version is not None
     cases = list(examples(f"amqp:///{quote(scratch, safe='')}", version))
     assert len(cases) > 300
@@ -151,10 +178,8 @@ def test_the_server_agrees_with_every_row_of_the_parameter_tables(admin_client: 
     refused = accepted = 0
     for index, example in enumerate(cases):
         path = api_path("parameters", example.component, scratch, f"p{index}")
-        response = admin_client.request("PUT", path, body={"value": example.value}, ok_statuses=(400, 500))
+        response = own_client.request("PUT", path, body={"value": example.value}, ok_statuses=(400, 500))
         server_accepted = response.status_code < 400
-        if server_accepted:
-            admin_client.delete(path)
         expected_refused = example.table_refuses(version)
         if server_accepted == expected_refused:
             disagreements.append(
