@@ -38,7 +38,7 @@ from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.backends.import_wait import import_wait
-from rabbitadmin.backends.read_back import matches, shown_as_asked, split_by_read_back
+from rabbitadmin.backends.read_back import matches, split_by_read_back
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -516,13 +516,11 @@ class HttpBackend:
         code = ExitCode.TIMEOUT if outcome.timed_out else ExitCode.CONNECTION if outcome.unanswered else ExitCode.ERROR
         what = f"the AMQP declares of a batch of {len(objects)} object(s) stopped: {outcome.error}"
         try:
-            actual = self.read_state(sorted({obj.vhost for obj in attempted}))
+            there, missing = split_by_read_back(attempted, self.read_state, as_asked=True)
         except RabbitAdminError as read_exc:
             raise BatchFailed(
                 f"{what}; reading them back failed too ({read_exc}): outcome unknown", attempted, code
             ) from None
-        there = [obj for obj in attempted if shown_as_asked(obj, actual)]
-        missing = [obj for obj in attempted if not shown_as_asked(obj, actual)]
         report(there)
         refused = {id(obj) for obj, _reason in outcome.refused}
         unknown = sum(id(obj) not in refused for obj in missing)
