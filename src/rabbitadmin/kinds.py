@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from rabbitadmin.argument_rules import QUEUE_TYPES, RULES, ArgumentRule
@@ -138,22 +139,22 @@ class KindFacts:
     #: For kinds a definitions file keeps as runtime parameters (``section == "parameters"``): the component.
     component: str = ""
 
-    @property
+    @cached_property
     def identity(self) -> tuple[str, ...]:
         """The fields that make up the object's key, in key order."""
         return self._named(OnChange.IDENTITY)
 
-    @property
+    @cached_property
     def updatable(self) -> tuple[str, ...]:
         """Plain fields the server changes in place (secrets are compared separately)."""
         return self._named(OnChange.UPDATE)
 
-    @property
+    @cached_property
     def immutable(self) -> tuple[str, ...]:
         """Fields fixed at creation whose change is a Replace."""
         return self._named(OnChange.REPLACE)
 
-    @property
+    @cached_property
     def refused(self) -> tuple[str, ...]:
         """Fields fixed at creation whose change the plan refuses (re-creating would destroy too much)."""
         return self._named(OnChange.REFUSE)
@@ -173,8 +174,13 @@ class KindFacts:
         """Fields the server's JSON carries as they are (``FieldFacts.plain``)."""
         return tuple(f for f in self.fields if f.plain)
 
+    @cached_property
+    def _fields_by_name(self) -> dict[str, FieldFacts]:
+        return {f.name: f for f in self.fields}
+
     def field(self, name: str) -> FieldFacts:
-        return next(f for f in self.fields if f.name == name)
+        """The field called ``name``; raises ``KeyError`` for a name the kind does not have."""
+        return self._fields_by_name[name]
 
     def _named(self, how: OnChange) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.on_change is how)

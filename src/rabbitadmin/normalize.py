@@ -76,6 +76,10 @@ def normalize_parameter_value(value: JsonValue) -> JsonValue:
     return [] if value == {} else value
 
 
+#: Exact types whose ``==`` is already the server's equality when both sides have the same type.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _family(value: Any) -> type:
     if isinstance(value, bool):
         return bool
@@ -89,6 +93,9 @@ def same_value(a: Any, b: Any) -> bool:
     """Equality as the server sees JSON: ``true`` is not ``1`` and ``1.0`` is not ``1`` (Python's ``==`` says
     they are), at any depth; a tuple equals a list of the same items. The server keeps each as given
     (a parameter's value, an argument's AMQP type: ``bool``, ``long``, ``double``)."""
+    kind = type(a)
+    if kind is type(b) and kind in _SCALARS:  # the common case of a plan (a name, a flag), decided at once
+        return bool(a == b)
     family = _family(a)
     if family is not _family(b):
         return False

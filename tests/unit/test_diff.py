@@ -314,12 +314,24 @@ def test_an_argument_of_another_json_type_is_a_change_though_python_calls_it_equ
     assert compute_plan(topo(Vhost(V), Queue(V, "q", arguments={"x-flag": True, "x-n": 1.5})), current).is_empty
 
 
+class _Text(str):
+    """A str subclass (as a loader might make): the same JSON string as its plain ``str``."""
+
+
+class _Count(int):
+    """An int subclass: still a JSON number, never ``true``."""
+
+
 @pytest.mark.parametrize(
     ("a", "b", "same"),
     [
         (True, 1, False), (0, False, False), (1.0, 1, False), ({"a": [1]}, {"a": (1,)}, True), ([None], [None], True),
         ({"a": 1}, {"a": 1, "b": 2}, False), ("1", 1, False), (None, [], False),
         ({"a": {"b": True}}, {"a": {"b": 1}}, False),
+        # Same exact type on both sides (the shortcut): Python's == decides, NaN is no value's equal.
+        ("q", "q", True), ("q", "r", False), (3, 3, True), (3, 4, False), (True, True, True), (True, False, False),
+        (1.5, 1.5, True), (None, None, True), (float("nan"), float("nan"), False),
+        (_Text("q"), "q", True), (_Count(1), True, False), ({}, {}, True), ([], [], True),
     ],
 )  # fmt: skip
 def test_same_value_tells_json_types_apart(a: object, b: object, same: bool) -> None:

@@ -252,3 +252,11 @@ def test_validate_refuses_a_tracing_that_is_not_a_boolean() -> None:
 
     with pytest.raises(TopologyError, match=r"vhosts\[0\]\.tracing: expected true or false"):
         load_topology_text("vhosts: [{name: v, tracing: 'yes'}]")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_field_finds_every_field_of_a_kind_by_name_and_refuses_an_unknown_one(kind: str) -> None:
+    facts = KINDS[kind]
+    assert [facts.field(f.name) for f in facts.fields] == list(facts.fields)
+    with pytest.raises(KeyError):
+        facts.field("no-such-field")
