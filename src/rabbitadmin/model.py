@@ -10,7 +10,7 @@ has. Immutable properties of exchanges and queues always have a concrete value.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -168,6 +168,58 @@ class Queue:
     @property
     def key(self) -> Key:
         return (self.vhost, self.name)
+
+
+# -- fast makers for the hot path of validating a big file ------------------------------------------------
+# A frozen dataclass's __init__ sets each field through object.__setattr__ (nine calls for a Queue), which
+# made building the model a third of validating 2 million queues. Setting the slots through their own
+# descriptors gives the same object in about half the time (measured: 200,000 queues, 0.33 s -> 0.15 s;
+# an Origin 0.09 s -> 0.06 s). Only ``validate``'s fast path for plain queue items uses them; a test checks
+# that they set every field (a field added to Queue or Origin must be added here).
+_ORIGIN_FIELDS = ("file", "line")
+_QUEUE_FIELDS = ("vhost", "name", "type", "durable", "auto_delete", "arguments", "messages", "exclusive", "origin")
+
+
+def _makers() -> tuple[Callable[[str, int], Origin], Callable[..., Queue]]:
+    new = object.__new__
+    set_file, set_line = (Origin.__dict__[name].__set__ for name in _ORIGIN_FIELDS)
+    (set_vhost, set_name, set_type, set_durable, set_auto_delete, set_arguments, set_messages, set_exclusive,
+     set_origin) = (Queue.__dict__[name].__set__ for name in _QUEUE_FIELDS)  # fmt: skip
+
+    def new_origin(file: str, line: int) -> Origin:
+        origin = new(Origin)
+        set_file(origin, file)
+        set_line(origin, line)
+        return origin
+
+    def new_queue(
+        vhost: str,
+        name: str,
+        type: str,
+        durable: bool,
+        auto_delete: bool,
+        arguments: dict[str, JsonValue],
+        origin: Origin | None,
+    ) -> Queue:
+        queue = new(Queue)
+        set_vhost(queue, vhost)
+        set_name(queue, name)
+        set_type(queue, type)
+        set_durable(queue, durable)
+        set_auto_delete(queue, auto_delete)
+        set_arguments(queue, arguments)
+        set_messages(queue, None)
+        set_exclusive(queue, False)
+        set_origin(queue, origin)
+        return queue
+
+    return new_origin, new_queue
+
+
+#: ``Origin(file, line)``, made faster (see above).
+#: ``new_queue(vhost, name, type, durable, auto_delete, arguments, origin)``: ``Queue(...)`` as the file
+#: declares one (no messages, not exclusive), made faster (see above).
+new_origin, new_queue = _makers()
 
 
 @dataclass(frozen=True, slots=True)

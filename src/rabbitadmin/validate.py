@@ -55,6 +55,8 @@ from rabbitadmin.model import (
     UserLimit,
     Vhost,
     VhostLimit,
+    new_origin,
+    new_queue,
 )
 from rabbitadmin.normalize import (
     BOOLEAN_ARGUMENTS,
@@ -647,8 +649,8 @@ class _Validator:
             return False
         key = (vhost, name)
         seen[key] = raw.line
-        self.topology.of("queue")[key] = Queue(
-            vhost, name, q_type, durable, auto_delete, {}, origin=Origin(self.filename, raw.line)
+        self.topology.of("queue")[key] = new_queue(
+            vhost, name, q_type, durable, auto_delete, {}, new_origin(self.filename, raw.line)
         )
         return True
 
