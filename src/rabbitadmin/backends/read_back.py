@@ -26,11 +26,22 @@ def split_by_read_back(
     an object counts as there only if the server shows it with every field it was asked for (``matches``);
     else its key is enough.
 
-    Reads every vhost an object of the batch lives in (a read limits exchanges, queues, bindings and runtime
-    parameters to the vhosts it is given; vhosts, users and the rest are always read). Raises what
-    ``read_state`` raises.
+    One read (``read_batch``); raises what ``read_state`` raises.
     """
-    actual = read_state(sorted({obj.vhost for obj in batch if isinstance(obj, _IN_A_VHOST)}))
+    return split_shown(batch, read_batch(batch, read_state), as_asked=as_asked)
+
+
+def read_batch(batch: Sequence[TopologyObject], read_state: StateReader) -> Topology:
+    """The server's state as far as ``batch`` goes, in one read: every vhost an object of the batch lives in
+    (a read limits exchanges, queues, bindings and runtime parameters to the vhosts it is given; vhosts,
+    users and the rest are always read). Raises what ``read_state`` raises."""
+    return read_state(sorted({obj.vhost for obj in batch if isinstance(obj, _IN_A_VHOST)}))
+
+
+def split_shown(
+    batch: Sequence[TopologyObject], actual: Topology, *, as_asked: bool = False
+) -> tuple[list[TopologyObject], list[TopologyObject]]:
+    """``split_by_read_back`` over a state already read (``read_batch``): (there, missing), in batch order."""
     if as_asked:
         shown = [shown_as_asked(obj, actual) for obj in batch]
     else:

@@ -17,7 +17,9 @@ server answers only when all of it is done, which for W(10000) took over a minut
 Lost answers: a write whose answer was lost (``AnswerLost``: reset, cut, timed out, 502/503/504) is never
 sent again blindly. The object is read back and the write counts as done when the server shows it done
 (present and matching for a create or update, gone for a delete); otherwise it fails saying so. A failed
-import batch is read back the same way: what it created is reported done, the rest fails as one batch.
+import batch (refused, or its answer lost) is read back the same way: the objects the server shows as asked
+are reported done (all of them: the batch is done, whatever the failure), the rest (missing, or there with
+other properties) fails as one batch.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.backends.import_wait import import_wait
-from rabbitadmin.backends.read_back import matches, split_by_read_back
+from rabbitadmin.backends.read_back import matches, read_batch, split_by_read_back, split_shown
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -560,31 +562,47 @@ class HttpBackend:
         report: Callable[[Sequence[TopologyObject]], None],
         moved: Callable[[], bool] | None = None,
     ) -> None:
-        """A failed import batch: read it back; return if only its answer was lost and every object is there,
-        else report what it created and raise one ``BatchFailed`` for the rest.
+        """A failed import of ``batch`` (refused, or its answer lost): read it back, as
+        ``CtlBackend._settle_import`` does. Returns if the server shows every object as asked
+        (``read_back.matches``), whatever the failure; else reports the objects it shows as asked to
+        ``report`` and raises ``BatchFailed`` for the others, in batch order: missing, or there with other
+        properties (a queue someone declared meanwhile with other arguments is not this batch's). When the
+        read fails too, ``BatchFailed`` names the whole batch, "outcome unknown".
 
-        ``moved()`` true (the client failed over to another node since the import was sent, so the node that
-        lost its answer is gone): what the read-back shows missing is imported once more through the node in
-        use (the import only adds), and settled the same way without a third try.
+        ``moved()`` true after a lost answer (the client failed over to another node since the import was
+        sent, so the node that lost its answer is gone): the objects the read-back shows absent are imported
+        once more through the node in use, and the batch is read back and settled once more, without a third
+        try. Objects there with other properties are not sent again: the import leaves an existing queue as it
+        is (measured, 3.10.8 and 4.0.5) and would overwrite someone else's user or policy; they end failed.
         """
         what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
         try:
-            there, missing = split_by_read_back(batch, self.read_state)
+            actual = read_batch(batch, self.read_state)
         except RabbitAdminError as read_exc:
-            raise BatchFailed(f"{what}; reading them back failed too ({read_exc}): outcome unknown", batch) from None
-        if not missing and isinstance(exc, AnswerLost):
-            return  # the import was carried out; only its answer was lost
-        if isinstance(exc, AnswerLost) and moved is not None and moved():
-            try:
-                self.client.post(
-                    api_path("definitions"), to_definitions(missing), wait=import_wait(self.settings.timeout, missing)
-                )
-            except RabbitAdminError as again:
-                self._settle_batch(batch, again, report)
-            return
+            raise BatchFailed(
+                f"{what}; reading them back failed too ({read_exc}): outcome unknown", batch, exc.exit_code
+            ) from None
+        there, missing = split_shown(batch, actual, as_asked=True)
+        if not missing:
+            return  # carried out (only the answer went wrong), or refused for nothing this batch lacks
+        lost = isinstance(exc, AnswerLost)
+        if lost and moved is not None and moved():
+            absent = [obj for obj in missing if obj.key not in actual.of(obj.kind)]
+            if absent:  # else all of the rest is there with other properties: nothing to send
+                last: RabbitAdminError = exc
+                try:
+                    self.client.post(
+                        api_path("definitions"), to_definitions(absent), wait=import_wait(self.settings.timeout, absent)
+                    )
+                except RabbitAdminError as again:
+                    last = again
+                self._settle_batch(batch, last, report)  # no ``moved``: no third try
+                return
         report(there)
+        # After a lost answer (a timeout, a reset) the node may still be importing what it was sent.
+        not_there = "not shown yet (outcome unknown: the node may still carry them out)" if lost else "were not"
         raise BatchFailed(
-            f"{what}; read back from the server: {len(there)} of them were created, {len(missing)} were not",
+            f"{what}; read back from the server: {len(there)} of them were created, {len(missing)} {not_there}",
             missing,
             exc.exit_code,
         ) from None
