@@ -6,12 +6,18 @@ is not a valid maximum length", ``rabbit_runtime_parameters``/``rabbit_policy`` 
 ``rabbitmqctl import_definitions``) prints it as an Erlang binary: ``<<"Validation failed\\n\\n...">>``
 (measured on 3.10.8 and 4.0). Both backends show it as ``Validation failed <<"nope">> is not a valid maximum
 length (//bad)``.
+
+A reason can also be an Erlang term the management API encoded as JSON, where an Erlang string is a list of
+character codes: RabbitMQ 3.10.8 refuses an import over a vhost's ``max-queues`` with ``["vhost_limit_exceeded",
+[65,100,100,...]]`` (``rabbit_vhost_limit``, measured). ``json_reason`` reads those lists as the text they are.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
+from typing import Any
 
 VALIDATION_FAILED = "Validation failed"
 #: A whole line that is one Erlang binary: no unescaped quote inside (``<<"a">> is not <<"b">>`` is not one).
@@ -55,3 +61,35 @@ def readable_reason(text: str) -> str:
     """``text`` (the server's reason) as one line: Erlang binaries read, lines joined, validation unescaped."""
     lines = [line.strip() for line in "\n".join(map(readable_line, text.splitlines())).splitlines()]
     return without_html_escapes(" ".join(line for line in lines if line))
+
+
+def _char_list_text(items: list[Any]) -> str | None:
+    """The text of an Erlang string sent as a list of character codes, or None if ``items`` is not one.
+
+    Printable codes and tab, newline, return only (a list of counts is no text); codes under 256 are read as
+    UTF-8 bytes when they decode so (Erlang keeps UTF-8 text in lists of bytes as often as code points).
+    """
+    if not items or not all(type(code) is int and (code >= 32 or code in (9, 10, 13)) for code in items):
+        return None
+    if all(code < 0x110000 for code in items):
+        if max(items) < 256:
+            try:
+                return bytes(items).decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return "".join(map(chr, items))
+    return None
+
+
+def json_reason(reason: Any) -> str:
+    """A reason from the management API's JSON as text: a string as it is; an Erlang term (a list, which
+    may hold strings as lists of character codes) as its parts joined by ": "; anything else as JSON."""
+    if isinstance(reason, str):
+        return reason
+    if isinstance(reason, list):
+        text = _char_list_text(reason)
+        if text is not None:
+            return text
+        return ": ".join(json_reason(part) for part in reason)
+    return json.dumps(reason, ensure_ascii=False)
+

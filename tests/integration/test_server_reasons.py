@@ -37,3 +37,19 @@ def test_a_refused_definitions_import_reads_as_text(admin_client: HttpClient) ->
         assert admin_client.get_or_none(api_path("policies", vhost, "refused")) is None
     finally:
         delete_vhost(admin_client, vhost)
+
+
+def test_an_import_over_a_vhost_limit_reads_as_text(admin_client: HttpClient) -> None:
+    """RabbitMQ 3.10.8 sends this refusal as an Erlang term in JSON, its text as a list of character codes."""
+    vhost = f"reasons-{secrets.token_hex(3)}"
+    admin_client.put(api_path("vhosts", vhost), {})
+    try:
+        admin_client.put(api_path("vhost-limits", vhost, "max-queues"), {"value": 0})
+        queue = {"vhost": vhost, "name": "q", "durable": True, "auto_delete": False, "arguments": {}}
+        with pytest.raises(ServerError) as caught:
+            admin_client.post(api_path("definitions"), {"queues": [queue]})
+        reason = caught.value.reason
+        assert f'to virtual host "{vhost}" would exceed the limit of 0 queue(s)' in reason, reason
+        assert "[65, " not in reason and "\n" not in reason, reason
+    finally:
+        delete_vhost(admin_client, vhost)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rabbitadmin.server_reason import readable_reason
+from rabbitadmin.server_reason import json_reason, readable_reason
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,33 @@ from rabbitadmin.server_reason import readable_reason
 )
 def test_a_refusal_reads_as_one_line_of_text(reason: str, readable: str) -> None:
     assert readable_reason(reason) == readable
+
+
+_LIMIT_TEXT = 'Adding 1 queue(s) to virtual host "lim" would exceed the limit of 0 queue(s).\n\nImport aborted!'
+
+
+@pytest.mark.parametrize(
+    ("reason", "text"),
+    [
+        # POST /api/definitions over a vhost's max-queues on 3.10.8: {vhost_limit_exceeded, "Adding ..."}
+        (["vhost_limit_exceeded", [ord(c) for c in _LIMIT_TEXT]], f"vhost_limit_exceeded: {_LIMIT_TEXT}"),
+        ("Object Not Found", "Object Not Found"),
+        ([99, 97, 102, 195, 169], "café"),  # UTF-8 bytes in a list
+        ([99, 97, 102, 233], "café"),  # Latin-1 / code points
+        ([0x1F407, 32, 113], "\U0001f407 q"),  # code points above 255
+        ([1, 2, 3], "1: 2: 3"),  # not text (control codes): the parts as they are
+        ([], ""),
+        ({"a": [1]}, '{"a": [1]}'),
+        (["a", ["b", [104, 105]]], "a: b: hi"),
+    ],
+)
+def test_a_reason_sent_as_an_erlang_term_reads_as_text(reason: object, text: str) -> None:
+    assert json_reason(reason) == text
+
+
+def test_the_limit_refusal_reads_as_one_line() -> None:
+    reason = ["vhost_limit_exceeded", [ord(c) for c in _LIMIT_TEXT]]
+    assert readable_reason(json_reason(reason)) == (
+        'vhost_limit_exceeded: Adding 1 queue(s) to virtual host "lim" would exceed the limit of 0 queue(s). '
+        "Import aborted!"
+    )

@@ -52,7 +52,7 @@ from rabbitadmin.errors import (
     ServerError,
     UnaddressableName,
 )
-from rabbitadmin.server_reason import readable_reason
+from rabbitadmin.server_reason import json_reason, readable_reason
 from rabbitadmin.urls import redact_url
 
 JSON = Any
@@ -447,5 +447,5 @@ def _reason(response: requests.Response) -> str:
     if isinstance(payload, dict):
         reason = payload.get("reason") or payload.get("error")
         if reason:
-            return readable_reason(str(reason))
+            return readable_reason(json_reason(reason))
     return str(payload)[:300]
