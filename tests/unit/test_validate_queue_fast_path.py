@@ -2,7 +2,8 @@
 
 ``_Validator.plain_queue`` adds an item like ``{name: q.0000001}`` without the field readers; everything else
 goes through ``_Validator.queue``. Each file below is validated both ways (the fast path switched off by
-emptying its set of fields) and must give the same queues, origins, absent marks, warnings and problems.
+a ``plain_queue`` that takes nothing) and must give the same queues, origins, absent marks, warnings and
+problems.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _file(items: list[str], default_type: str | None = None) -> str:
 def _outcome(text: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
     with monkeypatch.context() as patch:
         if not fast:
-            patch.setattr(validate, "_QUEUE_FAST_FIELDS", frozenset())
+            patch.setattr(validate._Validator, "plain_queue", lambda *_: False)  # every item to ``queue``
         try:
             document = parse_document(text, "t.yaml")
             topology = validate.validate_document(document, "t.yaml", base_dir=Path("."), consume=True)
