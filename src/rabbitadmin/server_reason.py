@@ -22,6 +22,11 @@ from typing import Any
 VALIDATION_FAILED = "Validation failed"
 #: A whole line that is one Erlang binary: no unescaped quote inside (``<<"a">> is not <<"b">>`` is not one).
 _ERLANG_BINARY = re.compile(r'^<<"((?:[^"\\]|\\.)*)">>$')
+#: An Elixir-printed ``{:atom, 'charlist'}`` or ``{:atom, "string"}`` (RabbitMQ 3.10.8's rabbitmqctl prints an
+#: import over a vhost limit so: ``{:vhost_limit_exceeded, 'Adding 1 queue(s) ...\n\nImport aborted!'}``).
+_ELIXIR_ERROR_TUPLE = re.compile(
+    r"""^\{:(?P<atom>[a-z_][A-Za-z0-9_]*), (?:'(?P<single>(?:[^'\\]|\\.)*)'|"(?P<double>(?:[^"\\]|\\.)*)")\}$"""
+)
 _ERLANG_ESCAPE = re.compile(r"\\([0-7]{1,3}|.)")
 _ERLANG_ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", '"': b'"', "\\": b"\\", "'": b"'"}
 
@@ -46,10 +51,19 @@ def erlang_text(escaped: str) -> str | None:
 
 
 def readable_line(line: str) -> str:
-    """``line`` itself, or the text of the Erlang binary it is (which may hold several lines)."""
-    binary = _ERLANG_BINARY.match(line.strip())
-    text = None if binary is None else erlang_text(binary.group(1))
-    return line if text is None else text
+    """``line`` itself, or the text it holds when it is one Erlang binary (which may hold several lines) or
+    one error tuple as rabbitmqctl prints it (``{:vhost_limit_exceeded, 'Adding ...'}``: ``vhost_limit_exceeded:
+    Adding ...``)."""
+    stripped = line.strip()
+    binary = _ERLANG_BINARY.match(stripped)
+    if binary is not None:
+        text = erlang_text(binary.group(1))
+        return line if text is None else text
+    error = _ELIXIR_ERROR_TUPLE.match(stripped)
+    if error is not None:
+        text = erlang_text(error.group("single") if error.group("single") is not None else error.group("double"))
+        return line if text is None else f"{error.group('atom')}: {text}"
+    return line
 
 
 def without_html_escapes(reason: str) -> str:

@@ -467,3 +467,25 @@ def test_a_refused_import_reports_what_the_server_created_before_refusing(
     finally:
         bare_backend.delete(user)
         bare_backend.ctl.run(["delete_vhost", "--", vhost])
+
+
+def test_an_import_over_a_vhost_limit_reads_as_text(bare_backend: CtlBackend) -> None:
+    """rabbitmqctl 3.10 prints this refusal as an Elixir tuple holding a charlist with escaped newlines; 4.0 as
+    plain text. Either way the reason reads as one line of text and nothing is created."""
+    from rabbitadmin.errors import BatchFailed
+    from rabbitadmin.model import Queue, VhostLimit
+
+    vhost = f"limited-{secrets.token_hex(3)}"
+    apply(bare_backend, f"vhosts:\n  - name: {vhost}\n")
+    try:
+        bare_backend.update(VhostLimit(vhost, "max-queues", 0))
+        queues = [Queue(vhost, f"q{i}") for i in range(2)]
+        with pytest.raises(BatchFailed) as caught:
+            bare_backend.create(queues)
+        message = str(caught.value)
+        assert f'to virtual host "{vhost}" would exceed the limit of 0 queue(s).' in message, message
+        assert "\\n" not in message and "{:" not in message, message
+        assert "0 of them were created, 2 were not" in message
+        assert bare_backend.read_state([vhost]).queues == {}
+    finally:
+        bare_backend.ctl.run(["delete_vhost", "--", vhost])

@@ -29,6 +29,16 @@ from rabbitadmin.server_reason import json_reason, readable_reason
         ('<<"a">> is not one of <<"b">>', '<<"a">> is not one of <<"b">>'),
         ('<<"caf\\303\\251 \\"q\\"">>', 'café "q"'),
         ('<<"odd \\x escape">>', '<<"odd \\x escape">>'),
+        # rabbitmqctl 3.10.8 import_definitions over a vhost's max-queues: an Elixir tuple holding a charlist
+        (
+            "{:vhost_limit_exceeded, 'Adding 1 queue(s) to virtual host \"lim\" would exceed the limit of 0 "
+            "queue(s).\\n\\nImport aborted!'}",
+            'vhost_limit_exceeded: Adding 1 queue(s) to virtual host "lim" would exceed the limit of 0 queue(s). '
+            "Import aborted!",
+        ),
+        ('{:some_error, "it \\"quoted\\""}', 'some_error: it "quoted"'),
+        ("{:a, 'x'} and more", "{:a, 'x'} and more"),  # not one tuple: as written
+        ("{:a, 'odd \\x'}", "{:a, 'odd \\x'}"),  # an escape it does not know: as written
         (
             "PRECONDITION_FAILED - inequivalent arg 'durable'\n for queue 'q'",
             "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'q'",
