@@ -180,7 +180,11 @@ _ORIGIN_FIELDS = ("file", "line")
 _QUEUE_FIELDS = ("vhost", "name", "type", "durable", "auto_delete", "arguments", "messages", "exclusive", "origin")
 
 
-def _makers() -> tuple[Callable[[str, int], Origin], Callable[..., Queue]]:
+#: ``new_queue``'s signature, spelled out so that mypy checks its callers.
+QueueMaker = Callable[[str, str, str, bool, bool, dict[str, JsonValue], Origin | None], Queue]
+
+
+def _makers() -> tuple[Callable[[str, int], Origin], QueueMaker]:
     new = object.__new__
     set_file, set_line = (Origin.__dict__[name].__set__ for name in _ORIGIN_FIELDS)
     (set_vhost, set_name, set_type, set_durable, set_auto_delete, set_arguments, set_messages, set_exclusive,

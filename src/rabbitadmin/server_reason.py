@@ -77,22 +77,50 @@ def readable_reason(text: str) -> str:
     return without_html_escapes(" ".join(line for line in lines if line))
 
 
-def _char_list_text(items: list[Any]) -> str | None:
-    """The text of an Erlang string sent as a list of character codes, or None if ``items`` is not one.
+def _printable(code: Any) -> bool:
+    """A character code that text holds: printable (no C0 or C1 control, no surrogate), or tab, newline, return."""
+    return type(code) is int and (
+        32 <= code < 127 or 160 <= code < 0xD800 or 0xE000 <= code < 0x110000 or code in (9, 10, 13)
+    )
 
-    Printable codes and tab, newline, return only (a list of counts is no text); codes under 256 are read as
-    UTF-8 bytes when they decode so (Erlang keeps UTF-8 text in lists of bytes as often as code points).
-    """
-    if not items or not all(type(code) is int and (code >= 32 or code in (9, 10, 13)) for code in items):
-        return None
-    if all(code < 0x110000 for code in items):
-        if max(items) < 256:
-            try:
-                return bytes(items).decode("utf-8")
+
+def _flat(items: list[Any]) -> list[Any] | None:
+    """An Erlang iolist's codes in order (a string may come as nested lists), or None if it holds anything else."""
+    codes: list[Any] = []
+    for item in items:
+        if isinstance(item, list):
+            inner = _flat(item)
+            if inner is None:
+                return None
+            codes.extend(inner)
+        elif type(item) is int:
+            codes.append(item)
+        else:
+            return None
+    return codes
+
+
+def _char_list_text(items: list[Any]) -> str | None:
+    """The text of an Erlang string sent as a list of character codes (nested lists flattened), or None if
+    ``items`` is not one: printable codes and tab, newline, return only (a list of counts or ports is no text
+    when it holds a control code; one of printable codes cannot be told from text, and is read as text).
+    Codes all under 256 are read as UTF-8 bytes when they decode so (Erlang keeps UTF-8 text in lists of
+    bytes as often as code points)."""
+    codes = _flat(items)
+    if not codes or not all(_printable(code) for code in codes):
+        if codes and max(codes) < 256 and all(type(code) is int and code >= 0 for code in codes):
+            try:  # UTF-8 bytes: their continuation bytes (128-191) are C1 codes as code points
+                text = bytes(codes).decode("utf-8")
             except UnicodeDecodeError:
-                pass
-        return "".join(map(chr, items))
-    return None
+                return None
+            return text if all(_printable(ord(char)) for char in text) else None
+        return None
+    if max(codes) < 256:
+        try:
+            return bytes(codes).decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return "".join(map(chr, codes))
 
 
 def json_reason(reason: Any) -> str:
@@ -104,6 +132,5 @@ def json_reason(reason: Any) -> str:
         text = _char_list_text(reason)
         if text is not None:
             return text
-        return ": ".join(json_reason(part) for part in reason)
+        return ": ".join(text for text in map(json_reason, reason) if text)
     return json.dumps(reason, ensure_ascii=False)
-

@@ -606,9 +606,7 @@ class _Validator:
             f"{path}.",
             lambda i, p: self.queue(vhost, default_type, i, p),
             # What plain_queue reads for every item, looked up once per vhost (2 million items in a big file).
-            partial(
-                self.plain_queue, vhost, default_type, self.seen.setdefault("queue", {}), self.topology.queues
-            ),
+            partial(self.plain_queue, vhost, default_type, self.seen.setdefault("queue", {}), self.topology.queues),
         )
 
     def plain_queue(
@@ -657,9 +655,7 @@ class _Validator:
         ):
             return False
         seen[key] = raw.line
-        queues[key] = new_queue(
-            vhost, name, q_type, durable, auto_delete, {}, new_origin(self.filename, raw.line)
-        )
+        queues[key] = new_queue(vhost, name, q_type, durable, auto_delete, {}, new_origin(self.filename, raw.line))
         return True
 
     def binding(self, vhost: str, item: LocatedDict, path: str) -> None:

@@ -348,7 +348,7 @@ def test_a_refused_import_whose_queue_exists_with_other_arguments_fails_it() -> 
     with pytest.raises(BatchFailed) as caught:
         backend.create([asked], progress=done.extend)
     assert caught.value.failed == [asked] and done == []
-    assert "0 of them were created, 1 were not" in str(caught.value)
+    assert "0 of them were created, 1 is there with other properties" in str(caught.value)
 
 
 def test_an_import_whose_answer_was_lost_counts_as_done_when_every_object_is_there_as_asked() -> None:

@@ -65,6 +65,11 @@ _LIMIT_TEXT = 'Adding 1 queue(s) to virtual host "lim" would exceed the limit of
         ([], ""),
         ({"a": [1]}, '{"a": [1]}'),
         (["a", ["b", [104, 105]]], "a: b: hi"),
+        (["error", [[72, 105], [32, 116, 104, 101, 114, 101]]], "error: Hi there"),  # an iolist: nested lists
+        ([226, 128, 148, 32, 120], "\u2014 x"),  # UTF-8 bytes whose continuation bytes are C1 codes
+        ([127, 128, 159], "127: 128: 159"),  # DEL and C1 controls: no text
+        (["error", [0xD800, 0xDC00]], "error: 55296: 56320"),  # surrogates: no text (not encodable)
+        (["error", []], "error"),  # an empty part adds nothing
     ],
 )
 def test_a_reason_sent_as_an_erlang_term_reads_as_text(reason: object, text: str) -> None:

@@ -20,15 +20,15 @@ _IN_A_VHOST = (Exchange, Queue, Binding, Parameter)
 
 
 def split_by_read_back(
-    batch: Sequence[TopologyObject], read_state: StateReader, *, as_asked: bool = False
+    batch: Sequence[TopologyObject], read_state: StateReader
 ) -> tuple[list[TopologyObject], list[TopologyObject]]:
-    """(there, missing): the objects of ``batch`` the server shows and the others, in batch order. ``as_asked``:
-    an object counts as there only if the server shows it with every field it was asked for (``matches``);
-    else its key is enough.
+    """(there, missing): the objects of ``batch`` the server shows as asked and the others, in batch order. An
+    object counts as there only if the server shows it with every field it was asked for (``matches``): a
+    queue someone declared meanwhile with other arguments is not this batch's.
 
     One read (``read_batch``); raises what ``read_state`` raises.
     """
-    return split_shown(batch, read_batch(batch, read_state), as_asked=as_asked)
+    return split_shown(batch, read_batch(batch, read_state))
 
 
 def read_batch(batch: Sequence[TopologyObject], read_state: StateReader) -> Topology:
@@ -39,13 +39,10 @@ def read_batch(batch: Sequence[TopologyObject], read_state: StateReader) -> Topo
 
 
 def split_shown(
-    batch: Sequence[TopologyObject], actual: Topology, *, as_asked: bool = False
+    batch: Sequence[TopologyObject], actual: Topology
 ) -> tuple[list[TopologyObject], list[TopologyObject]]:
     """``split_by_read_back`` over a state already read (``read_batch``): (there, missing), in batch order."""
-    if as_asked:
-        shown = [shown_as_asked(obj, actual) for obj in batch]
-    else:
-        shown = [obj.key in actual.of(obj.kind) for obj in batch]
+    shown = [shown_as_asked(obj, actual) for obj in batch]
     there = [obj for obj, is_shown in zip(batch, shown, strict=True) if is_shown]
     missing = [obj for obj, is_shown in zip(batch, shown, strict=True) if not is_shown]
     return there, missing
@@ -67,3 +64,25 @@ def shown_as_asked(obj: TopologyObject, actual: Topology) -> bool:
     """Whether ``actual`` holds ``obj`` with every field it manages (``matches``)."""
     shown = actual.of(obj.kind).get(obj.key)
     return shown is not None and matches(obj, shown)
+
+
+#: What a failed import's objects that are not there yet are called when the node may still be importing.
+MAY_FOLLOW = "not shown yet (outcome unknown: the node may still carry them out)"
+
+
+def read_back_words(
+    there: Sequence[TopologyObject], missing: Sequence[TopologyObject], actual: Topology, *, may_follow: bool
+) -> str:
+    """The read-back's count for a failed batch, as both backends word it: ``read back from the server: N of them
+    were created, M were not, K are there with other properties``. ``missing`` is split by ``actual`` into
+    objects the server does not show at all ("were not", or ``MAY_FOLLOW`` when ``may_follow``: a timeout or a
+    lost answer, the node may still be importing) and objects it shows with other properties (an import
+    leaves those as they are, so they will not change)."""
+    absent = sum(1 for obj in missing if obj.key not in actual.of(obj.kind))
+    differing = len(missing) - absent
+    parts = [f"{len(there)} of them were created"]
+    if absent or not differing:
+        parts.append(f"{absent} {MAY_FOLLOW if may_follow else 'were not'}")
+    if differing:
+        parts.append(f"{differing} {'is' if differing == 1 else 'are'} there with other properties")
+    return "read back from the server: " + ", ".join(parts)

@@ -45,7 +45,7 @@ from rabbitadmin.backends.ctl.runner import (
     table_arguments,
 )
 from rabbitadmin.backends.import_wait import import_wait
-from rabbitadmin.backends.read_back import split_by_read_back
+from rabbitadmin.backends.read_back import read_back_words, read_batch, split_shown
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
 from rabbitadmin.errors import BatchFailed, CtlError, ExitCode, MessagesArrived, RabbitAdminError
@@ -316,7 +316,7 @@ class CtlBackend:
         what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
         permanent = bool(getattr(exc, "permanent", False))
         try:
-            there, missing = split_by_read_back(batch, self.read_state, as_asked=True)
+            actual = read_batch(batch, self.read_state)
         except RabbitAdminError as read_exc:
             raise BatchFailed(
                 f"{what}; reading them back failed too ({read_exc}): outcome unknown",
@@ -324,17 +324,15 @@ class CtlBackend:
                 exc.exit_code,
                 permanent=permanent,
             ) from None
+        there, missing = split_shown(batch, actual)
         if not missing:
             return
         if progress is not None and there:
             progress(there)
         # A timed-out rabbitmqctl was killed, but the node may still be importing what it was sent.
-        if exc.exit_code in (ExitCode.TIMEOUT, ExitCode.CONNECTION):
-            not_there = "not shown yet (outcome unknown: the node may still carry them out)"
-        else:
-            not_there = "were not"
+        may_follow = exc.exit_code in (ExitCode.TIMEOUT, ExitCode.CONNECTION)
         raise BatchFailed(
-            f"{what}; read back from the server: {len(there)} of them were created, {len(missing)} {not_there}",
+            f"{what}; {read_back_words(there, missing, actual, may_follow=may_follow)}",
             missing,
             exc.exit_code,
             permanent=permanent,

@@ -40,7 +40,7 @@ from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.backends.import_wait import import_wait
-from rabbitadmin.backends.read_back import matches, read_batch, split_by_read_back, split_shown
+from rabbitadmin.backends.read_back import matches, read_back_words, read_batch, split_by_read_back, split_shown
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -518,7 +518,7 @@ class HttpBackend:
         code = ExitCode.TIMEOUT if outcome.timed_out else ExitCode.CONNECTION if outcome.unanswered else ExitCode.ERROR
         what = f"the AMQP declares of a batch of {len(objects)} object(s) stopped: {outcome.error}"
         try:
-            there, missing = split_by_read_back(attempted, self.read_state, as_asked=True)
+            there, missing = split_by_read_back(attempted, self.read_state)
         except RabbitAdminError as read_exc:
             raise BatchFailed(
                 f"{what}; reading them back failed too ({read_exc}): outcome unknown", attempted, code
@@ -571,9 +571,10 @@ class HttpBackend:
 
         ``moved()`` true after a lost answer (the client failed over to another node since the import was
         sent, so the node that lost its answer is gone): the objects the read-back shows absent are imported
-        once more through the node in use, and the batch is read back and settled once more, without a third
-        try. Objects there with other properties are not sent again: the import leaves an existing queue as it
-        is (measured, 3.10.8 and 4.0.5) and would overwrite someone else's user or policy; they end failed.
+        once more through the node in use. Answered, they are done (no second read); failed too, the batch is
+        read back and settled once more, without a third try. Objects there with other properties are not sent
+        again: the import leaves an existing queue as it is (measured, 3.10.8 and 4.0.5) and would overwrite
+        someone else's user or policy; they end failed.
         """
         what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
         try:
@@ -582,29 +583,32 @@ class HttpBackend:
             raise BatchFailed(
                 f"{what}; reading them back failed too ({read_exc}): outcome unknown", batch, exc.exit_code
             ) from None
-        there, missing = split_shown(batch, actual, as_asked=True)
+        there, missing = split_shown(batch, actual)
         if not missing:
             return  # carried out (only the answer went wrong), or refused for nothing this batch lacks
         lost = isinstance(exc, AnswerLost)
         if lost and moved is not None and moved():
             absent = [obj for obj in missing if obj.key not in actual.of(obj.kind)]
             if absent:  # else all of the rest is there with other properties: nothing to send
-                last: RabbitAdminError = exc
                 try:
                     self.client.post(
                         api_path("definitions"), to_definitions(absent), wait=import_wait(self.settings.timeout, absent)
                     )
                 except RabbitAdminError as again:
-                    last = again
-                self._settle_batch(batch, last, report)  # no ``moved``: no third try
-                return
+                    self._settle_batch(batch, again, report)  # read back once more; no ``moved``: no third try
+                    return
+                # The node in use imported them: done, with what the first read showed; what is left is there
+                # with other properties, which an import leaves as it is.
+                done = {id(obj) for obj in (*there, *absent)}  # by identity: a batch may hold 20,000 objects
+                there = [obj for obj in batch if id(obj) in done]
+                missing = [obj for obj in missing if id(obj) not in done]
+                if not missing:
+                    return  # the whole batch is done (the caller reports it)
+                lost = False
         report(there)
         # After a lost answer (a timeout, a reset) the node may still be importing what it was sent.
-        not_there = "not shown yet (outcome unknown: the node may still carry them out)" if lost else "were not"
         raise BatchFailed(
-            f"{what}; read back from the server: {len(there)} of them were created, {len(missing)} {not_there}",
-            missing,
-            exc.exit_code,
+            f"{what}; {read_back_words(there, missing, actual, may_follow=lost)}", missing, exc.exit_code
         ) from None
 
     def create_one(self, obj: TopologyObject) -> None:
