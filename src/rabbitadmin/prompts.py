@@ -67,6 +67,15 @@ def ask_secret(prompt: str, *, stream: IO[str] | None = None) -> str | None:
             _say(out, "\n")  # the Enter the person typed was not echoed either
 
 
+def require_secret(prompt: str) -> str:
+    """``ask_secret``, for a command that cannot go on without an answer: end of input raises ``UsageError``
+    ("no password given (end of input)") instead of returning None."""
+    answer = ask_secret(prompt)
+    if answer is None:
+        raise UsageError("no password given (end of input)")
+    return answer
+
+
 @contextlib.contextmanager
 def _echo_off(fd: int) -> Iterator[None]:
     try:

@@ -20,7 +20,7 @@ from rabbitadmin.cli_support import cli_state, err, error_boundary, output_of, t
 from rabbitadmin.connection import read_password_file
 from rabbitadmin.errors import UsageError
 from rabbitadmin.model import Secret
-from rabbitadmin.prompts import ask_secret
+from rabbitadmin.prompts import require_secret
 
 
 def make_ops(ctx: typer.Context) -> AdminOps:
@@ -65,17 +65,10 @@ def read_password(file: str | None, env: str | None, *, confirm: bool, prompt: s
     if not sys.stdin.isatty():
         raise UsageError("no terminal to ask for the password on: use --password-file or --password-env")
     while True:  # as a password prompt does: an empty answer or two that differ are asked again
-        value = ask_secret(prompt)
-        if value is None:
-            raise UsageError("no password given (end of input)")
+        value = require_secret(prompt)
         if not value:
             continue
-        if not confirm:
-            return Secret(value)
-        again = ask_secret("Repeat for confirmation")
-        if again is None:
-            raise UsageError("no password given (end of input)")
-        if again == value:
+        if not confirm or require_secret("Repeat for confirmation") == value:
             return Secret(value)
         err("Error: the two entered values do not match.")
 

@@ -29,7 +29,7 @@ from rabbitadmin.engine import ApplyResult, EngineSession, LockOptions, check_sa
 from rabbitadmin.engine.plan import Action
 from rabbitadmin.errors import RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
-from rabbitadmin.prompts import ask_secret
+from rabbitadmin.prompts import require_secret
 from rabbitadmin.render import make_console, render_plan, render_result
 from rabbitadmin.tutorials.scenarios import (
     DEFAULT_VHOST,
@@ -201,15 +201,9 @@ def _prompt_password(*, confirm: bool) -> Secret:
     """Ask on a terminal; without one, say where the password can come from instead."""
     if not sys.stdin.isatty():
         raise UsageError(f"the tutorial user's password is needed: set {PASSWORD_ENV} or pass --tutorial-password-file")
-    first = ask_secret(f"Password for the tutorial user {TUTORIAL_USER}")
-    if first is None:
-        raise UsageError("no password given (end of input)")
-    if first and confirm:
-        again = ask_secret("Again")
-        if again is None:
-            raise UsageError("no password given (end of input)")
-        if again != first:
-            raise UsageError("the two passwords differ")
+    first = require_secret(f"Password for the tutorial user {TUTORIAL_USER}")
+    if first and confirm and require_secret("Again") != first:
+        raise UsageError("the two passwords differ")
     if not first:
         raise UsageError("an empty password is not accepted")
     return Secret(first)
