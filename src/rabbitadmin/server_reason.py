@@ -14,6 +14,7 @@ character codes: RabbitMQ 3.10.8 refuses an import over a vhost's ``max-queues``
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
@@ -77,16 +78,14 @@ def readable_reason(text: str) -> str:
     return without_html_escapes(" ".join(line for line in lines if line))
 
 
-def _printable(code: Any) -> bool:
+def _printable(code: int) -> bool:
     """A character code that text holds: printable (no C0 or C1 control, no surrogate), or tab, newline, return."""
-    return type(code) is int and (
-        32 <= code < 127 or 160 <= code < 0xD800 or 0xE000 <= code < 0x110000 or code in (9, 10, 13)
-    )
+    return 32 <= code < 127 or 160 <= code < 0xD800 or 0xE000 <= code < 0x110000 or code in (9, 10, 13)
 
 
-def _flat(items: list[Any]) -> list[Any] | None:
+def _flat(items: list[Any]) -> list[int] | None:
     """An Erlang iolist's codes in order (a string may come as nested lists), or None if it holds anything else."""
-    codes: list[Any] = []
+    codes: list[int] = []
     for item in items:
         if isinstance(item, list):
             inner = _flat(item)
@@ -102,25 +101,20 @@ def _flat(items: list[Any]) -> list[Any] | None:
 
 def _char_list_text(items: list[Any]) -> str | None:
     """The text of an Erlang string sent as a list of character codes (nested lists flattened), or None if
-    ``items`` is not one: printable codes and tab, newline, return only (a list of counts or ports is no text
-    when it holds a control code; one of printable codes cannot be told from text, and is read as text).
-    Codes all under 256 are read as UTF-8 bytes when they decode so (Erlang keeps UTF-8 text in lists of
-    bytes as often as code points)."""
+    ``items`` is not one: the text must be printable (tab, newline and return allowed). A list of counts or
+    ports is no text when it holds a control code; one of printable codes cannot be told from text, and is
+    read as text. Codes all under 256 are read as UTF-8 bytes when they decode so (Erlang keeps UTF-8 text in
+    lists of bytes as often as code points; their continuation bytes are C1 codes as code points)."""
     codes = _flat(items)
-    if not codes or not all(_printable(code) for code in codes):
-        if codes and max(codes) < 256 and all(type(code) is int and code >= 0 for code in codes):
-            try:  # UTF-8 bytes: their continuation bytes (128-191) are C1 codes as code points
-                text = bytes(codes).decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-            return text if all(_printable(ord(char)) for char in text) else None
+    if not codes or min(codes) < 0 or max(codes) >= 0x110000:
         return None
+    text = None
     if max(codes) < 256:
-        try:
-            return bytes(codes).decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-    return "".join(map(chr, codes))
+        with contextlib.suppress(UnicodeDecodeError):  # not UTF-8: code points, below
+            text = bytes(codes).decode("utf-8")
+    if text is None:
+        text = "".join(map(chr, codes))
+    return text if all(_printable(ord(char)) for char in text) else None
 
 
 def json_reason(reason: Any) -> str:

@@ -66,6 +66,11 @@ def shown_as_asked(obj: TopologyObject, actual: Topology) -> bool:
     return shown is not None and matches(obj, shown)
 
 
+def not_shown(objects: Iterable[TopologyObject], actual: Topology) -> list[TopologyObject]:
+    """The objects ``actual`` does not hold at all, not even with other properties (by key), in order."""
+    return [obj for obj in objects if obj.key not in actual.of(obj.kind)]
+
+
 #: What a failed import's objects that are not there yet are called when the node may still be importing.
 MAY_FOLLOW = "not shown yet (outcome unknown: the node may still carry them out)"
 
@@ -78,7 +83,7 @@ def read_back_words(
     objects the server does not show at all ("were not", or ``MAY_FOLLOW`` when ``may_follow``: a timeout or a
     lost answer, the node may still be importing) and objects it shows with other properties (an import
     leaves those as they are, so they will not change)."""
-    absent = sum(1 for obj in missing if obj.key not in actual.of(obj.kind))
+    absent = len(not_shown(missing, actual))
     differing = len(missing) - absent
     parts = [f"{len(there)} of them were created"]
     if absent or not differing:

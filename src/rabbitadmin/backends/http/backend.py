@@ -40,7 +40,14 @@ from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
 from rabbitadmin.backends.import_wait import import_wait
-from rabbitadmin.backends.read_back import matches, read_back_words, read_batch, split_by_read_back, split_shown
+from rabbitadmin.backends.read_back import (
+    matches,
+    not_shown,
+    read_back_words,
+    read_batch,
+    split_by_read_back,
+    split_shown,
+)
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
@@ -588,7 +595,7 @@ class HttpBackend:
             return  # carried out (only the answer went wrong), or refused for nothing this batch lacks
         lost = isinstance(exc, AnswerLost)
         if lost and moved is not None and moved():
-            absent = [obj for obj in missing if obj.key not in actual.of(obj.kind)]
+            absent = not_shown(missing, actual)
             if absent:  # else all of the rest is there with other properties: nothing to send
                 try:
                     self.client.post(
