@@ -31,8 +31,8 @@ from typing import Any
 
 import pika
 
+from rabbitadmin.backends.amqp_eligibility import Declarable
 from rabbitadmin.backends.http import amqp_declare
-from rabbitadmin.backends.http.amqp_eligibility import Declarable
 from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings

@@ -18,8 +18,8 @@ from rabbitadmin import __version__, fleet, sandbox_cluster_cli
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.admin import register_daily
 from rabbitadmin.audit.cli import register as register_audit
+from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, lock_transport
-from rabbitadmin.backends.http.amqp_eligibility import CreateWith
 from rabbitadmin.cli_entry import run as run_command
 from rabbitadmin.cli_entry import wants_json
 from rabbitadmin.cli_support import (
@@ -275,7 +275,8 @@ def apply(
         CreateWith.auto,
         "--create-with",
         help="Large batches of exchanges, queues and bindings: auto (AMQP declares when eligible and at least"
-        " 2,000 objects, else the definitions import), import, or amqp (AMQP when eligible, any size). HTTP only.",
+        " 2,000 objects, else the definitions import), import, or amqp (AMQP when eligible, any size). With"
+        " --backend ctl the declares run on the node (RabbitMQ's Erlang AMQP client).",
     ),
     parallel_targets: int = fleet.PARALLEL_TARGETS_OPTION,
     summary: bool = SUMMARY_OPTION,
@@ -291,9 +292,6 @@ def apply(
         state = cli_state(ctx)
         if definitions_vhost is not None and state.fleet is not None:
             raise UsageError("a per-vhost definitions import goes to one server: give one target")
-        if create_with is not CreateWith.auto and state.fleet is None and state.backend != "http":
-            # Said, not ignored: rabbitmqctl has no AMQP route to choose (a fleet's ctl targets just import).
-            raise UsageError(f"--create-with {create_with.value} is for the HTTP backend; --backend ctl imports")
         if state.fleet is not None:
             options = fleet.ApplyOptions(
                 prune, yes, allow_data_loss, parallel, lock_timeout, no_lock, create_with.value

@@ -379,6 +379,11 @@ class ApplyInterrupted(PartialApply):
     headline = "interrupted (Ctrl-C or SIGTERM): requests in flight finished, no new one was sent"
 
 
+class DeclaresUnavailable(Exception):
+    """The node cannot run the ctl backend's declares (no AMQP client there, or the declares' file could not be
+    read); nothing was sent, and the backend imports instead. The message says why."""
+
+
 class LockVhostMissing(Exception):
     """The vhost to lock does not exist (yet); internal to the apply lock (``engine.apply_lock``)."""
 

@@ -316,7 +316,7 @@ class ApplyOptions:
     parallel: int | None = None  # --parallel: requests in flight per target (else the target's, else default)
     lock_timeout: float = 30.0
     no_lock: bool = False
-    create_with: str = "auto"  # --create-with: AMQP declares or the import for large creates (HTTP targets)
+    create_with: str = "auto"  # --create-with: AMQP declares or the import for large creates
 
 
 def apply_fleet(state: CliState, file: Path, options: ApplyOptions, *, limit: int, output: OutputFormat) -> int:

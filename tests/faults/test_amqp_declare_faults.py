@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from rabbitadmin.backends.http.amqp_eligibility import CreateWith
+from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings

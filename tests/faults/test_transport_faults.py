@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http import backend as http_backend
-from rabbitadmin.backends.http.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings

@@ -22,8 +22,8 @@ import pika
 import pytest
 import yaml
 
+from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http.amqp_declare import CONNECTION_NAME, declare_pipelined
-from rabbitadmin.backends.http.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http.amqp_probe import connection_parameters
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
@@ -214,6 +214,41 @@ def planned_by_amqp(
     return document, engine, make_plan(load_topology_text(text(document)), engine)
 
 
+def declare_transient(settings: ConnectionSettings, vhost: str, queue: str) -> None:
+    """Another client declares ``queue`` as transient (a planned durable declare of it is then refused)."""
+    credentials = pika.PlainCredentials(settings.user, settings.password.reveal() if settings.password else "")
+    with pika.BlockingConnection(pika.ConnectionParameters(settings.host, settings.amqp_port, vhost, credentials)) as c:
+        c.channel().queue_declare(queue, durable=False)
+
+
+def check_refused_part_way(
+    caught: PartialApply, plan: Plan, declared: int, client: HttpClient, vhost: str, queue: str
+) -> None:
+    """The apply of ``plan`` stopped on the refused declare of ``queue``: exit 5 as for a failed import
+    batch, that queue the one failure (the server's reason named), every object answered done (``declared``
+    of them) and shown, the bindings phase never started, every change accounted for."""
+    result = caught.result
+    assert caught.exit_code == ExitCode.PARTIAL
+    errors = {change.key: error for change, error in result.failed}
+    assert list(errors) == [(vhost, queue)]
+    assert "PRECONDITION_FAILED" in errors[(vhost, queue)]
+    assert result.done and declared == len(result.done)
+    assert all(change.kind != "binding" for change in result.done)
+    shown = {q["name"] for q in client.get(api_path("queues", vhost), {"columns": "name"})}
+    assert {change.key[1] for change in result.done if change.kind == "queue"} <= shown
+    assert any(change.kind == "binding" for change in result.not_attempted)
+    assert len(result.done) + len(result.failed) + len(result.not_attempted) == len(plan.changes)
+
+
+def reapply_converges(engine: Any, document: dict[str, Any]) -> None:
+    """A second apply (the data-loss flag: the empty transient queue is replaced) leaves nothing to do."""
+    try:
+        execute_plan(make_plan(load_topology_text(text(document)), engine), engine, allow_data_loss=True)
+        assert make_plan(load_topology_text(text(document)), engine).is_empty
+    finally:
+        engine.close()
+
+
 def test_a_refused_declare_part_way_is_settled_and_a_rerun_converges(
     settings: ConnectionSettings, admin_client: HttpClient, vhost: str
 ) -> None:
@@ -221,31 +256,12 @@ def test_a_refused_declare_part_way_is_settled_and_a_rerun_converges(
     # Between plan and apply another client declares a planned queue as transient: the durable declare is
     # refused with PRECONDITION_FAILED. (The definitions import would not fail here: it leaves an existing
     # queue as it is and answers 204, measured on 3.10.8; the next plan then shows the difference.)
-    credentials = pika.PlainCredentials(settings.user, settings.password.reveal() if settings.password else "")
-    with pika.BlockingConnection(pika.ConnectionParameters(settings.host, settings.amqp_port, vhost, credentials)) as c:
-        c.channel().queue_declare("plain.030", durable=False)
+    declare_transient(settings, vhost, "plain.030")
     with pytest.raises(PartialApply) as caught:
         execute_plan(plan, engine)
     engine.close()
-    result = caught.value.result
-    assert caught.value.exit_code == ExitCode.PARTIAL  # as for a failed import batch
-    errors = {change.key: error for change, error in result.failed}
-    assert list(errors) == [(vhost, "plain.030")]
-    assert "PRECONDITION_FAILED" in errors[(vhost, "plain.030")]
-    # Every object whose -Ok arrived is done, and the server has it; the bindings phase never started.
-    assert result.done and engine.declared_over_amqp == len(result.done)
-    assert all(change.kind != "binding" for change in result.done)
-    shown = {q["name"] for q in admin_client.get(api_path("queues", vhost), {"columns": "name"})}
-    assert {change.key[1] for change in result.done if change.kind == "queue"} <= shown
-    assert any(change.kind == "binding" for change in result.not_attempted)
-    assert len(result.done) + len(result.failed) + len(result.not_attempted) == len(plan.changes)
-    # A rerun converges: the empty transient queue is replaced, everything else created.
-    again = backend(settings, CreateWith.amqp)
-    try:
-        execute_plan(make_plan(load_topology_text(text(document)), again), again, allow_data_loss=True)
-        assert make_plan(load_topology_text(text(document)), again).is_empty
-    finally:
-        again.close()
+    check_refused_part_way(caught.value, plan, engine.declared_over_amqp, admin_client, vhost, "plain.030")
+    reapply_converges(backend(settings, CreateWith.amqp), document)
 
 
 def test_stop_sends_no_new_declare_and_reports_the_rest_not_attempted(

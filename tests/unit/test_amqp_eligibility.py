@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pika.compat import long
 
-from rabbitadmin.backends.http.amqp_declare import phases_of
-from rabbitadmin.backends.http.amqp_eligibility import (
+from rabbitadmin.backends.amqp_eligibility import (
     CreateWith,
     amqp_arguments,
     amqp_value,
@@ -17,6 +15,7 @@ from rabbitadmin.backends.http.amqp_eligibility import (
     object_eligible,
     split_batch,
 )
+from rabbitadmin.backends.declares import phases_of
 from rabbitadmin.model import Binding, Exchange, Permission, Policy, Queue, TopologyObject, User
 
 V = "v"
@@ -193,17 +192,21 @@ def test_phases_are_exchanges_then_queues_then_bindings() -> None:
     assert phases_of([queue()]) == [[queue()]]
 
 
-def test_create_with_other_than_auto_is_refused_over_ctl(tmp_path: Path) -> None:
-    """``--backend ctl`` has no AMQP route to choose: ``--create-with amqp|import`` there is a usage error
-    (exit 2, saying why) before anything connects; ``auto`` is the default and stays accepted."""
-    from rabbitadmin.errors import ExitCode
+def test_create_with_reaches_the_ctl_backend() -> None:
+    """``--create-with`` is the ctl backend's choice too (declares on the node): the factory passes it on, with
+    the notice, and the default stays ``auto`` at the shared threshold."""
+    from rabbitadmin.backends.amqp_eligibility import AMQP_THRESHOLD
+    from rabbitadmin.backends.ctl.backend import CtlBackend
+    from rabbitadmin.backends.factory import TransportOptions, engine_backend
 
-    from ..conftest import CliRunner
+    def no_settings() -> Any:
+        raise AssertionError("the ctl transport never asks for HTTP settings")
 
-    file = tmp_path / "t.yaml"
-    file.write_text("vhosts:\n  - name: v\n", encoding="utf-8")
-    run = CliRunner({})
-    for mode in ("amqp", "import"):
-        result = run("--backend", "ctl", "apply", "-y", "--create-with", mode, str(file))
-        assert result.returncode == ExitCode.INVALID, result.stdout + result.stderr
-        assert f"--create-with {mode} is for the HTTP backend" in result.stderr
+    notices: list[str] = []
+    for mode in CreateWith:
+        options = TransportOptions("ctl", no_settings, {"node": "rabbit@nowhere"}, create_with=mode.value,
+                                   notice=notices.append)  # fmt: skip
+        made = engine_backend(options)
+        assert isinstance(made, CtlBackend)
+        assert made.create_with is mode and made.amqp_threshold == AMQP_THRESHOLD
+        assert made.on_notice == notices.append

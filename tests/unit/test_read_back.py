@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rabbitadmin.backends.http.amqp_eligibility import CreateWith
+from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import api_path
 from rabbitadmin.backends.memory import MemoryBackend

@@ -52,9 +52,9 @@ class TransportOptions:
     settings: Callable[[], ConnectionSettings]
     ctl: Mapping[str, Any] = field(default_factory=dict)
     parallel: int | None = None
-    #: ``apply --create-with`` (auto, import, amqp: ``amqp_eligibility.CreateWith``); HTTP only.
+    #: ``apply --create-with`` (auto, import, amqp: ``amqp_eligibility.CreateWith``).
     create_with: str = "auto"
-    #: Told once (stderr) when AMQP declares are not used at all; HTTP only.
+    #: Told once (stderr) when AMQP declares are not used at all.
     notice: Callable[[str], None] | None = None
 
     def __post_init__(self) -> None:
@@ -63,11 +63,12 @@ class TransportOptions:
 
 def engine_backend(options: TransportOptions) -> Backend:
     """The engine's ``Backend`` for plan, apply, export, audit and the tutorials."""
+    from rabbitadmin.backends.amqp_eligibility import CreateWith
+
     if options.name == "ctl":
         from rabbitadmin.backends.ctl.backend import CtlBackend
 
-        return CtlBackend(ctl=_runner(options))
-    from rabbitadmin.backends.http.amqp_eligibility import CreateWith
+        return CtlBackend(ctl=_runner(options), create_with=CreateWith(options.create_with), on_notice=options.notice)
     from rabbitadmin.backends.http.backend import HttpBackend
 
     return HttpBackend(

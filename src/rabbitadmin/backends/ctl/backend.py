@@ -10,7 +10,10 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
   a few at a time);
 - create: ``import_definitions`` (from a private file, see ``runner``) for the whole batch, in chunks of
   ``IMPORT_CHUNK`` objects (``bulk_threshold = 1``), users arriving with the password hash the engine
-  computed; the import only adds, which is all a create needs;
+  computed; the import only adds, which is all a create needs. A large batch's exchanges, queues and
+  bindings are declared on the node instead (``declare``: one ``eval``, the Erlang AMQP client, as
+  ``apply --create-with`` and ``amqp_eligibility`` decide, like the HTTP backend's AMQP declares), between
+  an import of the rest (vhosts, users, permissions, policies) and one of what is not eligible;
 - update: users, permissions, topic permissions and vhost description/tags through an import (it
   overwrites those; like the HTTP API it never changes an existing vhost's default queue type, and the
   engine refuses that change at plan time);
@@ -33,22 +36,33 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from rabbitadmin.backends.amqp_eligibility import AMQP_THRESHOLD, CreateWith, Declarable, Split, split_batch
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl import quirks
 from rabbitadmin.backends.ctl.batch import Batcher
+from rabbitadmin.backends.ctl.declare import declare_specs, read_run
 from rabbitadmin.backends.ctl.definitions_read import DefinitionsReader
 from rabbitadmin.backends.ctl.lock import hold_eval
 from rabbitadmin.backends.ctl.runner import (
     DEFAULT_TIMEOUT,
     Rabbitmqctl,
+    private_file,
     table_arguments,
 )
+from rabbitadmin.backends.declares import settle_declares
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.backends.read_back import read_back_words, read_batch, split_shown
 from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
-from rabbitadmin.errors import BatchFailed, CtlError, ExitCode, MessagesArrived, RabbitAdminError
+from rabbitadmin.errors import (
+    BatchFailed,
+    CtlError,
+    DeclaresUnavailable,
+    ExitCode,
+    MessagesArrived,
+    RabbitAdminError,
+)
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, KINDS, plain_from_server
 from rabbitadmin.model import (
@@ -97,13 +111,25 @@ class CtlBackend:
         parallelism: int = 256,
         timeout: float = DEFAULT_TIMEOUT,
         ctl: Rabbitmqctl | None = None,
+        create_with: CreateWith = CreateWith.auto,
+        amqp_threshold: int = AMQP_THRESHOLD,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
-        """``ctl``: a ready runner (``backends.factory`` builds one from the options); else one from the rest."""
+        """``ctl``: a ready runner (``backends.factory`` builds one from the options); else one from the rest.
+        ``create_with`` (``apply --create-with``) and ``amqp_threshold``: when exchanges, queues and bindings
+        are declared on the node rather than imported (``declare``); ``on_notice`` is told once why declares
+        are not used at all (never a secret)."""
         self.ctl = ctl or Rabbitmqctl(
             node=node, executable=rabbitmqctl, prefix=tuple(prefix), env=env, cookie_file=cookie_file, timeout=timeout
         )
         # Many concurrent calls make big batches; the runner bounds the Erlang VMs actually started.
         self.parallelism = parallelism
+        self.create_with = create_with
+        self.amqp_threshold = amqp_threshold
+        self.on_notice = on_notice
+        self._declares_off: str | None = None
+        #: Objects created by declares on the node over this backend's life: what the route was.
+        self.declared_over_amqp = 0
         self._deletes = {
             operation: Batcher(functools.partial(self._eval, operation))
             for operation in ("exchange_delete", "binding_delete", "queue_delete")
@@ -278,42 +304,127 @@ class CtlBackend:
     ) -> None:
         if not objects:
             return
+        report = progress or (lambda _batch: None)
         # The import's vhost-limits parameter would replace every limit of the vhost; limits go after it.
         limits = [obj for obj in objects if isinstance(obj, VhostLimit | UserLimit)]
         # The server imports parameters before queues (rabbit_definitions): a shovel would start and declare
         # its missing queues as classic ones first (measured, 4.0.5: a stream became a classic queue). Parameters
         # go in an import of their own, after the queues exist.
         parameters: list[TopologyObject] = [obj for obj in objects if isinstance(obj, Parameter)]
-        rest = [obj for obj in objects if not isinstance(obj, VhostLimit | UserLimit | Parameter)]
-        for batch in (*import_chunks(rest, IMPORT_CHUNK), parameters):
-            if not batch:
-                continue
-            if stop is not None and stop.is_set():
+        rest: list[TopologyObject] = [obj for obj in objects if not isinstance(obj, VhostLimit | UserLimit | Parameter)]
+        split = self._split_for_declares(rest)
+        if split.amqp:
+            # Vhosts, users, permissions and policies first (the import's own order: policies before queues),
+            # then the declares, then what the import must create.
+            first = [obj for obj in split.rest if not isinstance(obj, Exchange | Queue | Binding)]
+            later = [obj for obj in split.rest if isinstance(obj, Exchange | Queue | Binding)]
+            if not self._import_chunks(first, report, stop):
                 return
+            left = self._declare(split.amqp, report, stop)
+            if left is None:
+                return
+            rest = [*left, *later]
+        if not self._import_chunks(rest, report, stop) or not self._import_chunks(parameters, report, stop):
+            return
+        for limit in limits:
+            self._set_limit(limit)
+            report([limit])
+
+    def _import_chunks(
+        self,
+        objects: Sequence[TopologyObject],
+        report: Callable[[Sequence[TopologyObject]], None],
+        stop: threading.Event | None,
+    ) -> bool:
+        """``objects`` imported in ``import_chunks``; False when ``stop`` was set before a chunk (not sent)."""
+        for batch in import_chunks(objects, IMPORT_CHUNK):
+            if stop is not None and stop.is_set():
+                return False
             try:
                 self._import(batch)  # one import: nothing for ``stop`` to cut short
             except RabbitAdminError as exc:
                 # The earlier imports were reported done; the later ones are never sent (the engine lists
                 # them as not attempted); this one is read back.
-                self._settle_import(batch, exc, progress)
-            if progress is not None:
-                progress(batch)
-        for limit in limits:
-            self._set_limit(limit)
-            if progress is not None:
-                progress([limit])
+                self._settle_import(batch, exc, report)
+            report(batch)
+        return True
+
+    def _split_for_declares(self, objects: Sequence[TopologyObject]) -> Split:
+        """``amqp_eligibility.split_batch`` for declares on the node: the user ``none`` of a direct connection
+        may do everything in every vhost (see ``declare``), so every vhost counts as fully permitted. Through a
+        remote prefix nothing is declared: the declares travel in a file rabbitmqctl reads, and in the
+        expression itself they would cost that rabbitmqctl about 30 KB of memory per object."""
+        if self.create_with is CreateWith.import_ or self._declares_off is not None:
+            return Split([], list(objects))
+        vhosts = {obj.vhost for obj in objects if isinstance(obj, Exchange | Queue | Binding)}
+        split = split_batch(
+            objects, mode=self.create_with, full_access=vhosts, threshold=self.amqp_threshold, reachable=True
+        )
+        if split.amqp and not self.ctl.shares_files:
+            self._declares_off = "rabbitmqctl runs through a remote prefix and cannot be handed the declares as a file"
+            self._notice()
+            return Split([], list(objects))
+        return split
+
+    def _declare(
+        self,
+        objects: list[Declarable],
+        report: Callable[[Sequence[TopologyObject]], None],
+        stop: threading.Event | None,
+    ) -> list[TopologyObject] | None:
+        """Create ``objects`` by declares on the node (``declare``: one eval). Returns the objects left for the
+        import (those of vhosts the node would not connect to; all of them when the node lacks the AMQP
+        client), or None when ``stop`` was set first. A refusal or an unknown outcome is settled by reading
+        back (``declares.settle_declares``); a failed eval as a failed import is: both raise ``BatchFailed``."""
+        if stop is not None and stop.is_set():
+            return None
+        specs = json.dumps(declare_specs(objects), ensure_ascii=False)
+        try:
+            with private_file(specs) as path:  # read by the node through rabbitmqctl (see ``declare``)
+                expression = ctl_eval.expression("declare", {"file": path})
+                output = self.ctl.eval(expression, wait=import_wait(self.ctl.timeout, objects))
+        except RabbitAdminError as exc:
+            self._settle_import(list(objects), exc, report, what="the AMQP declares on the node")
+            report(objects)  # the read-back shows every one as asked
+            return []
+        try:
+            run = read_run(output, objects)
+        except DeclaresUnavailable as exc:  # nothing was sent: the import does it all
+            self._declares_off = str(exc)
+            self._notice()
+            return list(objects)
+        except ValueError as exc:
+            failed = CtlError("eval (declares)", 0, str(exc))
+            self._settle_import(list(objects), failed, report, what="the AMQP declares on the node")
+            report(objects)
+            return []
+        self.declared_over_amqp += len(run.outcome.declared)
+        if run.outcome.declared:
+            report(run.outcome.declared)
+        if run.outcome.error is not None:
+            settle_declares(objects, run.outcome, self.read_state, report)
+        if run.connect_errors:
+            self._declares_off = f"the node refused a direct connection ({'; '.join(run.connect_errors)})"
+            self._notice()
+        return list(run.not_connected)
+
+    def _notice(self) -> None:
+        if self.on_notice is not None and self._declares_off is not None:
+            self.on_notice(f"creating by definitions import, not AMQP declares: {self._declares_off}")
 
     def _settle_import(
         self,
         batch: list[TopologyObject],
         exc: RabbitAdminError,
         progress: Callable[[Sequence[TopologyObject]], None] | None,
+        *,
+        what: str = "the definitions import",
     ) -> None:
         """A failed import of ``batch``: read it back. Returns if the server shows every object as asked (only
         the answer went wrong, e.g. a timeout as the import ended); else reports the objects it shows as asked
         to ``progress`` and raises ``BatchFailed`` for the others (missing, or there with other properties: a
         queue someone declared meanwhile with other arguments is not this batch's)."""
-        what = f"the definitions import of a batch of {len(batch)} object(s) failed: {exc}"
+        what = f"{what} of a batch of {len(batch)} object(s) failed: {exc}"
         permanent = bool(getattr(exc, "permanent", False))
         try:
             actual = read_batch(batch, self.read_state)

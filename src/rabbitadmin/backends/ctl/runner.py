@@ -172,15 +172,8 @@ class Rabbitmqctl:
         if stdin is None or command not in FILE_COMMANDS or not self.shares_files:
             yield args, stdin
             return
-        directory = tempfile.mkdtemp(prefix="rabbitadmin-ctl-")  # mode 0700
-        try:
-            path = os.path.join(directory, "payload")
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(stdin)
+        with private_file(stdin) as path:
             yield [FILE_COMMANDS[command], *args[1:], path], None
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
 
     def _run(self, command: str, args: Sequence[str], stdin: str | None, wait: float | None = None) -> str:
         argv = self.argv(["-q", *args])
@@ -296,6 +289,21 @@ def _seconds(value: Any) -> float:
     if not seconds > 0:
         raise UsageError(f"the rabbitmqctl timeout must be positive, not {value!r}")
     return seconds
+
+
+@contextlib.contextmanager
+def private_file(content: str) -> Iterator[str]:
+    """The path of a file holding ``content`` (UTF-8), mode 0600 in a private 0700 directory, for the length of
+    the ``with`` block; removed after it (an error or Ctrl-C included)."""
+    directory = tempfile.mkdtemp(prefix="rabbitadmin-ctl-")  # mode 0700
+    try:
+        path = os.path.join(directory, "payload")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:

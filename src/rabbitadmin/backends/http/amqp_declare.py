@@ -17,10 +17,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from rabbitadmin.backends.http.amqp_eligibility import Declarable, amqp_arguments
+from rabbitadmin.backends.amqp_eligibility import Declarable, amqp_arguments
+from rabbitadmin.backends.declares import DeclareOutcome, phases_of
 from rabbitadmin.definitions import to_definition
 from rabbitadmin.model import Binding, Exchange, Queue
 
@@ -32,35 +32,6 @@ TICK = 0.1
 CONNECTION_NAME = "rabbitadmin apply: declares"
 # A channel closed with this code was closed by us (normal shutdown), not by a refused declare.
 REPLY_SUCCESS = 200
-
-
-@dataclass
-class DeclareOutcome:
-    """What one run did. ``declared``: objects whose ``-Ok`` arrived, in that order. ``refused``: the object
-    whose declare the server answered by closing its channel, with the server's reason. ``unanswered``: sent,
-    no answer (the connection dropped or the answer timed out: outcome unknown). ``connected``: False when
-    the connection never opened (then nothing was sent). ``error``: why it stopped early (None: it finished
-    or ``stop`` was set); ``timed_out``: the error is a timeout."""
-
-    declared: list[Declarable] = field(default_factory=list)
-    refused: list[tuple[Declarable, str]] = field(default_factory=list)
-    unanswered: list[Declarable] = field(default_factory=list)
-    connected: bool = False
-    error: str | None = None
-    timed_out: bool = False
-    stopped: bool = False
-
-    @property
-    def complete(self) -> bool:
-        return self.error is None and not self.stopped
-
-
-def phases_of(objects: Sequence[Declarable]) -> list[list[Declarable]]:
-    """``objects`` in creation phases: exchanges, queues, bindings (empty phases left out)."""
-    groups: list[list[Declarable]] = [
-        [obj for obj in objects if isinstance(obj, kind)] for kind in (Exchange, Queue, Binding)
-    ]
-    return [group for group in groups if group]
 
 
 def declare_pipelined(

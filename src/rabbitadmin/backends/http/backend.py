@@ -31,10 +31,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
+from rabbitadmin.backends.amqp_eligibility import (
+    AMQP_THRESHOLD,
+    FULL_ACCESS,
+    CreateWith,
+    Declarable,
+    Split,
+    split_batch,
+)
 from rabbitadmin.backends.base import QueueDepth
+from rabbitadmin.backends.declares import settle_declares
 from rabbitadmin.backends.http import quirks
-from rabbitadmin.backends.http.amqp_declare import DeclareOutcome, declare_pipelined
-from rabbitadmin.backends.http.amqp_eligibility import FULL_ACCESS, CreateWith, Declarable, Split, split_batch
+from rabbitadmin.backends.http.amqp_declare import declare_pipelined
 from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_parameters
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
@@ -45,7 +53,6 @@ from rabbitadmin.backends.read_back import (
     not_shown,
     read_back_words,
     read_batch,
-    split_by_read_back,
     split_shown,
 )
 from rabbitadmin.connection import ConnectionSettings
@@ -70,7 +77,6 @@ from rabbitadmin.engine.plan import describe
 from rabbitadmin.errors import (
     AnswerLost,
     BatchFailed,
-    ExitCode,
     MessagesArrived,
     RabbitAdminError,
     ServerError,
@@ -114,9 +120,6 @@ CONSUMER_PARAMS = {"columns": "queue.name"}
 LIVE_PROBE_LIMIT = 100
 # The server refuses bodies over max_http_body_size (10,000,000 bytes by default); stay well below it.
 IMPORT_CHUNK_BYTES = 4_000_000
-#: ``--create-with auto``: the fewest eligible objects sent as AMQP declares. Measured (docs/benchmarks.md,
-#: "Evening"): 4,200-21,000 objects 0.53x-0.89x the import's time, smaller batches mixed (0.81x-1.37x).
-AMQP_THRESHOLD = 2000
 #: Seconds the AMQP port has to accept a connection before the import is used for the whole apply.
 AMQP_PROBE_TIMEOUT = 3.0
 
@@ -507,39 +510,10 @@ class HttpBackend:
                 self._notice()
                 return [obj for members_left in list(by_vhost.values())[index:] for obj in members_left]
             if outcome.error is not None:
-                self._settle_declares(members, outcome, report)
+                settle_declares(members, outcome, self.read_state, report)
             if outcome.stopped:
                 return None
         return []
-
-    def _settle_declares(
-        self,
-        objects: list[Declarable],
-        outcome: DeclareOutcome,
-        report: Callable[[Sequence[TopologyObject]], None],
-    ) -> None:
-        """A run of declares that stopped on a fault: the ones refused or left unanswered are read back (done
-        when the server shows them as asked); raises ``BatchFailed`` for the rest. Objects never sent are
-        neither reported nor failed: the engine reports them not attempted."""
-        attempted = [obj for obj, _reason in outcome.refused] + outcome.unanswered
-        code = ExitCode.TIMEOUT if outcome.timed_out else ExitCode.CONNECTION if outcome.unanswered else ExitCode.ERROR
-        what = f"the AMQP declares of a batch of {len(objects)} object(s) stopped: {outcome.error}"
-        try:
-            there, missing = split_by_read_back(attempted, self.read_state)
-        except RabbitAdminError as read_exc:
-            raise BatchFailed(
-                f"{what}; reading them back failed too ({read_exc}): outcome unknown", attempted, code
-            ) from None
-        report(there)
-        refused = {id(obj) for obj, _reason in outcome.refused}
-        unknown = sum(id(obj) not in refused for obj in missing)
-        raise BatchFailed(
-            f"{what}; read back from the server: {len(outcome.declared) + len(there)} of them were created, "
-            f"{len(missing) - unknown} refused, {unknown} sent without an answer and not shown (outcome unknown: "
-            "the server may still carry them out), the rest were not attempted",
-            missing,
-            code,
-        ) from None
 
     def _create_each(
         self,

@@ -1,0 +1,118 @@
+"""The ctl backend's declares on the node, without a node: the JSON the expression is given, and the outcome
+read from what it prints (``backends/ctl/declare.py``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rabbitadmin.backends.amqp_eligibility import Declarable
+from rabbitadmin.backends.ctl import eval as ctl_eval
+from rabbitadmin.backends.ctl.declare import declare_item, declare_specs, read_run
+from rabbitadmin.errors import DeclaresUnavailable
+from rabbitadmin.model import Binding, Exchange, Queue, User
+
+
+def printed(results: object) -> str:
+    """What rabbitmqctl eval shows: the expression's JSON line, then its value ``done``."""
+    return json.dumps(results) + "\ndone\n"
+
+
+def objects() -> list[Declarable]:
+    return [
+        Queue("b", "q1", type="quorum", arguments={"x-delivery-limit": 3}),
+        Exchange("a", "x1", "topic", durable=False, internal=True, arguments={"alternate-exchange": "x2"}),
+        Binding("a", "x1", "queue", "q0", "k.#", {"n": 1}),
+        Queue("a", "q0", durable=False, auto_delete=True),
+        Binding("a", "x1", "exchange", "x2", "", {}),
+        Exchange("a", "x2", "fanout"),
+    ]
+
+
+def test_items_carry_the_methods_fields_in_order() -> None:
+    quorum, exchange, to_queue, classic, to_exchange, _ = objects()
+    assert declare_item(quorum) == ["queue", "q1", True, False, {"x-delivery-limit": 3, "x-queue-type": "quorum"}]
+    assert declare_item(exchange) == ["exchange", "x1", "topic", False, False, True, {"alternate-exchange": "x2"}]
+    assert declare_item(to_queue) == ["queue_binding", "q0", "x1", "k.#", {"n": 1}]
+    assert declare_item(to_exchange) == ["exchange_binding", "x2", "x1", "", {}]
+    assert declare_item(classic)[:4] == ["queue", "q0", False, True]
+    with pytest.raises(TypeError):
+        declare_item(User("u"))  # type: ignore[arg-type]
+
+
+def test_specs_group_by_vhost_and_phase_and_deal_slices_round_robin() -> None:
+    given = objects()
+    specs = declare_specs(given, channels=2)
+    assert [spec["vhost"] for spec in specs] == ["b", "a"]  # first seen first
+    phases_a = specs[1]["phases"]
+    # Exchanges (2 over 2 channels), then the queue (1 slice), then bindings (2 over 2 channels).
+    assert [[[item[0] for item in piece] for piece in phase] for phase in phases_a] == [[[1], [5]], [[3]], [[2], [4]]]
+    for spec in specs:
+        for phase in spec["phases"]:
+            for piece in phase:
+                for index, *item in piece:
+                    assert item == declare_item(given[index])
+    many = [Queue("a", f"q{n}") for n in range(7)]
+    slices = declare_specs(many, channels=3)[0]["phases"][0]
+    assert [[item[0] for item in piece] for piece in slices] == [[0, 3, 6], [1, 4], [2, 5]]
+    json.dumps(specs)  # the expression's payload is JSON
+
+
+def test_the_outcome_read_back_from_the_output() -> None:
+    given = objects()
+    output = printed([
+        {"declared": [0], "failed": []},
+        {"declared": [1, 5],
+         "failed": [[3, 406, "PRECONDITION_FAILED - inequivalent arg 'durable'"], [2, 0, "timeout"]]},
+    ])  # fmt: skip
+    run = read_run(output, given)
+    outcome = run.outcome
+    assert outcome.declared == [given[0], given[1], given[5]]
+    assert outcome.refused == [(given[3], "406 PRECONDITION_FAILED - inequivalent arg 'durable'")]
+    assert outcome.unanswered == [given[2]]
+    assert outcome.error is not None and "PRECONDITION_FAILED" in outcome.error
+    assert not run.not_connected and not run.connect_errors
+
+
+def test_a_channel_that_did_not_open_is_an_error_with_nothing_attributed() -> None:
+    given = [Queue("a", "q0"), Queue("a", "q1")]
+    run = read_run(printed([{"declared": [0], "failed": [[None, 0, "{error,closing}"]]}]), given)
+    assert run.outcome.error is not None and "closing" in run.outcome.error
+    assert run.outcome.declared == [given[0]] and not run.outcome.refused and not run.outcome.unanswered
+
+
+def test_a_vhost_that_would_not_connect_goes_to_the_import() -> None:
+    given = objects()
+    output = printed([{"connect_error": "{error,not_allowed}"}, {"declared": [1, 5, 3, 2, 4], "failed": []}])
+    run = read_run(output, given)
+    assert run.not_connected == [given[0]]
+    assert run.connect_errors == ["vhost 'b': {error,not_allowed}"]
+    assert run.outcome.error is None and len(run.outcome.declared) == 5
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "{missing_functions,[{amqp_connection,start,2}]}\n",
+        printed("the amqp_client application is not running on the node"),
+    ],
+)
+def test_a_node_that_cannot_declare_says_so(output: str) -> None:
+    assert ctl_eval.MISSING_MARKER in output or "amqp_client" in output
+    with pytest.raises(DeclaresUnavailable):
+        read_run(output, objects())
+
+
+@pytest.mark.parametrize("output", [printed([{"declared": [], "failed": []}]), "{badrpc,nodedown}\n", ""])
+def test_output_that_is_not_the_expressions_is_an_error(output: str) -> None:
+    with pytest.raises(ValueError):
+        read_run(output, objects())  # two vhosts expected
+
+
+def test_the_expression_binds_its_funs_before_the_payload() -> None:
+    """A fun made after ``Specs`` would carry the whole payload into every worker process it is spawned in."""
+    expression = ctl_eval.expression("declare", declare_specs(objects()))
+    assert expression.index("Work = fun") < expression.index("Specs = rabbit_json:decode")
+    assert expression.index("InVHost = fun") < expression.index("Specs = rabbit_json:decode")
+    assert "{missing_functions, Missing}" in expression and "amqp_connection, start, 2" in expression
