@@ -23,9 +23,9 @@ from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
-from rabbitadmin.errors import BatchFailed, PartialApply
+from rabbitadmin.errors import BatchFailed, ExitCode, PartialApply
 from rabbitadmin.loader import load_topology_text
-from rabbitadmin.model import Queue
+from rabbitadmin.model import Exchange, Queue
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 from ..conftest import CliRunner, ctl_backend_options, ctl_env, delete_vhost
@@ -234,3 +234,25 @@ def test_declares_the_node_cannot_read_go_to_the_import(
     engine = ctl_apply(sandbox, node, CreateWith.amqp, topology(vhost, plain_queues=10), on_notice=notices.append)
     assert engine.declared_over_amqp == 0
     assert len(notices) == 1 and "could not read the declares" in notices[0] and "enoent" in notices[0], notices
+
+
+def test_a_refusal_that_closes_the_connection_is_a_refusal(
+    sandbox: Sandbox, node: SandboxInfo, admin_client: HttpClient, vhost: str
+) -> None:
+    """An exchange type the node does not know: 3.10 answers with a connection-level error (COMMAND_INVALID,
+    503, closing the direct connection), 4.0 with a channel error (406). Either way it is the server's
+    refusal, with its code, not an unknown outcome; what was declared before it is done."""
+    admin_client.put(api_path("vhosts", vhost), {})
+    objects = [Exchange(vhost, "known", "direct"), Exchange(vhost, "unknown", "x-no-such-type")]
+    engine = ctl_backend(sandbox, node, CreateWith.amqp)
+    done: list[object] = []
+    try:
+        with pytest.raises(BatchFailed) as caught:
+            engine.create(objects, progress=done.extend)
+    finally:
+        engine.close()
+    message = str(caught.value)
+    assert caught.value.failed == [objects[1]] and caught.value.exit_code == ExitCode.ERROR, message
+    assert "1 refused, 0 sent without an answer" in message
+    assert ("503" in message or "406" in message) and "x-no-such-type" in message
+    assert objects[0] in done

@@ -116,3 +116,41 @@ def test_the_expression_binds_its_funs_before_the_payload() -> None:
     assert expression.index("Work = fun") < expression.index("Specs = rabbit_json:decode")
     assert expression.index("InVHost = fun") < expression.index("Specs = rabbit_json:decode")
     assert "{missing_functions, Missing}" in expression and "amqp_connection, start, 2" in expression
+
+
+def test_a_refusal_naming_the_missing_marker_is_still_a_refusal() -> None:
+    """Only the expression's value says the functions are missing; a queue's name in a refusal may be
+    anything, and must not turn a refused declare into an import (which would leave that queue as it is)."""
+    given = [Queue("a", "{missing_functions")]
+    reason = "PRECONDITION_FAILED - inequivalent arg 'durable' for queue '{missing_functions' in vhost 'a'"
+    run = read_run(printed([{"declared": [], "failed": [[0, 406, reason]]}]), given)
+    assert run.outcome.refused == [(given[0], f"406 {reason}")]
+
+
+def test_a_run_that_stopped_with_nothing_refused_is_the_applys_cause() -> None:
+    """A channel that did not open names no object: the batch's failure still reaches the apply's report,
+    as its cause, with exit 5, and the objects never sent are not attempted."""
+    from rabbitadmin.backends.declares import DeclareOutcome, settle_declares
+    from rabbitadmin.backends.memory import MemoryBackend
+    from rabbitadmin.engine import execute_plan, make_plan
+    from rabbitadmin.errors import BatchFailed, ExitCode, PartialApply
+    from rabbitadmin.loader import load_topology_text
+
+    queues = [Queue("/", f"q{n}") for n in range(3)]
+    outcome = DeclareOutcome(declared=[queues[0]], connected=True, error="no answer: {error,closing}")
+    with pytest.raises(BatchFailed) as caught:
+        settle_declares(queues, outcome, lambda _vhosts: pytest.fail("nothing to read back"), lambda _done: None)
+    assert caught.value.failed == [] and caught.value.exit_code == ExitCode.PARTIAL
+    assert "1 of them were created, the rest were not attempted" in str(caught.value)
+
+    class ChannelLost(MemoryBackend):
+        def create(self, objects, progress=None, stop=None):  # type: ignore[no-untyped-def]
+            raise caught.value
+
+    backend = ChannelLost(user="admin", bulk_threshold=1)
+    plan = make_plan(load_topology_text("vhosts:\n  - name: v\n    queues: [{name: a}, {name: b}]\n"), backend)
+    with pytest.raises(PartialApply) as stopped:
+        execute_plan(plan, backend)
+    assert stopped.value.exit_code == ExitCode.PARTIAL
+    assert "stopped: the AMQP declares" in str(stopped.value) and "{error,closing}" in str(stopped.value)
+    assert not stopped.value.result.failed and stopped.value.result.not_attempted

@@ -61,6 +61,10 @@ def settle_declares(
     attempted += outcome.unanswered
     code = ExitCode.TIMEOUT if outcome.timed_out else ExitCode.CONNECTION if outcome.unanswered else ExitCode.ERROR
     what = f"the AMQP declares of a batch of {len(objects)} object(s) stopped: {outcome.error}"
+    if not attempted:  # e.g. a channel that did not open: nothing of it was sent
+        raise BatchFailed(
+            f"{what}; {len(outcome.declared)} of them were created, the rest were not attempted", [], ExitCode.PARTIAL
+        ) from None
     try:
         there, missing = split_by_read_back(attempted, read_state)
     except RabbitAdminError as read_exc:

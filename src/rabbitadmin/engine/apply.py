@@ -256,6 +256,8 @@ def _run_creates(
                 change = by_key.get((getattr(obj, "kind", ""), getattr(obj, "key", ())))
                 if change is not None:
                     run.errors[id(change)] = str(exc)
+            if not exc.failed and run.cause is None:
+                run.cause = exc  # it names no object (e.g. a channel that did not open): the report says why
             run.permanent = run.permanent or exc.permanent
             run.stop.set()
         except RabbitAdminError as exc:

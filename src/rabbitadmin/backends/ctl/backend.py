@@ -403,9 +403,12 @@ class CtlBackend:
             report(run.outcome.declared)
         if run.outcome.error is not None:
             settle_declares(objects, run.outcome, self.read_state, report)
-        if run.connect_errors:
-            self._declares_off = f"the node refused a direct connection ({'; '.join(run.connect_errors)})"
-            self._notice()
+        if run.connect_errors and self.on_notice is not None:
+            # Only those vhosts' objects go to the import; the other vhosts' were declared.
+            self.on_notice(
+                "creating the exchanges, queues and bindings of some vhosts by definitions import, not AMQP "
+                f"declares: the node refused a direct connection ({'; '.join(run.connect_errors)})"
+            )
         return list(run.not_connected)
 
     def _notice(self) -> None:

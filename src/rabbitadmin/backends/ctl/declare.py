@@ -86,7 +86,8 @@ def read_run(output: str, objects: Sequence[Declarable]) -> DeclareRun:
     other code is the server's refusal (its channel closed with that code and reason): ``refused``. Objects
     neither declared nor failed were not sent. Raises ``DeclaresUnavailable`` when the node said it cannot
     declare (nothing sent), ``ValueError`` when the output is not the expression's."""
-    if ctl_eval.MISSING_MARKER in output:
+    # The expression's value, not a line it printed: an object's name in a refusal may hold anything.
+    if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
         raise DeclaresUnavailable(f"this node lacks RabbitMQ's AMQP client ({' '.join(output.split())[:300]})")
     results = ctl_eval.parse_json_line(output)
     if isinstance(results, str):

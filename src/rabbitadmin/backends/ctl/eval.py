@@ -263,7 +263,9 @@ _IMPORT = """Outcome = case rabbit_definitions:import_parsed(Specs) of
 # where it was made, and a process spawned with it gets a copy: made after ``Specs``, each of 32 workers
 # copied all of the payload (measured, 3.10.8: 2,000 queues' phases with no declare at all took 2-3 s, 60-80 ms
 # made before). Arguments become AMQP tables by ``rabbit_misc:to_amqp_table/1``, what the definitions import
-# calls on the same JSON. A worker stops at the first refusal (the server closes its channel) and the others
+# calls on the same JSON. A worker stops at the first refusal (the server closes its channel, or on 3.10 the
+# whole connection for a hard error such as an unknown exchange type, its reason a charlist: both carry the
+# code, and the reason is made a binary) and the others
 # before their next declare (a shared flag); so do all when the rabbitmqctl that asked goes away (a monitor on
 # its group leader: killed at its timeout, or by Ctrl-C). Printed, per vhost: {"declared": [I, ...],
 # "failed": [[I, Code, Reason], ...]} (Code 0: the answer is unknown) or {"connect_error": Reason}; or, with
@@ -277,6 +279,11 @@ _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
       end,
     Watcher = spawn(Watch),
     Text = fun(Term) -> iolist_to_binary(io_lib:format("~0p", [Term])) end,
+    Words = fun(R) when is_binary(R) -> R;
+               (R) when is_list(R) ->
+                 case unicode:characters_to_binary(R) of B when is_binary(B) -> B; _ -> Text(R) end;
+               (R) -> Text(R)
+            end,
     Table = fun(Args) -> rabbit_misc:to_amqp_table(Args) end,
     Method = fun
         ([<<"exchange">>, N, T, D, AD, I, A]) ->
@@ -294,13 +301,17 @@ _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
                          case atomics:get(Stop, 1) of
                            1 -> [];
                            _ ->
-                             {Declare, Ok} = Method(Item),
-                             try amqp_channel:call(Ch, Declare) of
-                               Answer when is_tuple(Answer), element(1, Answer) =:= Ok -> [I | Loop(Rest)];
-                               Answer -> atomics:put(Stop, 1, 1), [[I, 0, Text(Answer)]]
+                             try
+                               {Declare, Ok} = Method(Item),
+                               {Ok, amqp_channel:call(Ch, Declare)}
+                             of
+                               {Ok, Answer} when is_tuple(Answer), element(1, Answer) =:= Ok -> [I | Loop(Rest)];
+                               {_, Answer} -> atomics:put(Stop, 1, 1), [[I, 0, Text(Answer)]]
                              catch
                                exit:{{shutdown, {server_initiated_close, Code, Reason}}, _} ->
-                                 atomics:put(Stop, 1, 1), [[I, Code, Reason]];
+                                 atomics:put(Stop, 1, 1), [[I, Code, Words(Reason)]];
+                               exit:{{shutdown, {connection_closing, {server_initiated_close, Code, Reason}}}, _} ->
+                                 atomics:put(Stop, 1, 1), [[I, Code, Words(Reason)]];
                                _:Why -> atomics:put(Stop, 1, 1), [[I, 0, Text(Why)]]
                              end
                          end
