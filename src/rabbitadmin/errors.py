@@ -343,7 +343,8 @@ class PartialApply(RabbitAdminError):
             f"{len(result.not_attempted)} not attempted"
         ]
         if cause is not None:  # what stopped the apply between two steps (the lock of a vhost it created)
-            self.exit_code = cause.exit_code
+            if not isinstance(cause, BatchFailed):  # a batch naming no object stays a partial apply (exit 5)
+                self.exit_code = cause.exit_code
             lines.append(f"  stopped: {cause}")
         lines += [f"  kept: {c.subject}: {why}" for c, why in result.kept]
         # Failures that share one error (a bulk import's batch) are one line, not one per object.
