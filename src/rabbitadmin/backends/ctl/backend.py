@@ -383,20 +383,17 @@ class CtlBackend:
             with private_file(specs) as path:  # read by the node through rabbitmqctl (see ``declare``)
                 expression = ctl_eval.expression("declare", {"file": path})
                 output = self.ctl.eval(expression, wait=import_wait(self.ctl.timeout, objects))
-        except RabbitAdminError as exc:
-            self._settle_import(list(objects), exc, report, what="the AMQP declares on the node")
-            report(objects)  # the read-back shows every one as asked
-            return []
-        try:
-            run = read_run(output, objects)
+            try:
+                run = read_run(output, objects)
+            except ValueError as exc:  # output that is not the expression's: a failed eval
+                raise CtlError("eval (declares)", 0, str(exc)) from None
         except DeclaresUnavailable as exc:  # nothing was sent: the import does it all
             self._declares_off = str(exc)
             self._notice()
             return list(objects)
-        except ValueError as exc:
-            failed = CtlError("eval (declares)", 0, str(exc))
-            self._settle_import(list(objects), failed, report, what="the AMQP declares on the node")
-            report(objects)
+        except RabbitAdminError as exc:
+            self._settle_import(list(objects), exc, report, what="the AMQP declares on the node")
+            report(objects)  # the read-back shows every one as asked
             return []
         self.declared_over_amqp += len(run.outcome.declared)
         if run.outcome.declared:
