@@ -32,6 +32,7 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
 _INT = "tag:yaml.org,2002:int"
 _NUMBERS = (_INT, "tag:yaml.org,2002:float")
 _IN_PROGRESS = object()
@@ -132,6 +133,14 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         mapping.line = node.start_mark.line + 1
         key_lines: dict[Any, int] = {}
         build = self.build
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        if any(key_node.tag == _MERGE for key_node, _ in node.value):
+            # Merge keys (``<<: *defaults``, YAML 1.1, as safe_load reads them): PyYAML's flatten_mapping puts
+            # the merged pairs first, the mapping's own after; own keys win, then the later merged pairs.
+            own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
+            self.flatten_mapping(node)
+            merged = node.value[: len(node.value) - own]
+            node.value = node.value[len(node.value) - own :]
         for key_node, value_node in node.value:
             key = build(key_node)
             line = key_node.start_mark.line + 1
@@ -146,6 +155,11 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
                 continue
             mapping[key] = build(value_node)
             key_lines[key] = line
+        for key_node, value_node in reversed(merged):
+            key = build(key_node)
+            if key.__hash__ is not None and key not in mapping:
+                mapping[key] = build(value_node)
+                key_lines[key] = key_node.start_mark.line + 1
         _keep_key_lines(mapping, key_lines)
         return mapping
 
@@ -200,6 +214,8 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             if event.anchor is not None:
                 raise _NeedsNodes
             tag = self._scalar_tag(event)
+            if tag == _MERGE:  # a merge key: the node path flattens it (construct_mapping)
+                raise _NeedsNodes
             if tag == _STR:  # what build() makes of a string node, whether its tag was written or resolved
                 return event.value
             return self.build(yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
@@ -548,7 +564,9 @@ def load_topology_text(
         base_dir=base_dir,
         resolve_secrets=resolve_secrets,
         environ=environ,
-        consume=True,
+        # An alias is the same list or mapping as its anchor: consumed at its first use, it would be empty at
+        # the next ("expected a mapping, got nothing"). Without an ``&`` there is no anchor, so no alias.
+        consume="&" not in text,
         definitions_vhost=definitions_vhost,
     )
 

@@ -152,3 +152,54 @@ def test_nan_and_infinity_are_refused_with_their_place(written: str, tmp_path: P
     with pytest.raises(TopologyError) as info:
         load_topology(path)
     assert "t.yaml:2" in str(info.value) and "not a number JSON can carry" in str(info.value)
+
+
+class _Expanded(yaml.SafeDumper):
+    """Writes every shared value out in full (no anchors, no aliases)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+SHARED = {
+    "a shared list of exchanges": "vhosts: [{name: a, exchanges: &xs [{name: x, type: topic}, {name: y}]},\n"
+    "         {name: b, exchanges: *xs}]\n",
+    "a shared queue mapping": "vhosts:\n  - name: a\n    queues: [&q {name: q, arguments: {x-max-length: 5}}]\n"
+    "  - name: b\n    queues: [*q]\n",
+    "shared arguments in one vhost": "vhosts:\n  - name: a\n    queues:\n"
+    "      - {name: q1, arguments: &args {x-max-length: 5, x-overflow: reject-publish}}\n"
+    "      - {name: q2, arguments: *args}\n",
+    "a shared vhost body under merge keys": "vhosts:\n"
+    "  - {name: a, <<: &base {exchanges: [{name: x}], queues: [{name: q}], description: d}}\n"
+    "  - {<<: *base, name: b, description: own keys win}\n",
+    "merged arguments, the earlier merge winning": "vhosts:\n  - name: a\n    queues:\n"
+    "      - {name: q1, arguments: &one {x-max-length: 1, x-overflow: reject-publish}}\n"
+    "      - {name: q2, arguments: {<<: [*one, &two {x-max-length: 2, x-message-ttl: 60000}]}}\n"
+    "      - {name: q3, arguments: {<<: *two, x-max-length: 3}}\n",
+    "an inline merge, no anchor": "vhosts: [{name: a, queues: [{name: q, arguments: {<<: {x-max-length: 1}}}]}]\n",
+    "shared bindings and permissions": "vhosts:\n  - name: a\n    exchanges: [{name: x}]\n    queues: [{name: q}]\n"
+    "    bindings: &b [{source: x, destination: q, routing_key: k}]\n"
+    "  - name: b\n    exchanges: [{name: x}]\n    queues: [{name: q}]\n    bindings: *b\n"
+    "users: [{name: u, tags: []}]\n"
+    "permissions: [&p {user: u, vhost: a, configure: '.*', write: '.*', read: '.*'}, {<<: *p, vhost: b}]\n",
+}
+
+
+@pytest.mark.parametrize("text", SHARED.values(), ids=SHARED.keys())
+def test_a_value_shared_by_an_alias_reads_as_if_written_out_at_each_use(text: str, tmp_path: Path) -> None:
+    aliased = tmp_path / "aliased.yaml"
+    aliased.write_text(text)
+    written_out = tmp_path / "written-out.yaml"
+    written_out.write_text(yaml.dump(yaml.safe_load(text), Dumper=_Expanded))
+    assert "&" not in written_out.read_text()
+    expected = load_topology(written_out, resolve_secrets=False)
+    assert load_topology(aliased, resolve_secrets=False).objects == expected.objects
+    assert sum(len(objects) for objects in expected.objects.values()) >= 2, "a vhost and what is in it"
+
+
+def test_a_merge_of_something_else_than_mappings_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("vhosts:\n  - name: a\n    queues: [{name: q, arguments: {<<: 5}}]\n")
+    with pytest.raises(TopologyError) as caught:
+        load_topology(path)
+    assert "t.yaml:3" in str(caught.value) and "merging" in str(caught.value)
