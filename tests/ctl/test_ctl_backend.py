@@ -89,6 +89,18 @@ def count_calls(backend: CtlBackend, monkeypatch: pytest.MonkeyPatch) -> tuple[l
     return calls, original
 
 
+def publish(node: SandboxInfo, backend: CtlBackend, vhost: str, queue: str, count: int) -> None:
+    """``count`` confirmed messages to ``queue`` of ``vhost``, as the node's user (given every permission there)."""
+    backend.ctl.run(["set_permissions", f"--vhost={vhost}", "--", node.user, ".*", ".*", ".*"])
+    credentials = pika.PlainCredentials(node.user, node.password())
+    params = pika.ConnectionParameters("127.0.0.1", node.amqp_port, vhost, credentials)
+    with pika.BlockingConnection(params) as connection:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for i in range(count):
+            channel.basic_publish("", queue, f"m{i}".encode())
+
+
 def in_vhost(definitions: dict[str, Any], section: str, vhost: str) -> list[dict[str, Any]]:
     return [entry for entry in definitions[section] if entry.get("vhost") == vhost]
 
@@ -143,14 +155,7 @@ def test_plan_and_apply_without_management(
 
 def test_exact_message_counts_guard_data(bare_backend: CtlBackend, bare_node: SandboxInfo, bare_vhost: str) -> None:
     apply(bare_backend, f'vhosts:\n  - name: "{bare_vhost}"\n    queues:\n      - {{name: held}}\n')
-    bare_backend.ctl.run(["set_permissions", f"--vhost={bare_vhost}", "--", bare_node.user, ".*", ".*", ".*"])
-    credentials = pika.PlainCredentials(bare_node.user, bare_node.password())
-    params = pika.ConnectionParameters("127.0.0.1", bare_node.amqp_port, bare_vhost, credentials)
-    with pika.BlockingConnection(params) as connection:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        for i in range(3):
-            channel.basic_publish("", "held", f"m{i}".encode())
+    publish(bare_node, bare_backend, bare_vhost, "held", 3)
     state = bare_backend.read_state([bare_vhost])
     assert state.queues[(bare_vhost, "held")].messages == 3
 

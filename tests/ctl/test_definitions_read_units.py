@@ -5,12 +5,15 @@ the fallback never runs (both versions have the eval's functions)."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.backends.ctl.definitions_read import DefinitionsReader
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
 from rabbitadmin.definitions import as_json_value
@@ -132,3 +135,86 @@ def test_an_unreadable_answer_names_the_entries_and_does_not_fall_back(printed: 
 def test_a_parameter_value_is_read_in_its_own_shape(value: Any) -> None:
     assert as_json_value(value) == value
     assert type(as_json_value(value)) is type(value)
+
+
+# -- the state read's eval (``read_with_state``) -----------------------------------------------------------
+PARTS = {
+    "definitions": {"vhosts": [{"name": "v"}]},
+    "extras": {"queues": [["v", "q", 3, 1]], "internal_exchanges": []},
+    "vhost_fields": [{"name": "v", "tracing": True}],
+}
+
+
+def test_the_state_read_is_one_eval_asking_for_the_vhosts_and_fields_and_answering_three_parts() -> None:
+    ctl = Answers(answers={"eval": json.dumps(PARTS) + "\ndone\n"})
+    assert DefinitionsReader(ctl).read_with_state(["v"], ["tracing"]) == PARTS
+    ((args, stdin),) = ctl.calls
+    assert args == ["eval"] and stdin is not None
+    assert "{rabbit_vhost, info_all, 1}" in stdin and "{rabbit_definitions, list_users, 0}" in stdin
+    payload = stdin.split('base64:decode(<<"')[1].split('"')[0]
+    assert json.loads(base64.b64decode(payload)) == {"vhosts": ["v"], "vhost_fields": ["tracing"]}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        CtlError("eval", 70, "crashed"),
+        "{badrpc, nodedown}\n",
+        '{"definitions": {}, "extras": {}}\ndone\n',  # a part missing: not this expression's answer
+        "[]\nunreadable\n",  # nothing in the definitions at fault: the parts read apart say what
+    ],
+)
+def test_a_state_read_that_fails_as_a_whole_is_read_apart_and_asked_again_next_time(answer: str | CtlError) -> None:
+    ctl = Answers(answers={"eval": answer})
+    reader = DefinitionsReader(ctl)
+    assert reader.read_with_state(None, ["tracing"]) is None
+    assert reader.read_with_state(None, ["tracing"]) is None
+    assert len(ctl.calls) == 2 and reader.state_eval_unsupported is None
+
+
+def test_a_server_lacking_the_state_reads_functions_is_not_asked_again() -> None:
+    ctl = Answers(answers={"eval": "{missing_functions,[{rabbit_vhost,info_all,1}]}\n"})
+    reader = DefinitionsReader(ctl)
+    assert reader.read_with_state(None, []) is None
+    assert "info_all" in (reader.state_eval_unsupported or "")
+    assert reader.read_with_state(None, []) is None
+    assert len(ctl.calls) == 1
+    # Nor where the export eval alone is known not to run.
+    other = DefinitionsReader(Answers(answers={"eval": json.dumps(PARTS) + "\ndone\n"}))
+    other.eval_unsupported = "{missing_functions,[]}"
+    assert other.read_with_state(None, []) is None and other.ctl.calls == []  # type: ignore[attr-defined]
+
+
+def test_an_unreadable_entry_in_the_state_read_is_named_as_by_the_export_read() -> None:
+    printed = '[{"section":"global_parameters","name":"weird"}]\nunreadable\n'
+    with pytest.raises(CtlError, match="no JSON can carry") as raised:
+        DefinitionsReader(Answers(answers={"eval": printed})).read_with_state(None, [])
+    with pytest.raises(CtlError) as alone:
+        DefinitionsReader(Answers(answers={"eval": printed})).read()
+    assert str(raised.value) == str(alone.value) and "global parameter (name 'weird')" in str(raised.value)
+
+
+def test_the_backend_builds_its_state_from_the_three_parts_of_one_answer() -> None:
+    parts = {
+        "definitions": {
+            "rabbit_version": "3.10.8",
+            "vhosts": [{"name": "v"}],
+            "queues": [{"vhost": "v", "name": "q", "durable": True, "auto_delete": False, "arguments": {}}],
+        },
+        "extras": {
+            "queues": [["v", "q", 3, 1]],
+            "internal_exchanges": [
+                {"vhost": "v", "name": "in", "type": "topic", "durable": True, "auto_delete": False,
+                 "internal": True, "arguments": {}}
+            ],
+        },
+        "vhost_fields": [{"name": "v", "tracing": True}],
+    }  # fmt: skip
+    ctl = Answers(answers={"eval": json.dumps(parts) + "\ndone\n"})
+    backend = CtlBackend(ctl=ctl)
+    state = backend.read_state(["v"])
+    assert len(ctl.calls) == 1
+    assert state.vhosts[("v",)].tracing is True
+    assert state.queues[("v", "q")].messages == 3
+    assert state.exchanges[("v", "in")].internal is True and state.exchanges[("v", "in")].type == "topic"
+    assert backend.server_facts()[0] == "3.10.8" and len(ctl.calls) == 1

@@ -224,6 +224,9 @@ def test_a_value_no_json_can_hold_is_named_in_a_clear_error(
             session_ctl_backend.export_definitions()  # what read_state, export and authenticate read
         message = str(raised.value)
         assert f"global parameter (name '{name}')" in message and "no JSON can carry" in message
+        with pytest.raises(CtlError) as raised:
+            session_ctl_backend.read_state(None)  # the state read's own eval, which reads the export with more
+        assert str(raised.value) == message
     finally:
         ctl.run(["eval", f"rabbit_runtime_parameters:clear_global({name}, <<\"test\">>)."])
     assert all(g["name"] != name for g in admin_client.get(api_path("global-parameters")))

@@ -3,11 +3,12 @@
 Works on a node without the management plugin (the server-bootstrap case), locally, over ``ssh`` or in a
 container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s), so the work is batched:
 
-- read: the definitions export (``definitions_read``: a read-only ``eval`` that builds and encodes it on the node,
-  else ``export_definitions``),
-  plus one read-only ``eval`` for the exact message counts and the internal exchanges, which the export
-  leaves out (on a server lacking the functions it uses: ``list_queues`` and ``list_exchanges`` per vhost,
-  a few at a time);
+- read: one read-only ``eval`` (``definitions_read.read_with_state``) that returns the definitions export, the
+  exact message counts and the internal exchanges, which the export leaves out, and the vhost fields it
+  leaves out (tracing). Where that eval cannot serve, three calls side by side: the export
+  (``definitions_read``: its own ``eval``, else ``export_definitions``), the counts and internal exchanges
+  (an ``eval``; on a server lacking the functions it uses: ``list_queues`` and ``list_exchanges`` per vhost,
+  a few at a time) and ``list_vhosts``;
 - create: ``import_definitions`` (from a private file, see ``runner``) for the whole batch, in chunks of
   ``IMPORT_CHUNK`` objects (``bulk_threshold = 1``), users arriving with the password hash the engine
   computed; the import only adds, which is all a create needs. A large batch's exchanges, queues and
@@ -91,6 +92,8 @@ READ_PARALLELISM = 3
 #: Objects per ``import_definitions`` call (see ``import_chunks``): each call costs a VM start (about 0.4 s of
 #: CPU); 7,500 objects (about 1 MB of JSON) keep rabbitmqctl at about 92 MB (W(10000), 3.10.8; 5,000: 84 MB).
 IMPORT_CHUNK = 7500
+#: Vhost fields ``export_definitions`` leaves out (``FieldFacts.in_export``): read beside it.
+_UNEXPORTED_VHOST_FIELDS = [f.key for f in KINDS["vhost"].plain_fields if not f.in_export]
 
 
 class CtlBackend:
@@ -163,13 +166,22 @@ class CtlBackend:
 
     @with_collector_paused
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
-        # The two calls are independent: run them side by side.
-        with worker_pool(3, on_interrupt=self.ctl.stop_running) as pool:
-            extras = pool.submit(self._extras, None if vhosts is None else sorted(vhosts))
-            unexported = pool.submit(self._unexported_vhost_fields)
-            definitions = self.export_definitions()
-            counts, internal = extras.result()
-            listed = unexported.result()
+        """The server's topology (of ``vhosts``; None: all): one eval for everything where the server allows
+        (``DefinitionsReader.read_with_state``), else the definitions, the extras and the vhost fields apart."""
+        wanted = None if vhosts is None else sorted(vhosts)
+        parts = self._definitions.read_with_state(wanted, _UNEXPORTED_VHOST_FIELDS)
+        if parts is not None:
+            definitions = parts["definitions"]
+            counts, internal = _extras_from(parts["extras"])
+            listed = {row["name"]: row for row in parts["vhost_fields"]}
+        else:
+            # The three calls are independent: run them side by side.
+            with worker_pool(3, on_interrupt=self.ctl.stop_running) as pool:
+                extras = pool.submit(self._extras, wanted)
+                unexported = pool.submit(self._unexported_vhost_fields)
+                definitions = self.export_definitions()
+                counts, internal = extras.result()
+                listed = unexported.result()
         self._server_version = str(definitions.get("rabbit_version") or "") or None
         topology = topology_from_definitions(definitions, vhosts)
         for key, vhost in list(topology.vhosts.items()):
@@ -187,10 +199,9 @@ class CtlBackend:
 
     def _unexported_vhost_fields(self) -> dict[str, dict[str, Any]]:
         """Vhost fields ``export_definitions`` leaves out (``FieldFacts.in_export``), by vhost: one ``list_vhosts``."""
-        keys = [f.key for f in KINDS["vhost"].plain_fields if not f.in_export]
-        if not keys:
+        if not _UNEXPORTED_VHOST_FIELDS:
             return {}
-        return {row["name"]: row for row in self.ctl.json(["list_vhosts", "name", *keys])}
+        return {row["name"]: row for row in self.ctl.json(["list_vhosts", "name", *_UNEXPORTED_VHOST_FIELDS])}
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """Exact message and consumer counts, asked of the queue processes (not the statistics, which lag)."""
@@ -209,14 +220,9 @@ class CtlBackend:
                 self._eval_support[("read_extras",)] = " ".join(output.split())
             else:
                 try:
-                    data = ctl_eval.parse_json_line(output)
+                    return _extras_from(ctl_eval.parse_json_line(output))
                 except ValueError as exc:
                     raise RabbitAdminError(f"rabbitmqctl eval (read) failed: {exc}") from None
-                counts = {
-                    (row[0], row[1]): QueueDepth(_count(row[2]), _count(row[3] if len(row) > 3 else None))
-                    for row in data["queues"]
-                }
-                return counts, [exchange_from_server(entry) for entry in data["internal_exchanges"]]
         names = vhosts if vhosts is not None else [v["name"] for v in self.ctl.json(["list_vhosts", "name"])]
         internal: list[Exchange] = []
         with worker_pool(READ_PARALLELISM, on_interrupt=self.ctl.stop_running) as pool:
@@ -677,6 +683,15 @@ def _limits_output(output: str) -> dict[str, Any]:
     if isinstance(parsed, str):
         parsed = json.loads(parsed) if parsed.strip() else {}
     return dict(parsed) if isinstance(parsed, dict) else {}
+
+
+def _extras_from(data: Mapping[str, Any]) -> tuple[dict[Key, QueueDepth], list[Exchange]]:
+    """Queue depths and internal exchanges from what the ``read_extras`` body prints: ``{"queues": [[vhost,
+    name, messages, consumers], ...], "internal_exchanges": [{"vhost": ..., "name": ..., "type": ...}, ...]}``."""
+    counts: dict[Key, QueueDepth] = {
+        (row[0], row[1]): QueueDepth(_count(row[2]), _count(row[3] if len(row) > 3 else None)) for row in data["queues"]
+    }
+    return counts, [exchange_from_server(entry) for entry in data["internal_exchanges"]]
 
 
 def _count(value: Any) -> int | None:

@@ -12,6 +12,11 @@ objects the node keeps as proplists as lists of pairs (parameters' values are tu
 policies' definitions and limits where they are read, ``definitions.as_mapping``): on that path a null reads
 as "null" and a parameter whose value is a list of pairs reads as an object.
 
+A state read (``CtlBackend.read_state``) asks for more in the same VM (``read_with_state``): the export eval's
+document together with the queue counts and internal exchanges of ``read_extras`` and the vhost fields the
+export leaves out (``rabbit_vhost:info_all/1``), one JSON object; where that eval cannot serve, the backend
+reads the three apart as before (this export, its fallback, and theirs).
+
 The expression carries no data, so where rabbitmqctl runs elsewhere (``ssh``, ``docker`` prefixes: no shared
 file) it goes on the argument list rather than stdin, which 4.0.5's rabbitmqctl never reads (``runner``).
 """
@@ -39,6 +44,8 @@ class DefinitionsReader:
         self.ctl = ctl
         #: Why the eval cannot run on this server (its missing functions), once seen; None: not seen.
         self.eval_unsupported: str | None = None
+        #: The same for the state read's eval (``read_with_state``), which needs more functions.
+        self.state_eval_unsupported: str | None = None
 
     def read(self) -> dict[str, Any]:
         """The node's definitions: ``{"rabbit_version": ..., "users": [...], "parameters": [...], ...}``, the
@@ -64,6 +71,40 @@ class DefinitionsReader:
                     document: dict[str, Any] = ctl_eval.parse_json_line(output)
                     return document
         return self._exported()
+
+    def read_with_state(self, vhosts: list[str] | None, vhost_fields: list[str]) -> dict[str, Any] | None:
+        """The definitions with what a state read needs besides, in one eval (``eval`` operation ``read``):
+        ``{"definitions": <as read returns>, "extras": {"queues": [[vhost, name, messages, consumers], ...],
+        "internal_exchanges": [{...}, ...]} (of ``vhosts``, None: all), "vhost_fields": [{"name": ...,
+        <each of vhost_fields>: ...}, ...]}`` (keys: ``eval.READ_PARTS``).
+
+        None when that eval cannot serve: the server lacks a function it calls (remembered: not asked again),
+        the export eval is known not to run here, the eval failed as a whole, or its output is not its own.
+        The caller then reads the parts apart, each with its own fallback. Raises ``CtlError`` naming the
+        entries no JSON can hold, as ``read`` does; ``ConnectionFailed`` and ``CtlTimeout`` as every call.
+        """
+        if self.eval_unsupported is not None or self.state_eval_unsupported is not None:
+            return None
+        expression = ctl_eval.expression("read", {"vhosts": vhosts, "vhost_fields": vhost_fields})
+        try:
+            output = self.ctl.eval(expression)  # names only, no secret: argv through a remote prefix
+        except CtlError:
+            return None  # read apart: each part reports (or falls back from) its own failure
+        if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
+            self.state_eval_unsupported = " ".join(output.split())
+            return None
+        unreadable = _unreadable_entries(output)
+        # An empty list names nothing: what could not be encoded is not in the definitions. Read apart then
+        # (the output is not ``done``'s: None below), where the part at fault fails as it always did.
+        if unreadable:
+            raise CtlError("eval (definitions read)", 0, _unreadable_message(unreadable))
+        try:
+            parts = ctl_eval.parse_json_line(output)
+        except ValueError:
+            return None
+        if not isinstance(parts, dict) or set(parts) != set(ctl_eval.READ_PARTS):
+            return None
+        return parts
 
     def _exported(self) -> dict[str, Any]:
         output = self.ctl.run(["export_definitions", "-", "--format=json"]).strip() or "{}"

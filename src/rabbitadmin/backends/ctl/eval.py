@@ -70,6 +70,7 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("rabbit_amqqueue", "declare", 6),
         ("rabbit_misc", "to_amqp_table", 1),
     ),
+    "vhost_fields": (("rabbit_vhost", "info_all", 1),),
     "read_extras": (
         ("rabbit_vhost", "list_names", 0),
         ("rabbit_vhost", "exists", 1),
@@ -147,7 +148,7 @@ _BINDING_DELETE = """Delete = fun(S) ->
 
 # Read-only: message counts of every queue and the internal exchanges (which the definitions export leaves
 # out) of the vhosts asked for, as one JSON line, so that reading costs one call however many vhosts.
-_READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
+_EXTRAS_VALUE = """Wanted = case maps:get(<<"vhosts">>, Specs) of
       null -> rabbit_vhost:list_names();
       Names -> [V || V <- Names, rabbit_vhost:exists(V)]
     end,
@@ -163,8 +164,7 @@ _READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
                     proplists:get_value(internal, Info) =:= true,
                     {{resource, _, exchange, N}} <- [proplists:get_value(name, Info)]],
     Extras = #{{<<"queues">> => Queues, <<"internal_exchanges">> => Exchanges}},
-    io:put_chars(iolist_to_binary([rabbit_json:encode(Extras), $\n])),
-    done"""
+    """
 
 # Read-only: the definitions document of ``rabbit_definitions:all_definitions/0`` (what ``rabbitmqctl
 # export_definitions`` prints), built here from the same server functions and encoded on the node, printed as
@@ -184,7 +184,7 @@ _READ_EXTRAS = """Wanted = case maps:get(<<"vhosts">>, Specs) of
 # return ``unreadable`` instead of ``done``.
 # ``export_definitions`` itself decodes the whole document into its own VM and encodes it there: 129 MB for
 # W(10000) on 3.10.8, where this eval's rabbitmqctl stays at about 62 MB (the VM's own size).
-_EXPORT = """Value = fun(V) when is_list(V), V =/= [] ->
+_EXPORT_VALUE = """Value = fun(V) when is_list(V), V =/= [] ->
           case lists:all(fun(E) -> is_tuple(E) andalso tuple_size(E) =:= 2 end, V) of
             true -> maps:from_list(V);
             false -> V
@@ -208,7 +208,11 @@ _EXPORT = """Value = fun(V) when is_list(V), V =/= [] ->
                  global_parameters => rabbit_definitions:list_global_runtime_parameters(),
                  policies => Policies, queues => rabbit_definitions:list_queues(),
                  bindings => rabbit_definitions:list_bindings(), exchanges => rabbit_definitions:list_exchanges()}},
-    try rabbit_json:encode(Document) of
+    """
+
+# Prints ``{value}`` (a term holding the export's ``Document``) as one JSON line and returns ``done``; where no
+# JSON can hold it, prints the entries of ``Document`` at fault and returns ``unreadable`` (see ``_EXPORT_VALUE``).
+_PRINT_WITH_DOCUMENT = """try rabbit_json:encode({value}) of
       Json -> io:put_chars(iolist_to_binary([Json, $\n])), done
     catch _:_ ->
       Unreadable = [maps:put(<<"section">>, atom_to_binary(Section, utf8),
@@ -367,12 +371,37 @@ _PRINT_OUTCOMES = """Outcomes = begin {body} end,
     io:put_chars(iolist_to_binary([rabbit_json:encode(Texts), $\n])),
     done"""
 
+# Read-only: the vhost fields the definitions export leaves out (``kinds.FieldFacts.in_export``), named in
+# ``Specs`` (``"vhost_fields"``), with each vhost's name: ``rabbit_vhost:info_all/1``, what ``rabbitmqctl
+# list_vhosts`` calls (``tracing`` is ``rabbit_trace:enabled/1`` there; 3.10.8 and 4.0.5). One map per vhost.
+_VHOST_FIELDS_VALUE = """VhostFields = [maps:from_list(Row) || Row <- rabbit_vhost:info_all(
+        [name | [binary_to_existing_atom(K, utf8) || K <- maps:get(<<"vhost_fields">>, Specs)]])],
+    """
+
+_PRINT_JSON = """io:put_chars(iolist_to_binary([rabbit_json:encode({value}), $\n])),
+    done"""
+
+#: The parts of the state read (``read``): its JSON object's keys and the terms the parts bind.
+READ_PARTS = {"definitions": "Document", "extras": "Extras", "vhost_fields": "VhostFields"}
+_READ_VALUE = "#{{" + ", ".join(f'<<"{key}">> => {term}' for key, term in READ_PARTS.items()) + "}}"
+
 BODIES = {
     "exchange_delete": _EXCHANGE_DELETE,
     "binding_delete": _BINDING_DELETE,
     "queue_delete": _QUEUE_DELETE,
-    "read_extras": _READ_EXTRAS,
-    "export": _EXPORT,
+    "read_extras": _EXTRAS_VALUE + _PRINT_JSON.format(value="Extras"),
+    "export": _EXPORT_VALUE + _PRINT_WITH_DOCUMENT.format(value="Document"),
+    # The whole state read in one VM (``CtlBackend.read_state``): the three parts above, printed as one object.
+    # The counts and vhost fields are gathered by a process of their own while the export is built, as the
+    # separate calls did side by side. Spawned before anything but ``Specs`` is bound: the fun carries the
+    # bindings made before it (see ``_DECLARE_PRELUDE``). Linked: its crash fails the eval (read apart then).
+    "read": "Self = self(),\n    Gather = fun() ->\n    "
+    + _EXTRAS_VALUE
+    + _VHOST_FIELDS_VALUE
+    + "Self ! {{self(), Extras, VhostFields}} end,\n    Side = spawn_link(Gather),\n    "
+    + _EXPORT_VALUE
+    + "{{Extras, VhostFields}} = receive {{Side, SideExtras, SideFields}} -> {{SideExtras, SideFields}} end,\n    "
+    + _PRINT_WITH_DOCUMENT.format(value=_READ_VALUE),
     "apply_lock": _APPLY_LOCK,
     "import": _IMPORT,
     "declare": _DECLARE,
@@ -381,18 +410,24 @@ BODIES = {
 PRELUDES = {"declare": _DECLARE_PRELUDE}
 
 
+#: Operations made of others: they need what their parts need (looked up when the expression is built).
+COMPOUNDS: dict[str, tuple[str, ...]] = {"read": ("export", "read_extras", "vhost_fields")}
+
+
 def _mfas(operations: tuple[str, ...]) -> str:
-    needed = [mfa for op in ("common", *operations) for mfa in REQUIRED[op]]
+    parts = [part for op in ("common", *operations) for part in COMPOUNDS.get(op, (op,))]
+    needed = list(dict.fromkeys(mfa for op in parts for mfa in REQUIRED[op]))
     return ", ".join(f"{{{m}, {f}, {a}}}" for m, f, a in needed)
 
 
 def expression(operation: str, specs: Any) -> str:
     """The Erlang expression carrying out ``operation`` with ``specs`` (JSON: a list of objects, for
-    ``read_extras`` an object ``{"vhosts": [...] or null}``, for ``import`` a definitions document, for
-    ``declare`` what ``ctl.declare.declare_specs`` builds)."""
+    ``read_extras`` an object ``{"vhosts": [...] or null}``, for ``read`` that object with ``"vhost_fields":
+    [key, ...]`` too, for ``import`` a definitions document, for ``declare`` what ``ctl.declare.declare_specs``
+    builds)."""
     payload = base64.b64encode(json.dumps(specs, ensure_ascii=False).encode("utf-8")).decode("ascii")
     body = BODIES[operation].format(user=ACTING_USER)
-    if operation not in ("read_extras", "export", "apply_lock", "import", "declare"):
+    if operation not in ("read_extras", "export", "read", "apply_lock", "import", "declare"):
         body = _PRINT_OUTCOMES.format(body=body)
     prelude = PRELUDES.get(operation, "")
     return _GUARD.format(mfas=_mfas((operation,)), payload=payload, body=body, prelude=prelude)
