@@ -38,7 +38,7 @@ _NUMBERS = (_INT, "tag:yaml.org,2002:float")
 _IN_PROGRESS = object()
 _RESOLVED_CACHE = 10_000  # plain scalars whose resolved tag is remembered (repeated keys and values)
 _ScalarEvent, _MappingEndEvent, _SequenceEndEvent = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
-_MappingStartEvent = yaml.MappingStartEvent
+_MappingStartEvent, _SequenceStartEvent = yaml.MappingStartEvent, yaml.SequenceStartEvent
 # ``_new_dict(LocatedDict)``: a LocatedDict without its Python __init__ (the events path sets its two slots).
 _new_dict = dict.__new__
 #: Mappings and lists nest at most this deep (a topology needs 7 levels; arguments a few more).
@@ -51,6 +51,10 @@ MAX_INTEGER_DIGITS = 100
 
 #: Called with the vhosts a topology declares as soon as the file is parsed, before validation.
 ScopeHook = Callable[[frozenset[str]], None]
+#: Called with each vhost name of the top-level ``vhosts`` list as the parser reaches it (events path only).
+VhostHook = Callable[[str], None]
+#: Builders for the values of some keys of a mapping, given the value's first event (``_mapping_from_events``).
+_Hooks = Mapping[Any, Callable[[Any], Any]]
 
 
 class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
@@ -68,6 +72,8 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         self.problems: list[Problem] = []
         self._built: dict[int, Any] = {}
         self._depth = 0
+        #: Told each top-level vhost's name as soon as it is parsed (``parse_events``); None: nobody asks.
+        self.on_vhost: VhostHook | None = None
         # A plain scalar whose first character starts no implicit resolver (``q.0000001``, ``classic``) is a
         # string: the resolver need not run its regular expressions (about half the events path's Python
         # time). Read off this loader's own resolvers, so one added later is honoured; none of the shortcut
@@ -181,7 +187,7 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             self.get_event()
             return None
         start = self.get_event()  # document start
-        document = self._from_event(self.get_event())
+        document = self._from_event(self.get_event(), None if self.on_vhost is None else {"vhosts": self._vhosts})
         self.get_event()  # document end
         if not self.check_event(yaml.StreamEndEvent):
             raise yaml.composer.ComposerError(
@@ -208,7 +214,19 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
                 self._resolved[value] = resolved
         return resolved
 
-    def _from_event(self, event: Any) -> Any:  # a yaml.Event (its marks are typed loosely)
+    def _vhosts(self, event: Any) -> Any:
+        """The top-level ``vhosts`` value; each item mapping's ``name`` told to ``on_vhost`` as it is parsed."""
+        return self._from_event(event, {"name": self._vhost_name} if event.__class__ is _SequenceStartEvent else None)
+
+    def _vhost_name(self, event: Any) -> Any:
+        name = self._from_event(event)
+        if isinstance(name, str) and self.on_vhost is not None:
+            self.on_vhost(name)
+        return name
+
+    def _from_event(self, event: Any, hooks: _Hooks | None = None) -> Any:  # a yaml.Event (marks typed loosely)
+        """The value starting at ``event``. ``hooks``: builders for some keys' values of the mapping it starts,
+        or of each mapping item of the list it starts."""
         kind = event.__class__
         if kind is yaml.ScalarEvent:
             if event.anchor is not None:
@@ -231,13 +249,13 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
                 if self._depth > MAX_DEPTH:  # refused by the node path, which sees the whole file first
                     raise _NeedsNodes
                 if kind is yaml.MappingStartEvent:
-                    return self._mapping_from_events(event)
-                return self._sequence_from_events(event)
+                    return self._mapping_from_events(event, hooks)
+                return self._sequence_from_events(event, hooks)
             finally:
                 self._depth -= 1
         raise _NeedsNodes  # an alias (no anchor can precede it on this path) or an event out of place
 
-    def _mapping_from_events(self, start: Any) -> dict[Any, Any]:
+    def _mapping_from_events(self, start: Any, hooks: _Hooks | None = None) -> dict[Any, Any]:
         # The hot loop of a big file: one event fetched at a time (no check_event peek), and a plain string
         # key or value (nearly all of them) taken inline, without a call to _from_event.
         mapping = _new_dict(LocatedDict)
@@ -267,14 +285,17 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             except TypeError:  # an unhashable key, reported the same way
                 raise _NeedsNodes from None
             value_event: Any = get()
-            value = value_event.value if value_event.__class__ is _ScalarEvent else None
-            if not (
-                value
-                and value_event.tag is None
-                and value_event.anchor is None
-                and (value[0] not in starts or resolved(value) == _STR)
-            ):
-                value = build(value_event)
+            if hooks is not None and key in hooks:
+                value = hooks[key](value_event)
+            else:
+                value = value_event.value if value_event.__class__ is _ScalarEvent else None
+                if not (
+                    value
+                    and value_event.tag is None
+                    and value_event.anchor is None
+                    and (value[0] not in starts or resolved(value) == _STR)
+                ):
+                    value = build(value_event)
             mapping[key] = value
             key_line = key_event.start_mark.line + 1
             if key_lines is not None:
@@ -286,7 +307,7 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             mapping.key_lines = key_lines
         return mapping
 
-    def _sequence_from_events(self, start: Any) -> list[Any]:
+    def _sequence_from_events(self, start: Any, item_hooks: _Hooks | None = None) -> list[Any]:
         sequence = LocatedList()
         sequence.line = start.start_mark.line + 1
         lines = array("q")
@@ -303,7 +324,7 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             if kind is _MappingStartEvent and nested and event.anchor is None and event.tag is None:
                 self._depth += 1  # what _from_event does for it, without its checks (a list of mappings)
                 try:
-                    append(build_mapping(event))
+                    append(build_mapping(event, item_hooks))
                 finally:
                     self._depth -= 1
             else:
@@ -379,13 +400,20 @@ def declared_vhosts(root: yaml.Node | None) -> frozenset[str] | None:
 
 
 def parse_document(
-    text: str, filename: str, on_scope: ScopeHook | None = None, variables: Mapping[str, str] | None = None
+    text: str,
+    filename: str,
+    on_scope: ScopeHook | None = None,
+    variables: Mapping[str, str] | None = None,
+    on_vhost: VhostHook | None = None,
 ) -> Any:
     """Parse YAML (JSON is accepted too) into located mappings; raise ``TopologyError`` on syntax errors.
 
     ``on_scope`` gets the declared vhosts (``declared_vhosts``) before validation: a caller can start
-    reading the server that early. ``${name}`` references are replaced from ``variables`` first
-    (``variables.substitute``, on the node tree; an undefined one is a problem).
+    reading the server that early. ``on_vhost`` gets each name of the top-level ``vhosts`` list earlier
+    still, as the parser reaches it (on the events path below; a name told there may belong to a file that
+    then proves invalid, or be told again: it is a hint, ``on_scope`` and validation decide). ``${name}``
+    references are replaced from ``variables`` first (``variables.substitute``, on the node tree; an undefined
+    one is a problem).
 
     Two ways to the same result: a file without anchors and variables is built straight from the parser's
     events, so no node tree (three objects and two marks per value) is ever held: validating 2 million
@@ -395,7 +423,7 @@ def parse_document(
     """
     if "&" not in text and "${" not in text:  # variables are replaced on the node tree
         try:
-            document = parse_events(text, filename)
+            document = parse_events(text, filename, on_vhost)
         except _NeedsNodes:
             pass
         else:
@@ -407,9 +435,10 @@ def parse_document(
     return parse_nodes(text, filename, on_scope, variables)
 
 
-def parse_events(text: str, filename: str) -> Any:
+def parse_events(text: str, filename: str, on_vhost: VhostHook | None = None) -> Any:
     """``parse_document`` built from events; raises ``_NeedsNodes`` where only the node path will do."""
     loader = _LocatedLoader(text, filename)
+    loader.on_vhost = on_vhost
     return _parsed(filename, loader, loader.build_from_events)
 
 
@@ -547,16 +576,19 @@ def load_topology_text(
     environ: Mapping[str, str] | None = None,
     variables: Mapping[str, str] | None = None,
     definitions_vhost: str | None = None,
+    on_vhost: VhostHook | None = None,
 ) -> Topology:
     """Load and validate a topology from text; raise ``TopologyError`` listing every problem.
 
     ``on_scope`` lets a caller start reading the server while validation runs (see ``prefetch``); it is
-    not called when the scope cannot be told before validating. ``environ``: where ``{env: NAME}``
+    not called when the scope cannot be told before validating. ``on_vhost``: each vhost name as the parser
+    reaches it, a hint for an earlier start still (``parse_document``). ``environ``: where ``{env: NAME}``
     password sources are read (default: the process environment). ``variables``: the values of
     ``${name}`` references (``variables.py``; none by default, so any reference is a problem).
     ``definitions_vhost``: the text is a per-vhost definitions export for this vhost (``validate_document``).
     """
-    document = parse_document(text, filename, None if definitions_vhost else on_scope, variables)
+    hooks = (None, None) if definitions_vhost else (on_scope, on_vhost)
+    document = parse_document(text, filename, hooks[0], variables, hooks[1])
     base_dir = Path(filename).parent if filename and not filename.startswith("<") else Path.cwd()
     return validate_document(
         document,
@@ -579,6 +611,7 @@ def load_topology(
     environ: Mapping[str, str] | None = None,
     variables: Mapping[str, str] | None = None,
     definitions_vhost: str | None = None,
+    on_vhost: VhostHook | None = None,
 ) -> Topology:
     """Load and validate a topology file (YAML topology or definitions JSON); see ``load_topology_text``."""
     name = str(path)
@@ -594,4 +627,5 @@ def load_topology(
         environ=environ,
         variables=variables,
         definitions_vhost=definitions_vhost,
+        on_vhost=on_vhost,
     )

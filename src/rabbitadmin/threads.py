@@ -66,6 +66,14 @@ def helper_thread(target: Callable[[], Any], name: str) -> threading.Thread:
     return threading.Thread(target=run, name=name, daemon=True)
 
 
+def signal_free_pool(max_workers: int, *, thread_name_prefix: str = "") -> ThreadPoolExecutor:
+    """A ``ThreadPoolExecutor`` whose workers block SIGINT and SIGTERM; its owner shuts it down (see
+    ``worker_pool`` for a pool that lives for one block)."""
+    return ThreadPoolExecutor(
+        max_workers=max_workers, thread_name_prefix=thread_name_prefix, initializer=leave_signals_to_the_main_thread
+    )
+
+
 @contextmanager
 def worker_pool(
     max_workers: int, *, thread_name_prefix: str = "", on_interrupt: Callable[[], None] | None = None
@@ -76,9 +84,7 @@ def worker_pool(
     ``on_interrupt``: called when the block ends with a ``KeyboardInterrupt`` (or another exception that is
     not an ``Exception``), before the pool waits for its workers; without it the pool does not wait.
     """
-    pool = ThreadPoolExecutor(
-        max_workers=max_workers, thread_name_prefix=thread_name_prefix, initializer=leave_signals_to_the_main_thread
-    )
+    pool = signal_free_pool(max_workers, thread_name_prefix=thread_name_prefix)
     try:
         yield pool
     except Exception:

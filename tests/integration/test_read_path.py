@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pika
 
+from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.model import Topology
 from rabbitadmin.sandbox import SandboxInfo
 
-from ..conftest import CliRunner
+from ..conftest import CliRunner, delete_vhost
 from .test_apply import plan_json, publish, write
 
 AWKWARD_KEYS = ["", "a~b", "100%", "with space/and#hash", "ünï"]
@@ -118,3 +121,44 @@ def test_a_binding_that_would_break_the_management_api_is_refused(
     result = rabbitadmin("apply", str(write(tmp_path, document)), "--yes")
     assert result.returncode == 4 and "HTTP 500" in result.stderr, result.stderr
     assert admin_client.get_or_none(api_path("vhosts", vhost)) is None, "a refused plan changes nothing"
+
+
+def _vhost_objects(topology: Topology, vhost: str) -> dict[str, dict[object, object]]:
+    """Each kind's objects of ``vhost`` (the vhost itself included) by key, compared whole."""
+    return {
+        kind: {key: obj for key, obj in objects.items() if getattr(obj, "vhost", getattr(obj, "name", None)) == vhost}
+        for kind, objects in topology.objects.items()
+    }
+
+
+def test_a_read_told_its_vhosts_one_by_one_gives_the_state_of_the_scope_it_ends_with(
+    rabbitadmin: CliRunner, admin_client: HttpClient, settings: ConnectionSettings, vhost: str, tmp_path: Path
+) -> None:
+    # plan starts reading each vhost as the parser reaches its name (engine.prefetch); the vhosts in the state
+    # are the ones validation ends with: named ones outside it are dropped, unnamed ones in it read then.
+    other = f"{vhost}-other"
+    body = {
+        "exchanges": [{"name": "x", "type": "topic"}],
+        "queues": [{"name": "q", "arguments": {"x-max-length": 5}}],
+        "bindings": [{"source": "x", "destination": "q", "routing_key": "a.#"}],
+    }
+    document = {"vhosts": [{"name": vhost, **body}, {"name": other, **body}]}
+    rabbitadmin("apply", str(write(tmp_path, document)), "--yes", check=True)
+    backend = HttpBackend(settings)
+    try:
+        whole = backend.read_state(None)
+        read = backend.begin_read()
+        for name in (other, "no such vhost", vhost):
+            read.add_vhost(name)
+        state = read.result({vhost, "no such vhost"})
+        assert _vhost_objects(state, vhost) == _vhost_objects(whole, vhost)
+        assert ("x" in {key[1] for key in state.exchanges if key[0] == vhost}) and len(state.bindings) >= 1
+        assert not any(key[0] == other for kind in ("exchange", "queue", "binding") for key in state.objects[kind])
+        late = backend.begin_read()  # nothing named: every vhost of the scope is read at the end
+        assert _vhost_objects(late.result({other}), other) == _vhost_objects(whole, other)
+        every = backend.begin_read()
+        every.add_vhost(vhost)
+        assert every.result(None).objects == whole.objects
+    finally:
+        backend.close()
+        delete_vhost(admin_client, other)

@@ -14,6 +14,8 @@ from rabbitadmin.gc_pause import collector_paused, with_collector_paused
 from rabbitadmin.loader import LocatedDict, LocatedList, declared_vhosts, load_topology, parse_document
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The topology files the project ships.
+PROJECT_FILES = [ROOT / "topology.yaml", *sorted((ROOT / "src/rabbitadmin/tutorials/presets").glob("*.yaml"))]
 
 SAME_AS_SAFE_LOAD = [
     "a: 1\nb: true\nc: null\nd: 1.5\ne: '1'\nf: \"yes\"\ng: ~\nh: 0x1F\ni: 2001-12-14\n",
@@ -80,16 +82,51 @@ def test_declared_vhosts_read_off_the_nodes(text: str, expected: frozenset[str] 
     assert declared_vhosts(yaml.compose(text, Loader=yaml.SafeLoader)) == expected
 
 
-@pytest.mark.parametrize(
-    "path",
-    [ROOT / "topology.yaml", *sorted((ROOT / "src/rabbitadmin/tutorials/presets").glob("*.yaml"))],
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("path", PROJECT_FILES, ids=lambda p: p.name)
 def test_the_early_scope_is_the_validated_scope(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MYUSER_PASSWORD", "not-a-real-password")
     seen: list[frozenset[str]] = []
     topology = load_topology(path, resolve_secrets=False, on_scope=seen.append)
     assert seen == [topology.vhosts_in_scope()]
+
+
+@pytest.mark.parametrize("path", PROJECT_FILES, ids=lambda p: p.name)
+def test_each_vhost_name_is_told_as_the_parser_reaches_it(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MYUSER_PASSWORD", "not-a-real-password")
+    told: list[str | frozenset[str]] = []
+    topology = load_topology(path, resolve_secrets=False, on_scope=told.append, on_vhost=told.append)
+    names = [name for name in told if isinstance(name, str)]
+    # On the events path (no anchors, no variables) every name comes before the parse ends, in the file's order.
+    if "&" not in path.read_text():
+        assert told[: len(names)] == names and set(names) == topology.vhosts_in_scope()
+
+
+def test_vhost_names_are_told_before_the_rest_of_their_vhost_is_parsed(tmp_path: Path) -> None:
+    """Only names in the top-level ``vhosts`` list, and before the parser reaches what follows them."""
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "users: [{name: u, tags: [], password: {env: NOPE}}]\n"
+        "permissions: [{user: u, vhost: elsewhere}]\n"
+        "vhosts:\n"
+        "  - name: first\n"
+        "    queues: [{name: q}]\n"
+        "    exchanges: [{name: x, arguments: {name: not-a-vhost}}]\n"
+        "  - {description: the name comes last, name: second}\n"
+        "  - name: 3\n"  # not a string: no vhost name to tell
+        "  - name: [x]\n"
+    )
+    told: list[str | frozenset[str]] = []
+    with pytest.raises(TopologyError):
+        load_topology(path, resolve_secrets=False, on_vhost=told.append, on_scope=told.append)
+    assert told == ["first", "second"], "names only (no scope: a non-string name leaves it to validation)"
+
+
+def test_a_file_the_events_path_cannot_build_tells_its_scope_only(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("vhosts:\n  - name: a\n  - name: b\n    queues: [{name: q, arguments: &args {x-max-length: 1}}]\n")
+    told: list[str | frozenset[str]] = []
+    load_topology(path, on_vhost=told.append, on_scope=told.append)
+    assert told == [frozenset({"a", "b"})]
 
 
 def test_the_scope_hook_runs_before_validation_fails(tmp_path: Path) -> None:

@@ -105,3 +105,75 @@ def test_the_backend_is_built_once_and_closed_after_the_read() -> None:
     assert prefetch.state_for({"a"}) is not None
     prefetch.close()
     assert backend.closed and built == [1] and backend.reads == [frozenset({"a"})]
+
+
+class RecordingRead:
+    """A vhost-by-vhost read (``prefetch.StateRead``) that records what it was told."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def add_vhost(self, name: str) -> None:
+        self.log.append(f"add {name}")
+
+    def result(self, vhosts: Collection[str] | None) -> Topology:
+        self.log.append(f"result {sorted(vhosts or ())}")
+        topology = Topology()
+        for name in vhosts or ():
+            topology.add(Vhost(name))
+        return topology
+
+    def close(self) -> None:
+        self.log.append("close")
+
+
+class StreamingBackend(RecordingBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+
+    def begin_read(self) -> RecordingRead:
+        self.log.append("begin")
+        return RecordingRead(self.log)
+
+
+def test_vhosts_named_while_parsing_are_read_at_once_and_the_validated_scope_decides() -> None:
+    backend = StreamingBackend()
+    prefetch = prefetch_over(backend)
+    prefetch.vhost_seen("a")
+    assert backend.log == ["begin", "add a"], "the first name begins the read and its vhost's listings"
+    prefetch.vhost_seen("b")
+    prefetch.start(frozenset({"a", "b"}))  # the parsed scope: names already told are not read twice here
+    state = prefetch.state_for({"a", "c"})  # validation ended with another scope: it is the one read
+    assert state is not None and set(state.vhosts) == {("a",), ("c",)}
+    assert backend.log == ["begin", "add a", "add b", "add a", "add b", "result ['a', 'c']"]
+    assert backend.reads == [], "no whole read on top of the vhost-by-vhost one"
+    prefetch.close()
+    assert backend.log[-1] == "close" and backend.closed
+
+
+def test_a_scope_known_only_after_parsing_begins_the_vhost_by_vhost_read_then() -> None:
+    backend = StreamingBackend()
+    prefetch = prefetch_over(backend)
+    prefetch.start(frozenset({"a"}))  # the node path (anchors, variables) tells no name before this
+    assert prefetch.state_for({"a"}) is not None
+    assert backend.log == ["begin", "add a", "result ['a']"] and backend.reads == []
+
+
+def test_with_a_lock_to_take_first_names_wait_for_the_whole_read() -> None:
+    backend = StreamingBackend()
+    locked: list[frozenset[str]] = []
+    prefetch = StatePrefetch(lambda: cast(Backend, backend), before_read=lambda _b, scope: locked.append(scope))
+    prefetch.vhost_seen("a")
+    assert backend.log == [], "nothing may be read before the lock is held"
+    prefetch.start(frozenset({"a"}))
+    assert prefetch.state_for({"a"}) is not None
+    assert locked == [frozenset({"a"})] and backend.reads == [frozenset({"a"})] and backend.log == []
+
+
+def test_a_backend_without_a_vhost_by_vhost_read_waits_for_the_scope() -> None:
+    backend = RecordingBackend()
+    prefetch = prefetch_over(backend)
+    prefetch.vhost_seen("a")
+    prefetch.start(frozenset({"a"}))
+    assert prefetch.state_for({"a"}) is not None and backend.reads == [frozenset({"a"})]

@@ -101,13 +101,17 @@ class EngineSession:
             environ=environ,
             variables=variables,
             definitions_vhost=definitions_vhost,
+            on_vhost=self._prefetch.vhost_seen,
         )
 
     def load_text(
         self, text: str, filename: str = "<topology>", *, environ: Mapping[str, str] | None = None
     ) -> Topology:
         """``load_file`` for a topology given as text; ``filename`` names it in problems."""
-        return load_topology_text(text, filename, on_scope=self._prefetch.start, environ=environ)
+        prefetch = self._prefetch
+        return load_topology_text(
+            text, filename, on_scope=prefetch.start, environ=environ, on_vhost=prefetch.vhost_seen
+        )
 
     def plan(self, desired: Topology, *, prune: bool = False) -> Plan:
         """The plan that makes the server match ``desired`` (writes nothing but the lock queues).

@@ -1,12 +1,8 @@
 """The management HTTP API backend.
 
-Reads: a handful of column-limited listings fetched in parallel (users, vhosts, permissions, topic
-permissions, then exchanges, queues and bindings per vhost in scope). Column limits matter: a plain queue
-listing computes statistics for every queue and is an order of magnitude slower on large servers. Two
-things only some plans need are left out of those listings and fetched in bulk when needed: message counts
-(for queues a plan would destroy: ``message_counts``) and bindings' ``properties_key`` (the server's handle,
-needed to delete a binding). Measured at W(10000): the queue listing takes 0.4-0.5 s instead of 0.7-0.9 s
-without counts, the bindings listing 0.6-0.8 s instead of 1.0-1.2 s without handles.
+Reads: column-limited listings fetched in parallel (``state_read``). Two things only some plans need are left
+out of those listings and fetched in bulk when needed: message counts (for queues a plan would destroy:
+``message_counts``) and bindings' ``properties_key`` (the server's handle, needed to delete a binding).
 
 Creates: small batches go object by object in parallel (precise progress and error reporting); large
 batches go through the server's own definitions import, which creates objects server-side without a round
@@ -27,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -47,6 +42,7 @@ from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_pa
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
+from rabbitadmin.backends.http.state_read import BINDING_COLUMNS, StateRead
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.backends.read_back import (
     matches,
@@ -59,20 +55,11 @@ from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import (
     binding_from_server,
     chunk_definitions,
-    exchange_from_server,
-    global_parameter_from_server,
-    limits_from_server,
-    parameter_from_server,
-    permission_from_server,
-    policy_from_server,
-    queue_from_server,
     to_definition,
     to_definitions,
     topic_permission_from_server,
-    user_from_server,
-    vhost_from_server,
 )
-from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Holder, is_apply_lock
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Holder
 from rabbitadmin.engine.plan import describe
 from rabbitadmin.errors import (
     AnswerLost,
@@ -82,14 +69,12 @@ from rabbitadmin.errors import (
     ServerError,
     UnaddressableName,
 )
-from rabbitadmin.gc_pause import with_collector_paused
-from rabbitadmin.kinds import KINDS, OWN_KIND_COMPONENTS, api_segments, plain_to_server
+from rabbitadmin.kinds import api_segments, plain_to_server
 from rabbitadmin.model import (
     Binding,
     Exchange,
     GlobalParameter,
     Key,
-    OperatorPolicy,
     Parameter,
     Permission,
     Policy,
@@ -105,13 +90,6 @@ from rabbitadmin.model import (
 from rabbitadmin.normalize import as_integer
 from rabbitadmin.threads import worker_pool
 
-# The vhost fields kinds.py marks plain come along in the same listing.
-VHOST_COLUMNS = ",".join(
-    ("name,description,tags,default_queue_type,metadata", *(f.key for f in KINDS["vhost"].plain_fields))
-)
-EXCHANGE_COLUMNS = "name,type,durable,auto_delete,internal,arguments"
-QUEUE_COLUMNS = "name,type,durable,auto_delete,exclusive,arguments"
-BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments"
 # disable_stats skips the per-queue statistics join; queue totals still give each queue's message count.
 QUEUE_DEPTH_PARAMS = {"columns": "name,messages", "disable_stats": "true", "enable_queue_totals": "true"}
 # Consumers by queue (statistics), for the queues a plan destroys that are too many to probe live.
@@ -206,11 +184,6 @@ class HttpBackend:
             self._server_facts = (overview.get("rabbitmq_version"), phases)
         return self._server_facts
 
-    def _fetch_server_facts(self) -> None:
-        """``server_facts`` read alongside a state read; a failure is left for the caller's own call to raise."""
-        with contextlib.suppress(RabbitAdminError):
-            self.server_facts()
-
     def close(self) -> None:
         self.client.close()
 
@@ -220,64 +193,15 @@ class HttpBackend:
         return rows
 
     # -- reading -----------------------------------------------------------------------------------------
-    @with_collector_paused
-    def read_state(self, vhosts: Collection[str] | None) -> Topology:
-        with worker_pool(9) as pool:
-            # A known scope is read without waiting for the vhost list (a round trip less), biggest
-            # listings first; a vhost that does not exist answers 404 and is left out below.
-            early = {} if vhosts is None else {name: self._submit_vhost_reads(pool, name) for name in sorted(vhosts)}
-            if self._server_facts is None:  # a plan asks for them next: two round trips less after the read
-                pool.submit(self._fetch_server_facts)
-            vhosts_f = pool.submit(self.client.get, api_path("vhosts"), {"columns": VHOST_COLUMNS})
-            users_f = pool.submit(self.client.get, api_path("users"))
-            perms_f = pool.submit(self.client.get, api_path("permissions"))
-            topic_f = pool.submit(self.client.get, api_path("topic-permissions"))
-            limits_f = pool.submit(self._read_limits_and_policies)
-            topology = Topology()
-            for entry in vhosts_f.result():
-                topology.add(vhost_from_server(entry))
-            for entry in users_f.result():
-                topology.add(user_from_server(entry))
-            for entry in perms_f.result():
-                topology.add(permission_from_server(entry))
-            for entry in topic_f.result():
-                topology.add(topic_permission_from_server(entry))
-            for obj in limits_f.result():
-                topology.add(obj)
-            existing = [key[0] for key in topology.vhosts]
-            in_scope = [name for name in existing if vhosts is None or name in vhosts]
-            for name in in_scope:
-                exchanges_f, queues_f, bindings_f = early.get(name) or self._submit_vhost_reads(pool, name)
-                for entry in exchanges_f.result() or ():
-                    topology.add(exchange_from_server(entry, name))
-                for entry in queues_f.result() or ():
-                    if not is_apply_lock(entry["name"]):  # the apply lock is no part of any topology
-                        topology.add(queue_from_server(entry, name))
-                for entry in bindings_f.result() or ():
-                    # Every queue's implicit binding to the default exchange (half the rows) is not an
-                    # object anyone declares or deletes; a definitions export leaves them out as well.
-                    if entry["source"] != "":
-                        topology.add(binding_from_server(entry, name))
-        return topology
+    def begin_read(self) -> StateRead:
+        """A read of the state whose vhosts are named while it runs (``state_read``; ``engine.prefetch``)."""
+        return StateRead(self.client, None if self._server_facts is not None else self.server_facts)
 
-    def _read_limits_and_policies(self) -> list[TopologyObject]:
-        """Policies, operator policies, vhost limits, user limits, runtime and global parameters of every vhost
-        and user (six listings)."""
-        objects: list[TopologyObject] = []
-        for entry in self.client.get(api_path("policies")) or ():
-            objects.append(policy_from_server(entry))
-        for entry in self.client.get(api_path("operator-policies")) or ():
-            objects.append(policy_from_server(entry, OperatorPolicy))
-        for entry in self.client.get(api_path("vhost-limits")) or ():
-            objects.extend(limits_from_server(VhostLimit, entry["vhost"], entry.get("value")))
-        for entry in self.client.get(api_path("user-limits")) or ():
-            objects.extend(limits_from_server(UserLimit, entry["user"], entry.get("value")))
-        for entry in self.client.get(api_path("parameters")) or ():
-            if entry.get("component") not in OWN_KIND_COMPONENTS:
-                objects.extend(parameter_from_server(entry) or ())
-        for entry in self.client.get(api_path("global-parameters")) or ():
-            objects.append(global_parameter_from_server(entry))
-        return objects
+    def read_state(self, vhosts: Collection[str] | None) -> Topology:
+        read = self.begin_read()
+        for name in sorted(vhosts or ()):  # a known scope is read without waiting for the vhost list
+            read.add_vhost(name)
+        return read.result(vhosts)
 
     def enabled_plugins(self) -> set[str] | None:
         """The plugins of every running node (what registers a component), or None when unknown.
@@ -300,14 +224,6 @@ class HttpBackend:
                 return None
             per_node.append(names)
         return set.intersection(*per_node) if per_node else None
-
-    def _submit_vhost_reads(self, pool: ThreadPoolExecutor, vhost: str) -> tuple[Future[Any], ...]:
-        """Submit the vhost's bindings, queues and exchanges listings; return (exchanges, queues, bindings)."""
-        get = self.client.get_or_none
-        bindings = pool.submit(get, api_path("bindings", vhost), {"columns": BINDING_COLUMNS})
-        queues = pool.submit(get, api_path("queues", vhost), {"columns": QUEUE_COLUMNS, "disable_stats": "true"})
-        exchanges = pool.submit(get, api_path("exchanges", vhost), {"columns": EXCHANGE_COLUMNS})
-        return exchanges, queues, bindings
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """Message and consumer counts of ``queues``: one bulk read per vhost, live probes for a few.
