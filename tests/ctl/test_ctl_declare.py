@@ -49,7 +49,11 @@ def ctl_apply(
     box: Sandbox, info: SandboxInfo, mode: CreateWith, document: dict[str, Any], **options: Any
 ) -> CtlBackend:
     """Plan and apply ``document`` over rabbitmqctl; it must succeed and the next plan be empty."""
-    engine = ctl_backend(box, info, mode, **options)
+    return apply_with(ctl_backend(box, info, mode, **options), document)
+
+
+def apply_with(engine: CtlBackend, document: dict[str, Any]) -> CtlBackend:
+    """``ctl_apply`` with a backend already made; closes it."""
     try:
         result = execute_plan(make_plan(load_topology_text(text(document)), engine), engine)
         assert result.ok, result.failed

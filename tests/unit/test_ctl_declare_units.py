@@ -9,14 +9,14 @@ import pytest
 
 from rabbitadmin.backends.amqp_eligibility import Declarable
 from rabbitadmin.backends.ctl import eval as ctl_eval
-from rabbitadmin.backends.ctl.declare import declare_item, declare_specs, read_run
+from rabbitadmin.backends.ctl.declare import declare_item, declare_specs, read_import, read_run
 from rabbitadmin.errors import DeclaresUnavailable
 from rabbitadmin.model import Binding, Exchange, Queue, User
 
 
-def printed(results: object) -> str:
+def printed(results: object, imported: str | None = None) -> str:
     """What rabbitmqctl eval shows: the expression's JSON line, then its value ``done``."""
-    return json.dumps(results) + "\ndone\n"
+    return json.dumps({"import": imported, "declares": results}) + "\ndone\n"
 
 
 def objects() -> list[Declarable]:
@@ -104,7 +104,16 @@ def test_a_node_that_cannot_declare_says_so(output: str) -> None:
         read_run(output, objects())
 
 
-@pytest.mark.parametrize("output", [printed([{"declared": [], "failed": []}]), "{badrpc,nodedown}\n", ""])
+@pytest.mark.parametrize(
+    "output",
+    [
+        printed([{"declared": [], "failed": []}]),
+        "{badrpc,nodedown}\n",
+        "",
+        json.dumps([{"declared": [], "failed": []}, {"declared": [], "failed": []}]) + "\ndone\n",  # no import key
+        printed(None, "{error,refused}"),  # the import refused: nothing declared, nothing to read as declares
+    ],
+)
 def test_output_that_is_not_the_expressions_is_an_error(output: str) -> None:
     with pytest.raises(ValueError):
         read_run(output, objects())  # two vhosts expected
@@ -154,3 +163,22 @@ def test_a_run_that_stopped_with_nothing_refused_is_the_applys_cause() -> None:
     assert stopped.value.exit_code == ExitCode.PARTIAL
     assert "stopped: the AMQP declares" in str(stopped.value) and "{error,closing}" in str(stopped.value)
     assert not stopped.value.result.failed and stopped.value.result.not_attempted
+
+
+def test_the_import_before_the_declares_is_read_apart_from_them() -> None:
+    both = [{"declared": [0], "failed": []}, {"declared": [1, 2, 3, 4, 5], "failed": []}]
+    assert read_import(printed(both)) is None  # none asked
+    assert read_import(printed(both, "imported")) == "imported"
+    assert len(read_run(printed(both, "imported"), objects()).outcome.declared) == 6
+    refused = printed(None, '{error,{no_such_vhost,<<"v">>}}')
+    assert read_import(refused) == '{error,{no_such_vhost,<<"v">>}}'
+    # Imported, then the node said it cannot declare: the import stands, the declares go to the import.
+    unavailable = printed("the amqp_client application is not running on the node", "imported")
+    assert read_import(unavailable) == "imported"
+    with pytest.raises(DeclaresUnavailable):
+        read_run(unavailable, objects())
+    # A node lacking a function: nothing ran at all, the import neither.
+    missing = "{missing_functions,[{rabbit_definitions,import_parsed,1}]}\n"
+    assert read_import(missing) is None
+    with pytest.raises(ValueError):
+        read_import("{badrpc,nodedown}\n")

@@ -13,6 +13,10 @@ Arguments become AMQP tables on the node by ``rabbit_misc:to_amqp_table/1``, the
 import calls on the same JSON, so a declared object is the imported one (tested, ``tests/ctl``). The objects
 given must have passed ``amqp_eligibility`` (no ``amq.`` names, no null or float argument values).
 
+The same eval may first import a small definitions document (the vhosts, users, permissions and policies the
+declares need: ``CtlBackend.create``), in the expression itself since it holds password hashes; refused, nothing
+is declared (``read_import``).
+
 Needs the ``amqp_client`` application running on the node (the management, shovel and federation plugins
 start it; the expression does not, so no application is started on a node that had none): without it, or
 without the functions the expression calls, nothing is done (``DeclaresUnavailable``) and the backend imports.
@@ -79,17 +83,40 @@ class DeclareRun:
     connect_errors: list[str] = field(default_factory=list)
 
 
+def _printed(output: str) -> dict[str, Any] | None:
+    """The object the expression printed (``{"import": ..., "declares": ...}``, see ``eval._DECLARE``), or None
+    when the node lacks a function it calls (then nothing ran). Raises ``ValueError`` for other output."""
+    # The expression's value, not a line it printed: an object's name in a refusal may hold anything.
+    if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
+        return None
+    printed = ctl_eval.parse_json_line(output)
+    if not isinstance(printed, dict) or set(printed) != {"import", "declares"}:
+        raise ValueError(f"not the declares' answer: {str(printed)[:500]}")
+    return printed
+
+
+def read_import(output: str) -> str | None:
+    """The outcome of the definitions import the expression ran before declaring: ``"imported"``, the server's
+    error (an Erlang term as text; may quote a password hash), or None when none ran (none was asked, or the
+    node lacks a function the expression calls). Raises ``ValueError`` when the output is not the expression's."""
+    printed = _printed(output)
+    imported = printed["import"] if printed is not None else None
+    return None if imported is None else str(imported)
+
+
 def read_run(output: str, objects: Sequence[Declarable]) -> DeclareRun:
-    """The outcome the expression printed for ``objects`` (the list ``declare_specs`` was given).
+    """The outcome the expression printed for ``objects`` (the list ``declare_specs`` was given), once its import
+    (``read_import``), if any, was done.
 
     A failure with code 0 is an unknown outcome (no answer, or not the answer expected): ``unanswered``; any
     other code is the server's refusal (its channel closed with that code and reason): ``refused``. Objects
     neither declared nor failed were not sent. Raises ``DeclaresUnavailable`` when the node said it cannot
-    declare (nothing sent), ``ValueError`` when the output is not the expression's."""
-    # The expression's value, not a line it printed: an object's name in a refusal may hold anything.
-    if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
+    declare (nothing declared), ``ValueError`` when the output is not the expression's (or says the import
+    was refused: nothing declared)."""
+    printed = _printed(output)
+    if printed is None:
         raise DeclaresUnavailable(f"this node lacks RabbitMQ's AMQP client ({' '.join(output.split())[:300]})")
-    results = ctl_eval.parse_json_line(output)
+    results = printed["declares"]
     if isinstance(results, str):
         raise DeclaresUnavailable(results)
     vhosts = list(dict.fromkeys(obj.vhost for obj in objects))

@@ -54,6 +54,7 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
     "queue_delete": (("rabbit_amqqueue", "lookup", 1), ("rabbit_amqqueue", "delete", 4), ("amqqueue", "get_type", 1)),
     "import": (("rabbit_definitions", "import_parsed", 1),),
     "declare": (
+        ("rabbit_definitions", "import_parsed", 1),
         ("amqp_connection", "start", 2),
         ("amqp_connection", "open_channel", 1),
         ("amqp_connection", "close", 1),
@@ -248,12 +249,17 @@ _APPLY_LOCK = """VHost = maps:get(<<"vhost">>, Specs),
 # what rabbitmqctl's own decoder would change (``backend.needs_node_decoding``). ``import_parsed/1`` is what
 # ``rabbitmqctl import_definitions`` calls with its decoded document (3.10.8 and 4.0.5). Prints "imported",
 # or the server's error term.
-_IMPORT = """Outcome = case rabbit_definitions:import_parsed(Specs) of
+_IMPORT_OUTCOME = """case rabbit_definitions:import_parsed({document}) of
       ok -> <<"imported">>;
       Error -> iolist_to_binary(io_lib:format("~p", [Error]))
-    end,
+    end"""
+_IMPORT = (
+    "Outcome = "
+    + _IMPORT_OUTCOME.format(document="Specs")
+    + """,
     io:put_chars(iolist_to_binary([rabbit_json:encode(Outcome), $\n])),
     done"""
+)
 
 # Exchanges, queues and bindings declared through RabbitMQ's own Erlang AMQP client on the node (see ``declare``):
 # one direct connection per vhost, as the internal user ``none`` (``rabbit_direct``: a direct connection with
@@ -271,10 +277,14 @@ _IMPORT = """Outcome = case rabbit_definitions:import_parsed(Specs) of
 # whole connection for a hard error such as an unknown exchange type, its reason a charlist: both carry the
 # code, and the reason is made a binary) and the others
 # before their next declare (a shared flag); so do all when the rabbitmqctl that asked goes away (a monitor on
-# its group leader: killed at its timeout, or by Ctrl-C). Printed, per vhost: {"declared": [I, ...],
-# "failed": [[I, Code, Reason], ...]} (Code 0: the answer is unknown) or {"connect_error": Reason}; or, with
-# nothing done, a string saying why: only where the ``amqp_client`` application already runs (management,
-# shovel, federation), as ``amqp_connection:start`` would otherwise start it and its dependencies on the node.
+# its group leader: killed at its timeout, or by Ctrl-C). Before any declare, the definitions document in
+# ``Specs`` (``"import"``; null: none) is imported as ``_IMPORT`` does (vhosts, users, permissions, policies the
+# declares need; secrets in it: it travels in the expression, never in the declares' file); the import refused,
+# nothing is declared. Printed: {"import": null | "imported" | the server's error, "declares": null (the
+# import was refused) | [per vhost: {"declared": [I, ...], "failed": [[I, Code, Reason], ...]} (Code 0: the
+# answer is unknown) or {"connect_error": Reason}] | a string saying why nothing was declared: only where the
+# ``amqp_client`` application already runs (management, shovel, federation), as ``amqp_connection:start``
+# would otherwise start it and its dependencies on the node}.
 _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
     Caller = group_leader(),
     Watch = fun() ->
@@ -346,19 +356,31 @@ _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
       end,
     """
 
-_DECLARE = """CliNode = node(group_leader()),
-    Results = case lists:keymember(amqp_client, 1, application:which_applications()) of
-      false -> <<"the amqp_client application is not running on the node">>;
-      true ->
-        case rpc:call(CliNode, file, read_file, [maps:get(<<"file">>, Specs)], 60000) of
-          {{ok, Json}} ->
-            [InVHost(maps:get(<<"vhost">>, V), maps:get(<<"phases">>, V)) || V <- rabbit_json:decode(Json)];
-          Other -> iolist_to_binary(["the node could not read the declares from rabbitmqctl: ", Text(Other)])
+_DECLARE = (
+    """CliNode = node(group_leader()),
+    Imported = case maps:get(<<"import">>, Specs) of
+      null -> null;
+      Document -> """
+    + _IMPORT_OUTCOME.format(document="Document")
+    + """
+    end,
+    Results = case Imported of
+      Refused when is_binary(Refused), Refused =/= <<"imported">> -> null;
+      _ ->
+        case lists:keymember(amqp_client, 1, application:which_applications()) of
+          false -> <<"the amqp_client application is not running on the node">>;
+          true ->
+            case rpc:call(CliNode, file, read_file, [maps:get(<<"file">>, Specs)], 60000) of
+              {{ok, Json}} ->
+                [InVHost(maps:get(<<"vhost">>, V), maps:get(<<"phases">>, V)) || V <- rabbit_json:decode(Json)];
+              Other -> iolist_to_binary(["the node could not read the declares from rabbitmqctl: ", Text(Other)])
+            end
         end
     end,
     Watcher ! finished,
-    io:put_chars(iolist_to_binary([rabbit_json:encode(Results), $\n])),
+    io:put_chars(iolist_to_binary([rabbit_json:encode(#{{<<"import">> => Imported, <<"declares">> => Results}}), $\n])),
     done"""
+)
 
 _CHECK = """[]"""
 
@@ -423,8 +445,8 @@ def _mfas(operations: tuple[str, ...]) -> str:
 def expression(operation: str, specs: Any) -> str:
     """The Erlang expression carrying out ``operation`` with ``specs`` (JSON: a list of objects, for
     ``read_extras`` an object ``{"vhosts": [...] or null}``, for ``read`` that object with ``"vhost_fields":
-    [key, ...]`` too, for ``import`` a definitions document, for ``declare`` what ``ctl.declare.declare_specs``
-    builds)."""
+    [key, ...]`` too, for ``import`` a definitions document, for ``declare`` ``{"file": <a file holding what
+    ctl.declare.declare_specs builds>, "import": <a definitions document to import first> or null}``)."""
     payload = base64.b64encode(json.dumps(specs, ensure_ascii=False).encode("utf-8")).decode("ascii")
     body = BODIES[operation].format(user=ACTING_USER)
     if operation not in ("read_extras", "export", "read", "apply_lock", "import", "declare"):
