@@ -10,6 +10,7 @@ cycles, so nothing is lost by not collecting while they are built; the collector
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -19,16 +20,41 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class _Pauses:
+    """The collector is one switch for the whole process, and a read's threads build objects while the main
+    thread loads the file: it comes back on when the last block that paused it ends, whichever thread that is."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.resume = False
+        self.lock = threading.Lock()
+
+    def enter(self) -> None:
+        with self.lock:
+            if self.count == 0:
+                self.resume = gc.isenabled()
+                gc.disable()
+            self.count += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.count -= 1
+            if self.count == 0 and self.resume:
+                gc.enable()
+
+
+_PAUSES = _Pauses()
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Disable the cyclic collector for the block (nesting is fine), restoring its previous state."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    """Disable the cyclic collector for the block, restoring its previous state once no block (on any thread:
+    nesting and overlapping are fine) still wants it paused."""
+    _PAUSES.enter()
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        _PAUSES.leave()
 
 
 def with_collector_paused(function: Callable[P, R]) -> Callable[P, R]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,27 @@ def test_the_collector_is_paused_inside_and_restored_after() -> None:
         assert not gc.isenabled(), "a collector the caller disabled stays disabled"
     finally:
         gc.enable()
+
+
+def test_pauses_that_overlap_on_two_threads_resume_the_collector_when_the_last_ends() -> None:
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def second() -> None:
+        first_in.wait(5)
+        with collector_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())  # the first pause has ended: this one still holds
+
+    helper = threading.Thread(target=second)
+    helper.start()
+    with collector_paused():
+        first_in.set()
+        second_in.wait(5)
+    first_out.set()
+    helper.join(5)
+    assert seen == [False] and gc.isenabled()
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,8 @@ def test_vhosts_named_while_parsing_are_read_at_once_and_the_validated_scope_dec
     prefetch.start(frozenset({"a", "b"}))  # the parsed scope: names already told are not read twice here
     state = prefetch.state_for({"a", "c"})  # validation ended with another scope: it is the one read
     assert state is not None and set(state.vhosts) == {("a",), ("c",)}
-    assert backend.log == ["begin", "add a", "add b", "add a", "add b", "result ['a', 'c']"]
+    assert backend.log[:3] == ["begin", "add a", "add b"] and backend.log[-1] == "result ['a', 'c']"
+    assert sorted(backend.log[3:-1]) == ["add a", "add b"], "the parsed scope is named too (a read adds once)"
     assert backend.reads == [], "no whole read on top of the vhost-by-vhost one"
     prefetch.close()
     assert backend.log[-1] == "close" and backend.closed

@@ -20,7 +20,6 @@ import contextlib
 import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import Future
-from typing import Any
 
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.definitions import (
@@ -53,7 +52,8 @@ BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments"
 #: Threads of one read: the five global listings, the server facts and one vhost's three listings at once.
 READ_THREADS = 9
 
-_VhostReads = tuple["Future[Any]", "Future[Any]", "Future[Any]"]
+_Listing = Future[list[TopologyObject]]
+_VhostReads = tuple[_Listing, _Listing, _Listing]
 
 
 class StateRead:
@@ -108,17 +108,9 @@ class StateRead:
             for name in in_scope:  # all of them at once: the pool runs them side by side
                 self.add_vhost(name)
             for name in in_scope:
-                exchanges, queues, bindings = self._vhost_reads[name]
-                for entry in exchanges.result() or ():
-                    topology.add(exchange_from_server(entry, name))
-                for entry in queues.result() or ():
-                    if not is_apply_lock(entry["name"]):  # the apply lock is no part of any topology
-                        topology.add(queue_from_server(entry, name))
-                for entry in bindings.result() or ():
-                    # Every queue's implicit binding to the default exchange (half the rows) is not an
-                    # object anyone declares or deletes; a definitions export leaves them out as well.
-                    if entry["source"] != "":
-                        topology.add(binding_from_server(entry, name))
+                for listing in self._vhost_reads[name]:
+                    for obj in listing.result():
+                        topology.add(obj)
             return topology
         finally:
             self.close()
@@ -130,12 +122,33 @@ class StateRead:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _submit_vhost_reads(self, vhost: str) -> _VhostReads:
-        """Submit the vhost's listings, the longest (bindings) first; return (exchanges, queues, bindings)."""
-        get, submit = self._client.get_or_none, self._pool.submit
-        bindings = submit(get, api_path("bindings", vhost), {"columns": BINDING_COLUMNS})
-        queues = submit(get, api_path("queues", vhost), {"columns": QUEUE_COLUMNS, "disable_stats": "true"})
-        exchanges = submit(get, api_path("exchanges", vhost), {"columns": EXCHANGE_COLUMNS})
+        """Submit the vhost's listings, the longest (bindings) first; return (exchanges, queues, bindings), each
+        a future of model objects: a listing is turned into them on its thread as soon as it arrives, while the
+        longer ones are still on the way."""
+        submit = self._pool.submit
+        bindings = submit(self._bindings, vhost)
+        queues = submit(self._queues, vhost)
+        exchanges = submit(self._exchanges, vhost)
         return exchanges, queues, bindings
+
+    @with_collector_paused
+    def _exchanges(self, vhost: str) -> list[TopologyObject]:
+        rows = self._client.get_or_none(api_path("exchanges", vhost), {"columns": EXCHANGE_COLUMNS}) or ()
+        return [exchange_from_server(entry, vhost) for entry in rows]
+
+    @with_collector_paused
+    def _queues(self, vhost: str) -> list[TopologyObject]:
+        params = {"columns": QUEUE_COLUMNS, "disable_stats": "true"}
+        rows = self._client.get_or_none(api_path("queues", vhost), params) or ()
+        # The apply lock is no part of any topology.
+        return [queue_from_server(entry, vhost) for entry in rows if not is_apply_lock(entry["name"])]
+
+    @with_collector_paused
+    def _bindings(self, vhost: str) -> list[TopologyObject]:
+        rows = self._client.get_or_none(api_path("bindings", vhost), {"columns": BINDING_COLUMNS}) or ()
+        # Every queue's implicit binding to the default exchange (half the rows) is not an object anyone
+        # declares or deletes; a definitions export leaves them out as well.
+        return [binding_from_server(entry, vhost) for entry in rows if entry["source"] != ""]
 
     def _read_limits_and_policies(self) -> list[TopologyObject]:
         """Policies, operator policies, vhost limits, user limits, runtime and global parameters of every vhost
