@@ -14,7 +14,8 @@ container (``prefix``). Every rabbitmqctl call starts an Erlang VM (about 0.4 s)
   computed; the import only adds, which is all a create needs. A large batch's exchanges, queues and
   bindings are declared on the node instead (``declare``: one ``eval``, the Erlang AMQP client, as
   ``apply --create-with`` and ``amqp_eligibility`` decide, like the HTTP backend's AMQP declares), between
-  an import of the rest (vhosts, users, permissions, policies) and one of what is not eligible;
+  an import of the rest (vhosts, users, permissions, policies: by the same eval, before any declare, when
+  small: ``_inline_import``) and one of what is not eligible;
 - update: users, permissions, topic permissions and vhost description/tags through an import (it
   overwrites those; like the HTTP API it never changes an existing vhost's default queue type, and the
   engine refuses that change at plan time);
