@@ -245,7 +245,9 @@ def test_a_refusal_that_closes_the_connection_is_a_refusal(
 ) -> None:
     """An exchange type the node does not know: 3.10 answers with a connection-level error (COMMAND_INVALID,
     503, closing the direct connection), 4.0 with a channel error (406). Either way it is the server's
-    refusal, with its code, not an unknown outcome; what was declared before it is done."""
+    refusal, with its code (exit 1, not a network fault); what was declared before it is done. On 3.10 the
+    other declare may have been in flight too and got the same answer: then which one was refused is not
+    told, and the read-back finds the one that was carried out."""
     admin_client.put(api_path("vhosts", vhost), {})
     objects = [Exchange(vhost, "known", "direct"), Exchange(vhost, "unknown", "x-no-such-type")]
     engine = ctl_backend(sandbox, node, CreateWith.amqp)
@@ -257,6 +259,7 @@ def test_a_refusal_that_closes_the_connection_is_a_refusal(
         engine.close()
     message = str(caught.value)
     assert caught.value.failed == [objects[1]] and caught.value.exit_code == ExitCode.ERROR, message
-    assert "1 refused, 0 sent without an answer" in message
+    one_in_flight, both_in_flight = "1 refused, 0 sent without an answer", "0 refused, 1 in flight when the server"
+    assert one_in_flight in message or both_in_flight in message, message
     assert ("503" in message or "406" in message) and "x-no-such-type" in message
     assert objects[0] in done

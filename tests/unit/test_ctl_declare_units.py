@@ -10,8 +10,9 @@ import pytest
 from rabbitadmin.backends.amqp_eligibility import Declarable
 from rabbitadmin.backends.ctl import eval as ctl_eval
 from rabbitadmin.backends.ctl.declare import declare_item, declare_specs, read_import, read_run
-from rabbitadmin.errors import DeclaresUnavailable
-from rabbitadmin.model import Binding, Exchange, Queue, User
+from rabbitadmin.backends.declares import DeclareOutcome, settle_declares
+from rabbitadmin.errors import BatchFailed, DeclaresUnavailable, ExitCode
+from rabbitadmin.model import Binding, Exchange, Queue, Topology, User
 
 
 def printed(results: object, imported: str | None = None) -> str:
@@ -99,9 +100,9 @@ def test_a_vhost_that_would_not_connect_goes_to_the_import() -> None:
     ],
 )
 def test_a_node_that_cannot_declare_says_so(output: str) -> None:
-    assert ctl_eval.MISSING_MARKER in output or "amqp_client" in output
-    with pytest.raises(DeclaresUnavailable):
+    with pytest.raises(DeclaresUnavailable) as caught:
         read_run(output, objects())
+    assert "amqp_connection" in str(caught.value) or "amqp_client" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -112,6 +113,11 @@ def test_a_node_that_cannot_declare_says_so(output: str) -> None:
         "",
         json.dumps([{"declared": [], "failed": []}, {"declared": [], "failed": []}]) + "\ndone\n",  # no import key
         printed(None, "{error,refused}"),  # the import refused: nothing declared, nothing to read as declares
+        printed(["x", "y"]),  # valid JSON, not the shape: no TypeError escapes
+        printed([{"declared": [0], "failed": []}, {"declared": [99], "failed": []}]),  # no object 99
+        printed([{"declared": [0], "failed": []}, {"declared": [0], "failed": []}]),  # 0 is vhost b's, not a's
+        printed([{"declared": [0], "failed": []}, {"declared": [], "failed": [[1, 406]]}]),  # a failure cut short
+        printed([{"declared": [0], "failed": []}, {"failed": []}]),
     ],
 )
 def test_output_that_is_not_the_expressions_is_an_error(output: str) -> None:
@@ -182,3 +188,39 @@ def test_the_import_before_the_declares_is_read_apart_from_them() -> None:
     assert read_import(missing) is None
     with pytest.raises(ValueError):
         read_import("{badrpc,nodedown}\n")
+
+
+def test_a_connection_closed_on_several_declares_in_flight_blames_none_of_them() -> None:
+    """3.10 closes the whole direct connection for a hard error and every call in flight gets the same exit:
+    which object was refused is not told, so all are unknown (the read-back decides), and the run failed on a
+    refusal, not on the network."""
+    given = [Exchange("a", f"x{i}", "direct") for i in range(4)]
+    reason = "COMMAND_INVALID - unknown exchange type 'x-no-such-type'"
+    failed = [[1, 503, reason, "connection"], [2, 503, reason, "connection"], [3, 503, reason, "connection"]]
+    outcome = read_run(printed([{"declared": [0], "failed": failed}]), given).outcome
+    assert outcome.declared == [given[0]] and not outcome.refused and outcome.unanswered == given[1:]
+    assert outcome.closed_by_server and outcome.error is not None and "closed the connection" in outcome.error
+    assert "503" in outcome.error and "x-no-such-type" in outcome.error
+
+
+def test_a_connection_closed_on_a_single_declare_in_flight_is_that_declares_refusal() -> None:
+    given = [Exchange("a", "x0", "direct"), Exchange("a", "x1", "x-no-such-type")]
+    reason = "COMMAND_INVALID - unknown exchange type 'x-no-such-type'"
+    outcome = read_run(printed([{"declared": [0], "failed": [[1, 503, reason, "connection"]]}]), given).outcome
+    assert outcome.refused == [(given[1], f"503 {reason}")] and not outcome.unanswered
+    assert not outcome.closed_by_server
+
+
+@pytest.mark.parametrize(("closed_by_server", "expected"), [(True, ExitCode.ERROR), (False, ExitCode.CONNECTION)])
+def test_unanswered_declares_are_a_network_fault_unless_the_server_closed_for_a_refusal(
+    closed_by_server: bool, expected: ExitCode
+) -> None:
+    given = [Exchange("a", "x0", "direct"), Exchange("a", "x1", "direct")]
+    outcome = DeclareOutcome(
+        declared=[given[0]], unanswered=[given[1]], connected=True, error="cut", closed_by_server=closed_by_server
+    )
+    with pytest.raises(BatchFailed) as caught:
+        settle_declares(given, outcome, lambda _vhosts: Topology(), lambda _done: None)
+    assert caught.value.exit_code == expected and caught.value.failed == [given[1]]
+    wording = "in flight when the server closed the connection" if closed_by_server else "sent without an answer"
+    assert f"0 refused, 1 {wording}" in str(caught.value)

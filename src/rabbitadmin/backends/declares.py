@@ -24,7 +24,9 @@ class DeclareOutcome:
     whose declare the server answered by closing its channel, with the server's reason. ``unanswered``: sent,
     no answer (the connection dropped or the answer timed out: outcome unknown). ``connected``: False when
     the connection never opened (then nothing was sent). ``error``: why it stopped early (None: it finished
-    or ``stop`` was set); ``timed_out``: the error is a timeout."""
+    or ``stop`` was set); ``timed_out``: the error is a timeout. ``closed_by_server``: the server closed the
+    whole connection for a refusal with several declares in flight, all unanswered since which one it refused
+    is not told (RabbitMQ 3.10's hard errors): the run failed on a refusal, not on the network."""
 
     declared: list[Declarable] = field(default_factory=list)
     refused: list[tuple[Declarable, str]] = field(default_factory=list)
@@ -33,6 +35,7 @@ class DeclareOutcome:
     error: str | None = None
     timed_out: bool = False
     stopped: bool = False
+    closed_by_server: bool = False
 
     @property
     def complete(self) -> bool:
@@ -56,10 +59,12 @@ def settle_declares(
     """A run of declares of ``objects`` that stopped on a fault (``outcome.error``): the ones refused or left
     unanswered are read back (one read); those the server shows as asked are reported done (``report``), and
     ``BatchFailed`` is raised for the rest. Objects never sent are in neither: the engine reports them not
-    attempted. The exit code: timeout, connection (something unanswered), else error (a refusal)."""
+    attempted. The exit code: timeout; connection (something unanswered, the server having refused nothing);
+    else error (a refusal). Nothing attempted at all (a channel that did not open): partial, naming no object."""
     attempted: list[TopologyObject] = [obj for obj, _reason in outcome.refused]
     attempted += outcome.unanswered
-    code = ExitCode.TIMEOUT if outcome.timed_out else ExitCode.CONNECTION if outcome.unanswered else ExitCode.ERROR
+    network = outcome.unanswered and not outcome.closed_by_server
+    code = ExitCode.TIMEOUT if outcome.timed_out else ExitCode.CONNECTION if network else ExitCode.ERROR
     what = f"the AMQP declares of a batch of {len(objects)} object(s) stopped: {outcome.error}"
     if not attempted:  # e.g. a channel that did not open: nothing of it was sent
         raise BatchFailed(
@@ -75,10 +80,14 @@ def settle_declares(
         report(there)
     refused = {id(obj) for obj, _reason in outcome.refused}
     unknown = sum(id(obj) not in refused for obj in missing)
+    unanswered = (
+        f"{unknown} in flight when the server closed the connection and not shown (the one it refused among them)"
+        if outcome.closed_by_server
+        else f"{unknown} sent without an answer and not shown (outcome unknown: the server may still carry them out)"
+    )
     raise BatchFailed(
         f"{what}; read back from the server: {len(outcome.declared) + len(there)} of them were created, "
-        f"{len(missing) - unknown} refused, {unknown} sent without an answer and not shown (outcome unknown: "
-        "the server may still carry them out), the rest were not attempted",
+        f"{len(missing) - unknown} refused, {unanswered}, the rest were not attempted",
         missing,
         code,
     ) from None

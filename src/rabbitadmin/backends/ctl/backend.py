@@ -389,7 +389,9 @@ class CtlBackend:
         lacks the AMQP client), or None when ``stop`` was set first (nothing sent). A refusal or an unknown
         outcome is settled by reading back (``declares.settle_declares``); a failed eval as a failed import
         is, ``first`` with ``objects``; a refused import of ``first`` as a failed separate import is, with
-        nothing declared: all raise ``BatchFailed``. ``first`` is reported done only once imported."""
+        nothing declared: each raises ``BatchFailed`` for the objects the server does not show as asked (shown
+        all, the failure was only the answer's: they count as done). ``first`` is reported done only once
+        imported."""
         if stop is not None and stop.is_set():
             return None
         specs = json.dumps(declare_specs(objects), ensure_ascii=False)

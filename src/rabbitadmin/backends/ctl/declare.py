@@ -108,11 +108,14 @@ def read_run(output: str, objects: Sequence[Declarable]) -> DeclareRun:
     """The outcome the expression printed for ``objects`` (the list ``declare_specs`` was given), once its import
     (``read_import``), if any, was done.
 
-    A failure with code 0 is an unknown outcome (no answer, or not the answer expected): ``unanswered``; any
-    other code is the server's refusal (its channel closed with that code and reason): ``refused``. Objects
-    neither declared nor failed were not sent. Raises ``DeclaresUnavailable`` when the node said it cannot
-    declare (nothing declared), ``ValueError`` when the output is not the expression's (or says the import
-    was refused: nothing declared)."""
+    A failure with code 0 is an unknown outcome (no answer, or not the answer expected): ``unanswered``; so is
+    each of the calls in flight when the server closed the whole connection (marked ``"connection"``: 3.10
+    does so for a hard error, and every such call gets the same answer, so which object was refused is not
+    told; with a single one in flight, it is that one: refused); any other code is the server's refusal of
+    that object (its channel closed with that code and reason): ``refused``. Objects neither declared nor
+    failed were not sent. Raises ``DeclaresUnavailable`` when the node said it cannot declare (nothing
+    declared), ``ValueError`` when the output is not the expression's, in shape or in the objects it names
+    (or says the import was refused: nothing declared)."""
     printed = _printed(output)
     if printed is None:
         raise DeclaresUnavailable(f"this node lacks RabbitMQ's AMQP client ({' '.join(output.split())[:300]})")
@@ -122,6 +125,13 @@ def read_run(output: str, objects: Sequence[Declarable]) -> DeclareRun:
     vhosts = list(dict.fromkeys(obj.vhost for obj in objects))
     if not isinstance(results, list) or len(results) != len(vhosts):
         raise ValueError(f"expected {len(vhosts)} vhost outcome(s), got: {str(results)[:500]}")
+    try:
+        return _run_of(vhosts, results, objects)
+    except (KeyError, TypeError, IndexError, ValueError) as exc:  # valid JSON, not the expression's shape
+        raise ValueError(f"not the declares' answer ({exc!r}): {str(results)[:500]}") from None
+
+
+def _run_of(vhosts: list[str], results: list[Any], objects: Sequence[Declarable]) -> DeclareRun:
     run = DeclareRun(DeclareOutcome(connected=True))
     outcome = run.outcome
     for vhost, result in zip(vhosts, results, strict=True):
@@ -129,14 +139,33 @@ def read_run(output: str, objects: Sequence[Declarable]) -> DeclareRun:
             run.not_connected += [obj for obj in objects if obj.vhost == vhost]
             run.connect_errors.append(f"vhost {vhost!r}: {result['connect_error']}")
             continue
-        outcome.declared += [objects[position] for position in result["declared"]]
-        for position, code, reason in result["failed"]:
+        outcome.declared += [_object(objects, position, vhost) for position in result["declared"]]
+        # With one call in flight when the server closed the connection, that call is the refused one.
+        closed = sum(failure[3:] == ["connection"] for failure in result["failed"])
+        outcome.closed_by_server |= closed > 1
+        for position, code, reason, *scope in result["failed"]:
+            whole_connection = scope == ["connection"] and closed > 1
             if outcome.error is None:
-                outcome.error = f"{code} {reason}" if code else f"no answer: {reason}"
+                outcome.error = (
+                    f"the server closed the connection to vhost {vhost!r} ({code} {reason}): the declares in flight "
+                    "on its other channels were cut off with it"
+                    if whole_connection
+                    else f"{code} {reason}"
+                    if code
+                    else f"no answer: {reason}"
+                )
             if position is None:
-                continue  # a channel that did not open: nothing of its slice was sent
-            if code:
-                outcome.refused.append((objects[position], f"{code} {reason}"))
+                continue  # a channel that did not open, a worker lost: its slice is settled as not attempted
+            obj = _object(objects, position, vhost)
+            if code and not whole_connection:
+                outcome.refused.append((obj, f"{code} {reason}"))
             else:
-                outcome.unanswered.append(objects[position])
+                outcome.unanswered.append(obj)
     return run
+
+
+def _object(objects: Sequence[Declarable], position: Any, vhost: str) -> Declarable:
+    """``objects[position]``, which must be an object of ``vhost``; raises ``ValueError`` otherwise."""
+    if not isinstance(position, int) or not 0 <= position < len(objects) or objects[position].vhost != vhost:
+        raise ValueError(f"no object {position!r} of vhost {vhost!r} was sent")
+    return objects[position]

@@ -23,7 +23,8 @@ The risk: these are internal functions, not a public API, and may change between
 first checks that every function it calls is exported with the expected arity and otherwise returns
 ``{missing_functions, [...]}`` without doing anything; ``CtlBackend.unsupported`` runs the same check at plan
 time, so an incompatible server is reported before anything is written. Data travels base64-encoded JSON
-inside the expression, so no name can break out of an Erlang string literal.
+inside the expression, so no name can break out of an Erlang string literal (the declares' JSON, large, in a
+private file the expression names: ``_DECLARE``).
 """
 
 from __future__ import annotations
@@ -275,14 +276,19 @@ _IMPORT = (
 # made before). Arguments become AMQP tables by ``rabbit_misc:to_amqp_table/1``, what the definitions import
 # calls on the same JSON. A worker stops at the first refusal (the server closes its channel, or on 3.10 the
 # whole connection for a hard error such as an unknown exchange type, its reason a charlist: both carry the
-# code, and the reason is made a binary) and the others
-# before their next declare (a shared flag); so do all when the rabbitmqctl that asked goes away (a monitor on
-# its group leader: killed at its timeout, or by Ctrl-C). Before any declare, the definitions document in
+# code, and the reason is made a binary) and the others before their next declare (a shared flag), no
+# further channel or connection opened; so do all when the rabbitmqctl that asked goes away (a monitor on its
+# group leader: killed at its timeout, or by a second Ctrl-C). A whole connection closed hands the same exit to
+# every call in flight on its channels (``amqp_channel``, 3.10.8), so those failures are marked "connection": the
+# object refused is one of them, which one the answer does not say. A worker that crashes ends its slice (a
+# monitor, not a link: the eval goes on) and a connection is closed whatever happens in its vhost's phases.
+# Before any declare, the definitions document in
 # ``Specs`` (``"import"``; null: none) is imported as ``_IMPORT`` does (vhosts, users, permissions, policies the
 # declares need; secrets in it: it travels in the expression, never in the declares' file); the import refused,
 # nothing is declared. Printed: {"import": null | "imported" | the server's error, "declares": null (the
-# import was refused) | [per vhost: {"declared": [I, ...], "failed": [[I, Code, Reason], ...]} (Code 0: the
-# answer is unknown) or {"connect_error": Reason}] | a string saying why nothing was declared: only where the
+# import was refused) | [per vhost: {"declared": [I, ...], "failed": [[I, Code, Reason] or [I, Code, Reason,
+# "connection"], ...]} (Code 0: the answer is unknown; I null: a channel or worker lost, its slice's outcome
+# not told) or {"connect_error": Reason}] | a string saying why nothing was declared: only where the
 # ``amqp_client`` application already runs (management, shovel, federation), as ``amqp_connection:start``
 # would otherwise start it and its dependencies on the node}.
 _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
@@ -295,7 +301,7 @@ _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
     Text = fun(Term) -> iolist_to_binary(io_lib:format("~0p", [Term])) end,
     Words = fun(R) when is_binary(R) -> R;
                (R) when is_list(R) ->
-                 case unicode:characters_to_binary(R) of B when is_binary(B) -> B; _ -> Text(R) end;
+                 try unicode:characters_to_binary(R) of B when is_binary(B) -> B; _ -> Text(R) catch _:_ -> Text(R) end;
                (R) -> Text(R)
             end,
     Table = fun(Args) -> rabbit_misc:to_amqp_table(Args) end,
@@ -325,7 +331,7 @@ _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
                                exit:{{shutdown, {server_initiated_close, Code, Reason}}, _} ->
                                  atomics:put(Stop, 1, 1), [[I, Code, Words(Reason)]];
                                exit:{{shutdown, {connection_closing, {server_initiated_close, Code, Reason}}}, _} ->
-                                 atomics:put(Stop, 1, 1), [[I, Code, Words(Reason)]];
+                                 atomics:put(Stop, 1, 1), [[I, Code, Words(Reason), <<"connection">>]];
                                _:Why -> atomics:put(Stop, 1, 1), [[I, 0, Text(Why)]]
                              end
                          end
@@ -340,18 +346,32 @@ _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
         Parent ! {self(), Out}
       end,
     Phase = fun(Conn, Slices) ->
-        Parent = self(),
-        Pids = [spawn_link(erlang, apply, [Work, [Conn, S, Parent]]) || S <- Slices],
-        lists:append([receive {P, R} -> R end || P <- Pids])
+        case atomics:get(Stop, 1) of
+          1 -> [];
+          _ ->
+            Parent = self(),
+            Workers = [spawn_monitor(erlang, apply, [Work, [Conn, S, Parent]]) || S <- Slices],
+            lists:append([receive
+                             {P, R} -> erlang:demonitor(M, [flush]), R;
+                             {'DOWN', M, process, P, Why} -> atomics:put(Stop, 1, 1), [[null, 0, Text(Why)]]
+                           end || {P, M} <- Workers])
+        end
       end,
     InVHost = fun(VHost, Phases) ->
-        Params = {amqp_params_direct, none, none, VHost, node(), none, []},
-        case catch amqp_connection:start(Params, <<"rabbitadmin apply: declares">>) of
-          {ok, Conn} ->
-            Out = lists:append([Phase(Conn, Slices) || Slices <- Phases]),
-            catch amqp_connection:close(Conn),
-            #{<<"declared">> => [I || I <- Out, is_integer(I)], <<"failed">> => [F || F <- Out, is_list(F)]};
-          Other -> #{<<"connect_error">> => Text(Other)}
+        case atomics:get(Stop, 1) of
+          1 -> #{<<"declared">> => [], <<"failed">> => []};
+          _ ->
+            Params = {amqp_params_direct, none, none, VHost, node(), none, []},
+            case catch amqp_connection:start(Params, <<"rabbitadmin apply: declares">>) of
+              {ok, Conn} ->
+                try lists:append([Phase(Conn, Slices) || Slices <- Phases]) of
+                  Out ->
+                    #{<<"declared">> => [I || I <- Out, is_integer(I)], <<"failed">> => [F || F <- Out, is_list(F)]}
+                after
+                  catch amqp_connection:close(Conn)
+                end;
+              Other -> #{<<"connect_error">> => Text(Other)}
+            end
         end
       end,
     """
