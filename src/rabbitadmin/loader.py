@@ -139,15 +139,21 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         mapping.line = node.start_mark.line + 1
         key_lines: dict[Any, int] = {}
         build = self.build
-        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        own: set[Any] = set()
         if any(key_node.tag == _MERGE for key_node, _ in node.value):
-            # Merge keys (``<<: *defaults``, YAML 1.1, as safe_load reads them): PyYAML's flatten_mapping puts
-            # the merged pairs first, the mapping's own after; own keys win, then the later merged pairs.
-            own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE)
-            self.flatten_mapping(node)
-            merged = node.value[: len(node.value) - own]
-            node.value = node.value[len(node.value) - own :]
+            # Merge keys (``<<: *defaults``, YAML 1.1) as safe_load reads them: the merged keys first, a later
+            # pair winning (``_merged_pairs``), then the mapping's own keys, which win over any merged one.
+            for key_node, value_node in _merged_pairs(node, frozenset()):
+                key = build(key_node)
+                if key.__hash__ is None:
+                    line = key_node.start_mark.line + 1
+                    self.problems.append(Problem("a mapping key must be a plain value", self.filename, line))
+                    continue
+                mapping[key] = build(value_node)
+                key_lines[key] = key_node.start_mark.line + 1
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                continue
             key = build(key_node)
             line = key_node.start_mark.line + 1
             try:
@@ -155,17 +161,13 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             except TypeError:
                 self.problems.append(Problem("a mapping key must be a plain value", self.filename, line))
                 continue
-            if key in mapping:
+            if key in own:
                 message = f"duplicate key {key!r} (first given on line {key_lines[key]})"
                 self.problems.append(Problem(message, self.filename, line))
                 continue
+            own.add(key)
             mapping[key] = build(value_node)
             key_lines[key] = line
-        for key_node, value_node in reversed(merged):
-            key = build(key_node)
-            if key.__hash__ is not None and key not in mapping:
-                mapping[key] = build(value_node)
-                key_lines[key] = key_node.start_mark.line + 1
         _keep_key_lines(mapping, key_lines)
         return mapping
 
@@ -330,6 +332,46 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             else:
                 append(build(event))
         return sequence
+
+
+def _merged_pairs(node: yaml.MappingNode, within: frozenset[int]) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The pairs ``node``'s merge keys bring, in PyYAML's ``flatten_mapping`` order (a later pair wins: a merged
+    mapping's own keys after what it merges itself, and of ``<<: [*a, *b]``, ``*a`` last), without changing
+    any node: an anchored mapping is shared by all its aliases, and flattening it in place lost its merge
+    key for the next alias (its merged keys vanished there). ``within``: the mappings being merged around
+    this one (a merge of itself is refused, as PyYAML's recursion would never end). Raises
+    ``ConstructorError`` for a merge of anything but mappings, at its line."""
+    if id(node) in within:
+        raise yaml.constructor.ConstructorError(
+            "while constructing a mapping", node.start_mark, "found a mapping merged into itself", node.start_mark
+        )
+    within = within | {id(node)}
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE:
+            continue
+        if isinstance(value_node, yaml.MappingNode):
+            sources = [value_node]
+        elif isinstance(value_node, yaml.SequenceNode):
+            sources = list(reversed(value_node.value))
+        else:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"expected a mapping or list of mappings for merging, but found {value_node.id}",
+                value_node.start_mark,
+            )
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"expected a mapping for merging, but found {source.id}",
+                    source.start_mark,
+                )
+            pairs += _merged_pairs(source, within)
+            pairs += [(key, value) for key, value in source.value if key.tag != _MERGE]
+    return pairs
 
 
 def _keep_key_lines(mapping: LocatedDict, key_lines: dict[Any, int]) -> None:

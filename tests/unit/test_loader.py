@@ -30,10 +30,67 @@ SAME_AS_SAFE_LOAD = [
     "",
 ]
 
+#: Merge keys where PyYAML's safe_load reads what the YAML merge spec says.
+MERGES = [
+    "base: &b {a: 1, b: 1}\ntop: {<<: *b, b: 2, c: 2}\n",
+    "a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\nboth: {<<: [*a, *b], w: 0}\nother: {<<: [*b, *a]}\n",
+    "a: &a {p: 1}\nb: &b {<<: *a}\nc: &c {<<: [*b, *a], z: 3}\nd: {<<: *c}\ne: {<<: *c, p: 9}\n",
+    "list: [{<<: {a: 1}, b: 2}, {<<: [{a: 1}, {a: 2, c: 3}]}]\n",
+    "quoted: {'<<': {a: 1}}\n",
+]
 
-@pytest.mark.parametrize("text", SAME_AS_SAFE_LOAD)
+
+@pytest.mark.parametrize("text", SAME_AS_SAFE_LOAD + MERGES)
 def test_values_are_those_of_pyyaml_safe_load(text: str) -> None:
     assert parse_document(text, "t.yaml") == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A merged mapping that merges itself: its own keys win there, so they reach the mapping merging it
+        # (PyYAML 6.0.4 flattens the pairs and keeps the first: top.b would be 1, mid's own b lost).
+        (
+            "base: &base {a: 1, b: 1}\nmid: &mid {<<: *base, b: 2, c: 2}\ntop: {<<: *mid, c: 3}\n",
+            {"base": {"a": 1, "b": 1}, "mid": {"a": 1, "b": 2, "c": 2}, "top": {"a": 1, "b": 2, "c": 3}},
+        ),
+        # The earlier mapping of a list wins, whatever the keys (PyYAML 6.0.4 dedupes by the key string's
+        # identity, so for keys Python does not intern the later mapping won).
+        (
+            "one: &one {x-max-length: 1, x-overflow: drop-head}\ntwo: &two {x-max-length: 2, x-message-ttl: 5}\n"
+            "both: {<<: [*one, *two]}\n",
+            {
+                "one": {"x-max-length": 1, "x-overflow": "drop-head"},
+                "two": {"x-max-length": 2, "x-message-ttl": 5},
+                "both": {"x-max-length": 1, "x-overflow": "drop-head", "x-message-ttl": 5},
+            },
+        ),
+        # An anchor set inside a merge value and used again: the same mapping at each use, no duplicate key.
+        (
+            "base: &base {n: q1, d: true}\nx: {<<: &mid {<<: *base, d: false}, n: qx}\ny: *mid\n",
+            {"base": {"n": "q1", "d": True}, "x": {"n": "qx", "d": False}, "y": {"n": "q1", "d": False}},
+        ),
+        # Two merge keys in one mapping: the later one wins, as a later key does.
+        ("two: {<<: {a: 1, b: 1}, b: 2, <<: {a: 3}}\n", {"two": {"a": 3, "b": 2}}),
+    ],
+)
+def test_merge_keys_read_as_the_yaml_merge_spec_says(text: str, expected: dict[str, Any]) -> None:
+    assert parse_document(text, "t.yaml") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: {<<: 5}\n", "expected a mapping or list of mappings for merging, but found scalar"),
+        ("a: {<<: [{b: 1}, 5]}\n", "expected a mapping for merging, but found scalar"),
+        ("a: &a {<<: *a}\n", "found a mapping merged into itself"),  # refused, never an endless loop
+        ("a: {<<: {[x]: 1}}\n", "a mapping key must be a plain value"),
+    ],
+)
+def test_a_merge_of_what_is_not_a_mapping_is_refused(text: str, problem: str) -> None:
+    with pytest.raises(TopologyError) as caught:
+        parse_document(text, "t.yaml")
+    assert problem in str(caught.value) and "t.yaml:1" in str(caught.value)
 
 
 def test_mappings_and_lists_know_their_lines() -> None:
@@ -231,11 +288,11 @@ SHARED = {
     "a shared vhost body under merge keys": "vhosts:\n"
     "  - {name: a, <<: &base {exchanges: [{name: x}], queues: [{name: q}], description: d}}\n"
     "  - {<<: *base, name: b, description: own keys win}\n",
-    "merged arguments, the earlier merge winning": "vhosts:\n  - name: a\n    queues:\n"
-    "      - {name: q1, arguments: &one {x-max-length: 1, x-overflow: reject-publish}}\n"
-    "      - {name: q2, arguments: {<<: [*one, &two {x-max-length: 2, x-message-ttl: 60000}]}}\n"
-    "      - {name: q3, arguments: {<<: *two, x-max-length: 3}}\n",
     "an inline merge, no anchor": "vhosts: [{name: a, queues: [{name: q, arguments: {<<: {x-max-length: 1}}}]}]\n",
+    "a chain of merges used twice": "vhosts:\n  - name: a\n    queues:\n"
+    "      - &base {name: qa1, arguments: {x-max-length: 10}}\n"
+    "      - &mid {<<: *base, name: qa2}\n"
+    "      - {<<: *mid, name: qm3}\n      - {<<: *mid, name: qm4, durable: false}\n",
     "shared bindings and permissions": "vhosts:\n  - name: a\n    exchanges: [{name: x}]\n    queues: [{name: q}]\n"
     "    bindings: &b [{source: x, destination: q, routing_key: k}]\n"
     "  - name: b\n    exchanges: [{name: x}]\n    queues: [{name: q}]\n    bindings: *b\n"
@@ -254,6 +311,26 @@ def test_a_value_shared_by_an_alias_reads_as_if_written_out_at_each_use(text: st
     expected = load_topology(written_out, resolve_secrets=False)
     assert load_topology(aliased, resolve_secrets=False).objects == expected.objects
     assert sum(len(objects) for objects in expected.objects.values()) >= 2, "a vhost and what is in it"
+
+
+def test_merged_arguments_read_as_written_out_by_the_merge_spec(tmp_path: Path) -> None:
+    merged = tmp_path / "merged.yaml"
+    merged.write_text(
+        "vhosts:\n  - name: a\n    queues:\n"
+        "      - {name: q1, arguments: &one {x-max-length: 1, x-overflow: reject-publish}}\n"
+        "      - {name: q2, arguments: {<<: [*one, &two {x-max-length: 2, x-message-ttl: 60000}]}}\n"
+        "      - {name: q3, arguments: &three {<<: *two, x-max-length: 3}}\n"
+        "      - {name: q4, arguments: {<<: *three, x-dead-letter-exchange: dlx}}\n"
+    )
+    written_out = tmp_path / "written-out.yaml"
+    written_out.write_text(
+        "vhosts:\n  - name: a\n    queues:\n"
+        "      - {name: q1, arguments: {x-max-length: 1, x-overflow: reject-publish}}\n"
+        "      - {name: q2, arguments: {x-max-length: 1, x-overflow: reject-publish, x-message-ttl: 60000}}\n"
+        "      - {name: q3, arguments: {x-max-length: 3, x-message-ttl: 60000}}\n"
+        "      - {name: q4, arguments: {x-max-length: 3, x-message-ttl: 60000, x-dead-letter-exchange: dlx}}\n"
+    )
+    assert load_topology(merged).objects == load_topology(written_out).objects
 
 
 def test_a_merge_of_something_else_than_mappings_is_refused_at_its_line(tmp_path: Path) -> None:
