@@ -162,3 +162,42 @@ def test_a_read_told_its_vhosts_one_by_one_gives_the_state_of_the_scope_it_ends_
     finally:
         backend.close()
         delete_vhost(admin_client, other)
+
+
+def test_a_read_gives_a_vhost_s_objects_in_one_order_whatever_order_the_server_lists_them_in(
+    rabbitadmin: CliRunner, admin_client: HttpClient, settings: ConnectionSettings, vhost: str, tmp_path: Path
+) -> None:
+    # The read asks for unsorted listings (state_read.UNSORTED: 3.x then skips its sort, 4.0 sorts anyway) and
+    # orders the rows itself: by name, as the server's own default sort, and bindings by source, destination,
+    # routing key. Names are created out of order so that the server's unsorted order is not already sorted.
+    names = [f"n{(i * 37) % 101:03d}" for i in range(60)]
+    exchanges = [{"name": f"x-{name}", "type": "topic"} for name in names[:20]]
+    queues = [{"name": f"q-{name}"} for name in names]
+    bindings = [
+        {"source": exchanges[i % 20]["name"], "destination": queues[i]["name"], "routing_key": f"k.{names[-1 - i]}"}
+        for i in range(60)
+    ]
+    bindings.append({"source": exchanges[0]["name"], "destination": queues[0]["name"], "arguments": {"b": 2}})
+    bindings.append({"source": exchanges[0]["name"], "destination": queues[0]["name"], "arguments": {"a": 1}})
+    document = {"vhosts": [{"name": vhost, "exchanges": exchanges, "queues": queues, "bindings": bindings}]}
+    rabbitadmin("apply", str(write(tmp_path, document)), "--yes", check=True)
+
+    backend = HttpBackend(settings)
+    try:
+        state = backend.read_state({vhost})
+    finally:
+        backend.close()
+    read_queues = [key[1] for key in state.queues if key[0] == vhost]
+    read_exchanges = [key[1] for key in state.exchanges if key[0] == vhost]
+    assert read_queues == sorted(q["name"] for q in queues)
+    # The server's own sorted listing (no sort parameter) gives the same order.
+    assert read_queues == [q["name"] for q in admin_client.get(api_path("queues", vhost), {"columns": "name"})]
+    server_exchanges = [e["name"] for e in admin_client.get(api_path("exchanges", vhost), {"columns": "name"})]
+    assert read_exchanges == [name for name in server_exchanges if name in read_exchanges]
+    assert read_exchanges == sorted(read_exchanges) and {e["name"] for e in exchanges} <= set(read_exchanges)
+    read_bindings = [(b.source, b.destination, b.routing_key, b.arguments) for b in state.bindings.values()]
+    expected = sorted(
+        ((b["source"], b["destination"], b.get("routing_key", ""), b.get("arguments", {})) for b in bindings),
+        key=lambda b: (b[0], b[1], b[2], json.dumps(b[3], sort_keys=True) if b[3] else ""),
+    )
+    assert read_bindings == expected

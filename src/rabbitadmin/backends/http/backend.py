@@ -42,7 +42,7 @@ from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_pa
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.settle import settled
-from rabbitadmin.backends.http.state_read import BINDING_COLUMNS, StateRead
+from rabbitadmin.backends.http.state_read import BINDING_COLUMNS, UNSORTED, StateRead
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.backends.read_back import (
     matches,
@@ -90,8 +90,9 @@ from rabbitadmin.model import (
 from rabbitadmin.normalize import as_integer
 from rabbitadmin.threads import worker_pool
 
-# disable_stats skips the per-queue statistics join; queue totals still give each queue's message count.
-QUEUE_DEPTH_PARAMS = {"columns": "name,messages", "disable_stats": "true", "enable_queue_totals": "true"}
+# disable_stats skips the per-queue statistics join; queue totals still give each queue's message count;
+# the order of the rows does not matter here (UNSORTED: no server-side sort on 3.x).
+QUEUE_DEPTH_PARAMS = {"columns": "name,messages", "disable_stats": "true", "enable_queue_totals": "true", **UNSORTED}
 # Consumers by queue (statistics), for the queues a plan destroys that are too many to probe live.
 CONSUMER_PARAMS = {"columns": "queue.name"}
 #: At most this many queues a plan destroys are also probed over AMQP (one channel each, about 4 ms).
@@ -642,7 +643,7 @@ class HttpBackend:
         A vhost delete has no condition of its own: the queues counted empty by the plan are deleted one by
         one with ``if-empty``, and the first that received messages (or a consumer) stops the vhost delete.
         """
-        listing = {"columns": "name,exclusive,type", "disable_stats": "true"}
+        listing = {"columns": "name,exclusive,type", "disable_stats": "true", **UNSORTED}
         listed = self.client.get_or_none(api_path("queues", vhost), listing) or ()
         rows = [row for row in listed if not row.get("exclusive")]
         names = [row["name"] for row in rows]
