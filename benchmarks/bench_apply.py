@@ -52,6 +52,7 @@ PEAK_RSS_TARGET_MB = 120.0
 PRUNE_PLAN = "rabbitadmin plan --prune ({n} empty queues to delete)"
 PRUNE_BASELINE = "rabbitadmin plan, no change (same state, {n} unlisted queues)"
 NEXT_TO_PLAN_GET = "GET /api/definitions/{vhost}, next to the settled plan"
+NEXT_TO_FRESH_PLAN_GET = "GET /api/definitions/{vhost}, right after the plan right after apply"
 
 
 # -- the workload ----------------------------------------------------------------------------------------
@@ -374,6 +375,9 @@ def one_round(bench: Bench, base: Workload, files: dict[str, Path], results: Res
         metric="rabbitadmin plan, no change (right after apply)",
         rss="no-change plan",
     )
+    # One GET right after that plan, on the server as busy as the plan found it (the issue's "measured next
+    # to it"; the GET of the round's start was taken on a settled server, before the apply).
+    results.add(NEXT_TO_FRESH_PLAN_GET, bench.definitions_get()[0])
     wait_for_stats(bench.client)
     measure(
         bench,
@@ -574,6 +578,7 @@ def report(results: Results, workload: Workload, repeat: int) -> str:
     )
     comparisons = [
         ("right after apply", "GET /api/definitions/{vhost}"),
+        ("right after apply", NEXT_TO_FRESH_PLAN_GET),
         ("stats settled", "GET /api/definitions/{vhost}"),
         ("stats settled", NEXT_TO_PLAN_GET),
     ]
@@ -630,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
         "--prune", type=int, default=3000, help="empty unlisted queues for the plan --prune figure (0: skip)"
     )
     parser.add_argument("--no-ctl", action="store_true", help="skip the rabbitmqctl backend runs")
+    parser.add_argument("--rabbitmq", choices=("3.10", "4.0"), default="3.10", help="the node's version (default 3.10)")
     parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process breakdown")
     parser.add_argument("--profile", type=Path, help="run each rabbitadmin child under cProfile into DIR")
     parser.add_argument("--json", type=Path, help="also write the samples to this file")
@@ -642,13 +648,14 @@ def main(argv: list[str] | None = None) -> int:
         files = {"base": workdir / "w.yaml", "changed": workdir / "w-changed.yaml"}
         write_yaml(base, files["base"])
         write_yaml(changed(base)[0], files["changed"])
-        box = Sandbox(workdir / "node")
+        box = Sandbox(workdir / "node", rabbitmq=args.rabbitmq)
         results = Results()
         try:
             info = box.start()
             bench = Bench(box, info, workdir, args.profile)
             ctl = ctl_available() and not args.no_ctl
             results.notes.append("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+            results.notes.append(f"RabbitMQ {args.rabbitmq} (sandbox node)")
             try:
                 for round_no in range(args.repeat):
                     print(f"round {round_no + 1}/{args.repeat} ...", file=sys.stderr, flush=True)
