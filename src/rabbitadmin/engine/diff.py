@@ -62,11 +62,13 @@ def compute_plan(
         if kind == "binding":
             have_bindings = have
         want = desired.of(kind)
+        # A kind whose every field is part of its key (a binding) has nothing to compare once the key matches.
+        compared = bool(facts.immutable or facts.updatable or facts.refused) or kind == "user"  # and its password
         for key, obj in want.items():
             current = have.get(key)
             if current is None:
                 changes.append(_create(obj))
-            else:
+            elif compared:
                 change = _compare(obj, current, plan, protected_user)
                 if change is not None:
                     changes.append(change)
