@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pika
 
 from rabbitadmin.backends.http.backend import HttpBackend
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
-from rabbitadmin.model import Topology
+from rabbitadmin.model import Topology, canonical_json
 from rabbitadmin.sandbox import SandboxInfo
 
 from ..conftest import CliRunner, delete_vhost
@@ -173,12 +174,17 @@ def test_a_read_gives_a_vhost_s_objects_in_one_order_whatever_order_the_server_l
     names = [f"n{(i * 37) % 101:03d}" for i in range(60)]
     exchanges = [{"name": f"x-{name}", "type": "topic"} for name in names[:20]]
     queues = [{"name": f"q-{name}"} for name in names]
-    bindings = [
+    bindings: list[dict[str, Any]] = [
         {"source": exchanges[i % 20]["name"], "destination": queues[i]["name"], "routing_key": f"k.{names[-1 - i]}"}
         for i in range(60)
     ]
     bindings.append({"source": exchanges[0]["name"], "destination": queues[0]["name"], "arguments": {"b": 2}})
     bindings.append({"source": exchanges[0]["name"], "destination": queues[0]["name"], "arguments": {"a": 1}})
+    # Ties on source, destination and routing key: a queue and an exchange of the same name.
+    exchanges.append({"name": "same", "type": "topic"})
+    queues.append({"name": "same"})
+    for destination_type in ("queue", "exchange"):
+        bindings.append({"source": "x-n000", "destination": "same", "destination_type": destination_type})
     document = {"vhosts": [{"name": vhost, "exchanges": exchanges, "queues": queues, "bindings": bindings}]}
     rabbitadmin("apply", str(write(tmp_path, document)), "--yes", check=True)
 
@@ -195,9 +201,18 @@ def test_a_read_gives_a_vhost_s_objects_in_one_order_whatever_order_the_server_l
     server_exchanges = [e["name"] for e in admin_client.get(api_path("exchanges", vhost), {"columns": "name"})]
     assert read_exchanges == [name for name in server_exchanges if name in read_exchanges]
     assert read_exchanges == sorted(read_exchanges) and {e["name"] for e in exchanges} <= set(read_exchanges)
-    read_bindings = [(b.source, b.destination, b.routing_key, b.arguments) for b in state.bindings.values()]
-    expected = sorted(
-        ((b["source"], b["destination"], b.get("routing_key", ""), b.get("arguments", {})) for b in bindings),
-        key=lambda b: (b[0], b[1], b[2], json.dumps(b[3], sort_keys=True) if b[3] else ""),
-    )
+    read_bindings = [
+        (b.source, b.destination, b.routing_key, b.destination_type, b.arguments) for b in state.bindings.values()
+    ]
+
+    def written(b: dict[str, Any]) -> tuple[str, str, str, str, dict[str, Any]]:
+        return (
+            b["source"],
+            b["destination"],
+            b.get("routing_key", ""),
+            b.get("destination_type", "queue"),
+            b.get("arguments", {}),
+        )
+
+    expected = sorted(map(written, bindings), key=lambda b: (*b[:4], canonical_json(b[4]) if b[4] else ""))
     assert read_bindings == expected

@@ -643,7 +643,7 @@ class HttpBackend:
         A vhost delete has no condition of its own: the queues counted empty by the plan are deleted one by
         one with ``if-empty``, and the first that received messages (or a consumer) stops the vhost delete.
         """
-        listing = {"columns": "name,exclusive,type", "disable_stats": "true", **UNSORTED}
+        listing = {"columns": "name,exclusive,type", "disable_stats": "true"}
         listed = self.client.get_or_none(api_path("queues", vhost), listing) or ()
         rows = [row for row in listed if not row.get("exclusive")]
         names = [row["name"] for row in rows]

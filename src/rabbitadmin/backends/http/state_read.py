@@ -21,7 +21,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, NamedTuple
 
 from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.definitions import (
@@ -54,14 +54,23 @@ BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments"
 # An empty sort skips the server's sort of a listing on RabbitMQ 3.x (``rabbit_mgmt_util:sort_list/4``:
 # "do not sort when ... requested to sort with an empty sort columns list"): at W(10000) on 3.10.8 the queue
 # listing took 0.33 s instead of 0.49 s, the bindings 0.46 s instead of 0.69 s. 4.0 reads it as "the default
-# sort" (``get_sorts_param/2``) and sorts as before. Either way the rows are put in one order here (``_by``),
+# sort" (``get_sorts_param/2``) and sorts as before. Either way the rows are put in one order here,
 # so what the read returns does not depend on the server's version.
 UNSORTED = {"sort": ""}
 #: Threads of one read: the five global listings, the server facts and one vhost's three listings at once.
 READ_THREADS = 9
 
 _Listing = Future[dict[Key, TopologyObject]]  # one kind's objects of one vhost, by key
-_VhostReads = tuple[_Listing, _Listing, _Listing]
+
+
+class _VhostReads(NamedTuple):
+    """One vhost's listings, each under its kind's name (``Topology.objects``)."""
+
+    exchange: _Listing
+    queue: _Listing
+    binding: _Listing
+
+
 _Row = dict[str, Any]  # one row of a listing, as the JSON decoder gives it
 
 
@@ -117,7 +126,7 @@ class StateRead:
             for name in in_scope:  # all of them at once: the pool runs them side by side
                 self.add_vhost(name)
             for name in in_scope:
-                for kind, listing in zip(("exchange", "queue", "binding"), self._vhost_reads[name], strict=True):
+                for kind, listing in self._vhost_reads[name]._asdict().items():
                     # Keyed on the listing's thread: the last listing to arrive (the bindings, 10,000 at
                     # W(10000)) joins the state in one dict update, not one call per object.
                     topology.objects[kind].update(listing.result())
@@ -139,20 +148,20 @@ class StateRead:
         bindings = submit(self._bindings, vhost)
         queues = submit(self._queues, vhost)
         exchanges = submit(self._exchanges, vhost)
-        return exchanges, queues, bindings
+        return _VhostReads(exchange=exchanges, queue=queues, binding=bindings)
 
     @with_collector_paused
     def _exchanges(self, vhost: str) -> dict[Key, TopologyObject]:
         params = {"columns": EXCHANGE_COLUMNS, **UNSORTED}
         rows = self._client.get_or_none(api_path("exchanges", vhost), params) or ()
-        return _keyed(exchange_from_server(entry, vhost) for entry in _by(rows, _name))
+        return _keyed(exchange_from_server(entry, vhost) for entry in sorted(rows, key=_name))
 
     @with_collector_paused
     def _queues(self, vhost: str) -> dict[Key, TopologyObject]:
         params = {"columns": QUEUE_COLUMNS, "disable_stats": "true", **UNSORTED}
         rows = self._client.get_or_none(api_path("queues", vhost), params) or ()
-        # The apply lock is no part of any topology.
-        return _keyed(queue_from_server(entry, vhost) for entry in _by(rows, _name) if not is_apply_lock(entry["name"]))
+        listed = [entry for entry in rows if not is_apply_lock(entry["name"])]  # the lock is no part of a topology
+        return _keyed(queue_from_server(entry, vhost) for entry in sorted(listed, key=_name))
 
     @with_collector_paused
     def _bindings(self, vhost: str) -> dict[Key, TopologyObject]:
@@ -161,7 +170,7 @@ class StateRead:
         # Every queue's implicit binding to the default exchange (half the rows) is not an object anyone
         # declares or deletes; a definitions export leaves them out as well.
         declared = [entry for entry in rows if entry["source"] != ""]
-        return _keyed(binding_from_server(entry, vhost) for entry in _by(declared, _binding_order))
+        return _keyed(binding_from_server(entry, vhost) for entry in sorted(declared, key=_binding_order))
 
     def _read_limits_and_policies(self) -> list[TopologyObject]:
         """Policies, operator policies, vhost limits, user limits, runtime and global parameters of every vhost
@@ -194,7 +203,7 @@ def _binding_order(row: _Row) -> tuple[str, ...]:
     return (
         str(row["source"]),
         str(row["destination"]),
-        str(row["routing_key"]),
+        str(row.get("routing_key", "")),
         str(row["destination_type"]),
         canonical_json(arguments) if arguments else "",
     )
@@ -202,11 +211,6 @@ def _binding_order(row: _Row) -> tuple[str, ...]:
 
 def _keyed(objects: Iterable[TopologyObject]) -> dict[Key, TopologyObject]:
     return {obj.key: obj for obj in objects}
-
-
-def _by(rows: Iterable[_Row], order: Callable[[_Row], Any]) -> list[_Row]:
-    """``rows`` in ``order``: a listing read unsorted (``UNSORTED``) comes out the same from every server."""
-    return sorted(rows, key=order)
 
 
 def _quietly(facts: Callable[[], object]) -> None:
