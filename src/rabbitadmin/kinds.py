@@ -155,6 +155,11 @@ class KindFacts:
         return self._named(OnChange.REPLACE)
 
     @cached_property
+    def compared(self) -> bool:
+        """Whether two objects with the same key can still differ: some field is not part of the key."""
+        return any(f.on_change is not OnChange.IDENTITY for f in self.fields)
+
+    @cached_property
     def refused(self) -> tuple[str, ...]:
         """Fields fixed at creation whose change the plan refuses (re-creating would destroy too much)."""
         return self._named(OnChange.REFUSE)

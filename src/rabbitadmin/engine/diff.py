@@ -62,8 +62,7 @@ def compute_plan(
         if kind == "binding":
             have_bindings = have
         want = desired.of(kind)
-        # A kind whose every field is part of its key (a binding) has nothing to compare once the key matches.
-        compared = bool(facts.immutable or facts.updatable or facts.refused) or kind == "user"  # and its password
+        compared = facts.compared  # a binding is its key: nothing to compare once the key matched
         for key, obj in want.items():
             current = have.get(key)
             if current is None:
