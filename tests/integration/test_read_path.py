@@ -168,9 +168,9 @@ def test_a_read_told_its_vhosts_one_by_one_gives_the_state_of_the_scope_it_ends_
 def test_a_read_gives_a_vhost_s_objects_in_one_order_whatever_order_the_server_lists_them_in(
     rabbitadmin: CliRunner, admin_client: HttpClient, settings: ConnectionSettings, vhost: str, tmp_path: Path
 ) -> None:
-    # The read asks for unsorted listings (state_read.UNSORTED: 3.x then skips its sort, 4.0 sorts anyway) and
-    # orders the rows itself: by name, as the server's own default sort, and bindings by source, destination,
-    # routing key. Names are created out of order so that the server's unsorted order is not already sorted.
+    # The read asks for unsorted listings (state_read.UNSORTED: up to 3.12 the server skips its sort, 4.0 sorts
+    # anyway) and orders the rows itself: by name, as the server's own default sort, and bindings by source,
+    # destination, routing key. Names are created out of order so that an unsorted listing is not already sorted.
     names = [f"n{(i * 37) % 101:03d}" for i in range(60)]
     exchanges = [{"name": f"x-{name}", "type": "topic"} for name in names[:20]]
     queues = [{"name": f"q-{name}"} for name in names]

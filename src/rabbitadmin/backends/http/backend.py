@@ -91,7 +91,7 @@ from rabbitadmin.normalize import as_integer
 from rabbitadmin.threads import worker_pool
 
 # disable_stats skips the per-queue statistics join; queue totals still give each queue's message count;
-# the order of the rows does not matter here (UNSORTED: no server-side sort on 3.x).
+# the order of the rows does not matter here (UNSORTED: no server-side sort up to 3.12).
 QUEUE_DEPTH_PARAMS = {"columns": "name,messages", "disable_stats": "true", "enable_queue_totals": "true", **UNSORTED}
 # Consumers by queue (statistics), for the queues a plan destroys that are too many to probe live.
 CONSUMER_PARAMS = {"columns": "queue.name"}
