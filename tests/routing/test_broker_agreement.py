@@ -9,6 +9,7 @@ On failure hypothesis prints the falsifying example and a ``@reproduce_failure``
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,12 +17,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.client import HttpClient, api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import PublishRefused
 from rabbitadmin.model import Binding, Exchange, Queue, Topology, TopologyObject, Vhost
 from rabbitadmin.routing.simulate import Message, Router
 from rabbitadmin.routing.verify import Prober, scratch_vhost
+from rabbitadmin.server_versions import parse_version
 
 pytestmark = pytest.mark.integration
 
@@ -104,15 +106,15 @@ def test_simulator_agrees_with_the_broker(
     model.add(Vhost("v"))
     for obj in [*exchanges, *(Queue("v", q) for q in queues), *bindings]:
         model.add(obj)
-    router = Router(model, "v")
     sent = [data.draw(messages([e.name for e in exchanges], queues)) for _ in range(10)]
 
     def objects_for(scratch: str) -> list[TopologyObject]:
-        from dataclasses import replace
-
         return [replace(o, vhost=scratch) for o in model if not isinstance(o, Vhost)]
 
     client = HttpClient(settings)
+    # The broker's own version chooses the rules where versions differ (headers values: 1 == 1.0 up to 3.12).
+    version = parse_version(client.get(api_path("overview"), {"columns": "rabbitmq_version"})["rabbitmq_version"])
+    router = Router(model, "v", server_version=version)
     disagreements = []
     try:
         with scratch_vhost(client, objects_for) as scratch:
@@ -132,3 +134,32 @@ def test_simulator_agrees_with_the_broker(
     finally:
         client.close()
     assert not disagreements, f"topology {exchanges} {queues} {bindings}: {disagreements}"
+
+
+def test_a_float_binding_value_matches_an_equal_integer_header_up_to_3_12_only(settings: ConnectionSettings) -> None:
+    # Found by the property test above on 4.0: RabbitMQ 3.10's headers exchange compares values with Erlang's ==
+    # (1.0 == 1), 3.13 and later with =:= (rabbit_exchange_type_headers:match/2). The simulator follows the
+    # version it is given; here the broker's own.
+    model = Topology()
+    model.add(Vhost("v"))
+    model.add(Exchange("v", "h", "headers"))
+    model.add(Queue("v", "q"))
+    model.add(Binding("v", "h", "queue", "q", "", {"x-match": "all", "k": 1.0}))
+    client = HttpClient(settings)
+    try:
+        version = parse_version(client.get(api_path("overview"), {"columns": "rabbitmq_version"})["rabbitmq_version"])
+        assert version is not None
+        router = Router(model, "v", server_version=version)
+        with scratch_vhost(
+            client, lambda scratch: [replace(o, vhost=scratch) for o in model if not isinstance(o, Vhost)]
+        ) as scratch:
+            prober = Prober(settings, scratch, ["q"])
+            try:
+                got = {value: prober.publish("h", "", {"k": value}) for value in (1, 2)}
+            finally:
+                prober.close()
+    finally:
+        client.close()
+    expected_for_1 = () if version >= (3, 13) else ("q",)
+    assert got == {1: expected_for_1, 2: ()}
+    assert {value: router.route("h", Message("", {"k": value})).queues for value in (1, 2)} == got

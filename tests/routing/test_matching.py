@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from rabbitadmin.routing.matching import binding_matches, headers_match, split_words, topic_matches, values_equal
+from rabbitadmin.routing.matching import (
+    binding_matches,
+    exact_header_values,
+    headers_match,
+    split_words,
+    topic_matches,
+    values_equal,
+)
 
 
 @pytest.mark.parametrize(
@@ -144,3 +151,26 @@ def test_direct_and_fanout_and_unknown_types() -> None:
     assert binding_matches("fanout", "ignored", {}, "anything", {})
     with pytest.raises(ValueError, match="unknown exchange type"):
         binding_matches("x-consistent-hash", "1", {}, "k", {})
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (1, 1.0, False),
+        (1, 1, True),
+        (2.5, 2.5, True),
+        (1, True, False),
+        ([1], [1.0], False),
+        ({"a": 1}, {"a": 1}, True),
+    ],
+)
+def test_values_compare_exactly_from_rabbitmq_3_13(a: object, b: object, expected: bool) -> None:
+    # rabbit_exchange_type_headers:match/2 compares with =:= from 3.13 (v3.10.8's headers_match/5 with ==).
+    assert values_equal(a, b, exact=True) is expected
+    assert values_equal(b, a, exact=True) is expected
+
+
+def test_which_versions_compare_header_values_exactly() -> None:
+    assert not exact_header_values(None) and not exact_header_values((3, 10, 8)) and not exact_header_values((3, 12))
+    assert exact_header_values((3, 13, 0)) and exact_header_values((4, 0, 5))
+    assert headers_match({"k": 1.0}, {"k": 1}) and not headers_match({"k": 1.0}, {"k": 1}, exact=True)

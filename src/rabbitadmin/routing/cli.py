@@ -12,6 +12,7 @@ import yaml
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, cli_state, emit_json, err, error_boundary, make_backend
 from rabbitadmin.errors import ExitCode, UsageError
 from rabbitadmin.model import Topology
+from rabbitadmin.server_versions import parse_version
 
 LIVE_OPTION = typer.Option(False, "--live", help="Read the live server instead of a topology file.")
 OUTPUT_FILE_OPTION = typer.Option(None, "--output-file", help="Write here instead of stdout.")
@@ -19,6 +20,13 @@ OUTPUT_FILE_OPTION = typer.Option(None, "--output-file", help="Write here instea
 
 def read_source(ctx: typer.Context, file: Path | None, live: bool, vhosts: list[str] | None = None) -> Topology:
     """The topology to look at: the file (its ``expect:`` section read but not checked) or the server."""
+    return read_source_and_version(ctx, file, live, vhosts)[0]
+
+
+def read_source_and_version(
+    ctx: typer.Context, file: Path | None, live: bool, vhosts: list[str] | None = None
+) -> tuple[Topology, tuple[int, ...] | None]:
+    """``read_source``, with the server's RabbitMQ version when live (None from a file)."""
     if (file is None) == (not live):
         raise UsageError("give a topology FILE or --live (not both)")
     if file is not None:
@@ -26,10 +34,10 @@ def read_source(ctx: typer.Context, file: Path | None, live: bool, vhosts: list[
         from rabbitadmin.routing.expect import offline_check_skipped
 
         with offline_check_skipped():
-            return load_topology(file, resolve_secrets=False)
+            return load_topology(file, resolve_secrets=False), None
     backend = make_backend(cli_state(ctx))
     try:
-        return backend.read_state(vhosts or None)
+        return backend.read_state(vhosts or None), parse_version(backend.server_facts()[0])
     finally:
         backend.close()
 
@@ -82,9 +90,9 @@ def route_command(
         file = None if live else Path(args[0])
         exchange, *rest = args if live else args[1:]
         headers = dict(parse_header(h) for h in header)
-        topology = read_source(ctx, file, live, [vhost] if vhost else None)
+        topology, version = read_source_and_version(ctx, file, live, [vhost] if vhost else None)
         name = _one_vhost(topology, vhost, live)
-        result = route(topology, name, exchange, Message(rest[0] if rest else "", headers))
+        result = route(topology, name, exchange, Message(rest[0] if rest else "", headers), server_version=version)
     if output is OutputFormat.json:
         emit_json(result.to_dict())
     else:

@@ -4,7 +4,7 @@ Sources (rabbitmq-server, deps/rabbit/src): ``rabbit_exchange_type_direct`` (rou
 key), ``rabbit_exchange_type_fanout`` (every binding), ``rabbit_exchange_type_topic`` with the trie of
 ``rabbit_db_topic`` (words split on ``.``; ``*`` one word, ``#`` zero or more), and
 ``rabbit_exchange_type_headers`` (``x-match`` all/any/all-with-x/any-with-x; values compared with Erlang's
-``==``). Pure functions, no I/O.
+``==`` up to RabbitMQ 3.12, with ``=:=`` from 3.13: ``exact``). Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -13,6 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 X_MATCH_MODES = ("all", "any", "all-with-x", "any-with-x")
+#: From this version the headers exchange compares values with ``=:=`` (``match/2`` of
+#: ``rabbit_exchange_type_headers`` since 3.13.0, "Message Containers"): ``1`` no longer matches ``1.0``.
+EXACT_HEADER_VALUES_FROM = (3, 13)
+
+
+def exact_header_values(version: tuple[int, ...] | None) -> bool:
+    """Whether a server of ``version`` compares header values exactly; None (unknown, e.g. a file): as 3.12."""
+    return version is not None and version >= EXACT_HEADER_VALUES_FROM
 
 
 def split_words(key: str) -> list[str]:
@@ -51,36 +59,40 @@ def x_match_mode(arguments: Mapping[str, Any]) -> str:
     return mode if isinstance(mode, str) and mode in X_MATCH_MODES else "all"
 
 
-def values_equal(pattern: Any, value: Any) -> bool:
-    """Erlang ``==`` between a binding value and a header value, as decoded from AMQP field tables.
+def values_equal(pattern: Any, value: Any, *, exact: bool = False) -> bool:
+    """Erlang ``==`` (``exact``: ``=:=``) between a binding value and a header value, as decoded from AMQP
+    field tables.
 
-    Numbers compare by value across integer and float types (``1 == 1.0``); booleans are atoms, never
-    equal to numbers; strings compare by content. Arrays and tables compare element by element with the
-    same rule. (Inside an array the server also compares each element's AMQP type, which depends on the
-    publishing client's encoding: an array of integers may differ between clients; not modelled.)
+    Numbers compare by value across integer and float types (``1 == 1.0``), unless ``exact`` (``1 =/= 1.0``,
+    RabbitMQ 3.13 and later); booleans are atoms, never equal to numbers; strings compare by content. Arrays
+    and tables compare element by element with the same rule. (Inside an array the server also compares each
+    element's AMQP type, which depends on the publishing client's encoding: an array of integers may differ
+    between clients; not modelled.)
     """
     if isinstance(pattern, bool) or isinstance(value, bool):
         return isinstance(pattern, bool) and isinstance(value, bool) and pattern == value
     if isinstance(pattern, int | float) and isinstance(value, int | float):
-        return pattern == value
+        return pattern == value and (not exact or isinstance(pattern, float) == isinstance(value, float))
     if isinstance(pattern, list) and isinstance(value, list):
-        return len(pattern) == len(value) and all(values_equal(p, v) for p, v in zip(pattern, value, strict=True))
+        return len(pattern) == len(value) and all(
+            values_equal(p, v, exact=exact) for p, v in zip(pattern, value, strict=True)
+        )
     if isinstance(pattern, dict) and isinstance(value, dict):
-        return pattern.keys() == value.keys() and all(values_equal(pattern[k], value[k]) for k in pattern)
+        return pattern.keys() == value.keys() and all(values_equal(pattern[k], value[k], exact=exact) for k in pattern)
     return type(pattern) is type(value) and bool(pattern == value)
 
 
-def headers_match(arguments: Mapping[str, Any], headers: Mapping[str, Any]) -> bool:
+def headers_match(arguments: Mapping[str, Any], headers: Mapping[str, Any], *, exact: bool = False) -> bool:
     """Whether a headers-exchange binding (its ``arguments``) matches a message's ``headers``.
 
     ``x-match`` itself never takes part; other ``x-`` keys take part only in the ``-with-x`` modes. A
     binding value of ``None`` (AMQP void) asks only for the header's presence. ``all`` with nothing left
-    to compare matches every message; ``any`` with nothing left matches none.
+    to compare matches every message; ``any`` with nothing left matches none. ``exact``: see ``values_equal``.
     """
     mode = x_match_mode(arguments)
     with_x = mode.endswith("-with-x")
     results = (
-        key in headers and (expected is None or values_equal(expected, headers[key]))
+        key in headers and (expected is None or values_equal(expected, headers[key], exact=exact))
         for key, expected in arguments.items()
         if key != "x-match" and (with_x or not key.startswith("x-"))
     )
@@ -88,9 +100,16 @@ def headers_match(arguments: Mapping[str, Any], headers: Mapping[str, Any]) -> b
 
 
 def binding_matches(
-    exchange_type: str, binding_key: str, arguments: Mapping[str, Any], routing_key: str, headers: Mapping[str, Any]
+    exchange_type: str,
+    binding_key: str,
+    arguments: Mapping[str, Any],
+    routing_key: str,
+    headers: Mapping[str, Any],
+    *,
+    exact: bool = False,
 ) -> bool:
-    """Whether one binding of an exchange of a built-in ``exchange_type`` takes the message.
+    """Whether one binding of an exchange of a built-in ``exchange_type`` takes the message (``exact``: header
+    values compared as RabbitMQ 3.13 and later do, ``values_equal``).
 
     Raises ``ValueError`` for any other type (plugin types such as ``x-consistent-hash`` route by rules
     this module does not know).
@@ -102,5 +121,5 @@ def binding_matches(
     if exchange_type == "topic":
         return topic_matches(binding_key, routing_key)
     if exchange_type == "headers":
-        return headers_match(arguments, headers)
+        return headers_match(arguments, headers, exact=exact)
     raise ValueError(f"unknown exchange type {exchange_type!r}")

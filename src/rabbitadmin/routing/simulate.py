@@ -18,7 +18,7 @@ from typing import Any
 from rabbitadmin.errors import NoSuchVhost, PublishRefused
 from rabbitadmin.kinds import BUILTIN_EXCHANGE_TYPES, BUILTIN_EXCHANGES
 from rabbitadmin.model import Binding, Exchange, Queue, Topology
-from rabbitadmin.routing.matching import binding_matches
+from rabbitadmin.routing.matching import binding_matches, exact_header_values
 
 ALTERNATE_EXCHANGE = "alternate-exchange"
 
@@ -72,10 +72,13 @@ class Router:
     """The routing tables of one vhost of a topology, built once and asked many times.
 
     Includes the exchanges every vhost has (the default one and ``amq.*``) when the topology leaves them out.
+    ``server_version``: the RabbitMQ version whose rules apply where versions differ (headers exchanges compare
+    ``1`` and ``1.0`` as equal up to 3.12, not from 3.13: ``matching.exact_header_values``); None: 3.12's.
     """
 
-    def __init__(self, topology: Topology, vhost: str) -> None:
+    def __init__(self, topology: Topology, vhost: str, *, server_version: tuple[int, ...] | None = None) -> None:
         self.vhost = vhost
+        self.exact = exact_header_values(server_version)
         self.exchanges: dict[str, Exchange] = {
             name: Exchange(vhost=vhost, name=name, type=type_, internal=internal)
             for name, type_, internal in BUILTIN_EXCHANGES
@@ -115,7 +118,9 @@ class Router:
             destinations = [
                 b
                 for b in self.bindings.get(current.name, ())
-                if binding_matches(current.type, b.routing_key, b.arguments, message.routing_key, message.headers)
+                if binding_matches(
+                    current.type, b.routing_key, b.arguments, message.routing_key, message.headers, exact=self.exact
+                )
             ]
             if not destinations:  # only the exchange's own bindings count, not what happens further on
                 alternate = current.arguments.get(ALTERNATE_EXCHANGE)
@@ -138,8 +143,10 @@ def routable_bindings(topology: Topology, vhost: str, queues: Mapping[str, Queue
             yield binding
 
 
-def route(topology: Topology, vhost: str, exchange: str, message: Message) -> Route:
-    """One-off ``Router(topology, vhost).route(exchange, message)``; see ``Router.route``."""
+def route(
+    topology: Topology, vhost: str, exchange: str, message: Message, *, server_version: tuple[int, ...] | None = None
+) -> Route:
+    """One-off ``Router(topology, vhost, server_version=...).route(exchange, message)``; see ``Router``."""
     if vhost not in {key[0] for key in topology.vhosts}:
         raise NoSuchVhost(f"vhost {vhost!r} is not in the topology (or on the server, with --live)")
-    return Router(topology, vhost).route(exchange, message)
+    return Router(topology, vhost, server_version=server_version).route(exchange, message)
