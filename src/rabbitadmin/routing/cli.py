@@ -20,13 +20,20 @@ OUTPUT_FILE_OPTION = typer.Option(None, "--output-file", help="Write here instea
 
 def read_source(ctx: typer.Context, file: Path | None, live: bool, vhosts: list[str] | None = None) -> Topology:
     """The topology to look at: the file (its ``expect:`` section read but not checked) or the server."""
-    return read_source_and_version(ctx, file, live, vhosts)[0]
+    return _read(ctx, file, live, vhosts, with_version=False)[0]
 
 
 def read_source_and_version(
     ctx: typer.Context, file: Path | None, live: bool, vhosts: list[str] | None = None
 ) -> tuple[Topology, tuple[int, ...] | None]:
     """``read_source``, with the server's RabbitMQ version when live (None from a file)."""
+    return _read(ctx, file, live, vhosts, with_version=True)
+
+
+def _read(
+    ctx: typer.Context, file: Path | None, live: bool, vhosts: list[str] | None, *, with_version: bool
+) -> tuple[Topology, tuple[int, ...] | None]:
+    # The version costs a request (over ctl a rabbitmqctl run): asked only by the commands that use it.
     if (file is None) == (not live):
         raise UsageError("give a topology FILE or --live (not both)")
     if file is not None:
@@ -37,7 +44,8 @@ def read_source_and_version(
             return load_topology(file, resolve_secrets=False), None
     backend = make_backend(cli_state(ctx))
     try:
-        return backend.read_state(vhosts or None), parse_version(backend.server_facts()[0])
+        state = backend.read_state(vhosts or None)
+        return state, parse_version(backend.server_facts()[0]) if with_version else None
     finally:
         backend.close()
 
