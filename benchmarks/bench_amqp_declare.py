@@ -34,7 +34,8 @@ import pika
 from rabbitadmin.backends.amqp_eligibility import Declarable
 from rabbitadmin.backends.http import amqp_declare
 from rabbitadmin.backends.http.amqp_probe import connection_parameters
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import to_definitions
 from rabbitadmin.model import Binding, Exchange, Queue, Secret

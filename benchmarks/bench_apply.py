@@ -33,7 +33,8 @@ from typing import Any, TypeVar
 import yaml
 from installed_bytecode import compile_package
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import AnswerLost
 from rabbitadmin.model import Secret
@@ -459,7 +460,7 @@ def one_round(bench: Bench, base: Workload, files: dict[str, Path], results: Res
 def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Results) -> None:
     """In-process timings of the no-change plan's parts, to show where its time goes (one sample)."""
     from rabbitadmin.backends.http.backend import QUEUE_DEPTH_PARAMS, HttpBackend
-    from rabbitadmin.backends.http.state_read import BINDING_COLUMNS, EXCHANGE_COLUMNS, QUEUE_COLUMNS
+    from rabbitadmin.backends.http.paths import BINDING_COLUMNS, EXCHANGE_COLUMNS, QUEUE_COLUMNS
     from rabbitadmin.engine.diff import compute_plan
     from rabbitadmin.gc_pause import collector_paused
     from rabbitadmin.loader import parse_document

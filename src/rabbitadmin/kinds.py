@@ -122,7 +122,7 @@ class KindFacts:
 
     ``section``: the key of a definitions file (``rabbit_definitions``) holding this kind. ``api_path``: the
     management API path of one object, as segments formatted with the object's fields (each segment is
-    percent-encoded by ``http_client.api_path``). ``scoped``: the object lives in a vhost (pruned only inside
+    percent-encoded by ``backends.http.paths.api_path``). ``scoped``: the object lives in a vhost (pruned only inside
     vhosts the topology manages). ``holds_messages``: deleting or replacing one may destroy messages.
     ``server_owned``: which objects of this kind the server creates and manages itself (``is_server_owned``).
     """

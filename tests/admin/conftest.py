@@ -107,7 +107,7 @@ def scratch_user(admin_client: Any) -> Iterator[str]:
     """A fresh user name, deleted after the test."""
     import secrets
 
-    from rabbitadmin.backends.http.client import api_path
+    from rabbitadmin.backends.http.paths import api_path
 
     name = f"adm-{secrets.token_hex(3)} é"
     yield name

@@ -16,7 +16,8 @@ import pytest
 import requests
 from pika.exceptions import ProbableAccessDeniedError, ProbableAuthenticationError
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.passwords import check_password
 from rabbitadmin.sandbox import SandboxInfo
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pika
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 
 from .conftest import AdminCli, eventually
 

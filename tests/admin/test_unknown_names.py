@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 
 from .conftest import AdminCli
 

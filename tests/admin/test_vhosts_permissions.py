@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 
 from .conftest import AdminCli
 

@@ -15,7 +15,8 @@ import pika
 import pytest
 from pika.exceptions import ChannelClosedByBroker
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.sandbox import SandboxInfo
 from tests.admin.conftest import AdminCli, backend_env
 from tests.audit.conftest import Run

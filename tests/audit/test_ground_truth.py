@@ -13,7 +13,8 @@ from pika.exceptions import ChannelClosedByBroker
 
 from rabbitadmin.audit.access import SERVER_NAMED_QUEUE, Access, access_matrix, with_builtin_exchanges
 from rabbitadmin.backends.http.backend import HttpBackend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.model import Exchange, Topology
 from rabbitadmin.sandbox import SandboxInfo

@@ -14,7 +14,8 @@ import pytest
 from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.ctl import backend as ctl_backend_module
 from rabbitadmin.backends.ctl.backend import CtlBackend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.errors import ExitCode, PartialApply
 from rabbitadmin.loader import load_topology_text

@@ -23,7 +23,8 @@ import yaml
 
 from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.backends.http.backend import HttpBackend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import make_plan
 from rabbitadmin.errors import CtlError

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pytest
 
 from rabbitadmin.backends.admin_ops import tag_list
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import ExitCode
 from rabbitadmin.passwords import check_password
 

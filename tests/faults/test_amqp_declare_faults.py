@@ -12,7 +12,8 @@ import pytest
 
 from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http.backend import HttpBackend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.errors import ExitCode, PartialApply

@@ -20,7 +20,8 @@ import pexpect
 import pytest
 import yaml
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import ExitCode
 
 from ..conftest import CliRunner

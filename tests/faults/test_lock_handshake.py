@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine.apply_lock import CONNECT_ATTEMPTS, LOCK_QUEUE, AmqpTransport
 from rabbitadmin.errors import LockUnavailable

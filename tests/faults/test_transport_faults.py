@@ -20,7 +20,8 @@ import yaml
 from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http import backend as http_backend
 from rabbitadmin.backends.http.backend import HttpBackend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import BatchFailed, ExitCode, RabbitAdminError
 from rabbitadmin.model import Policy, Queue, TopologyObject, User

@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import ExitCode
 from rabbitadmin.sandbox import SandboxInfo
 

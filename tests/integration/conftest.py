@@ -10,7 +10,8 @@ import pytest
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.backends.ctl.backend import CtlBackend
 from rabbitadmin.backends.http.backend import HttpBackend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 

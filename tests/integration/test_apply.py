@@ -13,7 +13,8 @@ import pytest
 import requests
 import yaml
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.sandbox import SandboxInfo
 

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from rabbitadmin.argument_rules import QUEUE_TYPES, RULES, ArgumentRule, Version, parse_version, refusals
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 
 from ..conftest import CliRunner
 

@@ -14,7 +14,8 @@ import pytest
 
 from rabbitadmin.backends.http import amqp_probe
 from rabbitadmin.backends.http.backend import LIVE_PROBE_LIMIT, HttpBackend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import make_plan
 from rabbitadmin.engine.plan import Action

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.loader import load_topology_text

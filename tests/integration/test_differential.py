@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 import requests
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.model import Secret
 from rabbitadmin.normalize import normalize_tags

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import UnaddressableName
 from rabbitadmin.sandbox import SandboxInfo
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.model import Secret
 from rabbitadmin.sandbox import Sandbox, SandboxInfo

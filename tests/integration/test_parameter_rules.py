@@ -21,7 +21,8 @@ from urllib.parse import quote
 import pytest
 
 from rabbitadmin.argument_rules import Version, parse_version, rules_for
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.model import Secret
 from rabbitadmin.parameter_rules import (

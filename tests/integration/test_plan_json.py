@@ -14,7 +14,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.kinds import KINDS
 from rabbitadmin.masking import MASK
 from rabbitadmin.passwords import hash_password

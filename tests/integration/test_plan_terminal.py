@@ -21,7 +21,8 @@ from pathlib import Path
 import pexpect
 import yaml
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 
 from ..conftest import CliRunner
 

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.engine.plan import Action

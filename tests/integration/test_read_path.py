@@ -15,7 +15,8 @@ from typing import Any
 import pika
 
 from rabbitadmin.backends.http.backend import HttpBackend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.model import Topology, canonical_json
 from rabbitadmin.sandbox import SandboxInfo

@@ -21,7 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.sandbox import SandboxInfo
 
 ROOT = Path(__file__).parents[2]

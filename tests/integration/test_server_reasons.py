@@ -8,7 +8,8 @@ import secrets
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import ServerError
 
 from ..conftest import delete_vhost

@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 
 from ..conftest import CliRunner
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import ConnectionFailed
 from rabbitadmin.sandbox import SandboxInfo

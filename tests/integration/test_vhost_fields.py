@@ -5,7 +5,8 @@ leaves the server's value alone."""
 from __future__ import annotations
 
 from rabbitadmin.backends.base import Backend
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.engine import execute_plan, make_plan
 from rabbitadmin.engine.plan import Action
 from rabbitadmin.export import export_document

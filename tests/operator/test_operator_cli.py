@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 from ..conftest import CliRunner, ctl_env

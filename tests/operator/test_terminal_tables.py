@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pexpect
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]")
 BOX = ("─", "━", "│")

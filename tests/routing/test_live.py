@@ -9,7 +9,8 @@ from pathlib import Path
 import pika
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.routing.verify import SCRATCH_PREFIX
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 
 from ..conftest import CliRunner
 from .test_live import applied  # noqa: F401  (the fixture: the topology applied in the test vhost)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Exchange, Queue
 from rabbitadmin.tutorials.scenarios import SCENARIOS, load_preset

@@ -1,4 +1,4 @@
-"""Percent-encoding of management API path segments (``http_client.api_path``)."""
+"""Percent-encoding of management API path segments (``backends.http.paths.api_path``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rabbitadmin.backends.http.client import api_path
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import UnaddressableName
 
 

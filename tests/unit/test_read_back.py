@@ -9,7 +9,7 @@ import pytest
 
 from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.http.backend import HttpBackend
-from rabbitadmin.backends.http.client import api_path
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.backends.memory import MemoryBackend
 from rabbitadmin.backends.read_back import split_by_read_back
 from rabbitadmin.connection import ConnectionSettings

@@ -19,7 +19,8 @@ import jsonschema
 import pytest
 import yaml
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import TopologyError
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.passwords import hash_password

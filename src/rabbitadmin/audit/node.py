@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rabbitadmin.backends.http.client import api_path
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import RabbitAdminError
 
 #: Listener protocols the rules look at: AMQP 0-9-1 (plain and TLS) and the management API.

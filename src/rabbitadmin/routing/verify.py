@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rabbitadmin.backends.http.amqp_probe import connect_failures
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.definitions import to_definitions

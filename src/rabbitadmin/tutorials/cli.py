@@ -10,7 +10,8 @@ from pathlib import Path
 import typer
 
 from rabbitadmin.backends.factory import lock_transport
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.cli_support import (
     LOCK_TIMEOUT_OPTION,
     NO_LOCK_OPTION,

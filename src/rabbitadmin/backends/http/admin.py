@@ -20,8 +20,9 @@ from rabbitadmin.backends.admin_ops import (
     vhost_row,
 )
 from rabbitadmin.backends.http import quirks
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.backends.http.daily import HttpDailyOps
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.backends.http.settle import ReadBack, settled
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import vhost_from_server

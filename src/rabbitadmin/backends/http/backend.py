@@ -39,10 +39,11 @@ from rabbitadmin.backends.declares import settle_declares
 from rabbitadmin.backends.http import quirks
 from rabbitadmin.backends.http.amqp_declare import declare_pipelined
 from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_parameters
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
+from rabbitadmin.backends.http.paths import BINDING_COLUMNS, UNSORTED, api_path
 from rabbitadmin.backends.http.settle import settled
-from rabbitadmin.backends.http.state_read import BINDING_COLUMNS, UNSORTED, StateRead
+from rabbitadmin.backends.http.state_read import StateRead
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.backends.read_back import (
     matches,

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import threading
 from typing import Any
-from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -50,7 +49,6 @@ from rabbitadmin.errors import (
     RabbitAdminError,
     RequestTimeout,
     ServerError,
-    UnaddressableName,
 )
 from rabbitadmin.server_reason import json_reason, readable_reason
 from rabbitadmin.urls import redact_url
@@ -66,21 +64,6 @@ GATEWAY_RETRIES = 3
 GATEWAY_STATUSES = frozenset({502, 503, 504})
 #: Opening a TCP connection waits at most this long (``timeout`` bounds the wait for each answer).
 CONNECT_TIMEOUT = 10.0
-
-
-DOT_SEGMENTS = frozenset({".", ".."})
-
-
-def api_path(*segments: str) -> str:
-    """``api_path("queues", "/", "a b")`` gives ``/api/queues/%2F/a%20b``.
-
-    Raises ``UnaddressableName`` for a ``.`` or ``..`` segment: no encoding gets one to the server intact.
-    """
-    for segment in segments:
-        if segment in DOT_SEGMENTS:
-            raise UnaddressableName(segment)
-    return "/api/" + "/".join(quote(segment, safe="") for segment in segments)
-
 
 #: How a lost write's message ends until the write is read back (``settle``).
 MAYBE_CARRIED_OUT = "it may or may not have been carried out"

@@ -13,7 +13,8 @@ import json
 from typing import Any
 
 from rabbitadmin.backends.daily_ops import HEALTH_CHECKS, CheckResult, Row, policy_row, with_vhost_metadata
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import ConnectionFailed, Refused, UsageError
 
 #: Why plugins cannot be changed over HTTP, and what to do instead.

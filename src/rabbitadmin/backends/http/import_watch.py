@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.model import Exchange, Queue, TopologyObject
 from rabbitadmin.threads import helper_thread
 

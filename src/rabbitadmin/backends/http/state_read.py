@@ -23,7 +23,8 @@ from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future
 from typing import Any, NamedTuple
 
-from rabbitadmin.backends.http.client import HttpClient, api_path
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import api_path, vhost_listing
 from rabbitadmin.definitions import (
     binding_from_server,
     exchange_from_server,
@@ -48,15 +49,6 @@ from rabbitadmin.threads import signal_free_pool
 VHOST_COLUMNS = ",".join(
     ("name,description,tags,default_queue_type,metadata", *(f.key for f in KINDS["vhost"].plain_fields))
 )
-EXCHANGE_COLUMNS = "name,type,durable,auto_delete,internal,arguments"
-QUEUE_COLUMNS = "name,type,durable,auto_delete,exclusive,arguments"
-BINDING_COLUMNS = "source,destination,destination_type,routing_key,arguments"
-# An empty sort skips the server's sort of a listing up to RabbitMQ 3.12 (``rabbit_mgmt_util:sort_list/4``:
-# "do not sort when ... requested to sort with an empty sort columns list"): at W(10000) on 3.10.8 the queue
-# listing took 0.33 s instead of 0.49 s, the bindings 0.46 s instead of 0.69 s. 3.13 and 4.0 read it as "the default
-# sort" (``get_sorts_param/2``) and sort as before. Either way the rows are put in one order here,
-# so what the read returns does not depend on the server's version.
-UNSORTED = {"sort": ""}
 #: Threads of one read: the five global listings, the server facts and one vhost's three listings at once.
 READ_THREADS = 9
 
@@ -152,21 +144,18 @@ class StateRead:
 
     @with_collector_paused
     def _exchanges(self, vhost: str) -> dict[Key, TopologyObject]:
-        params = {"columns": EXCHANGE_COLUMNS, **UNSORTED}
-        rows = self._client.get_or_none(api_path("exchanges", vhost), params) or ()
+        rows = self._client.get_or_none(*vhost_listing("exchange", vhost)) or ()
         return _keyed(exchange_from_server(entry, vhost) for entry in sorted(rows, key=_name))
 
     @with_collector_paused
     def _queues(self, vhost: str) -> dict[Key, TopologyObject]:
-        params = {"columns": QUEUE_COLUMNS, "disable_stats": "true", **UNSORTED}
-        rows = self._client.get_or_none(api_path("queues", vhost), params) or ()
+        rows = self._client.get_or_none(*vhost_listing("queue", vhost)) or ()
         listed = [entry for entry in rows if not is_apply_lock(entry["name"])]  # the lock is no part of a topology
         return _keyed(queue_from_server(entry, vhost) for entry in sorted(listed, key=_name))
 
     @with_collector_paused
     def _bindings(self, vhost: str) -> dict[Key, TopologyObject]:
-        params = {"columns": BINDING_COLUMNS, **UNSORTED}
-        rows = self._client.get_or_none(api_path("bindings", vhost), params) or ()
+        rows = self._client.get_or_none(*vhost_listing("binding", vhost)) or ()
         # Every queue's implicit binding to the default exchange (half the rows) is not an object anyone
         # declares or deletes; a definitions export leaves them out as well.
         declared = [entry for entry in rows if entry["source"] != ""]
