@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from rabbitadmin import early_read
+from rabbitadmin.backends.http.paths import vhost_listing
+from rabbitadmin.connection import resolve_settings
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
 from ..conftest import CliRunner
@@ -98,3 +101,27 @@ def test_insecure_is_explicit_and_warned_about(tls_cli: CliRunner, tls_node: San
     result = tls_cli("--insecure", "--client-cert", cert, "--client-key", key, "plan", str(topology))
     assert result.returncode == 0, result.stderr
     assert "TLS certificate verification is off" in result.stderr
+
+
+def test_the_early_read_verifies_the_server_as_the_client_does(tls_node: SandboxInfo, tmp_path: Path) -> None:
+    assert tls_node.ca_file and tls_node.client_cert
+    cert, key = tls_node.client_cert
+    path = tmp_path / "default.yaml"
+    path.write_text(yaml.safe_dump({"vhosts": [{"name": "/"}]}))
+    env = {"RABBITADMIN_URL": tls_node.url, "RABBITADMIN_USER": tls_node.user}
+    env["RABBITADMIN_PASSWORD_FILE"] = str(tls_node.password_file)
+    listing = vhost_listing("exchange", "/")
+    try:
+        trusted = ["--ca-bundle", tls_node.ca_file, "--client-cert", cert, "--client-key", key, "plan", str(path)]
+        assert early_read.begin(trusted, env) == 3
+        settings = resolve_settings(ca_bundle=tls_node.ca_file, client_cert=cert, client_key=key, environ=env)
+        taken = early_read.take(settings, settings.url, *listing)
+        assert taken is not None and "amq.topic" in {row["name"] for row in taken.payload}
+
+        # Without the test CA the server's certificate is not trusted: no early answer, the client reports it.
+        early_read.forget()
+        assert early_read.begin(["--client-cert", cert, "--client-key", key, "plan", str(path)], env) == 3
+        untrusted = resolve_settings(client_cert=cert, client_key=key, environ=env)
+        assert early_read.take(untrusted, untrusted.url, *listing) is None
+    finally:
+        early_read.forget()

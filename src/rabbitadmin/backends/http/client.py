@@ -40,6 +40,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from rabbitadmin import early_read
 from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.errors import (
     AnswerLost,
@@ -383,9 +384,15 @@ class HttpClient:
         )
 
     def get(self, path: str, params: dict[str, str] | None = None) -> JSON:
+        taken = early_read.take(self.settings, self.current_url, path, params)
+        if taken is not None:  # the same GET, sent before the program had loaded (a plan's listings)
+            return taken.payload
         return self._call("GET", path, params=params, parse=True)[1]
 
     def get_or_none(self, path: str, params: dict[str, str] | None = None) -> JSON:
+        taken = early_read.take(self.settings, self.current_url, path, params)
+        if taken is not None:
+            return taken.payload
         response, payload = self._call("GET", path, params=params, ok_statuses=(404,), parse=True)
         return None if response.status_code == 404 else payload
 

@@ -1,0 +1,133 @@
+"""The early read against a real node: the listings a plan sends before the program has loaded are the ones
+its read takes, only with the same settings, and the plan is the same with them or without them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner as InProcessRunner
+
+from rabbitadmin import early_read, launcher
+from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.cli import app
+
+from ..conftest import CliRunner
+from .test_apply import write
+
+EARLY_OFF = {early_read.OPT_OUT: "1"}
+
+
+@pytest.fixture(autouse=True)
+def _no_answers_left() -> Iterator[None]:
+    early_read.forget()
+    yield
+    early_read.forget()
+
+
+def topology(vhost: str, queues: int = 3) -> dict[str, Any]:
+    names = [f"q{i}" for i in range(queues)]
+    return {
+        "vhosts": [
+            {
+                "name": vhost,
+                "exchanges": [{"name": "x", "type": "topic"}],
+                "queues": [{"name": name} for name in names],
+                "bindings": [{"source": "x", "destination": name, "routing_key": f"{name}.#"} for name in names],
+            }
+        ]
+    }
+
+
+def in_process_plan(argv: list[str], env: dict[str, str]) -> Any:
+    """``rabbitadmin plan ... -o json`` run in this process (so that what it took can be counted)."""
+    return InProcessRunner().invoke(app, argv, env=env)
+
+
+def test_the_plan_takes_the_early_answers_and_plans_the_same(
+    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, topology(vhost))
+    rabbitadmin("apply", str(path), "--yes", check=True)
+    changed = write(tmp_path, topology(vhost, queues=4), "changed.yaml")  # one queue and one binding to create
+
+    assert early_read.begin(["plan", str(changed)], cli_env) == 3  # the vhost's exchanges, queues, bindings
+    result = in_process_plan(["plan", str(changed), "-o", "json"], cli_env)
+    assert result.exit_code == 0, result.output
+    assert early_read.untaken() == 0, "the read sent its own listings instead of taking the early answers"
+    taken = json.loads(result.stdout)
+
+    without = rabbitadmin("plan", str(changed), "-o", "json", env=EARLY_OFF)
+    with_early = rabbitadmin("plan", str(changed), "-o", "json")
+    assert without.returncode == with_early.returncode == 0
+    assert taken == json.loads(without.stdout) == json.loads(with_early.stdout)
+    assert [(c["action"], c["kind"]) for c in taken["changes"]] == [("create", "queue"), ("create", "binding")]
+
+
+def test_answers_made_with_other_credentials_are_not_taken(
+    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, topology(vhost))
+    rabbitadmin("apply", str(path), "--yes", check=True)
+    assert early_read.begin(["plan", str(path)], cli_env) == 3  # as the administrator
+
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-password\n")
+    result = in_process_plan(["plan", str(path)], {**cli_env, "RABBITADMIN_PASSWORD_FILE": str(wrong)})
+    # The plan with the wrong password asks the server itself and is refused, as without the early read.
+    assert result.exit_code == 3 and "refused the credentials" in result.output
+    assert early_read.untaken() == 3
+    without = rabbitadmin("plan", str(path), env={"RABBITADMIN_PASSWORD_FILE": str(wrong), **EARLY_OFF})
+    assert without.returncode == 3 and "refused the credentials" in without.stderr
+
+
+def test_a_vhost_not_on_the_server_is_read_as_before(
+    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path, topology(vhost))  # not applied: its listings answer 404, which is no early answer
+    assert early_read.begin(["plan", str(path)], cli_env) == 3
+    result = in_process_plan(["plan", str(path), "-o", "json"], cli_env)
+    assert result.exit_code == 0, result.output
+    without = rabbitadmin("plan", str(path), "-o", "json", env=EARLY_OFF)
+    planned = json.loads(result.stdout)
+    assert planned == json.loads(without.stdout)
+    assert (planned["changes"][0]["action"], planned["changes"][0]["kind"]) == ("create", "vhost")
+
+
+def test_the_launcher_starts_it_for_a_plan_only(
+    cli_env: dict[str, str], vhost: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, topology(vhost))
+    seen: list[int] = []
+    monkeypatch.setattr("rabbitadmin.cli.main", lambda: seen.append(early_read.untaken()))
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    for argv in (["plan", str(path)], ["apply", str(path), "--yes"], ["validate", str(path)]):
+        early_read.forget()
+        monkeypatch.setattr("sys.argv", ["rabbitadmin", *argv])
+        launcher.main()
+    assert seen == [3, 0, 0]
+
+
+def test_an_early_answer_is_the_listing_the_client_would_get(
+    admin_client: HttpClient, cli_env: dict[str, str], vhost: str, rabbitadmin: CliRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path, topology(vhost, queues=5))
+    rabbitadmin("apply", str(path), "--yes", check=True)
+    assert early_read.begin(["plan", str(path)], cli_env) == 3
+    from rabbitadmin.backends.http.paths import VHOST_LISTING_KINDS, vhost_listing
+    from rabbitadmin.connection import resolve_settings
+
+    client = HttpClient(resolve_settings(environ=cli_env))
+    try:
+        early = {kind: client.get_or_none(*vhost_listing(kind, vhost)) for kind in VHOST_LISTING_KINDS}
+        assert early_read.untaken() == 0
+        sent = {kind: client.get_or_none(*vhost_listing(kind, vhost)) for kind in VHOST_LISTING_KINDS}
+    finally:
+        client.close()
+    key = json.dumps  # the rows in any order: the read sorts them itself
+    assert {k: sorted(map(key, v)) for k, v in early.items()} == {k: sorted(map(key, v)) for k, v in sent.items()}
+    assert len(early["queue"]) == 5 and len(early["binding"]) == 10  # five declared, five to the default exchange

@@ -1,0 +1,353 @@
+"""The early read's pure parts: which command lines start it, the settings it uses, the vhost names it reads.
+
+Its answers taken by a real read are proven against a node in tests/integration/test_early_read.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rabbitadmin import early_read
+from rabbitadmin.backends.http.paths import vhost_listing
+from rabbitadmin.cli import app
+from rabbitadmin.cli_entry import hoist_global_options
+from rabbitadmin.connection import resolve_settings
+from rabbitadmin.early_read.command_line import (
+    PLAN_FLAGS,
+    PLAN_VALUE_OPTIONS,
+    ROOT_FLAGS,
+    ROOT_MULTIPLE,
+    ROOT_VALUE_OPTIONS,
+    plan_command_line,
+)
+from rabbitadmin.early_read.fetch import EarlyAnswer, tls_context
+from rabbitadmin.early_read.vhost_names import PREFIX_BYTES, file_prefix, vhost_names
+from rabbitadmin.loader import parse_events
+
+ROOT = typer.main.get_command(app)
+PLAN = ROOT.commands["plan"]  # type: ignore[attr-defined]
+#: Flags that end the program before any command runs: never part of an early read.
+EAGER_OR_COMPLETION = {"--version", "--install-completion", "--show-completion", "--help"}
+
+
+@pytest.fixture(autouse=True)
+def _no_answers_left() -> Iterator[None]:
+    yield
+    early_read.forget()
+
+
+# -- the option tables are the command line's -------------------------------------------------------------
+def test_the_root_option_tables_are_the_main_callbacks_options() -> None:
+    values, flags = {}, {}
+    for param in ROOT.params:
+        for name in (*param.opts, *param.secondary_opts):
+            if name in EAGER_OR_COMPLETION:
+                continue
+            if param.is_flag:  # type: ignore[attr-defined]
+                flags[name] = param.name
+            else:
+                values[name] = (param.name, param.envvar)
+    assert values == ROOT_VALUE_OPTIONS
+    assert flags == ROOT_FLAGS
+    multiple = {param.name for param in ROOT.params if getattr(param, "multiple", False)}
+    assert multiple == ROOT_MULTIPLE
+
+
+def test_the_plan_option_tables_are_the_plan_commands_options() -> None:
+    options = [p for p in PLAN.params if p.param_type_name == "option"]
+    assert {n for p in options if p.is_flag for n in p.opts} == PLAN_FLAGS  # type: ignore[attr-defined]
+    assert {n for p in options if not p.is_flag for n in p.opts} - {"--help"} == PLAN_VALUE_OPTIONS  # type: ignore[attr-defined]
+    assert [p.name for p in PLAN.params if p.param_type_name == "argument"] == ["file"]
+
+
+# -- the command line, read as click reads it --------------------------------------------------------------
+def click_reading(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], str]:
+    """The root options click gives the main callback for ``argv`` (moved as ``cli.main`` moves them), and
+    the plan's file; raises click's usage error for a command line it refuses."""
+    for name in {v for _, v in ROOT_VALUE_OPTIONS.values() if v}:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = hoist_global_options(ROOT, argv)
+    context = ROOT.make_context("rabbitadmin", list(args))
+    rest = [*context._protected_args, *context.args]  # type: ignore[attr-defined]
+    assert rest[0] == "plan"
+    plan = PLAN.make_context("plan", rest[1:], parent=context)
+    given = {
+        name: (list(value) if isinstance(value, tuple) else value)
+        for name, value in context.params.items()
+        if value not in (None, False, ()) and name != "url"
+    }
+    if context.get_parameter_source("url").name == "COMMANDLINE":  # RABBITADMIN_URL: resolve_settings reads it
+        given["url"] = list(context.params["url"])
+    return given, str(plan.params["file"])
+
+
+def as_click_converts(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the values click converts (the float options) converted."""
+    return {name: float(value) if name in ("timeout", "ctl_timeout") else value for name, value in options.items()}
+
+
+COMMON = [
+    (["plan", "t.yaml"], {}),
+    (["plan", "t.yaml", "-o", "json", "--detailed-exitcode"], {"RABBITADMIN_USER": "ops"}),
+    (["--url", "http://a:15672", "--url=http://b:15672", "plan", "t.yaml"], {}),
+    (["-ubob", "--password-file", "/p", "--insecure", "plan", "--prune", "t.yaml"], {}),
+    (["--user=bob", "plan", "t.yaml", "--insecure", "-u", "eve"], {}),
+    (["plan", "t.yaml", "--user", "bob", "--timeout=5", "-ojson"], {"RABBITADMIN_PASSWORD_FILE": "/env"}),
+    (["plan", "t.yaml", "--var", "a=1", "--var", "b=2", "--summary", "--no-pager"], {"RABBITADMIN_URL": "http://x"}),
+    (["--ca-bundle", "/ca.pem", "plan", "t.yaml", "--parallel-targets", "3"], {"RABBITADMIN_CLIENT_CERT": "/c"}),
+]
+
+
+@pytest.mark.parametrize(("argv", "env"), COMMON)
+def test_a_plan_command_line_is_read_as_click_reads_it(
+    argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = plan_command_line(argv, env)
+    assert ours is not None
+    assert (as_click_converts(ours.options), ours.file) == click_reading(argv, env, monkeypatch)
+
+
+TOKENS = [
+    "plan", "t.yaml", "u.yaml", "apply", "-u", "bob", "-ubob", "--user", "--user=eve", "--url", "http://h",
+    "--url=http://g", "--password", "pw", "--password-file", "/pf", "--insecure", "--timeout", "7", "--target",
+    "prod", "--backend", "ctl", "--backend=http", "--var", "x=1", "-o", "json", "-ojson", "--prune", "--summary",
+    "--help", "--version", "--", "-x", "--parallel-targets", "2", "--ca-bundle", "/ca",
+]  # fmt: skip
+ENVS = st.dictionaries(
+    st.sampled_from(["RABBITADMIN_USER", "RABBITADMIN_PASSWORD_FILE", "RABBITADMIN_TARGET", "RABBITADMIN_BACKEND"]),
+    st.sampled_from(["", "v1", "http", "a b"]),
+    max_size=2,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(argv=st.lists(st.sampled_from(TOKENS), max_size=9), env=ENVS)
+def test_a_command_line_read_here_is_read_the_same_by_click(argv: list[str], env: dict[str, str]) -> None:
+    # Whatever this module reads as a plan command line, click reads the same way (None: click's to read).
+    ours = plan_command_line(argv, env)
+    if ours is None:
+        return
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert (as_click_converts(ours.options), ours.file) == click_reading(argv, env, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["apply", "t.yaml"],
+        ["validate", "t.yaml"],
+        ["plan"],
+        ["plan", "a.yaml", "b.yaml"],
+        ["plan", "--help"],
+        ["--help", "plan", "t.yaml"],
+        ["--version", "plan", "t.yaml"],
+        ["plan", "--", "t.yaml"],
+        ["plan", "t.yaml", "--bogus"],
+        ["-o", "json", "plan", "t.yaml"],
+        ["plan", "t.yaml", "--user"],
+        ["targets", "list"],
+        [],
+    ],
+)
+def test_other_command_lines_get_no_early_read(argv: list[str]) -> None:
+    assert plan_command_line(argv, {}) is None
+
+
+# -- the settings ---------------------------------------------------------------------------------------------
+def settings_of(argv: list[str], env: dict[str, str]) -> Any:
+    command = plan_command_line(argv, env)
+    assert command is not None
+    return early_read.early_settings(command, env)
+
+
+def test_the_settings_are_resolve_settings_of_the_same_values(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n")
+    env = {"RABBITADMIN_URL": "http://n1:15672", "RABBITADMIN_URLS": "http://n1:15672,http://n2:15672"}
+    env |= {"RABBITADMIN_PASSWORD": "from-env", "RABBITADMIN_PASSWORD_FILE": str(secret)}
+    got = settings_of(["--user", "ops", "plan", "t.yaml", "--timeout", "9"], env)
+    # The password file named by its variable wins over RABBITADMIN_PASSWORD, as typer passes it to the callback.
+    assert got == resolve_settings(user="ops", password_file=str(secret), timeout=9.0, environ=env)
+    assert got.password.reveal() == "from-file" and got.urls == ("http://n1:15672", "http://n2:15672")
+
+
+@pytest.mark.parametrize(
+    ("argv", "env"),
+    [
+        (["--target", "prod", "plan", "t.yaml"], {}),
+        (["plan", "t.yaml"], {"RABBITADMIN_TARGET": "prod"}),
+        (["--backend", "ctl", "plan", "t.yaml"], {}),
+        (["plan", "t.yaml"], {"RABBITADMIN_BACKEND": "ctl"}),
+        (["plan", "t.yaml"], {"HTTPS_PROXY": "http://proxy:3128"}),
+        (["plan", "t.yaml"], {"http_proxy": "http://proxy:3128"}),
+        (["plan", "t.yaml"], {early_read.OPT_OUT: "1"}),
+        (["plan", "t.yaml", "--timeout", "0"], {}),
+        (["--url", "ftp://h", "plan", "t.yaml"], {}),
+    ],
+)
+def test_the_early_read_stays_out_of_what_it_does_not_handle(argv: list[str], env: dict[str, str]) -> None:
+    try:
+        assert settings_of(argv, env) is None
+    except Exception:  # a URL resolve_settings refuses: begin catches it, and nothing is sent
+        assert early_read.begin(argv, env) == 0
+
+
+def test_begin_sends_nothing_and_says_nothing_for_what_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.yaml"
+    assert early_read.begin(["plan", str(missing)], {"RABBITADMIN_URL": "http://127.0.0.1:9"}) == 0
+    bad_password_file = {"RABBITADMIN_PASSWORD_FILE": str(tmp_path), "RABBITADMIN_URL": "http://127.0.0.1:9"}
+    topology = tmp_path / "t.yaml"
+    topology.write_text("vhosts:\n  - name: v\n")
+    assert early_read.begin(["plan", str(topology)], bad_password_file) == 0  # a directory: UsageError, caught
+    assert capsys.readouterr() == ("", "")
+    assert early_read.untaken() == 0
+
+
+def test_an_answer_made_with_other_settings_or_for_another_node_is_not_taken() -> None:
+    mine = resolve_settings(url="http://127.0.0.1:9", user="a", password="p", environ={})
+    other_user = resolve_settings(url="http://127.0.0.1:9", user="b", password="p", environ={})
+    other_password = resolve_settings(url="http://127.0.0.1:9", user="a", password="q", environ={})
+    listing = vhost_listing("queue", "v")
+    early_read._answers[early_read._key("http://127.0.0.1:9", *listing)] = EarlyAnswer(
+        mine, "http://127.0.0.1:9", listing
+    )
+    assert early_read.take(other_user, "http://127.0.0.1:9", *listing) is None
+    assert early_read.take(other_password, "http://127.0.0.1:9", *listing) is None
+    assert early_read.take(mine, "http://127.0.0.1:10", *listing) is None
+    assert early_read.take(mine, "http://127.0.0.1:9", listing.path, {**listing.params, "sort": "name"}) is None
+    assert early_read.untaken() == 1
+
+
+def test_an_answer_that_never_comes_is_waited_for_at_most_the_timeout() -> None:
+    settings_ = resolve_settings(url="http://127.0.0.1:9", user="a", password="p", timeout=0.2, environ={})
+    listing = vhost_listing("binding", "v")
+    answer = EarlyAnswer(settings_, "http://127.0.0.1:9", listing)  # never started: never done
+    early_read._answers[early_read._key("http://127.0.0.1:9", *listing)] = answer
+    done = threading.Event()
+    result: list[Any] = []
+
+    def wait() -> None:
+        result.append(early_read.take(settings_, "http://127.0.0.1:9", *listing))
+        done.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    assert done.wait(10), "take waited past the settings' timeout"
+    assert result == [None] and early_read.untaken() == 0
+
+
+# -- vhost names from the beginning of the file ---------------------------------------------------------------
+def loader_names(text: str) -> list[str]:
+    told: list[str] = []
+    parse_events(text, "t.yaml", told.append)
+    return told
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("vhosts:\n  - name: a\n    queues: [{name: q}]\n  - {name: b}\nusers: [{name: u}]\n", ["a", "b"]),
+        (
+            '{"vhosts": [{"name": "/"}, {"limits": {}, "name": "x"}], "queues": [{"name": "q", "vhost": "/"}]}',
+            ["/", "x"],
+        ),
+        ("vhosts:\n  - name: 12\n  - name: '12'\n  - name: true\n  - name: [a]\n", ["12"]),
+        ("users: [{name: u}]\nvhosts:\n  - description: d\n    name: late\n", ["late"]),
+        ("vhosts:\n  - [name, z]\n  - name: ok\n", ["ok"]),
+        ("queues:\n  - name: q\n    vhost: v\n", []),
+        ("vhosts: {name: a}\n", []),
+        ("vhosts:\n  - name: 'a: b'\n  - name: \"ünï\"\n", ["a: b", "ünï"]),
+    ],
+)
+def test_vhost_names_follow_the_loaders_rule(text: str, names: list[str]) -> None:
+    assert vhost_names(text, 8) == names
+    assert loader_names(text) == names
+
+
+def test_a_name_with_a_variable_is_left_to_the_loader() -> None:
+    assert vhost_names("vhosts:\n  - name: ${env}-orders\n  - name: plain\n", 8) == ["plain"]
+
+
+def test_no_more_names_than_asked_and_none_past_the_cut() -> None:
+    text = "vhosts:\n" + "".join(f"  - name: v{i}\n" for i in range(10))
+    assert vhost_names(text, 3) == ["v0", "v1", "v2"]
+    assert vhost_names(text + "  - name: [unclosed\n", 20) == [f"v{i}" for i in range(10)]
+
+
+TEXT = st.characters(blacklist_categories=("Cc", "Cs"))  # what YAML may hold
+NAMES = st.one_of(st.text(TEXT, min_size=1, max_size=12), st.integers(), st.booleans())
+VHOSTS = st.lists(
+    st.fixed_dictionaries({"name": NAMES}, optional={"description": st.text(TEXT, max_size=5), "queues": st.lists(
+        st.fixed_dictionaries({"name": st.text(TEXT, min_size=1, max_size=5)}), max_size=2)}),
+    max_size=4,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(vhosts=VHOSTS, before=st.booleans(), flow=st.sampled_from([None, False, True]), as_json=st.booleans())
+def test_vhost_names_agree_with_the_loader(
+    vhosts: list[dict[str, Any]], before: bool, flow: bool | None, as_json: bool
+) -> None:
+    document: dict[str, Any] = {"users": [{"name": "u"}]} if before else {}
+    document["vhosts"] = vhosts
+    text = (
+        json.dumps(document, ensure_ascii=False)
+        if as_json
+        else yaml.safe_dump(document, default_flow_style=flow, allow_unicode=True)
+    )
+    if "&" in text or "${" in text:
+        return  # the loader tells no names on that path (parse_document): nothing to agree with
+    expected = [name for name in loader_names(text) if "$" not in name]
+    assert vhost_names(text, 8) == expected[:8]
+
+
+def test_the_beginning_of_a_large_file_holds_its_first_vhost(tmp_path: Path) -> None:
+    path = tmp_path / "large.yaml"
+    queues = "".join(f"      - name: queue-{i:06d}\n" for i in range(20_000))
+    path.write_text(f"vhosts:\n  - name: big\n    queues:\n{queues}  - name: second\n")
+    text = file_prefix(str(path))
+    assert text is not None and len(text.encode()) <= PREFIX_BYTES and text.endswith("\n")
+    assert vhost_names(text, 4) == ["big"]  # the second is past the beginning: the read names it later
+
+
+def test_only_a_regular_file_is_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert file_prefix(str(fifo)) is None  # opened without blocking, not read: its content is the plan's
+    assert file_prefix(str(tmp_path)) is None
+    assert file_prefix(str(tmp_path / "missing")) is None
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("vhosts: [{name: caf\xe9}]\n".encode("latin-1"))
+    assert file_prefix(str(latin)) is None
+
+
+def test_a_client_key_with_a_passphrase_is_left_to_the_client(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-passout", "pass:secret", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=test"],
+        check=True, capture_output=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    settings_ = resolve_settings(url="https://127.0.0.1:9", client_cert=str(cert), client_key=str(key), environ={})
+    with pytest.raises(ssl.SSLError, match="passphrase"):  # raised, not asked for on the terminal
+        tls_context(settings_, {})
+    topology = tmp_path / "t.yaml"
+    topology.write_text("vhosts:\n  - name: v\n")
+    argv = ["--client-cert", str(cert), "--client-key", str(key), "plan", str(topology)]
+    assert early_read.begin(argv, {"RABBITADMIN_URL": "https://127.0.0.1:9"}) == 0
