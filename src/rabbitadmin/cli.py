@@ -542,7 +542,13 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     _ONE_COMMAND_PER_PROCESS.set()
     # Global options after the command, usage errors under -o json, a closed pipe: see cli_entry.
-    code = run_command(typer.main.get_command(app), sys.argv[1:])
+    try:
+        code = run_command(typer.main.get_command(app), sys.argv[1:])
+    except KeyboardInterrupt:
+        # Between the launcher and the commands' own handling (the command tree being built, the arguments
+        # read): one line and exit 130, never a traceback. The early read makes an interrupt there likely.
+        print("error: interrupted (Ctrl-C or SIGTERM)", file=sys.stderr)
+        code = int(ExitCode.INTERRUPTED)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BrokenPipeError, ValueError):  # a reader that went away, a closed stream
             stream.flush()

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,3 +235,57 @@ def test_an_interrupt_while_the_program_loads_is_an_interrupt_not_a_traceback(
     )
     assert result.returncode == ExitCode.INTERRUPTED, result.stderr
     assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_at_any_moment_of_the_start_is_one_line_and_130(
+    tmp_path: Path, silent_server: socket.socket, signum: signal.Signals
+) -> None:
+    """From the launcher to the read (the early read, the command tree, the arguments, the callback): wherever
+    the interrupt lands, the command ends with exit 130 and one line, never a traceback."""
+    path = tmp_path / "topology.yaml"
+    path.write_text(VALID)
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
+    argv = [sys.executable, "-m", "rabbitadmin", "--url", url_of(silent_server), "--timeout", "3600", "plan", str(path)]
+    for delay in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**environment, "RABBITADMIN_PASSWORD": "p"},
+        )
+        try:
+            time.sleep(delay)
+            process.send_signal(signum)
+            _, stderr = process.communicate(timeout=120)
+        finally:
+            process.kill()
+        if process.returncode == -signum:  # before the launcher's handler was in place: the default action
+            continue
+        assert process.returncode == ExitCode.INTERRUPTED, (delay, stderr)
+        assert "interrupted (Ctrl-C or SIGTERM)" in stderr and "Traceback" not in stderr, (delay, stderr)
+
+
+def test_an_interrupt_while_the_command_tree_is_built_is_one_line_and_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The window between the launcher's handling and the commands' own (20 ms, too short to hit with a timer).
+    import typer.main
+
+    from rabbitadmin import cli
+
+    def interrupted(app: object) -> None:
+        raise KeyboardInterrupt
+
+    exits: list[int] = []
+    monkeypatch.setattr(typer.main, "get_command", interrupted)
+    monkeypatch.setattr(cli.os, "_exit", exits.append)
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    try:
+        cli.main()
+    finally:
+        cli._ONE_COMMAND_PER_PROCESS.clear()  # set by main: this process runs more than one command
+    assert exits == [ExitCode.INTERRUPTED]
+    assert capsys.readouterr().err == "error: interrupted (Ctrl-C or SIGTERM)\n"
