@@ -19,6 +19,8 @@ from rabbitadmin.urls import parse_management_url, redact_url
 DEFAULT_URL = "http://localhost:15672"
 DEFAULT_AMQP_PORT = 5672
 DEFAULT_USER = "guest"
+#: Opening a TCP connection waits at most this long (``timeout`` bounds the wait for each answer).
+CONNECT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)

@@ -42,13 +42,28 @@ def topology(vhost: str, queues: int = 3) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def takes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each ``early_read.take`` of the state read found an answer, in order."""
+    found: list[bool] = []
+    take = early_read.take
+
+    def spy(*args: Any) -> Any:
+        taken = take(*args)
+        found.append(taken is not None)
+        return taken
+
+    monkeypatch.setattr(early_read, "take", spy)
+    return found
+
+
 def in_process_plan(argv: list[str], env: dict[str, str]) -> Any:
     """``rabbitadmin plan ... -o json`` run in this process (so that what it took can be counted)."""
     return InProcessRunner().invoke(app, argv, env=env)
 
 
 def test_the_plan_takes_the_early_answers_and_plans_the_same(
-    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
+    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path, takes: list[bool]
 ) -> None:
     path = write(tmp_path, topology(vhost))
     rabbitadmin("apply", str(path), "--yes", check=True)
@@ -57,9 +72,11 @@ def test_the_plan_takes_the_early_answers_and_plans_the_same(
     assert early_read.begin(["plan", str(changed)], cli_env) == 3  # the vhost's exchanges, queues, bindings
     result = in_process_plan(["plan", str(changed), "-o", "json"], cli_env)
     assert result.exit_code == 0, result.output
-    assert early_read.untaken() == 0, "the read sent its own listings instead of taking the early answers"
+    assert takes == [True, True, True], "the read sent its own listings instead of taking the early answers"
+    assert early_read.untaken() == 0
     taken = json.loads(result.stdout)
 
+    # The command as users run it (the launcher sends the early read) and with it off: the same plan.
     without = rabbitadmin("plan", str(changed), "-o", "json", env=EARLY_OFF)
     with_early = rabbitadmin("plan", str(changed), "-o", "json")
     assert without.returncode == with_early.returncode == 0
@@ -68,7 +85,7 @@ def test_the_plan_takes_the_early_answers_and_plans_the_same(
 
 
 def test_answers_made_with_other_credentials_are_not_taken(
-    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
+    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path, takes: list[bool]
 ) -> None:
     path = write(tmp_path, topology(vhost))
     rabbitadmin("apply", str(path), "--yes", check=True)
@@ -79,7 +96,8 @@ def test_answers_made_with_other_credentials_are_not_taken(
     result = in_process_plan(["plan", str(path)], {**cli_env, "RABBITADMIN_PASSWORD_FILE": str(wrong)})
     # The plan with the wrong password asks the server itself and is refused, as without the early read.
     assert result.exit_code == 3 and "refused the credentials" in result.output
-    assert early_read.untaken() == 3
+    assert takes and True not in takes  # asked for, never found
+    assert early_read.untaken() == 0  # dropped when the read ended: nothing left for a later read
     without = rabbitadmin("plan", str(path), env={"RABBITADMIN_PASSWORD_FILE": str(wrong), **EARLY_OFF})
     assert without.returncode == 3 and "refused the credentials" in without.stderr
 
@@ -103,6 +121,7 @@ def test_the_launcher_starts_it_for_a_plan_only(
     path = write(tmp_path, topology(vhost))
     seen: list[int] = []
     monkeypatch.setattr("rabbitadmin.cli.main", lambda: seen.append(early_read.untaken()))
+    monkeypatch.setattr("signal.signal", lambda *args: None)  # the launcher's SIGTERM handler is the process's
     for name, value in cli_env.items():
         monkeypatch.setenv(name, value)
     for argv in (["plan", str(path)], ["apply", str(path), "--yes"], ["validate", str(path)]):
@@ -123,7 +142,11 @@ def test_an_early_answer_is_the_listing_the_client_would_get(
 
     client = HttpClient(resolve_settings(environ=cli_env))
     try:
-        early = {kind: client.get_or_none(*vhost_listing(kind, vhost)) for kind in VHOST_LISTING_KINDS}
+        early = {}
+        for kind in VHOST_LISTING_KINDS:
+            taken = early_read.take(client.settings, client.current_url, *vhost_listing(kind, vhost))
+            assert taken is not None, kind
+            early[kind] = taken.payload
         assert early_read.untaken() == 0
         sent = {kind: client.get_or_none(*vhost_listing(kind, vhost)) for kind in VHOST_LISTING_KINDS}
     finally:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +28,20 @@ from rabbitadmin.cli import app
 from rabbitadmin.cli_entry import hoist_global_options
 from rabbitadmin.connection import resolve_settings
 from rabbitadmin.early_read.command_line import (
+    FLOAT_PARAMETERS,
+    OUTPUT_CHOICES,
+    PARALLEL_TARGETS_RANGE,
     PLAN_FLAGS,
     PLAN_VALUE_OPTIONS,
     ROOT_FLAGS,
     ROOT_MULTIPLE,
     ROOT_VALUE_OPTIONS,
+    TIMEOUT_MIN,
     plan_command_line,
 )
 from rabbitadmin.early_read.fetch import EarlyAnswer, tls_context
 from rabbitadmin.early_read.vhost_names import PREFIX_BYTES, file_prefix, vhost_names
+from rabbitadmin.errors import UsageError
 from rabbitadmin.loader import parse_events
 
 ROOT = typer.main.get_command(app)
@@ -69,8 +76,18 @@ def test_the_root_option_tables_are_the_main_callbacks_options() -> None:
 def test_the_plan_option_tables_are_the_plan_commands_options() -> None:
     options = [p for p in PLAN.params if p.param_type_name == "option"]
     assert {n for p in options if p.is_flag for n in p.opts} == PLAN_FLAGS  # type: ignore[attr-defined]
-    assert {n for p in options if not p.is_flag for n in p.opts} - {"--help"} == PLAN_VALUE_OPTIONS  # type: ignore[attr-defined]
+    values = {n: p.name for p in options if not p.is_flag for n in p.opts if n != "--help"}  # type: ignore[attr-defined]
+    assert values == PLAN_VALUE_OPTIONS
     assert [p.name for p in PLAN.params if p.param_type_name == "argument"] == ["file"]
+
+
+def test_the_value_checks_are_the_options_types() -> None:
+    types = {param.name: param.type for param in (*ROOT.params, *PLAN.params)}
+    assert tuple(types["output"].choices) == OUTPUT_CHOICES  # type: ignore[attr-defined]
+    assert (types["parallel_targets"].min, types["parallel_targets"].max) == PARALLEL_TARGETS_RANGE  # type: ignore[attr-defined]
+    assert types["timeout"].min == TIMEOUT_MIN  # type: ignore[attr-defined]
+    numbers = {name for name, kind in types.items() if kind.name in ("float", "float range")}
+    assert numbers == FLOAT_PARAMETERS
 
 
 # -- the command line, read as click reads it --------------------------------------------------------------
@@ -162,10 +179,24 @@ def test_a_command_line_read_here_is_read_the_same_by_click(argv: list[str], env
         ["plan", "t.yaml", "--user"],
         ["targets", "list"],
         [],
+        # command lines click refuses: a value its type does not take
+        ["plan", "t.yaml", "-o", "yml"],
+        ["plan", "t.yaml", "-o=json"],
+        ["plan", "--output", "t.yaml", "json"],
+        ["plan", "t.yaml", "--parallel-targets", "x"],
+        ["plan", "t.yaml", "--parallel-targets", "33"],
+        ["plan", "t.yaml", "--timeout", "prod"],
+        ["--timeout", "-u", "plan", "t.yaml"],
+        ["plan", "t.yaml", "--timeout", "nan"],
     ],
 )
 def test_other_command_lines_get_no_early_read(argv: list[str]) -> None:
     assert plan_command_line(argv, {}) is None
+
+
+def test_a_float_option_click_refuses_from_its_variable_stops_it() -> None:
+    assert plan_command_line(["plan", "t.yaml"], {"RABBITADMIN_CTL_TIMEOUT": "abc"}) is None
+    assert plan_command_line(["plan", "t.yaml"], {"RABBITADMIN_CTL_TIMEOUT": "2.5"}) is not None
 
 
 # -- the settings ---------------------------------------------------------------------------------------------
@@ -195,16 +226,29 @@ def test_the_settings_are_resolve_settings_of_the_same_values(tmp_path: Path) ->
         (["plan", "t.yaml"], {"RABBITADMIN_BACKEND": "ctl"}),
         (["plan", "t.yaml"], {"HTTPS_PROXY": "http://proxy:3128"}),
         (["plan", "t.yaml"], {"http_proxy": "http://proxy:3128"}),
+        (["plan", "t.yaml"], {"Http_Proxy": "http://proxy:3128"}),  # requests reads any case
+        (["plan", "t.yaml"], {"ALL_PROXY": "socks5://proxy:1080"}),
         (["plan", "t.yaml"], {early_read.OPT_OUT: "1"}),
-        (["plan", "t.yaml", "--timeout", "0"], {}),
-        (["--url", "ftp://h", "plan", "t.yaml"], {}),
+        (["--url", "http://straße.example:15672", "plan", "t.yaml"], {}),  # IDNA: requests encodes it otherwise
+        (["--url", "http://lo\tcalhost:15672", "plan", "t.yaml"], {}),  # urlsplit drops the tab; requests refuses
+        (["--url", "http://h:15672/a/../", "plan", "t.yaml"], {}),  # requests resolves the dot segments
     ],
 )
 def test_the_early_read_stays_out_of_what_it_does_not_handle(argv: list[str], env: dict[str, str]) -> None:
-    try:
-        assert settings_of(argv, env) is None
-    except Exception:  # a URL resolve_settings refuses: begin catches it, and nothing is sent
-        assert early_read.begin(argv, env) == 0
+    assert settings_of(argv, env) is None
+
+
+def test_a_proxy_for_nothing_is_no_proxy() -> None:
+    assert settings_of(["plan", "t.yaml"], {"NO_PROXY": "localhost", "http_proxy": ""}) is not None
+
+
+def test_a_url_resolve_settings_refuses_sends_nothing(tmp_path: Path) -> None:
+    topology = tmp_path / "t.yaml"
+    topology.write_text("vhosts:\n  - name: v\n")
+    with pytest.raises(UsageError):
+        settings_of(["--url", "ftp://h", "plan", str(topology)], {})
+    assert early_read.begin(["--url", "ftp://h", "plan", str(topology)], {}) == 0
+    assert early_read.begin(["--url", "http://127.0.0.1:9", "plan", str(topology)], {}) == 3  # the same, valid
 
 
 def test_begin_sends_nothing_and_says_nothing_for_what_it_cannot_read(
@@ -221,35 +265,63 @@ def test_begin_sends_nothing_and_says_nothing_for_what_it_cannot_read(
 
 
 def test_an_answer_made_with_other_settings_or_for_another_node_is_not_taken() -> None:
-    mine = resolve_settings(url="http://127.0.0.1:9", user="a", password="p", environ={})
-    other_user = resolve_settings(url="http://127.0.0.1:9", user="b", password="p", environ={})
-    other_password = resolve_settings(url="http://127.0.0.1:9", user="a", password="q", environ={})
+    url = "http://127.0.0.1:9"
+    mine = resolve_settings(url=url, user="a", password="p", environ={})
+    others = [
+        resolve_settings(url=url, user="b", password="p", environ={}),
+        resolve_settings(url=url, user="a", password="q", environ={}),
+        resolve_settings(url=url, user="a", password="p", ca_bundle="/ca.pem", environ={}),
+        resolve_settings(url=url, user="a", password="p", insecure=True, environ={}),
+        resolve_settings(url=url, user="a", password="p", client_cert="/c.pem", environ={}),
+        resolve_settings(url=url, user="a", password="p", timeout=5, environ={}),
+    ]
     listing = vhost_listing("queue", "v")
-    early_read._answers[early_read._key("http://127.0.0.1:9", *listing)] = EarlyAnswer(
-        mine, "http://127.0.0.1:9", listing
-    )
-    assert early_read.take(other_user, "http://127.0.0.1:9", *listing) is None
-    assert early_read.take(other_password, "http://127.0.0.1:9", *listing) is None
+    early_read._answers[early_read._key(url, *listing)] = EarlyAnswer(mine, url, listing)
+    for other in others:
+        assert other != mine and early_read.take(other, url, *listing) is None
     assert early_read.take(mine, "http://127.0.0.1:10", *listing) is None
-    assert early_read.take(mine, "http://127.0.0.1:9", listing.path, {**listing.params, "sort": "name"}) is None
+    assert early_read.take(mine, url, listing.path, {**listing.params, "sort": "name"}) is None
     assert early_read.untaken() == 1
 
 
+def test_a_fetch_thread_that_cannot_start_leaves_nothing_to_wait_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topology = tmp_path / "t.yaml"
+    topology.write_text("vhosts:\n  - name: v\n")
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    assert early_read.begin(["--url", "http://127.0.0.1:9", "plan", str(topology)], {}) == 0
+    assert early_read.untaken() == 0
+
+
 def test_an_answer_that_never_comes_is_waited_for_at_most_the_timeout() -> None:
-    settings_ = resolve_settings(url="http://127.0.0.1:9", user="a", password="p", timeout=0.2, environ={})
+    silent = socket.socket()  # accepts connections (the kernel's backlog), never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    settings_ = resolve_settings(url=url, user="a", password="p", timeout=0.3, environ={})
     listing = vhost_listing("binding", "v")
-    answer = EarlyAnswer(settings_, "http://127.0.0.1:9", listing)  # never started: never done
-    early_read._answers[early_read._key("http://127.0.0.1:9", *listing)] = answer
+    answer = EarlyAnswer(settings_, url, listing)
+    answer.start()
+    early_read._answers[early_read._key(url, *listing)] = answer
     done = threading.Event()
     result: list[Any] = []
 
     def wait() -> None:
-        result.append(early_read.take(settings_, "http://127.0.0.1:9", *listing))
+        result.append(early_read.take(settings_, url, *listing))
         done.set()
 
     threading.Thread(target=wait, daemon=True).start()
-    assert done.wait(10), "take waited past the settings' timeout"
-    assert result == [None] and early_read.untaken() == 0
+    try:
+        assert not done.wait(0.1), "take gave up before the request's deadline"
+        assert done.wait(10), "take waited past the request's deadline"
+        assert result == [None] and early_read.untaken() == 0
+    finally:
+        silent.close()
 
 
 # -- vhost names from the beginning of the file ---------------------------------------------------------------
@@ -326,10 +398,29 @@ def test_the_beginning_of_a_large_file_holds_its_first_vhost(tmp_path: Path) -> 
     assert vhost_names(text, 4) == ["big"]  # the second is past the beginning: the read names it later
 
 
-def test_only_a_regular_file_is_read(tmp_path: Path) -> None:
+def test_a_fifo_is_not_opened(tmp_path: Path) -> None:
+    # A writer waits for the FIFO's reader (a shell's `plan <(...)` or a named pipe): the early read must not be
+    # that reader, or the writer is let through and killed by SIGPIPE when it closes, and the plan gets nothing.
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    assert file_prefix(str(fifo)) is None  # opened without blocking, not read: its content is the plan's
+    content = "vhosts:\n  - name: v\n"
+    written = threading.Event()
+
+    def writer() -> None:
+        with open(fifo, "w") as pipe:  # blocks until a reader opens the FIFO
+            pipe.write(content)
+        written.set()
+
+    threading.Thread(target=writer, daemon=True).start()
+    assert file_prefix(str(fifo)) is None
+    assert not written.wait(0.3), "the early read opened the FIFO"
+    with open(fifo) as pipe:  # the plan's own read gets all of it
+        assert pipe.read() == content
+    assert written.wait(5)
+
+
+def test_only_a_regular_file_is_read(tmp_path: Path) -> None:
+    assert file_prefix("/dev/null") is None  # a device: refused before it is opened
     assert file_prefix(str(tmp_path)) is None
     assert file_prefix(str(tmp_path / "missing")) is None
     latin = tmp_path / "latin.yaml"
@@ -351,3 +442,47 @@ def test_a_client_key_with_a_passphrase_is_left_to_the_client(tmp_path: Path) ->
     topology.write_text("vhosts:\n  - name: v\n")
     argv = ["--client-cert", str(cert), "--client-key", str(key), "plan", str(topology)]
     assert early_read.begin(argv, {"RABBITADMIN_URL": "https://127.0.0.1:9"}) == 0
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize(("san", "answered"), [(True, True), (False, False)])
+def test_a_certificate_naming_its_host_only_in_the_cn_is_not_trusted(tmp_path: Path, san: bool, answered: bool) -> None:
+    # requests (urllib3 2) checks the host name against the subjectAltName only; so must the early read, or it
+    # would send the password to a server the plan's client refuses. The peer here is a bare TLS endpoint, not a
+    # broker: what is under test is the client's certificate check (the broker's TLS: tests/integration/test_tls.py).
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.pem", cwd=tmp_path)  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key",
+            "-out", "server.csr", cwd=tmp_path)  # fmt: skip
+    (tmp_path / "san.ext").write_text("subjectAltName=DNS:localhost\n" if san else "basicConstraints=CA:FALSE\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
+            "-out", "server.pem", "-extfile", "san.ext", cwd=tmp_path)  # fmt: skip
+
+    class Listing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Listing)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://localhost:{server.server_address[1]}"
+        settings_ = resolve_settings(url=url, user="a", password="p", ca_bundle=str(tmp_path / "ca.pem"), environ={})
+        answer = EarlyAnswer(settings_, url, vhost_listing("queue", "v"), tls_context(settings_, {}))
+        answer.start()
+        assert (answer.body() == b"[]") is answered
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -5,15 +5,20 @@ typer, requests and rich: about 0.25 s). The launcher calls ``begin`` first thin
 ``plan`` over HTTP (``command_line``) it resolves the connection settings the way the main callback will
 (``connection.resolve_settings``), reads the first vhost names from the beginning of the file
 (``vhost_names``), and sends those vhosts' exchange, queue and binding listings on daemon threads
-(``fetch``), while the rest of the program loads. The HTTP client then takes an answer (``take``) instead of
+(``fetch``), while the rest of the program loads. The state read then takes an answer (``take``) instead of
 sending the same GET, only when everything that made it is the same: the settings (URL, user, password,
 TLS), the node in use (the first), the path and the query. So a read with the early answers is the read
 without them, made earlier: what it returns is a server's state, and the plan built from it the same.
+The state read (``backends.http.state_read``) is the only taker, and the first read of the process drops
+what it did not take (``forget``): a later read in the same process (an apply after a plan, in a process
+that runs more than one command) never sees an answer fetched before it.
 
 It never starts for another command (``apply`` reads after taking its locks), for several targets, a
-named target, rabbitmqctl, a proxy set in the environment (``requests`` would go through it), or when
-``RABBITADMIN_NO_EARLY_READ`` is set. It prints nothing and raises nothing: whatever it cannot do, the read
-does as before. An answer not there within the settings' timeout is not waited for any longer; the read
+named target, rabbitmqctl, a proxy set in the environment (any ``*_proxy`` variable, whatever its case:
+``requests`` would go through it), a URL ``requests`` could read otherwise (a host that is not ASCII, a
+space or control character, a ``.`` or ``..`` path segment), or when ``RABBITADMIN_NO_EARLY_READ`` is set.
+It prints nothing and raises nothing: whatever it cannot do, the read does as before. An answer not there
+by the request's own deadline (its start plus the settings' timeout) is not waited for any longer; the read
 then sends the request itself.
 """
 
@@ -23,6 +28,7 @@ import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from rabbitadmin.backends.http.paths import VHOST_LISTING_KINDS, vhost_listing
 from rabbitadmin.connection import ConnectionSettings, resolve_settings
@@ -34,8 +40,6 @@ from rabbitadmin.early_read.vhost_names import file_prefix, vhost_names
 OPT_OUT = "RABBITADMIN_NO_EARLY_READ"
 #: At most this many vhosts of the file get their listings sent early (three each).
 MAX_VHOSTS = 4
-#: Environment variables ``requests`` reads (proxies, CA bundles): the early read leaves such setups alone.
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 _lock = threading.Lock()
 _answers: dict[tuple[str, str, tuple[tuple[str, str], ...]], EarlyAnswer] = {}
@@ -59,14 +63,14 @@ def begin(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         text = file_prefix(command.file)
         names = [] if text is None else vhost_names(text, MAX_VHOSTS)
         url = settings.urls[0].rstrip("/")
-        tls = tls_context(settings, environ) if names and url.startswith("https://") else None
+        tls = tls_context(settings, environ) if names and urlsplit(url).scheme == "https" else None
         sent = 0
         for name in names:
             for kind in VHOST_LISTING_KINDS:
                 answer = EarlyAnswer(settings, url, vhost_listing(kind, name), tls)
+                answer.start()  # registered once running: a thread that cannot start leaves nothing to wait for
                 with _lock:
                     _answers[_key(url, answer.listing.path, answer.listing.params)] = answer
-                answer.start()
                 sent += 1
         return sent
     except Exception:  # whatever it cannot do, the read does as before
@@ -81,12 +85,10 @@ def early_settings(command: PlanCommandLine, environ: Mapping[str, str]) -> Conn
         return None
     if options.get("backend") not in (None, "http"):
         return None
-    if any(environ.get(name) or environ.get(name.upper()) for name in PROXY_VARIABLES):
-        return None
+    if any(name.lower().endswith("_proxy") and name.lower() != "no_proxy" and value for name, value in environ.items()):
+        return None  # urllib.request.getproxies_environment, which requests follows, reads any case
     timeout = options.get("timeout")
     seconds = float(timeout) if isinstance(timeout, str) else None
-    if seconds is not None and not seconds >= 0.001:  # the option's minimum; typer refuses the rest
-        return None
     urls = options.get("url")
     settings = resolve_settings(
         url=urls if isinstance(urls, list) else None,
@@ -100,22 +102,34 @@ def early_settings(command: PlanCommandLine, environ: Mapping[str, str]) -> Conn
         timeout=seconds,
         environ=dict(environ),
     )
-    if not settings.url.startswith(("http://", "https://")):
+    if not all(plain_url(url) for url in settings.urls[:1]):
         return None
     return settings
+
+
+def plain_url(url: str) -> bool:
+    """Whether ``http.client`` and ``requests`` read ``url`` the same way: http or https, an ASCII host (IDNA
+    encodings differ: requests follows UTS 46), no space or control character (``urlsplit`` drops some,
+    requests refuses them), no ``.`` or ``..`` path segment (requests resolves them)."""
+    if not url.isascii() or any(ch.isspace() or not ch.isprintable() for ch in url):
+        return False
+    split = urlsplit(url)
+    segments = split.path.split("/")
+    return split.scheme in ("http", "https") and bool(split.hostname) and not {".", ".."} & set(segments)
 
 
 def take(settings: ConnectionSettings, url: str, path: str, params: Mapping[str, str] | None) -> Taken | None:
     """The early answer to ``GET path?params`` from ``url`` with ``settings``, once (later calls: None); None
     when there is none, or it was made with other settings or for another node. Waits for one in flight
-    at most ``settings.timeout`` seconds. A body that is not JSON is no answer: the caller sends the GET."""
+    until its own deadline (its start plus ``settings.timeout``). A body that is not JSON is no answer: the
+    caller sends the GET."""
     key = _key(url.rstrip("/"), path, params or {})
     with _lock:
         answer = _answers.get(key)
         if answer is None or answer.settings != settings:
             return None
         del _answers[key]
-    body = answer.body(settings.timeout)
+    body = answer.body()
     if body is None:
         return None
     try:

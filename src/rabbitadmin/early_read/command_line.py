@@ -37,9 +37,14 @@ ROOT_VALUE_OPTIONS: dict[str, tuple[str, str | None]] = {
 ROOT_MULTIPLE = frozenset({"url", "target", "var"})
 #: The root flags (no value). ``--version`` and the completion flags are left out: they run no plan.
 ROOT_FLAGS: dict[str, str] = {"--insecure": "insecure"}
-#: ``plan``'s own options: those that take a value, and its flags.
-PLAN_VALUE_OPTIONS = frozenset({"--parallel-targets", "--output", "-o"})
+#: ``plan``'s own options: those that take a value (option -> parameter name), and its flags.
+PLAN_VALUE_OPTIONS: dict[str, str] = {"--parallel-targets": "parallel_targets", "--output": "output", "-o": "output"}
 PLAN_FLAGS = frozenset({"--prune", "--detailed-exitcode", "--summary", "--no-pager"})
+#: The values click checks, as the options declare them: a command line click would refuse is not read here.
+OUTPUT_CHOICES = ("text", "json")
+PARALLEL_TARGETS_RANGE = (1, 32)
+TIMEOUT_MIN = 0.001
+FLOAT_PARAMETERS = frozenset({"timeout", "ctl_timeout"})
 COMMAND = "plan"
 
 
@@ -100,7 +105,10 @@ def plan_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> PlanCo
                     return None
                 value = argv[index]
                 index += 1
-            if name in ROOT_VALUE_OPTIONS:
+            if name in PLAN_VALUE_OPTIONS:
+                if not _valid(PLAN_VALUE_OPTIONS[name], value):
+                    return None
+            elif name in ROOT_VALUE_OPTIONS:
                 parameter = ROOT_VALUE_OPTIONS[name][0]
                 if parameter in ROOT_MULTIPLE:
                     listed = options.setdefault(parameter, [])
@@ -127,4 +135,23 @@ def plan_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> PlanCo
         if environ.get(variable):
             value = environ[variable]
             options[parameter] = value.split() if parameter in ROOT_MULTIPLE else value
+    if not all(_valid(name, value) for name, value in options.items() if isinstance(value, str)):
+        return None
     return PlanCommandLine(file, options)
+
+
+def _valid(parameter: str, value: str) -> bool:
+    """Whether click takes ``value`` for ``parameter`` (its type's conversion and range); the timeout is
+    held to a number of at least ``TIMEOUT_MIN`` (not NaN either)."""
+    try:
+        if parameter == "output":
+            return value in OUTPUT_CHOICES
+        if parameter == "parallel_targets":
+            return PARALLEL_TARGETS_RANGE[0] <= int(value) <= PARALLEL_TARGETS_RANGE[1]
+        if parameter == "timeout":
+            return float(value) >= TIMEOUT_MIN
+        if parameter in FLOAT_PARAMETERS:
+            float(value)
+    except ValueError:
+        return False
+    return True

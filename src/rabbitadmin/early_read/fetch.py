@@ -3,12 +3,15 @@
 Only what a plan's read can use as it is: a 200 answer with a JSON body. Anything else (no connection, a
 refusal, a 404, a timeout, a body cut short) leaves no answer, and the read sends the request again
 itself, through the client that reports such faults (``backends.http.client``). Nothing is printed or
-logged; the password is sent only in the ``Authorization`` header, as ``requests`` sends it.
+logged; the password is sent only in the ``Authorization`` header, as ``requests`` sends it. Opening the
+connection waits at most ``connection.CONNECT_TIMEOUT`` (as the client does), each read at most the
+settings' timeout; the thread blocks SIGINT and SIGTERM, which stay the main thread's (``threads.py``).
 
-TLS as ``requests`` does it (urllib3 2): the certificate and the host name verified against the CA bundle
-given (``--ca-bundle``), else the one ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` names, else ``certifi``'s;
-not at all under ``--insecure``; the client certificate and key given, if any. A
-key that needs a passphrase makes the early read give up (OpenSSL would ask for it on the terminal).
+TLS as ``requests`` does it: the context is urllib3's own (``create_urllib3_context``: TLS 1.2 at least, no
+host name taken from the certificate's CN, ...), verifying against the CA bundle given (``--ca-bundle``),
+else the one ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` names, else ``certifi``'s; nothing under
+``--insecure``; the client certificate and key given, if any. A key that needs a passphrase makes the
+early read give up (OpenSSL would ask for it on the terminal).
 """
 
 from __future__ import annotations
@@ -17,38 +20,45 @@ import base64
 import http.client
 import os
 import ssl
-import threading
+import time
 from collections.abc import Mapping
 from urllib.parse import urlencode, urlsplit
 
 from rabbitadmin.backends.http.paths import Listing
-from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.connection import CONNECT_TIMEOUT, ConnectionSettings
+from rabbitadmin.threads import helper_thread
 
 
 class EarlyAnswer:
     """The answer to one GET of ``listing`` from ``url`` with ``settings``, fetched on a daemon thread
-    (``tls``: the context for an https URL, ``tls_context``).
+    (``tls``: the context for an https URL, ``tls_context``; an https URL without one is never sent).
 
-    ``start()`` sends it; ``body(timeout)`` waits at most ``timeout`` seconds for it and gives the JSON
-    body (bytes), or None when there is none to use (see the module docstring).
+    ``start()`` sends it; ``body()`` waits for it until the request's own deadline (its start plus the
+    settings' timeout, the most the client would have waited) and gives the JSON body (bytes), or None
+    when there is none to use (see the module docstring).
     """
 
     def __init__(
         self, settings: ConnectionSettings, url: str, listing: Listing, tls: ssl.SSLContext | None = None
     ) -> None:
         self.settings = settings
-        self.tls = tls
         self.url = url
         self.listing = listing
-        self._done = threading.Event()
+        self.tls = tls
+        self._deadline = time.monotonic() + settings.timeout
+        self._done = False
         self._body: bytes | None = None
+        self._thread = helper_thread(self._run, "rabbitadmin-early-read")
 
     def start(self) -> None:
-        threading.Thread(target=self._run, name="rabbitadmin-early-read", daemon=True).start()
+        self._deadline = time.monotonic() + self.settings.timeout
+        self._thread.start()
 
-    def body(self, timeout: float) -> bytes | None:
-        self._done.wait(timeout)
-        return self._body
+    def body(self) -> bytes | None:
+        if self._thread.ident is None:  # never started
+            return None
+        self._thread.join(max(0.0, self._deadline - time.monotonic()))
+        return self._body if self._done else None
 
     def _run(self) -> None:
         try:
@@ -56,17 +66,23 @@ class EarlyAnswer:
         except Exception:  # any fault: the read sends the request itself and reports it
             self._body = None
         finally:
-            self._done.set()
+            self._done = True
 
     def _fetch(self) -> bytes | None:
         split = urlsplit(self.url)
-        host, port, timeout = split.hostname or "localhost", split.port, self.settings.timeout
-        connection = (
-            http.client.HTTPSConnection(host, port, timeout=timeout, context=self.tls)
-            if split.scheme == "https" and self.tls is not None
-            else http.client.HTTPConnection(host, port, timeout=timeout)
-        )
+        host, port = split.hostname or "localhost", split.port
+        connect_within = min(CONNECT_TIMEOUT, self.settings.timeout)
+        connection: http.client.HTTPConnection
+        if split.scheme == "https" and self.tls is not None:
+            connection = http.client.HTTPSConnection(host, port, timeout=connect_within, context=self.tls)
+        elif split.scheme == "http":
+            connection = http.client.HTTPConnection(host, port, timeout=connect_within)
+        else:
+            return None  # never https in the clear
         try:
+            connection.connect()
+            assert connection.sock is not None
+            connection.sock.settimeout(self.settings.timeout)  # each answer, as the client's read timeout
             connection.request("GET", self._target(split.path), headers=self._headers())
             response = connection.getresponse()
             kind = response.getheader("content-type", "")
@@ -90,27 +106,27 @@ class EarlyAnswer:
 
 
 def tls_context(settings: ConnectionSettings, environ: Mapping[str, str]) -> ssl.SSLContext:
-    """The TLS context ``requests`` would verify with: ``--insecure`` none, else ``--ca-bundle`` (a file or a
-    directory), else ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` (``requests.Session``'s
-    ``merge_environment_settings``), else ``certifi``'s bundle, the host name checked. Python's default
-    context carries the verification flags urllib3 2 sets (none before Python 3.13, partial chain and
-    strict from it). With ``--client-cert``, the certificate and its key (``--client-key``, or in the same
+    """The TLS context ``requests`` would verify with (see the module docstring): urllib3's, verifying
+    against ``--ca-bundle`` (a file or a directory), else ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``
+    (``requests.Session.merge_environment_settings``), else ``certifi``'s bundle; not verifying under
+    ``--insecure``. With ``--client-cert``, the certificate and its key (``--client-key``, or in the same
     file). Raises ``OSError`` or ``ssl.SSLError`` for a bundle or a certificate it cannot load, or a key
     that needs a passphrase."""
+    from urllib3.util.ssl_ import create_urllib3_context  # only for https: requests loads it anyway
+
     if not settings.verify_tls:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
     else:
+        context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
         bundle = settings.ca_bundle or environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
         if not bundle:
-            import certifi  # only for https: what requests' DEFAULT_CA_BUNDLE_PATH names
+            import certifi  # what requests' DEFAULT_CA_BUNDLE_PATH names
 
             bundle = certifi.where()
         if os.path.isdir(bundle):
-            context = ssl.create_default_context(capath=bundle)
+            context.load_verify_locations(capath=bundle)
         else:
-            context = ssl.create_default_context(cafile=bundle)
+            context.load_verify_locations(cafile=bundle)
     if settings.client_cert:
         context.load_cert_chain(settings.client_cert, settings.client_key or None, password=_no_passphrase)
     return context

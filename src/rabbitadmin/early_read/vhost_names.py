@@ -5,7 +5,7 @@ top-level ``vhosts`` list, its ``name`` when that is a string. Only the first ``
 read (whole lines), and a name is kept only once the parser has gone past it: a large vhost's name comes
 first, its objects after it. A name holding ``$`` is left out (a ``${variable}`` is substituted later, by
 the loader), and so is any name if the beginning is not YAML (or JSON) the parser can read up to a name.
-Only a regular file is opened (never a FIFO, whose content the plan itself must read), without blocking.
+Only a regular file is opened (never a FIFO, whose content the plan itself must read, nor a device).
 """
 
 from __future__ import annotations
@@ -23,15 +23,23 @@ _STR = "tag:yaml.org,2002:str"
 
 def file_prefix(path: str, size: int = PREFIX_BYTES) -> str | None:
     """The first ``size`` bytes of the regular file ``path``, cut after its last complete line, as UTF-8 text;
-    None for anything else (no such file, not a regular file, not UTF-8)."""
+    None for anything else (no such file, not a regular file, not UTF-8).
+
+    Anything but a regular file is refused before it is opened: opening a FIFO would let its writer through
+    (and closing it unread would kill the writer with SIGPIPE), opening a device may act on it. The read
+    does not move the file's offset (``pread``), should the descriptor be shared.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
     except OSError:
         return None
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the stat
             return None
-        data = os.read(fd, size)
+        data = os.pread(fd, size, 0)
     except OSError:
         return None
     finally:

@@ -40,8 +40,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from rabbitadmin import early_read
-from rabbitadmin.connection import ConnectionSettings
+from rabbitadmin.connection import CONNECT_TIMEOUT, ConnectionSettings
 from rabbitadmin.errors import (
     AnswerLost,
     ConnectionFailed,
@@ -63,8 +62,6 @@ READ_RETRY_SECONDS = 30.0
 CONNECT_RETRIES = 3
 GATEWAY_RETRIES = 3
 GATEWAY_STATUSES = frozenset({502, 503, 504})
-#: Opening a TCP connection waits at most this long (``timeout`` bounds the wait for each answer).
-CONNECT_TIMEOUT = 10.0
 
 #: How a lost write's message ends until the write is read back (``settle``).
 MAYBE_CARRIED_OUT = "it may or may not have been carried out"
@@ -384,15 +381,9 @@ class HttpClient:
         )
 
     def get(self, path: str, params: dict[str, str] | None = None) -> JSON:
-        taken = early_read.take(self.settings, self.current_url, path, params)
-        if taken is not None:  # the same GET, sent before the program had loaded (a plan's listings)
-            return taken.payload
         return self._call("GET", path, params=params, parse=True)[1]
 
     def get_or_none(self, path: str, params: dict[str, str] | None = None) -> JSON:
-        taken = early_read.take(self.settings, self.current_url, path, params)
-        if taken is not None:
-            return taken.payload
         response, payload = self._call("GET", path, params=params, ok_statuses=(404,), parse=True)
         return None if response.status_code == 404 else payload
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Future
 from typing import Any, NamedTuple
 
+from rabbitadmin import early_read
 from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.backends.http.paths import api_path, vhost_listing
 from rabbitadmin.definitions import (
@@ -125,6 +126,7 @@ class StateRead:
             return topology
         finally:
             self.close()
+            early_read.forget()  # the first read's to take: a later one (an apply) reads for itself
 
     def close(self) -> None:
         """Abandon what still runs: listings not started are cancelled, running ones are not waited for."""
@@ -144,22 +146,30 @@ class StateRead:
 
     @with_collector_paused
     def _exchanges(self, vhost: str) -> dict[Key, TopologyObject]:
-        rows = self._client.get_or_none(*vhost_listing("exchange", vhost)) or ()
+        rows = self._listed("exchange", vhost) or ()
         return _keyed(exchange_from_server(entry, vhost) for entry in sorted(rows, key=_name))
 
     @with_collector_paused
     def _queues(self, vhost: str) -> dict[Key, TopologyObject]:
-        rows = self._client.get_or_none(*vhost_listing("queue", vhost)) or ()
+        rows = self._listed("queue", vhost) or ()
         listed = [entry for entry in rows if not is_apply_lock(entry["name"])]  # the lock is no part of a topology
         return _keyed(queue_from_server(entry, vhost) for entry in sorted(listed, key=_name))
 
     @with_collector_paused
     def _bindings(self, vhost: str) -> dict[Key, TopologyObject]:
-        rows = self._client.get_or_none(*vhost_listing("binding", vhost)) or ()
+        rows = self._listed("binding", vhost) or ()
         # Every queue's implicit binding to the default exchange (half the rows) is not an object anyone
         # declares or deletes; a definitions export leaves them out as well.
         declared = [entry for entry in rows if entry["source"] != ""]
         return _keyed(binding_from_server(entry, vhost) for entry in sorted(declared, key=_binding_order))
+
+    def _listed(self, kind: str, vhost: str) -> list[_Row] | None:
+        """The vhost's listing of ``kind`` (None: no such vhost): the early read's answer when it sent this very
+        request with these settings to this node (``early_read.take``), else asked now."""
+        listing = vhost_listing(kind, vhost)
+        taken = early_read.take(self._client.settings, self._client.current_url, *listing)
+        rows: list[_Row] | None = taken.payload if taken is not None else self._client.get_or_none(*listing)
+        return rows
 
     def _read_limits_and_policies(self) -> list[TopologyObject]:
         """Policies, operator policies, vhost limits, user limits, runtime and global parameters of every vhost
