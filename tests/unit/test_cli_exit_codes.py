@@ -138,6 +138,19 @@ WAITING_LAYOUTS = {
 }
 
 
+def plan_against(server: socket.socket, path: Path) -> subprocess.Popen[str]:
+    """``rabbitadmin plan PATH`` started against ``server`` (an hour's --timeout), no RABBITADMIN_* inherited."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "rabbitadmin", "--url", url_of(server), "--timeout", "3600", "plan", str(path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environment, "RABBITADMIN_PASSWORD": "p"},
+    )
+
+
 @pytest.mark.parametrize("layout", WAITING_LAYOUTS)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_ctrl_c_while_waiting_for_the_server_is_interrupted(
@@ -149,25 +162,7 @@ def test_ctrl_c_while_waiting_for_the_server_is_interrupted(
     """
     path = tmp_path / "topology.yaml"
     path.write_text(WAITING_LAYOUTS[layout])
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rabbitadmin",
-            "--url",
-            url_of(silent_server),
-            "--timeout",
-            "3600",
-            "plan",
-            str(path),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**environment, "RABBITADMIN_PASSWORD": "p"},
-    )
+    process = plan_against(silent_server, path)
     try:
         silent_server.settimeout(60)
         connection, _ = silent_server.accept()  # the command is now waiting for an answer
@@ -245,17 +240,8 @@ def test_an_interrupt_at_any_moment_of_the_start_is_one_line_and_130(
     the interrupt lands, the command ends with exit 130 and one line, never a traceback."""
     path = tmp_path / "topology.yaml"
     path.write_text(VALID)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RABBITADMIN_")}
-    argv = [sys.executable, "-m", "rabbitadmin", "--url", url_of(silent_server), "--timeout", "3600", "plan", str(path)]
     for delay in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**environment, "RABBITADMIN_PASSWORD": "p"},
-        )
+        process = plan_against(silent_server, path)
         try:
             time.sleep(delay)
             process.send_signal(signum)
