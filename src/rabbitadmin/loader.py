@@ -20,6 +20,7 @@ from rabbitadmin.definitions_input import DEFINITIONS_MARKERS
 from rabbitadmin.errors import InputFileError, Problem, TopologyError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
+from rabbitadmin.json_strings import json_strings_for_yaml, lone_surrogate
 from rabbitadmin.located import LocatedDict, LocatedList, as_written
 from rabbitadmin.model import Topology
 from rabbitadmin.validate import validate_document
@@ -462,7 +463,11 @@ def parse_document(
     queues went from 4.5 GB to about a third of that. A file with anchors or variables (or with what the
     events path leaves to the nodes: aliases, duplicate keys, tagged collections) is composed into nodes
     first, where aliases are checked for expansion and variables replaced, then built.
+
+    A double-quoted scalar's JSON-only content (surrogate pair escapes, raw characters YAML refuses or reads
+    as line breaks) is read as JSON and RabbitMQ's import read it (``json_strings``).
     """
+    text = json_strings_for_yaml(text)
     if "&" not in text and "${" not in text:  # variables are replaced on the node tree
         try:
             document = parse_events(text, filename, on_vhost)
@@ -481,7 +486,7 @@ def parse_events(text: str, filename: str, on_vhost: VhostHook | None = None) ->
     """``parse_document`` built from events; raises ``_NeedsNodes`` where only the node path will do."""
     loader = _LocatedLoader(text, filename)
     loader.on_vhost = on_vhost
-    return _parsed(filename, loader, loader.build_from_events)
+    return _parsed(text, filename, loader, loader.build_from_events)
 
 
 def parse_nodes(
@@ -504,10 +509,10 @@ def parse_nodes(
                 on_scope(scope)
         return loader.build(node) if node is not None else None
 
-    return _parsed(filename, loader, from_nodes)
+    return _parsed(text, filename, loader, from_nodes)
 
 
-def _parsed(filename: str, loader: _LocatedLoader, build: Callable[[], Any]) -> Any:
+def _parsed(text: str, filename: str, loader: _LocatedLoader, build: Callable[[], Any]) -> Any:
     """``build()``'s document; YAML errors and the problems the loader collected as ``TopologyError``."""
     try:
         document = build()
@@ -515,7 +520,15 @@ def _parsed(filename: str, loader: _LocatedLoader, build: Callable[[], Any]) -> 
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         column = mark.column + 1 if mark is not None else None
-        raise TopologyError([Problem(f"not valid YAML: {exc.problem}", filename, line, column)]) from None
+        lone = lone_surrogate(text, mark.index) if mark is not None else None
+        message = f"not valid YAML: {exc.problem}"
+        if lone is not None and column is not None:
+            column -= 2  # libyaml marks the escape's first hex digit; the escape starts two before it
+            message = (
+                f"{lone} is half of a UTF-16 surrogate pair without its other half (JSON writes a character "
+                "beyond U+FFFF as a high escape \\uD800-\\uDBFF followed by a low one \\uDC00-\\uDFFF)"
+            )
+        raise TopologyError([Problem(message, filename, line, column)]) from None
     except yaml.YAMLError as exc:
         raise TopologyError([Problem(f"not valid YAML: {exc}", filename)]) from None
     finally:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import yaml
 
+from rabbitadmin.json_strings import json_strings_for_yaml
+
 #: How much of the file is read for its vhost names.
 PREFIX_BYTES = 64 * 1024
 _STR = "tag:yaml.org,2002:str"
@@ -70,6 +72,7 @@ def vhost_names(text: str, limit: int) -> list[str]:
     resolver = yaml.resolver.Resolver()
     stack: list[_Level] = []  # the collections open around the next event, outermost first
     pending: str | None = None  # a name parsed, kept once the parser reads past it
+    text = json_strings_for_yaml(text)  # as the loader reads JSON's strings
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             if pending is not None:
