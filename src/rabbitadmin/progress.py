@@ -35,6 +35,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from rabbitadmin.threads import threads_born_signal_free
+
 #: Seconds before a plain (not terminal) activity says it has started: faster work prints nothing.
 QUIET_SECONDS = 1.0
 #: Plain progress lines per apply: one at each tenth of the way.
@@ -68,9 +70,14 @@ def activity(text: str, *, enabled: bool = True, stream: IO[str] | None = None) 
         return
     if is_terminal(out):
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-        with Progress(*columns, console=Console(file=out), transient=True) as spinner:
+        spinner = Progress(*columns, console=Console(file=out), transient=True)
+        with threads_born_signal_free():  # its refresh thread leaves Ctrl-C to the main thread
+            spinner.start()
+        try:
             spinner.add_task(text, total=None)
             yield
+        finally:
+            spinner.stop()
         return
     started = time.monotonic()
     said = threading.Event()
@@ -81,7 +88,8 @@ def activity(text: str, *, enabled: bool = True, stream: IO[str] | None = None) 
 
     timer = threading.Timer(QUIET_SECONDS, say_started)
     timer.daemon = True
-    timer.start()
+    with threads_born_signal_free():
+        timer.start()
     ok = False
     try:
         yield
@@ -137,7 +145,8 @@ class ApplyProgress:
                 TimeRemainingColumn(),
             )
             self._bar = Progress(*columns, console=Console(file=self.out), transient=True)
-            self._bar.__enter__()
+            with threads_born_signal_free():  # its refresh thread leaves Ctrl-C to the main thread
+                self._bar.start()
             self._task = self._bar.add_task(self.label, total=self.total)
         return self
 

@@ -5,10 +5,13 @@ threads that does not block it, normally the main one. Python runs its handlers 
 and a main thread blocked in a system call (reading the answer to "Apply? [y/N]", joining a thread) wakes
 up only if the signal reached that thread: one that reached a helper thread sets a flag nobody looks at
 until the main thread's wait ends, which at a prompt is never (``prompts`` also guards its reads against a
-signal noted just before them). So every thread started here blocks SIGINT
-and SIGTERM first (``helper_thread``, and ``worker_pool``'s workers), and the kernel can only choose the
-main thread. A child process inherits the mask of the thread that starts it, so those threads start
-children inside ``signals_for_a_child``.
+signal noted just before them). So every thread started here blocks SIGINT and SIGTERM from its birth
+(``helper_thread``, and ``worker_pool``'s workers), and the kernel can only choose the main thread. A new
+thread inherits the mask of the thread that creates it, so the creator blocks both around the creation
+(``threads_born_signal_free``): a thread that blocked them itself, as its first step, left a window between the
+kernel creating it and that step (seen: a worker still in it when the prompt appeared, on a loaded
+machine). A child process inherits the mask of the thread that starts it, so those threads start children
+inside ``signals_for_a_child``.
 
 Pools. ``with ThreadPoolExecutor() as pool`` joins every worker on the way out, whatever ended the block: a Ctrl-C
 (or a SIGTERM, which ``cli.main`` turns into the same ``KeyboardInterrupt``) that lands while eight reads
@@ -37,11 +40,6 @@ from typing import Any
 INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
-def leave_signals_to_the_main_thread() -> None:
-    """Block SIGINT and SIGTERM in the calling thread (never call it in the main thread)."""
-    signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
-
-
 @contextmanager
 def signals_for_a_child() -> Iterator[None]:
     """Unblock SIGINT and SIGTERM in this thread while the block starts a child process.
@@ -56,22 +54,45 @@ def signals_for_a_child() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+@contextmanager
+def threads_born_signal_free() -> Iterator[None]:
+    """Block SIGINT and SIGTERM in this thread while the block creates threads, which inherit the mask: for
+    threads a library starts (rich's refresh thread, ``threading.Timer``) as for ours.
+
+    A signal that arrives meanwhile stays pending and reaches the main thread when it unblocks them."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class _SignalFreeThread(threading.Thread):
+    """A thread that has SIGINT and SIGTERM blocked from its first instruction."""
+
+    def start(self) -> None:
+        with threads_born_signal_free():
+            super().start()
+
+
+class _SignalFreePool(ThreadPoolExecutor):
+    """A ``ThreadPoolExecutor`` whose workers have SIGINT and SIGTERM blocked from their first instruction
+    (the standard pool creates its workers inside ``submit``, on the submitting thread)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        with threads_born_signal_free():
+            return super().submit(fn, *args, **kwargs)
+
+
 def helper_thread(target: Callable[[], Any], name: str) -> threading.Thread:
-    """A daemon thread running ``target`` with SIGINT and SIGTERM blocked (not started)."""
-
-    def run() -> None:
-        leave_signals_to_the_main_thread()
-        target()
-
-    return threading.Thread(target=run, name=name, daemon=True)
+    """A daemon thread running ``target`` with SIGINT and SIGTERM blocked from its start (not started)."""
+    return _SignalFreeThread(target=target, name=name, daemon=True)
 
 
 def signal_free_pool(max_workers: int, *, thread_name_prefix: str = "") -> ThreadPoolExecutor:
-    """A ``ThreadPoolExecutor`` whose workers block SIGINT and SIGTERM; its owner shuts it down (see
-    ``worker_pool`` for a pool that lives for one block)."""
-    return ThreadPoolExecutor(
-        max_workers=max_workers, thread_name_prefix=thread_name_prefix, initializer=leave_signals_to_the_main_thread
-    )
+    """A ``ThreadPoolExecutor`` whose workers block SIGINT and SIGTERM from their start; its owner shuts it
+    down (see ``worker_pool`` for a pool that lives for one block)."""
+    return _SignalFreePool(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
 
 
 @contextmanager

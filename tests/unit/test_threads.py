@@ -3,13 +3,19 @@ gets them back, and an interrupt does not wait for a pool's running calls unless
 
 from __future__ import annotations
 
+import io
 import signal
 import subprocess
+import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from rabbitadmin.progress import ApplyProgress, activity
 from rabbitadmin.threads import helper_thread, signals_for_a_child, worker_pool
 
 
@@ -22,6 +28,70 @@ def blocked(status: str) -> set[int]:
 
 def this_thread_blocks() -> set[int]:
     return blocked(Path(f"/proc/self/task/{threading.get_native_id()}/status").read_text())
+
+
+@contextmanager
+def masks_at_birth() -> Iterator[list[set[int]]]:
+    """The signal mask of each thread started in the block, read at its first Python step, before its
+    ``run`` (``threading.setprofile`` hooks run there): a thread that blocked the signals itself, inside
+    ``run``, shows them unblocked here, the window in which a Ctrl-C could land on it."""
+    masks: list[set[int]] = []
+    main = threading.get_ident()
+
+    def first_step(*_args: Any) -> None:
+        sys.setprofile(None)
+        if threading.get_ident() != main:
+            masks.append(this_thread_blocks())
+
+    before = set(threading.enumerate())
+    threading.setprofile(first_step)
+    try:
+        yield masks
+    finally:
+        # A new thread reads the hook as it starts, which may be after start() returned: let them all end.
+        for thread in set(threading.enumerate()) - before:
+            thread.join(30)
+        threading.setprofile(None)  # type: ignore[arg-type]
+
+
+INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
+
+def test_a_helper_thread_is_born_with_interrupts_blocked() -> None:
+    with masks_at_birth() as masks:
+        thread = helper_thread(lambda: None, "test")
+        thread.start()
+        thread.join(30)
+    assert masks and all(mask >= INTERRUPTS for mask in masks)
+    assert not INTERRUPTS & this_thread_blocks()  # the creator has them back
+
+
+def test_pool_workers_are_born_with_interrupts_blocked() -> None:
+    with masks_at_birth() as masks, worker_pool(3) as pool:
+        list(pool.map(lambda _: None, range(6)))
+    assert masks and all(mask >= INTERRUPTS for mask in masks)
+    assert not INTERRUPTS & this_thread_blocks()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    "show",
+    [
+        lambda: activity("reading", stream=Terminal()),  # rich's spinner and its refresh thread
+        lambda: activity("reading", stream=io.StringIO()),  # the plain line's threading.Timer
+        lambda: ApplyProgress(10, stream=Terminal()),  # rich's bar and its refresh thread
+    ],
+    ids=["spinner", "plain", "bar"],
+)
+def test_progress_threads_are_born_with_interrupts_blocked(show: Callable[[], Any]) -> None:
+    with masks_at_birth() as masks, show():
+        pass
+    assert masks and all(mask >= INTERRUPTS for mask in masks)
+    assert not INTERRUPTS & this_thread_blocks()
 
 
 def test_a_helper_thread_blocks_interrupts_and_the_main_thread_does_not() -> None:
