@@ -33,7 +33,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 #: What the CLI turns into ``KeyboardInterrupt`` (``cli.main``): for the main thread alone.
@@ -41,30 +41,31 @@ INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 @contextmanager
-def signals_for_a_child() -> Iterator[None]:
+def _interrupts(how: int) -> Iterator[None]:
+    """Apply ``how`` (``signal.SIG_BLOCK`` or ``SIG_UNBLOCK``) to SIGINT and SIGTERM in this thread for the
+    block, then restore the mask it had."""
+    previous = signal.pthread_sigmask(how, INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def signals_for_a_child() -> AbstractContextManager[None]:
     """Unblock SIGINT and SIGTERM in this thread while the block starts a child process.
 
     A child inherits the signal mask of the thread that started it: a rabbitmqctl started from a helper
     thread would otherwise ignore the SIGTERM that stops it (``backends/ctl/lock.py``) and a terminal's Ctrl-C.
     """
-    previous = signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return _interrupts(signal.SIG_UNBLOCK)
 
 
-@contextmanager
-def threads_born_signal_free() -> Iterator[None]:
+def threads_born_signal_free() -> AbstractContextManager[None]:
     """Block SIGINT and SIGTERM in this thread while the block creates threads, which inherit the mask: for
     threads a library starts (rich's refresh thread, ``threading.Timer``) as for ours.
 
     A signal that arrives meanwhile stays pending and reaches the main thread when it unblocks them."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return _interrupts(signal.SIG_BLOCK)
 
 
 class _SignalFreeThread(threading.Thread):

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from rabbitadmin.progress import ApplyProgress, activity
-from rabbitadmin.threads import helper_thread, signals_for_a_child, worker_pool
+from rabbitadmin.threads import INTERRUPTS, helper_thread, signals_for_a_child, worker_pool
 
 
 def blocked(status: str) -> set[int]:
@@ -52,9 +52,6 @@ def masks_at_birth() -> Iterator[list[set[int]]]:
         for thread in set(threading.enumerate()) - before:
             thread.join(30)
         threading.setprofile(None)  # type: ignore[arg-type]
-
-
-INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 def test_a_helper_thread_is_born_with_interrupts_blocked() -> None:
