@@ -15,14 +15,14 @@ from pathlib import Path
 import typer
 import yaml
 
-from rabbitadmin import __version__, fleet, sandbox_cluster_cli
+from rabbitadmin import __version__, fleet, interrupts, sandbox_cluster_cli
 from rabbitadmin.admin import register as register_admin
 from rabbitadmin.admin import register_daily
 from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, lock_transport
+from rabbitadmin.cli_entry import InterruptReportingGroup, wants_json
 from rabbitadmin.cli_entry import run as run_command
-from rabbitadmin.cli_entry import wants_json
 from rabbitadmin.cli_support import (
     LOCK_TIMEOUT_OPTION,
     NO_LOCK_OPTION,
@@ -59,6 +59,7 @@ from rabbitadmin.tutorials.cli import tutorial_app
 from rabbitadmin.uri_secrets import MASK
 
 app = typer.Typer(
+    cls=InterruptReportingGroup,  # an interrupt typer would end silently: one line and exit 130
     name="rabbitadmin",
     help="Provision and administer RabbitMQ declaratively: validate, plan, apply, export.",
     no_args_is_help=True,
@@ -539,7 +540,7 @@ def main() -> None:
     same way). Errors that escape ``app`` still take the normal path, with their traceback.
     """
     # SIGTERM (CI runners, `kill`) is treated as Ctrl-C: exit 130, and an apply reports what it did.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupts.raise_interrupt)
     _ONE_COMMAND_PER_PROCESS.set()
     # Global options after the command, usage errors under -o json, a closed pipe: see cli_entry.
     try:

@@ -6,6 +6,8 @@
 - Under ``-o json`` a usage error (an unknown option, a bad value) also prints ``{"error": ...}`` on stdout,
   like every other failure; a bad choice says "did you mean".
 - A reader that goes away (``rabbitadmin export | head``) ends the command quietly with exit 0.
+- A Ctrl-C or SIGTERM outside a command's own handling (while the arguments are read, say) ends it with one
+  line and exit 130 (``InterruptReportingGroup``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from rabbitadmin.errors import ExitCode
 from rabbitadmin.suggest import did_you_mean
@@ -27,6 +30,25 @@ OUTPUT_NAMES = ("-o", "--output")
 # typer's command objects are click's (vendored inside typer from 0.2x on, its own module path private), so
 # they are read through the attributes both share: params, opts, is_flag, nargs, commands.
 Command = Any
+
+
+class InterruptReportingGroup(TyperGroup):
+    """The root command group (``typer.Typer(cls=...)``): a ``KeyboardInterrupt`` that leaves reading the
+    arguments or running the command leaves as ``typer.Abort``, which ``run`` reports in one line with exit
+    130. typer 0.28 turns it into exit 130 without a word (``typer.core._main``: ``raise Exit(130)``); click
+    and older typers into ``Abort``, as here."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise typer.Abort() from exc
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise typer.Abort() from exc
 
 
 def _options(command: Command) -> dict[str, Any]:

@@ -8,8 +8,9 @@ and exit 130, not a Python traceback, nor death by signal without a word (a CI r
 from __future__ import annotations
 
 import os
-import signal
 import sys
+
+from rabbitadmin import interrupts
 
 #: ``errors.ExitCode.INTERRUPTED``, without importing anything before the handlers are in place.
 INTERRUPTED = 130
@@ -17,14 +18,21 @@ INTERRUPTED = 130
 
 def main() -> None:
     """Put the interrupt handlers in place, load the program, run the command (``cli.main``)."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM as Ctrl-C, as cli.main does
+    interrupts.install()  # SIGTERM as Ctrl-C, as cli.main does
     try:
-        # A plan's largest listings go out now, while the rest loads (never raises; nothing for other commands).
-        from rabbitadmin import early_read
+        with interrupts.dropped_ones_quiet():
+            # A plan's largest listings go out now, while the rest loads (never raises; nothing for other commands).
+            from rabbitadmin import early_read
 
-        early_read.begin(sys.argv[1:], os.environ)
-        from rabbitadmin.cli import main as run_cli
-    except KeyboardInterrupt:
+            early_read.begin(sys.argv[1:], os.environ)
+            from rabbitadmin.cli import main as run_cli
+        if interrupts.seen():  # its KeyboardInterrupt was dropped by the interpreter (see interrupts.py)
+            raise KeyboardInterrupt
+    except BaseException:
+        # The interrupt's KeyboardInterrupt, or what the interpreter made of it: Python 3.11 wraps one raised in
+        # a descriptor's __set_name__ (a dataclass field, as a library's class is built) in a RuntimeError.
+        if not interrupts.seen():
+            raise
         sys.stderr.write("error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n")
         sys.stderr.flush()
         os._exit(INTERRUPTED)

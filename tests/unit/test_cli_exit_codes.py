@@ -18,7 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 
+from rabbitadmin.cli_entry import InterruptReportingGroup
+from rabbitadmin.cli_entry import run as run_command
 from rabbitadmin.errors import ExitCode
 
 #: Codes only a server's answer can produce; proven against real nodes in tests/integration and tests/ctl.
@@ -230,6 +233,103 @@ def test_an_interrupt_while_the_program_loads_is_an_interrupt_not_a_traceback(
     )
     assert result.returncode == ExitCode.INTERRUPTED, result.stderr
     assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n"
+
+
+#: As above, but the interrupt lands where the interpreter does not let its KeyboardInterrupt through: a
+#: finaliser, whose exception it drops and prints as "Exception ignored in" (as it does in the import
+#: system's module-lock weakref callback), or a descriptor's __set_name__, whose exception 3.11 wraps in a
+#: RuntimeError (tenacity's dataclass fields); both seen here.
+INTERRUPT_DROPPED_WHILE_LOADING = """
+import importlib.abc, os, signal, sys
+
+SIGNUM = getattr(signal, sys.argv[1])
+WHERE = sys.argv[3]
+
+class SignalWhenCollected:
+    def __del__(self):
+        os.kill(os.getpid(), SIGNUM)
+        for _ in range(1000):  # the handler runs at one of these bytecodes, inside the finaliser
+            pass
+
+class SignalWhenNamed:
+    def __set_name__(self, owner, name):
+        os.kill(os.getpid(), SIGNUM)
+        for _ in range(1000):  # the handler runs here: Python 3.11 wraps it in a RuntimeError
+            pass
+
+class DroppedSignalOnImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "typer":
+            sys.meta_path.remove(self)
+            if WHERE == "finaliser":
+                SignalWhenCollected()  # collected at once: its __del__ runs here
+            else:
+                class Built:  # a class being built, as a library's dataclass is on import
+                    field = SignalWhenNamed()
+        return None
+
+sys.meta_path.insert(0, DroppedSignalOnImport())
+sys.argv = ["rabbitadmin", "validate", sys.argv[2]]
+from rabbitadmin.launcher import main
+main()
+"""
+
+
+@pytest.mark.parametrize("where", ["finaliser", "set_name"])
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_whose_exception_was_dropped_while_loading_still_ends_the_command(
+    files: dict[str, Path], signame: str, where: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_DROPPED_WHILE_LOADING, signame, str(files["valid"]), where],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == ExitCode.INTERRUPTED, (result.stdout, result.stderr)
+    assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n"
+    assert result.stdout == ""  # validate did not run
+    assert "Exception ignored" not in result.stderr
+
+
+def interrupting_app() -> typer.Typer:
+    """An app on the root class the real one uses, with an interrupt while an option is read and one in a
+    command's body, neither inside a command's own handling."""
+    sub = typer.Typer(cls=InterruptReportingGroup)
+
+    def interrupt_while_parsing(value: str) -> str:
+        raise KeyboardInterrupt
+
+    @sub.command()
+    def parse(name: str = typer.Option("x", callback=interrupt_while_parsing)) -> None:
+        print("ran")
+
+    @sub.command()
+    def body() -> None:
+        raise KeyboardInterrupt
+
+    return sub
+
+
+@pytest.mark.parametrize("command", ["parse", "body"])
+def test_an_interrupt_outside_a_commands_handling_is_one_line_and_130(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # typer 0.28 ends such an interrupt with exit 130 and nothing on stderr (typer.core._main); seen as a
+    # plan interrupted while its arguments were read.
+    code = run_command(typer.main.get_command(interrupting_app()), [command])
+    captured = capsys.readouterr()
+    assert code == ExitCode.INTERRUPTED
+    assert captured.err == "error: interrupted (Ctrl-C or SIGTERM)\n"
+    assert captured.out == ""
+
+
+def test_the_real_root_command_reports_interrupts() -> None:
+    from rabbitadmin.cli import app
+
+    assert isinstance(typer.main.get_command(app), InterruptReportingGroup)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
