@@ -23,6 +23,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from rabbitadmin import interrupts
 from rabbitadmin.errors import ExitCode
 from rabbitadmin.suggest import did_you_mean
 
@@ -34,20 +35,25 @@ Command = Any
 
 class InterruptReportingGroup(TyperGroup):
     """The root command group (``typer.Typer(cls=...)``): a ``KeyboardInterrupt`` that leaves reading the
-    arguments or running the command leaves as ``typer.Abort``, which ``run`` reports in one line with exit
+    arguments or running the command (or a ``RuntimeError`` Python wrapped one in: a lazy import's dataclass,
+    ``interrupts.caused_by_interrupt``) leaves as ``typer.Abort``, which ``run`` reports in one line with exit
     130. typer 0.28 turns it into exit 130 without a word (``typer.core._main``: ``raise Exit(130)``); click
     and older typers into ``Abort``, as here."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().make_context(*args, **kwargs)
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, RuntimeError) as exc:
+            if not interrupts.caused_by_interrupt(exc):
+                raise
             raise typer.Abort() from exc
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, RuntimeError) as exc:
+            if not interrupts.caused_by_interrupt(exc):
+                raise
             raise typer.Abort() from exc
 
 

@@ -20,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 
+from rabbitadmin import interrupts
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TransportOptions, engine_backend
 from rabbitadmin.connection import ConnectionSettings
@@ -101,6 +102,10 @@ def error_boundary(output: OutputFormat | None = None) -> Iterator[None]:
         report(Interrupted("interrupted (Ctrl-C or SIGTERM)"), output)
     except RabbitAdminError as exc:
         report(exc, output)
+    except RuntimeError as exc:  # one Python 3.11 wrapped an interrupt in (a lazy import's dataclass)
+        if not interrupts.caused_by_interrupt(exc):
+            raise
+        report(Interrupted("interrupted (Ctrl-C or SIGTERM)"), output)
 
 
 def report(exc: RabbitAdminError, output: OutputFormat) -> NoReturn:

@@ -20,13 +20,13 @@ def main() -> None:
     """Put the interrupt handlers in place, load the program, run the command (``cli.main``)."""
     interrupts.install()  # SIGTERM as Ctrl-C, as cli.main does
     try:
-        with interrupts.dropped_ones_quiet():
-            # A plan's largest listings go out now, while the rest loads (never raises; nothing for other commands).
-            from rabbitadmin import early_read
+        # A plan's largest listings go out now, while the rest loads (never raises; nothing for other commands).
+        from rabbitadmin import early_read
 
-            early_read.begin(sys.argv[1:], os.environ)
-            from rabbitadmin.cli import main as run_cli
-        if interrupts.seen():  # its KeyboardInterrupt was dropped by the interpreter (see interrupts.py)
+        early_read.begin(sys.argv[1:], os.environ)
+        from rabbitadmin.cli import main as run_cli
+
+        if interrupts.seen():  # one came and its KeyboardInterrupt went nowhere (see interrupts.py)
             raise KeyboardInterrupt
     except BaseException:
         # The interrupt's KeyboardInterrupt, or what the interpreter made of it: Python 3.11 wraps one raised in
@@ -36,4 +36,9 @@ def main() -> None:
         sys.stderr.write("error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n")
         sys.stderr.flush()
         os._exit(INTERRUPTED)
-    run_cli()
+    try:
+        run_cli()  # ends the process itself (os._exit)
+    except KeyboardInterrupt:  # landed in the few steps before the command's own handling
+        sys.stderr.write("error: interrupted (Ctrl-C or SIGTERM)\n")
+        sys.stderr.flush()
+        os._exit(INTERRUPTED)

@@ -8,6 +8,7 @@ but never answers (a timeout); neither stands in for RabbitMQ.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -239,7 +240,8 @@ def test_an_interrupt_while_the_program_loads_is_an_interrupt_not_a_traceback(
 #: finaliser, whose exception it drops and prints as "Exception ignored in" (as it does in the import
 #: system's module-lock weakref callback), or a descriptor's __set_name__, whose exception 3.11 wraps in a
 #: RuntimeError (tenacity's dataclass fields); both seen here.
-INTERRUPT_DROPPED_WHILE_LOADING = """
+#: The script's start: the signal (argv[1]) is sent where the interrupt is dropped or wrapped (argv[3]).
+SIGNAL_SENDERS = """
 import importlib.abc, os, signal, sys
 
 SIGNUM = getattr(signal, sys.argv[1])
@@ -256,7 +258,10 @@ class SignalWhenNamed:
         os.kill(os.getpid(), SIGNUM)
         for _ in range(1000):  # the handler runs here: Python 3.11 wraps it in a RuntimeError
             pass
-
+"""
+INTERRUPT_DROPPED_WHILE_LOADING = (
+    SIGNAL_SENDERS
+    + """
 class DroppedSignalOnImport(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name == "typer":
@@ -273,6 +278,7 @@ sys.argv = ["rabbitadmin", "validate", sys.argv[2]]
 from rabbitadmin.launcher import main
 main()
 """
+)
 
 
 @pytest.mark.parametrize("where", ["finaliser", "set_name"])
@@ -292,6 +298,55 @@ def test_an_interrupt_whose_exception_was_dropped_while_loading_still_ends_the_c
     assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n"
     assert result.stdout == ""  # validate did not run
     assert "Exception ignored" not in result.stderr
+
+
+#: An interrupt whose exception the interpreter drops or wraps, this time inside a command (a lazy import's
+#: weakref callback or dataclass): the command stops there, as for any interrupt, and does not go on to the end.
+INTERRUPT_DROPPED_IN_A_COMMAND = (
+    SIGNAL_SENDERS
+    + """
+import rabbitadmin.cli
+
+real_load = rabbitadmin.cli.load_topology
+
+def load_topology(*args, **kwargs):  # the validate command's first step, after start-up
+    if WHERE == "finaliser":
+        SignalWhenCollected()  # collected at once: its __del__ runs here
+    else:
+        class Built:
+            field = SignalWhenNamed()
+    for _ in range(100_000):  # where the interrupt takes effect at the latest
+        pass
+    print("went on", flush=True)
+    return real_load(*args, **kwargs)
+
+rabbitadmin.cli.load_topology = load_topology
+sys.argv = ["rabbitadmin", "validate", sys.argv[2], *sys.argv[4:]]
+from rabbitadmin.launcher import main
+main()
+"""
+)
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+@pytest.mark.parametrize("where", ["finaliser", "set_name"])
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_whose_exception_was_dropped_in_a_command_ends_it_there(
+    files: dict[str, Path], signame: str, where: str, output: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_DROPPED_IN_A_COMMAND, signame, str(files["valid"]), where, "-o", output],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == ExitCode.INTERRUPTED, (result.stdout, result.stderr)
+    assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM)\n"
+    assert "went on" not in result.stdout and "valid" not in result.stdout.replace('"error"', "")
+    if output == "json":
+        assert json.loads(result.stdout)["error"]["exit_code"] == ExitCode.INTERRUPTED
 
 
 def interrupting_app() -> typer.Typer:
