@@ -7,6 +7,7 @@ overwritten values.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from array import array
@@ -35,7 +36,26 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
 _INT = "tag:yaml.org,2002:int"
+_BOOL = "tag:yaml.org,2002:bool"
 _NUMBERS = (_INT, "tag:yaml.org,2002:float")
+#: The node each collection tag needs: PyYAML builds the others from whatever it is given.
+_COLLECTION_TAGS: dict[str, type[yaml.Node]] = {
+    _MAP: yaml.MappingNode,
+    _SEQ: yaml.SequenceNode,
+    "tag:yaml.org,2002:set": yaml.MappingNode,
+    "tag:yaml.org,2002:omap": yaml.SequenceNode,
+    "tag:yaml.org,2002:pairs": yaml.SequenceNode,
+}
+#: What the loader hands on: JSON's scalars (and its objects and arrays, built as located containers).
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+#: Names for the values of YAML's other types, in problems.
+_YAML_ONLY = {
+    datetime.date: "date",
+    datetime.datetime: "timestamp",
+    bytes: "binary value",
+    set: "set",
+    list: "list of pairs",  # !!omap, !!pairs
+}
 _IN_PROGRESS = object()
 _RESOLVED_CACHE = 10_000  # plain scalars whose resolved tag is remembered (repeated keys and values)
 _ScalarEvent, _MappingEndEvent, _SequenceEndEvent = yaml.ScalarEvent, yaml.MappingEndEvent, yaml.SequenceEndEvent
@@ -85,6 +105,13 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             frozenset(key for key in resolvers if key) if self._plain_str_shortcut else _EVERYTHING
         )
         self._resolved: dict[str, str] = {}  # plain scalars the resolver did run on (keys: name, type...)
+        # ``durable: true`` on every queue: PyYAML's own bool constructor is a lookup in ``bool_values``, made
+        # here without building a node for it (while this loader keeps that constructor).
+        self._bools: Mapping[str, bool] = (
+            self.bool_values
+            if self.yaml_constructors.get(_BOOL) is yaml.constructor.SafeConstructor.construct_yaml_bool
+            else {}
+        )
 
     def build(self, node: yaml.Node) -> Any:
         if node.__class__ is yaml.ScalarNode and node.tag == _STR:
@@ -93,6 +120,10 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             return self._memoized(node, self.construct_mapping)
         if node.tag == _SEQ and isinstance(node, yaml.SequenceNode):
             return self._memoized(node, self.construct_sequence)
+        shape = _COLLECTION_TAGS.get(node.tag)
+        if shape is not None and not isinstance(node, shape):  # PyYAML reads !!map "" as {}, !!seq x as a list
+            self._problem(f"a {_node_kind(node)} cannot be {_short_tag(node.tag)}", node)
+            return None
         if node.tag == _INT and isinstance(node, yaml.ScalarNode) and len(node.value) > MAX_INTEGER_DIGITS:
             self._problem(f"a number of {len(node.value):,} characters; at most {MAX_INTEGER_DIGITS} are read", node)
             return None
@@ -101,9 +132,22 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
         except (ValueError, OverflowError) as exc:  # a value PyYAML parses but Python cannot hold
             self._problem(f"cannot read this value: {exc}", node)
             return None
+        except yaml.YAMLError:  # reported with its own message and place (``_parsed``)
+            raise
+        except Exception:  # PyYAML's constructors fail on some tagged values with KeyError
+            # (!!bool maybe), IndexError (!!int ""), AttributeError (!!timestamp foo), TypeError (!!map [1]).
+            written = f"{node.value!r}" if isinstance(node, yaml.ScalarNode) else f"a {_node_kind(node)}"
+            self._problem(f"cannot read {written} as {_short_tag(node.tag)}", node)
+            return None
         if value.__class__ is float and not math.isfinite(value):
             # .nan, .inf: no JSON number holds them (the management API and the server's import refuse them).
             self._problem(f"{node.value!r} is not a number JSON can carry (NaN or infinity)", node)
+            return None
+        if value.__class__ not in _JSON_SCALARS:
+            # A date, !!binary, !!set, !!omap: YAML's, not JSON's; every value is sent as JSON (an argument's too).
+            what = _YAML_ONLY.get(value.__class__, value.__class__.__name__)
+            tag = _short_tag(node.tag)
+            self._problem(f"a {what} ({tag}) is not a value JSON can carry: quote it for a string", node)
             return None
         # Plain (unquoted) style is None from PyYAML's parser, "" from libyaml's: a string field takes it as written.
         if not getattr(node, "style", None) and node.tag in _NUMBERS:
@@ -239,6 +283,10 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
                 raise _NeedsNodes
             if tag == _STR:  # what build() makes of a string node, whether its tag was written or resolved
                 return event.value
+            if tag == _BOOL:
+                found = self._bools.get(event.value.lower())
+                if found is not None:
+                    return found
             return self.build(yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style))
         if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             if event.anchor is not None or event.tag not in (
@@ -333,6 +381,16 @@ class _LocatedLoader(_BaseLoader):  # type: ignore[valid-type,misc]
             else:
                 append(build(event))
         return sequence
+
+
+def _node_kind(node: yaml.Node) -> str:
+    """``scalar``, ``sequence`` or ``mapping`` (PyYAML's ``id`` of each node class)."""
+    return str(getattr(node, "id", "node"))
+
+
+def _short_tag(tag: str) -> str:
+    """``!!bool`` for ``tag:yaml.org,2002:bool``, as written in a file."""
+    return tag.replace("tag:yaml.org,2002:", "!!", 1)
 
 
 def _merged_pairs(node: yaml.MappingNode, within: frozenset[int]) -> list[tuple[yaml.Node, yaml.Node]]:

@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = [ROOT / "topology.yaml", *sorted((ROOT / "src/rabbitadmin/tutorials/presets").glob("*.yaml"))]
 
 SAME_AS_SAFE_LOAD = [
-    "a: 1\nb: true\nc: null\nd: 1.5\ne: '1'\nf: \"yes\"\ng: ~\nh: 0x1F\ni: 2001-12-14\n",
+    "a: 1\nb: true\nc: null\nd: 1.5\ne: '1'\nf: \"yes\"\ng: ~\nh: 0x1F\ni: '2001-12-14'\n",
     "list: [1, two, {three: 3}, [4]]\nempty: {}\nnone: []\n",
     "text: |\n  line one\n  line two\nfolded: >\n  a\n  b\n",
     "base: &b {x: 1, y: [1, 2]}\ncopy: *b\n",
-    "explicit: !!str 123\nnumber: !!int '7'\nomap: !!omap [{a: 1}, {b: 2}]\nset: !!set {a, b}\n",
+    "explicit: !!str 123\nnumber: !!int '7'\nyes: !!bool yes\nno: !!bool 'OFF'\nfloat: !!float '1'\n",
     '{"json": [1, 2.5, "x", true, null], "nested": {"k": "v"}}',
     "- just\n- a\n- list\n",
     "plain scalar",
@@ -43,6 +43,73 @@ MERGES = [
 @pytest.mark.parametrize("text", SAME_AS_SAFE_LOAD + MERGES)
 def test_values_are_those_of_pyyaml_safe_load(text: str) -> None:
     assert parse_document(text, "t.yaml") == yaml.safe_load(text)
+
+
+#: Values of YAML's own types, which no JSON value is (every value reaches the server as JSON), each refused at
+#: its place: a date, a timestamp, bytes, a set, ordered pairs, as values, keys and list items.
+YAML_ONLY = [
+    ("a: 2001-12-14\n", "a date (!!timestamp)", 1, 4),
+    ("a:\n  b: 2001-12-14 21:59:43.10\n", "a timestamp (!!timestamp)", 2, 6),
+    ("a: [x, !!binary aGk=]\n", "a binary value (!!binary)", 1, 8),
+    ("a: !!set {x, y}\n", "a set (!!set)", 1, 4),
+    ("a: !!omap [{x: 1}]\n", "a list of pairs (!!omap)", 1, 4),
+    ("a: !!pairs [{x: 1}, {x: 2}]\n", "a list of pairs (!!pairs)", 1, 4),
+    ("2001-12-14: x\n", "a date (!!timestamp)", 1, 1),
+    ("vhosts:\n  - name: v\n    queues:\n      - {name: q, arguments: {x-expires-on: 2030-01-01}}\n", "a date", 4, 45),
+]
+
+
+@pytest.mark.parametrize(("text", "what", "line", "column"), YAML_ONLY)
+def test_values_json_cannot_carry_are_refused_at_their_place(text: str, what: str, line: int, column: int) -> None:
+    with pytest.raises(TopologyError) as caught:
+        parse_document(text, "t.yaml")
+    (problem,) = caught.value.problems
+    assert problem.message.startswith(what) and "quote it" in problem.message
+    assert (problem.line, problem.column) == (line, column)
+
+
+def test_a_quoted_date_is_a_string() -> None:
+    assert parse_document("a: '2001-12-14'\nb: \"2001-12-14 21:59:43.10\"\n", "t.yaml") == {
+        "a": "2001-12-14",
+        "b": "2001-12-14 21:59:43.10",
+    }
+
+
+#: Tagged values PyYAML's constructors fail on with errors of their own (KeyError, IndexError, AttributeError,
+#: TypeError), and collections under another kind's tag, which PyYAML reads as something else (!!map "" as {}):
+#: every pairing of a standard tag with each shape of value is read or refused at its place, never raised.
+TAGS = ["bool", "int", "float", "binary", "timestamp", "null", "str", "map", "seq", "set", "omap", "pairs"]
+SHAPES = ["maybe", '""', "[1]", "{a: 1}", "[[1, 2]]", "[{a: 1}]", "x", "0x", ".", "~", "[]", "{}", "1", "''"]
+
+
+@pytest.mark.parametrize("tag", TAGS)
+def test_a_tagged_value_is_read_or_refused_never_raised(tag: str) -> None:
+    refused = 0
+    for shape in SHAPES:
+        text = f"a: !!{tag} {shape}\n"
+        try:
+            parse_document(text, "t.yaml")
+        except TopologyError as exc:
+            refused += 1
+            assert all(p.line == 1 for p in exc.problems), (text, exc.problems)
+    assert refused > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: !!bool maybe\n", "cannot read 'maybe' as !!bool"),
+        ("a: !!int ''\n", "cannot read '' as !!int"),
+        ("a: !!timestamp soon\n", "cannot read 'soon' as !!timestamp"),
+        ("a: !!map [1]\n", "a sequence cannot be !!map"),
+        ("a: !!map ''\n", "a scalar cannot be !!map"),
+        ("a: !!seq {b: 1}\n", "a mapping cannot be !!seq"),
+    ],
+)
+def test_what_a_tag_cannot_read_is_named(text: str, message: str) -> None:
+    with pytest.raises(TopologyError) as caught:
+        parse_document(text, "t.yaml")
+    assert [(p.message, p.line, p.column) for p in caught.value.problems] == [(message, 1, 4)]
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Files the events path builds itself.
 BUILT_FROM_EVENTS = [
     "a: 1\nb: true\nc: null\nd: 1.5\ne: '1'\nf: \"yes\"\ng: ~\nh: 0x1F\ni: 2001-12-14\nj: .inf\nk: -0\n",
+    "i: 2001-12-14\nt: 2001-12-14 21:59:43.10\nb: !!bool maybe\nbool: !!bool ON\n",  # problems
     "list: [1, two, {three: 3}, [4]]\nempty: {}\nnone: []\n",
     "text: |\n  line one\n  line two\nfolded: >\n  a\n  b\n",
     "explicit: !!str 123\nnumber: !!int '7'\nbin: !!binary aGVsbG8=\nf: !!float '1'\n",
@@ -61,6 +62,7 @@ LEFT_TO_NODES = [
     "x: *undefined\n",
     "x: !custom [1]\n",
     "k: <<\n<<: {a: 1}\n",  # merge keys, even without anchors: the node path flattens them
+    "m: !!map []\ns: !!seq {}\n",  # a collection under another kind's tag: a problem at its line
 ]
 
 
@@ -99,7 +101,7 @@ def test_what_the_events_path_cannot_build_falls_back_to_the_nodes(text: str) ->
 _RESOLVER_TEXTS = [
     "name", "q.0000001", "no", "No", "NO", "n", "null", "Null", "nul", "y", "yes", "Yes", "on", "On", "off", "o",
     "true", "t", "false", "f", "F", "T", "O", "Y", "N", "~", "=", "<<", "<", "!", "&x", "*", "+1", "-1", "-", ".5",
-    "1e3", ".", "0", "010", "0x1F", "1_000", "1:30", "2001-12-14", "9", "x", "Z", "é", "[", "_",
+    "1e3", ".", "0", "010", "0x1F", "1_000", "1:30", "2001", "9", "x", "Z", "é", "[", "_",
 ]  # fmt: skip
 
 
@@ -131,6 +133,18 @@ def test_a_resolver_added_to_the_loader_is_honoured_on_the_events_path(monkeypat
     monkeypatch.setattr(loader, "_LocatedLoader", Loader)
     document = parse_events("a: q.10\nb: 'q.10'\n", "t.yaml")
     assert document == {"a": None, "b": "q.10"}
+
+
+def test_a_bool_constructor_set_on_the_loader_is_honoured_on_the_events_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Booleans are looked up without a node only while the loader keeps PyYAML's own bool constructor."""
+    from rabbitadmin import loader
+
+    class Loader(loader._LocatedLoader):
+        pass
+
+    Loader.add_constructor("tag:yaml.org,2002:bool", lambda self, node: f"bool {node.value}")
+    monkeypatch.setattr(loader, "_LocatedLoader", Loader)
+    assert parse_events("a: yes\nb: !!bool 'off'\n", "t.yaml") == {"a": "bool yes", "b": "bool off"}
 
 
 @pytest.mark.parametrize(
