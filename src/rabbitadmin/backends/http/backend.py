@@ -179,7 +179,10 @@ class HttpBackend:
 
     def server_facts(self) -> tuple[str | None, dict[str, str] | None]:
         if self._server_facts is None:
-            overview = self.client.get(api_path("overview"), {"columns": "rabbitmq_version"}) or {}
+            # disable_stats: the server then skips summing every queue's statistics, which ``columns`` does
+            # not spare it (rabbit_mgmt_wm_overview; 20 ms idle on a 4.0 node of 10,000 queues, 2.5 ms with it).
+            params = {"columns": "rabbitmq_version", "disable_stats": "true"}
+            overview = self.client.get(api_path("overview"), params) or {}
             # 3.x has no deprecated-features API (404): the phases then come from server_versions' table.
             features = self.client.get_or_none(api_path("deprecated-features"))
             phases = None if features is None else {str(f["name"]): str(f["deprecation_phase"]) for f in features}
