@@ -58,6 +58,9 @@ MARKERS = {
     "__DEEP__": "[" * 300 + "]" * 300,
     "__LAUGHS__": _LAUGHS,
     "__RECURSIVE__": "&r [*r]",
+    "__DATE__": "2001-12-14",  # YAML's, not JSON's: safe_dump would quote it as a string
+    "__TAGGED__": "!!bool maybe",
+    "__WRONG_TAG__": "!!map [1]",
 }
 HOSTILE_SCALARS = st.sampled_from(
     [
@@ -79,6 +82,8 @@ VALUES = st.recursive(
 SNIPPETS = st.sampled_from(
     [
         "&a ", "*a", "<<: *a\n", "!!python/object:os.system ", "!!binary ", "!!set ", "? ", "- ", ": ", "{", "}",
+        "!!bool ", "!!int ", "!!float ", "!!timestamp ", "!!null ", "!!str ", "!!map ", "!!seq ", "!!omap ",
+        "!!pairs ", "2001-12-14 ", "2001-12-14 21:59:43.10 ",
         "[", "]", "'", '"', "\t", "\n  ", "%YAML 1.1\n", "---\n", "...\n", "#", "|\n  ", ">-\n  ", "\\u0000",
         "[" * 80 + "]" * 80, "{a: " * 70 + "1" + "}" * 70, "9" * 5000, "0o" + "7" * 200, "1:2:3:4:5",
         "a0: &a0 [x, x, x, x, x, x, x, x, x]\na1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\n"
