@@ -52,6 +52,7 @@ __all__ = [
     "BUILTIN_EXCHANGE_TYPES",
     "CREATE_ORDER",
     "DELETE_ORDER",
+    "EXCHANGE_TYPE_PLUGINS",
     "KINDS",
     "PARAMETER_COMPONENTS",
     "POLICY_KEYS",
@@ -407,6 +408,16 @@ DELETE_ORDER = tuple(reversed(KIND_ORDER))
 SECTIONS = {kind: facts.section for kind, facts in KINDS.items()}
 
 BUILTIN_EXCHANGE_TYPES = ("direct", "fanout", "topic", "headers")
+#: The plugin that registers an exchange type, for the plan's advice when the server lacks the type (the server
+#: itself is asked which types it has: ``exchange_types`` of the backends).
+EXCHANGE_TYPE_PLUGINS = {
+    "x-consistent-hash": "rabbitmq_consistent_hash_exchange",
+    "x-random": "rabbitmq_random_exchange",
+    "x-modulus-hash": "rabbitmq_sharding",
+    "x-jms-topic": "rabbitmq_jms_topic_exchange",
+    "x-delayed-message": "rabbitmq_delayed_message_exchange (a community plugin)",
+    "x-recent-history": "rabbitmq_recent_history_exchange (a community plugin)",
+}
 
 
 class BuiltinExchange(NamedTuple):

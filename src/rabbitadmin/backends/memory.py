@@ -45,7 +45,7 @@ from typing import Any
 
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.errors import AnswerLost, BatchFailed, MessagesArrived, RabbitAdminError, ServerError
-from rabbitadmin.kinds import KINDS, PARAMETER_COMPONENTS
+from rabbitadmin.kinds import BUILTIN_EXCHANGE_TYPES, KINDS, PARAMETER_COMPONENTS
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -140,8 +140,11 @@ class MemoryBackend:
         on_call: Callable[[str, TopologyObject], None] | None = None,
         grant_creator: bool = True,
         plugins: Iterable[str] = ("rabbitmq_management", "rabbitmq_shovel", "rabbitmq_federation"),
+        exchange_types: Iterable[str] = BUILTIN_EXCHANGE_TYPES,
     ) -> None:
         self.version = version
+        #: The exchange types it has: an exchange of another type is refused (HTTP 400), as the server refuses it.
+        self.types = set(exchange_types)
         #: The plugins it runs: a parameter of a component no plugin here registers is refused (HTTP 400).
         self.plugins = set(plugins)
         self.user = user
@@ -202,6 +205,9 @@ class MemoryBackend:
 
     def enabled_plugins(self) -> set[str] | None:
         return set(self.plugins)
+
+    def exchange_types(self) -> set[str] | None:
+        return set(self.types)
 
     def unsupported(self, obj: TopologyObject, action: str) -> str | None:
         return None  # like rabbitmqctl, it can address any name
@@ -377,6 +383,9 @@ class MemoryBackend:
             self._require_vhost(obj.vhost, f"{obj.kind}s", obj.name)
             if obj.name.startswith("amq."):
                 raise ServerError("PUT", f"/api/{obj.kind}s/{obj.vhost}/{obj.name}", 403, "access_refused")
+            if isinstance(obj, Exchange) and obj.type not in self.types:
+                reason = f"precondition_failed: unknown exchange type '{obj.type}'"
+                raise ServerError("PUT", f"/api/exchanges/{obj.vhost}/{obj.name}", 400, reason)
             stored: TopologyObject = replace(obj, arguments=normalize_arguments(obj.arguments), origin=None)
             if isinstance(stored, Queue):
                 stored = replace(stored, messages=None, exclusive=False)

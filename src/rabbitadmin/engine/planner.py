@@ -18,6 +18,8 @@ from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.errors import PartialApply
 from rabbitadmin.kinds import (
     APPLY_TO_FROM_4,
+    BUILTIN_EXCHANGE_TYPES,
+    EXCHANGE_TYPE_PLUGINS,
     PARAMETER_COMPONENTS,
     POLICY_KEYS,
     SERVER_EXCHANGE_TYPES,
@@ -126,6 +128,12 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
                 plan.refusals.append(
                     f"{change.subject}: RabbitMQ {plan.server_version} refuses apply-to {policy.apply_to!r} (4.0 on)"
                 )
+            limit = policy.definition.get("delivery-limit")
+            if isinstance(limit, int) and limit < 0 and version < (4,):  # rabbit_policies: ">= 0" until 4.0
+                plan.refusals.append(
+                    f"{change.subject}: RabbitMQ {plan.server_version} refuses a negative delivery-limit ({limit}; "
+                    "4.0 on reads it as no limit)"
+                )
         if not any(POLICY_KEYS[key].caps for key in policy.definition if key in POLICY_KEYS):
             continue
         before = change.actual.definition if isinstance(change.actual, Policy) else {}
@@ -198,6 +206,33 @@ def _check_components(plan: Plan, backend: Backend) -> None:
             )
 
 
+def _check_exchange_types(plan: Plan, backend: Backend) -> None:
+    """An exchange of a type the server does not have (a plugin's, not enabled) is refused here, before any
+    write: the server would answer "unknown exchange type" (HTTP 400) in the middle of the apply. The server is
+    asked only when the plan creates an exchange of a type other than its own four."""
+    wanted = [
+        c for c in plan.changes
+        if c.action in (Action.CREATE, Action.REPLACE) and isinstance(c.desired, Exchange)
+        and c.desired.type not in BUILTIN_EXCHANGE_TYPES
+    ]  # fmt: skip
+    reader = getattr(backend, "exchange_types", None)
+    if not wanted or reader is None:
+        return
+    types = reader()
+    if types is None:  # the server does not say: it decides
+        return
+    for change in wanted:
+        assert isinstance(change.desired, Exchange)
+        kind = change.desired.type
+        if kind not in types:
+            plugin = EXCHANGE_TYPE_PLUGINS.get(kind)
+            advice = f"; it comes with the {plugin} plugin" if plugin else ""
+            plan.refusals.append(
+                f"{change.subject}: the server has no exchange type {kind!r} (it has {', '.join(sorted(types))})"
+                + advice
+            )
+
+
 def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state: Topology | None = None) -> Plan:
     """Read the server's state for the topology's scope and compute the plan (writes nothing).
 
@@ -208,6 +243,7 @@ def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state
     _check_server_version(plan, desired, backend)
     _check_policies(plan, actual, backend)
     _check_components(plan, backend)
+    _check_exchange_types(plan, backend)
     _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:
         steps: list[tuple[str, object]] = []

@@ -513,6 +513,15 @@ class CtlBackend:
         # password that would sit on rabbitmqctl's argument list (visible to every local user in ps).
         self._updates.submit(obj)
 
+    def exchange_types(self) -> set[str] | None:
+        """The exchange types the node has (``rabbit_registry``, one read-only ``eval``), or None where the
+        server lacks the functions it calls."""
+        output = self.ctl.eval(ctl_eval.expression("exchange_types", {}))
+        if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
+            return None
+        types = ctl_eval.parse_json_line(output)
+        return {str(name) for name in types} if isinstance(types, list) else None
+
     def enabled_plugins(self) -> set[str] | None:
         """The node's running plugins (``rabbitmqctl status``'s ``active_plugins``): what registers a component."""
         status = self.ctl.json(["status"])

@@ -73,6 +73,7 @@ REQUIRED: dict[str, tuple[tuple[str, str, int], ...]] = {
         ("rabbit_misc", "to_amqp_table", 1),
     ),
     "vhost_fields": (("rabbit_vhost", "info_all", 1),),
+    "exchange_types": (("rabbit_registry", "lookup_all", 1), ("rabbit_json", "encode", 1)),
     "read_extras": (
         ("rabbit_vhost", "list_names", 0),
         ("rabbit_vhost", "exists", 1),
@@ -423,6 +424,12 @@ _VHOST_FIELDS_VALUE = """VhostFields = [maps:from_list(Row) || Row <- rabbit_vho
 _PRINT_JSON = """io:put_chars(iolist_to_binary([rabbit_json:encode({value}), $\n])),
     done"""
 
+# Read-only: the exchange types the node has (its own and its plugins'), as the management API's overview lists
+# them (``rabbit_registry``, 3.10.8 and 4.0.5); a list of names.
+_EXCHANGE_TYPES_VALUE = """Types = [atom_to_binary(Type, utf8)
+             || {{Type, _Module}} <- rabbit_registry:lookup_all(exchange)],
+    """
+
 #: The parts of the state read (``read``): its JSON object's keys and the terms the parts bind.
 READ_PARTS = {"definitions": "Document", "extras": "Extras", "vhost_fields": "VhostFields"}
 _READ_VALUE = "#{{" + ", ".join(f'<<"{key}">> => {term}' for key, term in READ_PARTS.items()) + "}}"
@@ -444,6 +451,7 @@ BODIES = {
     + _EXPORT_VALUE
     + "{{Extras, VhostFields}} = receive {{Side, SideExtras, SideFields}} -> {{SideExtras, SideFields}} end,\n    "
     + _PRINT_WITH_DOCUMENT.format(value=_READ_VALUE),
+    "exchange_types": _EXCHANGE_TYPES_VALUE + _PRINT_JSON.format(value="Types"),
     "apply_lock": _APPLY_LOCK,
     "import": _IMPORT,
     "declare": _DECLARE,
@@ -469,7 +477,7 @@ def expression(operation: str, specs: Any) -> str:
     ctl.declare.declare_specs builds>, "import": <a definitions document to import first> or null}``)."""
     payload = base64.b64encode(json.dumps(specs, ensure_ascii=False).encode("utf-8")).decode("ascii")
     body = BODIES[operation].format(user=ACTING_USER)
-    if operation not in ("read_extras", "export", "read", "apply_lock", "import", "declare"):
+    if operation not in ("read_extras", "export", "read", "exchange_types", "apply_lock", "import", "declare"):
         body = _PRINT_OUTCOMES.format(body=body)
     prelude = PRELUDES.get(operation, "")
     return _GUARD.format(mfas=_mfas((operation,)), payload=payload, body=body, prelude=prelude)

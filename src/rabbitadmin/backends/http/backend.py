@@ -208,6 +208,15 @@ class HttpBackend:
             read.add_vhost(name)
         return read.result(vhosts)
 
+    def exchange_types(self) -> set[str] | None:
+        """The exchange types the server has (``GET /api/overview``'s ``exchange_types``: its own four and those
+        of its plugins), or None when it does not say."""
+        params = {"columns": "exchange_types", "disable_stats": "true"}  # as server_facts: no statistics summed
+        types = (self.client.get(api_path("overview"), params) or {}).get("exchange_types")
+        if not isinstance(types, list):
+            return None
+        return {str(t["name"]) for t in types if isinstance(t, dict) and "name" in t}
+
     def enabled_plugins(self) -> set[str] | None:
         """The plugins of every running node (what registers a component), or None when unknown.
 
