@@ -114,6 +114,12 @@ def _matches_max_age(pattern: re.Pattern[str], value: str) -> bool:
     return pattern.fullmatch(value) is not None and int(value[:-1]) > 0
 
 
+def is_max_age(value: object) -> bool:
+    """Whether ``rabbit_amqqueue:check_max_age`` takes ``value`` (a stream's ``x-max-age``, a policy's ``max-age``):
+    a string of a positive number and one unit, ``7D``, ``12h``."""
+    return isinstance(value, str) and _matches_max_age(MAX_AGE_RE, value)
+
+
 @dataclass(frozen=True)
 class ArgumentRule:
     """One row: argument ``name`` on ``target`` objects, for RabbitMQ ``versions`` (inclusive range).

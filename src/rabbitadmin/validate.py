@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from rabbitadmin import passwords
-from rabbitadmin.argument_rules import Target, check_arguments
+from rabbitadmin.argument_rules import (
+    LEADER_LOCATORS_3,
+    MAX_STREAM_SEGMENT_BYTES,
+    Target,
+    check_arguments,
+    is_max_age,
+)
 from rabbitadmin.audit.patterns import pattern_error
 from rabbitadmin.definitions_input import SourcePaths, is_definitions_document, topology_document_from_definitions
 from rabbitadmin.errors import InputFileError, Problem, TopologyError
@@ -749,9 +755,7 @@ class _Validator:
         definition = self.policy_definition(kind, item, path)
         if pattern is None or definition is None:
             return
-        self.topology.add(
-            kind(vhost, name, pattern, definition, priority, apply_to, origin=self.origin(item.line))
-        )
+        self.topology.add(kind(vhost, name, pattern, definition, priority, apply_to, origin=self.origin(item.line)))
 
     def policy_definition(self, kind: type[Policy], item: LocatedDict, path: str) -> dict[str, Any] | None:
         field = f"{path}.definition"
@@ -784,6 +788,16 @@ class _Validator:
             message = ambiguous_number(value) or _policy_value_problem(str(key), value)
             if message is not None:
                 self.problem(message, line, key_field)
+            elif key == "delivery-limit" and value < 0:
+                self.warning("a negative delivery-limit is refused before RabbitMQ 4.0 (4.0 on: no limit)", line,
+                             key_field)  # fmt: skip
+        together = [key for key in _FEDERATION_KEYS if key in definition]
+        if len(together) > 1:
+            self.problem(f"{' and '.join(together)} cannot be set together (the federation plugin refuses it)",
+                         definition.line_of(together[-1]), f"{field}.{together[-1]}")  # fmt: skip
+        if (mirroring := _mirroring_problem(definition)) is not None:
+            anchor = "ha-mode" if "ha-mode" in definition else next(k for k in definition if str(k).startswith("ha-"))
+            self.problem(mirroring, definition.line_of(anchor), f"{field}.{anchor}")
         result: dict[str, Any] = normalize_arguments(plain(definition))
         return result
 
@@ -1011,8 +1025,8 @@ def validate_document(
     validator.root(document)
     validator.cross_check()
     if source_paths is not None:  # name the definitions file's own paths, not the regrouped ones
-        validator.problems[rewritten[0]:] = [_at(p, source_paths) for p in validator.problems[rewritten[0]:]]
-        validator.warnings[rewritten[1]:] = [_at(p, source_paths) for p in validator.warnings[rewritten[1]:]]
+        validator.problems[rewritten[0] :] = [_at(p, source_paths) for p in validator.problems[rewritten[0] :]]
+        validator.warnings[rewritten[1] :] = [_at(p, source_paths) for p in validator.warnings[rewritten[1] :]]
     from rabbitadmin.routing.expect import check_document as check_expectations  # the routing tables load lazily
 
     check_expectations(document, validator.topology, filename, validator.problem, valid_so_far=not validator.problems)
@@ -1026,35 +1040,74 @@ def _at(problem: Problem, paths: SourcePaths) -> Problem:
     return dataclasses.replace(problem, field=paths.translate(problem.field))
 
 
-#: Policy keys whose value the server requires to be a whole number, with its minimum (rabbit_policies).
-_POLICY_INTEGERS = {
-    "message-ttl": 0, "expires": 1, "max-length": 0, "max-length-bytes": 0, "max-in-memory-length": 0,
-    "max-in-memory-bytes": 0, "consumer-timeout": 0, "stream-max-segment-size-bytes": 0, "initial-cluster-size": 1,
+#: Policy keys whose value the server requires to be a whole number: (minimum, maximum or None). Sources:
+#: ``rabbit_policies:validate_policy0/2`` and ``rabbit_mirror_queue_misc`` (ha-sync-batch-size), v3.10.8 and v4.0.5.
+_POLICY_INTEGERS: dict[str, tuple[int, int | None]] = {
+    "message-ttl": (0, None), "expires": (1, None), "max-length": (0, None), "max-length-bytes": (0, None),
+    "max-in-memory-length": (0, None), "max-in-memory-bytes": (0, None), "consumer-timeout": (0, None),
+    "stream-max-segment-size-bytes": (0, MAX_STREAM_SEGMENT_BYTES), "initial-cluster-size": (0, None),
+    "stream-filter-size-bytes": (16, 255), "ha-sync-batch-size": (1, None),
 }  # fmt: skip
-#: Policy keys with a fixed set of values (rabbit_policies, rabbit_mirror_queue_misc at v3.10.8).
+#: Policy keys with a fixed set of values (rabbit_policies, rabbit_mirror_queue_misc, rabbit_queue_location_validator
+#: at v3.10.8; queue-master-locator: the values of either version, 4.0's being the leader locators).
 _POLICY_CHOICES: dict[str, tuple[Any, ...]] = {
     "dead-letter-strategy": ("at-most-once", "at-least-once"),
     "queue-mode": ("default", "lazy"),
     "queue-version": (1, 2),
     "overflow": ("drop-head", "reject-publish", "reject-publish-dlx"),
+    "queue-leader-locator": LEADER_LOCATORS_3,
+    "queue-master-locator": ("min-masters", *LEADER_LOCATORS_3),
     "ha-mode": ("all", "exactly", "nodes"),
     "ha-sync-mode": ("manual", "automatic"),
+    "ha-promote-on-shutdown": ("always", "when-synced"),
+    "ha-promote-on-failure": ("always", "when-synced"),
 }
+#: Policy keys whose value must be a string (a binary, to the server).
+_POLICY_STRINGS = (
+    "alternate-exchange", "dead-letter-exchange", "dead-letter-routing-key", "federation-upstream",
+    "federation-upstream-set", "federation-upstream-pattern",
+)  # fmt: skip
+#: rabbit_federation_parameters:validate_policy/1: at most one of these in a policy.
+_FEDERATION_KEYS = ("federation-upstream", "federation-upstream-set", "federation-upstream-pattern")
 
 
 def _policy_value_problem(key: str, value: Any) -> str | None:
     """What the server's policy validator says of ``value`` under ``key`` (None: accepted or not checked)."""
     if key in _POLICY_INTEGERS:
-        low = _POLICY_INTEGERS[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            return f"must be a whole number >= {low}, got {value_text(value)}"
+        low, high = _POLICY_INTEGERS[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"from {low} to {high:,}"
+            return f"must be a whole number {bounds}, got {value_text(value)}"
     if key == "delivery-limit" and (isinstance(value, bool) or not isinstance(value, int)):
         return f"must be a whole number, got {value_text(value)}"
+    if key == "max-age" and not is_max_age(value):
+        # rabbit_amqqueue:check_max_age: a number other than a string crashes the server's validator (HTTP 500).
+        unit = "a string of a positive number and one unit (Y, M, D, h, m, s), e.g. '7D'"
+        return f"must be {unit}; got {value_text(value)}"
     choices = _POLICY_CHOICES.get(key)
     if choices is not None and (isinstance(value, bool) or value not in choices):
         return f"must be one of {', '.join(map(str, choices))}; got {value_text(value)}"
-    if key in ("alternate-exchange", "dead-letter-exchange", "dead-letter-routing-key") and not isinstance(value, str):
+    if key in _POLICY_STRINGS and not isinstance(value, str):
         return f"must be a string, got {value_text(value)}"
+    if key == "federation-upstream-pattern" and (error := pattern_error(value)) is not None:
+        return error
+    return None
+
+
+def _mirroring_problem(definition: Mapping[str, Any]) -> str | None:
+    """What ``rabbit_mirror_queue_misc:validate_policy/1`` (3.x) says of the ha-* keys together (None: nothing),
+    and the ha-mode modules' ``validate_policy/1`` of ha-params; each key's own values are checked apart."""
+    mode, params = definition.get("ha-mode"), definition.get("ha-params")
+    if mode is None:
+        if any(key.startswith("ha-") for key in definition):
+            return "ha-mode must be given with ha-params, ha-sync-mode, ha-sync-batch-size or ha-promote-on-*"
+        return None
+    if mode == "all" and params is not None:
+        return 'ha-mode "all" does not take ha-params'
+    if mode == "exactly" and (isinstance(params, bool) or not isinstance(params, int) or params < 1):
+        return f'ha-mode "exactly" takes ha-params, a whole number >= 1; got {value_text(params)}'
+    if mode == "nodes" and not (isinstance(params, list) and params and all(isinstance(n, str) for n in params)):
+        return f'ha-mode "nodes" takes ha-params, a non-empty list of node names; got {value_text(params)}'
     return None
 
 

@@ -21,6 +21,8 @@ from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import OperatorPolicy, Policy, Topology, UserLimit, VhostLimit
 from rabbitadmin.passwords import hash_password
 
+from ..policy_values import ACCEPTED, BY_VERSION, REFUSED
+
 CORPUS = Path(__file__).parent.parent / "corpus" / "policies_limits"
 HASH = hash_password("unit")
 
@@ -183,6 +185,41 @@ def test_what_the_server_refuses_in_a_policy_is_refused_with_its_place(policy: s
     with pytest.raises(TopologyError) as info:
         load(f"vhosts:\n  - name: v\n    policies:\n      - {policy}\n")
     assert any(fragment in str(p) and ":4:" in str(p) for p in info.value.problems), info.value.problems
+
+
+def _policy_text(definition: dict[str, Any]) -> str:
+    return yaml.safe_dump(
+        {"vhosts": [{"name": "v", "policies": [{"name": "p", "pattern": "^q", "definition": definition}]}]}
+    )
+
+
+@pytest.mark.parametrize(("definition", "versions", "fragment"), REFUSED, ids=lambda v: str(v)[:40])
+def test_a_policy_value_every_server_refuses_is_refused_at_its_key(
+    definition: dict[str, Any], versions: tuple[str, ...], fragment: str
+) -> None:
+    with pytest.raises(TopologyError) as info:
+        load(_policy_text(definition))
+    assert any(fragment in str(p) and "policies[0].definition." in str(p) for p in info.value.problems), (
+        info.value.problems
+    )
+
+
+@pytest.mark.parametrize(("definition", "versions"), BY_VERSION, ids=lambda v: str(v)[:40])
+def test_a_policy_value_some_servers_refuse_is_refused_by_the_plan_for_those(
+    definition: dict[str, Any], versions: tuple[str, ...]
+) -> None:
+    desired = load(_policy_text(definition))
+    assert desired.warnings, "validate warns: the value depends on the server's version"
+    for version in ("3.10.8", "4.0.5"):
+        refusals = make_plan(desired, MemoryBackend(version=version)).refusals
+        assert bool(refusals) is (version[:-2] in versions), (version, refusals)
+
+
+@pytest.mark.parametrize("definition", ACCEPTED, ids=str)
+def test_a_policy_value_every_server_takes_is_taken(definition: dict[str, Any]) -> None:
+    desired = load(_policy_text(definition))
+    assert desired.policies[("v", "p")].definition == definition
+    assert make_plan(desired, MemoryBackend(version="3.10.8")).refusals == []
 
 
 def test_operator_policy_keys_are_the_servers_few() -> None:
