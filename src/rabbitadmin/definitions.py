@@ -210,7 +210,7 @@ def to_definition(obj: TopologyObject) -> JSON:
             "name": obj.name,
             "password_hash": obj.password_hash or "",
             "hashing_algorithm": obj.hashing_algorithm,
-            "tags": ",".join(obj.tags or ()),
+            "tags": list(obj.tags or ()),  # as 3.10 and 4.0 export them; a string would be split at commas
         }
     if isinstance(obj, Permission):
         return {"user": obj.user, "vhost": obj.vhost, "configure": obj.configure, "write": obj.write, "read": obj.read}

@@ -96,6 +96,18 @@ def _without(source: LocatedDict, dropped: tuple[str, ...]) -> LocatedDict:
     return _copy(source, tuple(str(key) for key in source if key not in dropped))
 
 
+def _queue_type_warning(raw: LocatedDict, source: str, warning: ReportProblem) -> None:
+    """A queue entry's ``type`` (``GET /api/queues`` writes one) is honoured, as in a topology; the server's own
+    import ignores it and takes the type from ``arguments.x-queue-type`` alone (``rabbit_definitions``
+    ``add_queue_int/3``, 3.10.8 and 4.0.5). Said when the two would create different queues."""
+    arguments = raw.get("arguments")
+    declared = arguments.get("x-queue-type") if isinstance(arguments, dict) else None
+    if declared is None and raw["type"] not in (None, "classic"):
+        warning(f"the server's own import ignores a queue's type field (it reads arguments.x-queue-type): it would "
+                f"create this queue as classic (4.0: the vhost's default type); rabbitadmin creates it as "
+                f"{raw['type']!r}", raw.line_of("type"), f"{source}.type")  # fmt: skip
+
+
 def _renamed(source: LocatedDict, dropped: tuple[str, ...] = ("vhost",)) -> LocatedDict:
     """A policy entry in the topology's spelling (``apply-to`` is ``apply_to``), without ``dropped``."""
     result = _without(source, (*dropped, "apply-to"))
@@ -214,6 +226,8 @@ def topology_document_from_definitions(
             if owner is None:
                 problem(f"vhost {vhost_name!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
                 continue
+            if section == "queues" and "type" in raw and warning is not None:
+                _queue_type_warning(raw, source, warning)
             _attach(owner, vhost_paths[str(vhost_name)], section, _without(raw, ("vhost",)), raw.line, paths, source)
 
     for index, raw in _indexed(document, "policies", problem):

@@ -260,3 +260,37 @@ def test_the_vhost_limits_parameter_wins_over_the_vhosts_own_limits() -> None:
     limits = {(key, limit.value) for key, limit in topology.vhost_limits.items()}
     assert limits == {(("a", "max-queues"), 1), (("b", "max-queues"), 10)}
     assert [w.field for w in topology.warnings if "limits" in (w.field or "")] == ["vhosts[0].limits"]
+
+
+@pytest.mark.parametrize(
+    ("queue", "warned"),
+    [
+        ({"type": "quorum", "arguments": {}}, True),  # the server's import would make it classic
+        ({"type": "stream"}, True),
+        ({"type": "quorum", "arguments": {"x-queue-type": "quorum"}}, False),  # both say quorum
+        ({"type": "classic", "arguments": {}}, False),  # the same queue either way
+    ],
+)
+def test_a_queue_type_field_is_honoured_and_the_server_imports_difference_said(
+    queue: dict[str, Any], warned: bool
+) -> None:
+    entry = {"name": "q", "vhost": "v", "durable": True, "auto_delete": False, **queue}
+    text = json.dumps({"rabbit_version": "3.10.8", "vhosts": [{"name": "v"}], "queues": [entry]}, indent=1)
+    topology = load_topology_text(text, "defs.json")
+    assert topology.queues[("v", "q")].type == queue["type"]
+    said = [str(w) for w in topology.warnings if "ignores a queue's type field" in str(w)]
+    assert bool(said) is warned, topology.warnings
+    if warned:
+        assert said[0].startswith("defs.json:") and "queues[0].type" in said[0]
+
+
+def test_tags_go_to_the_management_api_as_lists_kept_whole() -> None:
+    # A string is split at its commas by the server (rabbit_vhost:parse_tags/1, tag_list_from/1): the tag 'a,b'
+    # became 'a' and 'b', and every later plan wanted 'a,b' back (the node test: corpus tags-with-commas.json).
+    from rabbitadmin.backends.http import quirks
+    from rabbitadmin.definitions import to_definition
+    from rabbitadmin.model import User
+
+    assert quirks.user_tags(("a,b", "management")) == ["a,b", "management"]
+    assert quirks.vhost_body("d", ("x,y",), None)["tags"] == ["x,y"]
+    assert to_definition(User("u", ("a,b",), password_hash="h"))["tags"] == ["a,b"]

@@ -16,18 +16,20 @@ def vhost_body(description: str | None, tags: Sequence[str] | None, default_queu
     """The body of ``PUT /api/vhosts/{name}``.
 
     The default queue type is spelled ``defaultqueuetype`` (3.10's ``rabbit_mgmt_wm_vhost`` reads only that
-    key; 4.0 reads it too). Tags go as one comma-separated string. An existing vhost keeps its default queue
-    type whatever the body says.
+    key; 4.0 reads it too). Tags go as a list, each kept whole (``rabbit_vhost:parse_tags/1``; a string
+    would be split at its commas, so a tag ``a,b`` became two and the next plan wanted it back). An existing
+    vhost keeps its default queue type whatever the body says.
     """
-    body: dict[str, Any] = {"description": description or "", "tags": ",".join(tags or ())}
+    body: dict[str, Any] = {"description": description or "", "tags": list(tags or ())}
     if default_queue_type:
         body["defaultqueuetype"] = default_queue_type
     return body
 
 
-def user_tags(tags: Sequence[str]) -> str:
-    """User tags as ``PUT /api/users/{name}`` takes them: one comma-separated string."""
-    return ",".join(tags)
+def user_tags(tags: Sequence[str]) -> list[str]:
+    """User tags as ``PUT /api/users/{name}`` takes them: a list, each kept whole, as the server's import keeps
+    them (``rabbit_auth_backend_internal:tag_list_from/1``; a string is split at its commas)."""
+    return list(tags)
 
 
 def connected_user(settings: ConnectionSettings) -> str:
