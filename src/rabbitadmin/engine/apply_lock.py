@@ -143,6 +143,12 @@ class _AmqpHeld:
         self.thread.join(10)
 
 
+def _broker_words(exc: Exception) -> str:
+    """The broker's reason in a pika connection refusal (its args end with the reply text)."""
+    texts = [str(arg) for arg in exc.args if isinstance(arg, str)]
+    return texts[-1] if texts else str(exc)
+
+
 class AmqpTransport:
     """The lock queue declared over AMQP with the connection settings (the management URL's host, the AMQP
     port, the same user)."""
@@ -167,6 +173,11 @@ class AmqpTransport:
                     f"cannot take the apply lock of vhost {vhost!r}: user {self.settings.user!r} may not declare "
                     f"the queue {LOCK_QUEUE!r} there (it needs the configure permission on that name); grant it, "
                     "or pass --no-lock"
+                ) from None
+            if "queue limit" in str(exc.reply_text):  # the vhost's max-queues is reached: the lock is one more queue
+                raise LockUnavailable(
+                    f"cannot take the apply lock of vhost {vhost!r}: {exc.reply_text} (the lock is one exclusive "
+                    "queue while the apply runs); allow one more queue, or pass --no-lock"
                 ) from None
             raise LockUnavailable(f"cannot take the apply lock of vhost {vhost!r}: {exc.reply_text}") from None
         except pika.exceptions.ConnectionClosedByBroker as exc:
@@ -214,6 +225,11 @@ class AmqpTransport:
         except (pika.exceptions.ConnectionClosedByBroker, pika.exceptions.ProbableAccessDeniedError) as exc:
             if "not found" in str(exc):
                 raise LockVhostMissing(vhost) from None
+            if "connection limit" in str(exc):  # the vhost's or the user's max-connections (rabbit_reader)
+                raise LockUnavailable(
+                    f"cannot take the apply lock of vhost {vhost!r} over AMQP at {where}: {_broker_words(exc)} (the "
+                    "lock holds one AMQP connection while the apply runs); raise the limit, or pass --no-lock"
+                ) from None
             # Its credentials were accepted: the user has no permissions in the vhost, which the writes need too.
             raise LockUnavailable(
                 f"cannot take the apply lock of vhost {vhost!r} over AMQP at {where}: access refused to user "

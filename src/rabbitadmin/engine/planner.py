@@ -13,6 +13,7 @@ from dataclasses import replace
 from rabbitadmin.argument_rules import ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.engine.apply import ApplyResult, Progress, check_safety, execute_plan
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE
 from rabbitadmin.engine.diff import compute_plan
 from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.errors import PartialApply
@@ -27,7 +28,17 @@ from rabbitadmin.kinds import (
     policy_key_known,
     vhost_queues,
 )
-from rabbitadmin.model import Binding, Exchange, OperatorPolicy, Parameter, Policy, Queue, Topology, TopologyObject
+from rabbitadmin.model import (
+    Binding,
+    Exchange,
+    OperatorPolicy,
+    Parameter,
+    Policy,
+    Queue,
+    Topology,
+    TopologyObject,
+    VhostLimit,
+)
 from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.server_versions import parse_version, version_notes
 
@@ -233,10 +244,57 @@ def _check_exchange_types(plan: Plan, backend: Backend) -> None:
             )
 
 
-def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state: Topology | None = None) -> Plan:
+def _check_queue_limits(plan: Plan, actual: Topology, locked: bool) -> None:
+    """A vhost that would hold more queues than its ``max-queues`` (as this plan leaves the limit) is refused
+    here: the server refuses each queue past the limit ("queue limit in vhost ... is reached", HTTP 400) in the
+    middle of the apply. With the apply lock, its exclusive queue counts too while the apply runs (the server
+    counts every queue, exclusive ones included; ``rabbit_vhost_limit:is_over_queue_limit/1``)."""
+    limits = {key: limit.value for key, limit in actual.vhost_limits.items() if key[1] == "max-queues"}
+    for change in plan.changes:
+        if change.kind == "vhost_limit" and change.key[1] == "max-queues":
+            if change.action is Action.DELETE:
+                limits.pop(change.key, None)
+            elif isinstance(change.desired, VhostLimit):
+                limits[change.key] = change.desired.value
+    if not limits:
+        return
+    gone = {c.key[0] for c in plan.changes if c.kind == "vhost" and c.action is Action.DELETE}
+    counts: dict[str, int] = {}
+    for queue in actual.queues.values():
+        if queue.name != LOCK_QUEUE:
+            counts[queue.vhost] = counts.get(queue.vhost, 0) + 1
+    for change in plan.changes:
+        if change.kind == "queue" and change.action in (Action.CREATE, Action.DELETE):
+            step = 1 if change.action is Action.CREATE else -1
+            counts[str(change.key[0])] = counts.get(str(change.key[0]), 0) + step
+    for (vhost, _), limit in sorted(limits.items()):
+        held = counts.get(vhost, 0)
+        if vhost in gone or limit < 0 or held + int(locked) <= limit:
+            continue
+        if held <= limit:  # only the lock's queue is over
+            plan.refusals.append(
+                f"vhost {vhost!r}: max-queues {limit} leaves no room for the apply lock's queue while the apply "
+                f"runs (the vhost will hold {held} queue(s)); allow one more queue, or pass --no-lock"
+            )
+        else:
+            plan.refusals.append(
+                f"vhost {vhost!r} would hold {held} queue(s), more than its max-queues {limit}: the server refuses "
+                "every queue past the limit"
+            )
+
+
+def make_plan(
+    desired: Topology,
+    backend: Backend,
+    *,
+    prune: bool = False,
+    state: Topology | None = None,
+    locked: bool = False,
+) -> Plan:
     """Read the server's state for the topology's scope and compute the plan (writes nothing).
 
-    ``state``: the server's state for exactly that scope, already read (see ``prefetch``).
+    ``state``: the server's state for exactly that scope, already read (see ``prefetch``). ``locked``: the
+    apply runs under the apply lock, whose queue counts against each vhost's queue limit.
     """
     actual = state if state is not None else backend.read_state(desired.vhosts_in_scope())
     plan = compute_plan(desired, actual, prune=prune, protected_user=backend.connected_user())
@@ -244,6 +302,7 @@ def make_plan(desired: Topology, backend: Backend, *, prune: bool = False, state
     _check_policies(plan, actual, backend)
     _check_components(plan, backend)
     _check_exchange_types(plan, backend)
+    _check_queue_limits(plan, actual, locked)
     _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:
         steps: list[tuple[str, object]] = []

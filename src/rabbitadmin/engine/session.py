@@ -139,7 +139,8 @@ class EngineSession:
                 break
             self._lock.acquire(late)
             actual = backend.read_state(scope)
-        return self._with_cluster_warnings(make_plan(desired, backend, prune=prune, state=actual))
+        plan = make_plan(desired, backend, prune=prune, state=actual, locked=True)
+        return self._with_cluster_warnings(plan)
 
     def _with_cluster_warnings(self, plan: Plan) -> Plan:
         """``plan`` with a warning per queue it creates asking for more members than the cluster has nodes

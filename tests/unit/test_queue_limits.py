@@ -1,0 +1,58 @@
+"""A plan refuses what a vhost's queue limit would refuse mid-apply, the apply lock's own queue included."""
+
+from __future__ import annotations
+
+import pytest
+
+from rabbitadmin.backends.memory import MemoryBackend
+from rabbitadmin.engine import execute_plan, make_plan
+from rabbitadmin.engine.apply_lock import LOCK_QUEUE
+from rabbitadmin.loader import load_topology_text
+from rabbitadmin.model import Queue, Topology
+
+
+def load(limit: int, queues: int, vhost: str = "v") -> Topology:
+    names = ", ".join(f"{{name: q{i}}}" for i in range(queues))
+    return load_topology_text(f"vhosts: [{{name: {vhost}, limits: {{max-queues: {limit}}}, queues: [{names}]}}]")
+
+
+@pytest.mark.parametrize(
+    ("limit", "queues", "locked", "refused"),
+    [
+        (1, 1, True, "leaves no room for the apply lock's queue"),  # a full vhost's export, applied with the lock
+        (1, 1, False, None),
+        (2, 1, True, None),
+        (1, 2, False, "would hold 2 queue(s), more than its max-queues 1"),
+        (1, 2, True, "would hold 2 queue(s), more than its max-queues 1"),
+        (-1, 3, True, None),  # no limit
+        (0, 0, True, "leaves no room"),
+    ],
+)
+def test_a_limit_the_apply_would_pass_is_refused_before_any_write(
+    limit: int, queues: int, locked: bool, refused: str | None
+) -> None:
+    backend = MemoryBackend()
+    plan = make_plan(load(limit, queues), backend, locked=locked)
+    if refused is None:
+        assert plan.refusals == []
+    else:
+        assert len(plan.refusals) == 1 and refused in plan.refusals[0], plan.refusals
+        assert "pass --no-lock" in plan.refusals[0] or not locked or "more than" in plan.refusals[0]
+        assert backend.calls == []
+
+
+def test_the_servers_queues_and_an_existing_limit_count_and_the_lock_queue_is_counted_once() -> None:
+    backend = MemoryBackend()
+    execute_plan(make_plan(load(3, 2), backend), backend)  # a limit of 3 and two queues on the server
+    backend.create([Queue("v", LOCK_QUEUE, "classic", durable=False, exclusive=True)])  # the lock, as read
+    grown = load_topology_text("vhosts: [{name: v, queues: [{name: q0}, {name: q1}, {name: q2}]}]")
+    plan = make_plan(grown, backend, locked=True)  # the limit is not in the file: the server's counts
+    assert any("leaves no room for the apply lock's queue" in r and "hold 3" in r for r in plan.refusals), plan
+    assert make_plan(grown, backend, locked=False).refusals == []
+
+
+def test_a_vhost_the_plan_deletes_is_not_counted() -> None:
+    backend = MemoryBackend()
+    execute_plan(make_plan(load(1, 1), backend), backend)
+    plan = make_plan(load_topology_text("vhosts: [{name: v, state: absent}]"), backend, locked=True)
+    assert plan.refusals == []
