@@ -59,6 +59,7 @@ __all__ = [
     "QUEUE_TYPES",
     "SERVER_EXCHANGE_TYPES",
     "SERVER_OWNED_GLOBAL_PARAMETERS",
+    "SHIPPED_PLUGINS",
     "USER_LIMITS",
     "VHOST_LIMITS",
     "BuiltinExchange",
@@ -416,7 +417,7 @@ EXCHANGE_TYPE_PLUGINS = {
     "x-modulus-hash": "rabbitmq_sharding",
     "x-jms-topic": "rabbitmq_jms_topic_exchange",
     "x-delayed-message": "rabbitmq_delayed_message_exchange (a community plugin)",
-    "x-recent-history": "rabbitmq_recent_history_exchange (a community plugin)",
+    "x-recent-history": "rabbitmq_recent_history_exchange",
 }
 
 
@@ -591,6 +592,25 @@ class ComponentFacts(NamedTuple):
 
     plugin: str
 
+
+#: The plugins RabbitMQ 3.10.8 and 4.0.5 ship (their ``plugins`` directories' ``rabbitmq_*`` entries). Of these
+#: only rabbitmq_shovel and rabbitmq_federation register runtime parameter components (``rabbit_registry:
+#: register(runtime_parameter, ...)`` in their sources): on a server running no other ``rabbitmq_*``
+#: application, a component outside ``PARAMETER_COMPONENTS`` is one no plugin registers.
+SHIPPED_PLUGINS = frozenset({
+    "rabbitmq_amqp1_0", "rabbitmq_auth_backend_cache", "rabbitmq_auth_backend_http", "rabbitmq_auth_backend_ldap",
+    "rabbitmq_auth_backend_oauth2", "rabbitmq_auth_mechanism_ssl", "rabbitmq_aws",
+    "rabbitmq_consistent_hash_exchange", "rabbitmq_event_exchange", "rabbitmq_federation",
+    "rabbitmq_federation_management", "rabbitmq_federation_prometheus", "rabbitmq_jms_topic_exchange",
+    "rabbitmq_management", "rabbitmq_management_agent", "rabbitmq_mqtt", "rabbitmq_peer_discovery_aws",
+    "rabbitmq_peer_discovery_common", "rabbitmq_peer_discovery_consul", "rabbitmq_peer_discovery_etcd",
+    "rabbitmq_peer_discovery_k8s", "rabbitmq_prelaunch", "rabbitmq_prometheus", "rabbitmq_random_exchange",
+    "rabbitmq_recent_history_exchange", "rabbitmq_sharding", "rabbitmq_shovel", "rabbitmq_shovel_management",
+    "rabbitmq_shovel_prometheus", "rabbitmq_stomp", "rabbitmq_stream", "rabbitmq_stream_common",
+    "rabbitmq_stream_management", "rabbitmq_top", "rabbitmq_tracing", "rabbitmq_trust_store",
+    "rabbitmq_web_dispatch", "rabbitmq_web_mqtt", "rabbitmq_web_mqtt_examples", "rabbitmq_web_stomp",
+    "rabbitmq_web_stomp_examples",
+})  # fmt: skip
 
 PARAMETER_COMPONENTS: dict[str, ComponentFacts] = {
     "shovel": ComponentFacts("rabbitmq_shovel"),

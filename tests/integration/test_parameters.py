@@ -277,3 +277,29 @@ def test_a_shovels_queues_keep_the_type_the_file_gives_them(
     types = {row["name"]: row["type"] for row in admin_client.get(api_path("queues", vhost))}
     assert types == {**{f"src{i}": "stream" for i in range(count)}, "dst": "quorum"}
     assert make_plan(load_topology_text(text, "t.yaml", environ=environ), backend).is_empty
+
+
+@pytest.mark.parametrize("backend", ["http", "ctl"])
+def test_a_component_no_plugin_registers_is_refused_before_any_write(
+    rabbitadmin: CliRunner, admin_client: HttpClient, settings: ConnectionSettings, tmp_path: Path, backend: str
+) -> None:
+    """The session node runs RabbitMQ's own plugins only: no plugin there registers the component, which the
+    server would refuse after the vhost was written ("component ... not found", HTTP 400)."""
+    # The node's plugins come from its management statistics, which lag its boot (HttpBackend.enabled_plugins):
+    # until they are there the plan cannot know and only warns.
+    reader = HttpBackend(settings)
+    deadline = time.monotonic() + 120
+    while reader.enabled_plugins() is None:
+        assert time.monotonic() < deadline, "the node never listed its plugins"
+        time.sleep(1)
+    reader.close()
+    vhost = f"comp-{secrets.token_hex(3)}"
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({
+        "rabbit_version": "3.10.8", "vhosts": [{"name": vhost}],
+        "parameters": [{"vhost": vhost, "component": "no-such-component", "name": "n", "value": {"a": 1}}],
+    }))  # fmt: skip
+    result = rabbitadmin("--backend", backend, "apply", "--yes", str(path))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "no plugin on the server registers component 'no-such-component'" in result.stderr
+    assert admin_client.get_or_none(api_path("vhosts", vhost)) is None  # nothing written

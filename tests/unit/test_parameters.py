@@ -352,9 +352,30 @@ def test_a_component_whose_plugin_is_not_enabled_is_refused_at_plan_time() -> No
     refusals = " | ".join(plan.refusals)
     assert "needs the rabbitmq_shovel plugin" in refusals and "needs the rabbitmq_federation plugin" in refusals
     assert backend.calls == []  # nothing written
-    unknown = make_plan(load("vhosts:\n  - name: v\n    parameters:\n      - {component: x-y, name: p, value: 1}\n"),
-                        MemoryBackend())  # fmt: skip
-    assert any("does not know which plugin registers component 'x-y'" in w for w in unknown.warnings)
+
+
+UNKNOWN = "vhosts:\n  - name: v\n    parameters:\n      - {component: federation-upstreams, name: p, value: 1}\n"
+
+
+def test_a_component_no_plugin_on_the_server_registers_is_refused_at_plan_time() -> None:
+    # RabbitMQ's own plugins register shovel and federation's components only: nothing else can take it.
+    backend = MemoryBackend()
+    plan = make_plan(load(UNKNOWN), backend)
+    assert len(plan.refusals) == 1, plan.refusals
+    assert "no plugin on the server registers component 'federation-upstreams'" in plan.refusals[0]
+    assert "did you mean 'federation-upstream'" in plan.refusals[0]
+    assert backend.calls == []
+
+
+def test_a_component_a_plugin_rabbitadmin_does_not_know_may_register_is_a_warning() -> None:
+    backend = MemoryBackend(plugins=("rabbitmq_management", "rabbitmq_delayed_message_exchange"))
+    plan = make_plan(load(UNKNOWN), backend)
+    assert plan.refusals == []
+    assert any(
+        "does not know which plugin registers component 'federation-upstreams'" in w
+        and "rabbitmq_delayed_message_exchange" in w
+        for w in plan.warnings
+    ), plan.warnings
 
 
 def test_export_round_trip_plans_nothing_and_masks_unless_asked() -> None:

@@ -24,6 +24,7 @@ from rabbitadmin.kinds import (
     PARAMETER_COMPONENTS,
     POLICY_KEYS,
     SERVER_EXCHANGE_TYPES,
+    SHIPPED_PLUGINS,
     message_total,
     policy_key_known,
     vhost_queues,
@@ -41,6 +42,7 @@ from rabbitadmin.model import (
 )
 from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.server_versions import parse_version, version_notes
+from rabbitadmin.suggest import did_you_mean
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
 
@@ -193,6 +195,11 @@ def _written(plan: Plan, model: type) -> list[Change]:
     return [c for c in plan.changes if c.action in (Action.CREATE, Action.UPDATE) and isinstance(c.desired, model)]
 
 
+def _unknown_plugin(application: str) -> bool:
+    """A plugin RabbitMQ does not ship (``rabbitmq_delayed_message_exchange``): it may register components."""
+    return application.startswith("rabbitmq_") and application not in SHIPPED_PLUGINS
+
+
 def _check_components(plan: Plan, backend: Backend) -> None:
     """A parameter whose component's plugin is not running on the server is refused here, before any write
     (the server would answer "component ... not found", HTTP 400, in the middle of the apply)."""
@@ -206,10 +213,19 @@ def _check_components(plan: Plan, backend: Backend) -> None:
         component = change.desired.component
         facts = PARAMETER_COMPONENTS.get(component)
         if facts is None:
-            plan.warnings.append(
-                f"{change.subject}: rabbitadmin does not know which plugin registers component {component!r}; "
-                "the server refuses it unless one does"
-            )
+            others = None if plugins is None else sorted(p for p in plugins if _unknown_plugin(p))
+            if others == []:  # only RabbitMQ's own plugins run there: none registers it
+                known = ", ".join(sorted(PARAMETER_COMPONENTS))
+                plan.refusals.append(
+                    f"{change.subject}: no plugin on the server registers component {component!r} (it runs RabbitMQ's "
+                    f"own plugins only, whose components are {known}){did_you_mean(component, PARAMETER_COMPONENTS)}"
+                )
+            else:
+                running = f" (the server runs plugins rabbitadmin does not know: {', '.join(others)})" if others else ""
+                plan.warnings.append(
+                    f"{change.subject}: rabbitadmin does not know which plugin registers component {component!r}; "
+                    f"the server refuses it unless one does{running}"
+                )
         elif plugins is not None and facts.plugin not in plugins:
             plan.refusals.append(
                 f"{change.subject}: component {component!r} needs the {facts.plugin} plugin, which is not enabled on "
