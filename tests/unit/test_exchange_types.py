@@ -27,8 +27,8 @@ def test_a_type_the_server_lacks_is_refused_naming_its_plugin_and_nothing_is_wri
     backend = MemoryBackend()
     plan = make_plan(load(TEXT), backend)
     assert plan.refusals == [
-        "exchange 'ring' in vhost 'v': the server has no exchange type 'x-consistent-hash' (it has direct, fanout, "
-        "headers, topic); it comes with the rabbitmq_consistent_hash_exchange plugin"
+        "t.yaml:4: exchange 'ring' in vhost 'v': the server has no exchange type 'x-consistent-hash' (it has direct, "
+        "fanout, headers, topic); it comes with the rabbitmq_consistent_hash_exchange plugin"
     ]
     with pytest.raises(Refused):
         execute_plan(plan, backend)

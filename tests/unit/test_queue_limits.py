@@ -20,7 +20,7 @@ def load(limit: int, queues: int, vhost: str = "v") -> Topology:
     ("limit", "queues", "locked", "refused"),
     [
         (1, 1, True, "leaves no room for the apply lock's queue"),  # a full vhost's export, applied with the lock
-        (1, 1, False, None),
+        (1, 1, False, None),  # a warning: see below
         (2, 1, True, None),
         (1, 2, False, "would hold 2 queue(s), more than its max-queues 1"),
         (1, 2, True, "would hold 2 queue(s), more than its max-queues 1"),
@@ -56,3 +56,23 @@ def test_a_vhost_the_plan_deletes_is_not_counted() -> None:
     execute_plan(make_plan(load(1, 1), backend), backend)
     plan = make_plan(load_topology_text("vhosts: [{name: v, state: absent}]"), backend, locked=True)
     assert plan.refusals == []
+
+
+def test_a_plan_without_the_lock_warns_that_an_apply_with_it_would_refuse() -> None:
+    plan = make_plan(load(1, 1), MemoryBackend(), locked=False)
+    assert plan.refusals == []
+    assert any(
+        "no room for the apply lock's queue" in w and "an apply with the lock refuses it" in w for w in plan.warnings
+    )
+    assert not any("apply lock" in w for w in make_plan(load(2, 1), MemoryBackend(), locked=False).warnings)
+
+
+def test_a_refusal_that_needs_the_server_names_the_file_and_line_of_its_object() -> None:
+    policy = "{name: p, pattern: x, apply_to: streams, definition: {expires: 1}}"
+    text = f"vhosts:\n  - name: v\n    policies:\n      - {policy}\n"
+    desired = load_topology_text(text, "topology.yaml")
+    (refusal,) = make_plan(desired, MemoryBackend(version="3.10.8")).refusals
+    assert refusal.startswith("topology.yaml:4: policy 'p' in vhost 'v': RabbitMQ 3.10.8 refuses apply-to"), refusal
+    # A vhost's refusal names the vhost's line.
+    (full,) = make_plan(load(1, 1), MemoryBackend(), locked=True).refusals
+    assert full.startswith("<topology>:1: vhost 'v': max-queues 1"), full

@@ -285,18 +285,21 @@ def _check_queue_limits(plan: Plan, actual: Topology, locked: bool) -> None:
             counts[str(change.key[0])] = counts.get(str(change.key[0]), 0) + step
     for (vhost, _), limit in sorted(limits.items()):
         held = counts.get(vhost, 0)
-        if vhost in gone or limit < 0 or held + int(locked) <= limit:
+        if vhost in gone or limit < 0 or held + 1 <= limit:
             continue
-        if held <= limit:  # only the lock's queue is over
-            plan.refusals.append(
-                f"vhost {vhost!r}: max-queues {limit} leaves no room for the apply lock's queue while the apply "
-                f"runs (the vhost will hold {held} queue(s)); allow one more queue, or pass --no-lock"
-            )
-        else:
+        no_room = (
+            f"vhost {vhost!r}: max-queues {limit} leaves no room for the apply lock's queue while the apply runs "
+            f"(the vhost will hold {held} queue(s)); allow one more queue, or pass --no-lock"
+        )
+        if held > limit:
             plan.refusals.append(
                 f"vhost {vhost!r} would hold {held} queue(s), more than its max-queues {limit}: the server refuses "
                 "every queue past the limit"
             )
+        elif locked:
+            plan.refusals.append(no_room)
+        else:  # a plan (or an apply with --no-lock): what an apply with the lock would refuse
+            plan.warnings.append(f"{no_room} (an apply with the lock refuses it)")
 
 
 def make_plan(
@@ -332,4 +335,24 @@ def make_plan(
             reason = backend.unsupported(obj, action) if obj is not None else None  # type: ignore[arg-type]
             if reason:
                 plan.refusals.append(f"the {backend.name} backend cannot {action} {change.subject}: {reason}")
+    _place_refusals(plan)
     return plan
+
+
+def _place_refusals(plan: Plan) -> None:
+    """Start each refusal that opens with an object of the file (``queue 'q' in vhost 'v': ...``) with that
+    object's file and line, as validation's problems start: the refusals that need the server (its version,
+    plugins, limits) are read at 3 a.m. without the warnings above them."""
+    if not plan.refusals:
+        return
+    origins: dict[str, str] = {}
+    for change in plan.changes:
+        origin = getattr(change.desired, "origin", None)
+        if origin is not None:
+            origins.setdefault(change.subject, str(origin))
+    placed = []
+    for refusal in plan.refusals:
+        # The longest subject that opens it: a name may hold ": " itself.
+        found = max((s for s in origins if refusal.startswith(f"{s}: ")), key=len, default=None)
+        placed.append(f"{origins[found]}: {refusal}" if found is not None else refusal)
+    plan.refusals[:] = placed
