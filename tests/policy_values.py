@@ -41,6 +41,7 @@ REFUSED: list[tuple[dict[str, Any], tuple[str, ...], str]] = [
 #: Taken by validate; refused by the servers of some versions only, which the plan knows (exit 4 there).
 BY_VERSION: list[tuple[dict[str, Any], tuple[str, ...]]] = [
     ({"delivery-limit": -1}, V3),
+    ({"queue-master-locator": "balanced"}, V3),
     ({"ha-mode": "all"}, ("4.0",)),
     ({"ha-mode": "exactly", "ha-params": 2, "ha-sync-batch-size": 5}, ("4.0",)),
 ]
@@ -53,4 +54,5 @@ ACCEPTED: list[dict[str, Any]] = [
     {"stream-max-segment-size-bytes": 3_000_000_000},
     {"federation-upstream-pattern": "^up-"},
     {"delivery-limit": 0},
+    {"queue-master-locator": "client-local"},
 ]

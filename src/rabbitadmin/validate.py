@@ -791,6 +791,9 @@ class _Validator:
             elif key == "delivery-limit" and value < 0:
                 self.warning("a negative delivery-limit is refused before RabbitMQ 4.0 (4.0 on: no limit)", line,
                              key_field)  # fmt: skip
+            elif key == "queue-master-locator" and value not in MASTER_LOCATORS_3:
+                self.warning(f"{value!r} is refused before RabbitMQ 4.0 (3.x takes {', '.join(MASTER_LOCATORS_3)})",
+                             line, key_field)  # fmt: skip
         together = [key for key in _FEDERATION_KEYS if key in definition]
         if len(together) > 1:
             self.problem(f"{' and '.join(together)} cannot be set together (the federation plugin refuses it)",
@@ -1062,6 +1065,9 @@ _POLICY_CHOICES: dict[str, tuple[Any, ...]] = {
     "ha-promote-on-shutdown": ("always", "when-synced"),
     "ha-promote-on-failure": ("always", "when-synced"),
 }
+#: queue-master-locator's values on 3.x (the queue_master_locator types rabbit_registry holds at v3.10.8); 4.0 takes
+#: the leader locators too (``rabbit_queue_location:queue_leader_locators/0``).
+MASTER_LOCATORS_3 = ("min-masters", "client-local", "random")
 #: Policy keys whose value must be a string (a binary, to the server).
 _POLICY_STRINGS = (
     "alternate-exchange", "dead-letter-exchange", "dead-letter-routing-key", "federation-upstream",

@@ -43,6 +43,7 @@ from rabbitadmin.model import (
 from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.server_versions import parse_version, version_notes
 from rabbitadmin.suggest import did_you_mean
+from rabbitadmin.validate import MASTER_LOCATORS_3
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
 
@@ -146,6 +147,12 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
                 plan.refusals.append(
                     f"{change.subject}: RabbitMQ {plan.server_version} refuses a negative delivery-limit ({limit}; "
                     "4.0 on reads it as no limit)"
+                )
+            locator = policy.definition.get("queue-master-locator")
+            if locator is not None and locator not in MASTER_LOCATORS_3 and version < (4,):
+                plan.refusals.append(
+                    f"{change.subject}: RabbitMQ {plan.server_version} refuses queue-master-locator {locator!r} "
+                    f"(it takes {', '.join(MASTER_LOCATORS_3)})"
                 )
         if not any(POLICY_KEYS[key].caps for key in policy.definition if key in POLICY_KEYS):
             continue
