@@ -435,7 +435,17 @@ def _user(raw: LocatedDict, version: Any, version_line: int, problem: ReportProb
         else:
             problem('has no "tags": the server\'s import refuses such a user (tags_not_present); give "tags": ""'
                     " for none", raw.line, source)  # fmt: skip
+    for key in _NOT_NULL_USER_FIELDS:
+        if key in raw and raw[key] is None:
+            # In a topology an empty field means its default; the server's import fails on these (tag_list_from/1,
+            # the hash's base64 decode, the limits' validation): 400 function_clause or badarg, 3.10.8 and 4.0.5.
+            instead = 'give "" for no tags' if key == "tags" else "leave the field out, or give a value"
+            problem(f"is null, which the server's import refuses; {instead}", raw.line_of(key), f"{source}.{key}")
     if "password_hash" in raw and "hashing_algorithm" not in raw:
         user["hashing_algorithm"] = MD5 if md5_by_version(version) else DEFAULT_ALGORITHM
         user.key_lines["hashing_algorithm"] = version_line if md5_by_version(version) else raw.line
     return user
+
+
+#: A user's fields the server's import cannot read as null (a file without them is another matter: see ``_user``).
+_NOT_NULL_USER_FIELDS = ("tags", "password", "password_hash", "limits")

@@ -294,3 +294,15 @@ def test_tags_go_to_the_management_api_as_lists_kept_whole() -> None:
     assert quirks.user_tags(("a,b", "management")) == ["a,b", "management"]
     assert quirks.vhost_body("d", ("x,y",), None)["tags"] == ["x,y"]
     assert to_definition(User("u", ("a,b",), password_hash="h"))["tags"] == ["a,b"]
+
+
+@pytest.mark.parametrize("field", ["tags", "password", "password_hash", "limits"])
+def test_a_user_field_the_servers_import_cannot_read_as_null_is_refused_at_its_place(field: str) -> None:
+    # In a topology an empty field means its default; the server's import fails on these (the node test:
+    # tests/integration/test_definitions_nulls.py).
+    user = {"name": "u", "tags": "", "password_hash": "", field: None}
+    text = json.dumps({"rabbit_version": "3.10.8", "users": [user]}, indent=1)
+    with pytest.raises(TopologyError) as caught:
+        load_topology_text(text, "defs.json")
+    (problem,) = caught.value.problems
+    assert problem.field == f"users[0].{field}" and "is null, which the server's import refuses" in problem.message
