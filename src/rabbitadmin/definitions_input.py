@@ -228,6 +228,7 @@ def topology_document_from_definitions(
                 continue
             if section == "queues" and "type" in raw and warning is not None:
                 _queue_type_warning(raw, source, warning)
+            _refuse_nulls(raw, NOT_NULL[section], source, problem)
             _attach(owner, vhost_paths[str(vhost_name)], section, _without(raw, ("vhost",)), raw.line, paths, source)
 
     for index, raw in _indexed(document, "policies", problem):
@@ -435,17 +436,27 @@ def _user(raw: LocatedDict, version: Any, version_line: int, problem: ReportProb
         else:
             problem('has no "tags": the server\'s import refuses such a user (tags_not_present); give "tags": ""'
                     " for none", raw.line, source)  # fmt: skip
-    for key in _NOT_NULL_USER_FIELDS:
-        if key in raw and raw[key] is None:
-            # In a topology an empty field means its default; the server's import fails on these (tag_list_from/1,
-            # the hash's base64 decode, the limits' validation): 400 function_clause or badarg, 3.10.8 and 4.0.5.
-            instead = 'give "" for no tags' if key == "tags" else "leave the field out, or give a value"
-            problem(f"is null, which the server's import refuses; {instead}", raw.line_of(key), f"{source}.{key}")
+    _refuse_nulls(raw, NOT_NULL["users"], source, problem)
     if "password_hash" in raw and "hashing_algorithm" not in raw:
         user["hashing_algorithm"] = MD5 if md5_by_version(version) else DEFAULT_ALGORITHM
         user.key_lines["hashing_algorithm"] = version_line if md5_by_version(version) else raw.line
     return user
 
 
-#: A user's fields the server's import cannot read as null (a file without them is another matter: see ``_user``).
-_NOT_NULL_USER_FIELDS = ("tags", "password", "password_hash", "limits")
+#: Fields the server's own import refuses as null (400 function_clause or badarg, or 500; measured on 3.10.8 and
+#: 4.0.5, tests/integration/test_definitions_nulls.py), where a topology reads an empty field as its default.
+#: Left out, most of them get the import's defaults; null it cannot read. (It takes null for an exchange's
+#: auto_delete and internal and a binding's routing_key, and stores it.)
+NOT_NULL: dict[str, tuple[str, ...]] = {
+    "users": ("tags", "password", "password_hash", "limits"),
+    "exchanges": ("type", "durable", "arguments"),
+    "queues": ("durable", "auto_delete", "arguments"),
+    "bindings": ("destination_type", "arguments"),
+}
+
+
+def _refuse_nulls(raw: LocatedDict, fields: tuple[str, ...], source: str, problem: ReportProblem) -> None:
+    for key in fields:
+        if key in raw and raw[key] is None:
+            instead = 'give "" for no tags' if key == "tags" else "give a value"
+            problem(f"is null, which the server's import refuses; {instead}", raw.line_of(key), f"{source}.{key}")
