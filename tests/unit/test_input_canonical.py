@@ -78,7 +78,7 @@ def test_definitions_input_puts_each_object_in_its_own_vhost() -> None:
         "permissions": [],
     }
     for name in reversed(vhosts):  # listed in another order than the vhosts
-        document["exchanges"].append({"name": f"e-{name}", "vhost": name, "type": "fanout"})
+        document["exchanges"].append({"name": f"e-{name}", "vhost": name, "type": "fanout", "durable": True})
         document["queues"].append({"name": f"q-{name}", "vhost": name, "durable": True, "arguments": {}})
         document["bindings"].append(
             {

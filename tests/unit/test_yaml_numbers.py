@@ -52,7 +52,7 @@ def test_every_string_field_takes_the_text_as_written(name: str, anchor: bool) -
 def test_a_definitions_shaped_file_in_yaml_takes_names_as_written(name: str) -> None:
     text = (
         f"vhosts:\n  - name: {name}\nqueues:\n  - {{vhost: {name}, name: {name}, durable: true}}\n"
-        f"exchanges:\n  - {{vhost: {name}, name: x, type: direct}}\n"
+        f"exchanges:\n  - {{vhost: {name}, name: x, type: direct, durable: true}}\n"
         f"bindings:\n  - {{vhost: {name}, source: x, destination: {name}, destination_type: queue,"
         f" routing_key: {name}}}\n"
     )
