@@ -5,6 +5,7 @@ a URI's password never shows in what the command prints."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -240,18 +241,29 @@ def test_a_uri_password_never_shows_in_plan_apply_or_export_output(
     assert "No changes" in rabbitadmin("plan", str(saved)).stdout  # the full export applies back with nothing to do
 
 
-def test_the_running_plugins_are_read_from_the_node_and_an_unknown_component_is_a_warning(
+def running_plugins(backend: Any) -> set[str]:
+    """The node's plugins, once it lists them: over HTTP they come from its management statistics, which lag its
+    boot (``HttpBackend.enabled_plugins``); until then a plan cannot know them and only warns."""
+    deadline = time.monotonic() + 120
+    while (plugins := backend.enabled_plugins()) is None:
+        assert time.monotonic() < deadline, "the node never listed its plugins"
+        time.sleep(1)
+    return set(plugins)
+
+
+def test_the_running_plugins_are_read_from_the_node_and_an_unknown_component_is_refused(
     backend: Backend, vhost: str
 ) -> None:
     # Refusing a component whose plugin is off is proven on MemoryBackend (tests/unit/test_parameters.py): the
     # session node runs both plugins; here each backend reads them from the node, which that refusal relies on.
-    plugins = backend.enabled_plugins()  # type: ignore[attr-defined]
-    assert plugins is not None and {"rabbitmq_shovel", "rabbitmq_federation"} <= plugins
+    plugins = running_plugins(backend)
+    assert {"rabbitmq_shovel", "rabbitmq_federation"} <= plugins
     assert "rabbitmq_stomp" not in plugins
     text = yaml.safe_dump({"vhosts": [{"name": vhost, "parameters": [
         {"component": "my-plugin-component", "name": "m", "value": {"k": 1}}]}]})  # fmt: skip
     plan = make_plan(load_topology_text(text, "t.yaml"), backend)
-    assert any("does not know which plugin registers" in w for w in plan.warnings)
+    # The node runs RabbitMQ's own plugins only, of which none registers it.
+    assert any("no plugin on the server registers component 'my-plugin-component'" in r for r in plan.refusals)
 
 
 def test_a_shovels_queues_keep_the_type_the_file_gives_them(
@@ -285,14 +297,8 @@ def test_a_component_no_plugin_registers_is_refused_before_any_write(
 ) -> None:
     """The session node runs RabbitMQ's own plugins only: no plugin there registers the component, which the
     server would refuse after the vhost was written ("component ... not found", HTTP 400)."""
-    # The node's plugins come from its management statistics, which lag its boot (HttpBackend.enabled_plugins):
-    # until they are there the plan cannot know and only warns.
-    reader = HttpBackend(settings)
-    deadline = time.monotonic() + 120
-    while reader.enabled_plugins() is None:
-        assert time.monotonic() < deadline, "the node never listed its plugins"
-        time.sleep(1)
-    reader.close()
+    with contextlib.closing(HttpBackend(settings)) as reader:
+        running_plugins(reader)
     vhost = f"comp-{secrets.token_hex(3)}"
     path = tmp_path / "c.json"
     path.write_text(json.dumps({
