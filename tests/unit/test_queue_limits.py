@@ -76,3 +76,9 @@ def test_a_refusal_that_needs_the_server_names_the_file_and_line_of_its_object()
     # A vhost's refusal names the vhost's line.
     (full,) = make_plan(load(1, 1), MemoryBackend(), locked=True).refusals
     assert full.startswith("<topology>:1: vhost 'v': max-queues 1"), full
+
+
+def test_a_refusal_of_an_object_whose_name_holds_a_colon_is_placed_too() -> None:
+    text = "vhosts:\n  - name: v\n    exchanges:\n      - {name: 'a: b', type: x-nowhere}\n"
+    (refusal,) = make_plan(load_topology_text(text, "t.yaml"), MemoryBackend()).refusals
+    assert refusal.startswith("t.yaml:4: exchange 'a: b' in vhost 'v': the server has no exchange type"), refusal

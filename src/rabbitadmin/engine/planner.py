@@ -359,7 +359,11 @@ def _place_refusals(plan: Plan) -> None:
             origins.setdefault(change.subject, str(origin))
     placed = []
     for refusal in plan.refusals:
-        # The longest subject that opens it: a name may hold ": " itself.
-        found = max((s for s in origins if refusal.startswith(f"{s}: ")), key=len, default=None)
-        placed.append(f"{origins[found]}: {refusal}" if found is not None else refusal)
+        # The longest subject that opens it (a name may hold ": " itself), looked up at each ": " from the end:
+        # a plan may refuse thousands of objects, each looked up in constant time.
+        found = None
+        end = len(refusal)
+        while found is None and (end := refusal.rfind(": ", 0, end)) > 0:
+            found = origins.get(refusal[:end])
+        placed.append(f"{found}: {refusal}" if found is not None else refusal)
     plan.refusals[:] = placed
