@@ -225,7 +225,8 @@ def test_at_the_prompt_only_the_main_thread_takes_signals(
     (the lock's, which answers heartbeats) would never wake it. So every other thread blocks SIGINT and
     SIGTERM, and the processes it started (the ctl lock's rabbitmqctl) do not: they are stopped by SIGTERM."""
     admin_client.put(api_path("vhosts", vhost), {})  # the lock is taken in an existing vhost
-    path = write(tmp_path / "t.yaml", {"vhosts": [{"name": vhost}], "exchanges": [{"vhost": vhost, "name": "x"}]})
+    exchange = {"vhost": vhost, "name": "x", "type": "direct", "durable": True}  # as the server's import needs it
+    path = write(tmp_path / "t.yaml", {"vhosts": [{"name": vhost}], "exchanges": [exchange]})
     env = {k: v for k, v in {**os.environ, **cli_env}.items() if k != "RABBITADMIN_PASSWORD"}
     child = pexpect.spawn(
         sys.executable,

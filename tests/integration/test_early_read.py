@@ -96,7 +96,9 @@ def test_answers_made_with_other_credentials_are_not_taken(
     result = in_process_plan(["plan", str(path)], {**cli_env, "RABBITADMIN_PASSWORD_FILE": str(wrong)})
     # The plan with the wrong password asks the server itself and is refused, as without the early read.
     assert result.exit_code == 3 and "refused the credentials" in result.output
-    assert takes and True not in takes  # asked for, never found
+    # Never found (and asked for, unless the read stopped at its first refused request before it asked: the
+    # version read, answered in milliseconds since it skips the statistics, often comes back first).
+    assert True not in takes
     assert early_read.untaken() == 0  # dropped when the read ended: nothing left for a later read
     without = rabbitadmin("plan", str(path), env={"RABBITADMIN_PASSWORD_FILE": str(wrong), **EARLY_OFF})
     assert without.returncode == 3 and "refused the credentials" in without.stderr
