@@ -236,6 +236,18 @@ def test_an_interrupt_while_the_program_loads_is_an_interrupt_not_a_traceback(
     assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n"
 
 
+def run_script(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -c script args...`` with no terminal, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
 #: As above, but the interrupt lands where the interpreter does not let its KeyboardInterrupt through: a
 #: finaliser, whose exception it drops and prints as "Exception ignored in" (as it does in the import
 #: system's module-lock weakref callback), or a descriptor's __set_name__, whose exception 3.11 wraps in a
@@ -286,14 +298,7 @@ main()
 def test_an_interrupt_whose_exception_was_dropped_while_loading_still_ends_the_command(
     files: dict[str, Path], signame: str, where: str
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", INTERRUPT_DROPPED_WHILE_LOADING, signame, str(files["valid"]), where],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    result = run_script(INTERRUPT_DROPPED_WHILE_LOADING, signame, str(files["valid"]), where)
     assert result.returncode == ExitCode.INTERRUPTED, (result.stdout, result.stderr)
     assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM) while starting: nothing was done\n"
     assert result.stdout == ""  # validate did not run
@@ -334,14 +339,7 @@ main()
 def test_an_interrupt_whose_exception_was_dropped_in_a_command_ends_it_there(
     files: dict[str, Path], signame: str, where: str, output: str
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", INTERRUPT_DROPPED_IN_A_COMMAND, signame, str(files["valid"]), where, "-o", output],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    result = run_script(INTERRUPT_DROPPED_IN_A_COMMAND, signame, str(files["valid"]), where, "-o", output)
     assert result.returncode == ExitCode.INTERRUPTED, (result.stdout, result.stderr)
     assert result.stderr == "error: interrupted (Ctrl-C or SIGTERM)\n"
     assert "went on" not in result.stdout and "valid" not in result.stdout.replace('"error"', "")
