@@ -159,6 +159,9 @@ NON_NEGATIVE = Value("integer", minimum=0)
 POSITIVE = Value("integer", minimum=1)
 OVERFLOW_MODES = ("drop-head", "reject-publish", "reject-publish-dlx")
 LEADER_LOCATORS_3 = ("client-local", "balanced", "random", "least-leaders")
+#: queue-master-locator's values on 3.x (the queue_master_locator types rabbit_registry holds at v3.10.8): an
+#: argument's and a policy's; 4.0 takes the leader locators too (``rabbit_queue_location:queue_leader_locators/0``).
+MASTER_LOCATORS_3 = ("min-masters", "client-local", "random")
 
 RULES: tuple[ArgumentRule, ...] = (
     # -- queues ---------------------------------------------------------------------------------------------
@@ -209,7 +212,7 @@ RULES: tuple[ArgumentRule, ...] = (
     _queue(
         "x-queue-master-locator",
         CLASSIC,
-        Value("string", choices=("min-masters", "client-local", "random")),
+        Value("string", choices=MASTER_LOCATORS_3),
         versions=V3,
         source="deps/rabbit/src/rabbit_queue_location_validator.erl (the declare crashes on other values)",
     ),

@@ -19,6 +19,7 @@ from typing import Any
 from rabbitadmin import passwords
 from rabbitadmin.argument_rules import (
     LEADER_LOCATORS_3,
+    MASTER_LOCATORS_3,
     MAX_STREAM_SEGMENT_BYTES,
     Target,
     check_arguments,
@@ -1059,15 +1060,12 @@ _POLICY_CHOICES: dict[str, tuple[Any, ...]] = {
     "queue-version": (1, 2),
     "overflow": ("drop-head", "reject-publish", "reject-publish-dlx"),
     "queue-leader-locator": LEADER_LOCATORS_3,
-    "queue-master-locator": ("min-masters", *LEADER_LOCATORS_3),
+    "queue-master-locator": tuple(dict.fromkeys((*MASTER_LOCATORS_3, *LEADER_LOCATORS_3))),  # either version's
     "ha-mode": ("all", "exactly", "nodes"),
     "ha-sync-mode": ("manual", "automatic"),
     "ha-promote-on-shutdown": ("always", "when-synced"),
     "ha-promote-on-failure": ("always", "when-synced"),
 }
-#: queue-master-locator's values on 3.x (the queue_master_locator types rabbit_registry holds at v3.10.8); 4.0 takes
-#: the leader locators too (``rabbit_queue_location:queue_leader_locators/0``).
-MASTER_LOCATORS_3 = ("min-masters", "client-local", "random")
 #: Policy keys whose value must be a string (a binary, to the server).
 _POLICY_STRINGS = (
     "alternate-exchange", "dead-letter-exchange", "dead-letter-routing-key", "federation-upstream",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rabbitadmin.argument_rules import ArgumentFinding, check_arguments
+from rabbitadmin.argument_rules import MASTER_LOCATORS_3, ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
 from rabbitadmin.engine.apply import ApplyResult, Progress, check_safety, execute_plan
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE
@@ -43,7 +43,6 @@ from rabbitadmin.model import (
 from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.server_versions import parse_version, version_notes
 from rabbitadmin.suggest import did_you_mean
-from rabbitadmin.validate import MASTER_LOCATORS_3
 
 __all__ = ["ApplyResult", "PartialApply", "Progress", "check_safety", "execute_plan", "make_plan"]
 
