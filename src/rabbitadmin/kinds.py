@@ -453,6 +453,10 @@ def is_reserved_queue_name(name: str) -> bool:
     return name.startswith("amq.")
 
 
+#: The kinds of which ``is_server_owned`` can say yes (a loop over a kind's objects may skip asking it).
+SERVER_OWNED_KINDS = frozenset({"exchange", "queue", "binding", "global_parameter"})
+
+
 def is_server_owned(obj: TopologyObject, actual: Topology | None = None) -> bool:
     """Objects the server creates and manages itself: never planned, never pruned, never exported.
 

@@ -94,8 +94,11 @@ def same_value(a: Any, b: Any) -> bool:
     they are), at any depth; a tuple equals a list of the same items. The server keeps each as given
     (a parameter's value, an argument's AMQP type: ``bool``, ``long``, ``double``)."""
     kind = type(a)
-    if kind is type(b) and kind in _SCALARS:  # the common case of a plan (a name, a flag), decided at once
-        return bool(a == b)
+    if kind is type(b):
+        if kind in _SCALARS:  # the common case of a plan (a name, a flag), decided at once
+            return bool(a == b)
+        if kind is dict:  # arguments, definitions: most often two empty ones
+            return a.keys() == b.keys() and all(same_value(item, b[key]) for key, item in a.items())
     family = _family(a)
     if family is not _family(b):
         return False

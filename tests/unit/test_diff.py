@@ -335,6 +335,8 @@ class _Count(int):
         ("q", "q", True), ("q", "r", False), (3, 3, True), (3, 4, False), (True, True, True), (True, False, False),
         (1.5, 1.5, True), (None, None, True), (float("nan"), float("nan"), False),
         (_Text("q"), "q", True), (_Count(1), True, False), ({}, {}, True), ([], [], True),
+        # Two plain dicts (the dict shortcut): keys, then each value by these same rules.
+        ({"a": 1}, {"a": True}, False), ({"a": 1}, {"b": 1}, False), ({"a": 1.0}, {"a": 1.0}, True),
     ],
 )  # fmt: skip
 def test_same_value_tells_json_types_apart(a: object, b: object, same: bool) -> None:

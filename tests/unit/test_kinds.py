@@ -14,6 +14,7 @@ from rabbitadmin.kinds import (
     BUILTIN_EXCHANGES,
     KINDS,
     SERVER_EXCHANGE_TYPES,
+    SERVER_OWNED_KINDS,
     OnChange,
     api_segments,
     is_server_owned,
@@ -112,6 +113,21 @@ def test_export_keeps_a_binding_to_an_exchange_named_like_an_exclusive_queue() -
 def test_is_server_owned(obj: TopologyObject, owned: bool) -> None:
     actual = topo(Queue(V, "reply", exclusive=True), Exchange(V, "reply"), Queue(V, "other"))
     assert is_server_owned(obj, actual) is owned
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_server_owned_kinds_are_exactly_the_kinds_is_server_owned_can_own(kind: str) -> None:
+    """The diff asks ``is_server_owned`` only of ``SERVER_OWNED_KINDS``: any other kind's object must never be
+    the server's, whatever its names (every string field made a server-owned-looking name, or empty)."""
+    sample = SAMPLES[kind]
+    actual = topo(Queue(V, "amq.gen-1", exclusive=True), Queue(V, "", exclusive=True))
+    text_fields = [f.name for f in dataclasses.fields(sample) if isinstance(getattr(sample, f.name), str)]
+    owned_any = False
+    for name in ("", "amq.gen-1", "amq.topic", "internal_cluster_id", "cluster_tags"):
+        variant = dataclasses.replace(sample, **dict.fromkeys(text_fields, name))
+        owned_any |= is_server_owned(variant, actual)
+        owned_any |= is_server_owned(dataclasses.replace(sample, **{text_fields[-1]: name}), actual)
+    assert owned_any is (kind in SERVER_OWNED_KINDS)
 
 
 # -- the table itself -----------------------------------------------------------------------------------
