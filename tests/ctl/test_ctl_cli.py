@@ -86,3 +86,29 @@ def test_ctl_transport_opens_no_http_connection(bare_node: SandboxInfo) -> None:
     assert listed.returncode == 0, listed.stderr
     assert "hello" in [q["name"] for q in json.loads(listed.stdout)]
     assert run(bare_node, "vhosts", "delete", vhost, "--yes", extra_env=nowhere).returncode == 0
+
+
+def test_the_ctl_lock_at_a_vhost_queue_limit(bare_node: SandboxInfo, rabbitmq_version: str, tmp_path: Path) -> None:
+    """The ctl lock declares its queue on the node with ``rabbit_amqqueue:declare``: 4.0 refuses it at the vhost's
+    max-queues, and the refusal reads as over AMQP (the server's words and the way out, not an Erlang term cut
+    at its first line); 3.10 checks that limit in ``rabbit_channel`` only, so its lock queue is declared past it,
+    and the plan (which counts the lock queue, whatever the backend) then refuses the apply before any write, as
+    it does over HTTP. --no-lock applies either way."""
+    vhost = f"full-{secrets.token_hex(3)}"
+    topology = tmp_path / "full.yaml"
+    topology.write_text(f"vhosts:\n  - name: {vhost}\n    limits: {{max-queues: 0}}\n")
+    try:
+        assert run(bare_node, "apply", str(topology), "--yes", "--no-lock").returncode == 0
+        locked = run(bare_node, "apply", str(topology), "--yes")
+        if rabbitmq_version == "3.10":
+            assert locked.returncode == 4, locked.stderr
+            assert "leaves no room for the apply lock's queue" in locked.stderr and "--no-lock" in locked.stderr
+        else:
+            assert locked.returncode == 3, locked.stderr
+            assert f"cannot take the apply lock of vhost '{vhost}': cannot declare queue" in locked.stderr
+            assert f"queue limit in vhost '{vhost}' (0) is reached" in locked.stderr
+            assert "allow one more queue, or pass --no-lock" in locked.stderr and "{error" not in locked.stderr
+        assert run(bare_node, "apply", str(topology), "--yes", "--no-lock").returncode == 0
+    finally:
+        topology.write_text(f"vhosts:\n  - {{name: {vhost}, state: absent}}\n")
+        run(bare_node, "apply", str(topology), "--yes", "--no-lock")

@@ -143,6 +143,15 @@ class _AmqpHeld:
         self.thread.join(10)
 
 
+def queue_limit_refusal(vhost: str, server_words: str) -> LockUnavailable:
+    """The error for a lock queue the server refused because ``vhost`` is at its max-queues (over AMQP: 406
+    PRECONDITION_FAILED; on the node, 4.0: ``{error, queue_limit_exceeded, ...}``), in the server's words."""
+    return LockUnavailable(
+        f"cannot take the apply lock of vhost {vhost!r}: {server_words} (the lock is one exclusive queue while "
+        "the apply runs); allow one more queue, or pass --no-lock"
+    )
+
+
 def _broker_words(exc: Exception) -> str:
     """The broker's reason in a pika connection refusal (its args end with the reply text)."""
     texts = [str(arg) for arg in exc.args if isinstance(arg, str)]
@@ -175,10 +184,7 @@ class AmqpTransport:
                     "or pass --no-lock"
                 ) from None
             if "queue limit" in str(exc.reply_text):  # the vhost's max-queues is reached: the lock is one more queue
-                raise LockUnavailable(
-                    f"cannot take the apply lock of vhost {vhost!r}: {exc.reply_text} (the lock is one exclusive "
-                    "queue while the apply runs); allow one more queue, or pass --no-lock"
-                ) from None
+                raise queue_limit_refusal(vhost, str(exc.reply_text)) from None
             raise LockUnavailable(f"cannot take the apply lock of vhost {vhost!r}: {exc.reply_text}") from None
         except pika.exceptions.ConnectionClosedByBroker as exc:
             _close_quietly(connection)

@@ -229,6 +229,9 @@ _PRINT_WITH_DOCUMENT = """try rabbit_json:encode({value}) of
 # The apply lock (see ``apply_lock``): the exclusive lock queue, owned by this eval's process on the node.
 # It prints "locked" and then waits until the rabbitmqctl VM that asked goes away (its group leader lives
 # there: a monitor on it fires when that VM exits or is killed), then returns, which deletes the queue.
+# Anything else is one line: "limit <the server's words>" where 4.0's declare refuses a vhost at its
+# max-queues (``rabbit_queue_type:check_queue_limits/1``; 3.10 checks that limit in ``rabbit_channel``
+# only, so there the lock is declared past it), or "error <term>".
 _APPLY_LOCK = """VHost = maps:get(<<"vhost">>, Specs),
     case rabbit_vhost:exists(VHost) of
       false -> io:format("missing~n"), missing;
@@ -243,7 +246,9 @@ _APPLY_LOCK = """VHost = maps:get(<<"vhost">>, Specs),
             receive {{'DOWN', Ref, process, _, _}} -> released end;
           {{existing, _}} -> io:format("busy~n"), busy;
           {{owner_died, _}} -> io:format("busy~n"), busy;
-          Other -> io:format("error ~p~n", [Other]), error
+          {{error, queue_limit_exceeded, Fmt, FmtArgs}} ->
+            io:format("limit ~ts~n", [io_lib:format(Fmt, FmtArgs)]), limit;
+          Other -> io:format("error ~0p~n", [Other]), error
         end
     end"""
 

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
-from rabbitadmin.engine.apply_lock import Held
+from rabbitadmin.engine.apply_lock import Held, queue_limit_refusal
 from rabbitadmin.errors import LockUnavailable, LockVhostMissing
 from rabbitadmin.threads import helper_thread, signals_for_a_child
 
@@ -137,6 +137,8 @@ def hold_eval(ctl: Rabbitmqctl, expression: str, vhost: str) -> Held | None:
         return None
     if line == "missing":
         raise LockVhostMissing(vhost)
+    if line.startswith("limit "):
+        raise queue_limit_refusal(vhost, line.removeprefix("limit "))
     detail = " ".join((line + " " + stderr).split())[:300] or "no answer"
     raise LockUnavailable(
         f"rabbitmqctl could not take the apply lock of vhost {vhost!r}: {detail}; pass --no-lock to apply without it"
