@@ -11,17 +11,15 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from types import MappingProxyType
 
 import typer
 import yaml
 
 from rabbitadmin import __version__, fleet, interrupts, sandbox_cluster_cli
-from rabbitadmin.admin import register as register_admin
-from rabbitadmin.admin import register_daily
-from rabbitadmin.audit.cli import register as register_audit
 from rabbitadmin.backends.amqp_eligibility import CreateWith
 from rabbitadmin.backends.factory import DEFAULT_TRANSPORT, TRANSPORTS, lock_transport
-from rabbitadmin.cli_entry import InterruptReportingGroup, wants_json
+from rabbitadmin.cli_entry import LazyCommandsGroup, wants_json
 from rabbitadmin.cli_entry import run as run_command
 from rabbitadmin.cli_support import (
     LOCK_TIMEOUT_OPTION,
@@ -48,18 +46,78 @@ from rabbitadmin.gc_pause import collector_paused
 from rabbitadmin.loader import load_topology
 from rabbitadmin.progress import ApplyProgress, activity
 from rabbitadmin.render import make_console, render_plan, render_result
-from rabbitadmin.routing.cli import register as register_routing
 from rabbitadmin.sandbox import Sandbox, write_private
 from rabbitadmin.sandbox_cluster import MAX_NODES, SandboxCluster, open_sandbox
-from rabbitadmin.schema_cmd import schema as schema_command
 from rabbitadmin.suggest import no_such
 from rabbitadmin.targets_cli import register as register_targets
 from rabbitadmin.targets_cli import state_for, with_target
-from rabbitadmin.tutorials.cli import tutorial_app
 from rabbitadmin.uri_secrets import MASK
 
+
+# -- command groups built in their own packages, loaded when one of their commands runs ----------------------
+def _admin(app: typer.Typer) -> None:
+    from rabbitadmin.admin import register
+
+    register(app)
+
+
+def _daily(app: typer.Typer) -> None:
+    from rabbitadmin.admin import register_daily
+
+    register_daily(app)  # overview, health-check, passwords, plugins, policies, feature-flags, definitions
+
+
+def _audit(app: typer.Typer) -> None:
+    from rabbitadmin.audit.cli import register
+
+    register(app)
+
+
+def _routing(app: typer.Typer) -> None:
+    from rabbitadmin.routing.cli import register
+
+    register(app)
+
+
+def _schema(app: typer.Typer) -> None:
+    from rabbitadmin.schema_cmd import schema
+
+    app.command("schema")(schema)
+
+
+def _tutorial(app: typer.Typer) -> None:
+    from rabbitadmin.tutorials.cli import tutorial_app
+
+    app.add_typer(tutorial_app, name="tutorial")
+
+
+_ADMIN = ("users", "vhosts", "permissions", "queues", "exchanges", "bindings", "connections", "channels", "consumers")
+_DAILY = ("overview", "health-check", "passwords", "plugins", "policies", "feature-flags", "definitions")
+
+
+class RootGroup(LazyCommandsGroup):
+    """The ``rabbitadmin`` group: an interrupt typer would end silently is one line and exit 130
+    (``InterruptReportingGroup``); the commands a plan or an apply never runs are loaded on first use."""
+
+    order = (
+        *("validate", "plan", "apply", "export", "overview", "health-check", "audit", "access", "route", "verify"),
+        *("graph", "report", "schema", "sandbox", *_ADMIN, "passwords", "plugins", "policies", "feature-flags"),
+        *("definitions", "targets", "tutorial"),
+    )
+    lazy = MappingProxyType(
+        {
+            **dict.fromkeys(_ADMIN, _admin),
+            **dict.fromkeys(_DAILY, _daily),
+            **dict.fromkeys(("audit", "access"), _audit),
+            **dict.fromkeys(("route", "verify", "graph", "report"), _routing),
+            "schema": _schema,
+            "tutorial": _tutorial,
+        }
+    )
+
+
 app = typer.Typer(
-    cls=InterruptReportingGroup,  # an interrupt typer would end silently: one line and exit 130
+    cls=RootGroup,
     name="rabbitadmin",
     help="Provision and administer RabbitMQ declaratively: validate, plan, apply, export.",
     no_args_is_help=True,
@@ -515,15 +573,9 @@ def _dir_arg(directory: Path | None) -> str:
     return f" --dir {directory}" if directory else ""
 
 
-# -- command groups built in their own packages ----------------------------------------------------------
-register_admin(app)
-register_daily(app)  # overview, health-check, passwords, plugins, policies, feature-flags, definitions
-register_audit(app)
-register_routing(app)
+# -- command groups built in their own packages (the lazy ones: RootGroup) ---------------------------------
 sandbox_cluster_cli.register(sandbox_app, DIR_OPTION)
 register_targets(app)
-app.command("schema")(schema_command)
-app.add_typer(tutorial_app, name="tutorial")
 
 
 #: Set by ``main``: the process ends when the command returns (``os._exit``), so a command may leave what it
