@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -83,3 +84,49 @@ def test_a_lazy_command_runs_through_the_cli() -> None:
     result = CliRunner().invoke(app, ["schema"])
     assert result.exit_code == 0, result.output
     assert '"title": "rabbitadmin topology"' in result.output
+
+
+_TREES = """
+import json, sys, typer, typer.main
+from rabbitadmin.cli import RootGroup, app
+
+def tree(group, names, prefix=()):
+    paths = []
+    for name in names:
+        command = group.get_command(None, name)
+        paths.append(" ".join((*prefix, name)))
+        if hasattr(command, "commands"):
+            paths += tree(command, command.list_commands(None), (*prefix, name))
+    return paths
+
+registrars = list(dict.fromkeys(RootGroup.lazy.values()))
+chosen = registrars[int(sys.argv[1])]
+names = [name for name, registrar in RootGroup.lazy.items() if registrar is chosen]
+# In a fresh process, this registrar's commands alone, as a command line loads them; then all registrars at once.
+alone = tree(typer.main.get_command(app), names)
+eager = typer.Typer()
+for registrar in registrars:
+    registrar(eager)
+print(json.dumps({"alone": alone, "together": tree(typer.main.get_group(eager), names)}))
+"""
+
+
+@pytest.mark.parametrize("index", range(len(dict.fromkeys(RootGroup.lazy.values()))))
+def test_each_module_alone_makes_the_commands_all_of_them_make_together(index: int) -> None:
+    """Every command path of one lazily loaded module, down to the subcommands, is the same when it loads first
+    and alone in a fresh process (as ``rabbitadmin connections close`` loads it) as when every module registers
+    at once: a module that adds to another one's group on import (as ``connections close`` did) loses commands
+    only in the first case."""
+    run = subprocess.run(
+        [sys.executable, "-c", _TREES, str(index)], capture_output=True, text=True, check=True, timeout=60
+    )
+    trees = json.loads(run.stdout)
+    assert trees["alone"] == trees["together"] and trees["alone"]
+
+
+def test_the_modules_commands_cover_the_known_subcommands() -> None:
+    root = fresh_root()
+    for path in ("connections close", "users list", "tutorial provision", "policies list", "definitions import"):
+        group, name = path.split()
+        command = root.get_command(None, group)  # type: ignore[arg-type]
+        assert command is not None and command.get_command(None, name) is not None, path

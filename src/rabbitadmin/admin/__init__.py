@@ -3,7 +3,7 @@
 ``register(app)`` adds the groups ``users``, ``vhosts``, ``permissions``, ``queues``, ``exchanges``,
 ``bindings``, ``connections``, ``channels`` and ``consumers`` to the main command; ``register_daily(app)``
 adds ``overview``, ``health-check``, ``passwords``, ``plugins``, ``policies``, ``feature-flags`` and
-``definitions`` (and ``connections close``).
+``definitions``. The two load separately (``cli.RootGroup``): each adds only the groups it names.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add every administration group to ``app``."""
-    from rabbitadmin.admin import listings, permissions, queues, users, vhosts
+    from rabbitadmin.admin import connections, listings, permissions, queues, users, vhosts
+
+    del connections  # importing it adds `close` to the connections group, which must hold it when added here
 
     app.add_typer(users.app, name="users")
     app.add_typer(vhosts.app, name="vhosts")
@@ -28,9 +30,7 @@ def register(app: typer.Typer) -> None:
 
 def register_daily(app: typer.Typer) -> None:
     """Add the everyday commands (issue 16.11) to ``app``."""
-    from rabbitadmin.admin import connections, definitions_cmd, health, passwords_cmd, plugins, policies
-
-    del connections  # importing it adds `close` to the connections group
+    from rabbitadmin.admin import definitions_cmd, health, passwords_cmd, plugins, policies
     app.command("overview")(health.overview)
     app.command("health-check")(health.health_check)
     app.add_typer(passwords_cmd.app, name="passwords")
