@@ -428,3 +428,23 @@ def test_an_interrupt_while_the_command_tree_is_built_is_one_line_and_130(
         cli._ONE_COMMAND_PER_PROCESS.clear()  # set by main: this process runs more than one command
     assert exits == [ExitCode.INTERRUPTED]
     assert capsys.readouterr().err == "error: interrupted (Ctrl-C or SIGTERM)\n"
+
+
+def test_the_command_starts_with_the_collector_on_and_the_loaded_program_frozen() -> None:
+    """``launcher.main`` loads with the collector off (no pass over the modules as they are made) and hands the
+    command a collector that is on, with what loading made frozen: no later pass walks it either."""
+    script = (
+        "import gc, os, sys\n"
+        "import rabbitadmin.cli as cli\n"
+        "def command():\n"
+        "    print(gc.isenabled(), gc.get_freeze_count())\n"
+        "    sys.stdout.flush()\n"
+        "    os._exit(0)\n"
+        "cli.main = command\n"
+        "gc.unfreeze()\n"
+        "from rabbitadmin.launcher import main\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    enabled, frozen = result.stdout.split()
+    assert enabled == "True" and int(frozen) > 20_000  # the objects the collector tracks after loading: ~39,000
