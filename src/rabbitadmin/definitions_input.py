@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rabbitadmin.kinds import SERVER_OWNED_GLOBAL_PARAMETERS
-from rabbitadmin.located import LocatedDict, LocatedList
+from rabbitadmin.located import LocatedDict, LocatedList, WrittenFloat, WrittenInt
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, MD5
 
 DEFINITIONS_MARKERS = ("rabbit_version", "rabbitmq_version", "product_version", "queues", "exchanges", "bindings")
@@ -118,7 +118,8 @@ def _renamed(source: LocatedDict, dropped: tuple[str, ...] = ("vhost",)) -> Loca
 
 
 def _mapping(value: Any, line: int) -> Any:
-    """A JSON object 3.10's export prints as a list of pairs (``limits``, operator policy definitions)."""
+    """A JSON object printed as a list of pairs (3.10's ``vhosts[].limits``, which the import ignores; a plugin
+    parameter's value). Where the import itself reads the object, a list is refused instead (``OBJECT_ONLY``)."""
     if isinstance(value, list) and value and all(isinstance(p, list) and len(p) == 2 for p in value):
         result = LocatedDict()
         result.line = line
@@ -195,11 +196,16 @@ def topology_document_from_definitions(
     for key in document:
         if key not in known and key not in DEFINITIONS_MARKERS:
             problem(f"unknown definitions section {key!r}", document.line_of(key), str(key))
+    for section in LIST_SECTIONS:
+        if section in document and document[section] is None:
+            problem("is null: the server's import fails on it (HTTP 500, after writing the sections it reads first); "
+                    "give [] for none", document.line_of(section), section)  # fmt: skip
 
     vhosts: dict[str, LocatedDict] = {}
     vhost_paths: dict[str, str] = {}
     for index, raw in _indexed(document, "vhosts", problem):
         source = f"vhosts[{index}]"
+        _check(raw, "vhosts", source, problem)
         vhost = _without(raw, ("limits", "metadata", "default_queue_type"))
         if raw.get("limits"):  # 4.x exports (3.10.8: as a list of pairs)
             vhost["limits"] = _mapping(raw["limits"], raw.line_of("limits"))
@@ -212,6 +218,7 @@ def topology_document_from_definitions(
         paths.add(target, source)
         if name != into_vhost:  # the vhost a per-vhost export goes into keeps its own metadata
             _vhost_metadata(raw, vhost, paths, target, source, warning)
+            _tags_warning(raw, "vhosts", source, warning)
         vhosts[name] = vhost
         vhost_paths[name] = target
 
@@ -228,10 +235,7 @@ def topology_document_from_definitions(
                 continue
             if section == "queues" and "type" in raw and warning is not None:
                 _queue_type_warning(raw, source, warning)
-            _refuse_nulls(raw, NOT_NULL[section], source, problem)
-            for key in REQUIRED[section]:
-                if key not in raw:
-                    problem("is required: the server's import refuses an entry without it", raw.line, f"{source}.{key}")
+            _check(raw, section, source, problem, warning)
             if section == "queues" and warning is not None:
                 missing = [key for key in ("durable", "auto_delete") if key not in raw]
                 if missing:
@@ -245,6 +249,7 @@ def topology_document_from_definitions(
         if owner is None:
             problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
             continue
+        _check(raw, "policies", source, problem)
         owner_path = vhost_paths[str(raw.get("vhost"))]
         paths.add(f"{owner_path}.policies[{len(owner.get('policies', ()))}].apply_to", f"{source}.apply-to")
         _attach(owner, owner_path, "policies", _renamed(raw), raw.line, paths, source)
@@ -257,10 +262,20 @@ def topology_document_from_definitions(
         if field is None:
             _runtime_parameter(raw, owner, vhost_paths.get(str(raw.get("vhost"))), paths, source, problem)
             continue
-        value = _mapping(raw.get("value"), raw.line_of("value"))
+        value = raw.get("value")
         if owner is None:
             problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
             continue
+        if component in FIXED_NAMES and raw.get("name") != FIXED_NAMES[component]:
+            problem(f"a {component} parameter named {raw.get('name')!r}: the server's import stores it (where it "
+                    f"limits nothing) and then fails (HTTP 500); name it {FIXED_NAMES[component]!r}",
+                    raw.line_of("name"), f"{source}.name")  # fmt: skip
+            continue
+        if not _check(raw, component, source, problem):
+            continue
+        if component == "vhost-limits" and value == []:  # the import stores it as no limits
+            value = LocatedDict()
+            value.line = raw.line_of("value")
         if not isinstance(value, LocatedDict):
             problem("expected a mapping", raw.line_of("value"), f"{source}.value")
             continue
@@ -274,8 +289,6 @@ def topology_document_from_definitions(
         policy = _renamed(value, ())
         policy["name"] = raw.get("name")
         policy.key_lines["name"] = raw.line_of("name")
-        if "definition" in policy:
-            policy["definition"] = _mapping(policy["definition"], policy.line_of("definition"))
         target = f"{owner_path}.operator_policies[{len(owner.get('operator_policies', ()))}]"
         paths.add(f"{target}.name", f"{source}.name")
         paths.add(f"{target}.apply_to", f"{source}.value.apply-to")
@@ -296,7 +309,7 @@ def topology_document_from_definitions(
     users: list[LocatedDict] = []
     for index, raw in _indexed(document, "users", problem):
         paths.add(f"users[{len(users)}]", f"users[{index}]")
-        users.append(_user(raw, version, version_line, problem, f"users[{index}]"))
+        users.append(_user(raw, version, version_line, problem, f"users[{index}]", warning))
     result["users"] = _list(users, document.line_of("users"))
     result.key_lines["users"] = document.line_of("users")
     for section in ("permissions", "topic_permissions"):
@@ -304,12 +317,16 @@ def topology_document_from_definitions(
             result[section] = document[section]
             result.key_lines[section] = document.line_of(section)
     if "global_parameters" in document:
-        # The node's own (internal_cluster_id, cluster_tags) are in every export: never managed, left out.
+        # The node's own (internal_cluster_id, cluster_tags) are in every export: never managed, left out (said).
         kept: list[LocatedDict] = []
         for index, raw in _indexed(document, "global_parameters", problem):
             if raw.get("name") not in SERVER_OWNED_GLOBAL_PARAMETERS:
                 paths.add(f"global_parameters[{len(kept)}]", f"global_parameters[{index}]")
                 kept.append(raw)
+            elif warning is not None:  # the import would overwrite the node's own (3.10.8 and 4.0.5, measured)
+                warning(f"not applied: the node writes {raw.get('name')} itself; the server's own import would "
+                        "replace the node's value with this file's", raw.line,
+                        f"global_parameters[{index}]")  # fmt: skip
         result["global_parameters"] = _list(kept, document.line_of("global_parameters"))
         result.key_lines["global_parameters"] = document.line_of("global_parameters")
     return result
@@ -419,22 +436,26 @@ def _vhost_metadata(
         if key not in vhost:  # the import's own defaults: an entry without them clears them on the server
             vhost[key] = empty
             vhost.key_lines[key] = raw.line
+    if vhost["tags"] is None:  # the import reads null tags as none (3.10.8 and 4.0.5, measured): cleared too
+        vhost["tags"] = _list([], vhost.line_of("tags"))
     if vhost.get("default_queue_type") == "undefined":  # what 3.10 exports for a vhost without one
         del vhost["default_queue_type"]
 
 
-def _user(raw: LocatedDict, version: Any, version_line: int, problem: ReportProblem, source: str) -> LocatedDict:
+def _user(
+    raw: LocatedDict, version: Any, version_line: int, problem: ReportProblem, source: str,
+    warning: ReportProblem | None = None,
+) -> LocatedDict:
     """A user entry as the server's import reads it (``rabbit_auth_backend_internal:put_user/3``).
 
-    ``limits`` as a mapping (3.10.8 may export a list of pairs); ``administrator`` (2.x exports) for tags
+    ``limits`` as a mapping only (the import refuses a list, even ``[]``); ``administrator`` (2.x exports) for tags
     when ``tags`` is missing; no tags at all is refused, as the server refuses it (``tags_not_present``);
     a hash without ``hashing_algorithm`` is read by the file's ``rabbit_version`` (MD5 before 3.6).
     A plain-text ``password`` is passed on for the validator to take, warn about and hash locally.
     """
     user = _without(raw, ("limits", "administrator"))
-    limits = _mapping(raw.get("limits"), raw.line_of("limits"))
-    if limits not in ([], None):
-        user["limits"] = limits
+    if raw.get("limits") is not None and not isinstance(raw["limits"], list):  # a list: OBJECT_ONLY's problem
+        user["limits"] = raw["limits"]
         user.key_lines["limits"] = raw.line_of("limits")
     if "tags" not in raw:
         if "administrator" in raw:
@@ -444,36 +465,191 @@ def _user(raw: LocatedDict, version: Any, version_line: int, problem: ReportProb
         else:
             problem('has no "tags": the server\'s import refuses such a user (tags_not_present); give "tags": ""'
                     " for none", raw.line, source)  # fmt: skip
-    _refuse_nulls(raw, NOT_NULL["users"], source, problem)
+    _check(raw, "users", source, problem)
+    _tags_warning(raw, "users", source, warning)
     if "password_hash" in raw and "hashing_algorithm" not in raw:
         user["hashing_algorithm"] = MD5 if md5_by_version(version) else DEFAULT_ALGORITHM
         user.key_lines["hashing_algorithm"] = version_line if md5_by_version(version) else raw.line
     return user
 
 
-#: Fields the server's own import refuses as null (400 function_clause or badarg, or 500; measured on 3.10.8 and
-#: 4.0.5, tests/integration/test_definitions_nulls.py), where a topology reads an empty field as its default.
-#: Left out, most of them get the import's defaults; null it cannot read. (It takes null for an exchange's
-#: auto_delete and internal and a binding's routing_key, and stores it.)
+#: Fields the server's own import refuses as null (400 function_clause, badarg or case_clause, or 500; measured on
+#: 3.10.8 and 4.0.5, tests/integration/test_definitions_nulls.py), where a topology reads an empty field as its default.
+#: Left out, most of them get the import's defaults; null it cannot read. Keys are definitions sections, plus
+#: ``operator_policy`` and ``vhost-limits`` for a ``parameters`` entry of that component; a dotted field is inside
+#: the entry (``value.apply-to``). A vhost's ``tracing`` null is refused after the import created the vhost;
+#: ``metadata.default_queue_type`` null 3.10.8 answers 204 to and creates no vhost at all.
 NOT_NULL: dict[str, tuple[str, ...]] = {
     "users": ("tags", "password", "password_hash", "limits"),
+    "vhosts": ("tracing", "metadata", "metadata.default_queue_type"),
     "exchanges": ("type", "durable", "arguments"),
     "queues": ("durable", "auto_delete", "arguments"),
     "bindings": ("destination_type", "arguments"),
+    "policies": ("apply-to",),
+    "operator_policy": ("value.apply-to",),
 }
 
 
 #: Fields without which the server's own import refuses an entry (3.10.8 and 4.0.5, measured; a queue's durable and
-#: auto_delete only 3.x refuses to miss: a warning).
+#: auto_delete only 3.x refuses to miss: a warning). An operator policy's pattern and definition the validator
+#: requires itself.
 REQUIRED: dict[str, tuple[str, ...]] = {
     "exchanges": ("type", "durable"),
     "queues": (),
     "bindings": ("destination_type",),
+    "operator_policy": ("value.priority",),  # 400 "Key priority not found" (a policy's defaults to 0)
 }
 
 
-def _refuse_nulls(raw: LocatedDict, fields: tuple[str, ...], source: str, problem: ReportProblem) -> None:
-    for key in fields:
-        if key in raw and raw[key] is None:
-            instead = 'give "" for no tags' if key == "tags" else "give a value"
-            problem(f"is null, which the server's import refuses; {instead}", raw.line_of(key), f"{source}.{key}")
+#: Fields the server's own import reads as an object only (400, 3.10.8: 500 for a user's limits; measured,
+#: tests/integration/test_definitions_shapes.py): a list of pairs (``rabbitmqctl export_definitions``' way of
+#: printing an object) or a string is refused, where rabbitadmin would read it. Null is ``NOT_NULL``'s. A
+#: ``vhost-limits`` value of ``[]`` is the one list taken (the import stores it as no limits); ``vhosts[].limits``,
+#: which the import ignores, keeps 3.10's list of pairs.
+OBJECT_ONLY: dict[str, tuple[str, ...]] = {
+    "users": ("limits",),
+    "vhosts": ("metadata",),
+    "operator_policy": ("value", "value.definition"),
+    "vhost-limits": ("value",),
+}
+
+
+#: Values the server's own import takes and stores as they are, which no client can declare and which do not act as
+#: rabbitadmin's reading of them would (measured on 3.10.8 and 4.0.5): refused, with what the server would make of
+#: them. The check: ``null`` (the value null), ``string`` (anything but a string, null too; YAML's ``010`` is its text
+#: as written, as everywhere), ``present`` (missing).
+#: A vhost's ``metadata.description`` counts only without its own ``description`` (``rabbit_definitions:add_vhost/2``
+#: reads the entry's first).
+STORED_AS_GIVEN: dict[str, dict[str, tuple[str, str]]] = {
+    "users": {
+        "hashing_algorithm": ("null", "stores null as the user's hashing algorithm, and the user cannot log in; give "
+                                      "it, or leave the field out (SHA-256)"),
+    },
+    "vhosts": {
+        "description": ("string", 'stores it as it is (null, a number...), not as text; give a string ("" for none)'),
+        "metadata.description": ("string", "stores it as it is (null, a number...), not as text; give a string "
+                                           '("" for none)'),
+    },
+    "exchanges": {
+        "auto_delete": ("null", "stores null as auto_delete (listed as null; acting as false); give false"),
+        "internal": ("null", "stores null as internal (listed as null; acting as false); give false"),
+    },
+    "bindings": {
+        "routing_key": ("string", "binds with it as it is (null, a number...), not as text, and no message's routing "
+                                  'key equals it; give a string ("" for none)'),
+    },
+    "operator_policy": {
+        "value.apply-to": ("present", 'stores an operator policy without it as applying to "undefined": to nothing; '
+                                      'give "queues" or "all"'),
+    },
+}  # fmt: skip
+
+
+#: Fields the server's own import stores as the Erlang atom ``undefined`` when they are missing (listed as
+#: "undefined"; measured on 3.10.8 and 4.0.5): rabbitadmin writes its default instead, and says so.
+UNDEFINED_WHEN_MISSING: dict[str, dict[str, str]] = {
+    "exchanges": {"auto_delete": "stores auto_delete as undefined (acting as false); rabbitadmin writes false"},
+    "bindings": {
+        "routing_key": "binds with the key undefined, which no message's routing key equals (a fanout or headers "
+                       'exchange, which ignores keys, still routes through it); rabbitadmin binds with ""',
+    },
+}  # fmt: skip
+
+
+#: The one name the server's import takes for a parameter of these components: another is stored (and limits
+#: nothing) before the import fails with HTTP 500 (3.10.8 and 4.0.5, measured).
+FIXED_NAMES: dict[str, str] = {"vhost-limits": "limits"}
+#: The sections the import iterates over: given as null (or as anything but a list) it fails with HTTP 500 after
+#: writing the sections it reads first (users and vhosts come first; 3.10.8 and 4.0.5, measured).
+LIST_SECTIONS = (
+    "users", "vhosts", "permissions", "topic_permissions", "exchanges", "global_parameters", "policies",
+    "parameters", "queues", "bindings",
+)  # fmt: skip
+
+_MISSING = object()
+_NO_OWNER = object()
+
+
+def _at(entry: LocatedDict, field: str) -> tuple[Any, LocatedDict | None, str]:
+    """The value at a dotted ``field`` of an entry, the mapping that holds it and its last key: ``_MISSING`` if
+    absent, ``_NO_OWNER`` if a mapping on the way is not one (that one's own problem)."""
+    *outer, key = field.split(".")
+    owner: Any = entry
+    for part in outer:
+        owner = owner.get(part, _MISSING) if isinstance(owner, dict) else _NO_OWNER
+        if owner is _MISSING:
+            return _MISSING, None, key
+    if not isinstance(owner, LocatedDict):
+        return _NO_OWNER, None, key
+    return owner.get(key, _MISSING), owner, key
+
+
+def _shape(value: Any) -> str:
+    """How a JSON value that is not an object is named in a message."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, list):
+        return "a list of pairs" if value and all(isinstance(p, list) and len(p) == 2 for p in value) else "a list"
+    return "a string" if isinstance(value, str) else "a number" if isinstance(value, (int, float)) else "null"
+
+
+def _check(
+    raw: LocatedDict, kind: str, source: str, problem: ReportProblem, warning: ReportProblem | None = None
+) -> bool:
+    """Put one entry to the tables above; False if it has a problem."""
+    found = False
+
+    def refuse(field: str, message: str, line: int) -> None:
+        nonlocal found
+        found = True
+        problem(message, line, f"{source}.{field}")
+
+    for field in OBJECT_ONLY.get(kind, ()):
+        value, owner, key = _at(raw, field)
+        taken = value in (_MISSING, None, []) if kind == "vhost-limits" else value in (_MISSING, None)
+        if owner is not None and not taken and not isinstance(value, dict):
+            refuse(field, f"expected an object: the server's import refuses {_shape(value)} here", owner.line_of(key))
+    for field in NOT_NULL.get(kind, ()):
+        value, owner, key = _at(raw, field)
+        if owner is not None and value is None:
+            instead = 'give "" for no tags' if field == "tags" else "give a value"
+            refuse(field, f"is null, which the server's import refuses; {instead}", owner.line_of(key))
+    for field in REQUIRED.get(kind, ()):
+        value, owner, key = _at(raw, field)
+        if owner is not None and value is _MISSING:
+            refuse(field, "is required: the server's import refuses an entry without it", owner.line)
+    for field, (check, effect) in STORED_AS_GIVEN.get(kind, {}).items():
+        value, owner, key = _at(raw, field)
+        if owner is None or (field.startswith("metadata.") and field.removeprefix("metadata.") in raw):
+            continue
+        if check == "null" and value is None:
+            refuse(field, f"is null: the server's import {effect}", owner.line_of(key))
+        elif check == "string" and value is not _MISSING and not isinstance(value, (str, WrittenInt, WrittenFloat)):
+            refuse(field, f"is {_shape(value)}: the server's import {effect}", owner.line_of(key))
+        elif check == "present" and value is _MISSING:
+            refuse(field, f"is required: the server's import {effect}", owner.line)
+    for field, effect in UNDEFINED_WHEN_MISSING.get(kind, {}).items():
+        if field not in raw and warning is not None:
+            warning(f"is missing: the server's import {effect}", raw.line, f"{source}.{field}")
+    return not found
+
+
+def _tags_warning(raw: LocatedDict, kind: str, source: str, warning: ReportProblem | None) -> None:
+    """Duplicate or empty tags: the server's import keeps them (a user's tags string drops its empty ones;
+    ``rabbit_auth_backend_internal`` and ``rabbit_vhost:parse_tags/1``, measured on 3.10.8 and 4.0.5); rabbitadmin
+    sets each tag once and no empty one. Said, not refused: the tags mean the same."""
+    field = "tags" if "tags" in raw or kind == "users" else "metadata.tags"
+    value, owner, key = _at(raw, field)
+    if warning is None or owner is None:
+        return
+    if isinstance(value, str):
+        stored = [tag.strip() for tag in value.split(",")]
+        stored = [tag for tag in stored if tag] if kind == "users" else stored
+    elif isinstance(value, list) and all(isinstance(tag, str) for tag in value):
+        stored = list(value)
+    else:
+        return
+    kept = [tag for tag in dict.fromkeys(stored) if tag]
+    if stored not in ([""], kept):  # a vhost's "" is no tags to both
+        warning(f"the server's import keeps duplicate and empty tags as given ({stored}); rabbitadmin sets each tag "
+                f"once and no empty one ({kept})", owner.line_of(key), f"{source}.{field}")  # fmt: skip

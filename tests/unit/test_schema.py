@@ -258,7 +258,7 @@ GOOD = [
         id="pcre-only-regexes",
     ),
     pytest.param(
-        "rabbit_version: 3.10.8\npolicies: []\nparameters: null\nvhosts: [{name: v, limits: []}]",
+        "rabbit_version: 3.10.8\npolicies: []\nparameters: []\nvhosts: [{name: v, limits: []}]",
         id="definitions-empty-policies",
     ),
     pytest.param(

@@ -1,0 +1,144 @@
+"""The definitions files behind ``definitions_input``'s tables (``NOT_NULL``, ``REQUIRED``, ``OBJECT_ONLY``,
+``STORED_AS_GIVEN``, ``UNDEFINED_WHEN_MISSING``, ``FIXED_NAMES``, ``LIST_SECTIONS``): one file per row, read offline
+by tests/unit/test_definitions_shapes.py (the problem or warning at its place) and put to the server's own import
+by tests/integration/test_definitions_shapes.py and test_definitions_nulls.py (what each server version does with
+the same file). A row added to a table is a case here at once; ``OBJECT_SAMPLES`` must name its wrong values."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, NamedTuple
+
+from rabbitadmin.definitions_input import (
+    FIXED_NAMES,
+    LIST_SECTIONS,
+    NOT_NULL,
+    OBJECT_ONLY,
+    REQUIRED,
+    STORED_AS_GIVEN,
+    UNDEFINED_WHEN_MISSING,
+)
+
+#: ``value`` for a field left out of its entry.
+DROP = "<left out>"
+#: The kinds of ``parameters`` entries the tables name by component.
+PARAMETER_KINDS = ("operator_policy", "vhost-limits")
+#: Wrong values for each ``OBJECT_ONLY`` row: a list of pairs (``rabbitmqctl export_definitions``' shape for an
+#: object), a list, a string.
+OBJECT_SAMPLES: dict[tuple[str, str], tuple[Any, ...]] = {
+    ("users", "limits"): ([], [["max-connections", 3]]),
+    ("vhosts", "metadata"): ("x", []),
+    ("operator_policy", "value"): ([["pattern", "^p$"], ["definition", {"max-length": 1}], ["priority", 0]],),
+    ("operator_policy", "value.definition"): ([["max-length", 1]],),
+    ("vhost-limits", "value"): ([["max-queues", 10]], "x"),
+}
+
+
+def entries(vhost: str, user: str) -> dict[str, dict[str, Any]]:
+    """One entry of each kind that the server's import takes as it is."""
+    policy = {"pattern": "^p$", "definition": {"max-length": 1}, "priority": 0, "apply-to": "queues"}
+    return {
+        "users": {"name": user, "tags": "", "password_hash": ""},
+        "vhosts": {"name": vhost},
+        "exchanges": {"name": "x", "vhost": vhost, "type": "direct", "durable": True, "auto_delete": False,
+                      "internal": False, "arguments": {}},
+        "queues": {"name": "q", "vhost": vhost, "durable": True, "auto_delete": False, "arguments": {}},
+        "bindings": {"source": "x", "vhost": vhost, "destination": "q", "destination_type": "queue",
+                     "routing_key": "k", "arguments": {}},
+        "policies": {"vhost": vhost, "name": "p", **policy},
+        "operator_policy": {"vhost": vhost, "component": "operator_policy", "name": "op", "value": policy},
+        "vhost-limits": {"vhost": vhost, "component": "vhost-limits", "name": "limits", "value": {"max-queues": 10}},
+    }  # fmt: skip
+
+
+def section_of(kind: str) -> str:
+    return "parameters" if kind in PARAMETER_KINDS else kind
+
+
+def document(kind: str, field: str, value: Any, vhost: str = "v", user: str = "u") -> dict[str, Any]:
+    """A definitions file the import takes whole, but for ``field`` (dotted: inside the entry) of the one ``kind``
+    entry, set to ``value`` (``DROP``: left out). A binding comes with its exchange and queue."""
+    made = entries(vhost, user)
+    entry = copy.deepcopy(made[kind])
+    *outer, key = field.split(".")
+    owner = entry
+    for part in outer:
+        owner = owner.setdefault(part, {})
+    if value == DROP:
+        owner.pop(key, None)
+    else:
+        owner[key] = value
+    result: dict[str, Any] = {"rabbit_version": "3.10.8", "vhosts": [made["vhosts"]]}
+    if kind == "bindings":
+        result.update(exchanges=[made["exchanges"]], queues=[made["queues"]])
+    result[section_of(kind)] = [entry]
+    return result
+
+
+class Case(NamedTuple):
+    """One file: ``kind``'s entry with ``field`` set to ``value``, ``path`` the field as a problem names it and
+    ``said`` what the problem (or warning) says."""
+
+    table: str
+    kind: str
+    field: str
+    value: Any
+    said: str
+
+    @property
+    def path(self) -> str:
+        return f"{section_of(self.kind)}[0].{self.field}"
+
+    @property
+    def id(self) -> str:
+        shown = "left-out" if self.value == DROP else repr(self.value).replace(" ", "")
+        return f"{self.table}:{self.kind}.{self.field}={shown}"
+
+    def document(self, vhost: str = "v", user: str = "u") -> dict[str, Any]:
+        return document(self.kind, self.field, self.value, vhost, user)
+
+
+def _stored_values(check: str) -> tuple[Any, ...]:
+    return {"null": (None,), "string": (None, 5), "present": (DROP,)}[check]
+
+
+#: Files the server's import refuses (HTTP 400 or 500), and rabbitadmin too, at the field.
+REFUSED: list[Case] = [
+    *(Case("REQUIRED", kind, field, DROP, "is required: the server's import refuses an entry without it")
+      for kind, fields in REQUIRED.items() for field in fields),
+    *(Case("OBJECT_ONLY", kind, field, value, "expected an object: the server's import refuses")
+      for kind, fields in OBJECT_ONLY.items() for field in fields for value in OBJECT_SAMPLES[(kind, field)]),
+    *(Case("FIXED_NAMES", kind, "name", f"not-{name}", f"name it {name!r}") for kind, name in FIXED_NAMES.items()),
+]  # fmt: skip
+#: Files with a section given as null: refused by the server (HTTP 500) and by rabbitadmin (``path`` is the section).
+NULL_SECTIONS = list(LIST_SECTIONS)
+#: Files the server's import takes, storing a value no client can declare: rabbitadmin refuses them, saying so.
+STORED: list[Case] = [
+    Case("STORED_AS_GIVEN", kind, field, value, f"the server's import {effect}")
+    for kind, fields in STORED_AS_GIVEN.items()
+    for field, (check, effect) in fields.items()
+    for value in _stored_values(check)
+]
+#: Files the server's import takes, storing ``undefined`` for a missing field: rabbitadmin writes its default, warned.
+UNDEFINED: list[Case] = [
+    Case("UNDEFINED_WHEN_MISSING", kind, field, DROP, f"is missing: the server's import {effect}")
+    for kind, fields in UNDEFINED_WHEN_MISSING.items()
+    for field, effect in fields.items()
+]
+#: Duplicate and empty tags: the server's import keeps them, rabbitadmin sets each tag once (warned):
+#: (kind, tags as written, as the server stores them, as rabbitadmin sets them).
+TAGS: list[tuple[str, Any, list[str], list[str]]] = [
+    ("users", ["a", "a", ""], ["a", "a", ""], ["a"]),
+    ("users", "a,,a, b", ["a", "a", "b"], ["a", "b"]),
+    ("vhosts", ["b", "a", "b"], ["b", "a", "b"], ["b", "a"]),
+    ("vhosts", "a,,a", ["a", "", "a"], ["a"]),
+]
+
+
+def every_null() -> list[Case]:
+    """``NOT_NULL``'s rows as cases (tests/integration/test_definitions_nulls.py puts them to the server)."""
+    return [
+        Case("NOT_NULL", kind, field, None, "is null, which the server's import refuses")
+        for kind, fields in NOT_NULL.items()
+        for field in fields
+    ]

@@ -1,0 +1,176 @@
+"""Each row of ``definitions_input``'s tables, offline: a definitions file with that one field wrong is refused (or
+warned about) at its own place, file, line and field, and the rest of the file is read as before. What each server
+version does with the same files: tests/integration/test_definitions_shapes.py and test_definitions_nulls.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from rabbitadmin.definitions_input import OBJECT_ONLY
+from rabbitadmin.errors import TopologyError
+from rabbitadmin.loader import load_topology_text
+from rabbitadmin.model import Topology
+
+from ..definitions_shapes import (
+    DROP,
+    NULL_SECTIONS,
+    OBJECT_SAMPLES,
+    REFUSED,
+    STORED,
+    TAGS,
+    UNDEFINED,
+    Case,
+    document,
+    entries,
+    every_null,
+)
+
+
+def text_of(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=1)
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based line of the first line holding ``needle``."""
+    return next(number for number, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def refused(text: str) -> list[Any]:
+    with pytest.raises(TopologyError) as caught:
+        load_topology_text(text, "defs.json")
+    return caught.value.problems
+
+
+def expected_line(case: Case, text: str) -> int:
+    """The field's own line; for a missing one, the line of the mapping that lacks it (an entry's ``{``, on the
+    line after its section's ``[`` in ``json.dumps(indent=1)``; a value's, on its key's line)."""
+    *outer, key = case.field.split(".")
+    if case.value != DROP:
+        shown = case.value if not isinstance(case.value, (list, dict)) or not case.value else "["
+        return line_of(text, f'"{key}": {shown if shown == "[" else json.dumps(shown)}')
+    if outer:
+        return line_of(text, f'"{outer[-1]}": {{')
+    return line_of(text, f'"{section_key(case)}": [') + 1
+
+
+def section_key(case: Case) -> str:
+    return case.path.split("[", 1)[0]
+
+
+@pytest.mark.parametrize("case", REFUSED + STORED + every_null(), ids=lambda c: c.id)
+def test_a_wrong_field_is_refused_at_its_place(case: Case) -> None:
+    text = text_of(case.document())
+    problems = refused(text)
+    assert [p.field for p in problems] == [case.path], problems
+    (problem,) = problems
+    assert case.said in problem.message
+    assert problem.line == expected_line(case, text), (problem, text)
+    assert str(problem).startswith(f"defs.json:{problem.line}: {case.path}: ")
+
+
+def test_every_object_only_row_has_its_wrong_values() -> None:
+    assert sorted(OBJECT_SAMPLES) == sorted((kind, field) for kind, fields in OBJECT_ONLY.items() for field in fields)
+
+
+@pytest.mark.parametrize("section", NULL_SECTIONS)
+def test_a_null_section_is_refused_as_the_server_fails_on_it(section: str) -> None:
+    doc = {"rabbit_version": "3.10.8", "vhosts": [{"name": "v"}], section: None}
+    text = text_of(doc)
+    (problem,) = refused(text)
+    assert (problem.field, problem.line) == (section, line_of(text, f'"{section}": null'))
+    assert "is null: the server's import fails on it (HTTP 500" in problem.message
+
+
+@pytest.mark.parametrize("case", UNDEFINED, ids=lambda c: c.id)
+def test_a_field_the_server_stores_as_undefined_is_written_with_the_default_and_said(case: Case) -> None:
+    text = text_of(case.document())
+    topology = load_topology_text(text, "defs.json")
+    (warning,) = [w for w in topology.warnings if w.field == case.path]
+    assert case.said in warning.message and warning.line == line_of(text, f'"{section_key(case)}": [') + 1
+    if case.kind == "exchanges":
+        assert topology.exchanges[("v", "x")].auto_delete is False
+    else:
+        assert [b.routing_key for b in topology.bindings.values()] == [""]
+
+
+@pytest.mark.parametrize(("kind", "written", "stored", "kept"), TAGS)
+def test_duplicate_and_empty_tags_are_set_once_and_said(
+    kind: str, written: Any, stored: list[str], kept: list[str]
+) -> None:
+    text = text_of(document(kind, "tags", written))
+    topology = load_topology_text(text, "defs.json")
+    (warning,) = [w for w in topology.warnings if w.field == f"{kind}[0].tags"]
+    assert warning.line == line_of(text, '"tags":')
+    assert f"as given ({stored})" in warning.message and f"once and no empty one ({kept})" in warning.message
+    objects = topology.users if kind == "users" else topology.vhosts
+    assert sorted(next(iter(objects.values())).tags or ()) == sorted(kept)
+
+
+def test_tags_without_duplicates_are_not_said() -> None:
+    for kind in ("users", "vhosts"):
+        for tags in (["a", "b"], "a, b", "", []):
+            topology = load_topology_text(text_of(document(kind, "tags", tags)), "defs.json")
+            assert not [w for w in topology.warnings if w.field == f"{kind}[0].tags"], (kind, tags)
+
+
+def test_a_vhosts_metadata_counts_only_without_its_own_field() -> None:
+    # rabbit_definitions:add_vhost/2 reads the entry's description and tags first, metadata's without them.
+    metadata = {"tags": ["b", "b"], "description": 5}
+    doc = {
+        "rabbit_version": "3.10.8",
+        "vhosts": [{"name": "v", "tags": ["a"], "description": "d", "metadata": metadata}],
+    }
+    topology = load_topology_text(text_of(doc), "defs.json")
+    assert not topology.warnings and topology.vhosts[("v",)].tags == ("a",)
+    doc["vhosts"][0].pop("tags")
+    topology = load_topology_text(text_of(doc), "defs.json")
+    assert [w.field for w in topology.warnings] == ["vhosts[0].metadata.tags"]
+    doc["vhosts"][0].pop("description")
+    text = text_of(doc)
+    (problem,) = refused(text)
+    assert (problem.field, problem.line) == ("vhosts[0].metadata.description", line_of(text, '"description": 5'))
+
+
+@pytest.mark.parametrize("where", ["tags", "metadata.tags"])
+def test_a_vhosts_null_tags_clear_them_as_the_import_does(where: str) -> None:
+    topology = load_topology_text(text_of(document("vhosts", where, None)), "defs.json")
+    assert topology.vhosts[("v",)].tags == ()
+
+
+def test_an_empty_list_of_vhost_limits_is_no_limits_as_the_import_reads_it() -> None:
+    topology = load_topology_text(text_of(document("vhost-limits", "value", [])), "defs.json")
+    assert not topology.vhost_limits and not topology.warnings
+
+
+def test_yaml_text_as_written_is_a_string() -> None:
+    # A routing key written 010 in a YAML file is the text 010 (loader.WrittenInt), not a number: not refused.
+    text = ("rabbit_version: 3.10.8\nvhosts: [{name: v}]\nexchanges: [{vhost: v, name: x, type: direct, durable: true,"
+            " auto_delete: false}]\nqueues: [{vhost: v, name: q}]\nbindings: [{vhost: v, source: x, destination: q,"
+            " destination_type: queue, routing_key: 010}]\n")  # fmt: skip
+    topology = load_topology_text(text, "defs.yaml")
+    assert [b.routing_key for b in topology.bindings.values()] == ["010"]
+
+
+@pytest.mark.parametrize("name", ["internal_cluster_id", "cluster_tags"])
+def test_the_nodes_own_global_parameters_are_left_out_and_said(name: str) -> None:
+    doc = {"rabbit_version": "4.0.5", "global_parameters": [{"name": "cluster_name", "value": "c"},
+           {"name": name, "value": "x"}]}  # fmt: skip
+    text = text_of(doc)
+    topology: Topology = load_topology_text(text, "defs.json")
+    assert list(topology.global_parameters) == [("cluster_name",)]
+    (warning,) = topology.warnings
+    assert (warning.field, warning.line) == ("global_parameters[1]", line_of(text, f'"name": "{name}"') - 1)
+    assert f"not applied: the node writes {name} itself" in warning.message
+
+
+def test_a_good_file_of_every_kind_reads_without_a_word() -> None:
+    made = entries("v", "u")
+    doc = {"rabbit_version": "3.10.8", "users": [made["users"]], "vhosts": [made["vhosts"]],
+           "exchanges": [made["exchanges"]], "queues": [made["queues"]], "bindings": [made["bindings"]],
+           "policies": [made["policies"]], "parameters": [made["operator_policy"], made["vhost-limits"]]}  # fmt: skip
+    topology = load_topology_text(text_of(doc), "defs.json")
+    assert not topology.warnings
+    assert topology.operator_policies and topology.vhost_limits and topology.bindings
