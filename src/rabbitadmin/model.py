@@ -360,9 +360,41 @@ def _masked_repr(obj: Parameter | GlobalParameter, names: tuple[str, ...]) -> st
     return f"{type(obj).__name__}({fields}, value={mask_value(obj.value)!r})"
 
 
+@dataclass(frozen=True, slots=True)
+class ServerReference:
+    """An object a definitions file names without declaring it: a permission's user or vhost, a binding's source
+    or destination, the vhost of a queue or policy. The server's own import takes such a file when the object
+    exists on the server (3.10.8 and 4.0.5, measured), so validation only warns; the planner refuses the plan
+    when the server does not have it either. ``kind`` and ``key`` name the object as the model does
+    (``"exchange"``, ``(vhost, name)``); ``field`` is where the file names it (``bindings[0].source``)."""
+
+    kind: str
+    key: Key
+    origin: Origin | None
+    field: str
+
+    @property
+    def subject(self) -> str:
+        """``exchange 'e' in vhost 'v'``, ``user 'u'``: the object, as plans name objects."""
+        if len(self.key) == 2:
+            return f"{self.kind} {self.key[1]!r} in vhost {self.key[0]!r}"
+        return f"{self.kind} {self.key[0]!r}"
+
+
 TopologyObject = (
-    Vhost | User | Permission | TopicPermission | VhostLimit | UserLimit | GlobalParameter | Policy | OperatorPolicy
-    | Exchange | Queue | Binding | Parameter
+    Vhost
+    | User
+    | Permission
+    | TopicPermission
+    | VhostLimit
+    | UserLimit
+    | GlobalParameter
+    | Policy
+    | OperatorPolicy
+    | Exchange
+    | Queue
+    | Binding
+    | Parameter
 )
 
 # Kinds in creation order; deletions run in the reverse order.
@@ -402,6 +434,8 @@ class Topology:
     #: Secrets written in plain text in the file (a definitions file's ``password``): (object, where), for
     #: audit RA026. Never the secret itself.
     plain_secrets: list[tuple[str, Origin]] = field(default_factory=list)
+    #: What a definitions file names without declaring (``ServerReference``): it must exist on the server.
+    server_references: list[ServerReference] = field(default_factory=list)
 
     def add(self, obj: TopologyObject) -> None:
         self.objects[obj.kind][obj.key] = obj
@@ -473,3 +507,8 @@ class Topology:
 
     def vhosts_in_scope(self) -> set[str]:
         return {key[0] for key in self.vhosts} | {key[0] for key in self.absent["vhost"]}
+
+    def referenced_vhosts(self) -> set[str]:
+        """The vhosts a definitions file only refers to (``server_references``): not in scope, nothing in them
+        pruned; the objects the file puts there are compared with the server's."""
+        return {ref.key[0] for ref in self.server_references if ref.kind == "vhost"} - self.vhosts_in_scope()

@@ -26,7 +26,12 @@ from rabbitadmin.argument_rules import (
     is_max_age,
 )
 from rabbitadmin.audit.patterns import pattern_error
-from rabbitadmin.definitions_input import SourcePaths, is_definitions_document, topology_document_from_definitions
+from rabbitadmin.definitions_input import (
+    REFERENCED,
+    SourcePaths,
+    is_definitions_document,
+    topology_document_from_definitions,
+)
 from rabbitadmin.errors import InputFileError, Problem, TopologyError
 from rabbitadmin.input_files import MAX_PASSWORD_FILE_BYTES, read_bounded
 from rabbitadmin.kinds import (
@@ -57,6 +62,7 @@ from rabbitadmin.model import (
     Policy,
     Queue,
     Secret,
+    ServerReference,
     TopicPermission,
     Topology,
     User,
@@ -322,10 +328,16 @@ class _Validator:
             "queues",
             "bindings",
         )
+        # A vhost a definitions file's objects name but its vhosts do not (definitions_input._owner): not declared.
+        referenced = item.pop(REFERENCED, None)
         self.known_fields(item, fields, path)
         name = self.string(item, "name", path, required=True, name=True)
         state = self.state(item, path)
         if name is None or not self.register("vhost", (name,), item.line, path):
+            return
+        if referenced is not None:
+            self.server_reference("vhost", (name,), f"vhost {name!r}", item.line, path)
+            self.vhost_contents(name, "classic", item, path)
             return
         if state == "absent":
             self._only_identity(item, ("name", "state"), path)
@@ -350,7 +362,10 @@ class _Validator:
                 origin=self.origin(item.line),
             )
         )
-        queue_default = default_type or "classic"
+        self.vhost_contents(name, default_type or "classic", item, path)
+
+    def vhost_contents(self, name: str, queue_default: str, item: LocatedDict, path: str) -> None:
+        """A vhost's limits, policies, parameters, exchanges, queues and bindings."""
         for limit, value, line in self.limits(item, path, VHOST_LIMITS):
             self.topology.add(VhostLimit(name, limit, value, origin=self.origin(line)))
         self.each(item, "policies", f"{path}.", lambda i, p: self.policy(Policy, name, i, p))
@@ -916,6 +931,25 @@ class _Validator:
                 self.problem("an absent object takes only its identity fields", item.line_of(key), f"{path}.{key}")
 
     # -- cross references --------------------------------------------------------------------------------
+    def server_reference(self, kind: str, key: Key, subject: str, line: int | None, field: str) -> None:
+        """A definitions file names an object it does not declare: the server's own import takes the file when the
+        server has the object (``rabbit_definitions``, 3.10.8 and 4.0.5, measured), and fails part-way (or, 3.10,
+        drops the binding) when not. Accepted with a warning; the planner, which reads the server, refuses the
+        plan when the server does not have it either (``engine.planner._check_server_references``)."""
+        origin = self.origin(line) if line is not None else None
+        self.topology.server_references.append(ServerReference(kind, key, origin, field))
+        self.warning(f"{subject} is not in this file: it must exist on the server (plan and apply check it)",
+                     line, field)  # fmt: skip
+
+    def missing(self, kind: str, key: Key, subject: str, problem: str, line: int | None, field: str) -> None:
+        """An object named but not declared: ``problem`` in a topology (a typo is caught before any write); in a
+        definitions file, a reference to the server's object (``server_reference``), unless the file declares it
+        absent."""
+        if self.definitions and key not in self.topology.absent[kind]:
+            self.server_reference(kind, key, subject, line, field)
+        else:
+            self.problem(problem, line, field)
+
     def cross_check(self) -> None:
         topo = self.topology
         present_vhosts = {key[0] for key in topo.vhosts}
@@ -926,11 +960,15 @@ class _Validator:
             path = self.paths.get((perm.kind, perm.key), perm.kind)
             entry = self.items.get((perm.kind, perm.key))
             if perm.vhost not in present_vhosts:
-                self.problem(f"vhost {perm.vhost!r} is not declared (present) in this topology",
-                             entry.line_of("vhost") if entry else line, f"{path}.vhost")  # fmt: skip
+                where = entry.line_of("vhost") if entry else line
+                subject = f"vhost {perm.vhost!r}"
+                declared = f"{subject} is not declared (present) in this topology"
+                self.missing("vhost", (perm.vhost,), subject, declared, where, f"{path}.vhost")
             if perm.user not in present_users:
-                self.problem(f"user {perm.user!r} is not declared (present) in this topology",
-                             entry.line_of("user") if entry else line, f"{path}.user")  # fmt: skip
+                where = entry.line_of("user") if entry else line
+                subject = f"user {perm.user!r}"
+                declared = f"{subject} is not declared (present) in this topology"
+                self.missing("user", (perm.user,), subject, declared, where, f"{path}.user")
         # The model's own dicts answer ``in`` by key: no copy of 2 million queue keys into a set (peak memory).
         exchanges, queues = topo.exchanges, topo.queues
         for binding in topo.bindings.values():
@@ -938,7 +976,10 @@ class _Validator:
             path = self.paths.get(("binding", binding.key), "binding")
             entry = self.items.get(("binding", binding.key))
             if not is_server_owned_exchange(binding.source) and (binding.vhost, binding.source) not in exchanges:
-                self.problem(
+                self.missing(
+                    "exchange",
+                    (binding.vhost, binding.source),
+                    f"source exchange {binding.source!r} in vhost {binding.vhost!r}",
                     f"source exchange {binding.source!r} is not declared in vhost {binding.vhost!r}",
                     entry.line_of("source") if entry else line,
                     f"{path}.source",
@@ -947,7 +988,10 @@ class _Validator:
             targets = queues if binding.destination_type == "queue" else exchanges
             builtin = binding.destination_type == "exchange" and is_server_owned_exchange(binding.destination)
             if not builtin and (binding.vhost, binding.destination) not in targets:
-                self.problem(
+                self.missing(
+                    binding.destination_type,
+                    (binding.vhost, binding.destination),
+                    f"destination {binding.destination_type} {binding.destination!r} in vhost {binding.vhost!r}",
                     f"destination {binding.destination_type} {binding.destination!r} is not declared in vhost "
                     f"{binding.vhost!r}",
                     entry.line_of("destination") if entry else line,
@@ -1031,6 +1075,8 @@ def validate_document(
     if source_paths is not None:  # name the definitions file's own paths, not the regrouped ones
         validator.problems[rewritten[0] :] = [_at(p, source_paths) for p in validator.problems[rewritten[0] :]]
         validator.warnings[rewritten[1] :] = [_at(p, source_paths) for p in validator.warnings[rewritten[1] :]]
+        references = validator.topology.server_references
+        references[:] = [dataclasses.replace(r, field=source_paths.translate(r.field) or "") for r in references]
     from rabbitadmin.routing.expect import check_document as check_expectations  # the routing tables load lazily
 
     check_expectations(document, validator.topology, filename, validator.problem, valid_so_far=not validator.problems)

@@ -79,12 +79,19 @@ def test_policies_are_read_and_an_empty_definition_is_refused_where_it_is() -> N
 
 
 def test_problems_point_into_the_json_file() -> None:
-    text = definitions(queues=[{"name": "q", "vhost": "nowhere", "durable": True}])
+    text = definitions(queues=[{"name": "q", "vhost": "v", "durable": "yes"}])
     with pytest.raises(TopologyError) as info:
         load_topology_text(text, "defs.json")
-    [problem] = [p for p in info.value.problems if "nowhere" in p.message]
+    [problem] = [p for p in info.value.problems if p.field == "queues[0].durable"]
     assert problem.file == "defs.json" and problem.line is not None and problem.line > 1
-    assert "vhost 'nowhere' is not in the file's vhosts" in problem.message
+
+
+def test_a_vhost_not_in_the_file_is_a_warning_pointing_into_the_json_file() -> None:
+    text = definitions(queues=[{"name": "q", "vhost": "nowhere", "durable": True}])
+    topology = load_topology_text(text, "defs.json")
+    [warning] = [w for w in topology.warnings if "nowhere" in w.message]
+    assert warning.file == "defs.json" and warning.line is not None and warning.line > 1
+    assert warning.field == "queues[0].vhost" and "must exist on the server" in warning.message
 
 
 @pytest.mark.parametrize(

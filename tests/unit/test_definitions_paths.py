@@ -99,8 +99,6 @@ CASES: list[tuple[Callable[[Doc], None], str, str]] = [
     (setting(("queues", 3, "durable"), "maybe"), "queues[3].durable", '"maybe"'),
     (setting(("exchanges", 3, "type"), "weird"), "exchanges[3].type", '"weird"'),
     (setting(("exchanges", 2, "colour"), "red"), "exchanges[2].colour", '"colour"'),
-    (setting(("exchanges", 2, "vhost"), "nowhere"), "exchanges[2].vhost", '"nowhere"'),
-    (setting(("bindings", 3, "destination"), "missing"), "bindings[3].destination", '"missing"'),
     (setting(("bindings", 2, "destination_type"), "queuee"), "bindings[2].destination_type", '"queuee"'),
     (setting(("users", 2, "password_hash"), "not a hash"), "users[2].password_hash", '"not a hash"'),
     (setting(("users", 1, "tags"), 5), "users[1].tags", '"tags": 5'),
@@ -113,11 +111,9 @@ CASES: list[tuple[Callable[[Doc], None], str, str]] = [
     (setting(("vhosts", 1, "description"), ["x"]), "vhosts[1].description", '"description": ['),
     (setting(("vhosts", 1, "colour"), "red"), "vhosts[1].colour", '"colour"'),
     (setting(("permissions", 1, "read"), "(unclosed"), "permissions[1].read", '"(unclosed"'),
-    (setting(("permissions", 1, "vhost"), "nowhere"), "permissions[1].vhost", '"nowhere"'),
     (setting(("topic_permissions", 1, "write"), "[unclosed"), "topic_permissions[1].write", '"[unclosed"'),
     (setting(("policies", 1, "definition", "max-length"), "many"), "policies[1].definition.max-length", '"many"'),
     (setting(("policies", 1, "apply-to"), "queuez"), "policies[1].apply-to", '"queuez"'),
-    (setting(("policies", 1, "vhost"), "nowhere"), "policies[1].vhost", '"nowhere"'),
     (
         setting(("parameters", 1, "value", "definition", "max-lenght"), 1),
         "parameters[1].value.definition.max-lenght",
@@ -141,6 +137,32 @@ def test_a_problem_names_the_files_own_path_and_line(change: Callable[[Doc], Non
     located = [(p.field, p.line) for p in caught.value.problems]
     assert (field, line) in located, located
     assert not any(p.field and p.field.startswith("vhosts[") and ".queues" in p.field for p in caught.value.problems)
+
+
+# A reference to an object the file does not declare: the server's import takes it when the server has the object,
+# so it is a warning (and a ``ServerReference`` the planner checks), at the file's own path and line.
+REFERENCES: list[tuple[Callable[[Doc], None], str, str]] = [
+    (setting(("exchanges", 2, "vhost"), "nowhere"), "exchanges[2].vhost", '"nowhere"'),
+    (setting(("bindings", 3, "destination"), "missing"), "bindings[3].destination", '"missing"'),
+    (setting(("permissions", 1, "vhost"), "nowhere"), "permissions[1].vhost", '"nowhere"'),
+    (setting(("policies", 1, "vhost"), "nowhere"), "policies[1].vhost", '"nowhere"'),
+    (setting(("permissions", 0, "user"), "ghost"), "permissions[0].user", '"ghost"'),
+    (setting(("bindings", 1, "source"), "elsewhere"), "bindings[1].source", '"elsewhere"'),
+    (setting(("parameters", 0, "vhost"), "nowhere"), "parameters[0].vhost", '"nowhere"'),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "marker"), REFERENCES, ids=[case[1] for case in REFERENCES])
+def test_a_reference_to_the_server_is_warned_at_the_files_own_path_and_line(
+    change: Callable[[Doc], None], field: str, marker: str
+) -> None:
+    document = copy.deepcopy(base())
+    change(document)
+    text = json.dumps(document, indent=2)
+    line = text[: text.index(marker)].count("\n") + 1
+    topology = load_topology_text(text, "defs.json")
+    assert (field, line) in [(w.field, w.line) for w in topology.warnings if "must exist on the server" in w.message]
+    assert (field, line) in [(r.field, r.origin.line if r.origin else None) for r in topology.server_references]
 
 
 def test_the_unbroken_file_is_valid() -> None:

@@ -605,11 +605,6 @@ BEYOND_SCHEMA = [
     bad(VQ + "arguments: {x-message-ttl: 1000.0}}]}]", "must be a whole number", "integer-argument-written-as-float"),
     bad("vhosts: []\nvhosts: []", "duplicate key 'vhosts'", "duplicate-yaml-key"),
     bad(
-        DEFS + "queues: [{name: q, vhost: elsewhere}]",
-        "vhost 'elsewhere' is not in the file's vhosts",
-        "definitions-unknown-vhost",
-    ),
-    bad(
         "rabbit_version: x\nvhosts: [{name: v, metadata: {default_queue_type: quorum}}]\n"
         "queues: [{name: q, vhost: v, durable: false}]",
         "quorum queues must be durable",

@@ -8,7 +8,7 @@ with HttpBackend(settings) as backend:   # or any other Backend
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, fields, replace
 
 from rabbitadmin.argument_rules import MASTER_LOCATORS_3, ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
@@ -21,6 +21,7 @@ from rabbitadmin.kinds import (
     APPLY_TO_FROM_4,
     BUILTIN_EXCHANGE_TYPES,
     EXCHANGE_TYPE_PLUGINS,
+    KINDS,
     PARAMETER_COMPONENTS,
     POLICY_KEYS,
     SERVER_EXCHANGE_TYPES,
@@ -308,6 +309,70 @@ def _check_queue_limits(plan: Plan, actual: Topology, locked: bool) -> None:
             plan.warnings.append(f"{no_room} (an apply with the lock refuses it)")
 
 
+def _check_server_references(plan: Plan, desired: Topology, actual: Topology) -> None:
+    """What a definitions file names without declaring it (``Topology.server_references``: a permission's user,
+    a binding's source, a policy's vhost...) must exist on the server: refused here, before any write, when it
+    does not. The server's own import would fail part-way, after writing the sections it reads first
+    (``rabbit_definitions``, measured on 3.10.8 and 4.0.5: a missing user or vhost answers HTTP 400; a binding's
+    missing source or destination is dropped in silence by 3.10.8 and answers HTTP 400 on 4.0.5).
+    ``actual`` holds the server's users, vhosts, and the exchanges and queues of every vhost in scope or referred
+    to (``make_plan``), which is where every referenced object lives."""
+    for ref in sorted(desired.server_references, key=lambda r: (r.origin.line if r.origin else 0, r.field)):
+        if ref.key in actual.of(ref.kind):
+            continue
+        where = f"{ref.origin}: " if ref.origin is not None else ""
+        binds = ref.field.startswith("bindings[")
+        effect = "drop the binding (3.10) or fail part-way (4.0)" if binds else "fail part-way"
+        plan.refusals.append(
+            f"{where}{ref.field}: {ref.subject} exists in neither this file nor the server (the server's own import "
+            f"would {effect}); create it on the server first, or declare it in the file"
+        )
+
+
+@dataclass
+class _ReferencedInScope(Topology):
+    """``desired`` as ``compute_plan`` sees it when a definitions file puts objects in vhosts it only refers to:
+    those vhosts count as in scope there, so that the objects are compared with the server's (not created on
+    every run). The vhosts are still not managed: ``_out_of_prune`` keeps ``--prune`` out of them."""
+
+    referenced: set[str] = field(default_factory=set)
+
+    def vhosts_in_scope(self) -> set[str]:
+        return Topology.vhosts_in_scope(self) | self.referenced
+
+
+def _with_vhosts(actual: Topology, read: Topology, vhosts: set[str]) -> Topology:
+    """``actual`` (not changed) with what ``read`` holds in ``vhosts``: the exchanges, queues and bindings that a
+    state read lists only for the vhosts it is asked for."""
+    merged = Topology(absent=actual.absent)
+    for kind, objects in actual.objects.items():
+        added = {
+            key: obj for key, obj in read.of(kind).items()
+            if KINDS[kind].scoped and getattr(obj, "vhost", None) in vhosts and key not in objects
+        }  # fmt: skip
+        merged.objects[kind] = {**objects, **added} if added else objects  # a kind without additions is shared
+    return merged
+
+
+def _out_of_prune(actual: Topology, desired: Topology, referenced: set[str]) -> Topology:
+    """``actual`` as ``compute_plan`` sees it under ``--prune`` when a definitions file refers to the server's
+    objects: without what the file refers to (the exchange a binding of the file comes from is not deleted), and,
+    in the vhosts the file only refers to, without anything the file does not name (those vhosts are not
+    managed: nothing in them is pruned)."""
+    kept = {(ref.kind, ref.key) for ref in desired.server_references}
+    view = Topology(absent=actual.absent)
+    for kind, objects in actual.objects.items():
+        if not KINDS[kind].scoped:
+            view.objects[kind] = objects
+            continue
+        wanted = desired.of(kind)
+        view.objects[kind] = {
+            key: obj for key, obj in objects.items()
+            if (kind, key) not in kept and (key in wanted or getattr(obj, "vhost", None) not in referenced)
+        }  # fmt: skip
+    return view
+
+
 def make_plan(
     desired: Topology,
     backend: Backend,
@@ -321,8 +386,20 @@ def make_plan(
     ``state``: the server's state for exactly that scope, already read (see ``prefetch``). ``locked``: the
     apply runs under the apply lock, whose queue counts against each vhost's queue limit.
     """
-    actual = state if state is not None else backend.read_state(desired.vhosts_in_scope())
-    plan = compute_plan(desired, actual, prune=prune, protected_user=backend.connected_user())
+    scope = desired.vhosts_in_scope()
+    actual = state if state is not None else backend.read_state(scope)
+    referenced = desired.referenced_vhosts()
+    if referenced:  # a definitions file's objects in vhosts it does not declare: read those, manage none
+        actual = _with_vhosts(actual, backend.read_state(referenced), referenced)
+    compared = _out_of_prune(actual, desired, referenced) if prune and desired.server_references else actual
+    if referenced:  # compared with the server's, not created on every run (see _ReferencedInScope)
+        widened = _ReferencedInScope(**{f.name: getattr(desired, f.name) for f in fields(Topology)})
+        widened.referenced = referenced
+        plan = compute_plan(widened, compared, prune=prune, protected_user=backend.connected_user())
+        plan.scope = tuple(sorted(scope))
+    else:
+        plan = compute_plan(desired, compared, prune=prune, protected_user=backend.connected_user())
+    _check_server_references(plan, desired, actual)
     _check_server_version(plan, desired, backend)
     _check_policies(plan, actual, backend)
     _check_components(plan, backend)
