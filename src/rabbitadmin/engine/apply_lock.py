@@ -143,6 +143,10 @@ class _AmqpHeld:
         self.thread.join(10)
 
 
+def _dropped(*_delivery: object) -> None:
+    """The lock queue's consumer: a message published to it carries nothing for rabbitadmin."""
+
+
 def queue_limit_refusal(vhost: str, server_words: str) -> LockUnavailable:
     """The error for a lock queue the server refused because ``vhost`` is at its max-queues (over AMQP: 406
     PRECONDITION_FAILED; on the node, 4.0: ``{error, queue_limit_exceeded, ...}``), in the server's words."""
@@ -173,6 +177,10 @@ class AmqpTransport:
         try:
             channel = connection.channel()
             channel.queue_declare(LOCK_QUEUE, durable=False, exclusive=True, auto_delete=False, arguments=arguments)
+            # A queue with a consumer is in use: a policy's ``expires`` (an ``.*`` clean-up policy, say) would
+            # otherwise delete the lock queue once it has been unused that long, and with it the lock. Nothing is
+            # published there; anything that is, is dropped.
+            channel.basic_consume(LOCK_QUEUE, _dropped, auto_ack=True, exclusive=True)
         except pika.exceptions.ChannelClosedByBroker as exc:
             _close_quietly(connection)
             if exc.reply_code == _RESOURCE_LOCKED:

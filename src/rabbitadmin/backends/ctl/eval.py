@@ -229,6 +229,9 @@ _PRINT_WITH_DOCUMENT = """try rabbit_json:encode({value}) of
 # The apply lock (see ``apply_lock``): the exclusive lock queue, owned by this eval's process on the node.
 # It prints "locked" and then waits until the rabbitmqctl VM that asked goes away (its group leader lives
 # there: a monitor on it fires when that VM exits or is killed), then returns, which deletes the queue.
+# While it waits it asks the queue its length every 100 ms: an unused queue expires (a policy's ``expires``, an
+# ``.*`` clean-up policy say), and each ``stat`` restarts that clock (``rabbit_amqqueue_process``: ``stat`` calls
+# ``ensure_expiry_timer``, 3.10.8 and 4.0.5), so the lock queue lives as long as the lock.
 # Anything else is one line: "limit <the server's words>" where 4.0's declare refuses a vhost at its
 # max-queues (``rabbit_queue_type:check_queue_limits/1``; 3.10 checks that limit in ``rabbit_channel``
 # only, so there the lock is declared past it), or "error <term>".
@@ -240,10 +243,15 @@ _APPLY_LOCK = """VHost = maps:get(<<"vhost">>, Specs),
         Args = rabbit_misc:to_amqp_table(maps:get(<<"arguments">>, Specs)),
         Caller = group_leader(),
         case rabbit_amqqueue:declare(QName, false, false, Args, self(), <<"{user}">>) of
-          {{new, _}} ->
+          {{new, Q}} ->
             io:format("locked~n"),
             Ref = erlang:monitor(process, Caller),
-            receive {{'DOWN', Ref, process, _, _}} -> released end;
+            Hold = fun Hold() ->
+              receive {{'DOWN', Ref, process, _, _}} -> released
+              after 100 -> _ = (catch rabbit_amqqueue:stat(Q)), Hold()
+              end
+            end,
+            Hold();
           {{existing, _}} -> io:format("busy~n"), busy;
           {{owner_died, _}} -> io:format("busy~n"), busy;
           {{error, queue_limit_exceeded, Fmt, FmtArgs}} ->
