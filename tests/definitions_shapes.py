@@ -22,7 +22,7 @@ from rabbitadmin.definitions_input import (
 #: ``value`` for a field left out of its entry.
 DROP = "<left out>"
 #: The kinds of ``parameters`` entries the tables name by component.
-PARAMETER_KINDS = ("operator_policy", "vhost-limits")
+PARAMETER_KINDS = ("operator_policy", "vhost-limits", "shovel", "federation-upstream")
 #: Wrong values for each ``OBJECT_ONLY`` row: a list of pairs (``rabbitmqctl export_definitions``' shape for an
 #: object), a list, a string.
 OBJECT_SAMPLES: dict[tuple[str, str], tuple[Any, ...]] = {
@@ -31,6 +31,8 @@ OBJECT_SAMPLES: dict[tuple[str, str], tuple[Any, ...]] = {
     ("operator_policy", "value"): ([["pattern", "^p$"], ["definition", {"max-length": 1}], ["priority", 0]],),
     ("operator_policy", "value.definition"): ([["max-length", 1]],),
     ("vhost-limits", "value"): ([["max-queues", 10]], "x"),
+    ("shovel", "value"): ([["src-uri", "amqp://"], ["src-queue", "a"], ["dest-uri", "amqp://"], ["dest-queue", "b"]],),
+    ("federation-upstream", "value"): ([["uri", "amqp://"]], "x"),
 }
 
 
@@ -48,6 +50,10 @@ def entries(vhost: str, user: str) -> dict[str, dict[str, Any]]:
         "policies": {"vhost": vhost, "name": "p", **policy},
         "operator_policy": {"vhost": vhost, "component": "operator_policy", "name": "op", "value": policy},
         "vhost-limits": {"vhost": vhost, "component": "vhost-limits", "name": "limits", "value": {"max-queues": 10}},
+        "shovel": {"vhost": vhost, "component": "shovel", "name": "s", "value": {"src-uri": "amqp://",
+                   "src-queue": "a", "dest-uri": "amqp://", "dest-queue": "b"}},
+        "federation-upstream": {"vhost": vhost, "component": "federation-upstream", "name": "up",
+                                "value": {"uri": "amqp://"}},
     }  # fmt: skip
 
 
