@@ -275,3 +275,29 @@ def test_a_referenced_vhost_that_is_missing_is_refused_once_with_its_first_refer
         f"defs.json:{line}: queues[0].vhost: vhost 'nowhere' exists in neither this file nor the server (the "
         "server's own import would fail part-way); create it on the server first, or declare it in the file"
     ]
+
+
+def test_a_bindings_destination_on_the_server_is_taken_and_a_missing_one_refused() -> None:
+    document = {
+        "rabbit_version": "3.10.8",
+        "vhosts": [{"name": "app"}],
+        "exchanges": [{"name": "e", "vhost": "app", "type": "fanout", "durable": True, "auto_delete": False}],
+        "bindings": [
+            {"source": "e", "vhost": "app", "destination": "theirs", "destination_type": "queue", "routing_key": "",
+             "arguments": {}},
+            {"source": "e", "vhost": "app", "destination": "x2", "destination_type": "exchange", "routing_key": "",
+             "arguments": {}},
+        ],
+    }  # fmt: skip
+    backend = MemoryBackend(user="admin")
+    backend.create([Vhost("app")])
+    backend.create([Queue("app", "theirs")])
+    plan = make_plan(load(document), backend)
+    assert [r.split(": ", 2)[1:] for r in plan.refusals] == [
+        ["bindings[1].destination", "exchange 'x2' in vhost 'app' exists in neither this file nor the server (the "
+         "server's own import would drop the binding (3.10) or fail part-way (4.0)); create it on the server first, "
+         "or declare it in the file"],
+    ]  # fmt: skip
+    backend.create([Exchange("app", "x2", "topic")])
+    execute_plan(make_plan(load(document), backend), backend)
+    assert make_plan(load(document), backend).changes == []
