@@ -534,7 +534,7 @@ POLICY_KEYS: dict[str, PolicyKey] = {
     "dead-letter-routing-key": PolicyKey(),
     "dead-letter-strategy": PolicyKey(),
     "message-ttl": PolicyKey(operator=True, caps=True),
-    "expires": PolicyKey(operator=True),
+    "expires": PolicyKey(operator=True, caps=True),  # an unused queue is deleted, with its messages
     "max-length": PolicyKey(operator=True, caps=True),
     "max-length-bytes": PolicyKey(operator=True, caps=True),
     "max-in-memory-length": PolicyKey(operator=True),

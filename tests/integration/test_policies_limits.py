@@ -189,6 +189,30 @@ def test_the_plan_names_the_queues_a_lower_max_length_would_cut(
     assert not any("messages)" in w for w in make_plan(load_topology_text(capped(5)), backend).warnings)
 
 
+def test_a_policy_whose_expires_would_delete_queues_holding_messages_needs_the_flag(
+    backend: Backend, admin_client: HttpClient, settings: ConnectionSettings, vhost: str
+) -> None:
+    """An ``expires`` policy deletes a queue left unused that long, messages and all (found by a newcomer: the
+    apply went through, and 3 s later the queue and its messages were gone)."""
+
+    def expiring(policies: list[dict[str, Any]]) -> str:
+        return yaml.safe_dump({"vhosts": [{"name": vhost, "queues": [{"name": "jobs"}], "policies": policies}]})
+
+    execute_plan(make_plan(load_topology_text(expiring([])), backend), backend)
+    admin_client.put(api_path("permissions", vhost, settings.user), {"configure": "", "write": ".*", "read": ""})
+    message = {"properties": {}, "routing_key": "jobs", "payload": "x", "payload_encoding": "string"}
+    for _ in range(3):
+        assert admin_client.post(api_path("exchanges", vhost, "amq.default", "publish"), message).json()["routed"]
+    policy = {"name": "cleanup", "pattern": "^jobs$", "apply_to": "queues", "definition": {"expires": 60000}}
+    plan = make_plan(load_topology_text(expiring([policy])), backend)
+    assert any("'jobs' (3 messages) hold messages" in w and "expires" in w for w in plan.warnings), plan.warnings
+    with pytest.raises(Refused, match="3 message"):
+        execute_plan(plan, backend)
+    assert admin_client.get_or_none(api_path("policies", vhost, "cleanup")) is None  # nothing written
+    execute_plan(plan, backend, allow_data_loss=True)
+    assert admin_client.get(api_path("policies", vhost, "cleanup"))["definition"] == {"expires": 60000}
+
+
 def test_the_policy_value_rules_are_the_servers(
     admin_client: HttpClient, vhost: str, rabbitmq_version: str, rabbitadmin: CliRunner, tmp_path: Path
 ) -> None:

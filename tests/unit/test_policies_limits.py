@@ -294,3 +294,62 @@ def test_an_export_keeps_a_priority_of_0_0_so_its_plan_is_clean() -> None:
     (policy,) = document["vhosts"][0]["policies"]
     assert policy["priority"] == 0.0 and isinstance(policy["priority"], float)
     assert make_plan(load(yaml.safe_dump(document)), backend).is_empty
+
+
+def _dropping(definition: dict[str, Any], operator: bool = False) -> str:
+    """A vhost with queues ``jobs`` and ``idle`` and one policy (or operator policy) over both."""
+    section = "operator_policies" if operator else "policies"
+    policy = {"name": "drop", "pattern": "^(jobs|idle)$", "apply_to": "queues", "definition": definition}
+    return yaml.safe_dump(
+        {"vhosts": [{"name": "v", "queues": [{"name": "jobs"}, {"name": "idle"}], section: [policy]}]}
+    )
+
+
+_QUEUES_ONLY = "vhosts: [{name: v, queues: [{name: jobs}, {name: idle}]}]"
+
+
+_DROPPING_CASES = [
+    # Set where there was none, or lowered: every message the matched queues hold is at risk.
+    (None, {"expires": 60000}, 40),
+    (None, {"message-ttl": 1000}, 40),
+    (None, {"max-length-bytes": 10}, 40),
+    (None, {"max-age": "1h"}, 40),
+    ({"expires": 60000}, {"expires": 1000}, 40),
+    ({"message-ttl": 5000}, {"message-ttl": 1000}, 40),
+    ({"max-age": "7D"}, {"max-age": "1D"}, 40),  # durations are not compared: any change counts
+    # Raised, unchanged, or a key that drops nothing held now: no flag needed.
+    ({"expires": 1000}, {"expires": 60000}, 0),
+    ({"message-ttl": 1000}, {"message-ttl": 1000, "max-length": 100}, 0),
+    (None, {"delivery-limit": 5}, 0),
+    (None, {"dead-letter-exchange": "d"}, 0),
+]
+_OPERATOR_KEYS = ("expires", "message-ttl", "max-length-bytes", "max-length", "delivery-limit")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "at_risk", "operator"),
+    [
+        (*case, operator)
+        for case in _DROPPING_CASES
+        for operator in (False, True)
+        if not operator or all(key in _OPERATOR_KEYS for key in (*(case[0] or {}), *case[1]))
+    ],
+)
+def test_a_policy_that_may_drop_what_queues_hold_needs_the_data_loss_flag(
+    before: dict[str, Any] | None, after: dict[str, Any], at_risk: int, operator: bool
+) -> None:
+    backend = MemoryBackend()
+    apply(_dropping(before, operator) if before is not None else _QUEUES_ONLY, backend)
+    backend.set_messages("v", "jobs", 40)  # idle holds none
+    plan = make_plan(load(_dropping(after, operator)), backend)
+    risky = [(c.subject.split(" in ")[0], c.messages_at_risk) for c in plan.data_loss()]
+    kind = "operator policy" if operator else "policy"
+    if at_risk:
+        assert risky == [(f"{kind} 'drop'", at_risk)]
+        assert any("'jobs' (40 messages) hold messages" in w and "'idle'" not in w for w in plan.warnings)
+        with pytest.raises(Refused, match=f"{at_risk} message"):
+            execute_plan(plan, backend)
+        execute_plan(plan, backend, allow_data_loss=True)
+    else:
+        assert risky == []
+        execute_plan(plan, backend)

@@ -82,8 +82,11 @@ class Change:
         """True if carrying this change out may destroy messages: a known count above 0, an unknown count, or
         a queue RabbitMQ cannot delete on condition that it is empty (``conditional`` False)."""
         if not self.destroys_messages:
-            # A policy whose new max-length is below queues' depth drops (or dead-letters) the excess at once.
-            return self.kind in ("policy", "operator_policy") and bool(self.messages_at_risk)
+            # A policy whose new max-length is below queues' depth drops (or dead-letters) the excess at once; one
+            # whose new TTL, expiry or byte cap reaches queues holding messages may (None: a depth unknown).
+            return self.kind in ("policy", "operator_policy") and (
+                self.messages_at_risk is None or self.messages_at_risk > 0
+            )
         return self.messages_at_risk is None or self.messages_at_risk > 0 or not self.conditional
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,7 +8,9 @@ with HttpBackend(settings) as backend:   # or any other Backend
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from rabbitadmin.argument_rules import MASTER_LOCATORS_3, ArgumentFinding, check_arguments
 from rabbitadmin.backends.base import Backend
@@ -182,6 +184,9 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
             (q.name, depths[q.key].messages) for q in queues
             if isinstance(limit, int) and (depths[q.key].messages or 0) > limit
         ]  # fmt: skip
+        before = change.actual.definition if isinstance(change.actual, Policy) else {}
+        dropping = [key for key in _MAY_DROP_HELD if _tightened(key, before, policy.definition)]
+        held = [(q.name, depths[q.key].messages) for q in queues if depths[q.key].messages != 0] if dropping else []
         if over:
             assert isinstance(limit, int)
             # Counted as messages at risk: apply then needs --allow-data-loss, as a queue delete would.
@@ -192,9 +197,47 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
                 f"{subject} sets {caps}: queue(s) {listed} hold more than max-length {limit}; applying it drops or "
                 "dead-letters the excess at once (unless a policy of higher priority wins)"
             )
-        else:
+        if held:
+            # What these drop depends on the messages' ages and sizes and on the queues' use, which the plan cannot
+            # see: every message the queues hold is counted at risk (None: a depth unknown), so apply needs the flag.
+            counts = [count for _, count in held]
+            at_risk = None if None in counts else sum(c for c in counts if c is not None)
+            plan.changes[plan.changes.index(change)] = replace(change, messages_at_risk=at_risk)
+            listed = ", ".join(
+                f"{name!r} ({'an unknown number of' if count is None else count} messages)" for name, count in held[:10]
+            )
+            plan.warnings.append(
+                f"{subject} sets {caps}: queue(s) {listed} hold messages, and "
+                + "; ".join(_MAY_DROP_HELD[key] for key in dropping)
+                + " (unless a policy of higher priority wins)"
+            )
+        if not over and not held:
             listed = ", ".join(repr(q.name) for q in queues[:10]) + (" ..." if len(queues) > 10 else "")
             plan.warnings.append(f"{subject} sets {caps}: it changes how the matching queue(s) {listed} behave")
+
+
+#: Policy keys whose new or lower value may drop or delete messages queues hold now, and how
+#: (``rabbit_amqqueue_process``/``rabbit_fifo``: the effective policy applies at once); ``max-length`` is
+#: counted exactly instead (the excess over it), ``delivery-limit`` acts on later redeliveries only.
+_MAY_DROP_HELD = {
+    "message-ttl": "messages older than message-ttl are dropped or dead-lettered at once",
+    "expires": "a queue left unused for expires ms is deleted with its messages",
+    "max-length-bytes": "the messages over max-length-bytes are dropped or dead-lettered at once",
+    "max-age": "a stream's segments older than max-age are deleted",
+}
+
+
+def _tightened(key: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Whether ``after`` sets ``key`` where ``before`` did not, or lower (a number) or otherwise (a duration)."""
+    new, old = after.get(key), before.get(key)
+    if new is None or new == old:
+        return False
+    if old is None:
+        return True
+    numbers = (int, float)
+    if isinstance(new, numbers) and isinstance(old, numbers) and not isinstance(new, bool):
+        return bool(new < old)
+    return True
 
 
 def _written(plan: Plan, model: type) -> list[Change]:
@@ -272,7 +315,11 @@ def _check_queue_limits(plan: Plan, actual: Topology, locked: bool) -> None:
     here: the server refuses each queue past the limit ("queue limit in vhost ... is reached", HTTP 400) in the
     middle of the apply. With the apply lock, its exclusive queue counts too while the apply runs (the server
     counts every queue, exclusive ones included; ``rabbit_vhost_limit:is_over_queue_limit/1``)."""
-    limits = {key: limit.value for key, limit in actual.vhost_limits.items() if key[1] == "max-queues"}
+    # Only the vhosts the plan is for: the state read lists every vhost's limits but only their queues.
+    scope = set(plan.scope)
+    limits = {
+        key: limit.value for key, limit in actual.vhost_limits.items() if key[1] == "max-queues" and key[0] in scope
+    }
     for change in plan.changes:
         if change.kind == "vhost_limit" and change.key[1] == "max-queues":
             if change.action is Action.DELETE:
