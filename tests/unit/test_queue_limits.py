@@ -82,3 +82,16 @@ def test_a_refusal_of_an_object_whose_name_holds_a_colon_is_placed_too() -> None
     text = "vhosts:\n  - name: v\n    exchanges:\n      - {name: 'a: b', type: x-nowhere}\n"
     (refusal,) = make_plan(load_topology_text(text, "t.yaml"), MemoryBackend()).refusals
     assert refusal.startswith("t.yaml:4: exchange 'a: b' in vhost 'v': the server has no exchange type"), refusal
+
+
+def test_a_full_vhost_outside_the_file_is_none_of_the_plans_business() -> None:
+    """The state read lists every vhost's limits but only the file's vhosts' queues: another vhost at its
+    max-queues counted as empty, and its "no room for the lock" warning (a refusal with the lock) stopped applies
+    to vhosts it has nothing to do with (found by hand: an apply to 'exq' refused over vhost 'full')."""
+    backend = MemoryBackend()
+    execute_plan(make_plan(load(0, 0, vhost="full"), backend), backend)
+    other = load_topology_text("vhosts: [{name: other, queues: [{name: q}]}]")
+    for locked in (True, False):
+        plan = make_plan(other, backend, locked=locked)
+        assert plan.refusals == [] and not any("full" in w for w in plan.warnings), plan
+    assert any("'full'" in r for r in make_plan(load(0, 0, vhost="full"), backend, locked=True).refusals)
