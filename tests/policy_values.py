@@ -30,6 +30,7 @@ REFUSED: list[tuple[dict[str, Any], tuple[str, ...], str]] = [
     ({"ha-mode": "exactly"}, BOTH, 'ha-mode "exactly" takes ha-params'),
     ({"ha-mode": "exactly", "ha-params": 0}, BOTH, 'ha-mode "exactly" takes ha-params'),
     ({"ha-mode": "all", "ha-params": 2}, BOTH, 'ha-mode "all" does not take ha-params'),
+    ({"ha-mode": "all", "ha-params": None}, BOTH, 'ha-mode "all" does not take ha-params'),  # a newcomer's case
     ({"ha-mode": "nodes", "ha-params": "rabbit@x"}, BOTH, 'ha-mode "nodes" takes ha-params'),
     ({"ha-mode": "nodes", "ha-params": []}, BOTH, 'ha-mode "nodes" takes ha-params'),
     ({"ha-params": 2}, BOTH, "ha-mode must be given"),

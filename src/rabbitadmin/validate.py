@@ -1152,7 +1152,7 @@ def _mirroring_problem(definition: Mapping[str, Any]) -> str | None:
         if any(key.startswith("ha-") for key in definition):
             return "ha-mode must be given with ha-params, ha-sync-mode, ha-sync-batch-size or ha-promote-on-*"
         return None
-    if mode == "all" and params is not None:
+    if mode == "all" and "ha-params" in definition:  # ha-params: null too (the server reads the key as given)
         return 'ha-mode "all" does not take ha-params'
     if mode == "exactly" and (isinstance(params, bool) or not isinstance(params, int) or params < 1):
         return f'ha-mode "exactly" takes ha-params, a whole number >= 1; got {value_text(params)}'
