@@ -10,6 +10,7 @@ import copy
 from typing import Any, NamedTuple
 
 from rabbitadmin.definitions_input import (
+    EMPTY_LIST_IS_OBJECT,
     FIXED_NAMES,
     LIST_SECTIONS,
     NOT_NULL,
@@ -130,6 +131,12 @@ UNDEFINED: list[Case] = [
     Case("UNDEFINED_WHEN_MISSING", kind, field, DROP, f"is missing: the server's import {effect}")
     for kind, fields in UNDEFINED_WHEN_MISSING.items()
     for field, effect in fields.items()
+]
+#: Files with ``[]`` where the import reads ``{}``: taken by both, with the same result.
+EMPTY: list[Case] = [
+    Case("EMPTY_LIST_IS_OBJECT", kind, field, [], "")
+    for kind, fields in EMPTY_LIST_IS_OBJECT.items()
+    for field in fields
 ]
 #: Duplicate and empty tags: the server's import keeps them, rabbitadmin sets each tag once (warned):
 #: (kind, tags as written, as the server stores them, as rabbitadmin sets them).

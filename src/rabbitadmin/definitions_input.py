@@ -241,7 +241,8 @@ def topology_document_from_definitions(
                 if missing:
                     warning(f"RabbitMQ 3.x's import refuses a queue without {' and '.join(missing)} (4.0's, as "
                             "rabbitadmin, takes durable true and auto_delete false)", raw.line, source)  # fmt: skip
-            _attach(owner, vhost_paths[str(vhost_name)], section, _without(raw, ("vhost",)), raw.line, paths, source)
+            entry = _empty_lists_as_objects(_without(raw, ("vhost",)), section)
+            _attach(owner, vhost_paths[str(vhost_name)], section, entry, raw.line, paths, source)
 
     for index, raw in _indexed(document, "policies", problem):
         source = f"policies[{index}]"
@@ -274,8 +275,7 @@ def topology_document_from_definitions(
         if not _check(raw, component, source, problem):
             continue
         if component == "vhost-limits" and value == []:  # the import stores it as no limits
-            value = LocatedDict()
-            value.line = raw.line_of("value")
+            value = _empty_lists_as_objects(raw, component)["value"]
         if not isinstance(value, LocatedDict):
             problem("expected a mapping", raw.line_of("value"), f"{source}.value")
             continue
@@ -531,8 +531,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 #: Fields the server's own import reads as an object only (400; 3.10.8: 500 for a user's limits; both: 500 for a
 #: plugin parameter's string; measured, tests/integration/test_definitions_shapes.py): a list of pairs
 #: (``rabbitmqctl export_definitions``' way of printing an object) or a string is refused, where rabbitadmin would
-#: read it. Null is ``NOT_NULL``'s. A
-#: ``vhost-limits`` value of ``[]`` is the one list taken (the import stores it as no limits); ``vhosts[].limits``,
+#: read it. Null is ``NOT_NULL``'s; ``[]`` is ``EMPTY_LIST_IS_OBJECT``'s where the import takes it; ``vhosts[].limits``,
 #: which the import ignores, keeps 3.10's list of pairs.
 OBJECT_ONLY: dict[str, tuple[str, ...]] = {
     "users": ("limits",),
@@ -541,6 +540,17 @@ OBJECT_ONLY: dict[str, tuple[str, ...]] = {
     "vhost-limits": ("value",),
     "shovel": ("value",),  # the plugins' own validators: 400 "Unrecognised terms" for a list of pairs
     "federation-upstream": ("value",),
+}
+
+
+#: Fields the server's own import reads ``[]`` in as ``{}`` (``rabbit_definitions:args/1``; the vhost-limits
+#: validator; 3.10.8 and 4.0.5, measured): taken so, as a topology's empty mapping. Other lists are refused (by
+#: ``OBJECT_ONLY`` or the validator's "expected a mapping"), as the import refuses them.
+EMPTY_LIST_IS_OBJECT: dict[str, tuple[str, ...]] = {
+    "exchanges": ("arguments",),
+    "queues": ("arguments",),
+    "bindings": ("arguments",),
+    "vhost-limits": ("value",),
 }
 
 
@@ -636,7 +646,7 @@ def _check(
 
     for field in OBJECT_ONLY.get(kind, ()):
         value, owner, key = _at(raw, field)
-        taken = value in (_MISSING, None, []) if kind == "vhost-limits" else value in (_MISSING, None)
+        taken = value in (_MISSING, None) or (value == [] and field in EMPTY_LIST_IS_OBJECT.get(kind, ()))
         if owner is not None and not taken and not isinstance(value, dict):
             refuse(field, f"expected an object: the server's import refuses {_shape(value)} here", owner.line_of(key))
     for field in NOT_NULL.get(kind, ()):
@@ -662,6 +672,16 @@ def _check(
         if field not in raw and warning is not None:
             warning(f"is missing: the server's import {effect}", raw.line, f"{source}.{field}")
     return not found
+
+
+def _empty_lists_as_objects(entry: LocatedDict, kind: str) -> LocatedDict:
+    """``entry`` with each of ``EMPTY_LIST_IS_OBJECT``'s fields given as ``[]`` made an empty mapping (in place)."""
+    for field in EMPTY_LIST_IS_OBJECT.get(kind, ()):
+        if entry.get(field) == [] and not isinstance(entry[field], dict):
+            empty = LocatedDict()
+            empty.line = entry.line_of(field)
+            entry[field] = empty
+    return entry
 
 
 def _tags_warning(raw: LocatedDict, kind: str, source: str, warning: ReportProblem | None) -> None:

@@ -27,7 +27,7 @@ from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import ServerError
 
 from ..conftest import CliRunner, delete_vhost
-from ..definitions_shapes import DROP, NULL_SECTIONS, REFUSED, STORED, TAGS, UNDEFINED, Case, document
+from ..definitions_shapes import DROP, EMPTY, NULL_SECTIONS, REFUSED, STORED, TAGS, UNDEFINED, Case, document
 
 
 class Names:
@@ -179,17 +179,34 @@ def test_null_tags_clear_a_vhosts_tags_as_the_import_does(
         names.remove(admin_client)
 
 
-def test_an_empty_list_of_vhost_limits_is_taken_as_no_limits(
-    rabbitadmin: CliRunner, admin_client: HttpClient, tmp_path: Path, names: Names
+def made(client: HttpClient, case: Case, names: Names) -> Any:
+    """What the server holds of ``case``'s object: the vhost's limits, or the object (None if missing)."""
+    vhost = quote(names.vhost, safe="")
+    if case.kind == "vhost-limits":
+        return client.get(f"/api/vhost-limits/{vhost}")
+    if case.kind == "bindings":
+        return [b["arguments"] for b in client.get(f"/api/bindings/{vhost}") if b["source"] == "x"] or None
+    return client.get_or_none(api_path(case.kind, names.vhost, "x" if case.kind == "exchanges" else "q"))
+
+
+@pytest.mark.parametrize("case", EMPTY, ids=[c.id for c in EMPTY])
+def test_an_empty_list_the_import_reads_as_an_empty_object_apply_takes_so(
+    rabbitadmin: CliRunner, admin_client: HttpClient, tmp_path: Path, names: Names, case: Case
 ) -> None:
-    doc = document("vhost-limits", "value", [], names.vhost, names.user)
+    doc = case.document(names.vhost, names.user)
     admin_client.post(api_path("definitions"), doc)
-    assert admin_client.get(f"/api/vhost-limits/{quote(names.vhost, safe='')}") == []
+    imported = made(admin_client, case, names)
     names.remove(admin_client)
     result = apply(rabbitadmin, tmp_path, doc)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert admin_client.get(f"/api/vhost-limits/{quote(names.vhost, safe='')}") == []
-    assert admin_client.get_or_none(api_path("vhosts", names.vhost)) is not None
+    applied = made(admin_client, case, names)
+    if case.kind == "vhost-limits":
+        assert imported == applied == []
+    elif case.kind == "bindings":
+        assert imported == applied == [{}]
+    else:  # the object, without arguments of the file's (4.0's import adds the vhost's x-queue-type)
+        assert imported is not None and applied is not None
+        assert not {k: v for k, v in applied["arguments"].items() if k != "x-queue-type"}
 
 
 @pytest.mark.parametrize(("name", "value"), [("internal_cluster_id", "rabbitmq-cluster-id-shapes"),

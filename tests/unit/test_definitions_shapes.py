@@ -16,6 +16,7 @@ from rabbitadmin.model import Topology
 
 from ..definitions_shapes import (
     DROP,
+    EMPTY,
     NULL_SECTIONS,
     OBJECT_SAMPLES,
     REFUSED,
@@ -140,9 +141,15 @@ def test_a_vhosts_null_tags_clear_them_as_the_import_does(where: str) -> None:
     assert topology.vhosts[("v",)].tags == ()
 
 
-def test_an_empty_list_of_vhost_limits_is_no_limits_as_the_import_reads_it() -> None:
-    topology = load_topology_text(text_of(document("vhost-limits", "value", [])), "defs.json")
-    assert not topology.vhost_limits and not topology.warnings
+@pytest.mark.parametrize("case", EMPTY, ids=lambda c: c.id)
+def test_an_empty_list_where_the_import_reads_an_empty_object_is_taken_so(case: Case) -> None:
+    topology = load_topology_text(text_of(case.document()), "defs.json")
+    assert not topology.warnings
+    if case.kind == "vhost-limits":
+        assert not topology.vhost_limits and topology.vhosts
+    else:
+        (made,) = getattr(topology, case.kind).values()
+        assert made.arguments == {}
 
 
 def test_yaml_text_as_written_is_a_string() -> None:
