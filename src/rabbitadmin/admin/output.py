@@ -14,13 +14,20 @@ MAX_CELL = 60
 
 
 def cell(value: Any) -> str:
-    """One value as table text: lists comma-joined, mappings as compact JSON, nothing as ``-``."""
+    """One value as table text: lists comma-joined, mappings as compact JSON, nothing as ``-``.
+
+    A list whose comma-joined text could be read back otherwise (an item holding a comma, an empty item, one
+    with spaces around it: a user's tag ``a,b`` is one tag, and not ``administrator`` when it is
+    ``administrator,management``) is shown as a JSON list instead."""
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ",".join(str(item) for item in value)
+        items = [str(item) for item in value]
+        if any("," in item or item != item.strip() or not item for item in items):
+            return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+        return ",".join(items)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True) if value else ""
     text = str(value)
