@@ -5,15 +5,17 @@ version does with the same files: tests/integration/test_definitions_shapes.py a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rabbitadmin.definitions_input import OBJECT_ONLY
-from rabbitadmin.errors import TopologyError
+from rabbitadmin.errors import ExitCode, TopologyError
 from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Topology
 
+from ..conftest import CliRunner
 from ..definitions_shapes import (
     DROP,
     EMPTY,
@@ -181,3 +183,35 @@ def test_a_good_file_of_every_kind_reads_without_a_word() -> None:
     topology = load_topology_text(text_of(doc), "defs.json")
     assert not topology.warnings
     assert topology.operator_policies and topology.vhost_limits and topology.bindings
+
+
+def test_validate_names_every_such_problem_at_once_and_exits_2(tmp_path: Path) -> None:
+    # One file with a wrong field of each table: `validate` (the step `plan` and `apply` start with) lists them all,
+    # each at its file, line and field, and exits 2.
+    made = entries("v", "u")
+    doc = {
+        "rabbit_version": "3.10.8",
+        "users": [{**made["users"], "hashing_algorithm": None}],
+        "vhosts": [{**made["vhosts"], "tracing": None}],
+        "exchanges": [{**made["exchanges"], "auto_delete": None}],
+        "queues": [made["queues"]],
+        "bindings": [{**made["bindings"], "routing_key": 5}],
+        "parameters": [{**made["vhost-limits"], "name": "other"}, {**made["operator_policy"], "value": []}],
+        "policies": None,
+    }
+    path = tmp_path / "defs.json"
+    path.write_text(text_of(doc))
+    result = CliRunner({})("validate", str(path))
+    assert result.returncode == ExitCode.INVALID, result.stderr
+    text = path.read_text()
+    for field, needle in (
+        ("users[0].hashing_algorithm", '"hashing_algorithm": null'),
+        ("vhosts[0].tracing", '"tracing": null'),
+        ("exchanges[0].auto_delete", '"auto_delete": null'),
+        ("bindings[0].routing_key", '"routing_key": 5'),
+        ("parameters[0].name", '"name": "other"'),
+        ("parameters[1].value", '"value": []'),
+        ("policies", '"policies": null'),
+    ):
+        assert f"{path}:{line_of(text, needle)}: {field}: " in result.stderr, (field, result.stderr)
+    assert "7 problems" in result.stderr
