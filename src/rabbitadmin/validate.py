@@ -94,6 +94,8 @@ NAME_RE_FORBIDDEN = re.compile(r"[\x00-\x1f]")
 _SHORT_NAME = re.compile(rf"[^\x00-\x1f]{{1,{MAX_NAME_BYTES // 4}}}")
 #: The fields a queue item may have and still take the fast path (``_Validator.plain_queue``).
 _QUEUE_FAST_FIELDS = frozenset({"name", "type", "durable", "auto_delete"})
+_BINDING_FAST_FIELDS = frozenset({"source", "destination", "destination_type", "routing_key"})
+_DESTINATION_TYPES = frozenset({"queue", "exchange"})
 
 
 class _Validator:
@@ -282,15 +284,15 @@ class _Validator:
         key: str,
         path: str,
         handler: Callable[[LocatedDict, str], None],
-        taken: Callable[[Any], bool] | None = None,
+        taken: Callable[[Any, int], bool] | None = None,
     ) -> None:
-        """``handler(item, path)`` for each item of ``container[key]``; ``taken(raw)``, when given, may take an
-        item first (a fast path that returns True once it has added the item; False leaves it to ``handler``)."""
+        """``handler(item, path)`` for each item of ``container[key]``; ``taken(raw, index)``, when given, may take
+        an item first (a fast path that returns True once it has added the item; False leaves it to ``handler``)."""
         items = self.sequence(container.get(key), container.line_of(key), f"{path}{key}")
         if items is None:
             return
         for index, raw in enumerate(items):
-            if taken is not None and taken(raw):
+            if taken is not None and taken(raw, index):
                 if self.consume:
                     items[index] = None
                 continue
@@ -373,7 +375,13 @@ class _Validator:
         self.each(item, "parameters", f"{path}.", lambda i, p: self.parameter(name, i, p))
         self.each(item, "exchanges", f"{path}.", lambda i, p: self.exchange(name, i, p))
         self.queues(name, queue_default, item, path)
-        self.each(item, "bindings", f"{path}.", lambda i, p: self.binding(name, i, p))
+        self.each(
+            item,
+            "bindings",
+            f"{path}.",
+            lambda i, p: self.binding(name, i, p),
+            partial(self.plain_binding, name, f"{path}.bindings", self.seen.setdefault("binding", {})),
+        )
 
     def user(self, item: LocatedDict, path: str) -> None:
         fields = ("name", "state", "tags", "password", "password_hash", "hashing_algorithm", "limits")
@@ -632,7 +640,7 @@ class _Validator:
         )
 
     def plain_queue(
-        self, vhost: str, default_type: str, seen: dict[Key, int], queues: dict[Key, Queue], raw: Any
+        self, vhost: str, default_type: str, seen: dict[Key, int], queues: dict[Key, Queue], raw: Any, _index: int
     ) -> bool:
         """Add ``raw`` if it is the common queue item; True if it did.
 
@@ -678,6 +686,40 @@ class _Validator:
             return False
         seen[key] = raw.line
         queues[key] = new_queue(vhost, name, q_type, durable, auto_delete, {}, new_origin(self.filename, raw.line))
+        return True
+
+    def plain_binding(self, vhost: str, list_path: str, seen: dict[Key, int], raw: Any, index: int) -> bool:
+        """Add ``raw`` if it is the common binding item; True if it did (``plain_queue``'s twin).
+
+        ``{source: ex, destination: q, routing_key: k}`` (and ``destination_type``), plain strings, a source that
+        is not the default exchange, a destination ``string`` takes without a word, a key not seen before: added
+        here with what ``binding`` records (the seen key, its path and item for ``cross_check``); anything else is
+        left to ``binding`` (False), so problems and messages are the same. ``seen``: the record of binding keys.
+        """
+        if raw.__class__ is not LocatedDict or not raw.keys() <= _BINDING_FAST_FIELDS:
+            return False
+        source: Any = raw.get("source")
+        destination: Any = raw.get("destination")
+        dest_type: Any = raw.get("destination_type", "queue")
+        routing_key: Any = raw.get("routing_key", "")
+        if not (
+            source.__class__ is str
+            and source
+            and destination.__class__ is str
+            and _SHORT_NAME.fullmatch(destination)
+            and dest_type.__class__ is str
+            and dest_type in _DESTINATION_TYPES
+            and routing_key.__class__ is str
+        ):
+            return False
+        binding = Binding(vhost, source, dest_type, destination, routing_key, {}, None, self.origin(raw.line))
+        key = binding.key
+        if key in seen:
+            return False  # a duplicate: binding says so
+        seen[key] = raw.line
+        self.paths[("binding", key)] = f"{list_path}[{index}]"
+        self.items[("binding", key)] = raw
+        self.topology.bindings[key] = binding
         return True
 
     def binding(self, vhost: str, item: LocatedDict, path: str) -> None:
