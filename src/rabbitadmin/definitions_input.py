@@ -317,16 +317,14 @@ def topology_document_from_definitions(
             result[section] = document[section]
             result.key_lines[section] = document.line_of(section)
     if "global_parameters" in document:
-        # The node's own (internal_cluster_id, cluster_tags) are in every export: never managed, left out (said).
+        # The node's own (internal_cluster_id, cluster_tags) are in every export: never managed, left out without
+        # a word (a deliberate difference, docs/topology.md: the server's own import would replace the node's
+        # values with the file's, 3.10.8 and 4.0.5; a warning on every whole-server export would fail --strict).
         kept: list[LocatedDict] = []
         for index, raw in _indexed(document, "global_parameters", problem):
             if raw.get("name") not in SERVER_OWNED_GLOBAL_PARAMETERS:
                 paths.add(f"global_parameters[{len(kept)}]", f"global_parameters[{index}]")
                 kept.append(raw)
-            elif warning is not None:  # the import would overwrite the node's own (3.10.8 and 4.0.5, measured)
-                warning(f"not applied: the node writes {raw.get('name')} itself; the server's own import would "
-                        "replace the node's value with this file's", raw.line,
-                        f"global_parameters[{index}]")  # fmt: skip
         result["global_parameters"] = _list(kept, document.line_of("global_parameters"))
         result.key_lines["global_parameters"] = document.line_of("global_parameters")
     return result

@@ -211,7 +211,7 @@ def test_an_empty_list_the_import_reads_as_an_empty_object_apply_takes_so(
 
 @pytest.mark.parametrize(("name", "value"), [("internal_cluster_id", "rabbitmq-cluster-id-shapes"),
                                              ("cluster_tags", {"shapes": "x"})])  # fmt: skip
-def test_the_nodes_own_global_parameters_the_import_overwrites_apply_leaves_and_says_so(
+def test_the_nodes_own_global_parameters_the_import_overwrites_apply_leaves(
     rabbitadmin: CliRunner, admin_client: HttpClient, tmp_path: Path, name: str, value: Any
 ) -> None:
     doc = {"rabbit_version": "4.0.5", "global_parameters": [{"name": name, "value": value}]}
@@ -227,5 +227,5 @@ def test_the_nodes_own_global_parameters_the_import_overwrites_apply_leaves_and_
             admin_client.put(api_path("global-parameters", name), {"name": name, "value": before["value"]})
     result = apply(rabbitadmin, tmp_path, doc)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"global_parameters[0]: not applied: the node writes {name} itself" in result.stderr
+    assert "warning" not in result.stderr  # in every whole-server export: --strict would fail on every one
     assert admin_client.get_or_none(api_path("global-parameters", name)) == before
