@@ -336,7 +336,9 @@ class Sandbox:
         self._state_path.write_text(json.dumps(asdict(info), indent=2))
         try:
             self._wait_ready(info, timeout, process)
-        except SandboxError:
+        except (SandboxError, KeyboardInterrupt):
+            # A node that never came up, or whose start was interrupted (Ctrl-C, SIGTERM): stopped, not left
+            # running behind a command that reported failure.
             self._terminate(info.pid)
             raise
         return info

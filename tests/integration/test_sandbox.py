@@ -184,3 +184,28 @@ def test_a_node_whose_directory_was_removed_is_still_stopped_by_the_object_that_
         assert not node_processes(info.nodename)
     finally:
         box.stop()
+
+
+def test_an_interrupted_start_leaves_no_node_running(tmp_path: Path, rabbitmq_version: str) -> None:
+    """SIGTERM (a CI runner's cancel) or Ctrl-C while the node boots: exit 130, and the half-started node is
+    stopped with it (it was left running, unmentioned)."""
+    directory = tmp_path / "node"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rabbitadmin", "sandbox", "start", "--dir", str(directory), "--rabbitmq",
+         rabbitmq_version],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    state = directory / "sandbox.json"
+    deadline = time.monotonic() + 60
+    while not state.exists():  # the node process is started: its state is written
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    nodename = json.loads(state.read_text())["nodename"]
+    assert node_processes(nodename)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert node_processes(nodename) == []
+    status = run("status", "--dir", str(directory))
+    assert "running" not in status.stdout.replace("not running", "")
