@@ -4,9 +4,13 @@ definitions entries for a bulk import. Shared by every backend; all normalising 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from rabbitadmin.errors import Unaddressable
 from rabbitadmin.kinds import KINDS, SECTIONS, plain_from_server, plain_to_server
 from rabbitadmin.model import (
     KIND_ORDER,
@@ -32,7 +36,41 @@ from rabbitadmin.passwords import DEFAULT_ALGORITHM
 JSON = dict[str, Any]
 
 
+# -- objects no client can address (``errors.Unaddressable``) ---------------------------------------------
+def _addressable(kind: str, data: JSON, fields: tuple[str, ...], vhost: str | None = None) -> None:
+    """Raise ``Unaddressable`` unless every one of ``data``'s ``fields`` is a string (``vhost``: the vhost
+    the row was listed in, for the message). One type check a field: it runs on every row a state read
+    builds (20,000 at W(10000)), so no more than that."""
+    for field in fields:
+        if data[field].__class__ is not str:
+            raise Unaddressable(kind, data, fields, vhost)
+
+
+def _to_stderr(text: str) -> None:
+    # Where every command's warnings go (stdout stays parseable); one write of the whole line.
+    sys.stderr.write(f"warning: {text}\n")
+
+
+#: Where ``warn_unaddressable`` sends its text (a test or an embedding program may replace it).
+unaddressable_notice: Callable[[str], None] = _to_stderr
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_unaddressable(skipped: Unaddressable) -> None:
+    """Say once per process that ``skipped`` is left out: an apply reads the state more than once (after
+    its locks, after its changes), and the operator needs the warning once, not once per read."""
+    text = str(skipped)
+    with _warned_lock:  # the listings are turned into objects on several threads: one line at a time
+        if text in _warned:
+            return
+        _warned.add(text)
+        unaddressable_notice(text)
+
+
 def vhost_from_server(data: JSON) -> Vhost:
+    """A vhost from a listing or a ``vhosts`` entry, its name as the server has it: ``vhosts list`` shows
+    every vhost, addressable or not; a state read checks the name first (``check_vhost``)."""
     metadata = data.get("metadata") or {}
     queue_type = data.get("default_queue_type") or metadata.get("default_queue_type")
     return Vhost(
@@ -44,7 +82,13 @@ def vhost_from_server(data: JSON) -> Vhost:
     )
 
 
+def check_vhost(data: JSON) -> None:
+    """Raise ``Unaddressable`` for a vhost whose name is not a string (a state read leaves it out)."""
+    _addressable("vhost", data, ("name",))
+
+
 def user_from_server(data: JSON) -> User:
+    _addressable("user", data, ("name",))
     return User(
         name=data["name"],
         tags=normalize_tags(data.get("tags")),
@@ -54,17 +98,22 @@ def user_from_server(data: JSON) -> User:
 
 
 def permission_from_server(data: JSON) -> Permission:
+    _addressable("permission", data, ("user", "vhost"))
     return Permission(data["user"], data["vhost"], data["configure"], data["write"], data["read"])
 
 
 def topic_permission_from_server(data: JSON) -> TopicPermission:
+    _addressable("topic permission", data, ("user", "vhost", "exchange"))
     return TopicPermission(data["user"], data["vhost"], data["exchange"], data["write"], data["read"])
 
 
 def exchange_from_server(data: JSON, vhost: str | None = None) -> Exchange:
+    name, where = data["name"], data["vhost"] if vhost is None else vhost
+    if name.__class__ is not str or where.__class__ is not str:  # inline: once a row, 20,000 rows a read
+        raise Unaddressable("exchange", data, ("vhost", "name") if vhost is None else ("name",), vhost)
     return Exchange(
-        vhost=vhost if vhost is not None else data["vhost"],
-        name=data["name"],
+        vhost=where,
+        name=name,
         type=data.get("type", "direct"),
         durable=bool(data.get("durable", True)),
         auto_delete=bool(data.get("auto_delete", False)),
@@ -74,12 +123,15 @@ def exchange_from_server(data: JSON, vhost: str | None = None) -> Exchange:
 
 
 def queue_from_server(data: JSON, vhost: str | None = None) -> Queue:
+    name, where = data["name"], data["vhost"] if vhost is None else vhost
+    if name.__class__ is not str or where.__class__ is not str:  # inline: once a row, 20,000 rows a read
+        raise Unaddressable("queue", data, ("vhost", "name") if vhost is None else ("name",), vhost)
     arguments = data.get("arguments") or {}
     queue_type = data.get("type") or arguments.get("x-queue-type") or "classic"
     messages = data.get("messages")
     return Queue(
-        vhost=vhost if vhost is not None else data["vhost"],
-        name=data["name"],
+        vhost=where,
+        name=name,
         type=str(queue_type),
         durable=bool(data.get("durable", True)),
         auto_delete=bool(data.get("auto_delete", False)),
@@ -90,15 +142,28 @@ def queue_from_server(data: JSON, vhost: str | None = None) -> Queue:
 
 
 def binding_from_server(data: JSON, vhost: str | None = None) -> Binding:
+    source, destination_type, destination = data["source"], data["destination_type"], data["destination"]
+    where = data["vhost"] if vhost is None else vhost
+    if (
+        source.__class__ is not str
+        or destination.__class__ is not str
+        or destination_type.__class__ is not str
+        or where.__class__ is not str
+    ):  # inline: once a row, 20,000 rows a read
+        fields = ("vhost", *_BINDING_FIELDS) if vhost is None else _BINDING_FIELDS
+        raise Unaddressable("binding", data, fields, vhost)
     return Binding(
-        vhost=vhost if vhost is not None else data["vhost"],
-        source=data["source"],
-        destination_type=data["destination_type"],
-        destination=data["destination"],
+        vhost=where,
+        source=source,
+        destination_type=destination_type,
+        destination=destination,
         routing_key=data.get("routing_key", ""),
         arguments=normalize_arguments(data.get("arguments")),
         properties_key=data.get("properties_key"),
     )
+
+
+_BINDING_FIELDS = ("source", "destination_type", "destination")
 
 
 def as_mapping(value: Any) -> Any:
@@ -111,6 +176,7 @@ def as_mapping(value: Any) -> Any:
 
 def policy_from_server(data: JSON, kind: type[Policy] = Policy) -> Policy:
     """A policy from a listing entry or a ``policies`` entry (``kind=OperatorPolicy`` for operator policies)."""
+    _addressable(kind.kind.replace("_", " "), data, ("vhost", "name"))
     return kind(
         vhost=data["vhost"],
         name=data["name"],
@@ -122,6 +188,9 @@ def policy_from_server(data: JSON, kind: type[Policy] = Policy) -> Policy:
 
 def limits_from_server(kind: type[VhostLimit] | type[UserLimit], owner: str, value: Any) -> list[Any]:
     """The limits of one vhost or user (the server's ``{"max-connections": 10, ...}``), one object each."""
+    if owner.__class__ is not str:
+        owned = "vhost" if kind is VhostLimit else "user"
+        raise Unaddressable(f"{owned}'s limits", {owned: owner}, (owned,))
     value = as_mapping(value)
     if not isinstance(value, dict):
         return []
@@ -133,10 +202,13 @@ def parameter_from_server(data: JSON) -> list[TopologyObject] | None:
     component, value = data.get("component"), data.get("value")
     if component == KINDS["operator_policy"].component and isinstance(value, dict):
         return [policy_from_server({**value, "vhost": data["vhost"], "name": data["name"]}, OperatorPolicy)]
+    if component == KINDS["vhost_limit"].component and data["vhost"].__class__ is not str:
+        raise Unaddressable("vhost's limits", data, ("vhost",))
     if component == KINDS["vhost_limit"].component:
         return limits_from_server(VhostLimit, data["vhost"], value)
     if not isinstance(component, str) or not component:
         return None
+    _addressable(f"{component} parameter", data, ("vhost", "name"))
     value = normalize_parameter_value(as_json_value(value))
     return [Parameter(str(data["vhost"]), component, str(data["name"]), value)]
 
@@ -155,42 +227,68 @@ def as_json_value(value: Any) -> Any:
 
 def global_parameter_from_server(data: JSON) -> GlobalParameter:
     """A global parameter from ``GET /api/global-parameters`` or a definitions file's ``global_parameters``."""
+    _addressable("global parameter", data, ("name",))
     return GlobalParameter(str(data["name"]), normalize_parameter_value(as_json_value(data.get("value"))))
 
 
 def topology_from_definitions(definitions: JSON, vhosts: Iterable[str] | None = None) -> Topology:
-    """A server's exported definitions as the actual ``Topology`` (vhost contents limited to ``vhosts``)."""
+    """A server's exported definitions as the actual ``Topology`` (vhost contents limited to ``vhosts``).
+
+    An entry no client can address (``Unaddressable``: a name that is not a string, ...) is left out with
+    one warning (``warn_unaddressable``), and so is everything inside a vhost so named."""
     wanted = None if vhosts is None else set(vhosts)
     topology = Topology()
+    add = topology.add
     for entry in definitions.get("vhosts", []):
-        topology.add(vhost_from_server(entry))
-        for limit in limits_from_server(VhostLimit, entry["name"], entry.get("limits")):
-            topology.add(limit)  # newer exports (4.x) keep them here as well as in parameters
+        try:
+            check_vhost(entry)
+            add(vhost_from_server(entry))
+            for limit in limits_from_server(VhostLimit, entry["name"], entry.get("limits")):
+                add(limit)  # newer exports (4.x) keep them here as well as in parameters
+        except Unaddressable as skipped:
+            warn_unaddressable(skipped)
     for entry in definitions.get("users", []):
-        topology.add(user_from_server(entry))
-        for limit in limits_from_server(UserLimit, entry["name"], entry.get("limits")):
-            topology.add(limit)
-    for entry in definitions.get("policies", []):
-        topology.add(policy_from_server(entry))
+        try:
+            add(user_from_server(entry))
+            for limit in limits_from_server(UserLimit, entry["name"], entry.get("limits")):
+                add(limit)
+        except Unaddressable as skipped:
+            warn_unaddressable(skipped)
     for entry in definitions.get("parameters", []):
-        for obj in parameter_from_server(entry) or ():
-            if wanted is None or not isinstance(obj, Parameter) or obj.vhost in wanted:
-                topology.add(obj)
-    for entry in definitions.get("global_parameters", []):
-        topology.add(global_parameter_from_server(entry))
-    for entry in definitions.get("permissions", []):
-        topology.add(permission_from_server(entry))
-    for entry in definitions.get("topic_permissions", []):
-        topology.add(topic_permission_from_server(entry))
+        try:
+            for obj in parameter_from_server(entry) or ():
+                if wanted is None or not isinstance(obj, Parameter) or obj.vhost in wanted:
+                    add(obj)
+        except Unaddressable as skipped:
+            warn_unaddressable(skipped)
+    sections: list[tuple[str, Callable[[JSON], TopologyObject]]] = [
+        ("policies", policy_from_server),
+        ("global_parameters", global_parameter_from_server),
+        ("permissions", permission_from_server),
+        ("topic_permissions", topic_permission_from_server),
+    ]
+    for section, parse in sections:
+        add_each(topology, parse, definitions.get(section, []))
     for section, parse in (
         ("exchanges", exchange_from_server),
         ("queues", queue_from_server),
         ("bindings", binding_from_server),
     ):
-        for entry in definitions.get(section, []):
-            if wanted is None or entry.get("vhost") in wanted:
-                topology.add(parse(entry))
+        entries = definitions.get(section, [])
+        if wanted is not None:  # a vhost that is no string is in no scope (and no set holds a list)
+            entries = [e for e in entries if e.get("vhost").__class__ is str and e["vhost"] in wanted]
+        add_each(topology, parse, entries)
     return topology
+
+
+def add_each(topology: Topology, parse: Callable[[JSON], TopologyObject], entries: Iterable[JSON]) -> None:
+    """``parse`` each entry into ``topology``; those no client can address are left out with a warning."""
+    add = topology.add
+    for entry in entries:
+        try:
+            add(parse(entry))
+        except Unaddressable as skipped:
+            warn_unaddressable(skipped)
 
 
 # -- model to definitions --------------------------------------------------------------------------------
@@ -293,7 +391,6 @@ def user_limits_by_user(objects: Iterable[TopologyObject]) -> dict[str, JSON]:
 
 def chunk_definitions(objects: Iterable[TopologyObject], max_bytes: int) -> Iterator[list[TopologyObject]]:
     """Split objects (in dependency order) into batches whose definitions stay under ``max_bytes``."""
-    import json
 
     batch: list[TopologyObject] = []
     size = 0

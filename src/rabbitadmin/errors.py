@@ -6,10 +6,11 @@ message that is safe to show: no password, no password hash, no request body.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:  # types only: the engine imports this module
     from rabbitadmin.engine.apply import ApplyResult
@@ -154,6 +155,49 @@ class UnaddressableName(Refused):
             f"the name {name!r} cannot be addressed over the management HTTP API ('.' and '..' are relative URL "
             "path segments; RabbitMQ answers 405): use --backend ctl for it"
         )
+
+
+class Unaddressable(RabbitAdminError):
+    """An object the server lists whose identity field (a name, a vhost, a user, a binding's source or
+    destination) is not a string. ``POST /api/definitions`` stores such values as they come
+    (``rabbit_definitions`` checks no type; measured: 3.10.8 keeps null, numbers, lists and objects as the names
+    of vhosts, users, exchanges, queues, policies, operator policies and parameters, and as permissions' user
+    and vhost and bindings' source and destination; 4.0.5 refuses them for vhosts, users and permissions but
+    still keeps any of them as a queue's name or a binding's destination, and null as the name of an
+    exchange, a policy, an operator policy, a parameter, a global parameter and as a binding's source, even
+    when it answers 400 for the rest of the import). No management API path or rabbitmqctl
+    argument can name such an object, so rabbitadmin can neither change nor delete it: a state read leaves
+    it out with one warning (``definitions.warn_unaddressable``) rather than failing on it, so that a plan neither
+    creates nor deletes it (``--prune`` never touches it), an export never writes it, and audits and
+    reports go on without it.
+
+    A ``RabbitAdminError``: a caller that does not expect it reports it as an error, never a traceback.
+    """
+
+    def __init__(self, kind: str, data: dict[str, Any], fields: tuple[str, ...], vhost: str | None = None) -> None:
+        self.kind = kind
+        shown = [f"{field} {_raw(data.get(field))}" for field in fields]
+        if vhost is not None:  # listed per vhost: the row need not carry it
+            shown.insert(0, f"vhost {_raw(vhost)}")
+        if kind == "binding" and "routing_key" in data:  # two bindings may differ in their key alone
+            shown.append(f"routing_key {_raw(data['routing_key'])}")
+        #: The object as the server shows it: its vhost and identity fields, each as the server's JSON.
+        self.shown = ", ".join(shown)
+        bad = " and ".join(field for field in fields if not isinstance(data.get(field), str))
+        super().__init__(
+            f"{kind} ({self.shown}): its {bad} is not a string, so no API path can name it and rabbitadmin "
+            "cannot address it: it is left out (a plan neither creates nor deletes it, --prune never touches "
+            "it, export does not write it, audit, access and report skip it); only code run on the node can "
+            "reach it"
+        )
+
+
+def _raw(value: Any) -> str:
+    """A field's value as the server's JSON shows it (``null``, ``5``, ``["a"]``, ``"name"``)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 class Interrupted(RabbitAdminError):

@@ -55,7 +55,13 @@ from rabbitadmin.backends.ctl.runner import (
 from rabbitadmin.backends.declares import settle_declares
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.backends.read_back import read_back_words, read_batch, split_shown
-from rabbitadmin.definitions import exchange_from_server, to_definition, to_definitions, topology_from_definitions
+from rabbitadmin.definitions import (
+    exchange_from_server,
+    to_definition,
+    to_definitions,
+    topology_from_definitions,
+    warn_unaddressable,
+)
 from rabbitadmin.engine.apply_lock import LOCK_QUEUE, Held, Holder, is_apply_lock
 from rabbitadmin.errors import (
     BatchFailed,
@@ -64,6 +70,7 @@ from rabbitadmin.errors import (
     ExitCode,
     MessagesArrived,
     RabbitAdminError,
+    Unaddressable,
 )
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, KINDS, plain_from_server
@@ -174,7 +181,8 @@ class CtlBackend:
         if parts is not None:
             definitions = parts["definitions"]
             counts, internal = _extras_from(parts["extras"])
-            listed = {row["name"]: row for row in parts["vhost_fields"]}
+            # A vhost whose name is no string is left out of the state (``definitions.Unaddressable``).
+            listed = {row["name"]: row for row in parts["vhost_fields"] if row["name"].__class__ is str}
         else:
             # The three calls are independent: run them side by side.
             with worker_pool(3, on_interrupt=self.ctl.stop_running) as pool:
@@ -202,7 +210,8 @@ class CtlBackend:
         """Vhost fields ``export_definitions`` leaves out (``FieldFacts.in_export``), by vhost: one ``list_vhosts``."""
         if not _UNEXPORTED_VHOST_FIELDS:
             return {}
-        return {row["name"]: row for row in self.ctl.json(["list_vhosts", "name", *_UNEXPORTED_VHOST_FIELDS])}
+        rows = self.ctl.json(["list_vhosts", "name", *_UNEXPORTED_VHOST_FIELDS])
+        return {row["name"]: row for row in rows if row["name"].__class__ is str}  # no other is in the state
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """Exact message and consumer counts, asked of the queue processes (not the statistics, which lag)."""
@@ -224,7 +233,8 @@ class CtlBackend:
                     return _extras_from(ctl_eval.parse_json_line(output))
                 except ValueError as exc:
                     raise RabbitAdminError(f"rabbitmqctl eval (read) failed: {exc}") from None
-        names = vhosts if vhosts is not None else [v["name"] for v in self.ctl.json(["list_vhosts", "name"])]
+        listed = self.ctl.json(["list_vhosts", "name"]) if vhosts is None else ()
+        names = vhosts if vhosts is not None else [v["name"] for v in listed if v["name"].__class__ is str]
         internal: list[Exchange] = []
         with worker_pool(READ_PARALLELISM, on_interrupt=self.ctl.stop_running) as pool:
             for part_counts, part_internal in pool.map(self._listings, names):
@@ -245,12 +255,17 @@ class CtlBackend:
         counts: dict[Key, QueueDepth] = {
             (vhost, row["name"]): QueueDepth(_count(row.get("messages")), _count(row.get("consumers")))
             for row in queues
+            if row["name"].__class__ is str  # a queue no client can address is not in the state
         }
-        internal = [
-            exchange_from_server({**row, "arguments": table_arguments(row.get("arguments"))}, vhost)
-            for row in exchanges
-            if row.get("internal") is True
-        ]
+        internal: list[Exchange] = []
+        for row in exchanges:
+            if row.get("internal") is True:
+                try:
+                    internal.append(
+                        exchange_from_server({**row, "arguments": table_arguments(row.get("arguments"))}, vhost)
+                    )
+                except Unaddressable as skipped:
+                    warn_unaddressable(skipped)
         return counts, internal
 
     def lock_holder(self, vhost: str) -> Holder | None:
@@ -762,9 +777,17 @@ def _extras_from(data: Mapping[str, Any]) -> tuple[dict[Key, QueueDepth], list[E
     """Queue depths and internal exchanges from what the ``read_extras`` body prints: ``{"queues": [[vhost,
     name, messages, consumers], ...], "internal_exchanges": [{"vhost": ..., "name": ..., "type": ...}, ...]}``."""
     counts: dict[Key, QueueDepth] = {
-        (row[0], row[1]): QueueDepth(_count(row[2]), _count(row[3] if len(row) > 3 else None)) for row in data["queues"]
+        (row[0], row[1]): QueueDepth(_count(row[2]), _count(row[3] if len(row) > 3 else None))
+        for row in data["queues"]
+        if row[0].__class__ is str and row[1].__class__ is str  # no other queue is in the state
     }
-    return counts, [exchange_from_server(entry) for entry in data["internal_exchanges"]]
+    internal: list[Exchange] = []
+    for entry in data["internal_exchanges"]:
+        try:
+            internal.append(exchange_from_server(entry))
+        except Unaddressable as skipped:  # left out of the state, as the definitions read leaves it
+            warn_unaddressable(skipped)
+    return counts, internal
 
 
 def _count(value: Any) -> int | None:
