@@ -21,21 +21,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from rabbitadmin.threads import threads_born_signal_free
+
+if TYPE_CHECKING:  # rich.progress is loaded only for a terminal (about 10 ms of every other command's start)
+    from rich.progress import Progress, TaskID
 
 #: Seconds before a plain (not terminal) activity says it has started: faster work prints nothing.
 QUIET_SECONDS = 1.0
@@ -69,6 +62,8 @@ def activity(text: str, *, enabled: bool = True, stream: IO[str] | None = None) 
         yield
         return
     if is_terminal(out):
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         spinner = Progress(*columns, console=Console(file=out), transient=True)
         with threads_born_signal_free():  # its refresh thread leaves Ctrl-C to the main thread
@@ -134,6 +129,16 @@ class ApplyProgress:
     def __enter__(self) -> ApplyProgress:
         self._started = time.monotonic()
         if self.enabled and self.terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             columns = (
                 SpinnerColumn(),
                 TextColumn("{task.description}"),

@@ -69,6 +69,7 @@ def test_a_plan_process_imports_none_of_the_lazy_modules() -> None:
     loaded = set(run.stdout.split())
     assert "rabbitadmin.engine" in loaded
     assert not [name for name in loaded if name.startswith(LAZY_MODULES)]
+    assert "rich.progress" not in loaded  # progress.py loads it for a terminal only
 
 
 @pytest.mark.parametrize(
