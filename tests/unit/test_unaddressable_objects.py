@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from rabbitadmin import definitions
-from rabbitadmin.errors import RabbitAdminError, Unaddressable
+from rabbitadmin.backends.ctl.definitions_read import DefinitionsReader
+from rabbitadmin.backends.ctl.runner import Rabbitmqctl
+from rabbitadmin.errors import CtlError, RabbitAdminError, Unaddressable
 from rabbitadmin.model import OperatorPolicy, UserLimit, VhostLimit
 
 ODD = [None, 5, 1.5, True, ["a"], {"a": 1}]
@@ -217,3 +220,26 @@ def test_the_default_notice_is_a_warning_line_on_stderr(capsys: pytest.CaptureFi
 
 def _objects(topology: Any) -> list[tuple[tuple[str, Any], Any]]:
     return [((obj.kind, obj.key), obj) for obj in topology]
+
+
+#: What 3.10.8's export_definitions printed (exit 0) on a node holding an exchange named null (recorded).
+BADRPC_NULL_EXCHANGE = (
+    "{:badrpc, {:EXIT, {:function_clause, [{:rabbit_exchange, :is_amq_prefixed, [:null], [file: "
+    "'rabbit_exchange.erl', line: 98]}, {:rabbit_definitions, :\"-list_exchanges/0-fun-0-\", 1, []}]}}}\n"
+)
+
+
+def test_3_10s_failed_export_on_an_exchange_named_null_says_what_it_is_and_what_to_do() -> None:
+    @dataclass
+    class Answers(Rabbitmqctl):
+        """The node's answers, as recorded: the eval fails as a whole, export_definitions prints its badrpc."""
+
+        def run(self, args: Any, *, stdin: str | None = None, wait: float | None = None) -> str:
+            if args[0] == "eval":
+                raise CtlError("eval", 70, "function_clause")
+            return BADRPC_NULL_EXCHANGE
+
+    with pytest.raises(CtlError) as caught:
+        DefinitionsReader(Answers()).read()
+    text = str(caught.value)
+    assert "an exchange whose name is not a string" in text and "--backend http" in text

@@ -34,6 +34,17 @@ from rabbitadmin.errors import CtlError
 
 #: What the export eval returns (its last line) when some entry holds a value no JSON can carry.
 UNREADABLE = "unreadable"
+#: 3.10.8's ``rabbit_definitions:list_exchanges/0`` leaves out the ``amq.*`` exchanges with
+#: ``rabbit_exchange:is_amq_prefixed/1``, which has no clause for a name that is not a binary: an exchange named
+#: null (or 5, ...), which its own ``POST /api/definitions`` creates, makes every export of the node fail
+#: with ``{:badrpc, {:EXIT, {:function_clause, [{:rabbit_exchange, :is_amq_prefixed, [:null], ...``.
+_UNADDRESSABLE_EXCHANGE = ":is_amq_prefixed, ["
+_UNADDRESSABLE_EXCHANGE_MESSAGE = (
+    "the node could not export its definitions: it holds an exchange whose name is not a string (null, a "
+    "number, ...: its own definitions import creates one as given), on which 3.10's rabbit_definitions fails "
+    "(rabbit_exchange:is_amq_prefixed has no clause for it). --backend http reads this node, leaving such "
+    "objects out with a warning; or remove the exchange on the node (rabbitmqctl eval)"
+)
 _SECTION_NAMES = {"parameters": "parameter", "global_parameters": "global parameter", "policies": "policy"}
 
 
@@ -113,6 +124,8 @@ class DefinitionsReader:
         except ValueError:
             # 3.10.8's export_definitions fails this way on a list-valued parameter (a federation-upstream-set):
             # {:badrpc, {:EXIT, {:badarg, [{:maps, :from_list, ...}]}}} on stdout, exit 0.
+            if _UNADDRESSABLE_EXCHANGE in output:
+                raise CtlError("export_definitions", 0, _UNADDRESSABLE_EXCHANGE_MESSAGE) from None
             raise CtlError(
                 "export_definitions", 0, f"the node could not export its definitions: {output[:200]}"
             ) from None
