@@ -95,3 +95,85 @@ def test_a_full_vhost_outside_the_file_is_none_of_the_plans_business() -> None:
         plan = make_plan(other, backend, locked=locked)
         assert plan.refusals == [] and not any("full" in w for w in plan.warnings), plan
     assert any("'full'" in r for r in make_plan(load(0, 0, vhost="full"), backend, locked=True).refusals)
+
+
+# -- connection limits: the AMQP apply lock holds one connection per vhost, as the user rabbitadmin connects as --
+
+
+def connections(limit: int, vhost: str = "cv") -> Topology:
+    return load_topology_text(
+        f"vhosts:\n  - name: {vhost}\n    limits: {{max-connections: {limit}}}\n    queues: [{{name: q1}}]\n",
+        "c.yaml",
+    )
+
+
+@pytest.mark.parametrize(("limit", "blocked"), [(0, True), (1, False), (-1, False)])
+def test_a_vhost_connection_limit_without_room_for_the_lock_warns_in_a_plan_and_refuses_under_the_lock(
+    limit: int, blocked: bool
+) -> None:
+    backend = MemoryBackend()
+    plan = make_plan(connections(limit), backend)
+    assert plan.refusals == []
+    warned = [w for w in plan.warnings if "max-connections" in w]
+    if not blocked:
+        assert warned == [] and make_plan(connections(limit), backend, locked=True).refusals == []
+        return
+    assert len(warned) == 1 and warned[0].startswith("c.yaml:3: vhost 'cv': max-connections 0"), warned
+    assert "(an apply with the lock refuses it)" in warned[0] and "--no-lock" in warned[0]
+    locked = make_plan(connections(limit), backend, locked=True)
+    assert len(locked.refusals) == 1 and "apply lock's AMQP connection" in locked.refusals[0], locked.refusals
+    # Applied without the lock, the limit is on the server: every later plan still says so (no silent "No changes").
+    execute_plan(plan, backend)
+    again = make_plan(connections(limit), backend)
+    assert again.changes == [] and any("max-connections 0" in w for w in again.warnings), again.warnings
+
+
+def test_a_limit_already_on_the_server_counts_and_one_the_plan_removes_does_not() -> None:
+    backend = MemoryBackend()
+    execute_plan(make_plan(connections(0), backend), backend)
+    unlimited = load_topology_text("vhosts: [{name: cv, queues: [{name: q1}]}]")  # the limit is not in the file
+    assert any("vhost 'cv': max-connections 0" in r for r in make_plan(unlimited, backend, locked=True).refusals)
+    raised = make_plan(connections(5), backend, locked=True)
+    assert raised.refusals == [] and not any("max-connections" in w for w in raised.warnings)
+    gone = make_plan(load_topology_text("vhosts: [{name: cv, state: absent}]"), backend, locked=True)
+    assert gone.refusals == []
+
+
+def test_a_connection_limit_outside_the_plans_scope_is_not_its_business() -> None:
+    backend = MemoryBackend()
+    execute_plan(make_plan(connections(0, "other"), backend), backend)
+    plan = make_plan(connections(1), backend, locked=True)
+    assert plan.refusals == [] and not any("'other'" in w for w in plan.warnings)
+
+
+def users(limit: int, vhosts: int) -> Topology:
+    names = "".join(f"  - name: v{i}\n" for i in range(vhosts))
+    return load_topology_text(
+        f"users:\n  - name: rabbitadmin\n    limits: {{max-connections: {limit}}}\nvhosts:\n{names}", "u.yaml"
+    )
+
+
+@pytest.mark.parametrize(("limit", "vhosts", "blocked"), [(1, 2, True), (2, 2, False), (0, 1, True), (1, 1, False)])
+def test_the_connecting_users_connection_limit_must_leave_one_connection_per_vhost(
+    limit: int, vhosts: int, blocked: bool
+) -> None:
+    backend = MemoryBackend(user="rabbitadmin")
+    plan = make_plan(users(limit, vhosts), backend, locked=True)
+    refused = [r for r in plan.refusals if "max-connections" in r]
+    if not blocked:
+        assert refused == []
+        return
+    assert len(refused) == 1 and refused[0].startswith(f"u.yaml:3: user 'rabbitadmin': max-connections {limit}")
+    assert f"apply lock's {vhosts} AMQP connection(s)" in refused[0], refused
+    assert backend.calls == []
+    # Another user's limit is not the lock's business.
+    assert make_plan(users(limit, vhosts), MemoryBackend(user="guest"), locked=True).refusals == []
+
+
+def test_the_ctl_transports_lock_needs_no_connection() -> None:
+    class NodeLocked(MemoryBackend):  # a backend that takes the lock itself (rabbitmqctl eval), as the ctl one
+        def try_lock(self, vhost: str, arguments: dict[str, object]) -> None:
+            return None
+
+    plan = make_plan(connections(0), NodeLocked(), locked=True)
+    assert plan.refusals == [] and not any("max-connections" in w for w in plan.warnings)

@@ -45,12 +45,13 @@ from typing import Any
 
 from rabbitadmin.backends.base import QueueDepth
 from rabbitadmin.errors import AnswerLost, BatchFailed, MessagesArrived, RabbitAdminError, ServerError
-from rabbitadmin.kinds import BUILTIN_EXCHANGE_TYPES, KINDS, PARAMETER_COMPONENTS
+from rabbitadmin.kinds import BUILTIN_EXCHANGE_TYPES, KINDS, PARAMETER_COMPONENTS, POLICY_KEYS
 from rabbitadmin.model import (
     Binding,
     Exchange,
     GlobalParameter,
     Key,
+    OperatorPolicy,
     Parameter,
     Permission,
     Policy,
@@ -141,12 +142,20 @@ class MemoryBackend:
         grant_creator: bool = True,
         plugins: Iterable[str] = ("rabbitmq_management", "rabbitmq_shovel", "rabbitmq_federation"),
         exchange_types: Iterable[str] = BUILTIN_EXCHANGE_TYPES,
+        plugins_unlisted: int = 0,
+        statistics_disabled: bool = False,
     ) -> None:
         self.version = version
         #: The exchange types it has: an exchange of another type is refused (HTTP 400), as the server refuses it.
         self.types = set(exchange_types)
         #: The plugins it runs: a parameter of a component no plugin here registers is refused (HTTP 400).
         self.plugins = set(plugins)
+        #: Reads of the plugins that answer "unknown" first, as a node just started does over HTTP (its nodes list
+        #: no applications for about 5 s); ``statistics_disabled``: every read does (no metrics collector).
+        self.plugins_unlisted = plugins_unlisted
+        self.stats_disabled = statistics_disabled
+        #: How many times the plugins were read (each read of a real server is one ``GET /api/nodes``).
+        self.plugin_reads = 0
         self.user = user
         self.parallelism = parallelism
         self.bulk_threshold = bulk_threshold
@@ -203,8 +212,18 @@ class MemoryBackend:
     def close(self) -> None:
         return None
 
-    def enabled_plugins(self) -> set[str] | None:
-        return set(self.plugins)
+    def enabled_plugins(self, wait: float = 0.0) -> set[str] | None:
+        """As ``HttpBackend.enabled_plugins``: one read per half second of ``wait`` while unknown (no sleep)."""
+        for _ in range(1 + int(wait / 0.5)):
+            self.plugin_reads += 1
+            if not self.stats_disabled and self.plugin_reads > self.plugins_unlisted:
+                return set(self.plugins)
+            if self.stats_disabled:
+                break
+        return None
+
+    def statistics_disabled(self) -> bool:
+        return self.stats_disabled
 
     def exchange_types(self) -> set[str] | None:
         return set(self.types)
@@ -345,9 +364,7 @@ class MemoryBackend:
             queue_type = obj.default_queue_type or (current.default_queue_type if isinstance(current, Vhost) else None)
             # A PUT without tracing leaves the vhost's as it is.
             tracing = obj.tracing if obj.tracing is not None else isinstance(current, Vhost) and current.tracing
-            self._add_vhost(
-                replace(obj, default_queue_type=queue_type, tags=normalize_tags(obj.tags), tracing=tracing)
-            )
+            self._add_vhost(replace(obj, default_queue_type=queue_type, tags=normalize_tags(obj.tags), tracing=tracing))
             if current is None and self.grant_creator and self.user is not None and (self.user,) in state["user"]:
                 # The management API gives the user creating a vhost full permissions in it (rabbit_mgmt_wm_vhost).
                 self._put(Permission(self.user, obj.name, ".*", ".*", ".*"))
@@ -365,6 +382,16 @@ class MemoryBackend:
             state[obj.kind][obj.key] = replace(obj, origin=None)
         elif isinstance(obj, Policy | VhostLimit):  # and operator policies: a PUT overwrites
             self._require_vhost(obj.vhost, KINDS[obj.kind].api_path[0], obj.name)
+            if isinstance(obj, Policy):  # a plugin's keys: registered by that plugin (rabbit_policy:validate)
+                foreign = [
+                    key for key in obj.definition
+                    if key in POLICY_KEYS and POLICY_KEYS[key].plugin
+                    and (POLICY_KEYS[key].plugin not in self.plugins or isinstance(obj, OperatorPolicy))
+                ]  # fmt: skip
+                if foreign:
+                    path = f"/api/{KINDS[obj.kind].api_path[0]}/{obj.vhost}/{obj.name}"
+                    reason = f"Validation failed\n\n{foreign} are not recognised policy settings\n"
+                    raise ServerError("PUT", path, 400, reason)
             state[obj.kind][obj.key] = replace(obj, origin=None)
         elif isinstance(obj, Parameter):
             self._require_vhost(obj.vhost, "parameters", obj.name)

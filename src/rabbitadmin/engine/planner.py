@@ -116,8 +116,11 @@ def _argument_findings(obj: TopologyObject, desired: Topology, version: str) -> 
     return []
 
 
-def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
-    """Policies against this server's version (a key or apply-to it refuses is a refusal), and a warning
+def _check_policies(plan: Plan, actual: Topology, backend: Backend, plugins: _ServerPlugins) -> None:
+    """Policies against this server's version (a key or apply-to it refuses is a refusal), a plugin's key
+    (``federation-upstream-set``) against the server's plugins (the plugin registers it as a policy validator,
+    ``rabbit_federation_parameters``: without the plugin the server answers "not recognised policy settings",
+    HTTP 400, in the middle of the apply; operator policies never take it), and a warning
     naming the queues a new or changed policy that caps queues would change (``max-length`` below a
     queue's current depth drops or dead-letters the excess: ``rabbit_amqqueue_process`` applies the
     effective policy at once)."""
@@ -132,14 +135,24 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend) -> None:
         policy = change.desired
         assert isinstance(policy, Policy)
         operator = isinstance(policy, OperatorPolicy)
+        needed: dict[str, str] = {}  # plugin -> the first key of this policy that needs it
+        for key in policy.definition:
+            facts = POLICY_KEYS.get(key)
+            if facts is not None and facts.plugin and operator:
+                plan.refusals.append(
+                    f"{change.subject}: the server refuses the policy key {key!r} in an operator policy (the "
+                    f"{facts.plugin} plugin registers it for policies only)"
+                )
+            elif facts is not None and facts.plugin:
+                needed.setdefault(facts.plugin, key)
+            elif facts is not None and version is not None and not policy_key_known(key, version, operator=operator):
+                plan.refusals.append(
+                    f"{change.subject}: RabbitMQ {plan.server_version} refuses the policy key {key!r}"
+                    + (" (classic queue mirroring was removed in 4.0)" if facts.mirrors else "")
+                )
+        for plugin, key in needed.items():
+            plugins.refuse_missing(change.subject, f"policy key {key!r} needs", plugin, plan)
         if version is not None:
-            for key in policy.definition:
-                facts = POLICY_KEYS.get(key)
-                if facts is not None and not facts.plugin and not policy_key_known(key, version, operator=operator):
-                    plan.refusals.append(
-                        f"{change.subject}: RabbitMQ {plan.server_version} refuses the policy key {key!r}"
-                        + (" (classic queue mirroring was removed in 4.0)" if facts.mirrors else "")
-                    )
             if policy.apply_to in APPLY_TO_FROM_4 and version < (4,):
                 plan.refusals.append(
                     f"{change.subject}: RabbitMQ {plan.server_version} refuses apply-to {policy.apply_to!r} (4.0 on)"
@@ -245,25 +258,102 @@ def _written(plan: Plan, model: type) -> list[Change]:
     return [c for c in plan.changes if c.action in (Action.CREATE, Action.UPDATE) and isinstance(c.desired, model)]
 
 
+#: Seconds a plan waits for the server to list its nodes' plugins when it needs them and they are not listed yet:
+#: measured on 3.10.8 and 4.0.5, a node just started lists them about 5 s after it answers (the management
+#: agent's first ``node_stats``, then every ``collect_statistics_interval``, 5 s by default).
+PLUGIN_WAIT = 10.0
+#: Exchange types a plugin registers at its boot (``rabbit_federation_upstream_exchange``'s boot step), which
+#: the server lists from its first moment (``GET /api/overview``'s ``exchange_types`` reads ``rabbit_registry``
+#: at each request): the plugin runs on the node that answers exactly when its type is listed.
+_PLUGIN_EXCHANGE_TYPES = {"rabbitmq_federation": "x-federation-upstream"}
+
+
+class _ServerPlugins:
+    """Which plugins the server runs, read only when the plan needs one (at most once each way).
+
+    First the nodes' plugins as listed (``enabled_plugins``); while a node just started lists none, a plugin
+    that registers an exchange type is told from the live exchange types, and any other is waited for,
+    ``PLUGIN_WAIT`` seconds at most (never on a server that keeps no statistics: it never lists them)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._listed: set[str] | None = None
+        self._reads = 0  # 1: read without waiting, 2: waited too
+        self._types: set[str] | None = None
+        self._types_read = False
+
+    def listed(self, *, wait: bool = False) -> set[str] | None:
+        """The plugins the server lists (None: unknown); ``wait``: wait for them up to ``PLUGIN_WAIT`` s."""
+        reader = getattr(self.backend, "enabled_plugins", None)
+        if reader is None:
+            return None
+        if self._reads == 0 or (wait and self._reads == 1 and self._listed is None):
+            self._listed = reader(wait=PLUGIN_WAIT) if wait else reader()
+            self._reads = 2 if wait else 1
+        return self._listed
+
+    def running(self, plugin: str) -> bool | None:
+        """Whether the server runs ``plugin``, or None when it cannot be told."""
+        listed = self.listed()
+        if listed is None and plugin in _PLUGIN_EXCHANGE_TYPES:
+            if not self._types_read:
+                reader = getattr(self.backend, "exchange_types", None)
+                self._types = reader() if reader is not None else None
+                self._types_read = True
+            if self._types is not None:
+                return _PLUGIN_EXCHANGE_TYPES[plugin] in self._types
+        if listed is None:
+            listed = self.listed(wait=True)
+        return None if listed is None else plugin in listed
+
+    def unknown(self, subject: str, needs: str, plugin: str, plan: Plan) -> None:
+        """``subject`` needs ``plugin`` and the server does not say whether it runs it: a refusal while a node
+        may still be starting (the apply would stop part-way at it), a warning where it never says."""
+        disabled = getattr(self.backend, "statistics_disabled", None)
+        if disabled is not None and disabled():
+            plan.warnings.append(
+                f"{subject}: {needs} the {plugin} plugin, and the server keeps no management statistics "
+                "(management_agent.disable_metrics_collector), so its nodes do not list their plugins: the server "
+                f"decides; without {plugin} the apply stops at this object (check with rabbitmq-plugins list, or "
+                "plan with the ctl transport, which asks the node itself)"
+            )
+            return
+        plan.refusals.append(
+            f"{subject}: {needs} the {plugin} plugin, and the server's nodes still list no plugins after "
+            f"{PLUGIN_WAIT:g} s (a node that has just started lists them about 5 s after it answers): run the plan "
+            "again in a few seconds"
+        )
+
+    def refuse_missing(self, subject: str, needs: str, plugin: str, plan: Plan) -> None:
+        """A refusal or a warning when ``subject`` needs ``plugin`` and the server does not (or may not) run it."""
+        running = self.running(plugin)
+        if running is None:
+            self.unknown(subject, needs, plugin, plan)
+        elif not running:
+            plan.refusals.append(
+                f"{subject}: {needs} the {plugin} plugin, which is not enabled on the server (rabbitmq-plugins "
+                f"enable {plugin}; for a sandbox: --plugins {plugin})"
+            )
+
+
 def _unknown_plugin(application: str) -> bool:
     """A plugin RabbitMQ does not ship (``rabbitmq_delayed_message_exchange``): it may register components."""
     return application.startswith("rabbitmq_") and application not in SHIPPED_PLUGINS
 
 
-def _check_components(plan: Plan, backend: Backend) -> None:
+def _check_components(plan: Plan, plugins: _ServerPlugins) -> None:
     """A parameter whose component's plugin is not running on the server is refused here, before any write
     (the server would answer "component ... not found", HTTP 400, in the middle of the apply)."""
     wanted = _written(plan, Parameter)
     if not wanted:
         return
-    reader = getattr(backend, "enabled_plugins", None)
-    plugins = reader() if reader is not None else None
     for change in wanted:
         assert isinstance(change.desired, Parameter)
         component = change.desired.component
         facts = PARAMETER_COMPONENTS.get(component)
         if facts is None:
-            others = None if plugins is None else sorted(p for p in plugins if _unknown_plugin(p))
+            listed = plugins.listed()
+            others = None if listed is None else sorted(p for p in listed if _unknown_plugin(p))
             if others == []:  # only RabbitMQ's own plugins run there: none registers it
                 known = ", ".join(sorted(PARAMETER_COMPONENTS))
                 plan.refusals.append(
@@ -276,11 +366,8 @@ def _check_components(plan: Plan, backend: Backend) -> None:
                     f"{change.subject}: rabbitadmin does not know which plugin registers component {component!r}; "
                     f"the server refuses it unless one does{running}"
                 )
-        elif plugins is not None and facts.plugin not in plugins:
-            plan.refusals.append(
-                f"{change.subject}: component {component!r} needs the {facts.plugin} plugin, which is not enabled on "
-                f"the server (rabbitmq-plugins enable {facts.plugin}; for a sandbox: --plugins {facts.plugin})"
-            )
+        else:
+            plugins.refuse_missing(change.subject, f"component {component!r} needs", facts.plugin, plan)
 
 
 def _check_exchange_types(plan: Plan, backend: Backend) -> None:
@@ -354,6 +441,75 @@ def _check_queue_limits(plan: Plan, actual: Topology, locked: bool) -> None:
             plan.refusals.append(no_room)
         else:  # a plan (or an apply with --no-lock): what an apply with the lock would refuse
             plan.warnings.append(f"{no_room} (an apply with the lock refuses it)")
+
+
+def _check_connection_limits(plan: Plan, actual: Topology, backend: Backend, locked: bool) -> None:
+    """A ``max-connections`` (of a vhost in the plan's scope, or of the user rabbitadmin connects as) that, as this
+    plan leaves it, leaves no room for the apply lock's AMQP connections (one per vhost, as that user, held while
+    the apply runs): a refusal under the lock, a warning in a plan. Without it, the apply that sets such a limit
+    succeeds and every later apply with the lock fails at its first step ("connection limit ... is reached").
+    The server refuses a connection once the vhost (user) has ``max-connections`` of them
+    (``rabbit_vhost_limit:is_over_connection_limit/1``, ``rabbit_auth_backend_internal:is_over_connection_limit``
+    via ``rabbit_reader``); only the lock's own connections are counted here, not other clients' (a live count
+    would include the lock's own while an apply holds it). The ctl transport's lock (a ``rabbitmqctl eval`` on
+    the node, ``backends.ctl.lock``) opens no connection: a backend that takes the lock itself (``try_lock``)
+    needs no room."""
+    if getattr(backend, "try_lock", None) is not None:
+        return
+    scope = set(plan.scope)
+    vhost_limits = {
+        key: limit for key, limit in actual.vhost_limits.items() if key[1] == "max-connections" and key[0] in scope
+    }
+    user = backend.connected_user()
+    user_limits = {key: limit for key, limit in actual.user_limits.items() if key == (user, "max-connections")}
+    gone_users: set[str] = set()
+    gone = {str(c.key[0]) for c in plan.changes if c.kind == "vhost" and c.action is Action.DELETE}
+    created = {str(c.key[0]) for c in plan.changes if c.kind == "vhost" and c.action is Action.CREATE}
+    for change in plan.changes:
+        if change.kind == "user" and change.action is Action.DELETE:
+            gone_users.add(str(change.key[0]))
+        if change.kind not in ("vhost_limit", "user_limit") or change.key[1] != "max-connections":
+            continue
+        limits: dict[Any, Any] = vhost_limits if change.kind == "vhost_limit" else user_limits
+        if change.kind == "user_limit" and change.key != (user, "max-connections"):
+            continue
+        if change.kind == "vhost_limit" and change.key[0] not in scope:
+            continue
+        if change.action is Action.DELETE:
+            limits.pop(change.key, None)
+        elif change.desired is not None:
+            limits[change.key] = change.desired
+    # The vhosts the next apply locks: those of the scope that exist once this plan is applied.
+    locked_vhosts = sorted(({key[0] for key in actual.vhosts} | created) & scope - gone)
+    problems: list[str] = []
+    for (vhost, _), limit in sorted(vhost_limits.items()):
+        value = limit.value
+        if vhost in gone or vhost not in locked_vhosts or value < 0 or value >= 1:
+            continue
+        where = f"{limit.origin}: " if limit.origin is not None else ""
+        problems.append(
+            f"{where}vhost {vhost!r}: max-connections {value} leaves no room for the apply lock's AMQP connection "
+            "(one per vhost while the apply runs; the server refuses a connection once the vhost holds "
+            "max-connections, and counts other clients' too): every later apply with the lock would fail before "
+            "writing; allow at least one connection, or apply with --no-lock"
+        )
+    for (name, _), user_limit in sorted(user_limits.items()):
+        value, needed = user_limit.value, len(locked_vhosts)
+        if name in gone_users or value < 0 or needed == 0 or value >= needed:
+            continue
+        where = f"{user_limit.origin}: " if user_limit.origin is not None else ""
+        listed = ", ".join(repr(v) for v in locked_vhosts[:10]) + (" ..." if needed > 10 else "")
+        problems.append(
+            f"{where}user {name!r}: max-connections {value} leaves no room for the apply lock's {needed} AMQP "
+            f"connection(s) as that user (rabbitadmin connects as {name!r}; one per vhost while the apply runs: "
+            f"{listed}; the server counts the user's other connections too): every later apply with the lock would "
+            f"fail; allow at least {needed} connection(s), or apply with --no-lock"
+        )
+    for problem in problems:
+        if locked:
+            plan.refusals.append(problem)
+        else:  # a plan (or an apply with --no-lock): what an apply with the lock would refuse
+            plan.warnings.append(f"{problem} (an apply with the lock refuses it)")
 
 
 def _check_server_references(plan: Plan, desired: Topology, actual: Topology) -> None:
@@ -448,10 +604,12 @@ def make_plan(
         plan = compute_plan(desired, compared, prune=prune, protected_user=backend.connected_user())
     _check_server_references(plan, desired, actual)
     _check_server_version(plan, desired, backend)
-    _check_policies(plan, actual, backend)
-    _check_components(plan, backend)
+    plugins = _ServerPlugins(backend)
+    _check_policies(plan, actual, backend, plugins)
+    _check_components(plan, plugins)
     _check_exchange_types(plan, backend)
     _check_queue_limits(plan, actual, locked)
+    _check_connection_limits(plan, actual, backend, locked)
     _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:
         steps: list[tuple[str, object]] = []

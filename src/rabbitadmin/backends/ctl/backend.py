@@ -537,8 +537,11 @@ class CtlBackend:
         types = ctl_eval.parse_json_line(output)
         return {str(name) for name in types} if isinstance(types, list) else None
 
-    def enabled_plugins(self) -> set[str] | None:
-        """The node's running plugins (``rabbitmqctl status``'s ``active_plugins``): what registers a component."""
+    def enabled_plugins(self, wait: float = 0.0) -> set[str] | None:
+        """The node's running plugins (``rabbitmqctl status``'s ``active_plugins``): what registers a component.
+
+        The node's own answer (``rabbit_plugins:active/0``), right from its boot: ``wait`` is not needed."""
+        del wait
         status = self.ctl.json(["status"])
         plugins = status.get("active_plugins") if isinstance(status, dict) else None
         return {str(name) for name in plugins} if isinstance(plugins, list) else None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any
@@ -100,6 +101,8 @@ CONSUMER_PARAMS = {"columns": "queue.name"}
 LIVE_PROBE_LIMIT = 100
 # The server refuses bodies over max_http_body_size (10,000,000 bytes by default); stay well below it.
 IMPORT_CHUNK_BYTES = 4_000_000
+#: Seconds between two reads of the nodes' plugins while a node just started does not list them yet.
+_PLUGIN_POLL = 0.5
 #: Seconds the AMQP port has to accept a connection before the import is used for the whole apply.
 AMQP_PROBE_TIMEOUT = 3.0
 
@@ -137,6 +140,7 @@ class HttpBackend:
         self._binding_handles: dict[str, dict[Key, str]] = {}
         self._handles_lock = threading.Lock()
         self._server_facts: tuple[str | None, dict[str, str] | None] | None = None
+        self._stats_disabled: bool | None = None
         # The server changes one limit by reading the vhost's limits and writing them all back
         # (rabbit_vhost_limit:update_limit/4): two limit PUTs on one vhost at once lose one (measured, 3.10.8).
         self._limit_locks: dict[tuple[str, ...], threading.RLock] = {}
@@ -217,16 +221,26 @@ class HttpBackend:
             return None
         return {str(t["name"]) for t in types if isinstance(t, dict) and "name" in t}
 
-    def enabled_plugins(self) -> set[str] | None:
+    def enabled_plugins(self, wait: float = 0.0) -> set[str] | None:
         """The plugins of every running node (what registers a component), or None when unknown.
 
         ``GET /api/nodes`` gives each node's ``applications`` (running) and ``enabled_plugins`` (the node's
-        plugins file) from the management statistics, which lag a node's boot: seen on 3.10.8, a node up
-        for a few seconds lists 33 applications and no shovel or federation although both are running,
-        ten seconds later 43 with them, and at first neither field. So a node's plugins are the union of
-        both fields, and a node that has neither yet makes the answer unknown (the server then decides)
-        rather than a false "not enabled".
+        plugins file) from the management statistics, which lag a node's boot: measured on 3.10.8 and 4.0.5, a
+        node just started lists neither field for about 5 s (the management agent's first ``node_stats``,
+        ``rabbit_mgmt_external_stats``, then every ``collect_statistics_interval``), then 33 applications and no
+        shovel or federation although both are running, ten seconds later 43 with them. So a node's plugins are
+        the union of both fields, and a node that has neither yet makes the answer unknown rather than a false
+        "not enabled". ``wait``: seconds to keep asking (every half second) while it is unknown; not at all on a
+        server that never lists them (``statistics_disabled``).
         """
+        deadline = time.monotonic() + wait
+        while True:
+            plugins = self._listed_plugins()
+            if plugins is not None or time.monotonic() >= deadline or self.statistics_disabled():
+                return plugins
+            time.sleep(min(_PLUGIN_POLL, max(0.0, deadline - time.monotonic())))
+
+    def _listed_plugins(self) -> set[str] | None:
         columns = {"columns": "name,running,applications,enabled_plugins"}
         per_node: list[set[str]] = []
         for node in self.client.get(api_path("nodes"), columns) or []:
@@ -238,6 +252,16 @@ class HttpBackend:
                 return None
             per_node.append(names)
         return set.intersection(*per_node) if per_node else None
+
+    def statistics_disabled(self) -> bool:
+        """Whether the server keeps no management statistics (``management_agent.disable_metrics_collector`` or
+        ``management.disable_stats``): its nodes then never list their applications or plugins. ``GET
+        /api/overview``'s ``disable_stats`` (``rabbit_mgmt_util:disable_stats/1``), asked without the query
+        parameter that would set it; read once."""
+        if self._stats_disabled is None:
+            overview = self.client.get(api_path("overview"), {"columns": "disable_stats"}) or {}
+            self._stats_disabled = overview.get("disable_stats") is True
+        return self._stats_disabled
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """Message and consumer counts of ``queues``: one bulk read per vhost, live probes for a few.
