@@ -1,5 +1,6 @@
 """The definitions files behind ``definitions_input``'s tables (``NOT_NULL``, ``REQUIRED``, ``OBJECT_ONLY``,
-``STORED_AS_GIVEN``, ``UNDEFINED_WHEN_MISSING``, ``FIXED_NAMES``, ``LIST_SECTIONS``): one file per row, read offline
+``STORED_AS_GIVEN``, ``UNDEFINED_WHEN_MISSING``, ``FIXED_NAMES``, ``LIST_SECTIONS``, ``IMPORT_READS``) and of the
+objects the import skips (``SKIPPED``): one file per row, read offline
 by tests/unit/test_definitions_shapes.py (the problem or warning at its place) and put to the server's own import
 by tests/integration/test_definitions_shapes.py and test_definitions_nulls.py (what each server version does with
 the same file). A row added to a table is a case here at once; ``OBJECT_SAMPLES`` must name its wrong values."""
@@ -12,6 +13,7 @@ from typing import Any, NamedTuple
 from rabbitadmin.definitions_input import (
     EMPTY_LIST_IS_OBJECT,
     FIXED_NAMES,
+    IMPORT_READS,
     LIST_SECTIONS,
     NOT_NULL,
     OBJECT_ONLY,
@@ -55,7 +57,15 @@ def entries(vhost: str, user: str) -> dict[str, dict[str, Any]]:
                    "src-queue": "a", "dest-uri": "amqp://", "dest-queue": "b"}},
         "federation-upstream": {"vhost": vhost, "component": "federation-upstream", "name": "up",
                                 "value": {"uri": "amqp://"}},
+        "permissions": {"user": user, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"},
+        "topic_permissions": {"user": user, "vhost": vhost, "exchange": "amq.topic", "write": ".*", "read": ".*"},
+        "global_parameters": {"name": global_name(vhost), "value": "v"},
     }  # fmt: skip
+
+
+def global_name(vhost: str) -> str:
+    """The name of the one global parameter of a file made for ``vhost``."""
+    return f"{vhost}-global"
 
 
 def section_of(kind: str) -> str:
@@ -78,6 +88,8 @@ def document(kind: str, field: str, value: Any, vhost: str = "v", user: str = "u
     result: dict[str, Any] = {"rabbit_version": "3.10.8", "vhosts": [made["vhosts"]]}
     if kind == "bindings":
         result.update(exchanges=[made["exchanges"]], queues=[made["queues"]])
+    if kind in ("permissions", "topic_permissions"):
+        result.update(users=[made["users"]])
     result[section_of(kind)] = [entry]
     return result
 
@@ -155,3 +167,70 @@ def every_null() -> list[Case]:
         for kind, fields in NOT_NULL.items()
         for field in fields
     ]
+
+
+#: Files with a field the import ignores, in an entry of each section (an unknown one; a vhost's ``state`` as
+#: ``GET /api/vhosts`` writes it; a queue's ``exclusive`` and ``node``, as ``GET /api/queues`` writes them): taken
+#: by the import and by rabbitadmin alike, the object made without it; rabbitadmin says so, once, at the field.
+IGNORED: list[Case] = [
+    *(Case("IMPORT_READS", kind, "colour", "red", "unknown field 'colour': the server's import ignores it too")
+      for kind in (*IMPORT_READS, "operator_policy") if kind != "parameters"),
+    Case("IMPORT_READS", "vhosts", "state", "running", "state 'running' is not rabbitadmin's present or absent"),
+    Case("IMPORT_READS", "queues", "exclusive", True, "the server's import ignores it too (it never creates an "
+         "exclusive queue"),
+    Case("IMPORT_READS", "queues", "node", "rabbit@x", "unknown field 'node': the server's import ignores it too"),
+]  # fmt: skip
+
+
+class Skipped(NamedTuple):
+    """One object the import skips (``definitions_input._skipped``), added to a file of a vhost ``v`` with an
+    exchange ``x`` and a queue ``q`` (and ``with_queue``, when not None, a queue of that name): ``path`` is where
+    the warning is, ``said`` what it says, ``import_4`` what 4.0.5's import answers (3.10.8: 204 to all)."""
+
+    id: str
+    section: str
+    entry: dict[str, Any]
+    said: str
+    import_4: int = 204
+    with_queue: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.section}[{0 if self.section == 'bindings' else 1}]"
+
+    def document(self, vhost: str = "v") -> dict[str, Any]:
+        made = entries(vhost, "u")
+        queues = [made["queues"]]
+        if self.with_queue:
+            queues.append({**made["queues"], "name": self.with_queue})
+        result: dict[str, Any] = {"rabbit_version": "4.0.5", "vhosts": [made["vhosts"]],
+                                  "exchanges": [made["exchanges"]], "queues": queues, "bindings": []}  # fmt: skip
+        result[self.section] = [*result[self.section][:1], {**self.entry, "vhost": vhost}]
+        return result
+
+
+def _binding(source: str, destination: str, kind: str = "queue") -> dict[str, Any]:
+    return {"source": source, "destination": destination, "destination_type": kind, "routing_key": "k",
+            "arguments": {}}  # fmt: skip
+
+
+def _exchange(name: str, kind: str = "direct") -> dict[str, Any]:
+    return {"name": name, "type": kind, "durable": True, "auto_delete": False, "internal": False, "arguments": {}}
+
+
+#: Objects the import skips (3.10.8 and 4.0.5: 204, nothing made; measured), or whose binding 3.10.8 skips and
+#: 4.0.5 refuses (400 not_found): rabbitadmin leaves each out, with a warning at it.
+SKIPPED: list[Skipped] = [
+    Skipped("amq-queue", "queues", {"name": "amq.gen-abc", "durable": True, "auto_delete": False, "arguments": {}},
+            "skips a queue whose name begins with amq."),
+    Skipped("amq-exchange", "exchanges", _exchange("amq.custom"), "skips an exchange whose name begins with amq."),
+    Skipped("server-exchange", "exchanges", _exchange("amq.topic", "fanout"), "skips an exchange whose name begins"),
+    Skipped("default-exchange", "exchanges", _exchange(""), "skips the default exchange"),
+    Skipped("default-exchange-binding", "bindings", _binding("", "q"), "a binding of the default exchange"),
+    Skipped("from-amq-exchange", "bindings", _binding("amq.custom", "q"), "a binding of an amq.* exchange", 400),
+    Skipped("to-amq-exchange", "bindings", _binding("x", "amq.custom", "exchange"), "a binding of an amq.*", 400),
+    Skipped("to-amq-queue", "bindings", _binding("amq.topic", "amq.gen-abc"), "a binding to a queue named amq.*",
+            400, with_queue="amq.gen-abc"),
+]  # fmt: skip
+#: Bindings of the server's own amq.* exchanges: the import makes them, and rabbitadmin too, without a word.
+SERVER_EXCHANGE_BINDINGS = [_binding("amq.topic", "q"), _binding("x", "amq.topic", "exchange")]

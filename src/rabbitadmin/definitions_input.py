@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rabbitadmin.kinds import SERVER_OWNED_GLOBAL_PARAMETERS
+from rabbitadmin.kinds import SERVER_EXCHANGE_TYPES, SERVER_OWNED_GLOBAL_PARAMETERS
 from rabbitadmin.located import LocatedDict, LocatedList, WrittenFloat, WrittenInt
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, MD5
 
@@ -159,9 +159,10 @@ def topology_document_from_definitions(
     components under ``operator_policies`` and ``limits``, those of any other component (shovel,
     federation-upstream...) under ``parameters``; users keep their ``limits``; global parameters stay at the
     top, without the node's own (``kinds.SERVER_OWNED_GLOBAL_PARAMETERS``).
-    Fields the topology does not hold (``metadata`` once unpacked) are dropped; any other field is passed
-    on, so the validator names unknown ones. ``paths`` learns where each rewritten part came from in the
-    file (``SourcePaths.translate``); problems reported here already name the file's own paths.
+    Fields the topology does not hold (``metadata`` once unpacked) are dropped; fields and sections the server's
+    import ignores (``IMPORT_READS``) and objects it skips (``_skipped``) are left out, each with one warning.
+    ``paths`` learns where each rewritten part came from in the file (``SourcePaths.translate``); problems
+    reported here already name the file's own paths.
     """
     paths = SourcePaths() if paths is None else paths
     known = (
@@ -194,8 +195,10 @@ def topology_document_from_definitions(
     if into_vhost is not None:  # what a per-vhost export says of its own vhost: not imported (see above)
         known = (*known, *PER_VHOST_ONLY_SECTIONS)
     for key in document:
-        if key not in known and key not in DEFINITIONS_MARKERS:
-            problem(f"unknown definitions section {key!r}", document.line_of(key), str(key))
+        if key not in known and key not in DEFINITIONS_MARKERS and warning is not None:
+            warning(f"unknown definitions section {key!r}: the server's import ignores it too (it reads its known "
+                    "sections only); rabbitadmin leaves it out", document.line_of(key), str(key))  # fmt: skip
+    _leave_out_ignored_fields(document, warning)
     for section in LIST_SECTIONS:
         if section in document and document[section] is None:
             problem("is null: the server's import fails on it (HTTP 500, after writing the sections it reads first); "
@@ -228,6 +231,11 @@ def topology_document_from_definitions(
             vhost_name = raw.get("vhost")
             if vhost_name is None:
                 problem("is required", raw.line, f"{source}.vhost")
+                continue
+            skipped = _skipped(section, raw)
+            if skipped is not None:
+                if warning is not None:
+                    warning(f"{skipped}; rabbitadmin leaves it out too", raw.line, source)
                 continue
             owner = _owner(vhosts, vhost_paths, vhost_name, raw, paths, source)
             if owner is None:
@@ -478,7 +486,11 @@ def _user(
     a hash without ``hashing_algorithm`` is read by the file's ``rabbit_version`` (MD5 before 3.6).
     A plain-text ``password`` is passed on for the validator to take, warn about and hash locally.
     """
-    user = _without(raw, ("limits", "administrator"))
+    user = _without(raw, ("limits", "administrator", "permissions"))
+    if raw.get("permissions") and warning is not None:  # {} (what some exports write) sets nothing
+        warning("the server's import sets a user's own permissions only when it creates the user "
+                "(rabbit_auth_backend_internal:put_user/3); rabbitadmin leaves them out: give them in the "
+                "permissions section", raw.line_of("permissions"), f"{source}.permissions")  # fmt: skip
     if raw.get("limits") is not None and not isinstance(raw["limits"], list):  # a list: OBJECT_ONLY's problem
         user["limits"] = raw["limits"]
         user.key_lines["limits"] = raw.line_of("limits")
@@ -496,6 +508,100 @@ def _user(
         user["hashing_algorithm"] = MD5 if md5_by_version(version) else DEFAULT_ALGORITHM
         user.key_lines["hashing_algorithm"] = version_line if md5_by_version(version) else raw.line
     return user
+
+
+#: The fields of each section's entries that the server's own import reads (v3.10.8 and v4.0.5):
+#: ``rabbit_definitions``' add_vhost/2, add_permission/2, add_topic_permission/2, add_exchange_int/3,
+#: add_queue_int/3, add_binding_int/4, add_policy/3, add_parameter/3 and add_global_parameter/2, and
+#: ``rabbit_auth_backend_internal:put_user/3`` for users. The one place that says which fields a definitions entry
+#: may have: any other the import ignores (measured on 3.10.8 and 4.0.5: 204, the object created without it), and
+#: rabbitadmin leaves it out, with a warning (``IGNORED_FIELD_NOTES``). A queue's ``exclusive`` 4.0.5 reads only to
+#: choose a queue type; both create the queue non-exclusive: it is left out, said as ignored.
+IMPORT_READS: dict[str, tuple[str, ...]] = {
+    "users": ("name", "password", "password_hash", "hashing_algorithm", "tags", "administrator", "limits",
+              "permissions"),
+    "vhosts": ("name", "description", "tags", "metadata", "tracing"),
+    "permissions": ("user", "vhost", "configure", "write", "read"),
+    "topic_permissions": ("user", "vhost", "exchange", "write", "read"),
+    "exchanges": ("name", "vhost", "type", "durable", "auto_delete", "internal", "arguments"),
+    "queues": ("name", "vhost", "durable", "auto_delete", "arguments"),
+    "bindings": ("source", "vhost", "destination", "destination_type", "routing_key", "arguments"),
+    "policies": ("vhost", "name", "pattern", "definition", "priority", "apply-to"),
+    "parameters": ("vhost", "component", "name", "value"),
+    "global_parameters": ("name", "value"),
+}  # fmt: skip
+#: Fields the import ignores that rabbitadmin reads, each with its own warning where the results differ: a queue's
+#: ``type`` (``_queue_type_warning``), a vhost's ``limits`` and top-level ``default_queue_type`` (4.0.5's export
+#: writes both; ``_vhost_metadata`` and the vhost-limits parameter).
+ALSO_READ: dict[str, tuple[str, ...]] = {"queues": ("type",), "vhosts": ("limits", "default_queue_type")}
+#: What a warning says of an ignored field, where more is to be said than that it is ignored.
+IGNORED_FIELD_NOTES: dict[tuple[str, str], str] = {
+    ("queues", "exclusive"): "the server's import ignores it too (it never creates an exclusive queue; 4.0.5 reads "
+                             "it only to choose the queue's type); rabbitadmin leaves it out",
+}  # fmt: skip
+
+
+def _leave_out_ignored_fields(document: LocatedDict, warning: ReportProblem | None) -> None:
+    """Drop (in place) each entry's fields that ``IMPORT_READS`` and ``ALSO_READ`` do not name, one warning each
+    at its own line: the server's import takes such a file and ignores them, and so does rabbitadmin. ``state``
+    ``present`` or ``absent`` is rabbitadmin's own (docs/topology.md: a hand-written file may delete with it); any
+    other ``state`` (``running``, as ``GET /api/vhosts`` writes it) is an ignored field like the others."""
+    for section, read in IMPORT_READS.items():
+        entries = document.get(section)
+        if not isinstance(entries, list):
+            continue
+        allowed = (*read, *ALSO_READ.get(section, ()))
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, LocatedDict):
+                continue
+            for key in [key for key in entry if key not in allowed and not _own_state(key, entry[key])]:
+                if warning is not None:
+                    note = IGNORED_FIELD_NOTES.get((section, str(key)))
+                    if key == "state":
+                        note = (f"state {entry[key]!r} is not rabbitadmin's present or absent: the server's import "
+                                "ignores it too; rabbitadmin leaves it out")
+                    warning(note or f"unknown field {key!r}: the server's import ignores it too; rabbitadmin "
+                            "leaves it out", entry.line_of(key), f"{section}[{index}].{key}")  # fmt: skip
+                del entry[key]
+
+
+def _own_state(key: Any, value: Any) -> bool:
+    """True for rabbitadmin's own ``state`` field (present or absent), which the validator reads."""
+    return key == "state" and value in ("present", "absent")
+
+
+def _is_skipped_exchange(name: Any) -> bool:
+    """An ``amq.*`` exchange name the import skips that is none of the server's own (no binding can name it)."""
+    return isinstance(name, str) and name.startswith("amq.") and name not in SERVER_EXCHANGE_TYPES
+
+
+def _skipped(section: str, raw: LocatedDict) -> str | None:
+    """Why the server's import skips this exchange, queue or binding (None: it does not), measured on 3.10.8 and
+    4.0.5 (204, nothing created). ``rabbit_definitions:add_queue_int/3`` skips a queue named ``amq.*``,
+    ``add_exchange_int/3`` the default exchange and ``amq.*`` exchanges (the server's own exist already). A binding
+    of the default exchange 3.10.8 ignores; 4.0.5 stores it as a listed binding no client could declare. A binding
+    to or from an object the import skipped 3.10.8 skips; 4.0.5 refuses the file (400 not_found) unless the object
+    exists on the server."""
+    name = raw.get("name")
+    if section == "queues" and isinstance(name, str) and name.startswith("amq."):
+        return "the server's import skips a queue whose name begins with amq. (reserved for the server)"
+    if section == "exchanges" and name == "":
+        return "the server's import skips the default exchange (the server's own)"
+    if section == "exchanges" and isinstance(name, str) and name.startswith("amq."):
+        return "the server's import skips an exchange whose name begins with amq. (reserved for the server)"
+    if section != "bindings":
+        return None
+    source, destination, kind = raw.get("source"), raw.get("destination"), raw.get("destination_type")
+    if source == "":
+        return ("a binding of the default exchange, which no client can declare: the server's import skips it "
+                "(3.10.8), or stores it as a listed binding (4.0.5)")
+    if _is_skipped_exchange(source) or (kind == "exchange" and _is_skipped_exchange(destination)):
+        return ("a binding of an amq.* exchange that is not the server's own, which the import skips: 3.10.8's "
+                "import skips the binding too; 4.0.5's refuses the file (not_found)")
+    if kind == "queue" and isinstance(destination, str) and destination.startswith("amq."):
+        return ("a binding to a queue named amq.*, which the import skips: 3.10.8's import skips the binding "
+                "too; 4.0.5's binds it if the queue exists on the server and refuses the file otherwise")
+    return None
 
 
 #: Fields the server's own import refuses as null (400 function_clause, badarg or case_clause, or 500; measured on

@@ -7,7 +7,9 @@ and to ``rabbitadmin apply``, with the same file (tests/definitions_shapes.py):
   with what the server would make of it, or, for a field the import stores as ``undefined`` when it is missing,
   writes its default and says so; duplicate tags, set once, are said; the node's own global parameters, which
   the import would overwrite, are left as they are and said;
-- where the import's result is the one a client can make (null tags clear them), apply's is the same.
+- where the import's result is the one a client can make (null tags clear them), apply's is the same;
+- a field or section the import ignores, and an object it skips (amq.* queues and exchanges, the default
+  exchange, bindings of them), apply leaves out too, with the same result and a warning at each.
 
 Session node."""
 
@@ -26,8 +28,10 @@ from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.errors import ServerError
 
+from .. import definitions_shapes as shapes
 from ..conftest import CliRunner, delete_vhost
 from ..definitions_shapes import DROP, EMPTY, NULL_SECTIONS, REFUSED, STORED, TAGS, UNDEFINED, Case, document
+from .test_differential import normalised
 
 
 class Names:
@@ -40,6 +44,8 @@ class Names:
         delete_vhost(client, self.vhost)
         if client.get_or_none(api_path("users", self.user)) is not None:
             client.delete(api_path("users", self.user))
+        if client.get_or_none(api_path("global-parameters", shapes.global_name(self.vhost))) is not None:
+            client.delete(api_path("global-parameters", shapes.global_name(self.vhost)))
 
 
 @pytest.fixture
@@ -229,3 +235,95 @@ def test_the_nodes_own_global_parameters_the_import_overwrites_apply_leaves(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warning" not in result.stderr  # in every whole-server export: --strict would fail on every one
     assert admin_client.get_or_none(api_path("global-parameters", name)) == before
+
+
+def snapshot(client: HttpClient, names: Names) -> dict[str, list[Any]]:
+    """The server's definitions of this test's vhost, user and global parameter, as the differential compares them."""
+    own = (names.vhost, names.user, shapes.global_name(names.vhost))
+    whole = client.get(api_path("definitions"))
+    mine = {section: [e for e in items if isinstance(e, dict) and (own[0] in (e.get("vhost"), e.get("name"))
+                      or names.user in (e.get("user"), e.get("name")) or e.get("name") == own[2])]
+            for section, items in whole.items() if isinstance(items, list)}  # fmt: skip
+    return normalised(mine)
+
+
+def status_of_import(client: HttpClient, doc: dict[str, Any]) -> int:
+    try:
+        client.post(api_path("definitions"), doc)
+    except ServerError as refused:
+        return refused.status
+    return 204
+
+
+@pytest.mark.parametrize("case", shapes.IGNORED, ids=[c.id for c in shapes.IGNORED])
+def test_a_field_the_import_ignores_apply_leaves_out_saying_so(
+    rabbitadmin: CliRunner, admin_client: HttpClient, tmp_path: Path, names: Names, case: Case
+) -> None:
+    doc = case.document(names.vhost, names.user)
+    assert status_of_import(admin_client, doc) == 204
+    imported = snapshot(admin_client, names)
+    assert imported[shapes.section_of(case.kind)], "the import made the object"
+    names.remove(admin_client)
+    result = apply(rabbitadmin, tmp_path, doc)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{case.path}: " in result.stderr and case.said in " ".join(result.stderr.split())
+    assert snapshot(admin_client, names) == imported
+
+
+def test_a_section_the_import_ignores_apply_leaves_out_saying_so(
+    rabbitadmin: CliRunner, admin_client: HttpClient, tmp_path: Path, names: Names
+) -> None:
+    doc = {**document("queues", "name", "q", names.vhost), "some_future_section": [{"a": 1}], "other": 3}
+    assert status_of_import(admin_client, doc) == 204
+    imported = snapshot(admin_client, names)
+    names.remove(admin_client)
+    result = apply(rabbitadmin, tmp_path, doc)
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert "some_future_section: unknown definitions section" in said and "other: unknown definitions" in said
+    assert snapshot(admin_client, names) == imported and imported["queues"]
+
+
+@pytest.mark.parametrize("case", shapes.SKIPPED, ids=[c.id for c in shapes.SKIPPED])
+def test_an_object_the_import_skips_apply_leaves_out_saying_so(
+    rabbitadmin: CliRunner,
+    admin_client: HttpClient,
+    tmp_path: Path,
+    names: Names,
+    case: shapes.Skipped,
+    rabbitmq_version: str,
+) -> None:
+    """3.10.8 takes every such file (204) without the object; 4.0.5 refuses a binding of a skipped object (400
+    not_found, after writing the rest) and lists a default-exchange binding: rabbitadmin does as 3.10.8 does."""
+    doc = case.document(names.vhost)
+    status = status_of_import(admin_client, doc)
+    assert status == (case.import_4 if rabbitmq_version == "4.0" else 204)
+    imported = snapshot(admin_client, names)
+    if rabbitmq_version == "4.0" and case.id == "default-exchange-binding":  # 4.0.5 lists it; 3.10.8 does not
+        listed = admin_client.get(f"/api/bindings/{quote(names.vhost, safe='')}")
+        assert ("", "q", "k") in [(b["source"], b["destination"], b["routing_key"]) for b in listed]
+        imported["bindings"] = [b for b in imported["bindings"] if b["source"] != ""]
+    names.remove(admin_client)
+    result = apply(rabbitadmin, tmp_path, doc)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{case.path}: " in result.stderr and case.said in " ".join(result.stderr.split())
+    applied = snapshot(admin_client, names)
+    if status == 204:
+        assert applied == imported
+    assert [q["name"] for q in applied["queues"]] == ["q"] and [e["name"] for e in applied["exchanges"]] == ["x"]
+    assert not applied["bindings"]
+
+
+def test_bindings_of_the_servers_own_exchanges_are_made_by_both(
+    rabbitadmin: CliRunner, admin_client: HttpClient, tmp_path: Path, names: Names
+) -> None:
+    exchange = shapes.entries(names.vhost, "u")["exchanges"]
+    doc = {**document("queues", "name", "q", names.vhost), "exchanges": [exchange],
+           "bindings": [{**b, "vhost": names.vhost} for b in shapes.SERVER_EXCHANGE_BINDINGS]}  # fmt: skip
+    assert status_of_import(admin_client, doc) == 204
+    imported = snapshot(admin_client, names)
+    assert len(imported["bindings"]) == 2
+    names.remove(admin_client)
+    result = apply(rabbitadmin, tmp_path, doc)
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stdout + result.stderr
+    assert snapshot(admin_client, names) == imported

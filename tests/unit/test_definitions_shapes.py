@@ -19,13 +19,17 @@ from ..conftest import CliRunner
 from ..definitions_shapes import (
     DROP,
     EMPTY,
+    IGNORED,
     NULL_SECTIONS,
     OBJECT_SAMPLES,
     REFUSED,
+    SERVER_EXCHANGE_BINDINGS,
+    SKIPPED,
     STORED,
     TAGS,
     UNDEFINED,
     Case,
+    Skipped,
     document,
     entries,
     every_null,
@@ -213,3 +217,48 @@ def test_validate_names_every_such_problem_at_once_and_exits_2(tmp_path: Path) -
     ):
         assert f"{path}:{line_of(text, needle)}: {field}: " in result.stderr, (field, result.stderr)
     assert "7 problems" in result.stderr
+
+
+@pytest.mark.parametrize("case", IGNORED, ids=[c.id for c in IGNORED])
+def test_a_field_the_import_ignores_is_left_out_with_one_warning_at_it(case: Case) -> None:
+    text = text_of(case.document())
+    topology = load_topology_text(text, "defs.json")
+    [warning] = topology.warnings
+    assert (warning.file, warning.field) == ("defs.json", case.path) and case.said in warning.message
+    assert warning.line == line_of(text, f'"{case.field}": {json.dumps(case.value)}')
+    kind = {"policies": "policy"}.get(case.kind, case.kind.removesuffix("s"))
+    assert len(topology.objects[kind]) == 1 and not any(topology.absent.values())  # made, without the field
+
+
+def test_an_unknown_section_is_left_out_with_one_warning_at_it() -> None:
+    text = text_of({**document("queues", "name", "q"), "some_future_section": [{"a": 1}], "other": 3})
+    topology = load_topology_text(text, "defs.json")
+    assert [(w.field, w.line) for w in topology.warnings] == [
+        ("some_future_section", line_of(text, '"some_future_section"')),
+        ("other", line_of(text, '"other"')),
+    ]
+    assert all("the server's import ignores it too" in w.message for w in topology.warnings)
+    assert [q.name for q in topology.queues.values()] == ["q"]
+
+
+@pytest.mark.parametrize("case", SKIPPED, ids=[c.id for c in SKIPPED])
+def test_an_object_the_import_skips_is_left_out_with_a_warning_at_it(case: Skipped) -> None:
+    text = text_of(case.document())
+    topology = load_topology_text(text, "defs.json")
+    said = {w.field: w for w in topology.warnings}
+    assert case.path in said and case.said in said[case.path].message
+    assert "rabbitadmin leaves it out too" in said[case.path].message
+    key, value = next(iter(case.entry.items()))  # the entry's first line, after its "{"
+    assert said[case.path].line == line_of(text, f'"{key}": {json.dumps(value)}') - 1
+    assert len(topology.warnings) == 1 + (case.with_queue is not None)
+    assert [q.name for q in topology.queues.values()] == ["q"] and [e.name for e in topology.exchanges.values()] == [
+        "x"
+    ]
+    assert not topology.bindings
+
+
+def test_bindings_of_the_servers_own_exchanges_are_taken_without_a_word() -> None:
+    doc = {**document("queues", "name", "q"), "exchanges": [entries("v", "u")["exchanges"]],
+           "bindings": [{**b, "vhost": "v"} for b in SERVER_EXCHANGE_BINDINGS]}  # fmt: skip
+    topology = load_topology_text(text_of(doc), "defs.json")
+    assert not topology.warnings and len(topology.bindings) == 2
