@@ -120,7 +120,7 @@ def _delete_vhost(client: HttpClient, ctl: CtlBackend, vhost: str, version: str)
     try:
         delete_vhost(client, vhost)
     except ServerError:
-        for name in ("null", "5"):
+        for name in ("null", "5", '[<<"a">>]'):
             queue, user = f'rabbit_misc:r(<<"{vhost}">>, queue, {name})', '<<"rabbitadmin-tests">>'
             if version == "3.10":
                 ctl.ctl.eval(f"rabbit_amqqueue:internal_delete({queue}, {user}).")
@@ -227,3 +227,23 @@ def test_audit_access_and_report_skip_them(
         if "json" in args:
             json.loads(result.stdout)
         _assert_warned_once_each(result.stderr, expected)
+
+
+def test_a_vhost_whose_bindings_the_server_cannot_list_is_an_error_that_says_why(
+    rabbitadmin: CliRunner, admin_client: HttpClient, ctl: CtlBackend, rabbitmq_version: str
+) -> None:
+    """A queue named by a list: 3.10.8 and 4.0.5 keep it, then answer 500 to the vhost's bindings listing (its
+    implicit binding to the default exchange cannot be printed). Nothing to read there: a clean error."""
+    vhost = f"unaddr-{secrets.token_hex(3)}"
+    admin_client.post(api_path("definitions"), {"vhosts": [{"name": vhost}]})
+    try:
+        with contextlib.suppress(RabbitAdminError):  # 400 (4.0.5) or 500 (3.10.8), yet the queue is kept
+            admin_client.post(api_path("definitions"), {"queues": [_queue(vhost, ["a"])]})
+        assert ["a"] in [row["name"] for row in admin_client.get(api_path("queues", vhost))]
+        result = rabbitadmin("export", "-o", "json", "--vhost", vhost)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        error = json.loads(result.stdout)["error"]
+        assert "HTTP 500" in str(error) and "the server cannot list this vhost's bindings" in str(error)
+    finally:
+        _delete_vhost(admin_client, ctl, vhost, rabbitmq_version)

@@ -43,7 +43,7 @@ from rabbitadmin.definitions import (
     warn_unaddressable,
 )
 from rabbitadmin.engine.apply_lock import is_apply_lock
-from rabbitadmin.errors import RabbitAdminError, Unaddressable
+from rabbitadmin.errors import RabbitAdminError, ServerError, Unaddressable
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import KINDS, OWN_KIND_COMPONENTS
 from rabbitadmin.model import Key, OperatorPolicy, Topology, TopologyObject, UserLimit, VhostLimit, canonical_json
@@ -52,6 +52,12 @@ from rabbitadmin.threads import signal_free_pool
 # The vhost fields kinds.py marks plain come along in the same listing.
 VHOST_COLUMNS = ",".join(
     ("name,description,tags,default_queue_type,metadata", *(f.key for f in KINDS["vhost"].plain_fields))
+)
+HTTP_INTERNAL_ERROR = 500
+UNLISTABLE_BINDINGS = (
+    " (the server cannot list this vhost's bindings; a known cause: a queue or a binding's destination whose "
+    "name is a list or an object, which the server's own definitions import stores as given and no API path "
+    "can name; only code run on the node can remove it)"
 )
 #: Threads of one read: the five global listings, the server facts and one vhost's three listings at once.
 READ_THREADS = 9
@@ -158,7 +164,14 @@ class StateRead:
 
     @with_collector_paused
     def _bindings(self, vhost: str) -> dict[Key, TopologyObject]:
-        rows = self._listed("binding", vhost) or ()
+        try:
+            rows = self._listed("binding", vhost) or ()
+        except ServerError as exc:
+            if exc.status != HTTP_INTERNAL_ERROR:
+                raise
+            # Measured on 3.10.8 and 4.0.5: the listing fails whole when a queue or a binding's destination
+            # there is named by a list or an object (rabbit_mgmt_format cannot print it). Said, with the cure.
+            raise ServerError(exc.method, exc.path, exc.status, f"{exc.reason}{UNLISTABLE_BINDINGS}") from None
         # Every queue's implicit binding to the default exchange (half the rows) is not an object anyone
         # declares or deletes; a definitions export leaves them out as well.
         declared = [entry for entry in rows if entry["source"] != ""]
