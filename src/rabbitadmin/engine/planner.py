@@ -151,7 +151,7 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend, plugins: _Se
                     + (" (classic queue mirroring was removed in 4.0)" if facts.mirrors else "")
                 )
         for plugin, key in needed.items():
-            plugins.refuse_missing(change.subject, f"policy key {key!r} needs", plugin, plan)
+            plugins.refuse_missing(change, f"policy key {key!r} needs", plugin, plan)
         if version is not None:
             if policy.apply_to in APPLY_TO_FROM_4 and version < (4,):
                 plan.refusals.append(
@@ -306,13 +306,13 @@ class _ServerPlugins:
             listed = self.listed(wait=True)
         return None if listed is None else plugin in listed
 
-    def unknown(self, subject: str, needs: str, plugin: str, plan: Plan) -> None:
+    def unknown(self, subject: str, needs: str, plugin: str, plan: Plan, where: str = "") -> None:
         """``subject`` needs ``plugin`` and the server does not say whether it runs it: a refusal while a node
         may still be starting (the apply would stop part-way at it), a warning where it never says."""
         disabled = getattr(self.backend, "statistics_disabled", None)
         if disabled is not None and disabled():
             plan.warnings.append(
-                f"{subject}: {needs} the {plugin} plugin, and the server keeps no management statistics "
+                f"{where}{subject}: {needs} the {plugin} plugin, and the server keeps no management statistics "
                 "(management_agent.disable_metrics_collector), so its nodes do not list their plugins: the server "
                 f"decides; without {plugin} the apply stops at this object (check with rabbitmq-plugins list, or "
                 "plan with the ctl transport, which asks the node itself)"
@@ -324,11 +324,14 @@ class _ServerPlugins:
             "again in a few seconds"
         )
 
-    def refuse_missing(self, subject: str, needs: str, plugin: str, plan: Plan) -> None:
-        """A refusal or a warning when ``subject`` needs ``plugin`` and the server does not (or may not) run it."""
+    def refuse_missing(self, change: Change, needs: str, plugin: str, plan: Plan) -> None:
+        """A refusal or a warning when ``change`` needs ``plugin`` and the server does not (or may not) run it
+        (a refusal is placed at the object's file and line by ``_place_refusals``, a warning here)."""
+        subject = change.subject
         running = self.running(plugin)
         if running is None:
-            self.unknown(subject, needs, plugin, plan)
+            origin = getattr(change.desired, "origin", None)
+            self.unknown(subject, needs, plugin, plan, f"{origin}: " if origin is not None else "")
         elif not running:
             plan.refusals.append(
                 f"{subject}: {needs} the {plugin} plugin, which is not enabled on the server (rabbitmq-plugins "
@@ -367,7 +370,7 @@ def _check_components(plan: Plan, plugins: _ServerPlugins) -> None:
                     f"the server refuses it unless one does{running}"
                 )
         else:
-            plugins.refuse_missing(change.subject, f"component {component!r} needs", facts.plugin, plan)
+            plugins.refuse_missing(change, f"component {component!r} needs", facts.plugin, plan)
 
 
 def _check_exchange_types(plan: Plan, backend: Backend) -> None:
