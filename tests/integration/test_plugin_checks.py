@@ -24,7 +24,7 @@ from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import Secret
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
-from ..conftest import CliRunner
+from ..conftest import CliRunner, ctl_env
 
 #: A realworld definitions file of shovels (19 queues, 18 bindings, then the shovels), applied at once.
 SHOVELS = next(Path("/work/shared/cases/realworld").glob("09-*.json"))
@@ -89,6 +89,12 @@ def test_a_node_just_started_refuses_a_shovel_file_before_any_write(fresh: Sandb
     assert "rabbitmq_shovel plugin" in result.stderr
     assert {v["name"] for v in client.get(api_path("vhosts"))} == before
     client.close()
+    # Over rabbitmqctl the node itself answers (its running plugins), from its first moment too.
+    over_ctl = CliRunner({**runner(fresh).env, **ctl_env(fresh)}, clean_prefixes=("RABBITADMIN_",))
+    planned = over_ctl("--backend", "ctl", "plan", str(SHOVELS), timeout=120)
+    assert planned.returncode == 4 and "rabbitmq_shovel plugin, which is not enabled" in planned.stdout, (
+        planned.stdout + planned.stderr
+    )
 
 
 def test_a_federation_policy_key_is_refused_before_any_write_as_the_node_would(
