@@ -227,11 +227,12 @@ class HttpBackend:
         ``GET /api/nodes`` gives each node's ``applications`` (running) and ``enabled_plugins`` (the node's
         plugins file) from the management statistics, which lag a node's boot: measured on 3.10.8 and 4.0.5, a
         node just started lists neither field for about 5 s (the management agent's first ``node_stats``,
-        ``rabbit_mgmt_external_stats``, then every ``collect_statistics_interval``), then 33 applications and no
-        shovel or federation although both are running, ten seconds later 43 with them. So a node's plugins are
-        the union of both fields, and a node that has neither yet makes the answer unknown rather than a false
-        "not enabled". ``wait``: seconds to keep asking (every half second) while it is unknown; not at all on a
-        server that never lists them (``statistics_disabled``).
+        ``rabbit_mgmt_external_stats``, then every ``collect_statistics_interval``), then the plugins file's
+        ``enabled_plugins`` and 33 (3.10.8) or 45 (4.0.5) applications without shovel or federation although both
+        are running, about 5 s later 42 or 50 with them. So a node's plugins are the union of both fields, and a
+        node that has neither yet makes the answer unknown rather than a false "not enabled". ``wait``: seconds
+        to keep asking (every half second) while it is unknown; not at all on a server that never lists them
+        (``statistics_disabled``).
         """
         deadline = time.monotonic() + wait
         while True:
