@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rabbitadmin.early_read.vhost_names import vhost_names
@@ -24,6 +24,7 @@ _VALUES = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@example({"\x7f": None}, False, None)  # DEL raw in an all-ASCII document (found by a fresh run)
 @given(st.dictionaries(_TEXT, _VALUES, max_size=4), st.booleans(), st.sampled_from([None, 2, "\t"]))
 def test_any_json_document_reads_as_json_reads_it(document: dict[str, Any], ascii_only: bool, indent: Any) -> None:
     """Whatever Python's json writes (escaped or raw, compact, indented, tabs), the loader reads the same values.
@@ -41,6 +42,7 @@ def test_any_json_document_reads_as_json_reads_it(document: dict[str, Any], asci
         ('"\\uD83D\\uDE00\\ud83d\\udc07"', "\U0001f600\U0001f407"),  # two pairs, either case
         ('"a\u2028b\u2029c\u0085d"', "a\u2028b\u2029c\u0085d"),  # kept, not folded into spaces as YAML 1.1 does
         ('"del\u007f c1\u0080\u009f nonchar\ufffe\uffff"', "del\u007f c1\u0080\u009f nonchar\ufffe\uffff"),
+        ('"del\u007f"', "del\u007f"),  # DEL in an all-ASCII file (a case hypothesis found: {"\x7f": null})
         ('"\\\\ud83d"', "\\ud83d"),  # an escaped backslash, then text
         ('"\\\\\\ud83d\\ude00"', "\\\U0001f600"),  # an escaped backslash, then a pair
         ("q-\\ud83d\\ude00", "q-\\ud83d\\ude00"),  # plain scalar: the twelve characters are text in YAML
