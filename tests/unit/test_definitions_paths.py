@@ -13,6 +13,7 @@ import pytest
 
 from rabbitadmin.errors import TopologyError
 from rabbitadmin.loader import load_topology_text
+from rabbitadmin.model import Topology
 from rabbitadmin.passwords import MD5, check_password, hash_password
 
 SHA256 = "rabbit_password_hashing_sha256"
@@ -137,6 +138,14 @@ def test_a_problem_names_the_files_own_path_and_line(change: Callable[[Doc], Non
     assert not any(p.field and p.field.startswith("vhosts[") and ".queues" in p.field for p in caught.value.problems)
 
 
+def _loaded_with(change: Callable[[Doc], None], marker: str) -> tuple[Topology, int]:
+    """The base file with ``change`` made, loaded (it must load), and the line where ``marker`` first stands."""
+    document = copy.deepcopy(base())
+    change(document)
+    text = json.dumps(document, indent=2)
+    return load_topology_text(text, "defs.json"), text[: text.index(marker)].count("\n") + 1
+
+
 # A reference to an object the file does not declare: the server's import takes it when the server has the object,
 # so it is a warning (and a ``ServerReference`` the planner checks), at the file's own path and line.
 REFERENCES: list[tuple[Callable[[Doc], None], str, str]] = [
@@ -154,11 +163,7 @@ REFERENCES: list[tuple[Callable[[Doc], None], str, str]] = [
 def test_a_reference_to_the_server_is_warned_at_the_files_own_path_and_line(
     change: Callable[[Doc], None], field: str, marker: str
 ) -> None:
-    document = copy.deepcopy(base())
-    change(document)
-    text = json.dumps(document, indent=2)
-    line = text[: text.index(marker)].count("\n") + 1
-    topology = load_topology_text(text, "defs.json")
+    topology, line = _loaded_with(change, marker)
     assert (field, line) in [(w.field, w.line) for w in topology.warnings if "must exist on the server" in w.message]
     assert (field, line) in [(r.field, r.origin.line if r.origin else None) for r in topology.server_references]
 
@@ -175,11 +180,7 @@ IGNORED: list[tuple[Callable[[Doc], None], str, str]] = [
 def test_an_ignored_field_is_warned_at_the_files_own_path_and_line(
     change: Callable[[Doc], None], field: str, marker: str
 ) -> None:
-    document = copy.deepcopy(base())
-    change(document)
-    text = json.dumps(document, indent=2)
-    line = text[: text.index(marker)].count("\n") + 1
-    topology = load_topology_text(text, "defs.json")
+    topology, line = _loaded_with(change, marker)
     assert (field, line) in [(w.field, w.line) for w in topology.warnings], topology.warnings
 
 

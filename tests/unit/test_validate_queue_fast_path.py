@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from rabbitadmin import validate
-from rabbitadmin.errors import TopologyError
 from rabbitadmin.loader import parse_document
+
+from .fast_paths import outcome
 
 _ITEMS = [
     "{name: q}",
@@ -66,17 +67,7 @@ def _file(items: list[str], default_type: str | None = None) -> str:
 
 
 def _outcome(text: str, fast: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
-    with monkeypatch.context() as patch:
-        if not fast:
-            patch.setattr(validate._Validator, "plain_queue", lambda *_: False)  # every item to ``queue``
-        try:
-            document = parse_document(text, "t.yaml")
-            topology = validate.validate_document(document, "t.yaml", base_dir=Path("."), consume=True)
-        except TopologyError as exc:
-            return ("problems", [(p.message, p.line, p.column, p.field) for p in exc.problems])
-    objects = [(repr(obj), obj.origin) for obj in topology]
-    warnings = [(p.message, p.line, p.field) for p in topology.warnings]
-    return ("ok", objects, dict(topology.absent), warnings)
+    return outcome(text, "plain_queue", fast, monkeypatch)
 
 
 CASES = [

@@ -440,10 +440,8 @@ def _check_queue_limits(plan: Plan, actual: Topology, locked: bool) -> None:
                 f"vhost {vhost!r} would hold {held} queue(s), more than its max-queues {limit}: the server refuses "
                 "every queue past the limit"
             )
-        elif locked:
-            plan.refusals.append(no_room)
-        else:  # a plan (or an apply with --no-lock): what an apply with the lock would refuse
-            plan.warnings.append(f"{no_room} (an apply with the lock refuses it)")
+        else:
+            _no_room_for_the_lock(plan, no_room, locked)
 
 
 def _check_connection_limits(plan: Plan, actual: Topology, backend: Backend, locked: bool) -> None:
@@ -509,10 +507,16 @@ def _check_connection_limits(plan: Plan, actual: Topology, backend: Backend, loc
             f"fail; allow at least {needed} connection(s), or apply with --no-lock"
         )
     for problem in problems:
-        if locked:
-            plan.refusals.append(problem)
-        else:  # a plan (or an apply with --no-lock): what an apply with the lock would refuse
-            plan.warnings.append(f"{problem} (an apply with the lock refuses it)")
+        _no_room_for_the_lock(plan, problem, locked)
+
+
+def _no_room_for_the_lock(plan: Plan, problem: str, locked: bool) -> None:
+    """A limit that leaves the apply lock no room: refused under the lock; in a plan (or an apply with
+    --no-lock), a warning of what an apply with the lock would refuse."""
+    if locked:
+        plan.refusals.append(problem)
+    else:
+        plan.warnings.append(f"{problem} (an apply with the lock refuses it)")
 
 
 def _check_server_references(plan: Plan, desired: Topology, actual: Topology) -> None:
