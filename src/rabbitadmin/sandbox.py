@@ -27,12 +27,11 @@ import re
 import secrets
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,8 @@ IN_ROOT_SCRIPT = "in-root"
 ROOT_SCRIPTS_DIR = "/usr/lib/rabbitmq/bin"  # inside a root
 #: Lowest port ``free_port`` picks (well clear of the well-known and registered services below it).
 PORT_FLOOR = 20000
+STOP_GRACE = 30.0  # seconds a node is given to stop cleanly on SIGTERM before it is killed
+INTERRUPTED_GRACE = 5.0  # the same for a node whose start was interrupted
 _HANDED_OUT: set[int] = set()
 _PORTS_LOCK = threading.Lock()
 
@@ -138,21 +139,6 @@ def _port_is_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours still answers kill(0); look at its state to tell.
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    return True
 
 
 @dataclass
@@ -278,7 +264,9 @@ class Sandbox:
         info = self._read_state()
         if info is None or not info.pid:
             return SandboxStatus("stopped", info)
-        if _pid_alive(info.pid):
+        from rabbitadmin.sandbox_processes import pid_alive  # brings psutil: not on every command's start-up
+
+        if pid_alive(info.pid):
             return SandboxStatus("running", info)
         return SandboxStatus("crashed", info)
 
@@ -297,7 +285,9 @@ class Sandbox:
             return previous
         if current.state == "crashed" and previous is not None:
             # The process that started it is gone; its Erlang VM may not be (it would hold the ports).
-            _kill_leftovers(previous)
+            from rabbitadmin.sandbox_processes import stop_node
+
+            stop_node(previous.pid, previous.nodename, grace=STOP_GRACE)
         root = ensure_root(RECIPES[version]) if version in RECIPES else None
         plugins = self.plugins if self.plugins is not None else (previous.plugins if previous else ())
         check_plugins(plugins, root)
@@ -336,20 +326,25 @@ class Sandbox:
         self._state_path.write_text(json.dumps(asdict(info), indent=2))
         try:
             self._wait_ready(info, timeout, process)
-        except (SandboxError, KeyboardInterrupt):
+        except (SandboxError, KeyboardInterrupt) as exc:
             # A node that never came up, or whose start was interrupted (Ctrl-C, SIGTERM): stopped, not left
-            # running behind a command that reported failure.
-            self._terminate(info.pid)
+            # running behind a command that reported failure. Interrupted, it is not given the time of a clean
+            # stop: a 3.10 VM still booting ignores SIGTERM until its boot ends, and the user asked to stop now.
+            grace = INTERRUPTED_GRACE if isinstance(exc, KeyboardInterrupt) else STOP_GRACE
+            from rabbitadmin.sandbox_processes import stop_node
+
+            _despite_interrupts(lambda: stop_node(info.pid, info.nodename, grace=grace))
             raise
         return info
 
     def stop(self, *, keep_data: bool = False) -> bool:
         """Stop the node; remove its directory unless ``keep_data``. True if a node was running."""
         info = self._read_state() or self._started
-        was_running = info is not None and _pid_alive(info.pid)
+        from rabbitadmin.sandbox_processes import pid_alive, stop_node
+
+        was_running = info is not None and pid_alive(info.pid)
         if info is not None:
-            self._terminate(info.pid)
-            _kill_leftovers(info)
+            _despite_interrupts(lambda: stop_node(info.pid, info.nodename, grace=STOP_GRACE))
         if not keep_data and self.directory.exists():
             shutil.rmtree(self.directory, ignore_errors=True)
         elif info is not None and info.pid and self._state_path.parent.is_dir():
@@ -562,50 +557,16 @@ class Sandbox:
                 chunks.append(f"--- {path}\n" + "\n".join(text))
         return "\n".join(chunks) or "(no log output)"
 
-    @staticmethod
-    def _terminate(pid: int, grace: float = 30.0) -> None:
-        if not pid or not _pid_alive(pid):
-            _reap(pid)
+
+def _despite_interrupts(stop: Callable[[], None]) -> None:
+    """Run ``stop`` to its end even if Ctrl-C or SIGTERM comes again meanwhile (a second Ctrl-C used to leave
+    the node half-stopped); ``stop`` is idempotent and bounded, so it is simply run again."""
+    while True:
+        try:
+            stop()
             return
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, sig)
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                _reap(pid)
-                if not _pid_alive(pid):
-                    return
-                time.sleep(0.1)
-
-
-def _node_processes(info: SandboxInfo) -> list[int]:
-    """Processes left of this node: in its process group and started with its node name.
-
-    After a crash the group's leader may be gone while the Erlang VM or its helpers live on; the node
-    name in their environment makes sure no unrelated process that reused the group id is touched.
-    """
-    marker = f"RABBITMQ_NODENAME={info.nodename}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        except KeyboardInterrupt:
             continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == info.pid and marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-    return found
-
-
-def _kill_leftovers(info: SandboxInfo, timeout: float = 10.0) -> None:
-    if not info.pid:
-        return
-    deadline = time.monotonic() + timeout
-    while (pids := _node_processes(info)) and time.monotonic() < deadline:
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-            _reap(pid)
-        time.sleep(0.1)
 
 
 def _ensure_epmd(root: Path) -> None:
@@ -653,12 +614,6 @@ def check_plugins(plugins: tuple[str, ...], root: Path | None) -> None:
         shipped = sorted(name for name in known if name.startswith("rabbitmq_"))  # the rest are libraries
         hint = did_you_mean(unknown[0], shipped)
         raise SandboxError(f"unknown plugin {unknown[0]!r}{hint}: this server's plugins are {', '.join(shipped)}")
-
-
-def _reap(pid: int) -> None:
-    """Collect our own exited child so it does not linger as a zombie."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def read_state_file(path: Path) -> dict[str, Any] | None:

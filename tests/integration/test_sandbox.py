@@ -51,6 +51,13 @@ def node_processes(nodename: str) -> list[int]:
     return found
 
 
+def command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def mounts_under(path: str) -> list[str]:
     return [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if path in line]
 
@@ -201,7 +208,11 @@ def test_an_interrupted_start_leaves_no_node_running(tmp_path: Path, rabbitmq_ve
         assert time.monotonic() < deadline and process.poll() is None, process.communicate()
         time.sleep(0.05)
     nodename = json.loads(state.read_text())["nodename"]
-    assert node_processes(nodename)
+    # Signalled once the VM has started erl_child_setup, which runs in a session of its own (as do the helpers
+    # it starts): those were left behind when only the leader's process group was stopped.
+    while not any(command(pid) == "erl_child_setup" for pid in node_processes(nodename)):
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
