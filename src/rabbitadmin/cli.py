@@ -274,6 +274,13 @@ def validate(
 READING = "reading the server's state and counting messages"
 
 
+def _left_out_in_plans() -> contextlib.AbstractContextManager[None]:
+    """What the state read leaves out (objects no client can address) is said in the plan, not on stderr."""
+    from rabbitadmin.definitions import left_out_in_plans
+
+    return left_out_in_plans()
+
+
 def _warn(warning: str) -> None:
     err(f"warning: {warning}")  # e.g. an argument only some RabbitMQ versions refuse
 
@@ -294,6 +301,7 @@ def plan(
     output: OutputFormat = OUTPUT_OPTION,
 ) -> None:
     """Show what `apply` would change on the server (on each target, with several). Writes nothing."""
+    ctx.with_resource(_left_out_in_plans())
     with error_boundary(output):
         state = cli_state(ctx)
         if state.fleet is not None:
@@ -355,6 +363,7 @@ def apply(
 ) -> None:
     """Make the server match the topology: show the plan, ask, apply in dependency order (several targets:
     every plan shown, one question)."""
+    ctx.with_resource(_left_out_in_plans())
     console = make_console()
     with error_boundary(output):
         state = cli_state(ctx)

@@ -4,6 +4,7 @@ definitions entries for a bulk import. Shared by every backend; all normalising 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -57,15 +58,39 @@ _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
 
+_plans_say_it = threading.Event()
+
+
+@contextlib.contextmanager
+def left_out_in_plans() -> Iterator[None]:
+    """While inside, ``warn_unaddressable`` says nothing: a plan names what its read left out among its own
+    warnings (``Topology.left_out``, ``make_plan``), attributed to its target in a fleet, and once."""
+    _plans_say_it.set()
+    try:
+        yield
+    finally:
+        _plans_say_it.clear()
+
+
 def warn_unaddressable(skipped: Unaddressable) -> None:
     """Say once per process that ``skipped`` is left out: an apply reads the state more than once (after
     its locks, after its changes), and the operator needs the warning once, not once per read."""
+    if _plans_say_it.is_set():
+        return
     text = str(skipped)
     with _warned_lock:  # the listings are turned into objects on several threads: one line at a time
         if text in _warned:
             return
         _warned.add(text)
         unaddressable_notice(text)
+
+
+def leave_out(topology: Topology, skipped: Unaddressable) -> None:
+    """Name ``skipped`` in ``topology.left_out`` (once) and warn of it (``warn_unaddressable``)."""
+    warn_unaddressable(skipped)
+    text = str(skipped)
+    if text not in topology.left_out:
+        topology.left_out.append(text)
 
 
 def vhost_from_server(data: JSON) -> Vhost:
@@ -235,7 +260,7 @@ def topology_from_definitions(definitions: JSON, vhosts: Iterable[str] | None = 
     """A server's exported definitions as the actual ``Topology`` (vhost contents limited to ``vhosts``).
 
     An entry no client can address (``Unaddressable``: a name that is not a string, ...) is left out with
-    one warning (``warn_unaddressable``), and so is everything inside a vhost so named."""
+    one warning and named in ``left_out`` (``leave_out``), and so is everything inside a vhost so named."""
     wanted = None if vhosts is None else set(vhosts)
     topology = Topology()
     add = topology.add
@@ -246,21 +271,21 @@ def topology_from_definitions(definitions: JSON, vhosts: Iterable[str] | None = 
             for limit in limits_from_server(VhostLimit, entry["name"], entry.get("limits")):
                 add(limit)  # newer exports (4.x) keep them here as well as in parameters
         except Unaddressable as skipped:
-            warn_unaddressable(skipped)
+            leave_out(topology, skipped)
     for entry in definitions.get("users", []):
         try:
             add(user_from_server(entry))
             for limit in limits_from_server(UserLimit, entry["name"], entry.get("limits")):
                 add(limit)
         except Unaddressable as skipped:
-            warn_unaddressable(skipped)
+            leave_out(topology, skipped)
     for entry in definitions.get("parameters", []):
         try:
             for obj in parameter_from_server(entry) or ():
                 if wanted is None or not isinstance(obj, Parameter) or obj.vhost in wanted:
                     add(obj)
         except Unaddressable as skipped:
-            warn_unaddressable(skipped)
+            leave_out(topology, skipped)
     sections: list[tuple[str, Callable[[JSON], TopologyObject]]] = [
         ("policies", policy_from_server),
         ("global_parameters", global_parameter_from_server),
@@ -282,13 +307,13 @@ def topology_from_definitions(definitions: JSON, vhosts: Iterable[str] | None = 
 
 
 def add_each(topology: Topology, parse: Callable[[JSON], TopologyObject], entries: Iterable[JSON]) -> None:
-    """``parse`` each entry into ``topology``; those no client can address are left out with a warning."""
+    """``parse`` each entry into ``topology``; those no client can address are left out (``leave_out``)."""
     add = topology.add
     for entry in entries:
         try:
             add(parse(entry))
         except Unaddressable as skipped:
-            warn_unaddressable(skipped)
+            leave_out(topology, skipped)
 
 
 # -- model to definitions --------------------------------------------------------------------------------

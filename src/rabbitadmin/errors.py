@@ -176,6 +176,8 @@ class Unaddressable(RabbitAdminError):
 
     def __init__(self, kind: str, data: dict[str, Any], fields: tuple[str, ...], vhost: str | None = None) -> None:
         self.kind = kind
+        #: The vhost whose listing held it (None: a listing of the whole server).
+        self.vhost = vhost
         shown = [f"{field} {_raw(data.get(field))}" for field in fields]
         if vhost is not None:  # listed per vhost: the row need not carry it
             shown.insert(0, f"vhost {_raw(vhost)}")

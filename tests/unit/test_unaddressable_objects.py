@@ -15,7 +15,10 @@ import pytest
 from rabbitadmin import definitions
 from rabbitadmin.backends.ctl.definitions_read import DefinitionsReader
 from rabbitadmin.backends.ctl.runner import Rabbitmqctl
+from rabbitadmin.backends.memory import MemoryBackend
+from rabbitadmin.engine.planner import make_plan
 from rabbitadmin.errors import CtlError, RabbitAdminError, Unaddressable
+from rabbitadmin.loader import load_topology_text
 from rabbitadmin.model import OperatorPolicy, UserLimit, VhostLimit
 
 ODD = [None, 5, 1.5, True, ["a"], {"a": 1}]
@@ -200,9 +203,26 @@ def test_a_state_leaves_out_each_unaddressable_object_with_one_warning_each(noti
     }  # fmt: skip
     assert len(notices) == 20  # one each: two bindings that differ in their routing key alone are two
     assert len(set(notices)) == 20
-    # The same objects read again (an apply reads more than once): said once per process.
-    definitions.topology_from_definitions(document)
+    assert topology.left_out == notices  # and named in the state, for the plan to say
+    # The same objects read again (an apply reads more than once): said once per process, named in each state.
+    again = definitions.topology_from_definitions(document)
     assert len(notices) == 20
+    assert again.left_out == topology.left_out
+
+
+def test_a_plan_says_what_its_read_left_out_and_stderr_does_not(notices: list[str]) -> None:
+    document = {"vhosts": [{"name": "v"}], "queues": [queue(), queue(name=None)]}
+    with definitions.left_out_in_plans():
+        state = definitions.topology_from_definitions(document, ["v"])
+    assert notices == []  # a plan's command says it in the plan instead
+    (said,) = state.left_out
+    assert said.startswith('queue (vhost "v", name null)')
+    desired = load_topology_text("vhosts:\n  - name: v\n    queues: [{name: q, type: classic}]\n", "t.yaml")
+    plan = make_plan(desired, MemoryBackend(state=state), prune=True, state=state)
+    assert plan.changes == [] and plan.warnings.count(said) == 1
+    assert plan.to_dict()["warnings"].count(said) == 1
+    definitions.topology_from_definitions(document, ["v"])
+    assert notices == [said]  # outside a plan's command: on stderr as before
 
 
 def test_a_scoped_state_leaves_a_vhost_that_is_no_string_out_of_scope(notices: list[str]) -> None:

@@ -598,9 +598,12 @@ def make_plan(
     """
     scope = desired.vhosts_in_scope()
     actual = state if state is not None else backend.read_state(scope)
+    left_out = list(actual.left_out)
     referenced = desired.referenced_vhosts()
     if referenced:  # a definitions file's objects in vhosts it does not declare: read those, manage none
-        actual = _with_vhosts(actual, backend.read_state(referenced), referenced)
+        read = backend.read_state(referenced)
+        left_out.extend(text for text in read.left_out if text not in left_out)
+        actual = _with_vhosts(actual, read, referenced)
     compared = _out_of_prune(actual, desired, referenced) if prune and desired.server_references else actual
     if referenced:  # compared with the server's, not created on every run (see _ReferencedInScope)
         widened = _ReferencedInScope(**{f.name: getattr(desired, f.name) for f in fields(Topology)})
@@ -609,6 +612,9 @@ def make_plan(
         plan.scope = tuple(sorted(scope))
     else:
         plan = compute_plan(desired, compared, prune=prune, protected_user=backend.connected_user())
+    # What the read left out (no client can address it: ``errors.Unaddressable``) is the plan's to say, so
+    # that a fleet's plans each say their own and JSON readers see it.
+    plan.warnings.extend(left_out)
     _check_server_references(plan, desired, actual)
     _check_server_version(plan, desired, backend)
     plugins = _ServerPlugins(backend)

@@ -32,6 +32,7 @@ from rabbitadmin.definitions import (
     check_vhost,
     exchange_from_server,
     global_parameter_from_server,
+    leave_out,
     limits_from_server,
     parameter_from_server,
     permission_from_server,
@@ -40,7 +41,6 @@ from rabbitadmin.definitions import (
     topic_permission_from_server,
     user_from_server,
     vhost_from_server,
-    warn_unaddressable,
 )
 from rabbitadmin.engine.apply_lock import is_apply_lock
 from rabbitadmin.errors import RabbitAdminError, ServerError, Unaddressable
@@ -94,6 +94,7 @@ class StateRead:
         self._lock = threading.Lock()
         self._vhost_reads: dict[str, _VhostReads] = {}
         self._closed = False
+        self._skipped: list[Unaddressable] = []  # appended to by the listings' threads (atomic under the GIL)
         submit, get = self._pool.submit, client.get
         if facts is not None:  # a plan asks for them next: two round trips less after the read
             submit(_quietly, facts)
@@ -130,6 +131,11 @@ class StateRead:
                     # Keyed on the listing's thread: the last listing to arrive (the bindings, 10,000 at
                     # W(10000)) joins the state in one dict update, not one call per object.
                     topology.objects[kind].update(listing.result())
+            wanted = set(in_scope)
+            for skipped in self._skipped:  # what the listings' threads left out, of the vhosts in the state
+                if skipped.vhost is None or skipped.vhost in wanted:
+                    leave_out(topology, skipped)
+            topology.left_out.sort()  # the threads' order is no order: one plan, one JSON
             return topology
         finally:
             self.close()
@@ -154,13 +160,13 @@ class StateRead:
     @with_collector_paused
     def _exchanges(self, vhost: str) -> dict[Key, TopologyObject]:
         rows = self._listed("exchange", vhost) or ()
-        return _keyed(exchange_from_server, sorted(rows, key=_name), vhost)
+        return _keyed(exchange_from_server, sorted(rows, key=_name), vhost, self._skipped)
 
     @with_collector_paused
     def _queues(self, vhost: str) -> dict[Key, TopologyObject]:
         rows = self._listed("queue", vhost) or ()
         listed = [entry for entry in rows if not is_apply_lock(entry["name"])]  # the lock is no part of a topology
-        return _keyed(queue_from_server, sorted(listed, key=_name), vhost)
+        return _keyed(queue_from_server, sorted(listed, key=_name), vhost, self._skipped)
 
     @with_collector_paused
     def _bindings(self, vhost: str) -> dict[Key, TopologyObject]:
@@ -175,7 +181,7 @@ class StateRead:
         # Every queue's implicit binding to the default exchange (half the rows) is not an object anyone
         # declares or deletes; a definitions export leaves them out as well.
         declared = [entry for entry in rows if entry["source"] != ""]
-        return _keyed(binding_from_server, sorted(declared, key=_binding_order), vhost)
+        return _keyed(binding_from_server, sorted(declared, key=_binding_order), vhost, self._skipped)
 
     def _listed(self, kind: str, vhost: str) -> list[_Row] | None:
         """The vhost's listing of ``kind`` (None: no such vhost): the early read's answer when it sent this very
@@ -203,7 +209,7 @@ class StateRead:
                 try:
                     objects.extend(parse(entry))
                 except Unaddressable as skipped:
-                    warn_unaddressable(skipped)
+                    self._skipped.append(skipped)
         return objects
 
 
@@ -235,15 +241,17 @@ def _binding_order(row: _Row) -> tuple[str, ...]:
     )
 
 
-def _keyed(parse: Callable[[_Row, str], TopologyObject], rows: Iterable[_Row], vhost: str) -> dict[Key, TopologyObject]:
-    """The vhost's rows as objects by key; a row no client can address is left out with a warning (the
+def _keyed(
+    parse: Callable[[_Row, str], TopologyObject], rows: Iterable[_Row], vhost: str, skipped: list[Unaddressable]
+) -> dict[Key, TopologyObject]:
+    """The vhost's rows as objects by key; a row no client can address is left out, onto ``skipped`` (the
     check is the one ``parse`` makes on the row it builds anyway: no second pass over 20,000 rows)."""
     keyed: dict[Key, TopologyObject] = {}
     for row in rows:
         try:
             obj = parse(row, vhost)
-        except Unaddressable as skipped:
-            warn_unaddressable(skipped)
+        except Unaddressable as unaddressable:
+            skipped.append(unaddressable)
             continue
         keyed[obj.key] = obj
     return keyed
