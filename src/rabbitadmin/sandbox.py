@@ -34,13 +34,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from rabbitadmin.errors import SandboxError
 from rabbitadmin.server_root import RECIPES, ensure_root, in_root_script
 from rabbitadmin.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import requests
 
 SERVER_SCRIPTS_DIRS = (Path("/usr/lib/rabbitmq/bin"), Path("/usr/local/lib/rabbitmq/bin"))
 STATE_FILE = "sandbox.json"
@@ -514,6 +515,8 @@ class Sandbox:
         write_private(base / "enabled_plugins", f"[{','.join(enabled)}].\n")
 
     def _wait_ready(self, info: SandboxInfo, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+        import requests  # here: cli.py imports this module, and a plan need not load requests (early_read)
+
         deadline = time.monotonic() + timeout
         with requests.Session() as http:
             while time.monotonic() < deadline:
@@ -528,6 +531,8 @@ class Sandbox:
 
     @staticmethod
     def _ready(info: SandboxInfo, http: requests.Session) -> bool:
+        import requests
+
         # The AMQP listener opens last during boot, so a TCP accept there means the broker is up.
         try:
             with socket.create_connection(("127.0.0.1", info.amqp_port), timeout=1):

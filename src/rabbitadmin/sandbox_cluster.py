@@ -41,8 +41,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import requests
-
 from rabbitadmin.errors import SandboxError
 from rabbitadmin.sandbox import (
     DEFAULT_VERSION,
@@ -352,6 +350,8 @@ class SandboxCluster:
 
     def _members(self, info: SandboxInfo, timeout: float = 10.0) -> list[Member]:
         """The cluster's members as node ``info`` sees them (``GET /api/nodes``). Raises ``SandboxError``."""
+        import requests  # here: cli.py imports this module, and a plan need not load requests (early_read)
+
         try:
             response = requests.get(
                 f"{info.url}/api/nodes?columns=name,running",

@@ -1,9 +1,13 @@
 """The early read against a real node: the listings a plan sends before the program has loaded are the ones
-its read takes, only with the same settings, and the plan is the same with them or without them."""
+its read takes, only with the same settings, and the plan is the same with them or without them; a plan whose
+every GET was answered early never loads ``requests``."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +17,16 @@ from typer.testing import CliRunner as InProcessRunner
 
 from rabbitadmin import early_read, launcher
 from rabbitadmin.backends.http.client import HttpClient
+from rabbitadmin.backends.http.paths import DEPRECATED_FEATURES_READ, VERSION_READ, server_listings
 from rabbitadmin.cli import app
 
 from ..conftest import CliRunner
 from .test_apply import write
 
 EARLY_OFF = {early_read.OPT_OUT: "1"}
+#: What the early read sends for a file naming one vhost: its three listings, then the server's (a state read's
+#: listings of the whole server, its version read and the deprecated features).
+SENT_FOR_ONE_VHOST = 3 + len(server_listings()) + 2
 
 
 @pytest.fixture(autouse=True)
@@ -69,10 +77,11 @@ def test_the_plan_takes_the_early_answers_and_plans_the_same(
     rabbitadmin("apply", str(path), "--yes", check=True)
     changed = write(tmp_path, topology(vhost, queues=4), "changed.yaml")  # one queue and one binding to create
 
-    assert early_read.begin(["plan", str(changed)], cli_env) == 3  # the vhost's exchanges, queues, bindings
+    assert early_read.begin(["plan", str(changed)], cli_env) == SENT_FOR_ONE_VHOST
     result = in_process_plan(["plan", str(changed), "-o", "json"], cli_env)
     assert result.exit_code == 0, result.output
-    assert takes == [True, True, True], "the read sent its own listings instead of taking the early answers"
+    assert len(takes) == SENT_FOR_ONE_VHOST, "a GET of the plan was not sent early, or one sent early not asked"
+    assert all(takes), "the read sent its own GETs instead of taking the early answers"
     assert early_read.untaken() == 0
     taken = json.loads(result.stdout)
 
@@ -89,7 +98,7 @@ def test_answers_made_with_other_credentials_are_not_taken(
 ) -> None:
     path = write(tmp_path, topology(vhost))
     rabbitadmin("apply", str(path), "--yes", check=True)
-    assert early_read.begin(["plan", str(path)], cli_env) == 3  # as the administrator
+    assert early_read.begin(["plan", str(path)], cli_env) == SENT_FOR_ONE_VHOST  # as the administrator
 
     wrong = tmp_path / "wrong-password"
     wrong.write_text("not-the-password\n")
@@ -107,8 +116,8 @@ def test_answers_made_with_other_credentials_are_not_taken(
 def test_a_vhost_not_on_the_server_is_read_as_before(
     rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
 ) -> None:
-    path = write(tmp_path, topology(vhost))  # not applied: its listings answer 404, which is no early answer
-    assert early_read.begin(["plan", str(path)], cli_env) == 3
+    path = write(tmp_path, topology(vhost))  # not applied: its listings answer 404, taken as "no such vhost"
+    assert early_read.begin(["plan", str(path)], cli_env) == SENT_FOR_ONE_VHOST
     result = in_process_plan(["plan", str(path), "-o", "json"], cli_env)
     assert result.exit_code == 0, result.output
     without = rabbitadmin("plan", str(path), "-o", "json", env=EARLY_OFF)
@@ -130,7 +139,7 @@ def test_the_launcher_starts_it_for_a_plan_only(
         early_read.forget()
         monkeypatch.setattr("sys.argv", ["rabbitadmin", *argv])
         launcher.main()
-    assert seen == [3, 0, 0]
+    assert seen == [SENT_FOR_ONE_VHOST, 0, 0]
 
 
 def test_an_early_answer_is_the_listing_the_client_would_get(
@@ -138,21 +147,50 @@ def test_an_early_answer_is_the_listing_the_client_would_get(
 ) -> None:
     path = write(tmp_path, topology(vhost, queues=5))
     rabbitadmin("apply", str(path), "--yes", check=True)
-    assert early_read.begin(["plan", str(path)], cli_env) == 3
+    assert early_read.begin(["plan", str(path)], cli_env) == SENT_FOR_ONE_VHOST
     from rabbitadmin.backends.http.paths import VHOST_LISTING_KINDS, vhost_listing
     from rabbitadmin.connection import resolve_settings
 
     client = HttpClient(resolve_settings(environ=cli_env))
+    listings = [vhost_listing(kind, vhost) for kind in VHOST_LISTING_KINDS] + [*server_listings(), VERSION_READ]
     try:
         early = {}
-        for kind in VHOST_LISTING_KINDS:
-            taken = early_read.take(client.settings, client.current_url, *vhost_listing(kind, vhost))
-            assert taken is not None, kind
-            early[kind] = taken.payload
-        assert early_read.untaken() == 0
-        sent = {kind: client.get_or_none(*vhost_listing(kind, vhost)) for kind in VHOST_LISTING_KINDS}
+        for listing in listings:
+            taken = early_read.take(client.settings, client.current_url, *listing)
+            assert taken is not None and taken.found, listing
+            early[listing.path] = taken.payload
+        assert early_read.untaken() == 1  # the deprecated features: 404 on 3.x, below
+        sent = {listing.path: client.get_or_none(*listing) for listing in listings}
+        features = early_read.take(client.settings, client.current_url, *DEPRECATED_FEATURES_READ)
+        assert features is not None and features.payload == client.get_or_none(*DEPRECATED_FEATURES_READ)
+        assert features.found is (features.payload is not None)
     finally:
         client.close()
-    key = json.dumps  # the rows in any order: the read sorts them itself
-    assert {k: sorted(map(key, v)) for k, v in early.items()} == {k: sorted(map(key, v)) for k, v in sent.items()}
-    assert len(early["queue"]) == 5 and len(early["binding"]) == 10  # five declared, five to the default exchange
+
+    def rows(value: Any) -> Any:  # the rows in any order: the read sorts them itself
+        return sorted(map(json.dumps, value)) if isinstance(value, list) else value
+
+    assert {k: rows(v) for k, v in early.items()} == {k: rows(v) for k, v in sent.items()}
+    queues, bindings = (early[vhost_listing(kind, vhost).path] for kind in ("queue", "binding"))
+    assert len(queues) == 5 and len(bindings) == 10  # five declared, five to the default exchange
+
+
+def test_a_plan_answered_early_never_loads_requests(
+    rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
+) -> None:
+    """The plan as users run it (a process of its own, through the launcher): every GET answered early, so
+    ``requests`` (with urllib3, tenacity and charset_normalizer: about 50 ms) is never imported."""
+    path = write(tmp_path, topology(vhost))
+    rabbitadmin("apply", str(path), "--yes", check=True)
+    env = {**os.environ, **cli_env}
+    env.pop(early_read.OPT_OUT, None)
+    argv = [sys.executable, "-X", "importtime", "-m", "rabbitadmin", "plan", str(path), "-o", "json"]
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["changes"] == []
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert "rabbitadmin.backends.http.state_read" in imported  # the plan read the server
+    assert not {"requests", "urllib3", "tenacity"} & imported
+    off = subprocess.run(argv, env={**env, **EARLY_OFF}, capture_output=True, text=True, timeout=120, check=False)
+    assert off.returncode == 0 and json.loads(off.stdout) == json.loads(result.stdout)
+    assert "requests" in {line.rsplit("|", 1)[1].strip() for line in off.stderr.splitlines() if "|" in line}

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rabbitadmin import early_read
-from rabbitadmin.backends.http.paths import vhost_listing
+from rabbitadmin.backends.http.paths import VERSION_READ, server_listings, vhost_listing
 from rabbitadmin.connection import resolve_settings
 from rabbitadmin.sandbox import Sandbox, SandboxInfo
 
@@ -113,15 +113,16 @@ def test_the_early_read_verifies_the_server_as_the_client_does(tls_node: Sandbox
     listing = vhost_listing("exchange", "/")
     try:
         trusted = ["--ca-bundle", tls_node.ca_file, "--client-cert", cert, "--client-key", key, "plan", str(path)]
-        assert early_read.begin(trusted, env) == 3
+        assert early_read.begin(trusted, env) == 3 + len(server_listings()) + 2  # and the server's own
         settings = resolve_settings(ca_bundle=tls_node.ca_file, client_cert=cert, client_key=key, environ=env)
         taken = early_read.take(settings, settings.url, *listing)
         assert taken is not None and "amq.topic" in {row["name"] for row in taken.payload}
 
         # Without the test CA the server's certificate is not trusted: no early answer, the client reports it.
         early_read.forget()
-        assert early_read.begin(["--client-cert", cert, "--client-key", key, "plan", str(path)], env) == 3
+        assert early_read.begin(["--client-cert", cert, "--client-key", key, "plan", str(path)], env) > 3
         untrusted = resolve_settings(client_cert=cert, client_key=key, environ=env)
         assert early_read.take(untrusted, untrusted.url, *listing) is None
+        assert early_read.take(untrusted, untrusted.url, *VERSION_READ) is None  # nor over the shared connection
     finally:
         early_read.forget()

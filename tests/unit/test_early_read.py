@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rabbitadmin import early_read
-from rabbitadmin.backends.http.paths import vhost_listing
+from rabbitadmin.backends.http.paths import DEPRECATED_FEATURES_READ, VERSION_READ, server_listings, vhost_listing
 from rabbitadmin.cli import app
 from rabbitadmin.cli_entry import hoist_global_options
 from rabbitadmin.connection import resolve_settings
@@ -46,6 +46,8 @@ from rabbitadmin.loader import parse_events
 
 ROOT = typer.main.get_command(app)
 PLAN = ROOT.commands["plan"]  # type: ignore[attr-defined]
+#: What the early read sends besides the vhosts' listings.
+SERVER_WIDE = [*server_listings(), VERSION_READ, DEPRECATED_FEATURES_READ]
 #: Flags that end the program before any command runs: never part of an early read.
 EAGER_OR_COMPLETION = {"--version", "--install-completion", "--show-completion", "--help"}
 
@@ -248,7 +250,8 @@ def test_a_url_resolve_settings_refuses_sends_nothing(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         settings_of(["--url", "ftp://h", "plan", str(topology)], {})
     assert early_read.begin(["--url", "ftp://h", "plan", str(topology)], {}) == 0
-    assert early_read.begin(["--url", "http://127.0.0.1:9", "plan", str(topology)], {}) == 3  # the same, valid
+    sent = early_read.begin(["--url", "http://127.0.0.1:9", "plan", str(topology)], {})  # the same, valid
+    assert sent == 3 + len(SERVER_WIDE)  # the vhost's three listings, then the server's
 
 
 def test_begin_sends_nothing_and_says_nothing_for_what_it_cannot_read(

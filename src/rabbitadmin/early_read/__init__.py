@@ -1,17 +1,19 @@
-"""The early read: a plan's largest listings sent before the program has loaded.
+"""The early read: a plan's reads sent before the program has loaded.
 
 A no-change ``plan`` of a large vhost costs about one read of it, plus the program's own start (loading
-typer, requests and rich: about 0.25 s). The launcher calls ``begin`` first thing: for a single-target
-``plan`` over HTTP (``command_line``) it resolves the connection settings the way the main callback will
+typer and rich: about 0.2 s). The launcher calls ``begin`` first thing: for a single-target ``plan`` over
+HTTP (``command_line``) it resolves the connection settings the way the main callback will
 (``connection.resolve_settings``), reads the first vhost names from the beginning of the file
 (``vhost_names``), and sends those vhosts' exchange, queue and binding listings on daemon threads
-(``fetch``), while the rest of the program loads. The state read then takes an answer (``take``) instead of
-sending the same GET, only when everything that made it is the same: the settings (URL, user, password,
-TLS), the node in use (the first), the path and the query. So a read with the early answers is the read
-without them, made earlier: what it returns is a server's state, and the plan built from it the same.
-The state read (``backends.http.state_read``) is the only taker, and the first read of the process drops
-what it did not take (``forget``): a later read in the same process (an apply after a plan, in a process
-that runs more than one command) never sees an answer fetched before it.
+(``fetch``), then the state read's listings of the whole server and its version read
+(``backends.http.paths``), while the rest of the program loads. A read then takes an answer (``take``,
+through ``HttpClient.get`` and ``get_or_none``) instead of sending the same GET, only when everything that
+made it is the same: the settings (URL, user, password, TLS), the node in use (the first), the path and the
+query. So a read with the early answers is the read without them, made earlier: what it returns is a
+server's state, and the plan built from it the same. When every GET of a plan is answered early, the plan
+never loads ``requests`` (about 50 ms of start-up). The first state read of the process drops what was not
+taken (``forget``): a later read in the same process (an apply after a plan, in a process that runs more
+than one command) never sees an answer fetched before it.
 
 It never starts for another command (``apply`` reads after taking its locks), for several targets, a
 named target, rabbitmqctl, a proxy set in the environment (any ``*_proxy`` variable, whatever its case:
@@ -30,10 +32,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from rabbitadmin.backends.http.paths import VHOST_LISTING_KINDS, vhost_listing
+from rabbitadmin.backends.http.paths import (
+    DEPRECATED_FEATURES_READ,
+    VERSION_READ,
+    VHOST_LISTING_KINDS,
+    server_listings,
+    vhost_listing,
+)
 from rabbitadmin.connection import ConnectionSettings, resolve_settings
 from rabbitadmin.early_read.command_line import PlanCommandLine, plan_command_line
-from rabbitadmin.early_read.fetch import EarlyAnswer, tls_context
+from rabbitadmin.early_read.fetch import EarlyAnswer, fetch_in_turn, tls_context
 from rabbitadmin.early_read.vhost_names import file_prefix, vhost_names
 
 #: Set (to anything) to turn the early read off.
@@ -46,9 +54,11 @@ _answers: dict[tuple[str, str, tuple[tuple[str, str], ...]], EarlyAnswer] = {}
 
 
 class Taken(NamedTuple):
-    """An early answer taken by the read: the listing's JSON, as ``HttpClient.get`` returns it."""
+    """An early answer taken by a read: the JSON, as ``HttpClient.get`` returns it; ``found`` False for a 404
+    (``payload`` None), which ``HttpClient.get_or_none`` returns as None."""
 
     payload: Any
+    found: bool = True
 
 
 def begin(argv: Sequence[str], environ: Mapping[str, str]) -> int:
@@ -61,17 +71,24 @@ def begin(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         if command is None or settings is None:
             return 0
         text = file_prefix(command.file)
-        names = [] if text is None else vhost_names(text, MAX_VHOSTS)
+        if text is None:  # no file to plan: the command fails before it reads anything
+            return 0
+        names = vhost_names(text, MAX_VHOSTS)
         url = settings.urls[0].rstrip("/")
-        tls = tls_context(settings, environ) if names and urlsplit(url).scheme == "https" else None
+        tls = tls_context(settings, environ) if urlsplit(url).scheme == "https" else None
+        # Each vhost listing on a connection of its own, first: the longest (a large vhost's bindings) decide
+        # when the read ends. Then the server's small listings in turn over one more connection (a server that
+        # accepts but never answers, its backlog full, is then still met by the client as it was).
+        batches = [[vhost_listing(kind, name)] for name in names for kind in VHOST_LISTING_KINDS]
+        batches.append([*server_listings(), VERSION_READ, DEPRECATED_FEATURES_READ])
         sent = 0
-        for name in names:
-            for kind in VHOST_LISTING_KINDS:
-                answer = EarlyAnswer(settings, url, vhost_listing(kind, name), tls)
-                answer.start()  # registered once running: a thread that cannot start leaves nothing to wait for
-                with _lock:
+        for batch in batches:
+            answers = [EarlyAnswer(settings, url, listing, tls) for listing in batch]
+            fetch_in_turn(answers)  # registered once running: a thread that cannot start leaves nothing to wait for
+            with _lock:
+                for answer in answers:
                     _answers[_key(url, answer.listing.path, answer.listing.params)] = answer
-                sent += 1
+            sent += len(answers)
         return sent
     except Exception:  # whatever it cannot do, the read does as before
         return 0
@@ -122,13 +139,15 @@ def take(settings: ConnectionSettings, url: str, path: str, params: Mapping[str,
     """The early answer to ``GET path?params`` from ``url`` with ``settings``, once (later calls: None); None
     when there is none, or it was made with other settings or for another node. Waits for one in flight
     until its own deadline (its start plus ``settings.timeout``). A body that is not JSON is no answer: the
-    caller sends the GET."""
+    caller sends the GET. A 404 is ``Taken(None, found=False)``."""
     key = _key(url.rstrip("/"), path, params or {})
     with _lock:
         answer = _answers.get(key)
         if answer is None or answer.settings != settings:
             return None
         del _answers[key]
+    if answer.not_found():
+        return Taken(None, found=False)
     body = answer.body()
     if body is None:
         return None

@@ -1,7 +1,8 @@
 """One listing fetched before ``requests`` is loaded, with the standard library's ``http.client``.
 
-Only what a plan's read can use as it is: a 200 answer with a JSON body. Anything else (no connection, a
-refusal, a 404, a timeout, a body cut short) leaves no answer, and the read sends the request again
+Only what a plan's read can use as it is: a 200 answer with a JSON body, or a 404 (``not_found``: what a
+read of an API the server lacks, or of a vhost that is gone, takes as "none"). Anything else (no
+connection, a refusal, a timeout, a body cut short) leaves no answer, and the read sends the request again
 itself, through the client that reports such faults (``backends.http.client``). Nothing is printed or
 logged; the password is sent only in the ``Authorization`` header, as ``requests`` sends it. Opening the
 connection waits at most ``connection.CONNECT_TIMEOUT`` (as the client does), each read at most the
@@ -17,25 +18,31 @@ early read give up (OpenSSL would ask for it on the terminal).
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import os
 import ssl
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode, urlsplit
 
 from rabbitadmin.backends.http.paths import Listing
 from rabbitadmin.connection import CONNECT_TIMEOUT, ConnectionSettings
 from rabbitadmin.threads import helper_thread
 
+HTTP_OK = 200
+HTTP_NOT_FOUND = 404
+
 
 class EarlyAnswer:
-    """The answer to one GET of ``listing`` from ``url`` with ``settings``, fetched on a daemon thread
-    (``tls``: the context for an https URL, ``tls_context``; an https URL without one is never sent).
+    """The answer to one GET of ``listing`` from ``url`` with ``settings`` (``tls``: the context for an https
+    URL, ``tls_context``; an https URL without one is never sent).
 
-    ``start()`` sends it; ``body()`` waits for it until the request's own deadline (its start plus the
-    settings' timeout, the most the client would have waited) and gives the JSON body (bytes), or None
-    when there is none to use (see the module docstring).
+    ``start()`` fetches it on a daemon thread of its own (``fetch_in_turn`` fetches several over one); ``body()``
+    waits for it until the request's own deadline (its start plus the settings' timeout, the most the client
+    would have waited) and gives the JSON body (bytes), or None when there is none to use (see the module
+    docstring); ``not_found()``, whether the answer was a 404.
     """
 
     def __init__(
@@ -46,52 +53,37 @@ class EarlyAnswer:
         self.listing = listing
         self.tls = tls
         self._deadline = time.monotonic() + settings.timeout
-        self._done = False
+        self._started = False
+        self._finished = threading.Event()
         self._body: bytes | None = None
-        self._thread = helper_thread(self._run, "rabbitadmin-early-read")
+        self._status = 0
 
     def start(self) -> None:
-        self._deadline = time.monotonic() + self.settings.timeout
-        self._thread.start()
+        fetch_in_turn([self])
 
     def body(self) -> bytes | None:
-        if self._thread.ident is None:  # never started
-            return None
-        self._thread.join(max(0.0, self._deadline - time.monotonic()))
-        return self._body if self._done else None
+        return self._body if self._wait() else None
 
-    def _run(self) -> None:
-        try:
-            self._body = self._fetch()
-        except Exception:  # any fault: the read sends the request itself and reports it
-            self._body = None
-        finally:
-            self._done = True
+    def not_found(self) -> bool:
+        """Whether the server answered 404 (waits as ``body`` does)."""
+        return self._wait() and self._status == HTTP_NOT_FOUND
 
-    def _fetch(self) -> bytes | None:
+    def _wait(self) -> bool:
+        if not self._started:
+            return False
+        return self._finished.wait(max(0.0, self._deadline - time.monotonic()))
+
+    def _fetch(self, connection: http.client.HTTPConnection) -> None:
+        """Send the GET on ``connection`` and keep a usable answer; raises for a fault of the connection."""
         split = urlsplit(self.url)
-        host, port = split.hostname or "localhost", split.port
-        connect_within = min(CONNECT_TIMEOUT, self.settings.timeout)
-        connection: http.client.HTTPConnection
-        if split.scheme == "https" and self.tls is not None:
-            connection = http.client.HTTPSConnection(host, port, timeout=connect_within, context=self.tls)
-        elif split.scheme == "http":
-            connection = http.client.HTTPConnection(host, port, timeout=connect_within)
-        else:
-            return None  # never https in the clear
-        try:
-            connection.connect()
-            assert connection.sock is not None
-            connection.sock.settimeout(self.settings.timeout)  # each answer, as the client's read timeout
-            connection.request("GET", self._target(split.path), headers=self._headers())
-            response = connection.getresponse()
-            kind = response.getheader("content-type", "")
-            if response.status != 200 or "json" not in kind:
-                return None
-            body = response.read()  # raises IncompleteRead for a body cut short
-            return body or None
-        finally:
-            connection.close()
+        connection.request("GET", self._target(split.path), headers=self._headers())
+        response = connection.getresponse()
+        kind = response.getheader("content-type", "")
+        body = response.read()  # the whole answer, so that the connection can carry the next; IncompleteRead if cut
+        if response.status == HTTP_NOT_FOUND:
+            self._status = response.status
+        elif response.status == HTTP_OK and "json" in kind and body:
+            self._body = body
 
     def _target(self, base_path: str) -> str:
         query = urlencode(self.listing.params)
@@ -101,8 +93,62 @@ class EarlyAnswer:
         password = self.settings.password.reveal() if self.settings.password is not None else ""
         # latin-1, as requests' HTTPBasicAuth encodes a str user and password
         token = base64.b64encode(f"{self.settings.user}:{password}".encode("latin-1")).decode("ascii")
-        # identity: gzip saves nothing on a loopback server and the body is read whole anyway
-        return {"Authorization": f"Basic {token}", "Accept": "application/json", "Accept-Encoding": "identity"}
+        # Accept as requests sends it: 3.10.8 answers a route it lacks (its 404) with 406 to application/json.
+        # identity: gzip saves nothing on a loopback server and the body is read whole anyway.
+        return {"Authorization": f"Basic {token}", "Accept": "*/*", "Accept-Encoding": "identity"}
+
+
+def fetch_in_turn(answers: Sequence[EarlyAnswer]) -> None:
+    """Fetch ``answers`` (the same settings, URL and TLS context) one after the other over one connection, on
+    one daemon thread: each is ready as soon as its own answer is in. The first fault ends the connection and
+    leaves the answers not yet fetched without a body. Raises ``RuntimeError`` when the thread cannot start
+    (then none of them is started)."""
+    if not answers:
+        return
+    thread = helper_thread(lambda: _run(answers), "rabbitadmin-early-read")
+    deadline = time.monotonic() + answers[0].settings.timeout
+    for answer in answers:
+        answer._deadline = deadline
+    thread.start()
+    for answer in answers:
+        answer._started = True
+
+
+def _run(answers: Sequence[EarlyAnswer]) -> None:
+    try:
+        with contextlib.suppress(Exception):  # any fault: the read sends the requests left itself, and reports it
+            _fetch_all(answers)
+    finally:
+        for answer in answers:
+            answer._finished.set()
+
+
+def _fetch_all(answers: Sequence[EarlyAnswer]) -> None:
+    connection = _connection(answers[0])
+    if connection is None:
+        return
+    try:
+        connection.connect()
+        assert connection.sock is not None
+        connection.sock.settimeout(answers[0].settings.timeout)  # each answer, as the client's read timeout
+        for answer in answers:
+            try:
+                answer._fetch(connection)
+            finally:
+                answer._finished.set()
+    finally:
+        connection.close()
+
+
+def _connection(first: EarlyAnswer) -> http.client.HTTPConnection | None:
+    split = urlsplit(first.url)
+    host, port = split.hostname or "localhost", split.port
+    connect_within = min(CONNECT_TIMEOUT, first.settings.timeout)
+    if split.scheme == "https" and first.tls is not None:
+        return http.client.HTTPSConnection(host, port, timeout=connect_within, context=first.tls)
+    if split.scheme == "http":
+        return http.client.HTTPConnection(host, port, timeout=connect_within)
+    return None  # never https in the clear
 
 
 def tls_context(settings: ConnectionSettings, environ: Mapping[str, str]) -> ssl.SSLContext:

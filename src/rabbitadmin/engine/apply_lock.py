@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
 from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_parameters
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.errors import ApplyLocked, LockUnavailable, LockVhostMissing
@@ -217,6 +215,7 @@ class AmqpTransport:
     def _connect(self, vhost: str) -> Any:
         import pika
         import pika.exceptions
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
         params = connection_parameters(self.settings, vhost, timeout=max(5.0, self.settings.timeout))
         where = f"{self.settings.host}:{self.settings.amqp_port or DEFAULT_AMQP_PORT}"

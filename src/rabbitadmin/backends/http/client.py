@@ -32,14 +32,9 @@ node now in use; settle.py). The waits stay bounded: each node is tried at most 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
-from urllib3.exceptions import NewConnectionError, ReadTimeoutError
-from urllib3.util.retry import Retry
-
+from rabbitadmin import early_read
 from rabbitadmin.connection import CONNECT_TIMEOUT, ConnectionSettings
 from rabbitadmin.errors import (
     AnswerLost,
@@ -52,6 +47,10 @@ from rabbitadmin.errors import (
 )
 from rabbitadmin.server_reason import json_reason, readable_reason
 from rabbitadmin.urls import redact_url
+
+if TYPE_CHECKING:
+    import requests
+    from urllib3.util.retry import Retry
 
 JSON = Any
 
@@ -75,6 +74,8 @@ def retry_policy() -> Retry:
     Resets and timeouts after a request was sent are not retried here (``read=False``): GETs are retried a
     level up, where a body cut short is seen too, and writes are never re-sent.
     """
+    from urllib3.util.retry import Retry
+
     return Retry(
         total=CONNECT_RETRIES + GATEWAY_RETRIES,
         connect=CONNECT_RETRIES,
@@ -180,6 +181,11 @@ class HttpClient:
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
+            # requests (with urllib3 and tenacity) is loaded by the first request sent: a plan whose every GET
+            # the early read answered never loads it (about 50 ms of start-up).
+            import requests
+            from requests.adapters import HTTPAdapter
+
             session = requests.Session()
             password = self.settings.password.reveal() if self.settings.password else ""
             session.auth = (self.settings.user, password)
@@ -234,6 +240,8 @@ class HttpClient:
     ) -> tuple[requests.Response, JSON]:
         if method != "GET":
             return self._on_any_node(method, path, params, body, ok_statuses, parse, headers, wait)
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay, wait_exponential
+
         for round_no in range(len(self._urls)):
             retrying = Retrying(
                 stop=stop_after_attempt(READ_ATTEMPTS) | stop_after_delay(READ_RETRY_SECONDS),
@@ -270,6 +278,9 @@ class HttpClient:
         write = method != "GET"
         allowed = "--timeout" if wait is None else "--timeout and the request's size"
         no_answer = f"{where}: no answer from {shown} within {timeout:g}s ({allowed})"
+        import requests  # loaded by _session already: a name lookup
+        from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+
         try:
             # verify and cert go on each request: requests lets REQUESTS_CA_BUNDLE override session-level values.
             response = self._session().request(
@@ -381,9 +392,18 @@ class HttpClient:
         )
 
     def get(self, path: str, params: dict[str, str] | None = None) -> JSON:
+        """The JSON answer to ``GET path?params``: the early read's when it sent this very request with these
+        settings to this node (``early_read.take``), else asked now. Raises as ``request`` does."""
+        taken = early_read.take(self.settings, self.current_url, path, params)
+        if taken is not None and taken.found:
+            return taken.payload
         return self._call("GET", path, params=params, parse=True)[1]
 
     def get_or_none(self, path: str, params: dict[str, str] | None = None) -> JSON:
+        """``get``, but None where the server answers 404 (a vhost that is gone, an API it lacks)."""
+        taken = early_read.take(self.settings, self.current_url, path, params)
+        if taken is not None:
+            return taken.payload if taken.found else None
         response, payload = self._call("GET", path, params=params, ok_statuses=(404,), parse=True)
         return None if response.status_code == 404 else payload
 

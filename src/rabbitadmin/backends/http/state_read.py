@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from rabbitadmin import early_read
 from rabbitadmin.backends.http.client import HttpClient
-from rabbitadmin.backends.http.paths import api_path, vhost_listing
+from rabbitadmin.backends.http.paths import LIMITS_AND_POLICIES, api_path, server_listings, vhost_listing
 from rabbitadmin.definitions import (
     add_each,
     binding_from_server,
@@ -45,14 +45,10 @@ from rabbitadmin.definitions import (
 from rabbitadmin.engine.apply_lock import is_apply_lock
 from rabbitadmin.errors import RabbitAdminError, ServerError, Unaddressable
 from rabbitadmin.gc_pause import with_collector_paused
-from rabbitadmin.kinds import KINDS, OWN_KIND_COMPONENTS
+from rabbitadmin.kinds import OWN_KIND_COMPONENTS
 from rabbitadmin.model import Key, OperatorPolicy, Topology, TopologyObject, UserLimit, VhostLimit, canonical_json
 from rabbitadmin.threads import signal_free_pool
 
-# The vhost fields kinds.py marks plain come along in the same listing.
-VHOST_COLUMNS = ",".join(
-    ("name,description,tags,default_queue_type,metadata", *(f.key for f in KINDS["vhost"].plain_fields))
-)
 HTTP_INTERNAL_ERROR = 500
 UNLISTABLE_BINDINGS = (
     " (the server cannot list this vhost's bindings; a known cause: a queue or a binding's destination whose "
@@ -98,10 +94,11 @@ class StateRead:
         submit, get = self._pool.submit, client.get
         if facts is not None:  # a plan asks for them next: two round trips less after the read
             submit(_quietly, facts)
-        self._vhosts = submit(get, api_path("vhosts"), {"columns": VHOST_COLUMNS})
-        self._users = submit(get, api_path("users"))
-        self._permissions = submit(get, api_path("permissions"))
-        self._topic_permissions = submit(get, api_path("topic-permissions"))
+        vhosts, users, permissions, topic_permissions, *_ = server_listings()  # as the early read sends them
+        self._vhosts = submit(get, *vhosts)
+        self._users = submit(get, *users)
+        self._permissions = submit(get, *permissions)
+        self._topic_permissions = submit(get, *topic_permissions)
         self._limits_and_policies = submit(self._read_limits_and_policies)
 
     def add_vhost(self, name: str) -> None:
@@ -184,11 +181,9 @@ class StateRead:
         return _keyed(binding_from_server, sorted(declared, key=_binding_order), vhost, self._skipped)
 
     def _listed(self, kind: str, vhost: str) -> list[_Row] | None:
-        """The vhost's listing of ``kind`` (None: no such vhost): the early read's answer when it sent this very
-        request with these settings to this node (``early_read.take``), else asked now."""
-        listing = vhost_listing(kind, vhost)
-        taken = early_read.take(self._client.settings, self._client.current_url, *listing)
-        rows: list[_Row] | None = taken.payload if taken is not None else self._client.get_or_none(*listing)
+        """The vhost's listing of ``kind`` (None: no such vhost); the early read's answer when it sent this very
+        request with these settings to this node (``HttpClient.get_or_none``)."""
+        rows: list[_Row] | None = self._client.get_or_none(*vhost_listing(kind, vhost))
         return rows
 
     def _read_limits_and_policies(self) -> list[TopologyObject]:
@@ -196,16 +191,17 @@ class StateRead:
         and user (six listings); those no client can address are left out with a warning."""
         get = self._client.get
         objects: list[TopologyObject] = []
-        parts: list[tuple[str, Callable[[_Row], Iterable[TopologyObject]]]] = [
-            ("policies", lambda entry: (policy_from_server(entry),)),
-            ("operator-policies", lambda entry: (policy_from_server(entry, OperatorPolicy),)),
-            ("vhost-limits", lambda entry: limits_from_server(VhostLimit, entry["vhost"], entry.get("value"))),
-            ("user-limits", lambda entry: limits_from_server(UserLimit, entry["user"], entry.get("value"))),
-            ("parameters", _parameter),
-            ("global-parameters", lambda entry: (global_parameter_from_server(entry),)),
-        ]
-        for path, parse in parts:
-            for entry in get(api_path(path)) or ():
+        parsers: dict[str, Callable[[_Row], Iterable[TopologyObject]]] = {
+            "policies": lambda entry: (policy_from_server(entry),),
+            "operator-policies": lambda entry: (policy_from_server(entry, OperatorPolicy),),
+            "vhost-limits": lambda entry: limits_from_server(VhostLimit, entry["vhost"], entry.get("value")),
+            "user-limits": lambda entry: limits_from_server(UserLimit, entry["user"], entry.get("value")),
+            "parameters": _parameter,
+            "global-parameters": lambda entry: (global_parameter_from_server(entry),),
+        }
+        for segment in LIMITS_AND_POLICIES:
+            parse = parsers[segment]
+            for entry in get(api_path(segment)) or ():
                 try:
                     objects.extend(parse(entry))
                 except Unaddressable as skipped:
