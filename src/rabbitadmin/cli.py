@@ -45,7 +45,7 @@ from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.gc_pause import collector_paused
 from rabbitadmin.loader import load_topology
 from rabbitadmin.progress import ApplyProgress, activity
-from rabbitadmin.render import make_console, render_plan, render_result
+from rabbitadmin.render import make_console, plan_output, render_plan, render_result
 from rabbitadmin.sandbox import Sandbox, write_private
 from rabbitadmin.sandbox_cluster import MAX_NODES, SandboxCluster, open_sandbox
 from rabbitadmin.suggest import no_such
@@ -321,7 +321,7 @@ def plan(
         if output is OutputFormat.json:
             emit_json(the_plan.to_dict())
         else:
-            render_plan(the_plan, make_console(), summary=summary, page=not no_pager and sys.stdin.isatty())
+            render_plan(the_plan, plan_output(), summary=summary, page=not no_pager and sys.stdin.isatty())
         if _ONE_COMMAND_PER_PROCESS.is_set():
             gc.freeze()
     if the_plan.refusals:

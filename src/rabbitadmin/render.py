@@ -12,11 +12,8 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import IO, Any
-
-from rich.console import Console
-from rich.markup import escape
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, TYPE_CHECKING, Any
 
 from rabbitadmin.engine.apply import ApplyResult
 from rabbitadmin.engine.plan import Action, Change, Plan
@@ -24,6 +21,9 @@ from rabbitadmin.kinds import KINDS, OnChange
 from rabbitadmin.masking import masked
 from rabbitadmin.model import TopologyObject
 from rabbitadmin.value_text import value_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SYMBOLS = {
     Action.CREATE: ("+", "green"),
@@ -35,10 +35,45 @@ SYMBOLS = {
 
 def make_console(stream: Any = None, *, color: bool | None = None) -> Console:
     """A console on ``stream`` (stdout by default); colours only on a terminal unless told otherwise."""
+    from rich.console import Console  # about 20 ms: not for what prints plain text (``plan_output``)
+
     target = stream if stream is not None else sys.stdout
     if color is None:
         return Console(file=target, highlight=False, soft_wrap=True)
     return Console(file=target, highlight=False, soft_wrap=True, force_terminal=color, no_color=not color)
+
+
+class PlainOutput:
+    """What ``render_plan`` uses of a console that prints no colours: its stream (rich not loaded)."""
+
+    color_system = None
+    is_terminal = False
+
+    def __init__(self, file: IO[str]) -> None:
+        self.file = file
+
+
+def plan_output(stream: IO[str] | None = None) -> Console | PlainOutput:
+    """Where a plan is printed: ``make_console`` where rich could colour it, else ``PlainOutput``, where rich
+    would not (``Console.is_terminal``: not a terminal, and neither ``FORCE_COLOR`` nor ``TTY_COMPATIBLE=1``
+    says otherwise). A plan in a pipe or a CI log does not pay for loading rich."""
+    target = stream if stream is not None else sys.stdout
+    forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
+    if forced or (hasattr(target, "isatty") and target.isatty()):
+        return make_console(target)
+    return PlainOutput(target)
+
+
+def escape_function() -> Callable[[str], str]:
+    """``rich.markup.escape``, loaded on first use (only output with colours needs it)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped (``rich.markup.escape``)."""
+    return escape_function()(text)
 
 
 class _Styler:
@@ -50,9 +85,10 @@ class _Styler:
 
     def __init__(self, markup: bool) -> None:
         self.markup = markup
+        self._escape = escape_function() if markup else None
 
     def text(self, value: str) -> str:
-        return escape(value) if self.markup else value
+        return self._escape(value) if self._escape is not None else value
 
     def style(self, style: str, text: str) -> str:
         """``text`` (already passed through ``text``) in ``style``."""
@@ -197,7 +233,9 @@ def summary_rows(plan: Plan) -> list[list[str]]:
 SUMMARY_COLUMNS = ("vhost", "kind", *(str(a) for a in Action))
 
 
-def render_plan(plan: Plan, console: Console | None = None, *, summary: bool = False, page: bool = False) -> str:
+def render_plan(
+    plan: Plan, console: Console | PlainOutput | None = None, *, summary: bool = False, page: bool = False
+) -> str:
     """Print ``plan`` on ``console`` (or return it as plain text when no console is given).
 
     ``summary``: counts per vhost, kind and action as a table (``print_table``) instead of one line per
@@ -233,7 +271,7 @@ def render_plan(plan: Plan, console: Console | None = None, *, summary: bool = F
         _write(out, s, tail)
         return buffer.getvalue()
     lines = head + body + tail
-    if page and out.is_terminal and len(lines) > max(out.size.height - 2, 1):
+    if page and not isinstance(out, PlainOutput) and out.is_terminal and len(lines) > max(out.size.height - 2, 1):
         os.environ.setdefault("LESS", "-R")  # colours through less, as click's pager sets it
         with out.pager(styles=True):
             out.print("\n".join(lines) if s.markup else escape("\n".join(lines)))
@@ -242,9 +280,9 @@ def render_plan(plan: Plan, console: Console | None = None, *, summary: bool = F
     return buffer.getvalue()
 
 
-def _write(out: Console, s: _Styler, lines: list[str]) -> None:
+def _write(out: Console | PlainOutput, s: _Styler, lines: list[str]) -> None:
     text = "\n".join(lines)
-    if s.markup:
+    if s.markup and not isinstance(out, PlainOutput):  # markup only where there are colours: a Console
         out.print(text)
     else:
         out.file.write(text + "\n")
@@ -284,6 +322,7 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[str]], stream: I
         out.write(plain_table(columns, rows) + "\n")
         return
     from rich import box
+    from rich.console import Console
     from rich.table import Table
 
     table = Table(*(column.upper() for column in columns), box=box.SIMPLE_HEAD, pad_edge=False, highlight=False)

@@ -179,7 +179,8 @@ def test_a_plan_answered_early_never_loads_requests(
     rabbitadmin: CliRunner, cli_env: dict[str, str], vhost: str, tmp_path: Path
 ) -> None:
     """The plan as users run it (a process of its own, through the launcher): every GET answered early, so
-    ``requests`` (with urllib3, tenacity and charset_normalizer: about 50 ms) is never imported."""
+    ``requests`` (with urllib3, tenacity and charset_normalizer: about 50 ms) is never imported; nor is rich, for
+    a plan printed into a pipe."""
     path = write(tmp_path, topology(vhost))
     rabbitadmin("apply", str(path), "--yes", check=True)
     env = {**os.environ, **cli_env}
@@ -188,9 +189,17 @@ def test_a_plan_answered_early_never_loads_requests(
     result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["changes"] == []
-    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if "|" in line}
+    imported = _imported(result.stderr)
     assert "rabbitadmin.backends.http.state_read" in imported  # the plan read the server
-    assert not {"requests", "urllib3", "tenacity"} & imported
+    assert not {"requests", "urllib3", "tenacity", "rich"} & imported
+    text = subprocess.run(argv[:-2], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert text.returncode == 0 and "No changes" in text.stdout, text.stderr  # as text, into a pipe: no rich either
+    assert not {"requests", "rich"} & _imported(text.stderr)
     off = subprocess.run(argv, env={**env, **EARLY_OFF}, capture_output=True, text=True, timeout=120, check=False)
     assert off.returncode == 0 and json.loads(off.stdout) == json.loads(result.stdout)
-    assert "requests" in {line.rsplit("|", 1)[1].strip() for line in off.stderr.splitlines() if "|" in line}
+    assert "requests" in _imported(off.stderr)
+
+
+def _imported(stderr: str) -> set[str]:
+    """The modules ``python -X importtime`` says it imported."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")}

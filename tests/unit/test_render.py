@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
+
+import pytest
 
 from rabbitadmin.engine.plan import Action, Change, FieldChange, Plan
 from rabbitadmin.model import Queue, User
-from rabbitadmin.render import make_console, render_plan
+from rabbitadmin.render import PlainOutput, make_console, plan_output, render_plan
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -63,3 +68,51 @@ def test_names_with_brackets_are_printed_literally_and_secrets_never() -> None:
 
 def test_without_a_console_the_plan_comes_back_as_plain_text() -> None:
     assert render_plan(sample_plan()) == rendered(False)
+
+
+class _Pipe(io.StringIO):
+    def __init__(self, terminal: bool = False) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+def test_a_plan_in_a_pipe_is_printed_without_rich_and_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    pipe = _Pipe()
+    out = plan_output(pipe)
+    assert isinstance(out, PlainOutput)  # what rich would not colour: no rich loaded for it
+    render_plan(sample_plan(), out, page=True)
+    assert pipe.getvalue() == rendered(False)
+
+
+@pytest.mark.parametrize(
+    ("terminal", "env"), [(True, {}), (False, {"FORCE_COLOR": "1"}), (False, {"TTY_COMPATIBLE": "1"})]
+)
+def test_where_rich_could_colour_a_plan_it_prints_it(
+    monkeypatch: pytest.MonkeyPatch, terminal: bool, env: dict[str, str]
+) -> None:
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    pipe = _Pipe(terminal)
+    out = plan_output(pipe)
+    assert not isinstance(out, PlainOutput)
+    render_plan(sample_plan(), out)
+    assert ANSI.search(pipe.getvalue()), "rich coloured it"
+    assert ANSI.sub("", pipe.getvalue()) == rendered(False)
+
+
+def test_printing_a_plan_into_a_pipe_does_not_load_rich() -> None:
+    # In a process of its own: this one has rich loaded already.
+    code = (
+        "import io, sys; from rabbitadmin.render import plan_output, render_plan; from rabbitadmin.engine.plan "
+        "import Plan; render_plan(Plan(), plan_output(io.StringIO())); print('rich' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == "False"
