@@ -32,8 +32,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import platformdirs
-
 from rabbitadmin.backends.factory import TRANSPORTS
 from rabbitadmin.errors import Problem, TargetsError, UsageError
 from rabbitadmin.model import Secret
@@ -78,6 +76,8 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     override = env.get(CONFIG_ENV)
     if override:
         return Path(override).expanduser()
+    import platformdirs  # only where the targets file is looked for: not every command's start-up
+
     return Path(platformdirs.user_config_dir("rabbitadmin")) / "targets.toml"
 
 
