@@ -92,8 +92,8 @@ class StateRead:
         self._closed = False
         self._skipped: list[Unaddressable] = []  # appended to by the listings' threads (atomic under the GIL)
         submit, get = self._pool.submit, client.get
-        if facts is not None:  # a plan asks for them next: two round trips less after the read
-            submit(_quietly, facts)
+        # A plan asks for them next: two round trips less after the read.
+        self._facts = submit(_quietly, facts) if facts is not None else None
         vhosts, users, permissions, topic_permissions, *_ = server_listings()  # as the early read sends them
         self._vhosts = submit(get, *vhosts)
         self._users = submit(get, *users)
@@ -133,6 +133,10 @@ class StateRead:
                 if skipped.vhost is None or skipped.vhost in wanted:
                     leave_out(topology, skipped)
             topology.left_out.sort()  # the threads' order is no order: one plan, one JSON
+            if self._facts is not None:
+                # Read by the time the state is: else the plan asks for them again, and the early read's
+                # answers to them would be dropped below before they were taken.
+                self._facts.result()
             return topology
         finally:
             self.close()
