@@ -11,7 +11,7 @@ import difflib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -339,7 +339,9 @@ class _Validator:
             return
         if referenced is not None:
             self.server_reference("vhost", (name,), f"vhost {name!r}", item.line, path)
+            untyped = set(_untyped_queues(name, item.get("queues")))  # before vhost_contents consumes the items
             self.vhost_contents(name, "classic", item, path)
+            self.topology.server_typed_queues.update(key for key in untyped if key in self.topology.queues)
             return
         if state == "absent":
             self._only_identity(item, ("name", "state"), path)
@@ -1013,11 +1015,10 @@ class _Validator:
                 self.missing("user", (perm.user,), subject, declared, where, f"{path}.user")
         # The model's own dicts answer ``in`` by key: no copy of 2 million queue keys into a set (peak memory).
         exchanges, queues = topo.exchanges, topo.queues
-        for binding in topo.bindings.values():
+        for key, binding in topo.bindings.items():
             line = binding.origin.line if binding.origin else None
-            path = self.paths.get(("binding", binding.key), "binding")
-            entry = self.items.get(("binding", binding.key))
             if not is_server_owned_exchange(binding.source) and (binding.vhost, binding.source) not in exchanges:
+                path, entry = self._placed("binding", key)
                 self.missing(
                     "exchange",
                     (binding.vhost, binding.source),
@@ -1026,10 +1027,11 @@ class _Validator:
                     entry.line_of("source") if entry else line,
                     f"{path}.source",
                 )
-            self.binding_rules(binding, line)
+            self.binding_rules(binding, line, key)
             targets = queues if binding.destination_type == "queue" else exchanges
             builtin = binding.destination_type == "exchange" and is_server_owned_exchange(binding.destination)
             if not builtin and (binding.vhost, binding.destination) not in targets:
+                path, entry = self._placed("binding", key)
                 self.missing(
                     binding.destination_type,
                     (binding.vhost, binding.destination),
@@ -1040,9 +1042,15 @@ class _Validator:
                     f"{path}.destination",
                 )
 
-    def binding_rules(self, binding: Binding, line: int | None) -> None:
-        """A binding's arguments against its source exchange's type (x-match counts on headers exchanges)."""
-        written = self.binding_arguments.get(binding.key)
+    def _placed(self, kind: str, key: Key) -> tuple[str, LocatedDict | None]:
+        """The path and the item an object of the file was written as (asked only for a problem's place: a
+        binding's key is a tuple of five, and 10,000 bindings need none)."""
+        return self.paths.get((kind, key), kind), self.items.get((kind, key))
+
+    def binding_rules(self, binding: Binding, line: int | None, key: Key | None = None) -> None:
+        """A binding's arguments against its source exchange's type (x-match counts on headers exchanges);
+        ``key``: the binding's, when the caller has it."""
+        written = self.binding_arguments.get(binding.key if key is None else key)
         if written is None:
             return
         source = self.topology.exchanges.get((binding.vhost, binding.source))
@@ -1050,6 +1058,16 @@ class _Validator:
         if source_type is not None:
             context = f" (the source exchange {binding.source!r} is of type {source_type})"
             self.server_rules("binding", source_type, written[0], written[1], line or 0, context)
+
+
+def _untyped_queues(vhost: str, queues: Any) -> Iterator[Key]:
+    """The keys of the queue items in ``queues`` that name no type (no ``type``, no ``x-queue-type``)."""
+    for item in queues if isinstance(queues, list) else ():
+        arguments = item.get("arguments") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or item.get("type") is not None or not isinstance(item.get("name"), str):
+            continue
+        if not isinstance(arguments, dict) or arguments.get("x-queue-type") is None:
+            yield (vhost, item["name"])
 
 
 def _is_source(value: Any) -> bool:
