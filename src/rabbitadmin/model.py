@@ -436,6 +436,9 @@ class Topology:
     plain_secrets: list[tuple[str, Origin]] = field(default_factory=list)
     #: What a definitions file names without declaring (``ServerReference``): it must exist on the server.
     server_references: list[ServerReference] = field(default_factory=list)
+    #: The queues a definitions file puts in vhosts it only refers to without a type of their own (no ``type``,
+    #: no ``x-queue-type``): the server's import gives them that vhost's default type, read at plan time.
+    server_typed_queues: set[Key] = field(default_factory=set)
     #: A state read's: the server's objects it left out because no client can address them
     #: (``errors.Unaddressable``), each as ``str(Unaddressable)`` says it, once, in the order met.
     left_out: list[str] = field(default_factory=list)

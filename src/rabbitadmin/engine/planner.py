@@ -26,6 +26,7 @@ from rabbitadmin.kinds import (
     KINDS,
     PARAMETER_COMPONENTS,
     POLICY_KEYS,
+    QUEUE_TYPES,
     SERVER_EXCHANGE_TYPES,
     SHIPPED_PLUGINS,
     message_total,
@@ -35,6 +36,7 @@ from rabbitadmin.kinds import (
 from rabbitadmin.model import (
     Binding,
     Exchange,
+    Key,
     OperatorPolicy,
     Parameter,
     Policy,
@@ -76,8 +78,9 @@ def _refresh_message_counts(plan: Plan, actual: Topology, backend: Backend) -> N
         plan.changes[index] = replace(change, messages_at_risk=count, consumers=consumers)
 
 
-def _check_server_version(plan: Plan, desired: Topology, backend: Backend) -> None:
-    """What the server's version would refuse (a refusal, before any write) or deprecates (a warning)."""
+def _check_server_version(plan: Plan, desired: Topology, backend: Backend, actual: Topology | None = None) -> None:
+    """What the server's version would refuse (a refusal, before any write) or deprecates (a warning).
+    ``actual``: the server's exchanges, the type of a binding's source the file only refers to."""
     # Tolerant of backends written before server_facts existed (test doubles): they plan as before.
     facts = getattr(backend, "server_facts", None)
     version, phases = facts() if facts is not None else (None, None)
@@ -91,7 +94,7 @@ def _check_server_version(plan: Plan, desired: Topology, backend: Backend) -> No
     # models); this server's verdict is final.
     for change in plan.changes:
         if change.action in (Action.CREATE, Action.REPLACE) and change.desired is not None:
-            for finding in _argument_findings(change.desired, desired, version):
+            for finding in _argument_findings(change.desired, desired, version, actual):
                 plan.refusals.append(
                     f"{change.subject}: argument {finding.argument} {finding.message} (RabbitMQ {version})"
                 )
@@ -103,14 +106,20 @@ def _check_server_version(plan: Plan, desired: Topology, backend: Backend) -> No
                     plan.refusals.append(f"{change.subject}: {where} {found.message} (RabbitMQ {version})")
 
 
-def _argument_findings(obj: TopologyObject, desired: Topology, version: str) -> list[ArgumentFinding]:
-    """``argument_rules.check_arguments`` for one object to be created, with this server's version."""
+def _argument_findings(
+    obj: TopologyObject, desired: Topology, version: str, actual: Topology | None = None
+) -> list[ArgumentFinding]:
+    """``argument_rules.check_arguments`` for one object to be created, with this server's version. A binding's
+    arguments are checked against its source's type: the file's exchange, a server-owned one, or (a definitions
+    file's binding from an exchange only on the server) the server's, as validation checks the file's."""
     if isinstance(obj, Queue):
         return check_arguments("queue", obj.type, obj.arguments, server_version=version)
     if isinstance(obj, Exchange):
         return check_arguments("exchange", obj.type, obj.arguments, server_version=version)
     if isinstance(obj, Binding) and obj.arguments:
         source = desired.exchanges.get((obj.vhost, obj.source))
+        if source is None and actual is not None:
+            source = actual.exchanges.get((obj.vhost, obj.source))
         source_type = source.type if source is not None else SERVER_EXCHANGE_TYPES.get(obj.source)
         return check_arguments("binding", source_type, obj.arguments, server_version=version)
     return []
@@ -400,15 +409,16 @@ def _check_exchange_types(plan: Plan, backend: Backend) -> None:
             )
 
 
-def _check_queue_limits(plan: Plan, actual: Topology, locked: bool) -> None:
+def _check_queue_limits(plan: Plan, desired: Topology, actual: Topology, locked: bool, vhosts: set[str]) -> None:
     """A vhost that would hold more queues than its ``max-queues`` (as this plan leaves the limit) is refused
     here: the server refuses each queue past the limit ("queue limit in vhost ... is reached", HTTP 400) in the
     middle of the apply. With the apply lock, its exclusive queue counts too while the apply runs (the server
-    counts every queue, exclusive ones included; ``rabbit_vhost_limit:is_over_queue_limit/1``)."""
+    counts every queue, exclusive ones included; ``rabbit_vhost_limit:is_over_queue_limit/1``). ``vhosts``: those
+    the apply locks (in scope, or only referred to by a definitions file); each refusal names the file and line
+    of the limit, else of the vhost."""
     # Only the vhosts the plan is for: the state read lists every vhost's limits but only their queues.
-    scope = set(plan.scope)
     limits = {
-        key: limit.value for key, limit in actual.vhost_limits.items() if key[1] == "max-queues" and key[0] in scope
+        key: limit.value for key, limit in actual.vhost_limits.items() if key[1] == "max-queues" and key[0] in vhosts
     }
     for change in plan.changes:
         if change.kind == "vhost_limit" and change.key[1] == "max-queues":
@@ -431,20 +441,23 @@ def _check_queue_limits(plan: Plan, actual: Topology, locked: bool) -> None:
         held = counts.get(vhost, 0)
         if vhost in gone or limit < 0 or held + 1 <= limit:
             continue
+        where = _where(desired, vhost, "max-queues")
         no_room = (
-            f"vhost {vhost!r}: max-queues {limit} leaves no room for the apply lock's queue while the apply runs "
-            f"(the vhost will hold {held} queue(s)); allow one more queue, or pass --no-lock"
+            f"{where}vhost {vhost!r}: max-queues {limit} leaves no room for the apply lock's queue while the apply "
+            f"runs (the vhost will hold {held} queue(s)); allow one more queue, or pass --no-lock"
         )
         if held > limit:
             plan.refusals.append(
-                f"vhost {vhost!r} would hold {held} queue(s), more than its max-queues {limit}: the server refuses "
-                "every queue past the limit"
+                f"{where}vhost {vhost!r} would hold {held} queue(s), more than its max-queues {limit}: the server "
+                "refuses every queue past the limit"
             )
         else:
             _no_room_for_the_lock(plan, no_room, locked)
 
 
-def _check_connection_limits(plan: Plan, actual: Topology, backend: Backend, locked: bool) -> None:
+def _check_connection_limits(
+    plan: Plan, desired: Topology, actual: Topology, backend: Backend, locked: bool, vhosts: set[str]
+) -> None:
     """A ``max-connections`` (of a vhost in the plan's scope, or of the user rabbitadmin connects as) that, as this
     plan leaves it, leaves no room for the apply lock's AMQP connections (one per vhost, as that user, held while
     the apply runs): a refusal under the lock, a warning in a plan. Without it, the apply that sets such a limit
@@ -454,10 +467,10 @@ def _check_connection_limits(plan: Plan, actual: Topology, backend: Backend, loc
     via ``rabbit_reader``); only the lock's own connections are counted here, not other clients' (a live count
     would include the lock's own while an apply holds it). The ctl transport's lock (a ``rabbitmqctl eval`` on
     the node, ``backends.ctl.lock``) opens no connection: a backend that takes the lock itself (``try_lock``)
-    needs no room."""
+    needs no room. ``vhosts``: those the apply locks (in scope, or only referred to by a definitions file)."""
     if getattr(backend, "try_lock", None) is not None:
         return
-    scope = set(plan.scope)
+    scope = vhosts
     vhost_limits = {
         key: limit for key, limit in actual.vhost_limits.items() if key[1] == "max-connections" and key[0] in scope
     }
@@ -487,7 +500,7 @@ def _check_connection_limits(plan: Plan, actual: Topology, backend: Backend, loc
         value = limit.value
         if vhost in gone or vhost not in locked_vhosts or value < 0 or value >= 1:
             continue
-        where = f"{limit.origin}: " if limit.origin is not None else ""
+        where = f"{limit.origin}: " if limit.origin is not None else _where(desired, vhost, "max-connections")
         problems.append(
             f"{where}vhost {vhost!r}: max-connections {value} leaves no room for the apply lock's AMQP connection "
             "(one per vhost while the apply runs; the server refuses a connection once the vhost holds "
@@ -508,6 +521,20 @@ def _check_connection_limits(plan: Plan, actual: Topology, backend: Backend, loc
         )
     for problem in problems:
         _no_room_for_the_lock(plan, problem, locked)
+
+
+def _where(desired: Topology, vhost: str, limit: str) -> str:
+    """``"file:line: "`` for a refusal about ``vhost``'s ``limit``: the file's limit, else the file's vhost (a
+    limit only on the server: the vhost is where the file puts what needs room), else where the file first
+    refers to it; "" when the file names it nowhere."""
+    found = desired.vhost_limits.get((vhost, limit))
+    origin = found.origin if found is not None else None
+    if origin is None:
+        entry = desired.vhosts.get((vhost,))
+        origin = entry.origin if entry is not None else desired.absent["vhost"].get((vhost,))
+    if origin is None:
+        origin = next((ref.origin for ref in desired.server_references if ref.key == (vhost,)), None)
+    return f"{origin}: " if origin is not None else ""
 
 
 def _no_room_for_the_lock(plan: Plan, problem: str, locked: bool) -> None:
@@ -549,6 +576,24 @@ class _ReferencedInScope(Topology):
 
     def vhosts_in_scope(self) -> set[str]:
         return Topology.vhosts_in_scope(self) | self.referenced
+
+
+def _server_typed(desired: Topology, actual: Topology) -> dict[Key, Queue]:
+    """The file's queues in vhosts it only refers to that name no type (``Topology.server_typed_queues``), typed
+    as the server's import types them: the vhost's ``default_queue_type`` (4.0: vhost metadata; 3.10 has none)
+    when the queue can be of that type (durable, not auto-delete), else classic (``rabbit_definitions``
+    ``add_queue_int/3`` declares them without ``x-queue-type``; ``rabbit_amqqueue:augment_declare_args/5`` adds
+    the default, or the fallback when the queue's properties do not fit it; 4.0.5)."""
+    retyped: dict[Key, Queue] = {}
+    for key in desired.server_typed_queues:
+        queue = desired.queues.get(key)
+        vhost = actual.vhosts.get((key[0],))
+        default = vhost.default_queue_type if vhost is not None else None
+        if queue is None or default not in QUEUE_TYPES or default == queue.type:
+            continue
+        if queue.durable and not queue.auto_delete:
+            retyped[key] = replace(queue, type=default)
+    return retyped
 
 
 def _with_vhosts(actual: Topology, read: Topology, vhosts: set[str]) -> Topology:
@@ -608,6 +653,9 @@ def make_plan(
     if referenced:  # compared with the server's, not created on every run (see _ReferencedInScope)
         widened = _ReferencedInScope(**{f.name: getattr(desired, f.name) for f in fields(Topology)})
         widened.referenced = referenced
+        retyped = _server_typed(desired, actual)
+        if retyped:  # a new dict: the caller's topology is not changed
+            widened.objects = {**desired.objects, "queue": {**desired.queues, **retyped}}
         plan = compute_plan(widened, compared, prune=prune, protected_user=backend.connected_user())
         plan.scope = tuple(sorted(scope))
     else:
@@ -616,13 +664,14 @@ def make_plan(
     # that a fleet's plans each say their own and JSON readers see it.
     plan.warnings.extend(left_out)
     _check_server_references(plan, desired, actual)
-    _check_server_version(plan, desired, backend)
+    _check_server_version(plan, desired, backend, actual)
     plugins = _ServerPlugins(backend)
     _check_policies(plan, actual, backend, plugins)
     _check_components(plan, plugins)
     _check_exchange_types(plan, backend)
-    _check_queue_limits(plan, actual, locked)
-    _check_connection_limits(plan, actual, backend, locked)
+    locks = set(plan.scope) | referenced  # the vhosts the apply locks (engine.session)
+    _check_queue_limits(plan, desired, actual, locked, locks)
+    _check_connection_limits(plan, desired, actual, backend, locked, locks)
     _refresh_message_counts(plan, actual, backend)
     for change in plan.changes:
         steps: list[tuple[str, object]] = []
@@ -634,8 +683,10 @@ def make_plan(
             steps.append(("update", change.desired))
         for action, obj in steps:
             reason = backend.unsupported(obj, action) if obj is not None else None  # type: ignore[arg-type]
-            if reason:
-                plan.refusals.append(f"the {backend.name} backend cannot {action} {change.subject}: {reason}")
+            if reason:  # at the file's line of the object (its declaration, or its ``state: absent``), if any
+                origin = getattr(change.desired, "origin", None) or desired.absent[change.kind].get(change.key)
+                where = f"{origin}: " if origin is not None else ""
+                plan.refusals.append(f"{where}the {backend.name} backend cannot {action} {change.subject}: {reason}")
     _place_refusals(plan)
     return plan
 

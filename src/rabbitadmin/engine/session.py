@@ -7,9 +7,9 @@
 
 ``connect()`` builds the backend (``cli_support.make_backend``, or ``HttpBackend(settings)``); it runs once,
 on whichever thread needs the backend first. With ``lock``, the per-vhost apply lock (``apply_lock``) of
-every vhost in the plan's scope is taken before the server is read and held until the session closes, so
-what the plan read cannot change under the apply. A plan-only caller (``rabbitadmin plan``, check mode)
-passes no lock, or calls ``plan_file``.
+every vhost in the plan's scope (and of every vhost a definitions file only refers to) is taken before the
+server is read and held until the session closes, so what the plan read cannot change under the apply. A
+plan-only caller (``rabbitadmin plan``, check mode) passes no lock, or calls ``plan_file``.
 """
 
 from __future__ import annotations
@@ -117,8 +117,9 @@ class EngineSession:
         """The plan that makes the server match ``desired`` (writes nothing but the lock queues).
 
         Uses the state read while ``desired`` loaded when it was read for exactly its scope, else reads now.
-        With a lock: takes the lock of every vhost in scope first. Raises ``ApplyLocked``, ``LockUnavailable``,
-        ``ConnectionFailed`` and the backend's other errors.
+        With a lock: takes the lock of every vhost in scope (and of every vhost a definitions file only refers
+        to) first. Raises ``ApplyLocked``, ``LockUnavailable``, ``ConnectionFailed`` and the backend's other
+        errors.
         """
         for warning in desired.warnings:
             if self._on_warning is not None:
@@ -139,6 +140,11 @@ class EngineSession:
                 break
             self._lock.acquire(late)
             actual = backend.read_state(scope)
+        # The vhosts a definitions file only refers to are written too (its queues and bindings there): locked
+        # as any vhost in scope, before ``make_plan`` reads them. One that does not exist is refused by the plan.
+        referenced = desired.referenced_vhosts()
+        if referenced:
+            self._take_locks(backend, frozenset(referenced))
         plan = make_plan(desired, backend, prune=prune, state=actual, locked=True)
         return self._with_cluster_warnings(plan)
 
