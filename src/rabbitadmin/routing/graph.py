@@ -50,7 +50,8 @@ class Edge:
 def build(topology: Topology, vhosts: Iterable[str] | None = None) -> nx.MultiDiGraph:
     """The topology as a ``networkx.MultiDiGraph``: nodes ``(kind, vhost, name)`` with an ``obj`` attribute
     (the model object, or None for a built-in exchange not listed), edges with ``label`` and ``kind``."""
-    wanted = set(vhosts) if vhosts is not None else {key[0] for key in topology.vhosts}
+    # A definitions file's objects in vhosts it only refers to (``Topology.referenced_vhosts``) are drawn too.
+    wanted = set(vhosts) if vhosts is not None else {key[0] for key in topology.vhosts} | topology.referenced_vhosts()
     graph = nx.MultiDiGraph()
     for ex in topology.exchanges.values():
         if ex.vhost in wanted and not is_server_owned_exchange(ex.name):
