@@ -62,10 +62,12 @@ def closed_url() -> str:
 
 @pytest.fixture
 def silent_server() -> Iterator[socket.socket]:
-    """A listening socket that never answers (the kernel completes the handshake; nobody reads)."""
+    """A listening socket that never answers (the kernel completes the handshake; nobody reads). Its backlog is
+    a real server's order (ranch, under RabbitMQ's management listener: 1024): a plan's reads open a dozen
+    connections, and with a backlog of 8 the later ones were not even accepted (a connect timeout, exit 3)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
+        sock.listen(128)
         yield sock
 
 
