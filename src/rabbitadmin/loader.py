@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import math
-import re
 from array import array
 from collections.abc import Callable, Container, Mapping
 from pathlib import Path
@@ -26,6 +25,7 @@ from rabbitadmin.located import LocatedDict, LocatedList, as_written
 from rabbitadmin.model import Topology
 from rabbitadmin.validate import validate_document
 from rabbitadmin.variables import substitute
+from rabbitadmin.yaml_floats import add_exponent_floats
 
 # libyaml's parser keeps node marks too and parses large files about five times faster.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -457,15 +457,7 @@ class _NeedsNodes(Exception):
 
 
 # Tagged collections (``!!map`` nested in an ``!!omap``, say) reach these through construct_object.
-# A number with an exponent and no sign in it, or no point (``1e3``, ``1.0e20``, ``1e-05``) is a float in
-# JSON and YAML 1.2, a string to PyYAML's YAML 1.1 rules. RabbitMQ's own exports write floats so (``1.0e20``),
-# and so does Python's json (``1e-05``): read as strings, a definitions file the server accepted planned a
-# change to a string, and an export did not plan back clean.
-_LocatedLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
+add_exponent_floats(_LocatedLoader)  # 1e3, 1.0e20, 1e-05 are floats, as in JSON (yaml_floats.py)
 _LocatedLoader.add_constructor(_MAP, _LocatedLoader.construct_mapping)
 _LocatedLoader.add_constructor(_SEQ, _LocatedLoader.construct_sequence)
 

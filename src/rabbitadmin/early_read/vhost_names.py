@@ -17,6 +17,7 @@ from collections.abc import Callable
 import yaml
 
 from rabbitadmin.json_strings import json_strings_for_yaml
+from rabbitadmin.yaml_floats import add_exponent_floats
 
 #: How much of the file is read for its vhost names.
 PREFIX_BYTES = 64 * 1024
@@ -69,7 +70,7 @@ def vhost_names(text: str, limit: int) -> list[str]:
     """Up to ``limit`` names of the top-level ``vhosts`` list of ``text``, in the order written (see the
     module docstring); [] when there are none or the text cannot be read that far."""
     names: list[str] = []
-    resolver = yaml.resolver.Resolver()
+    resolver = _NameResolver()
     stack: list[_Level] = []  # the collections open around the next event, outermost first
     pending: str | None = None  # a name parsed, kept once the parser reads past it
     text = json_strings_for_yaml(text)  # as the loader reads JSON's strings
@@ -104,6 +105,13 @@ def vhost_names(text: str, limit: int) -> list[str]:
     except yaml.YAMLError:
         pass  # the cut end of the prefix, or not YAML: the names read so far stand
     return names
+
+
+class _NameResolver(yaml.resolver.Resolver):
+    """PyYAML's resolver with the loader's own rule (``yaml_floats``): ``0E0`` is no name, as the loader reads it."""
+
+
+add_exponent_floats(_NameResolver)
 
 
 def _at_vhost_name(stack: list[_Level]) -> bool:
