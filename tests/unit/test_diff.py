@@ -8,13 +8,14 @@ import pytest
 
 from rabbitadmin.engine.apply import check_safety
 from rabbitadmin.engine.diff import compute_plan
-from rabbitadmin.engine.plan import Action, Plan
+from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.errors import Refused
 from rabbitadmin.kinds import KINDS
 from rabbitadmin.model import (
     Binding,
     Exchange,
     Permission,
+    Policy,
     Queue,
     Secret,
     TopicPermission,
@@ -362,3 +363,15 @@ def test_a_user_whose_only_change_is_its_password_is_updated() -> None:
     actual.add(User(name="u", password_hash=hash_password("old"), tags=()))
     change = compute_plan(desired, actual).changes[0]
     assert change.action is Action.UPDATE and [f.name for f in change.fields] == ["password"]
+
+
+def test_a_policys_loss_is_never_conditional_in_the_json_plan() -> None:
+    # A CI check reading data_loss[].conditional took a policy's loss for a guarded (if-empty) delete.
+    policy = Policy(V, "cap", ".*", {"max-length": 1}, apply_to="queues")
+    tightened = Change(Action.CREATE, "policy", policy.key, desired=policy, messages_at_risk=6)
+    emptied = Change(Action.DELETE, "queue", (V, "q"), actual=Queue(V, "q"), messages_at_risk=2)
+    losses = Plan(changes=[tightened, emptied]).to_dict()["data_loss"]
+    assert [(loss["subject"], loss["conditional"]) for loss in losses] == [
+        ("policy 'cap' in vhost 'v'", False),
+        ("queue 'q' in vhost 'v'", True),
+    ]

@@ -158,7 +158,13 @@ class Plan:
             "warnings": list(self.warnings),
             "unlisted_bindings": self.unlisted_bindings,
             "data_loss": [
-                {"subject": c.subject, "messages": c.messages_at_risk, "conditional": c.conditional}
+                # ``conditional``: a delete the server carries out only while the queue is empty; a policy's
+                # change has no such guard, whatever the field's default says.
+                {
+                    "subject": c.subject,
+                    "messages": c.messages_at_risk,
+                    "conditional": c.conditional and c.destroys_messages,
+                }
                 for c in self.data_loss()
             ],
         }
