@@ -132,10 +132,18 @@ class StatePrefetch:
         return self._state
 
     def close(self) -> None:
-        """Close the backend if it was built (a read still running is abandoned)."""
+        """Close the backend if it was built. A read still running is abandoned: a backend that holds what must
+        not outlive the command (the ctl backend's copy of the Erlang cookie, its rabbitmqctl processes) is told
+        so (``abandon``); the others are left to the read (the process ends)."""
         if self._stream is not None:
             self._stream.close()
         with self._connect_lock:
             backend = self._backend
-        if backend is not None and (self._thread is None or not self._thread.is_alive()):
+        if backend is None:
+            return
+        if self._thread is None or not self._thread.is_alive():
             backend.close()
+            return
+        abandon = getattr(backend, "abandon", None)
+        if abandon is not None:
+            abandon()

@@ -166,6 +166,11 @@ class CtlBackend:
     def close(self) -> None:
         self.ctl.close()
 
+    def abandon(self) -> None:
+        """The command ends while a read still runs on another thread: its rabbitmqctl processes are stopped and
+        no copy of the Erlang cookie is left (``Rabbitmqctl.abandon``)."""
+        self.ctl.abandon()
+
     # -- reading -----------------------------------------------------------------------------------------
     def export_definitions(self) -> dict[str, Any]:
         """The server's definitions (``definitions_read``: an ``eval`` that builds and encodes them on the node,

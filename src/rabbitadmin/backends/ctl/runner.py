@@ -83,6 +83,8 @@ class Rabbitmqctl:
     _home_lock: threading.Lock = field(init=False, repr=False)
     _running: set[subprocess.Popen[str]] = field(init=False, repr=False)
     _running_lock: threading.Lock = field(init=False, repr=False)
+    _abandoned: bool = field(default=False, init=False, repr=False)
+    _payloads: set[str] = field(default_factory=set, init=False, repr=False)  # private_file directories in use
 
     def __post_init__(self) -> None:
         self._slots = threading.BoundedSemaphore(self.max_concurrent)
@@ -126,6 +128,8 @@ class Rabbitmqctl:
             return self._make_home()
 
     def _make_home(self) -> str:
+        if self._abandoned:  # a command that has ended leaves no copy of the cookie behind
+            raise UsageError("rabbitmqctl is no longer run: the command has ended")
         if self._home is None:
             home = tempfile.mkdtemp(prefix="rabbitadmin-ctl-")
             target = Path(home) / ".erlang.cookie"
@@ -143,6 +147,17 @@ class Rabbitmqctl:
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
+
+    def abandon(self) -> None:
+        """Give up what still runs, for good (the command ends while a read is under way on another thread):
+        kill the rabbitmqctl processes running, remove the private ``HOME`` with its copy of the cookie and the
+        private files handed to them, and make none again (a later run raises ``UsageError``)."""
+        with self._home_lock:
+            self._abandoned = True
+            self.close()
+        self.stop_running()
+        for directory in list(self._payloads):  # an eval's or an import's private file, its run now killed
+            shutil.rmtree(directory, ignore_errors=True)
 
     @property
     def shares_files(self) -> bool:
@@ -173,7 +188,11 @@ class Rabbitmqctl:
             yield args, stdin
             return
         with private_file(stdin) as path:
-            yield [FILE_COMMANDS[command], *args[1:], path], None
+            self._payloads.add(os.path.dirname(path))  # removed by abandon() too: the command may end first
+            try:
+                yield [FILE_COMMANDS[command], *args[1:], path], None
+            finally:
+                self._payloads.discard(os.path.dirname(path))
 
     def _run(self, command: str, args: Sequence[str], stdin: str | None, wait: float | None = None) -> str:
         argv = self.argv(["-q", *args])
