@@ -12,6 +12,7 @@ SRC = Path(rabbitadmin.__file__).parent
 PRIVATE = {
     ("backends/http/client.py", "_Transient"),
     ("backends/http/client.py", "_NodeDown"),
+    ("backends/http/client.py", "_TooSlow"),
     ("loader.py", "_NeedsNodes"),
 }
 ERROR_BASES = {"Exception", "ValueError", "RabbitAdminError", "UsageError", "ConnectionFailed", "Refused"}

@@ -32,6 +32,7 @@ node now in use; settle.py). The waits stay bounded: each node is tried at most 
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from rabbitadmin import early_read
@@ -281,6 +282,7 @@ class HttpClient:
         import requests  # loaded by _session already: a name lookup
         from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
+        started = time.monotonic()
         try:
             # verify and cert go on each request: requests lets REQUESTS_CA_BUNDLE override session-level values.
             response = self._session().request(
@@ -294,10 +296,11 @@ class HttpClient:
                 cert=self._cert,
                 stream=True,
             )
-            # The whole body in one read. requests' default reads 10 KB at a time, and each read must win the
-            # GIL back: while another thread is busy (validating the file the plan reads this for), every
-            # one of them waits, and a 2 MB listing took twice as long.
-            response._content = b"".join(response.iter_content(chunk_size=None))
+            # The body as it arrives (chunk_size None: what each read brings, not requests' 10 KB at a time, each
+            # of which must win the GIL back while another thread is busy: a 2 MB listing took twice as long).
+            # ``timeout`` bounds each read, not the whole answer: a server that sends a byte a second would
+            # never be done. The whole answer must be in within ``timeout`` of the request's start too.
+            response._content = _read_within(response, started + timeout)
         except requests.exceptions.SSLError as exc:
             raise ConnectionFailed(
                 f"TLS handshake with {shown} failed ({_tls_reason(exc)}); check the CA bundle "
@@ -311,7 +314,7 @@ class HttpClient:
                 ),
                 "no connection within the connect timeout",
             ) from None
-        except requests.exceptions.ReadTimeout:
+        except (requests.exceptions.ReadTimeout, _TooSlow):
             raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
             cut = f"{where}: the answer from {shown} was cut short (the connection closed mid-body)"
@@ -417,6 +420,36 @@ class HttpClient:
         """Delete; False when it was already gone (404), which reaches the desired state too."""
         response = self.request("DELETE", path, params=params, ok_statuses=(404,))
         return response.status_code != 404
+
+
+class _TooSlow(Exception):
+    """The answer's body was still arriving when the request's time was up."""
+
+
+def _read_within(response: requests.Response, deadline: float) -> bytes:
+    """``response``'s whole body, read as it arrives (``read1``: what one read of the socket brings, each read
+    bounded by the read timeout); raises ``_TooSlow`` once ``deadline`` (monotonic) has passed, and what
+    ``Response.iter_content`` raises for a body cut, undecodable or timed out (requests' own translation of
+    urllib3's errors, so that the caller's handling is the same)."""
+    import requests
+    from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+
+    chunks = []
+    try:
+        while chunk := response.raw.read1(1 << 20, decode_content=True):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                response.close()
+                raise _TooSlow
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
+    except SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
+    return b"".join(chunks)
 
 
 def _lost_or(write: bool, message: str, *, timeout: bool = False, hung: str = "") -> Exception:
