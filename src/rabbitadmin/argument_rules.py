@@ -186,7 +186,23 @@ RULES: tuple[ArgumentRule, ...] = (
     _queue("x-queue-version", CLASSIC, Value("integer", minimum=1, maximum=2)),
     _queue("x-single-active-consumer", CLASSIC_QUORUM, Value("boolean")),
     _queue("x-quorum-initial-group-size", QUORUM, POSITIVE),
-    _queue("x-delivery-limit", QUORUM, NON_NEGATIVE, server_checks=False, note="not in declare_args: stored unchecked"),
+    _queue(
+        "x-delivery-limit",
+        QUORUM,
+        NON_NEGATIVE,
+        versions=V3,
+        server_checks=False,
+        note="not in declare_args: stored unchecked",
+    ),
+    # 4.0 sets a default limit (20) and reads a negative one as none (rabbit_quorum_queue:resolve_delivery_limit/2).
+    _queue(
+        "x-delivery-limit",
+        QUORUM,
+        Value("integer"),
+        versions=V4,
+        server_checks=False,
+        note="not in declare_args: stored unchecked; a negative limit is none",
+    ),
     _queue("x-max-age", STREAM, Value("string", pattern=MAX_AGE_RE)),
     _queue(
         "x-stream-max-segment-size-bytes",

@@ -47,7 +47,8 @@ def _values(rule: ArgumentRule) -> list[Any]:
     if value.kind == "integer":
         bounds = [b for b in (value.minimum, value.maximum) if b is not None]
         near = [b - 1 for b in bounds if b == value.minimum] + [b + 1 for b in bounds if b == value.maximum]
-        return [*bounds, *near, str(bounds[0] if bounds else 1), 1.5]
+        unbounded = [] if bounds else [-1, 5]  # any whole number (4.0's x-delivery-limit: negative is no limit)
+        return [*bounds, *near, *unbounded, str(bounds[0] if bounds else 1), 1.5]
     if value.kind == "boolean":
         return [True, False, "true", 1]
     if value.choices:

@@ -246,3 +246,15 @@ def test_a_null_inside_an_argument_is_refused_as_the_server_refuses_it(arguments
         load_topology_text(text, "t.yaml")
     assert "holds a null" in str(info.value) and "t.yaml:4" in str(info.value)
     assert load_topology_text(text.replace("null", "0"), "t.yaml").exchanges
+
+
+def test_a_negative_delivery_limit_is_no_limit_on_4_0_and_refused_before() -> None:
+    # 4.0 limits redeliveries to 20 unless told otherwise; -1 is how one says "no limit" (a newcomer's export of
+    # such a queue no longer planned back).
+    limitless = {"x-delivery-limit": -1}
+    assert check_arguments("queue", "quorum", limitless, server_version="4.0.5") == []
+    (refused,) = check_arguments("queue", "quorum", limitless, server_version="3.10.8")
+    assert refused.argument == "x-delivery-limit" and refused.severity == "error"
+    (offline,) = check_arguments("queue", "quorum", limitless)
+    assert offline.severity == "warning" and offline.refused_by == ("3.10",)
+    assert check_arguments("queue", "quorum", {"x-delivery-limit": "many"}, server_version="4.0.5") != []
