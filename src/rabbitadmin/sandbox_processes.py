@@ -55,7 +55,7 @@ def node_processes(leader: int, nodename: str) -> list[psutil.Process]:
 
 def _carries(proc: psutil.Process, nodename: str) -> bool:
     with contextlib.suppress(psutil.Error):
-        return bool(proc.environ().get("RABBITMQ_NODENAME") == nodename and proc.status() != psutil.STATUS_ZOMBIE)
+        return proc.environ().get("RABBITMQ_NODENAME") == nodename and _still_running(proc)
     return False
 
 

@@ -1001,14 +1001,14 @@ class _Validator:
         grants: list[Permission | TopicPermission] = [*topo.permissions.values(), *topo.topic_permissions.values()]
         for perm in grants:
             line = perm.origin.line if perm.origin else None
-            path = self.paths.get((perm.kind, perm.key), perm.kind)
-            entry = self.items.get((perm.kind, perm.key))
             if perm.vhost not in present_vhosts:
+                path, entry = self._placed(perm.kind, perm.key)
                 where = entry.line_of("vhost") if entry else line
                 subject = f"vhost {perm.vhost!r}"
                 declared = f"{subject} is not declared (present) in this topology"
                 self.missing("vhost", (perm.vhost,), subject, declared, where, f"{path}.vhost")
             if perm.user not in present_users:
+                path, entry = self._placed(perm.kind, perm.key)
                 where = entry.line_of("user") if entry else line
                 subject = f"user {perm.user!r}"
                 declared = f"{subject} is not declared (present) in this topology"
@@ -1027,7 +1027,7 @@ class _Validator:
                     entry.line_of("source") if entry else line,
                     f"{path}.source",
                 )
-            self.binding_rules(binding, line, key)
+            self.binding_rules(binding, key, line)
             targets = queues if binding.destination_type == "queue" else exchanges
             builtin = binding.destination_type == "exchange" and is_server_owned_exchange(binding.destination)
             if not builtin and (binding.vhost, binding.destination) not in targets:
@@ -1043,14 +1043,14 @@ class _Validator:
                 )
 
     def _placed(self, kind: str, key: Key) -> tuple[str, LocatedDict | None]:
-        """The path and the item an object of the file was written as (asked only for a problem's place: a
-        binding's key is a tuple of five, and 10,000 bindings need none)."""
+        """The path and the item an object of the file was written as (asked only for a problem's place: 10,000
+        bindings or permissions need none)."""
         return self.paths.get((kind, key), kind), self.items.get((kind, key))
 
-    def binding_rules(self, binding: Binding, line: int | None, key: Key | None = None) -> None:
-        """A binding's arguments against its source exchange's type (x-match counts on headers exchanges);
-        ``key``: the binding's, when the caller has it."""
-        written = self.binding_arguments.get(binding.key if key is None else key)
+    def binding_rules(self, binding: Binding, key: Key, line: int | None) -> None:
+        """A binding's arguments (``key``: the binding's) against its source exchange's type (x-match counts on
+        headers exchanges)."""
+        written = self.binding_arguments.get(key)
         if written is None:
             return
         source = self.topology.exchanges.get((binding.vhost, binding.source))

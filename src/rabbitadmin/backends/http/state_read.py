@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from rabbitadmin import early_read
 from rabbitadmin.backends.http.client import HttpClient
-from rabbitadmin.backends.http.paths import LIMITS_AND_POLICIES, api_path, server_listings, vhost_listing
+from rabbitadmin.backends.http.paths import LIMITS_AND_POLICIES, server_listings, vhost_listing
 from rabbitadmin.definitions import (
     add_each,
     binding_from_server,
@@ -203,9 +203,11 @@ class StateRead:
             "parameters": _parameter,
             "global-parameters": lambda entry: (global_parameter_from_server(entry),),
         }
-        for segment in LIMITS_AND_POLICIES:
+        # The very GETs the early read sends (paths.server_listings), so that their answers are taken.
+        listings = server_listings()[-len(LIMITS_AND_POLICIES) :]
+        for segment, listing in zip(LIMITS_AND_POLICIES, listings, strict=True):
             parse = parsers[segment]
-            for entry in get(api_path(segment)) or ():
+            for entry in get(*listing) or ():
                 try:
                     objects.extend(parse(entry))
                 except Unaddressable as skipped:
