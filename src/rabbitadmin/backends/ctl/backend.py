@@ -220,17 +220,18 @@ class CtlBackend:
 
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """Exact message and consumer counts, asked of the queue processes (not the statistics, which lag)."""
-        counts, _ = self._extras(sorted({queue.vhost for queue in queues}))
+        counts, _ = self._extras(sorted({queue.vhost for queue in queues}), exact=True)
         return {queue.key: counts.get(queue.key, QueueDepth(None, None)) for queue in queues}
 
-    def _extras(self, vhosts: list[str] | None) -> tuple[dict[Key, QueueDepth], list[Exchange]]:
-        """Queue depths and internal exchanges: one ``eval`` if the server allows, else per-vhost listings."""
+    def _extras(self, vhosts: list[str] | None, *, exact: bool = False) -> tuple[dict[Key, QueueDepth], list[Exchange]]:
+        """Queue depths and internal exchanges: one ``eval`` if the server allows, else per-vhost listings.
+        ``exact``: quorum queues' counts asked of their leaders, not their last metrics tick (``eval``)."""
         if vhosts == []:
             return {}, []
         counts: dict[Key, QueueDepth] = {}
         if self._eval_support.get(("read_extras",)) is None:
             # The expression checks its own functions: no separate check call on the common path.
-            output = self.ctl.eval(ctl_eval.expression("read_extras", {"vhosts": vhosts}))
+            output = self.ctl.eval(ctl_eval.expression("read_extras", {"vhosts": vhosts, "exact": exact}))
             if output.lstrip().startswith(ctl_eval.MISSING_MARKER):
                 self._eval_support[("read_extras",)] = " ".join(output.split())
             else:
