@@ -296,16 +296,15 @@ def test_an_export_keeps_a_priority_of_0_0_so_its_plan_is_clean() -> None:
     assert make_plan(load(yaml.safe_dump(document)), backend).is_empty
 
 
-def _dropping(definition: dict[str, Any], operator: bool = False) -> str:
-    """A vhost with queues ``jobs`` and ``idle`` and one policy (or operator policy) over both."""
+def _dropping(definition: dict[str, Any] | None, operator: bool = False, queue_type: str = "classic") -> str:
+    """A vhost with queues ``jobs`` and ``idle`` (of ``queue_type``) and one policy (or operator policy) over both
+    (none: ``definition`` None)."""
     section = "operator_policies" if operator else "policies"
-    policy = {"name": "drop", "pattern": "^(jobs|idle)$", "apply_to": "queues", "definition": definition}
-    return yaml.safe_dump(
-        {"vhosts": [{"name": "v", "queues": [{"name": "jobs"}, {"name": "idle"}], section: [policy]}]}
-    )
-
-
-_QUEUES_ONLY = "vhosts: [{name: v, queues: [{name: jobs}, {name: idle}]}]"
+    queues = [{"name": name, "type": queue_type} for name in ("jobs", "idle")]
+    vhost: dict[str, Any] = {"name": "v", "queues": queues}
+    if definition is not None:
+        vhost[section] = [{"name": "drop", "pattern": "^(jobs|idle)$", "apply_to": "queues", "definition": definition}]
+    return yaml.safe_dump({"vhosts": [vhost]})
 
 
 _DROPPING_CASES = [
@@ -313,10 +312,11 @@ _DROPPING_CASES = [
     (None, {"expires": 60000}, 40),
     (None, {"message-ttl": 1000}, 40),
     (None, {"max-length-bytes": 10}, 40),
-    (None, {"max-age": "1h"}, 40),
+    (None, {"max-age": "1h"}, 40),  # on streams: the only queues max-age applies to
     ({"expires": 60000}, {"expires": 1000}, 40),
     ({"message-ttl": 5000}, {"message-ttl": 1000}, 40),
-    ({"max-age": "7D"}, {"max-age": "1D"}, 40),  # durations are not compared: any change counts
+    ({"max-age": "7D"}, {"max-age": "1D"}, 40),
+    ({"max-age": "7D"}, {"max-age": "1Y"}, 0),  # durations compared as the server reads them
     # Raised, unchanged, or a key that drops nothing held now: no flag needed.
     ({"expires": 1000}, {"expires": 60000}, 0),
     ({"message-ttl": 1000}, {"message-ttl": 1000, "max-length": 100}, 0),
@@ -338,15 +338,16 @@ _OPERATOR_KEYS = ("expires", "message-ttl", "max-length-bytes", "max-length", "d
 def test_a_policy_that_may_drop_what_queues_hold_needs_the_data_loss_flag(
     before: dict[str, Any] | None, after: dict[str, Any], at_risk: int, operator: bool
 ) -> None:
+    queue_type = "stream" if "max-age" in after else "classic"
     backend = MemoryBackend()
-    apply(_dropping(before, operator) if before is not None else _QUEUES_ONLY, backend)
+    apply(_dropping(before, operator, queue_type), backend)
     backend.set_messages("v", "jobs", 40)  # idle holds none
-    plan = make_plan(load(_dropping(after, operator)), backend)
+    plan = make_plan(load(_dropping(after, operator, queue_type)), backend)
     risky = [(c.subject.split(" in ")[0], c.messages_at_risk) for c in plan.data_loss()]
     kind = "operator policy" if operator else "policy"
     if at_risk:
         assert risky == [(f"{kind} 'drop'", at_risk)]
-        assert any("'jobs' (40 messages) hold messages" in w and "'idle'" not in w for w in plan.warnings)
+        assert any("'jobs' (40 messages) then follow" in w and "'idle'" not in w for w in plan.warnings)
         with pytest.raises(Refused, match=f"{at_risk} message"):
             execute_plan(plan, backend)
         execute_plan(plan, backend, allow_data_loss=True)

@@ -8,7 +8,6 @@ with HttpBackend(settings) as backend:   # or any other Backend
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -129,18 +128,10 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend, plugins: _Se
     """Policies against this server's version (a key or apply-to it refuses is a refusal), a plugin's key
     (``federation-upstream-set``) against the server's plugins (the plugin registers it as a policy validator,
     ``rabbit_federation_parameters``: without the plugin the server answers "not recognised policy settings",
-    HTTP 400, in the middle of the apply; operator policies never take it), and a warning
-    naming the queues a new or changed policy that caps queues would change (``max-length`` below a
-    queue's current depth drops or dead-letters the excess: ``rabbit_amqqueue_process`` applies the
-    effective policy at once)."""
-    from rabbitadmin.audit.patterns import name_matches
-
-    changed = _written(plan, Policy)
-    if not changed:
-        return
+    HTTP 400, in the middle of the apply; operator policies never take it), and what the plan's policy
+    changes drop of the messages queues hold (``_check_policy_effects``)."""
     version = parse_version(plan.server_version or "") if plan.server_version else None
-    capped: list[tuple[Change, list[Queue]]] = []
-    for change in changed:
+    for change in _written(plan, Policy):
         policy = change.desired
         assert isinstance(policy, Policy)
         operator = isinstance(policy, OperatorPolicy)
@@ -178,88 +169,113 @@ def _check_policies(plan: Plan, actual: Topology, backend: Backend, plugins: _Se
                     f"{change.subject}: RabbitMQ {plan.server_version} refuses queue-master-locator {locator!r} "
                     f"(it takes {', '.join(MASTER_LOCATORS_3)})"
                 )
-        if not any(POLICY_KEYS[key].caps for key in policy.definition if key in POLICY_KEYS):
-            continue
-        before = change.actual.definition if isinstance(change.actual, Policy) else {}
-        if all(before.get(key) == policy.definition.get(key) for key in POLICY_KEYS if POLICY_KEYS[key].caps):
-            continue  # the caps do not change
-        if policy.apply_to == "exchanges":
-            continue
-        queues = [
-            q for q in actual.queues.values()
-            if q.vhost == policy.vhost and not q.exclusive and name_matches(policy.pattern, q.name)
-            and policy.apply_to in ("all", "queues", {"classic": "classic_queues", "quorum": "quorum_queues",
-                                                      "stream": "streams"}.get(q.type, ""))
-        ]  # fmt: skip
-        if queues:
-            capped.append((change, queues))
-    if not capped:
+    _check_policy_effects(plan, actual, backend, version)
+
+
+_VERBS = {Action.CREATE: "creating", Action.UPDATE: "changing", Action.DELETE: "deleting", Action.REPLACE: "replacing"}
+
+
+def _check_policy_effects(plan: Plan, actual: Topology, backend: Backend, version: tuple[int, ...] | None) -> None:
+    """Count what the plan's policy changes drop of the messages queues hold, whichever change is the cause.
+
+    Each surviving queue's limits in effect are worked out before and after the plan (``policy_effects``: the
+    applicable policy of highest priority and operator policy, merged, with the queue's arguments): a policy
+    written, deleted, lowered in priority, re-pointed or narrowed may each let a dropping one take effect
+    (``rabbit_amqqueue_process``/``rabbit_fifo`` apply the policy in effect at once). The messages at risk are
+    counted on one change per queue (the policy it follows after, if the plan writes it, else the one it
+    followed), so apply needs ``--allow-data-loss`` as for a queue delete.
+    """
+    from rabbitadmin.engine import policy_effects as effects
+
+    changes = [c for c in plan.changes if c.kind in ("policy", "operator_policy")]
+    if not changes:
         return
-    depths = backend.message_counts([q for _, queues in capped for q in queues])
-    for change, queues in capped:
-        policy = change.desired
-        assert isinstance(policy, Policy)
-        subject = f"{policy.kind.replace('_', ' ')} {policy.name!r} in vhost {policy.vhost!r}"
-        caps = ", ".join(f"{k} {v!r}" for k, v in policy.definition.items() if k in POLICY_KEYS and POLICY_KEYS[k].caps)
-        limit = policy.definition.get("max-length")
-        over = [
-            (q.name, depths[q.key].messages) for q in queues
-            if isinstance(limit, int) and (depths[q.key].messages or 0) > limit
-        ]  # fmt: skip
-        before = change.actual.definition if isinstance(change.actual, Policy) else {}
-        dropping = [key for key in _MAY_DROP_HELD if _tightened(key, before, policy.definition)]
-        held = [(q.name, depths[q.key].messages) for q in queues if depths[q.key].messages != 0] if dropping else []
-        if over:
-            assert isinstance(limit, int)
-            # Counted as messages at risk: apply then needs --allow-data-loss, as a queue delete would.
-            excess = sum((count or 0) - limit for _, count in over)
-            plan.changes[plan.changes.index(change)] = replace(change, messages_at_risk=excess)
-            listed = ", ".join(f"{name!r} ({count} messages)" for name, count in over[:10])
-            plan.warnings.append(
-                f"{subject} sets {caps}: queue(s) {listed} hold more than max-length {limit}; applying it drops or "
-                "dead-letters the excess at once (unless a policy of higher priority wins)"
-            )
-        if held:
-            # What these drop depends on the messages' ages and sizes and on the queues' use, which the plan cannot
-            # see: every message the queues hold is counted at risk (None: a depth unknown), so apply needs the flag.
-            counts = [count for _, count in held]
-            at_risk = None if None in counts else sum(c for c in counts if c is not None)
-            plan.changes[plan.changes.index(change)] = replace(change, messages_at_risk=at_risk)
-            listed = ", ".join(
-                f"{name!r} ({'an unknown number of' if count is None else count} messages)" for name, count in held[:10]
-            )
-            plan.warnings.append(
-                f"{subject} sets {caps}: queue(s) {listed} hold messages, and "
-                + "; ".join(_MAY_DROP_HELD[key] for key in dropping)
-                + " (unless a policy of higher priority wins)"
-            )
-        if not over and not held:
-            listed = ", ".join(repr(q.name) for q in queues[:10]) + (" ..." if len(queues) > 10 else "")
-            plan.warnings.append(f"{subject} sets {caps}: it changes how the matching queue(s) {listed} behave")
+    v4 = version is None or version >= (4,)  # unknown: the newest rules
+    written = {(c.kind, c.key): c.desired for c in changes}
+    by_vhost: dict[str, tuple[list[Policy], list[Policy]]] = {c.key[0]: ([], []) for c in changes}
+    for kind in ("policy", "operator_policy"):
+        for key, policy in actual.of(kind).items():
+            if key[0] in by_vhost and isinstance(policy, Policy):
+                by_vhost[key[0]][0].append(policy)
+                if (kind, key) not in written:
+                    by_vhost[key[0]][1].append(policy)
+    for desired in written.values():
+        if isinstance(desired, Policy):
+            by_vhost[desired.vhost][1].append(desired)
+    destroyed = {(c.kind, c.key) for c in plan.changes if c.destroys_messages}  # counted as deletes already
+    moved: list[tuple[Queue, effects.Limits, effects.Limits]] = []
+    for queue in actual.queues.values():
+        if queue.vhost not in by_vhost or queue.exclusive:
+            continue
+        if ("queue", queue.key) in destroyed or ("vhost", (queue.vhost,)) in destroyed:
+            continue
+        before_policies, after_policies = by_vhost[queue.vhost]
+        before = effects.limits(queue, before_policies, v4=v4, tightest=False)
+        after = effects.limits(queue, after_policies, v4=v4, tightest=True)
+        if before.values != after.values:
+            moved.append((queue, before, after))
+    at_risk = [(q, b, a) for q, b, a in moved if effects.compare(q, None, b, a) is not None]
+    depths = backend.message_counts([q for q, _, _ in at_risk]) if at_risk else {}
+    index = {(c.kind, c.key): i for i, c in enumerate(plan.changes)}
+    found: dict[int, list[effects.Tightening]] = {}
+    dropping_ids: set[Key] = set()
+    for queue, before, after in at_risk:
+        depth = depths.get(queue.key)
+        tightening = effects.compare(queue, depth.messages if depth is not None else None, before, after)
+        if tightening is None:
+            continue
+        dropping_ids.add(queue.key)
+        causes = [(p.kind, p.key) for p in (*after.policies, *before.policies) if (p.kind, p.key) in written]
+        found.setdefault(index[causes[0]], []).append(tightening)
+    for position, tightenings in found.items():
+        change = plan.changes[position]
+        counts = [t.at_risk for t in tightenings]
+        total = None if None in counts else sum(c for c in counts if c is not None)
+        plan.changes[position] = replace(change, messages_at_risk=total)
+        plan.warnings.append(_tightening_warning(change, tightenings))
+    for change in changes:  # written limits that change queues without dropping what they hold: worth a line
+        new = change.desired
+        if not isinstance(new, Policy):
+            continue
+        old = change.actual.definition if isinstance(change.actual, Policy) else {}
+        caps = {k: v for k, v in new.definition.items() if k in POLICY_KEYS and POLICY_KEYS[k].caps}
+        if all(old.get(k) == new.definition.get(k) for k in POLICY_KEYS if POLICY_KEYS[k].caps):
+            continue
+        names = [q.name for q, _, after in moved if new in after.policies and q.key not in dropping_ids]
+        if names:
+            listed = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
+            shown = ", ".join(f"{k} {v!r}" for k, v in caps.items()) or "no limit"
+            plan.warnings.append(f"{change.subject} sets {shown}: it changes how the matching queue(s) {listed} behave")
 
 
-#: Policy keys whose new or lower value may drop or delete messages queues hold now, and how
-#: (``rabbit_amqqueue_process``/``rabbit_fifo``: the effective policy applies at once); ``max-length`` is
-#: counted exactly instead (the excess over it), ``delivery-limit`` acts on later redeliveries only.
-_MAY_DROP_HELD = {
-    "message-ttl": "messages older than message-ttl are dropped or dead-lettered at once",
-    "expires": "a queue left unused for expires ms is deleted with its messages",
-    "max-length-bytes": "the messages over max-length-bytes are dropped or dead-lettered at once",
-    "max-age": "a stream's segments older than max-age are deleted",
-}
+def _tightening_warning(change: Change, tightenings: list[Any]) -> str:
+    """One line for what one policy change drops: the queues (with what they hold), and what they follow then."""
+    from rabbitadmin.engine.policy_effects import MAY_DROP_HELD
 
+    def followed(policies: tuple[Policy, ...]) -> str:
+        if not policies:
+            return "no policy"
+        return " and ".join(f"{p.kind.replace('_', ' ')} {p.name!r} (priority {p.priority})" for p in policies)
 
-def _tightened(key: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    """Whether ``after`` sets ``key`` where ``before`` did not, or lower (a number) or otherwise (a duration)."""
-    new, old = after.get(key), before.get(key)
-    if new is None or new == old:
-        return False
-    if old is None:
-        return True
-    numbers = (int, float)
-    if isinstance(new, numbers) and isinstance(old, numbers) and not isinstance(new, bool):
-        return bool(new < old)
-    return True
+    groups: dict[str, list[Any]] = {}
+    for t in tightenings:
+        shown = ", ".join(f"{k} {v!r}" for k, v in t.after.values.items()) or "no limit"
+        groups.setdefault(f"{followed(t.after.policies)}: {shown}", []).append(t)
+    parts = []
+    for follows, group in groups.items():
+        listed = ", ".join(
+            f"{t.queue.name!r} ({'an unknown number of' if t.messages is None else t.messages} messages)"
+            for t in group[:10]
+        ) + (" ..." if len(group) > 10 else "")
+        effects = []
+        excess = [t.excess for t in group if t.excess != 0]
+        if excess:
+            count = "an unknown number of" if None in excess else str(sum(e for e in excess if e is not None))
+            effects.append(f"{count} message(s) over max-length are dropped or dead-lettered at once")
+        keys = sorted({key for t in group for key in t.dropping}, key=list(MAY_DROP_HELD).index)
+        effects += [MAY_DROP_HELD[key] for key in keys]
+        parts.append(f"queue(s) {listed} then follow {follows}; " + "; ".join(effects))
+    return f"{_VERBS[change.action]} {change.subject}: " + " | ".join(parts)
 
 
 def _written(plan: Plan, model: type) -> list[Change]:
