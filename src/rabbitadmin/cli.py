@@ -431,8 +431,10 @@ def export(
     output_format: str | None = typer.Option(
         None, "--format", "-f", help="yaml (default), json, or definitions (the server's import format, JSON)."
     ),
-    include_uri_passwords: bool = typer.Option(
-        False, "--include-uri-passwords", help="Keep the passwords in parameters' URIs (only with --output-file)."
+    include_secrets: bool = typer.Option(
+        False, "--include-secrets", "--include-uri-passwords",
+        help="Keep the secrets of parameters and policies (URI passwords, password/secret/token... keys); only "
+        "with --output-file.",
     ),
     output_file: Path | None = OUTPUT_FILE_OPTION,
     output: OutputFormat | None = typer.Option(
@@ -442,8 +444,8 @@ def export(
     """Print the live server (or some vhosts) as a topology that plans no changes when applied back."""
     with error_boundary(output):
         output_format = export_format(output_format, output)
-        if include_uri_passwords and output_file is None:
-            raise UsageError("--include-uri-passwords writes secrets: only to a file (--output-file), never to stdout")
+        if include_secrets and output_file is None:
+            raise UsageError("--include-secrets writes secrets: only to a file (--output-file), never to stdout")
         backend = make_backend(cli_state(ctx))
         try:
             actual = backend.read_state(vhost or None)
@@ -454,28 +456,31 @@ def export(
             missing = [name for name in vhost if (name,) not in actual.vhosts]
             if missing:  # the error every command gives for a vhost the server does not have (exit 1)
                 raise UnknownVhost(no_such("vhost", missing[0], [key[0] for key in actual.vhosts]))
+        masked_out: list[str] = []  # what was masked, by object and field (never a value)
         if output_format == "definitions":
             document = definitions_document(
                 actual, vhost or None, include_password_hashes=include_password_hashes,
-                include_uri_passwords=include_uri_passwords, server_version=version,
+                include_secrets=include_secrets, server_version=version, masked_out=masked_out,
             )  # fmt: skip
         else:
             document = export_document(
                 actual, vhost or None, include_password_hashes=include_password_hashes,
-                include_uri_passwords=include_uri_passwords,
+                include_secrets=include_secrets, masked_out=masked_out,
             )  # fmt: skip
     if output_format in ("json", "definitions"):
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     else:
         text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
-    if not include_uri_passwords and f":{MASK}@" in text:
-        err(f"warning: URI passwords in parameters are masked as {MASK}; applying this export back is refused until "
-            "they are restored (or export with --include-uri-passwords --output-file FILE)")  # fmt: skip
+    for line in masked_out:
+        err(f"warning: masked as {MASK}: {line}")
+    if masked_out:
+        err("warning: applying this export back is refused until the masked secrets are restored (or export with "
+            "--include-secrets --output-file FILE)")  # fmt: skip
     if output_file is None:
         sys.stdout.write(text)
-    elif include_uri_passwords:
+    elif include_secrets:
         write_private(output_file, text)  # it holds secrets: readable by its owner only
-        err(f"wrote {output_file} (mode 0600: it holds URI passwords)")
+        err(f"wrote {output_file} (mode 0600: it holds secrets)")
     else:
         output_file.write_text(text, encoding="utf-8")
         err(f"wrote {output_file}")

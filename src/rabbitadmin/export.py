@@ -6,9 +6,9 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from rabbitadmin.kinds import KINDS, is_server_owned
+from rabbitadmin.masking import mask_secrets
 from rabbitadmin.model import Binding, Exchange, Policy, Queue, Topology, TopologyObject
 from rabbitadmin.normalize import same_value
-from rabbitadmin.uri_secrets import mask_value
 
 
 def export_document(
@@ -16,16 +16,20 @@ def export_document(
     vhosts: Collection[str] | None = None,
     *,
     include_password_hashes: bool = False,
+    include_secrets: bool = False,
     include_uri_passwords: bool = False,
+    masked_out: list[str] | None = None,
 ) -> dict[str, Any]:
     """A topology document (plain dicts and lists) of ``actual``, limited to ``vhosts`` if given.
 
     Users are exported with their tags; their password hashes only on request, since a hash is still a
     secret worth guarding. With ``vhosts``, only users holding permissions there are exported. Runtime and
-    global parameters' URIs carry their passwords only with ``include_uri_passwords``; otherwise they read
-    ``amqp://user:***@host`` (``uri_secrets``), which validation refuses to apply back.
+    global parameters' values and policies' definitions carry their secrets (what a plan masks: values under
+    secret-named keys, URI passwords; ``masking.mask_secrets``) only with ``include_secrets`` (its old name
+    ``include_uri_passwords`` still works); otherwise each reads ``***``, which validation refuses to apply
+    back, and ``masked_out`` (if given) gets one line per object naming the masked fields, never a value.
     """
-    shown: Callable[[Any], Any] = _as_is if include_uri_passwords else mask_value
+    shown = _Shown(include_secrets or include_uri_passwords, masked_out)
     names = sorted(key[0] for key in actual.vhosts if vhosts is None or key[0] in vhosts)
 
     def kept(obj: TopologyObject) -> bool:
@@ -48,11 +52,13 @@ def export_document(
         if limits:
             doc["limits"] = dict(sorted(limits.items()))
         for section, kind in (("policies", "policy"), ("operator_policies", "operator_policy")):
-            policies = [_policy(p) for p in actual.of(kind).values() if isinstance(p, Policy) and p.vhost == name]
+            policies = [
+                _policy(p, shown) for p in actual.of(kind).values() if isinstance(p, Policy) and p.vhost == name
+            ]
             if policies:
                 doc[section] = sorted(policies, key=lambda item: str(item["name"]))
         parameters = [
-            {"component": p.component, "name": p.name, "value": shown(p.value)}
+            {"component": p.component, "name": p.name, "value": shown.parameter(p.value, name, p.component, p.name)}
             for p in sorted(actual.parameters.values(), key=lambda p: (p.component, p.name))
             if p.vhost == name
         ]
@@ -94,11 +100,13 @@ def export_document(
 
     document: dict[str, Any] = {"vhosts": vhost_docs, "users": users}
     global_parameters = [
-        {"name": g.name, "value": shown(g.value)}
+        {"name": g.name, "value": g.value}
         for g in sorted(actual.global_parameters.values(), key=lambda g: g.name)
         if kept(g)
     ]
     if global_parameters and vhosts is None:  # cluster-wide: only in a whole-server export
+        for entry in global_parameters:
+            entry["value"] = shown(entry["value"], f"global parameter {entry['name']!r}", "value")
         document["global_parameters"] = global_parameters
     document["permissions"] = [
         {"user": p.user, "vhost": p.vhost, "configure": p.configure, "write": p.write, "read": p.read}
@@ -150,18 +158,21 @@ def definitions_document(
     vhosts: Collection[str] | None = None,
     *,
     include_password_hashes: bool = False,
+    include_secrets: bool = False,
     include_uri_passwords: bool = False,
     server_version: str | None = None,
+    masked_out: list[str] | None = None,
 ) -> dict[str, Any]:
     """``actual`` in the server's definitions format (what ``rabbitmqctl import_definitions`` and
     ``POST /api/definitions`` take): the objects ``export_document`` would write, each kind in its section
     (operator policies and vhost limits as runtime parameters, users' limits in ``users[].limits``), every
-    section present. Password hashes only on request (a user without one is imported without a password).
+    section present. Password hashes only on request (a user without one is imported without a password);
+    secrets in parameters and policies masked as ``export_document`` masks them.
     """
     from rabbitadmin.definitions import to_definitions
     from rabbitadmin.model import KIND_ORDER
 
-    topology = export_document(actual, vhosts, include_password_hashes=True)
+    topology = export_document(actual, vhosts, include_password_hashes=True, include_secrets=True)
     names = {v["name"] for v in topology["vhosts"]}
     users = {u["name"] for u in topology["users"]}
     objects = [
@@ -172,10 +183,8 @@ def definitions_document(
              (obj.key[0] if obj.kind == "vhost" else getattr(obj, "vhost", None)) in names)
     ]  # fmt: skip
     body = to_definitions(objects)
-    if not include_uri_passwords:
-        for section in ("parameters", "global_parameters"):
-            for entry in body.get(section, []):
-                entry["value"] = mask_value(entry["value"])
+    if not (include_secrets or include_uri_passwords):
+        body = masked_definitions(body, masked_out)
     for entry in body.get("users", []):
         if not include_password_hashes:
             entry.pop("password_hash", None)
@@ -186,14 +195,62 @@ def definitions_document(
     return document
 
 
-def _policy(policy: Policy) -> dict[str, Any]:
+def masked_definitions(document: dict[str, Any], masked_out: list[str] | None = None) -> dict[str, Any]:
+    """A definitions document (ours, or the server's own export, whole-server or per vhost) with the secrets of
+    its parameters, global parameters and policies masked as ``export_document`` masks them; a copy of the
+    sections it changes. ``masked_out`` gets one line per masked object (subject and fields)."""
+    shown = _Shown(False, masked_out)
+    result = dict(document)
+
+    def each(section: str, field: str, mask: Callable[[dict[str, Any]], Any]) -> None:
+        entries = document.get(section)
+        if isinstance(entries, list):
+            result[section] = [
+                {**entry, field: mask(entry)} if isinstance(entry, dict) and field in entry else entry
+                for entry in entries
+            ]
+
+    each("policies", "definition", lambda e: shown.policy(e["definition"], "policy", e.get("vhost"), e.get("name")))
+    each(
+        "parameters", "value", lambda e: shown.parameter(e["value"], e.get("vhost"), e.get("component"), e.get("name"))
+    )
+    each("global_parameters", "value", lambda e: shown(e["value"], f"global parameter {e.get('name')!r}", "value"))
+    return result
+
+
+def _policy(policy: Policy, shown: _Shown) -> dict[str, Any]:
     """A policy or operator policy; priority and apply_to only where they differ from the server's default."""
-    doc: dict[str, Any] = {"name": policy.name, "pattern": policy.pattern, "definition": dict(policy.definition)}
+    definition = shown.policy(dict(policy.definition), policy.kind.replace("_", " "), policy.vhost, policy.name)
+    doc: dict[str, Any] = {"name": policy.name, "pattern": policy.pattern, "definition": definition}
     for fact in KINDS[policy.kind].plain_fields:
         if not same_value(getattr(policy, fact.name), fact.default):  # a priority of 0.0 is not the default 0
             doc[fact.name] = getattr(policy, fact.name)
     return doc
 
 
-def _as_is(value: Any) -> Any:
-    return value
+class _Shown:
+    """What an export writes of a value that may hold secrets: the value as it is (``keep``), or masked
+    (``masking.mask_secrets``) with one line per masked object added to ``report`` (subject and fields)."""
+
+    def __init__(self, keep: bool, report: list[str] | None) -> None:
+        self.keep = keep
+        self.report = report
+
+    def __call__(self, value: Any, subject: str, where: str) -> Any:
+        if self.keep:
+            return value
+        shown, fields = mask_secrets(value, where)
+        if fields and self.report is not None:
+            self.report.append(f"{subject}: {', '.join(fields)}")
+        return shown
+
+    def parameter(self, value: Any, vhost: Any, component: Any, name: Any) -> Any:
+        return self(value, f"parameter {component} {name!r}{_in(vhost)}", "value")
+
+    def policy(self, definition: Any, kind: str, vhost: Any, name: Any) -> Any:
+        return self(definition, f"{kind} {name!r}{_in(vhost)}", "definition")
+
+
+def _in(vhost: Any) -> str:
+    """`` in vhost 'v'``; nothing for a per-vhost export's entries, which name no vhost."""
+    return f" in vhost {vhost!r}" if vhost is not None else ""

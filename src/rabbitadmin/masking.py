@@ -30,11 +30,12 @@ _URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:)(?P<p
 def mask_uri(text: str) -> str:
     """``text`` with the password of every URI in it replaced by ``MASK`` (the user name stays).
 
-    ``amqp://app:s3cret@host/vh`` -> ``amqp://app:***@host/vh``. A URI with no password is unchanged.
+    ``amqp://app:s3cret@host/vh`` -> ``amqp://app:***@host/vh``. A URI with no password, or an empty one
+    (``amqp://app:@host``: nothing secret), is unchanged.
     """
     if "://" not in text or "@" not in text:
         return text
-    return _URI_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
+    return _URI_PASSWORD.sub(lambda m: f"{m['head']}{MASK if m['password'] else ''}@", text)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -71,3 +72,57 @@ def masked(value: Any) -> Any:
     if isinstance(value, str):
         return mask_uri(value)  # a str subclass
     return value
+
+
+def mask_secrets(value: Any, where: str = "value") -> tuple[Any, list[str]]:
+    """``masked(value)`` for a JSON value, and where each mask went: ``value.password``,
+    ``value.src-uri[1]`` (the paths ``validate`` names a field by).
+
+    For exports: a runtime or global parameter's value and a policy's definition come back from the server
+    in clear (3.10.8 and 4.0.5), and what a plan would never show must not reach a terminal either.
+    """
+    found: list[str] = []
+
+    def walk(item: Any, path: str) -> Any:
+        if isinstance(item, str):
+            shown = mask_uri(item) if "://" in item else item
+            if shown != item:
+                found.append(path)
+            return shown
+        if isinstance(item, dict):
+            copy = {}
+            for key, inner in item.items():
+                if isinstance(key, str) and is_secret_key(key) and inner not in (None, ""):
+                    copy[key] = MASK  # the whole value under a secret's key, whatever its shape
+                    found.append(f"{path}.{key}")
+                else:
+                    copy[key] = walk(inner, f"{path}.{key}")
+            return copy
+        if isinstance(item, list | tuple):
+            return [walk(inner, f"{path}[{index}]") for index, inner in enumerate(item)]
+        return masked(item)
+
+    return walk(value, where), found
+
+
+def masked_fields(value: Any, where: str = "value") -> list[tuple[str, Any, Any]]:
+    """Where a value read as input holds ``MASK`` as ``mask_secrets`` writes it: the whole value under a
+    secret's key, or a URI's password. Each as (path, the mapping or list holding it, its key or index), so a
+    located input can name the line. Such a value is an export's mask, never a secret to apply."""
+    found: list[tuple[str, Any, Any]] = []
+
+    def walk(item: Any, path: str) -> None:
+        pairs = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list | tuple) else ()
+        for key, inner in pairs:
+            inner_path = f"{path}.{key}" if isinstance(item, dict) else f"{path}[{key}]"
+            if isinstance(inner, str) and (
+                (inner == MASK and isinstance(key, str) and is_secret_key(key)) or f":{MASK}@" in inner
+            ):
+                found.append((inner_path, item, key))
+            else:
+                walk(inner, inner_path)
+
+    if isinstance(value, str) and f":{MASK}@" in value:
+        found.append((where, None, None))
+    walk(value, where)
+    return found

@@ -50,6 +50,7 @@ from rabbitadmin.kinds import (
     policy_key_known,
 )
 from rabbitadmin.located import LocatedDict, LocatedList, ambiguous_number, plain
+from rabbitadmin.masking import masked_fields
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -828,6 +829,8 @@ class _Validator:
         if not definition:
             self.problem("must not be empty: the server refuses a policy that sets nothing", definition.line, field)
             return None
+        if self.export_masks(definition, definition.line, field):
+            return None
         operator = kind is OperatorPolicy
         for key, value in definition.items():
             line, key_field = definition.line_of(key), f"{field}.{key}"
@@ -959,15 +962,35 @@ class _Validator:
                 return [resolve(v, f"{where}[{i}]", uri_key) for i, v in enumerate(value)]
             return value
 
+        if self.export_masks(raw, item.line_of("value"), field):
+            return None
         value = resolve(raw, field, False)
         if failed:
             return None
-        if any(f":{MASK}@" in uri for uri in uri_values(value)):
+        if any(f":{MASK}@" in uri for uri in uri_values(value)):  # a URI from {env:}/{file:} holding the mask
             self.problem(f"a URI holds the masked password {MASK} of an export: restore the real one, or read the "
                          "URI with {env: NAME} or {file: PATH}", item.line_of("value"), field)  # fmt: skip
             return None
         inline = bool(uri_values(plain(raw) if not sourced else _inline_only(raw)))
         return value, inline, sourced
+
+    def export_masks(self, value: Any, line: int, field: str) -> bool:
+        """True, after one problem per field, if ``value`` holds ``***`` where an export masks a secret (a
+        secret-named key's value, a URI's password: ``masking.mask_secrets``): applied, it would replace the
+        real secret with ``***``, so it is refused before any write."""
+        found = masked_fields(value, field)
+        for path, parent, key in found:
+            where = parent.line_of(key) if isinstance(parent, LocatedDict | LocatedList) else line
+            if f":{MASK}@" in (value if parent is None else parent[key]):
+                message = (
+                    f"a URI holds the masked password {MASK} of an export: restore the real one, read the URI "
+                    "with {env: NAME} or {file: PATH}, or export with --include-secrets --output-file FILE"
+                )
+            else:
+                message = (f"holds {MASK}, where an export masks a secret: restore the real value, or export with "
+                           "--include-secrets --output-file FILE")  # fmt: skip
+            self.problem(message, where, path)
+        return bool(found)
 
     def _only_identity(self, item: LocatedDict, allowed: tuple[str, ...], path: str) -> None:
         for key in item:

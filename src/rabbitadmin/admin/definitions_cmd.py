@@ -24,8 +24,9 @@ from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, err, error_boundary
 from rabbitadmin.definitions_input import is_definitions_document
 from rabbitadmin.errors import InputFileError, UsageError
+from rabbitadmin.export import masked_definitions
 from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
-from rabbitadmin.uri_secrets import MASK, mask_value
+from rabbitadmin.masking import MASK
 
 app = typer.Typer(help="The server's definitions format: export, import (with a plan).", no_args_is_help=True)
 
@@ -37,8 +38,12 @@ def export_definitions(
     include_password_hashes: bool = typer.Option(
         False, "--include-password-hashes", help="Keep users' password hashes (secrets: keep the file private)."
     ),
-    include_uri_passwords: bool = typer.Option(
-        False, "--include-uri-passwords", help="Keep the passwords in parameters' URIs (only with --output-file)."
+    include_secrets: bool = typer.Option(
+        False,
+        "--include-secrets",
+        "--include-uri-passwords",
+        help="Keep the secrets of parameters and policies (URI passwords, password/secret/token... keys); only "
+        "with --output-file.",
     ),
     output_file: Path | None = typer.Option(None, "--output-file", help="Write here (mode 0600) instead of stdout."),
     output: OutputFormat = typer.Option(
@@ -46,21 +51,21 @@ def export_definitions(
     ),
 ) -> None:
     """Print the server's definitions (JSON), as the management UI's export gives them; password hashes left
-    out and URI passwords (a shovel's or upstream's) masked unless asked for, and then only into a file."""
+    out and the secrets of parameters and policies (URI passwords, secret-named keys: what a plan masks) masked
+    unless asked for, and then only into a file."""
     with error_boundary(output):
-        if include_uri_passwords and output_file is None:
-            raise UsageError("--include-uri-passwords writes secrets: only to a file (--output-file), never to stdout")
+        if include_secrets and output_file is None:
+            raise UsageError("--include-secrets writes secrets: only to a file (--output-file), never to stdout")
     with admin_session(ctx) as ops:
         document = ops.export_definitions(vhost)
     if not include_password_hashes:
         document = _without_hashes(document)
-    if not include_uri_passwords:
-        # The server returns parameters' URIs with their passwords (3.10.8 and 4.0.5): never on a terminal.
-        masked = mask_value(document)
-        if masked != document:
-            err(f"warning: URI passwords in parameters are masked as {MASK} (--include-uri-passwords --output-file "
-                "FILE keeps them)")  # fmt: skip
-        document = masked
+    if not include_secrets:
+        # The server returns parameters' values with their secrets (3.10.8 and 4.0.5): never on a terminal.
+        masked_out: list[str] = []
+        document = masked_definitions(document, masked_out)
+        for line in masked_out:
+            err(f"warning: masked as {MASK}: {line} (--include-secrets --output-file FILE keeps them)")
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if output_file is None:
         sys.stdout.write(text)
@@ -87,9 +92,7 @@ def import_definitions(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="A definitions JSON file (a server export)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
-    allow_data_loss: bool = typer.Option(
-        False, "--allow-data-loss", help="Allow replacing queues that hold messages."
-    ),
+    allow_data_loss: bool = typer.Option(False, "--allow-data-loss", help="Allow replacing queues that hold messages."),
     vhost: str | None = typer.Option(
         None, "--vhost", "-p", help="FILE is one vhost's export (`definitions export --vhost`): import it there."
     ),
