@@ -202,6 +202,12 @@ def _check_policy_effects(plan: Plan, actual: Topology, backend: Backend, versio
     for desired in written.values():
         if isinstance(desired, Policy):
             by_vhost[desired.vhost][1].append(desired)
+    for before_policies, after_policies in by_vhost.values():  # in_effect stops at the first priority that applies
+        before_policies.sort(key=lambda p: -p.priority)
+        after_policies.sort(key=lambda p: -p.priority)
+    # Only a queue some changed policy applies to (as it was, or as it will be) can follow anything else.
+    touched = [p for c in changes for p in (c.actual, c.desired) if isinstance(p, Policy)]
+    matches = effects.PatternCache()
     destroyed = {(c.kind, c.key) for c in plan.changes if c.destroys_messages}  # counted as deletes already
     moved: list[tuple[Queue, effects.Limits, effects.Limits]] = []
     for queue in actual.queues.values():
@@ -209,9 +215,11 @@ def _check_policy_effects(plan: Plan, actual: Topology, backend: Backend, versio
             continue
         if ("queue", queue.key) in destroyed or ("vhost", (queue.vhost,)) in destroyed:
             continue
+        if not any(effects.applies(p, queue, v4=v4, matches=matches) for p in touched):
+            continue
         before_policies, after_policies = by_vhost[queue.vhost]
-        before = effects.limits(queue, before_policies, v4=v4, tightest=False)
-        after = effects.limits(queue, after_policies, v4=v4, tightest=True)
+        before = effects.limits(queue, before_policies, v4=v4, tightest=False, matches=matches)
+        after = effects.limits(queue, after_policies, v4=v4, tightest=True, matches=matches)
         if before.values != after.values:
             moved.append((queue, before, after))
     at_risk = [(q, b, a) for q, b, a in moved if effects.compare(q, None, b, a) is not None]

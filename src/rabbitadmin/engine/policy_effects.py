@@ -72,13 +72,32 @@ def duration_ms(value: Any) -> int | None:
     return int(found.group(1)) * _UNIT_MS[found.group(2)] if found else None
 
 
-def applies(policy: Policy, queue: Queue, *, v4: bool) -> bool:
+class PatternCache:
+    """``name_matches`` remembered by (pattern, name): a plan asks the same pair for the state before and after
+    it, and policies often share a pattern (``.*``). A pattern that does not compile matches nothing (the
+    server never stored one)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], bool] = {}
+
+    def __call__(self, pattern: str, name: str) -> bool:
+        found = self._found.get((pattern, name))
+        if found is None:
+            from rabbitadmin.audit.patterns import name_matches
+            from rabbitadmin.errors import PatternError
+
+            try:
+                found = name_matches(pattern, name)
+            except PatternError:
+                found = False
+            self._found[(pattern, name)] = found
+        return found
+
+
+def applies(policy: Policy, queue: Queue, *, v4: bool, matches: PatternCache | None = None) -> bool:
     """Whether ``policy`` (or operator policy) is one ``queue`` may follow: same vhost, ``apply-to``, every key
     supported by the queue's type, and its pattern found in the name (PCRE, as ``re:run``). ``v4``: the
-    server is 4.0 or later. A pattern that does not compile matches nothing (the server never stored one)."""
-    from rabbitadmin.audit.patterns import name_matches
-    from rabbitadmin.errors import PatternError
-
+    server is 4.0 or later."""
     if policy.vhost != queue.vhost:
         return False
     if policy.apply_to not in ("all", "queues") and not (v4 and policy.apply_to == _TYPED_APPLY_TO.get(queue.type)):
@@ -86,20 +105,21 @@ def applies(policy: Policy, queue: Queue, *, v4: bool) -> bool:
     unsupported = UNSUPPORTED.get(queue.type, (frozenset(), frozenset()))[v4]
     if any(key in unsupported for key in policy.definition):
         return False
-    try:
-        return name_matches(policy.pattern, queue.name)
-    except PatternError:
-        return False
+    return (matches or PatternCache())(policy.pattern, queue.name)
 
 
-def in_effect(queue: Queue, policies: Iterable[Policy], *, v4: bool) -> tuple[Policy, ...]:
+def in_effect(
+    queue: Queue, policies: Iterable[Policy], *, v4: bool, matches: PatternCache | None = None
+) -> tuple[Policy, ...]:
     """The policies ``queue`` follows: the applicable one of highest priority, or all those tied at it (the
     server picks one of them, in no order it documents); () for none."""
-    matching = [p for p in policies if applies(p, queue, v4=v4)]
-    if not matching:
-        return ()
-    top = max(p.priority for p in matching)
-    return tuple(sorted((p for p in matching if p.priority == top), key=lambda p: p.name))
+    found: list[Policy] = []
+    for policy in sorted(policies, key=lambda p: -p.priority):
+        if found and policy.priority < found[0].priority:
+            break  # the rest rank lower: no need to match them
+        if applies(policy, queue, v4=v4, matches=matches):
+            found.append(policy)
+    return tuple(sorted(found, key=lambda p: p.name))
 
 
 def _bound(values: Sequence[Any], key: str, *, tightest: bool) -> Any:
@@ -133,13 +153,16 @@ class Limits:
     policies: tuple[Policy, ...]
 
 
-def limits(queue: Queue, policies: Iterable[Policy], *, v4: bool, tightest: bool) -> Limits:
-    """The limits ``queue`` follows under ``policies`` (policies and operator policies mixed) with its own
-    arguments. Where equal priorities leave the server's choice open, ``tightest`` takes the tightest value
-    each key may have, else the loosest (the plan compares the loosest before with the tightest after)."""
+def limits(
+    queue: Queue, policies: Iterable[Policy], *, v4: bool, tightest: bool, matches: PatternCache | None = None
+) -> Limits:
+    """The limits ``queue`` follows under ``policies`` (policies and operator policies mixed; cheapest in
+    descending priority order) with its own arguments. Where equal priorities leave the server's choice open,
+    ``tightest`` takes the tightest value each key may have, else the loosest (the plan compares the loosest
+    before with the tightest after)."""
     chosen = list(policies)
-    plain = in_effect(queue, (p for p in chosen if not isinstance(p, OperatorPolicy)), v4=v4)
-    operator = in_effect(queue, (p for p in chosen if isinstance(p, OperatorPolicy)), v4=v4)
+    plain = in_effect(queue, (p for p in chosen if not isinstance(p, OperatorPolicy)), v4=v4, matches=matches)
+    operator = in_effect(queue, (p for p in chosen if isinstance(p, OperatorPolicy)), v4=v4, matches=matches)
     values: dict[str, Any] = {}
     for key in LIMIT_KEYS:
         mine = _bound([p.definition.get(key) for p in plain], key, tightest=tightest) if plain else None
