@@ -2,9 +2,10 @@
 
 A runtime parameter's value may hold ``amqp://user:password@host/vhost``. The management API returns such
 URIs as they were set, password included (measured on 3.10.8 and 4.0.5: ``GET /api/parameters``, the
-definitions export, and the validation error of a refused URI all quote it). Everything rabbitadmin shows
-(plans, errors, exports to a terminal, logs) goes through ``mask_text``/``mask_value``, which turn the
-password into ``***`` (``amqp://user:***@host``); comparisons use the real values.
+definitions export, and the validation error of a refused URI all quote it). Errors, logs and the models'
+``repr`` go through ``mask_text``/``mask_value``, which turn the password into ``***``
+(``amqp://user:***@host``); exports and plans mask it, and every secret-named key's value besides, through
+``masking`` (``mask_secrets``, ``masked``). Comparisons use the real values.
 """
 
 from __future__ import annotations
