@@ -6,7 +6,10 @@ HTTP (``command_line``) it resolves the connection settings the way the main cal
 (``connection.resolve_settings``), reads the first vhost names from the beginning of the file
 (``vhost_names``), and sends those vhosts' exchange, queue and binding listings on daemon threads
 (``fetch``), then the state read's listings of the whole server and its version read
-(``backends.http.paths``), while the rest of the program loads. A read then takes an answer (``take``,
+(``backends.http.paths``), while the rest of the program loads. For ``plan --prune`` each vhost's queues
+with their message counts follow its queue listing on the same connection (``paths.queue_depth_listing``:
+what the plan counts the messages of the queues it deletes from); ``sent_depths`` tells the state read to
+take them. A read then takes an answer (``take``,
 through ``HttpClient.get`` and ``get_or_none``) instead of sending the same GET, only when everything that
 made it is the same: the settings (URL, user, password, TLS), the node in use (the first), the path and the
 query. So a read with the early answers is the read without them, made earlier: what it returns is a
@@ -34,8 +37,11 @@ from urllib.parse import urlsplit
 
 from rabbitadmin.backends.http.paths import (
     DEPRECATED_FEATURES_READ,
+    QUEUE_DEPTH_PARAMS,
     VERSION_READ,
     VHOST_LISTING_KINDS,
+    Listing,
+    queue_depth_listing,
     server_listings,
     vhost_listing,
 )
@@ -79,7 +85,7 @@ def begin(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         # Each vhost listing on a connection of its own, first: the longest (a large vhost's bindings) decide
         # when the read ends. Then the server's small listings in turn over one more connection (a server that
         # accepts but never answers, its backlog full, is then still met by the client as it was).
-        batches = [[vhost_listing(kind, name)] for name in names for kind in VHOST_LISTING_KINDS]
+        batches = [_vhost_batch(kind, name, command.prune) for name in names for kind in VHOST_LISTING_KINDS]
         batches.append([*server_listings(), VERSION_READ, DEPRECATED_FEATURES_READ])
         sent = 0
         for batch in batches:
@@ -92,6 +98,14 @@ def begin(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         return sent
     except Exception:  # whatever it cannot do, the read does as before
         return 0
+
+
+def _vhost_batch(kind: str, vhost: str, prune: bool) -> list[Listing]:
+    """The vhost's listing of ``kind``; for a prune plan, the queue listing followed by the queue counts, in
+    turn over its connection: the counts are needed only after the plan is computed, and the server then
+    does not count while it lists what the read waits for."""
+    listing = vhost_listing(kind, vhost)
+    return [listing, queue_depth_listing(vhost)] if prune and kind == "queue" else [listing]
 
 
 def early_settings(command: PlanCommandLine, environ: Mapping[str, str]) -> ConnectionSettings | None:
@@ -155,6 +169,14 @@ def take(settings: ConnectionSettings, url: str, path: str, params: Mapping[str,
         return Taken(json.loads(body))
     except ValueError:
         return None
+
+
+def sent_depths() -> bool:
+    """Whether queue counts sent early (a ``plan --prune`` command line) wait to be taken: the first state read
+    then lists them as well, so that it takes them (``forget`` drops them when it ends)."""
+    counts = _key("", "", QUEUE_DEPTH_PARAMS)[2]
+    with _lock:
+        return any(params == counts for _, _, params in _answers)
 
 
 def untaken() -> int:

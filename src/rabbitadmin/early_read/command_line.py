@@ -39,7 +39,8 @@ ROOT_MULTIPLE = frozenset({"url", "target", "var"})
 ROOT_FLAGS: dict[str, str] = {"--insecure": "insecure"}
 #: ``plan``'s own options: those that take a value (option -> parameter name), and its flags.
 PLAN_VALUE_OPTIONS: dict[str, str] = {"--parallel-targets": "parallel_targets", "--output": "output", "-o": "output"}
-PLAN_FLAGS = frozenset({"--prune", "--detailed-exitcode", "--summary", "--no-pager"})
+PRUNE_FLAG = "--prune"
+PLAN_FLAGS = frozenset({PRUNE_FLAG, "--detailed-exitcode", "--summary", "--no-pager"})
 #: The values click checks, as the options declare them: a command line click would refuse is not read here.
 OUTPUT_CHOICES = ("text", "json")
 PARALLEL_TARGETS_RANGE = (1, 32)
@@ -51,10 +52,12 @@ COMMAND = "plan"
 @dataclass(frozen=True)
 class PlanCommandLine:
     """A ``plan`` command line: its file and the root options given (on the command line or through their
-    variables), by parameter name: a string, a list of strings (``ROOT_MULTIPLE``) or ``True`` (flags)."""
+    variables), by parameter name: a string, a list of strings (``ROOT_MULTIPLE``) or ``True`` (flags);
+    ``prune``: whether it says ``--prune`` (the plan counts the messages of what it deletes)."""
 
     file: str
     options: dict[str, str | list[str] | bool] = field(default_factory=dict)
+    prune: bool = False
 
 
 def _split(word: str, names: Sequence[str], attached_short: bool) -> tuple[str, str | None] | None:
@@ -77,6 +80,7 @@ def plan_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> PlanCo
     command_seen = False
     root_after_command = True  # whether root options after the command are moved in front of it
     file: str | None = None
+    prune = False
     value_options = [*ROOT_VALUE_OPTIONS, *PLAN_VALUE_OPTIONS]
     index = 0
     while index < len(argv):
@@ -88,6 +92,7 @@ def plan_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> PlanCo
             options[ROOT_FLAGS[word]] = True
             continue
         if command_seen and word in PLAN_FLAGS:
+            prune = prune or word == PRUNE_FLAG
             continue
         if word.startswith("-") and word != "-":
             # After the command, ``-uvalue`` is not moved in front of it (``cli_entry.hoist_global_options``)
@@ -137,7 +142,7 @@ def plan_command_line(argv: Sequence[str], environ: Mapping[str, str]) -> PlanCo
             options[parameter] = value.split() if parameter in ROOT_MULTIPLE else value
     if not all(_valid(name, value) for name, value in options.items() if isinstance(value, str)):
         return None
-    return PlanCommandLine(file, options)
+    return PlanCommandLine(file, options, prune)
 
 
 def _valid(parameter: str, value: str) -> bool:

@@ -24,6 +24,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import CancelledError
 from dataclasses import replace
 from typing import Any
 
@@ -45,12 +46,12 @@ from rabbitadmin.backends.http.import_watch import ImportProgress, watch_import
 from rabbitadmin.backends.http.paths import (
     BINDING_COLUMNS,
     DEPRECATED_FEATURES_READ,
-    UNSORTED,
     VERSION_READ,
     api_path,
+    queue_depth_listing,
 )
 from rabbitadmin.backends.http.settle import settled
-from rabbitadmin.backends.http.state_read import StateRead
+from rabbitadmin.backends.http.state_read import Depths, StateRead
 from rabbitadmin.backends.import_wait import import_wait
 from rabbitadmin.backends.read_back import (
     matches,
@@ -98,9 +99,6 @@ from rabbitadmin.model import (
 from rabbitadmin.normalize import as_integer
 from rabbitadmin.threads import worker_pool
 
-# disable_stats skips the per-queue statistics join; queue totals still give each queue's message count;
-# the order of the rows does not matter here (UNSORTED: no server-side sort up to 3.12).
-QUEUE_DEPTH_PARAMS = {"columns": "name,messages", "disable_stats": "true", "enable_queue_totals": "true", **UNSORTED}
 # Consumers by queue (statistics), for the queues a plan destroys that are too many to probe live.
 CONSUMER_PARAMS = {"columns": "queue.name"}
 #: At most this many queues a plan destroys are also probed over AMQP (one channel each, about 4 ms).
@@ -153,6 +151,13 @@ class HttpBackend:
         #: ``(seen, size)`` while an import request runs: how many of its objects the server shows so far
         #: (``import_watch``; a progress display only, set by ``EngineSession.apply_plan``).
         self.on_import_progress: ImportProgress | None = None
+        #: A plan that counts messages is coming (``plan --prune``): each state read also lists the vhosts'
+        #: queues with their counts, for ``message_counts`` to take (``state_read``). The engine sets it; a
+        #: ``plan --prune`` command line also tells the first read through the early read.
+        self.read_depths = False
+        # Each vhost's queue counts listed by its latest state read, until message_counts takes them.
+        self._read_counts: dict[str, Depths] = {}
+        self._counts_lock = threading.Lock()
 
     def connected_user(self) -> str | None:
         return quirks.connected_user(self.settings)
@@ -207,7 +212,22 @@ class HttpBackend:
     # -- reading -----------------------------------------------------------------------------------------
     def begin_read(self) -> StateRead:
         """A read of the state whose vhosts are named while it runs (``state_read``; ``engine.prefetch``)."""
-        return StateRead(self.client, None if self._server_facts is not None else self.server_facts)
+        facts = None if self._server_facts is not None else self.server_facts
+        return StateRead(self.client, facts, depths=self.read_depths, on_depths=self._keep_counts)
+
+    def _keep_counts(self, listings: dict[str, Depths]) -> None:
+        """Keep the counts a state read listed: a vhost's latest read replaces what an earlier one listed."""
+        with self._counts_lock:
+            self._read_counts.update(listings)
+
+    def _queue_counts(self, vhost: str, listed: Depths | None) -> list[dict[str, Any]] | None:
+        """The vhost's queues with their message counts: ``listed`` (what a state read listed) when it was read,
+        else asked now (``queue_depth_listing``; None: no such vhost)."""
+        if listed is not None:
+            with contextlib.suppress(CancelledError, RabbitAdminError):  # not read: asked now, its error raised
+                return listed.result()
+        rows: list[dict[str, Any]] | None = self.client.get_or_none(*queue_depth_listing(vhost))
+        return rows
 
     def read_state(self, vhosts: Collection[str] | None) -> Topology:
         read = self.begin_read()
@@ -270,9 +290,11 @@ class HttpBackend:
     def message_counts(self, queues: Sequence[Queue]) -> dict[Key, QueueDepth]:
         """Message and consumer counts of ``queues``: one bulk read per vhost, live probes for a few.
 
-        Each vhost's queue listing gives every queue's messages (ready and unacknowledged) and its
-        consumer listing the consumers, in two requests whatever the number of queues. Both are the
-        management API's statistics, which may lag a few seconds. Up to ``LIVE_PROBE_LIMIT`` queues are
+        Each vhost's queue listing gives every queue's messages (ready and unacknowledged: each queue's own
+        count, ``QUEUE_DEPTH_PARAMS``) and its consumer listing the consumers (the management API's statistics,
+        which may lag a few seconds), in two requests whatever the number of queues. A vhost whose queue
+        listing a state read already sent (``read_depths``: a ``plan --prune``) takes that one, listed while the
+        plan was computed, once; the consumers are always asked now. Up to ``LIVE_PROBE_LIMIT`` queues are
         also asked over AMQP (a passive declare: current ready messages and consumers), taking the larger
         message count; a larger set (``plan --prune`` of thousands of queues) keeps the statistics: one
         channel per queue costs about 4 ms, 12 s at 3,000 queues. Safety does not rest on these counts:
@@ -284,10 +306,10 @@ class HttpBackend:
         from rabbitadmin.backends.http.amqp_probe import live_depths
 
         vhosts = sorted({queue.vhost for queue in queues})
+        with self._counts_lock:  # taken once: a later call asks the server itself
+            read_before = {v: self._read_counts.pop(v) for v in vhosts if v in self._read_counts}
         with worker_pool(max(1, min(8, 2 * len(vhosts)))) as pool:
-            listings = {
-                v: pool.submit(self.client.get_or_none, api_path("queues", v), QUEUE_DEPTH_PARAMS) for v in vhosts
-            }
+            listings = {v: pool.submit(self._queue_counts, v, read_before.get(v)) for v in vhosts}
             consumers = {
                 v: pool.submit(self.client.get_or_none, api_path("consumers", v), CONSUMER_PARAMS) for v in vhosts
             }

@@ -61,6 +61,21 @@ def vhost_listing(kind: str, vhost: str) -> Listing:
     return Listing(api_path(segment, vhost), dict(params))
 
 
+#: A vhost's queues with their message counts (``HttpBackend.message_counts``): ``enable_queue_totals`` with
+#: ``disable_stats`` asks each queue itself (``rabbit_amqqueue:collect_info_all/2`` with ``totals``: a classic
+#: queue's process answers with its current count, a quorum queue with its last metrics tick), not the
+#: management statistics, which lag up to ``collect_statistics_interval``; 3.10.8 and 4.0.5
+#: (``rabbit_mgmt_wm_queues:basic/1``). Not a state read's listing: it leaves out a crashed queue and one whose
+#: process is not local to a running node (``list_local/1``), which the listing without totals shows.
+QUEUE_DEPTH_PARAMS = {"columns": "name,messages", "disable_stats": "true", "enable_queue_totals": "true", **UNSORTED}
+
+
+def queue_depth_listing(vhost: str) -> Listing:
+    """The GET of ``vhost``'s queues with their message counts (``QUEUE_DEPTH_PARAMS``). Raises
+    ``UnaddressableName`` for a vhost named ``.`` or ``..``."""
+    return Listing(api_path("queues", vhost), dict(QUEUE_DEPTH_PARAMS))
+
+
 #: The columns of the vhost listing in a state read: the vhost's own fields and those kinds.py marks plain
 #: (written out here, where kinds.py is not loaded; tests/unit/test_state_read_paths.py checks them).
 VHOST_COLUMNS = "name,description,tags,default_queue_type,metadata,tracing"

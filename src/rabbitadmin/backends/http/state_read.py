@@ -13,6 +13,15 @@ is named (``add_vhost``), so that a plan can start reading the vhosts of a topol
 the file is still being parsed (``engine.prefetch``): the bindings of a large vhost are the longest
 listing, and each vhost's listings no longer wait for the parse. Which vhosts end up in the state is
 decided at the end (``result``): the ones asked for then, whether named before or not.
+
+A read for a plan that will count messages (``plan --prune``: ``depths``, or the early read sent the counts
+because the command line said ``--prune``) also lists each vhost's queues with their message counts
+(``paths.queue_depth_listing``) beside its three listings, on the queue listing's heels, and hands each
+vhost's pending listing to ``on_depths`` without waiting for it: the server counts while the plan is
+computed, and ``HttpBackend.message_counts`` takes the answer instead of asking after the plan (about 1.3 s
+of a 2.3 s ``plan --prune`` of 3,000 queues at W(10000) on 3.10.8). It stays a listing of its own: the one
+with counts leaves out crashed queues and those whose process is on no running node (see
+``QUEUE_DEPTH_PARAMS``), so the state is never read from it.
 """
 
 from __future__ import annotations
@@ -25,7 +34,12 @@ from typing import Any, NamedTuple
 
 from rabbitadmin import early_read
 from rabbitadmin.backends.http.client import HttpClient
-from rabbitadmin.backends.http.paths import LIMITS_AND_POLICIES, server_listings, vhost_listing
+from rabbitadmin.backends.http.paths import (
+    LIMITS_AND_POLICIES,
+    queue_depth_listing,
+    server_listings,
+    vhost_listing,
+)
 from rabbitadmin.definitions import (
     add_each,
     binding_from_server,
@@ -55,8 +69,10 @@ UNLISTABLE_BINDINGS = (
     "name is a list or an object, which the server's own definitions import stores as given and no API path "
     "can name; only code run on the node can remove it)"
 )
-#: Threads of one read: the five global listings, the server facts and one vhost's three listings at once.
+#: Threads of one read: the five global listings, the server facts and one vhost's three listings at once
+#: (and its queue counts, ``depths``).
 READ_THREADS = 9
+DEPTH_THREADS = 1
 
 _Listing = Future[dict[Key, TopologyObject]]  # one kind's objects of one vhost, by key
 
@@ -70,6 +86,8 @@ class _VhostReads(NamedTuple):
 
 
 _Row = dict[str, Any]  # one row of a listing, as the JSON decoder gives it
+#: A vhost's queues with their message counts, on the way (None: no such vhost; an error: not read).
+Depths = Future[list[_Row] | None]
 
 
 class StateRead:
@@ -84,11 +102,23 @@ class StateRead:
     Raises, from ``result``: what the listings raised (``ConnectionFailed``, ``HttpError``, ...).
     """
 
-    def __init__(self, client: HttpClient, facts: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        client: HttpClient,
+        facts: Callable[[], object] | None = None,
+        *,
+        depths: bool = False,
+        on_depths: Callable[[dict[str, Depths]], None] | None = None,
+    ) -> None:
         self._client = client
-        self._pool = signal_free_pool(READ_THREADS, thread_name_prefix="rabbitadmin-read")
+        # The early read listed the counts (a ``plan --prune`` command line): read them, so that they are taken.
+        self._depths = on_depths is not None and (depths or early_read.sent_depths())
+        self._on_depths = on_depths
+        threads = READ_THREADS + (DEPTH_THREADS if self._depths else 0)
+        self._pool = signal_free_pool(threads, thread_name_prefix="rabbitadmin-read")
         self._lock = threading.Lock()
         self._vhost_reads: dict[str, _VhostReads] = {}
+        self._depth_reads: dict[str, Depths] = {}
         self._closed = False
         self._skipped: list[Unaddressable] = []  # appended to by the listings' threads (atomic under the GIL)
         submit, get = self._pool.submit, client.get
@@ -106,6 +136,8 @@ class StateRead:
         with self._lock:
             if not self._closed and name not in self._vhost_reads:
                 self._vhost_reads[name] = self._submit_vhost_reads(name)
+                if self._depths:  # after the state's listings: what the plan waits for first
+                    self._depth_reads[name] = self._pool.submit(self._queue_depths, name)
 
     @with_collector_paused
     def result(self, vhosts: Collection[str] | None) -> Topology:
@@ -137,6 +169,10 @@ class StateRead:
                 # Read by the time the state is: else the plan asks for them again, and the early read's
                 # answers to them would be dropped below before they were taken.
                 self._facts.result()
+            if self._on_depths is not None and self._depths:
+                # Not waited for: the vhosts in the state, each with its counts on the way (those of every vhost
+                # read, so that a vhost's counts are always its latest read's).
+                self._on_depths({name: self._depth_reads[name] for name in in_scope})
             return topology
         finally:
             self.close()
@@ -188,6 +224,12 @@ class StateRead:
         """The vhost's listing of ``kind`` (None: no such vhost); the early read's answer when it sent this very
         request with these settings to this node (``HttpClient.get_or_none``)."""
         rows: list[_Row] | None = self._client.get_or_none(*vhost_listing(kind, vhost))
+        return rows
+
+    def _queue_depths(self, vhost: str) -> list[_Row] | None:
+        """The vhost's queues with their message counts (None: no such vhost); the early read's answer when it
+        sent them. Raises what the listing raises: ``message_counts`` then asks again itself."""
+        rows: list[_Row] | None = self._client.get_or_none(*queue_depth_listing(vhost))
         return rows
 
     def _read_limits_and_policies(self) -> list[TopologyObject]:
