@@ -17,22 +17,30 @@ from rabbitadmin.connection import resolve_settings
 from rabbitadmin.errors import AnswerLost, ExitCode, RequestTimeout
 
 
-@pytest.fixture
-def dripping_url() -> Iterator[str]:
-    """An HTTP server that sends its headers at once, then the body one byte every 0.2 s (1,000 bytes)."""
+@pytest.fixture(params=["body", "head"])
+def dripping_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An HTTP server that drips one byte every 0.2 s: its body after sending its head at once, or its head
+    itself (status line and headers, which http.client reads a line at a time: up to 100 lines of 64 KiB)."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
     stop = threading.Event()
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n"
 
     def drip(conn: socket.socket) -> None:
         with conn:
             conn.settimeout(5)
             try:
                 conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n[")
+                if request.param == "body":
+                    conn.sendall(head + b"\r\n[")
+                    dripped = b" "
+                else:
+                    conn.sendall(head)
+                    dripped = b"x"  # part of a header line that never ends
+                    conn.sendall(b"x-padding: ")
                 while not stop.is_set():
-                    conn.sendall(b" ")
+                    conn.sendall(dripped)
                     time.sleep(0.2)
             except OSError:
                 return

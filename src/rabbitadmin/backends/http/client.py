@@ -185,12 +185,13 @@ class HttpClient:
             # requests (with urllib3 and tenacity) is loaded by the first request sent: a plan whose every GET
             # the early read answered never loads it (about 50 ms of start-up).
             import requests
-            from requests.adapters import HTTPAdapter
+
+            from rabbitadmin.backends.http.deadline import DeadlineAdapter
 
             session = requests.Session()
             password = self.settings.password.reveal() if self.settings.password else ""
             session.auth = (self.settings.user, password)
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=retry_policy())
+            adapter = DeadlineAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=retry_policy())
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["content-type"] = "application/json"
@@ -279,23 +280,28 @@ class HttpClient:
         write = method != "GET"
         allowed = "--timeout" if wait is None else "--timeout and the request's size"
         no_answer = f"{where}: no answer from {shown} within {timeout:g}s ({allowed})"
+        session = self._session()
         import requests  # loaded by _session already: a name lookup
         from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+
+        from rabbitadmin.backends.http.deadline import bounded
 
         started = time.monotonic()
         try:
             # verify and cert go on each request: requests lets REQUESTS_CA_BUNDLE override session-level values.
-            response = self._session().request(
-                method,
-                base_url + path,
-                params=params,
-                json=body,
-                headers=headers,
-                timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
-                verify=self.settings.verify,
-                cert=self._cert,
-                stream=True,
-            )
+            # ``timeout`` bounds each read; ``bounded`` the answer's whole head (a head sent a byte at a time).
+            with bounded(started + timeout):
+                response = session.request(
+                    method,
+                    base_url + path,
+                    params=params,
+                    json=body,
+                    headers=headers,
+                    timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
+                    verify=self.settings.verify,
+                    cert=self._cert,
+                    stream=True,
+                )
             # The body as it arrives (chunk_size None: what each read brings, not requests' 10 KB at a time, each
             # of which must win the GIL back while another thread is busy: a 2 MB listing took twice as long).
             # ``timeout`` bounds each read, not the whole answer: a server that sends a byte a second would
@@ -317,6 +323,8 @@ class HttpClient:
         except (requests.exceptions.ReadTimeout, _TooSlow):
             raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            if time.monotonic() >= started + timeout:  # a head cut at the deadline may read as a short body
+                raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
             cut = f"{where}: the answer from {shown} was cut short (the connection closed mid-body)"
             raise _lost_or(write, cut) from None
         except requests.exceptions.ConnectionError as exc:
@@ -330,6 +338,8 @@ class HttpClient:
                     "connection refused",
                 ) from None
             if isinstance(reason, ReadTimeoutError):
+                raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
+            if time.monotonic() >= started + timeout:  # the head was not in by the deadline: its socket was shut
                 raise _lost_or(write, no_answer, timeout=True, hung=f"no answer within {timeout:g}s") from None
             reset = f"{where}: the connection to {shown} was reset before the answer was complete"
             raise _lost_or(write, reset) from None
