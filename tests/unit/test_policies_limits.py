@@ -310,11 +310,12 @@ def _dropping(definition: dict[str, Any] | None, operator: bool = False, queue_t
 _DROPPING_CASES = [
     # Set where there was none, or lowered: every message the matched queues hold is at risk.
     (None, {"expires": 60000}, 40),
-    (None, {"message-ttl": 1000}, 40),
+    # message-ttl never reaches messages already queued (stamped at enqueue: tests/integration/test_policy_effects.py)
+    (None, {"message-ttl": 1000}, 0),
     (None, {"max-length-bytes": 10}, 40),
     (None, {"max-age": "1h"}, 40),  # on streams: the only queues max-age applies to
     ({"expires": 60000}, {"expires": 1000}, 40),
-    ({"message-ttl": 5000}, {"message-ttl": 1000}, 40),
+    ({"message-ttl": 5000}, {"message-ttl": 1000}, 0),
     ({"max-age": "7D"}, {"max-age": "1D"}, 40),
     ({"max-age": "7D"}, {"max-age": "1Y"}, 0),  # durations compared as the server reads them
     # Raised, unchanged, or a key that drops nothing held now: no flag needed.

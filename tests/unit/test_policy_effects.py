@@ -96,12 +96,25 @@ def test_the_queue_s_own_lower_argument_already_governs() -> None:
     assert _at_risk(plan) == []
 
 
-@pytest.mark.parametrize("where", ["policy", "argument"])
-def test_reject_publish_keeps_what_the_queue_holds(where: str) -> None:
+@pytest.mark.parametrize(
+    ("where", "queue_type", "at_risk"),
+    [
+        ("argument", "classic", []),  # reject-publish in effect before and after: nothing dropped
+        ("policy", "quorum", []),  # the new config whole, then its limits: reject-publish keeps what is held
+        # A classic queue applies the new max-length before the new overflow (process_args_policy/1): the excess
+        # goes under the old drop-head (measured on 3.10.8 and 4.0.5: tests/integration/test_policy_effects.py).
+        ("policy", "classic", [("policy 'shield' in vhost 'v'", 6)]),
+    ],
+)
+def test_reject_publish_keeps_what_the_queue_holds_once_in_effect(
+    where: str, queue_type: str, at_risk: list[tuple[str, int]]
+) -> None:
     low = {**LOW, "definition": {"max-length": 1, "overflow": "reject-publish"}} if where == "policy" else LOW
-    queue = {"name": "c", "arguments": {"x-overflow": "reject-publish"}} if where == "argument" else None
+    queue: dict[str, Any] = {"name": "c", "type": queue_type}
+    if where == "argument":
+        queue["arguments"] = {"x-overflow": "reject-publish"}
     plan, _ = _plan_after(_text(SHIELD, low, queue=queue), _text(low, queue=queue), prune=True)
-    assert _at_risk(plan) == []
+    assert _at_risk(plan) == at_risk
 
 
 def test_switching_overflow_back_to_drop_head_drops_the_excess_at_once() -> None:
@@ -190,6 +203,18 @@ def test_applies_honours_vhost_apply_to_type_keys_and_pattern() -> None:
     assert not applies(Policy("w", "p", ".*"), classic, v4=True)
 
 
+def test_a_3_10_quorum_queue_takes_the_policy_s_expires_over_its_argument() -> None:
+    """3.10.8 ``rabbit_quorum_queue:ra_machine_config/1``: policy precedence; 4.0.5 and classic: the lower."""
+    quorum = Queue("v", "q", type="quorum", arguments={"x-expires": 6000})
+    policy = [_policy(0, {"expires": 3_600_000})]
+    assert limits(quorum, policy, v4=False, tightest=True).values["expires"] == 3_600_000
+    assert limits(quorum, policy, v4=True, tightest=True).values["expires"] == 6000
+    assert (
+        limits(Queue("v", "q", arguments={"x-expires": 6000}), policy, v4=False, tightest=True).values["expires"]
+        == 6000
+    )
+
+
 def test_limits_merge_operator_policy_and_argument_as_the_server_does() -> None:
     queue = Queue("v", "q", arguments={"x-max-length": 50, "x-overflow": "reject-publish"})
     policies = [
@@ -213,7 +238,8 @@ def test_compare_counts_only_what_the_after_state_newly_drops() -> None:
     assert found is not None and found.excess == 3 and found.at_risk == 3
     assert compare(queue, 7, tight, loose) is None, "raised: nothing dropped"
     assert compare(queue, 0, loose, tight) is None, "nothing held"
-    ttl = compare(queue, 7, Limits({}, ()), Limits({"message-ttl": 5}, ()))
-    assert ttl is not None and ttl.dropping == ("message-ttl",) and ttl.at_risk == 7
+    assert compare(queue, 7, Limits({}, ()), Limits({"message-ttl": 5}, ())) is None, "stamped at enqueue"
+    expiring = compare(queue, 7, Limits({}, ()), Limits({"expires": 5}, ()))
+    assert expiring is not None and expiring.dropping == ("expires",) and expiring.at_risk == 7
     unknown = compare(queue, None, loose, tight)
     assert unknown is not None and unknown.at_risk is None

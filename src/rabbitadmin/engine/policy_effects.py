@@ -170,7 +170,7 @@ def limits(
         value = _merged(key, mine, theirs)
         argument = queue.arguments.get(f"x-{key}")
         if argument is not None:
-            value = _with_argument(key, value, argument, queue.type)
+            value = _with_argument(key, value, argument, queue.type, v4=v4)
         if value is not None:
             values[key] = value
     return Limits(values, plain + operator)
@@ -185,12 +185,12 @@ def _merged(key: str, mine: Any, theirs: Any) -> Any:
     return theirs
 
 
-def _with_argument(key: str, value: Any, argument: Any, queue_type: str) -> Any:
+def _with_argument(key: str, value: Any, argument: Any, queue_type: str, *, v4: bool) -> Any:
     """A policy value resolved against the queue's own ``x-`` argument (``args_policy_lookup``)."""
     if value is None:
         return argument
-    if queue_type == "stream":
-        return value  # policy_precedence
+    if queue_type == "stream" or (queue_type == "quorum" and key == "expires" and not v4):
+        return value  # policy_precedence (3.10's rabbit_quorum_queue:ra_machine_config/1 for expires)
     if key in _LOWER_WINS and _number(value) is not None and _number(argument) is not None:
         return min(value, argument)
     if key == "overflow" and queue_type == "classic":
@@ -199,12 +199,16 @@ def _with_argument(key: str, value: Any, argument: Any, queue_type: str) -> Any:
 
 
 #: What a tightened limit does to the messages a queue holds now, for the keys whose loss the plan cannot count
-#: (``max-length`` is counted exactly: the excess over it). ``delivery-limit`` acts on later redeliveries only.
+#: (``max-length`` is counted exactly: the excess over it). Measured on 3.10.8 and 4.0.5
+#: (tests/integration/test_policy_effects.py). Not here: ``message-ttl``, which never reaches messages already
+#: queued (each is stamped with its expiry when it is enqueued: ``rabbit_amqqueue_process:message_properties/3``,
+#: ``rabbit_fifo:maybe_set_msg_ttl``; the new TTL applies to later messages), and ``delivery-limit``, which acts
+#: on later redeliveries only.
 MAY_DROP_HELD = {
-    "message-ttl": "messages older than message-ttl are dropped or dead-lettered at once",
-    "expires": "a queue left unused for expires ms is deleted with its messages",
+    "expires": "the queue is deleted with its messages expires ms after the apply unless a consumer uses it "
+    "meanwhile (the timer starts when the policy takes effect: init_exp/2, rabbit_fifo's tick)",
     "max-length-bytes": "the messages over max-length-bytes are dropped or dead-lettered at once",
-    "max-age": "a stream's segments older than max-age are deleted",
+    "max-age": "a stream's closed segments older than max-age are deleted (the segment being written is kept)",
 }
 
 
@@ -235,6 +239,11 @@ def compare(queue: Queue, messages: int | None, before: Limits, after: Limits) -
     stream = queue.type == "stream"
     keeps_before = not stream and before.values.get("overflow") in KEEPS_HELD
     drops_after = stream or after.values.get("overflow") not in KEEPS_HELD
+    # A classic queue applies the new caps before the new overflow (``process_args_policy/1``'s order): a cap
+    # and reject-publish arriving together still drop under the old drop-head. A quorum queue takes the whole
+    # new config, then evaluates its limits (``rabbit_fifo``: update_config, checkout, evaluate_limit).
+    if queue.type == "classic":
+        drops_after = drops_after or not keeps_before
     found = []
     for key in MAY_DROP_HELD:
         new, old = after.values.get(key), before.values.get(key)
