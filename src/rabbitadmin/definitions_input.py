@@ -7,14 +7,26 @@ that problems still point at the right lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rabbitadmin.kinds import SERVER_EXCHANGE_TYPES, SERVER_OWNED_GLOBAL_PARAMETERS
 from rabbitadmin.located import LocatedDict, LocatedList, WrittenFloat, WrittenInt
 from rabbitadmin.passwords import DEFAULT_ALGORITHM, MD5
 
-DEFINITIONS_MARKERS = ("rabbit_version", "rabbitmq_version", "product_version", "queues", "exchanges", "bindings")
+#: Top-level keys a topology never has (it nests queues, exchanges, bindings, policies and parameters under their
+#: vhost): a document with any of them is definitions.
+DEFINITIONS_MARKERS = (
+    "rabbit_version", "rabbitmq_version", "product_version", "queues", "exchanges", "bindings", "policies",
+    "parameters",
+)  # fmt: skip
+#: The sections whose every object names its vhost (``rabbit_definitions:apply_defs``, v3.10.8 and v4.0.5). A file
+#: made only of these is definitions too, as the server's import reads it (204 with or without ``rabbit_version``,
+#: measured on 3.10.8 and 4.0.5): the two a topology also has (permissions, topic_permissions) could only name users
+#: and vhosts the file does not declare, which a topology refuses.
+VHOST_NAMING_SECTIONS = (
+    "permissions", "topic_permissions", "policies", "parameters", "queues", "exchanges", "bindings",
+)  # fmt: skip
 IGNORED_SECTIONS = (
     "rabbit_version",
     "rabbitmq_version",
@@ -71,7 +83,38 @@ def md5_by_version(version: Any) -> bool:
 
 def is_definitions_document(document: Any) -> bool:
     """True if the document looks like server definitions rather than a nested topology."""
-    return isinstance(document, dict) and any(marker in document for marker in DEFINITIONS_MARKERS)
+    return isinstance(document, dict) and is_definitions_keys(document)
+
+
+def is_definitions_keys(keys: Iterable[Any]) -> bool:
+    """True for the top-level keys of a definitions document: any of ``DEFINITIONS_MARKERS``, or only sections of
+    ``VHOST_NAMING_SECTIONS`` (and keys the import ignores, ``IGNORED_SECTIONS``). Users, vhosts and global
+    parameters alone stay a topology (the documented rule: ``rabbit_version`` makes them definitions)."""
+    names = list(keys)
+    if any(name in DEFINITIONS_MARKERS for name in names):
+        return True
+    sections = [name for name in names if name not in IGNORED_SECTIONS]
+    return bool(sections) and all(name in VHOST_NAMING_SECTIONS for name in sections)
+
+
+#: The sections a topology shares with definitions files. A JSON file of these alone, without ``rabbit_version``,
+#: is a topology (JSON topologies are documented); where it names a user or vhost it does not declare, a topology
+#: refuses it while the server's import takes it (the server's objects): ``topology_hint`` says how to make it
+#: definitions.
+SHARED_SECTIONS = ("users", "vhosts", "permissions", "topic_permissions", "global_parameters")
+TOPOLOGY_HINT = (
+    '; this JSON file has no "rabbit_version", so it is read as a topology, which must declare every user and vhost '
+    "it names: if it is RabbitMQ definitions (whose import takes the server's users and vhosts), add "
+    '"rabbit_version" (the server\'s version, e.g. "3.10.8") at its top'
+)
+
+
+def topology_hint(document: Any, text: str) -> str | None:
+    """``TOPOLOGY_HINT`` for a problem of ``document``'s topology reading that the definitions reading would not
+    have (an undeclared user or vhost), when the file could be definitions: JSON text of ``SHARED_SECTIONS`` only."""
+    if not text.lstrip().startswith("{") or not isinstance(document, dict) or is_definitions_document(document):
+        return None
+    return TOPOLOGY_HINT if document and all(key in SHARED_SECTIONS for key in document) else None
 
 
 def _copy(source: LocatedDict, keys: tuple[str, ...]) -> LocatedDict:
@@ -175,14 +218,19 @@ def topology_document_from_definitions(
             what = section.replace("_", " ")
             warning(f"not managed: {len(entries)} {what} (left as they are on the server)",
                     document.line_of(section), section)  # fmt: skip
-    per_vhost = _is_per_vhost_export(document)
     if into_vhost is not None:
-        if not per_vhost and not _holds_nothing(document):
+        whole = [name for name in WHOLE_SERVER_SECTIONS if document.get(name)]
+        if not _fits_one_vhost(document):
             problem(f"--vhost {into_vhost!r} is for a per-vhost export; this file names the vhosts of its objects",
                     document.line, "vhosts")  # fmt: skip
             return LocatedDict()
+        if whole and document.get("rabbitmq_definition_format") != "single_virtual_host":
+            problem(f"--vhost {into_vhost!r} is for a per-vhost export; this file holds {', '.join(whole)}, which "
+                    "only a whole-server import reads: import it without --vhost", document.line_of(whole[0]),
+                    whole[0])  # fmt: skip
+            return LocatedDict()
         _place_in_vhost(document, into_vhost)
-    elif per_vhost:
+    elif _is_per_vhost_export(document):
         # One problem rather than "vhost: is required" on every item: the file is fine, its shape is another.
         problem(
             "a per-vhost export (GET /api/definitions/{vhost}, or the UI's export of one vhost): its objects name "
@@ -198,6 +246,7 @@ def topology_document_from_definitions(
         if key not in known and key not in DEFINITIONS_MARKERS and warning is not None:
             warning(f"unknown definitions section {key!r}: the server's import ignores it too (it reads its known "
                     "sections only); rabbitadmin leaves it out", document.line_of(key), str(key))  # fmt: skip
+    _refuse_topology_nesting(document, problem)
     _leave_out_ignored_fields(document, warning)
     for section in LIST_SECTIONS:
         if section in document and document[section] is None:
@@ -254,6 +303,9 @@ def topology_document_from_definitions(
 
     for index, raw in _indexed(document, "policies", problem):
         source = f"policies[{index}]"
+        if "vhost" not in raw:  # the server's import: 400 no_such_vhost (3.10.8), 500 (4.0.5)
+            problem("is required", raw.line, f"{source}.vhost")
+            continue
         owner = _owner(vhosts, vhost_paths, raw.get("vhost"), raw, paths, source)
         if owner is None:
             problem(f"vhost {raw.get('vhost')!r} is not in the file's vhosts", raw.line_of("vhost"), f"{source}.vhost")
@@ -265,6 +317,9 @@ def topology_document_from_definitions(
     own_limits = {name: vhost_paths[name] for name, vhost in vhosts.items() if "limits" in vhost}
     for index, raw in _indexed(document, "parameters", problem):
         source = f"parameters[{index}]"
+        if "vhost" not in raw:  # as a policy's (above)
+            problem("is required", raw.line, f"{source}.vhost")
+            continue
         component = str(raw.get("component"))
         field = MANAGED_COMPONENTS.get(component)
         owner = _owner(vhosts, vhost_paths, raw.get("vhost"), raw, paths, source)
@@ -380,22 +435,41 @@ def _runtime_parameter(
         _attach(owner, owner_path, "parameters", _without(raw, ("vhost",)), raw.line, paths, source)
 
 
-
 def _is_per_vhost_export(document: LocatedDict) -> bool:
-    """True for the shape of ``GET /api/definitions/{vhost}``: no vhosts, and exchanges, queues and bindings
-    that name no vhost (its policies do: 3.10.8 and 4.0.5 keep their ``vhost`` field), at least one object."""
-    if document.get("rabbitmq_definition_format") == "single_virtual_host":  # 4.0's own word for it
-        return True
+    """True for the shape of ``GET /api/definitions/{vhost}`` that a whole-server import cannot read: no vhosts,
+    and exchanges, queues and bindings that name no vhost (``rabbit_definitions:any_orphaned_in_doc/1``, v4.0.5,
+    refuses such a file; 3.10.8 fails on it part-way), or, with none of those, policies or parameters that name
+    none (3.10.8: 400 ``no_such_vhost``; 4.0.5: 500). Where they name theirs the file is whole-server: 3.10.8's
+    per-vhost export keeps a policy's and a parameter's ``vhost`` (4.0.5's strips them), and the server's own import
+    of a file of them alone puts each into the vhost it names (204, measured on 3.10.8 and 4.0.5), as rabbitadmin
+    then does. 4.0's ``rabbitmq_definition_format`` is no part of the rule: the server's import does not read it."""
     if document.get("vhosts") is not None:
         return False
-    sections = [document.get(name) for name in PER_VHOST_SECTIONS]
-    items = [item for section in sections if isinstance(section, list) for item in section]
-    placed = [item for name in ("queues", "exchanges", "bindings") for item in document.get(name) or ()]
-    return bool(items) and all(isinstance(item, dict) and "vhost" not in item for item in placed)
+    objects = [item for name in PER_VHOST_SECTIONS for item in _entries(document, name)]
+    placed = [item for name in ("queues", "exchanges", "bindings") for item in _entries(document, name)]
+    named = [item for item in (placed or objects) if "vhost" in item]
+    return any("vhost" not in item for item in objects) and not named
+
+
+def _fits_one_vhost(document: LocatedDict) -> bool:
+    """True for a document ``--vhost`` may import into one vhost, as ``POST /api/definitions/{vhost}`` does: a
+    per-vhost export (4.0's says so; 3.10's exchanges, queues and bindings name no vhost, its policies and parameters
+    the one it came from), or one holding nothing."""
+    if document.get("rabbitmq_definition_format") == "single_virtual_host":  # 4.0's own word for it
+        return True
+    return not any("vhost" in item for name in ("queues", "exchanges", "bindings") for item in _entries(document, name))
+
+
+def _entries(document: LocatedDict, section: str) -> list[LocatedDict]:
+    """The mappings of one section (anything else is ``_indexed``'s problem)."""
+    items = document.get(section)
+    return [item for item in items if isinstance(item, LocatedDict)] if isinstance(items, list) else []
 
 
 #: The sections of a per-vhost export, whose objects carry no ``vhost`` field.
 PER_VHOST_SECTIONS = ("queues", "exchanges", "bindings", "policies", "parameters")
+#: The sections only a whole-server import reads (``rabbit_definitions:apply_defs/4``, for one vhost, skips them).
+WHOLE_SERVER_SECTIONS = ("users", "vhosts", "permissions", "topic_permissions", "global_parameters")
 #: What 4.0.5's per-vhost export adds about the vhost itself. Its own import into another vhost leaves that
 #: vhost's description, tags and default queue type as they are (seen on 4.0.5); limits come through the
 #: ``vhost-limits`` parameter, which ``parameters`` carries too.
@@ -403,11 +477,6 @@ PER_VHOST_ONLY_SECTIONS = (
     "rabbitmq_definition_format", "original_vhost_name", "explanation", "metadata", "description",
     "default_queue_type", "limits",
 )  # fmt: skip
-
-
-def _holds_nothing(document: LocatedDict) -> bool:
-    """True for a document without vhosts or objects (an empty vhost's export)."""
-    return not document.get("vhosts") and not any(document.get(name) for name in PER_VHOST_SECTIONS)
 
 
 def _place_in_vhost(document: LocatedDict, vhost: str) -> None:
@@ -563,6 +632,26 @@ def _leave_out_ignored_fields(document: LocatedDict, warning: ReportProblem | No
                     warning(note or f"unknown field {key!r}: the server's import ignores it too; rabbitadmin "
                             "leaves it out", entry.line_of(key), f"{section}[{index}].{key}")  # fmt: skip
                 del entry[key]
+
+
+#: A topology's fields of a vhost that hold its objects: in a definitions file's ``vhosts`` they are a topology read as
+#: definitions (because of a marker such as a top-level ``queues`` or ``policies``), not fields to leave out.
+TOPOLOGY_NESTING = ("exchanges", "queues", "bindings", "policies", "operator_policies", "parameters")
+
+
+def _refuse_topology_nesting(document: LocatedDict, problem: ReportProblem) -> None:
+    """A vhost entry holding a topology's list of objects is refused, where an unknown field is otherwise left out
+    (the server's import ignores it): leaving them out would drop every object listed there, and ``--prune`` would
+    then delete them on the server. The message says why the file is definitions, and the two ways out."""
+    vhosts = document.get("vhosts")
+    markers = [str(key) for key in document if key in DEFINITIONS_MARKERS or key in VHOST_NAMING_SECTIONS]
+    for index, entry in enumerate(vhosts if isinstance(vhosts, list) else ()):
+        for key in TOPOLOGY_NESTING if isinstance(entry, LocatedDict) else ():
+            if isinstance(entry.get(key), list):
+                problem(f"a topology's {key} inside a vhost, in a file read as RabbitMQ definitions (it has "
+                        f"{', '.join(markers[:3])} at its top): list them at the top, each naming its vhost, or "
+                        f"make the file a topology (no {markers[0]} at its top)", entry.line_of(key),
+                        f"vhosts[{index}].{key}")  # fmt: skip
 
 
 def _own_state(key: Any, value: Any) -> bool:

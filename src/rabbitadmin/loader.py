@@ -7,6 +7,7 @@ overwritten values.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 from array import array
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from rabbitadmin.definitions_input import DEFINITIONS_MARKERS
+from rabbitadmin.definitions_input import is_definitions_keys, topology_hint
 from rabbitadmin.errors import InputFileError, Problem, TopologyError
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
@@ -474,7 +475,7 @@ def declared_vhosts(root: yaml.Node | None) -> frozenset[str] | None:
     if not isinstance(root, yaml.MappingNode):
         return None
     sections = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
-    if any(marker in sections for marker in DEFINITIONS_MARKERS):
+    if _is_definitions(root):
         return None
     vhosts = sections.get("vhosts")
     if vhosts is None:
@@ -592,14 +593,14 @@ def _is_definitions(root: yaml.Node) -> bool:
     """True for RabbitMQ's definitions format, which is taken literally (no variables)."""
     if not isinstance(root, yaml.MappingNode):
         return False
-    return any(isinstance(key, yaml.ScalarNode) and key.value in DEFINITIONS_MARKERS for key, _ in root.value)
+    return is_definitions_keys(key.value if isinstance(key, yaml.ScalarNode) else None for key, _ in root.value)
 
 
 def declared_vhosts_of(document: Any) -> frozenset[str] | None:
     """``declared_vhosts`` read off a built document: the same answer for the same file."""
     if not isinstance(document, dict):
         return None
-    if any(marker in document for marker in DEFINITIONS_MARKERS):
+    if is_definitions_keys(document):
         return None
     vhosts = document.get("vhosts")
     if vhosts is None:
@@ -671,6 +672,10 @@ def _refuse(message: str, node: yaml.Node, filename: str) -> None:
     raise TopologyError([Problem(message, filename, mark.line + 1, mark.column + 1)])
 
 
+#: How ``validate``'s cross-check ends a problem about a user or vhost the topology does not declare.
+UNDECLARED = "is not declared (present) in this topology"
+
+
 @with_collector_paused
 def load_topology_text(
     text: str,
@@ -695,17 +700,28 @@ def load_topology_text(
     hooks = (None, None) if definitions_vhost else (on_scope, on_vhost)
     document = parse_document(text, filename, hooks[0], variables, hooks[1])
     base_dir = Path(filename).parent if filename and not filename.startswith("<") else Path.cwd()
-    return validate_document(
-        document,
-        filename,
-        base_dir=base_dir,
-        resolve_secrets=resolve_secrets,
-        environ=environ,
-        # An alias is the same list or mapping as its anchor: consumed at its first use, it would be empty at
-        # the next ("expected a mapping, got nothing"). Without an ``&`` there is no anchor, so no alias.
-        consume="&" not in text,
-        definitions_vhost=definitions_vhost,
-    )
+    hint = topology_hint(document, text)  # before validation consumes the document
+    try:
+        return validate_document(
+            document,
+            filename,
+            base_dir=base_dir,
+            resolve_secrets=resolve_secrets,
+            environ=environ,
+            # An alias is the same list or mapping as its anchor: consumed at its first use, it would be empty at
+            # the next ("expected a mapping, got nothing"). Without an ``&`` there is no anchor, so no alias.
+            consume="&" not in text,
+            definitions_vhost=definitions_vhost,
+        )
+    except TopologyError as exc:
+        if hint is None:
+            raise
+        # The one problem a definitions reading would not have: say how to get that reading.
+        problems = [
+            dataclasses.replace(p, message=p.message + hint) if p.message.endswith(UNDECLARED) else p
+            for p in exc.problems
+        ]
+        raise TopologyError(problems) from None
 
 
 def load_topology(
