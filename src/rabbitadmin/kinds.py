@@ -107,7 +107,8 @@ class FieldFacts:
     server_key: str | None = None
     plain: bool = False
     in_export: bool = True
-    #: May hold URIs with passwords: a plan shows it through ``uri_secrets.mask_value`` (compared unmasked).
+    #: May hold secrets (URI passwords, secret-named keys): a plan shows it through ``masking.masked`` (compared
+    #: unmasked).
     masked: bool = False
     #: A null in the file is a value to set (a parameter's value), not "the server's default".
     null_is_value: bool = False

@@ -38,6 +38,26 @@ def mask_uri(text: str) -> str:
     return _URI_PASSWORD.sub(lambda m: f"{m['head']}{MASK if m['password'] else ''}@", text)
 
 
+# A quoted key and its quoted value in text a server or rabbitmqctl wrote: JSON (``"password":"x"``), Elixir
+# (``"password" => "x"``) and Erlang (``{<<"password">>,<<"x">>}``) spellings.
+_QUOTED_PAIR = re.compile(
+    r'(?P<head>"(?P<key>[^"\\]*)"\s*(?::|=>)\s*")(?P<value>(?:[^"\\]|\\.)*)"'
+    r'|(?P<ehead><<"(?P<ekey>[^"\\]*)"(?:/utf8)?>>\s*,\s*<<")(?P<evalue>(?:[^"\\]|\\.)*)"'
+)
+
+
+def mask_text(text: str) -> str:
+    """``text`` (a server's or rabbitmqctl's error, which may quote what it refused) with every URI password and
+    every quoted value under a secret-named key (JSON, Elixir or Erlang spelling) replaced by ``MASK``."""
+
+    def pair(found: re.Match[str]) -> str:
+        if found["head"] is not None:
+            return f'{found["head"]}{MASK}"' if is_secret_key(found["key"]) and found["value"] else found[0]
+        return f'{found["ehead"]}{MASK}"' if is_secret_key(found["ekey"]) and found["evalue"] else found[0]
+
+    return mask_uri(_QUOTED_PAIR.sub(pair, text) if '"' in text else text)
+
+
 @functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     """Whether a mapping key names a secret (``password``, ``client-secret``, ``token``...)."""

@@ -313,9 +313,9 @@ class OperatorPolicy(Policy):
 class Parameter:
     """A runtime parameter of a vhost (``rabbit_runtime_parameters``): a plugin's object, such as a shovel
     (component ``shovel``) or a federation upstream (``federation-upstream``), whose ``value`` the plugin
-    validates. The value may hold URIs with passwords: its ``repr`` masks them (``uri_secrets``); comparisons
-    use the real value. ``inline_secret``: a password written in the file itself (not ``{env:}``/``{file:}``),
-    for audit RA025."""
+    validates. The value may hold URIs with passwords and secret-named keys: its ``repr`` masks them
+    (``masking``); comparisons use the real value. ``inline_secret``: a password written in the file itself
+    (not ``{env:}``/``{file:}``), for audit RA025."""
 
     kind: ClassVar[str] = "parameter"
     vhost: str
@@ -353,11 +353,12 @@ class GlobalParameter:
 
 
 def _masked_repr(obj: Parameter | GlobalParameter, names: tuple[str, ...]) -> str:
-    """``Kind(field=..., value=...)`` with the value's URI passwords masked (``uri_secrets``)."""
-    from rabbitadmin.uri_secrets import mask_value
+    """``Kind(field=..., value=...)`` with the value's secrets masked (``masking.masked``: URI passwords and
+    values under secret-named keys)."""
+    from rabbitadmin.masking import masked
 
     fields = ", ".join(f"{name}={getattr(obj, name)!r}" for name in names)
-    return f"{type(obj).__name__}({fields}, value={mask_value(obj.value)!r})"
+    return f"{type(obj).__name__}({fields}, value={masked(obj.value)!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,9 +24,9 @@ from rabbitadmin.kinds import (
     message_total,
     vhost_queues,
 )
+from rabbitadmin.masking import masked as masked_value
 from rabbitadmin.model import Binding, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
 from rabbitadmin.normalize import breaks_binding_listings, same_value
-from rabbitadmin.uri_secrets import mask_value
 from rabbitadmin.value_text import value_text
 
 ADMIN_TAG = "administrator"
@@ -196,9 +196,9 @@ def _field_changes(desired: TopologyObject, actual: TopologyObject, names: tuple
         before: Any = getattr(actual, name)
         if not same_value(after, before):
             if masked:
-                # Compared on the real values, shown masked: a change of a URI's password alone shows as
-                # "(changed)", like a user's password.
-                shown_before, shown_after = mask_value(before), mask_value(after)
+                # Compared on the real values, shown masked: a change of a URI's password or of a secret-named
+                # key's value alone shows as "(changed)", like a user's password.
+                shown_before, shown_after = masked_value(before), masked_value(after)
                 secret = same_value(shown_before, shown_after)  # only a password differs (true vs 1 is shown)
                 result.append(FieldChange(name, None if secret else shown_before, None if secret else shown_after,
                                           secret=secret))  # fmt: skip

@@ -74,6 +74,7 @@ from rabbitadmin.errors import (
 )
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, KINDS, plain_from_server
+from rabbitadmin.masking import mask_text
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -94,7 +95,6 @@ from rabbitadmin.model import (
     holds_null,
 )
 from rabbitadmin.threads import worker_pool
-from rabbitadmin.uri_secrets import mask_text
 
 READ_PARALLELISM = 3
 #: Objects per ``import_definitions`` call (see ``import_chunks``): each call costs a VM start (about 0.4 s of
@@ -741,7 +741,8 @@ def _declares_words(first: Sequence[TopologyObject]) -> str:
 
 
 def _without_secrets(reason: str, document: Mapping[str, Any]) -> str:
-    """An import error, which may quote the offending entry: no password hash, no URI password."""
+    """An import error, which may quote the offending entry: no password hash, no URI password, no value of a
+    secret-named key."""
     for user in document.get("users", []):
         if user.get("password_hash"):
             reason = reason.replace(user["password_hash"], "***")
