@@ -127,7 +127,7 @@ class ServerError(RabbitAdminError):
     """The server answered a request with an error; carries its own reason, the method and the path."""
 
     def __init__(self, method: str, path: str, status: int, reason: str) -> None:
-        from rabbitadmin.masking import mask_text  # the server quotes what it refused: URIs, secret-named keys
+        from rabbitadmin.secret_text import mask_text  # the server quotes what it refused: URIs, secret-named keys
 
         self.method = method
         self.path = path
@@ -345,7 +345,7 @@ class CtlError(RabbitAdminError):
     """``rabbitmqctl`` ran and reported an error; carries its exit code and its own words."""
 
     def __init__(self, command: str, returncode: int, reason: str) -> None:
-        from rabbitadmin.masking import mask_text  # an import error may quote a parameter's URI or password
+        from rabbitadmin.secret_text import mask_text  # an import error may quote a parameter's URI or password
 
         self.command = command
         self.returncode = returncode

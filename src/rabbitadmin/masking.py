@@ -10,59 +10,11 @@ user a URI names, never the secret itself.
 
 from __future__ import annotations
 
-import functools
-import re
 from typing import Any
 
-from rabbitadmin.model import Secret
+from rabbitadmin.secret_text import MASK, is_secret_key, mask_text, mask_uri
 
-MASK = "***"
-
-# Keys whose values are secrets wherever they appear (case-insensitive, as a part of the key).
-_SECRET_KEY = re.compile(
-    r"^pass$|password|passwd|passphrase|secret|token|credential|private[-_]?key|cookie", re.IGNORECASE
-)
-# scheme://user:password@ : the password is everything after the first ':' up to the *last* '@' of the
-# authority, as urls.redact_url reads it (an unencoded '@' or '/' in a password stays inside the mask).
-_URI_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:)(?P<password>[^\s]*)@")
-
-
-def mask_uri(text: str) -> str:
-    """``text`` with the password of every URI in it replaced by ``MASK`` (the user name stays).
-
-    ``amqp://app:s3cret@host/vh`` -> ``amqp://app:***@host/vh``. A URI with no password, or an empty one
-    (``amqp://app:@host``: nothing secret), is unchanged.
-    """
-    if "://" not in text or "@" not in text:
-        return text
-    return _URI_PASSWORD.sub(lambda m: f"{m['head']}{MASK if m['password'] else ''}@", text)
-
-
-# A quoted key and its quoted value in text a server or rabbitmqctl wrote: JSON (``"password":"x"``), Elixir
-# (``"password" => "x"``) and Erlang (``{<<"password">>,<<"x">>}``) spellings.
-_QUOTED_PAIR = re.compile(
-    r'(?P<head>"(?P<key>[^"\\]*)"\s*(?::|=>)\s*")(?P<value>(?:[^"\\]|\\.)*)"'
-    r'|(?P<ehead><<"(?P<ekey>[^"\\]*)"(?:/utf8)?>>\s*,\s*<<")(?P<evalue>(?:[^"\\]|\\.)*)"'
-)
-
-
-def mask_text(text: str) -> str:
-    """``text`` (a server's or rabbitmqctl's error, which may quote what it refused) with every URI password and
-    every quoted value under a secret-named key (JSON, Elixir or Erlang spelling) replaced by ``MASK``."""
-
-    def pair(found: re.Match[str]) -> str:
-        if found["head"] is not None:
-            return f'{found["head"]}{MASK}"' if is_secret_key(found["key"]) and found["value"] else found[0]
-        return f'{found["ehead"]}{MASK}"' if is_secret_key(found["ekey"]) and found["evalue"] else found[0]
-
-    return mask_uri(_QUOTED_PAIR.sub(pair, text) if '"' in text else text)
-
-
-@functools.lru_cache(maxsize=4096)
-def is_secret_key(key: str) -> bool:
-    """Whether a mapping key names a secret (``password``, ``client-secret``, ``token``...)."""
-    return bool(_SECRET_KEY.search(key))
-
+__all__ = ["MASK", "is_secret_key", "mask_secrets", "mask_text", "mask_uri", "masked", "masked_fields"]
 
 _PLAIN = (bool, int, float, type(None))
 
@@ -70,8 +22,8 @@ _PLAIN = (bool, int, float, type(None))
 def masked(value: Any) -> Any:
     """A JSON-ready copy of ``value`` with every secret replaced by ``MASK`` (see the module docstring).
 
-    Tuples become lists; a ``model.Secret`` is masked whatever its key. (Called for every field of every
-    change of a plan: the common shapes are tested first.)
+    Tuples become lists; a ``model.Secret`` (any class with ``always_masked``) is masked whatever its key.
+    (Called for every field of every change of a plan: the common shapes are tested first.)
     """
     kind = type(value)
     if kind is str:
@@ -87,7 +39,7 @@ def masked(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [masked(item) for item in value]
-    if isinstance(value, Secret):
+    if getattr(kind, "always_masked", False):  # model.Secret
         return MASK
     if isinstance(value, str):
         return mask_uri(value)  # a str subclass

@@ -51,6 +51,8 @@ class Secret:
     """A plaintext password that never shows itself in ``repr``, ``str``, logs or tracebacks."""
 
     __slots__ = ("_value",)
+    #: ``masking.masked`` shows any value whose class says so as ``***`` (masking needs no import of the model).
+    always_masked = True
 
     def __init__(self, value: str) -> None:
         self._value = value

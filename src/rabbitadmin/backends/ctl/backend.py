@@ -74,7 +74,6 @@ from rabbitadmin.errors import (
 )
 from rabbitadmin.gc_pause import with_collector_paused
 from rabbitadmin.kinds import CREATE_ORDER, KINDS, plain_from_server
-from rabbitadmin.masking import mask_text
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -94,6 +93,7 @@ from rabbitadmin.model import (
     VhostLimit,
     holds_null,
 )
+from rabbitadmin.secret_text import mask_text
 from rabbitadmin.threads import worker_pool
 
 READ_PARALLELISM = 3
