@@ -348,7 +348,7 @@ def test_a_policy_that_may_drop_what_queues_hold_needs_the_data_loss_flag(
     kind = "operator policy" if operator else "policy"
     if at_risk:
         assert risky == [(f"{kind} 'drop'", at_risk)]
-        assert any("'jobs' (40 messages) then follow" in w and "'idle'" not in w for w in plan.warnings)
+        assert any("'jobs' (40 messages) may then follow" in w and "'idle'" not in w for w in plan.warnings)
         with pytest.raises(Refused, match=f"{at_risk} message"):
             execute_plan(plan, backend)
         execute_plan(plan, backend, allow_data_loss=True)

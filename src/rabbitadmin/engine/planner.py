@@ -192,48 +192,62 @@ def _check_policy_effects(plan: Plan, actual: Topology, backend: Backend, versio
         return
     v4 = version is None or version >= (4,)  # unknown: the newest rules
     written = {(c.kind, c.key): c.desired for c in changes}
-    by_vhost: dict[str, tuple[list[Policy], list[Policy]]] = {c.key[0]: ([], []) for c in changes}
+    # Before: each policy as it is. After: each changed one as it is, as it will be or absent, in any mix (an
+    # apply runs in parallel and in phases, and may stop part-way: deleting a policy before its renamed copy is
+    # created leaves a window where a dropping one of lower priority is in effect).
+    before_sets: dict[str, list[Policy]] = {c.key[0]: [] for c in changes}
+    after_sets: dict[str, list[effects.Versions]] = {c.key[0]: [] for c in changes}
     for kind in ("policy", "operator_policy"):
         for key, policy in actual.of(kind).items():
-            if key[0] in by_vhost and isinstance(policy, Policy):
-                by_vhost[key[0]][0].append(policy)
+            if key[0] in before_sets and isinstance(policy, Policy):
+                before_sets[key[0]].append(policy)
                 if (kind, key) not in written:
-                    by_vhost[key[0]][1].append(policy)
-    for desired in written.values():
-        if isinstance(desired, Policy):
-            by_vhost[desired.vhost][1].append(desired)
-    for before_policies, after_policies in by_vhost.values():  # in_effect stops at the first priority that applies
-        before_policies.sort(key=lambda p: -p.priority)
-        after_policies.sort(key=lambda p: -p.priority)
-    # Only a queue some changed policy applies to (as it was, or as it will be) can follow anything else.
-    touched = [p for c in changes for p in (c.actual, c.desired) if isinstance(p, Policy)]
+                    after_sets[key[0]].append([policy])
+    touched: list[Policy] = []
+    for change in changes:
+        versions = [v if isinstance(v, Policy) else None for v in (change.actual, change.desired)]
+        after_sets[change.key[0]].append(versions)
+        touched += [v for v in versions if v is not None]
+    ranked_before = {vhost: effects.Candidates(sets) for vhost, sets in before_sets.items()}
+    ranked_after = {vhost: effects.Candidates(sets) for vhost, sets in after_sets.items()}
     matches = effects.PatternCache()
     destroyed = {(c.kind, c.key) for c in plan.changes if c.destroys_messages}  # counted as deletes already
     moved: list[tuple[Queue, effects.Limits, effects.Limits]] = []
-    for queue in actual.queues.values():
-        if queue.vhost not in by_vhost or queue.exclusive:
+    for queue in actual.queues.values():  # exclusive ones too: a client's queue holds messages as well
+        if queue.vhost not in before_sets:
             continue
         if ("queue", queue.key) in destroyed or ("vhost", (queue.vhost,)) in destroyed:
             continue
-        if not any(effects.applies(p, queue, v4=v4, matches=matches) for p in touched):
+        # Only a queue some changed policy may apply to (as it was, or as it will be) can follow anything else.
+        if not any(effects.applies(p, queue, v4=v4, matches=matches) is not False for p in touched):
             continue
-        before_policies, after_policies = by_vhost[queue.vhost]
-        before = effects.limits(queue, before_policies, v4=v4, tightest=False, matches=matches)
-        after = effects.limits(queue, after_policies, v4=v4, tightest=True, matches=matches)
-        if before.values != after.values:
-            moved.append((queue, before, after))
+        was = effects.follows(queue, ranked_before[queue.vhost], v4=v4, matches=matches)
+        may = effects.follows(queue, ranked_after[queue.vhost], v4=v4, matches=matches)
+        if was == may and len(may.plain) + may.no_plain <= 1 and len(may.operator) + may.no_operator <= 1:
+            continue  # one state, the same policies as now: nothing changes for this queue
+        before = effects.limits(queue, was, v4=v4)
+        for after in effects.options(queue, may, v4=v4):
+            if before.values != after.values:
+                moved.append((queue, before, after))
     at_risk = [(q, b, a) for q, b, a in moved if effects.compare(q, None, b, a) is not None]
-    depths = backend.message_counts([q for q, _, _ in at_risk]) if at_risk else {}
-    index = {(c.kind, c.key): i for i, c in enumerate(plan.changes)}
-    found: dict[int, list[effects.Tightening]] = {}
-    dropping_ids: set[Key] = set()
+    depths = backend.message_counts(list({q.key: q for q, _, _ in at_risk}.values())) if at_risk else {}
+    worst: dict[Key, effects.Tightening] = {}  # per queue, the state that drops the most of what it holds
     for queue, before, after in at_risk:
         depth = depths.get(queue.key)
         tightening = effects.compare(queue, depth.messages if depth is not None else None, before, after)
         if tightening is None:
             continue
-        dropping_ids.add(queue.key)
+        known = worst.get(queue.key)
+        more = known is None or (known.at_risk is not None and (tightening.at_risk or 0) > known.at_risk)
+        if more or (known is not None and known.at_risk is not None and tightening.at_risk is None):
+            worst[queue.key] = tightening
+    index = {(c.kind, c.key): i for i, c in enumerate(plan.changes)}
+    found: dict[int, list[effects.Tightening]] = {}
+    dropping_ids: set[Key] = set(worst)
+    for tightening in worst.values():
+        queue, before, after = tightening.queue, tightening.before, tightening.after
         causes = [(p.kind, p.key) for p in (*after.policies, *before.policies) if (p.kind, p.key) in written]
+        causes.append(next((c.kind, c.key) for c in changes if c.key[0] == queue.vhost))  # a pattern unread here
         found.setdefault(index[causes[0]], []).append(tightening)
     for position, tightenings in found.items():
         change = plan.changes[position]
@@ -249,7 +263,9 @@ def _check_policy_effects(plan: Plan, actual: Topology, backend: Backend, versio
         caps = {k: v for k, v in new.definition.items() if k in POLICY_KEYS and POLICY_KEYS[k].caps}
         if all(old.get(k) == new.definition.get(k) for k in POLICY_KEYS if POLICY_KEYS[k].caps):
             continue
-        names = [q.name for q, _, after in moved if new in after.policies and q.key not in dropping_ids]
+        names = list(
+            dict.fromkeys(q.name for q, _, after in moved if new in after.policies and q.key not in dropping_ids)
+        )
         if names:
             listed = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
             shown = ", ".join(f"{k} {v!r}" for k, v in caps.items()) or "no limit"
@@ -263,7 +279,7 @@ def _tightening_warning(change: Change, tightenings: list[Any]) -> str:
     def followed(policies: tuple[Policy, ...]) -> str:
         if not policies:
             return "no policy"
-        return " and ".join(f"{p.kind.replace('_', ' ')} {p.name!r} (priority {p.priority})" for p in policies)
+        return " or ".join(f"{p.kind.replace('_', ' ')} {p.name!r} (priority {p.priority})" for p in policies)
 
     groups: dict[str, list[Any]] = {}
     for t in tightenings:
@@ -282,7 +298,7 @@ def _tightening_warning(change: Change, tightenings: list[Any]) -> str:
             effects.append(f"{count} message(s) over max-length are dropped or dead-lettered at once")
         keys = sorted({key for t in group for key in t.dropping}, key=list(MAY_DROP_HELD).index)
         effects += [MAY_DROP_HELD[key] for key in keys]
-        parts.append(f"queue(s) {listed} then follow {follows}; " + "; ".join(effects))
+        parts.append(f"queue(s) {listed} may then follow {follows}; " + "; ".join(effects))
     return f"{_VERBS[change.action]} {change.subject}: " + " | ".join(parts)
 
 

@@ -159,7 +159,8 @@ _BINDING_DELETE = """Delete = fun(S) ->
 # 0 right after publishes, 3.10.8 and 4.0.5). With ``"exact": true`` (counts that decide data loss) each quorum
 # queue's leader is asked too (``rabbit_fifo_client:stat/2``, what a passive declare asks, 1 s at most) and the
 # larger count is kept; a leader that does not answer leaves a tick of 0 unknown (null), not "empty"
-# (``rabbit_quorum_queue:stat/2`` would answer 0).
+# (``rabbit_quorum_queue:stat/2`` would answer 0). A stream's count is its metrics too (0 for a while after
+# it is declared): an exact 0 there is unknown (null), as the HTTP backend's listing leaves it.
 _EXTRAS_VALUE = """Wanted = case maps:get(<<"vhosts">>, Specs) of
       null -> rabbit_vhost:list_names();
       Names -> [V || V <- Names, rabbit_vhost:exists(V)]
@@ -176,6 +177,7 @@ _EXTRAS_VALUE = """Wanted = case maps:get(<<"vhosts">>, Specs) of
                     {{_, 0}} -> null;
                     _ -> M
                   end;
+               (_, _, stream, M) when Exact =:= true, M =:= 0 -> null;
                (_, _, _, M) -> M
             end,
     Queues = [[VH, N, Depth(VH, N, proplists:get_value(type, Info), proplists:get_value(messages, Info)),
