@@ -782,3 +782,21 @@ def test_definitions_exported_by_a_real_server_are_accepted(
     text = json.dumps(mine, indent=2)
     assert validator_problems(text) == []
     assert schema_errors(checker, text) == []
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        *([key] for key in ("users", "vhosts", "permissions", "topic_permissions", "global_parameters", "policies",
+                            "parameters", "queues", "exchanges", "bindings", "rabbit_version")),
+        ["permissions", "topic_permissions"], ["permissions", "users"], ["permissions", "rabbit_version"],
+        ["users", "vhosts"], ["vhosts", "policies"], ["permissions", "explanation"], ["global_parameters", "vhosts"],
+    ],
+    ids="+".join,
+)  # fmt: skip
+def test_the_schema_tells_definitions_from_a_topology_as_the_loader_does(keys: list[str]) -> None:
+    """The schema's ``if`` (definitions or topology) is ``definitions_input.is_definitions_keys``."""
+    from rabbitadmin.definitions_input import is_definitions_keys
+
+    condition = jsonschema.Draft202012Validator(load_schema()["if"])
+    assert condition.is_valid({key: [] for key in keys}) is is_definitions_keys(keys)

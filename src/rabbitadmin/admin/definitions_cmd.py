@@ -131,6 +131,6 @@ def _require_definitions(file: Path) -> None:
         document = None
     if not is_definitions_document(document):
         raise UsageError(
-            f"{file} is not a definitions document (JSON with rabbit_version, queues, exchanges or bindings): "
-            "for a topology file use `rabbitadmin apply`"
+            f"{file} is not a definitions document (JSON with rabbit_version, queues, exchanges, bindings, policies "
+            "or parameters, or only permissions): for a topology file use `rabbitadmin apply`"
         )
