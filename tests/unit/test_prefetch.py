@@ -178,3 +178,27 @@ def test_a_backend_without_a_vhost_by_vhost_read_waits_for_the_scope() -> None:
     prefetch.vhost_seen("a")
     prefetch.start(frozenset({"a"}))
     assert prefetch.state_for({"a"}) is not None and backend.reads == [frozenset({"a"})]
+
+
+@pytest.mark.parametrize("prune", [True, False])
+def test_a_prune_plan_tells_the_backend_before_its_first_read(prune: bool, tmp_path: Any) -> None:
+    """``read_depths`` (HTTP: list the queues' counts beside the state read) must be set before the read the
+    file's loading starts, so the engine sets it from ``plan_file(prune=...)`` as the backend is built."""
+    from rabbitadmin.backends.memory import MemoryBackend
+    from rabbitadmin.engine.session import EngineSession
+
+    seen: list[bool] = []
+
+    class Counting(MemoryBackend):
+        read_depths = False
+
+        def read_state(self, vhosts: Collection[str] | None) -> Topology:
+            seen.append(self.read_depths)
+            return super().read_state(vhosts)
+
+    backend = Counting()
+    path = tmp_path / "t.yaml"
+    path.write_text("vhosts: [{name: v, queues: [{name: q}]}]\n", encoding="utf-8")
+    with EngineSession(lambda: cast(Backend, backend)) as session:
+        session.plan_file(path, prune=prune)
+    assert seen and set(seen) == {prune}

@@ -61,6 +61,9 @@ class StatePrefetch:
         self._read_error: BaseException | None = None
         self._stream: StateRead | None = None
         self._streams = before_read is None  # False once the backend is known not to read vhost by vhost
+        #: A plan that counts messages (``--prune``) is coming: a backend that can list the queues' counts beside
+        #: the state read (HTTP's ``read_depths``) is told so when it is built, before its first read.
+        self.read_depths = False
 
     def backend(self) -> Backend:
         """The backend (built now if the background read has not built it); raises what building raised."""
@@ -70,6 +73,8 @@ class StatePrefetch:
                     self._backend = self._connect()
                 except BaseException as exc:  # kept for the caller's thread: re-raised below
                     self._connect_error = exc
+                if self.read_depths and self._backend is not None and hasattr(self._backend, "read_depths"):
+                    self._backend.read_depths = True
             if self._connect_error is not None:
                 raise self._connect_error
             assert self._backend is not None

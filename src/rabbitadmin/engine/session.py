@@ -165,7 +165,8 @@ class EngineSession:
         variables: Mapping[str, str] | None = None,
         definitions_vhost: str | None = None,
     ) -> Plan:
-        """``load_file`` then ``plan``."""
+        """``load_file`` then ``plan``. A prune plan counts what it deletes: the backend is told before it reads."""
+        self._prefetch.read_depths = prune
         desired = self.load_file(path, environ=environ, variables=variables, definitions_vhost=definitions_vhost)
         return self.plan(desired, prune=prune)
 
