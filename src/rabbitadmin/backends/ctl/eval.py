@@ -314,25 +314,14 @@ _IMPORT = (
 # where it was made, and a process spawned with it gets a copy: made after ``Specs``, each of 32 workers
 # copied all of the payload (measured, 3.10.8: 2,000 queues' phases with no declare at all took 2-3 s, 60-80 ms
 # made before). Arguments become AMQP tables by ``rabbit_misc:to_amqp_table/1``, what the definitions import
-# calls on the same JSON. Pipelined: a worker sends its slice in chunks of ``PIPELINE_CHUNK``, all but the
-# last declare of a chunk with ``nowait`` (``amqp_channel:call`` returns at once, no answer comes) and waits
-# for the last one's answer only: the channel carries out its methods in order, so that answer means the
-# whole chunk was done. A nowait declare the server refuses closes the channel as any refusal does, and the
-# methods after it on that channel are dropped; the chunk is then replayed one declare at a time (each waiting
-# for its answer) on a fresh channel: a redeclare of what was just created is answered ``-Ok``, so the replay
-# names the object refused exactly, with the server's code and reason, and what came before it as done.
-# A worker stops at the first refusal (the server closes its channel, or on 3.10 the
+# calls on the same JSON. A worker stops at the first refusal (the server closes its channel, or on 3.10 the
 # whole connection for a hard error such as an unknown exchange type, its reason a charlist: both carry the
-# code, and the reason is made a binary) and the others before their next chunk (a shared flag), no
+# code, and the reason is made a binary) and the others before their next declare (a shared flag), no
 # further channel or connection opened; so do all when the rabbitmqctl that asked goes away (a monitor on its
-# group leader: killed at its timeout, or by a second Ctrl-C): at most a chunk per worker is carried out after
-# that. The channel's own exit reason (a monitor on it) tells a refusal from a connection closed. A whole
-# connection closed hands the same exit to every channel (``amqp_channel``, 3.10.8), so the declares of each
-# chunk unanswered are marked "connection": the object refused is one of them, which one the answer does not
-# say (read back). A worker that crashes ends its slice (a
+# group leader: killed at its timeout, or by a second Ctrl-C). A whole connection closed hands the same exit to
+# every call in flight on its channels (``amqp_channel``, 3.10.8), so those failures are marked "connection": the
+# object refused is one of them, which one the answer does not say. A worker that crashes ends its slice (a
 # monitor, not a link: the eval goes on) and a connection is closed whatever happens in its vhost's phases.
-# Measured (docs/benchmarks.md, 2026-12-04): pipelined, the bindings of W(10000) took about half the time of
-# one declare at a time per channel, on 3.10.8.
 # Before any declare, the definitions document in
 # ``Specs`` (``"import"``; null: none) is imported as ``_IMPORT`` does (vhosts, users, permissions, policies the
 # declares need; secrets in it: it travels in the expression, never in the declares' file); the import refused,
@@ -342,8 +331,6 @@ _IMPORT = (
 # not told) or {"connect_error": Reason}] | a string saying why nothing was declared: only where the
 # ``amqp_client`` application already runs (management, shovel, federation), as ``amqp_connection:start``
 # would otherwise start it and its dependencies on the node}.
-#: Declares a worker sends before it waits for an answer (see ``_DECLARE_PRELUDE``).
-PIPELINE_CHUNK = 32
 _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
     Caller = group_leader(),
     Watch = fun() ->
@@ -366,86 +353,35 @@ _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
         ([<<"queue_binding">>, Q, X, K, A]) -> {{'queue.bind', 0, Q, X, K, false, Table(A)}, 'queue.bind_ok'};
         ([<<"exchange_binding">>, D, S, K, A]) -> {{'exchange.bind', 0, D, S, K, false, Table(A)}, 'exchange.bind_ok'}
       end,
-    Refusal = fun({shutdown, {server_initiated_close, Code, Reason}}, _) -> {channel, Code, Words(Reason)};
-                 ({shutdown, {connection_closing, {server_initiated_close, Code, Reason}}}, _) ->
-                   {connection, Code, Words(Reason)};
-                 (_, Fallback) -> {unknown, Fallback}
-              end,
-    Closed = fun({Ch, Ref}, Fallback) ->
-        receive {'DOWN', Ref, process, Ch, Why} -> Refusal(Why, Fallback)
-        after 5000 -> catch amqp_channel:close(Ch), {unknown, Fallback}
-        end
-      end,
-    Open = fun(Conn) ->
-        case catch amqp_connection:open_channel(Conn) of
-          {ok, Ch} -> {ok, {Ch, erlang:monitor(process, Ch)}};
-          Other -> {error, Text(Other)}
-        end
-      end,
-    Shut = fun({Ch, Ref}) -> catch amqp_channel:close(Ch), erlang:demonitor(Ref, [flush]) end,
-    NoWait = fun(Declare) -> setelement(tuple_size(Declare) - 1, Declare, true) end,
-    Send = fun({Ch, _} = Channel, Chunk) ->
-        {Init, [[_ | LastItem]]} = lists:split(length(Chunk) - 1, Chunk),
-        try
-          [ok = amqp_channel:call(Ch, NoWait(element(1, Method(Item)))) || [_ | Item] <- Init],
-          {Declare, Ok} = Method(LastItem),
-          {Ok, amqp_channel:call(Ch, Declare)}
-        of
-          {Ok2, Answer} when is_tuple(Answer), element(1, Answer) =:= Ok2 -> ok;
-          {_, Answer} -> Closed(Channel, Text(Answer))
-        catch
-          _:Why -> Closed(Channel, Text(Why))
-        end
-      end,
-    OneByOne = fun OneByOne(_, []) -> [];
-                   OneByOne(Ch, [[I | Item] | Rest]) ->
-                     try
-                       {Declare, Ok} = Method(Item),
-                       {Ok, amqp_channel:call(Ch, Declare)}
-                     of
-                       {Ok, Answer} when is_tuple(Answer), element(1, Answer) =:= Ok -> [I | OneByOne(Ch, Rest)];
-                       {_, Answer} -> [[I, 0, Text(Answer)]]
-                     catch
-                       exit:{{shutdown, {server_initiated_close, Code, Reason}}, _} -> [[I, Code, Words(Reason)]];
-                       exit:{{shutdown, {connection_closing, {server_initiated_close, Code, Reason}}}, _} ->
-                         [[I, Code, Words(Reason), <<"connection">>]];
-                       _:Why -> [[I, 0, Text(Why)]]
-                     end
-                 end,
-    Replay = fun(Conn, Chunk) ->
-        case Open(Conn) of
-          {ok, {Ch, _} = Channel} ->
-            Out = OneByOne(Ch, Chunk),
-            case lists:last(Out) of
-              Failed when is_list(Failed) -> Shut(Channel), atomics:put(Stop, 1, 1), {stopped, Out};
-              _ -> {continue, Out, Channel}
-            end;
-          {error, Why} -> atomics:put(Stop, 1, 1), {stopped, [[I, 0, Why] || [I | _] <- Chunk]}
-        end
-      end,
-    Pipelined = fun Pipelined(_, Channel, []) -> Shut(Channel), [];
-                    Pipelined(Conn, Channel, Slice) ->
-                      case atomics:get(Stop, 1) of
-                        1 -> Shut(Channel), [];
-                        _ ->
-                          {Chunk, Rest} = lists:split(min(@CHUNK@, length(Slice)), Slice),
-                          case Send(Channel, Chunk) of
-                            ok -> [I || [I | _] <- Chunk] ++ Pipelined(Conn, Channel, Rest);
-                            {channel, _, _} ->
-                              case Replay(Conn, Chunk) of
-                                {continue, Done, Fresh} -> Done ++ Pipelined(Conn, Fresh, Rest);
-                                {stopped, Done} -> Done
-                              end;
-                            {connection, Code, Reason} ->
-                              atomics:put(Stop, 1, 1), [[I, Code, Reason, <<"connection">>] || [I | _] <- Chunk];
-                            {unknown, Why} -> atomics:put(Stop, 1, 1), [[I, 0, Why] || [I | _] <- Chunk]
-                          end
-                      end
-                end,
     Work = fun(Conn, Slice, Parent) ->
-        Out = case Open(Conn) of
-          {ok, Channel} -> Pipelined(Conn, Channel, Slice);
-          {error, Why} -> atomics:put(Stop, 1, 1), [[null, 0, Why]]
+        Out = case catch amqp_connection:open_channel(Conn) of
+          {ok, Ch} ->
+            Loop = fun Loop([]) -> [];
+                       Loop([[I | Item] | Rest]) ->
+                         case atomics:get(Stop, 1) of
+                           1 -> [];
+                           _ ->
+                             try
+                               {Declare, Ok} = Method(Item),
+                               {Ok, amqp_channel:call(Ch, Declare)}
+                             of
+                               {Ok, Answer} when is_tuple(Answer), element(1, Answer) =:= Ok -> [I | Loop(Rest)];
+                               {_, Answer} -> atomics:put(Stop, 1, 1), [[I, 0, Text(Answer)]]
+                             catch
+                               exit:{{shutdown, {server_initiated_close, Code, Reason}}, _} ->
+                                 atomics:put(Stop, 1, 1), [[I, Code, Words(Reason)]];
+                               exit:{{shutdown, {connection_closing, {server_initiated_close, Code, Reason}}}, _} ->
+                                 atomics:put(Stop, 1, 1), [[I, Code, Words(Reason), <<"connection">>]];
+                               _:Why -> atomics:put(Stop, 1, 1), [[I, 0, Text(Why)]]
+                             end
+                         end
+                   end,
+            Done = Loop(Slice),
+            catch amqp_channel:close(Ch),
+            Done;
+          Other ->
+            atomics:put(Stop, 1, 1),
+            [[null, 0, Text(Other)]]
         end,
         Parent ! {self(), Out}
       end,
@@ -478,7 +414,7 @@ _DECLARE_PRELUDE = """Stop = atomics:new(1, []),
             end
         end
       end,
-    """.replace("@CHUNK@", str(PIPELINE_CHUNK))
+    """
 
 _DECLARE = (
     """CliNode = node(group_leader()),
