@@ -36,7 +36,10 @@ def test_list_purge_delete_queues(admin: AdminCli, vhost: str, admin_client: Htt
     def listed() -> dict[str, dict[str, Any]]:
         return {row["name"]: row for row in admin.rows("queues", "list", "--vhost", vhost)}
 
-    rows = eventually(lambda: (r := listed()) and r["full q"]["messages"] == 5 and r)
+    # The statistics come in a few seconds after the publishes; until then a count is unknown (None), not 0.
+    rows = eventually(
+        lambda: (r := listed()) and r["full q"]["messages"] == 5 and r["full q"]["consumers"] is not None and r
+    )
     assert set(rows) == {"full q", "-dash", "quorum"}
     assert (rows["full q"]["messages"], rows["full q"]["consumers"], rows["quorum"]["type"]) == (5, 0, "quorum")
     assert all(row["vhost"] == vhost for row in rows.values())
