@@ -238,8 +238,7 @@ def _check_policy_effects(plan: Plan, actual: Topology, backend: Backend, versio
         if tightening is None:
             continue
         known = worst.get(queue.key)
-        more = known is None or (known.at_risk is not None and (tightening.at_risk or 0) > known.at_risk)
-        if more or (known is not None and known.at_risk is not None and tightening.at_risk is None):
+        if known is None or _risk_rank(tightening.at_risk) > _risk_rank(known.at_risk):
             worst[queue.key] = tightening
     index = {(c.kind, c.key): i for i, c in enumerate(plan.changes)}
     found: dict[int, list[effects.Tightening]] = {}
@@ -270,6 +269,11 @@ def _check_policy_effects(plan: Plan, actual: Topology, backend: Backend, versio
             listed = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
             shown = ", ".join(f"{k} {v!r}" for k, v in caps.items()) or "no limit"
             plan.warnings.append(f"{change.subject} sets {shown}: it changes how the matching queue(s) {listed} behave")
+
+
+def _risk_rank(at_risk: int | None) -> float:
+    """Messages at risk as an order: an unknown count (None) ranks above any known one."""
+    return float("inf") if at_risk is None else at_risk
 
 
 def _tightening_warning(change: Change, tightenings: list[Any]) -> str:

@@ -176,14 +176,6 @@ def possible(
     return followed, first[1] == lowest
 
 
-def in_effect(
-    queue: Queue, policies: Iterable[Policy], *, v4: bool, matches: PatternCache | None = None
-) -> tuple[Policy, ...]:
-    """The policies ``queue`` follows: the applicable one of highest priority, or all those tied at it (the
-    server picks one of them, in no order it documents); () for none."""
-    return possible(queue, ([p] for p in policies), v4=v4, matches=matches)[0]
-
-
 def _bound(values: Sequence[Any], key: str, *, tightest: bool, keeps: frozenset[str] = frozenset()) -> Any:
     """Of the values the policies a queue may follow give ``key`` (None: not set), the tightest or the loosest.
     ``keeps``: the overflow values that keep what the queue holds, for its type."""
