@@ -459,8 +459,8 @@ def one_round(bench: Bench, base: Workload, files: dict[str, Path], results: Res
 
 def breakdown(bench: Bench, base: Workload, files: dict[str, Path], results: Results) -> None:
     """In-process timings of the no-change plan's parts, to show where its time goes (one sample)."""
-    from rabbitadmin.backends.http.backend import QUEUE_DEPTH_PARAMS, HttpBackend
-    from rabbitadmin.backends.http.paths import BINDING_COLUMNS, EXCHANGE_COLUMNS, QUEUE_COLUMNS
+    from rabbitadmin.backends.http.backend import HttpBackend
+    from rabbitadmin.backends.http.paths import BINDING_COLUMNS, EXCHANGE_COLUMNS, QUEUE_COLUMNS, QUEUE_DEPTH_PARAMS
     from rabbitadmin.engine.diff import compute_plan
     from rabbitadmin.gc_pause import collector_paused
     from rabbitadmin.loader import parse_document
