@@ -235,13 +235,9 @@ class Bench:
             "RABBITADMIN_PASSWORD_FILE": str(info.password_file),
             "RABBITADMIN_AMQP_PORT": str(info.amqp_port),
         }
-        # The ctl backend runs rabbitmqctl against the node: the node's own environment gives it the cookie.
-        self.ctl_env = {
-            **box.server_env(info),
-            "RABBITADMIN_BACKEND": "ctl",
-            "RABBITADMIN_NODE": info.nodename,
-            "RABBITADMIN_RABBITMQCTL": box.ctl_command()[0],
-        }
+        # The ctl backend runs rabbitmqctl against the node as `sandbox env` sets it: a 4.0 node's rabbitmqctl
+        # runs in the node's root, through a prefix.
+        self.ctl_env = {**box.server_env(info), "RABBITADMIN_BACKEND": "ctl", **box.ctl_environment()}
 
     def reset(self, users: list[dict[str, Any]]) -> float:
         """Delete the vhost and the workload's users; return the seconds the vhost delete took."""

@@ -193,14 +193,7 @@ def delete_vhost(client: HttpClient, name: str, timeout: float = 600.0) -> None:
 
 def ctl_env(node: SandboxInfo) -> dict[str, str]:
     """The ``RABBITADMIN_*`` ctl settings for a sandbox node (what ``sandbox env`` prints), whatever its version."""
-    names = {
-        "node": "RABBITADMIN_NODE",
-        "rabbitmqctl": "RABBITADMIN_RABBITMQCTL",
-        "prefix": "RABBITADMIN_CTL_PREFIX",
-        "cookie_file": "RABBITADMIN_ERLANG_COOKIE_FILE",
-    }
-    settings = Sandbox(Path(node.directory)).ctl_settings()
-    return {names[key]: value for key, value in settings.items() if value}
+    return Sandbox(Path(node.directory)).ctl_environment()
 
 
 def ctl_backend_options(box: Sandbox, info: SandboxInfo) -> dict[str, object]:

@@ -435,16 +435,20 @@ class Sandbox:
             ]
         )
 
-    def _ctl_exports(self) -> list[str]:
-        """The ctl backend's settings (used with ``--backend ctl``; harmless otherwise)."""
+    def ctl_environment(self) -> dict[str, str]:
+        """The ``RABBITADMIN_*`` variables that point ``--backend ctl`` at this node (``ctl_settings``; a 4.0
+        node's rabbitmqctl runs in its root, through the prefix), unset ones left out."""
         names = {
             "node": "RABBITADMIN_NODE",
             "rabbitmqctl": "RABBITADMIN_RABBITMQCTL",
             "prefix": "RABBITADMIN_CTL_PREFIX",
             "cookie_file": "RABBITADMIN_ERLANG_COOKIE_FILE",
         }
-        settings = self.ctl_settings()
-        return [f"export {names[key]}={shlex.quote(value)}" for key, value in settings.items() if value]
+        return {names[key]: value for key, value in self.ctl_settings().items() if value}
+
+    def _ctl_exports(self) -> list[str]:
+        """The ctl backend's settings (used with ``--backend ctl``; harmless otherwise)."""
+        return [f"export {name}={shlex.quote(value)}" for name, value in self.ctl_environment().items()]
 
     @staticmethod
     def _tls_exports(info: SandboxInfo) -> list[str]:
