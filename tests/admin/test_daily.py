@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pika
 import pytest
+import requests
 
 from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.backends.http.paths import api_path
@@ -236,6 +237,66 @@ def test_a_per_vhost_export_imports_into_a_vhost_as_the_servers_own_per_vhost_im
     finally:
         for name in (a, b, c):
             admin_client.delete(api_path("vhosts", name))
+
+
+SECTIONS = ("queues", "exchanges", "bindings", "policies", "parameters")
+
+
+def test_a_vhost_named_with_non_ascii_letters_exports_its_definitions(
+    admin: AdminCli, admin_client: HttpClient, node: SandboxInfo, rabbitmq_version: str
+) -> None:
+    """`definitions export --vhost` gives the server's per-vhost shape for any vhost name. RabbitMQ 4.0.5
+    answers `GET /api/definitions/{vhost}` with a bare 500 for a name with non-ASCII letters (measured), so
+    the HTTP backend cuts the vhost out of the whole-server export, as the ctl backend always does."""
+    vhost = f"défs-üñï-{secrets.token_hex(3)}"
+    admin_client.put(api_path("vhosts", vhost), {})
+    admin_client.put(api_path("exchanges", vhost, "commandes"), {"type": "topic", "durable": True})
+    admin_client.put(api_path("queues", vhost, "factures"), {"durable": True, "arguments": {"x-max-length": 10}})
+    admin_client.post(api_path("bindings", vhost, "e", "commandes", "q", "factures"), {"routing_key": "facture.#"})
+    admin_client.put(api_path("policies", vhost, "plafond"), {"pattern": "^fac", "definition": {"max-length": 5}})
+    try:
+        exported = json.loads(admin.ok("definitions", "export", "--vhost", vhost).stdout)
+        # Exchanges, queues and bindings never carry their vhost in this shape; policies and parameters do in
+        # 3.10.8's own (4.0.5 strips them too, as the cut does): compared without it.
+        for section in ("queues", "exchanges", "bindings"):
+            assert all("vhost" not in item for item in exported[section]), section
+
+        # The ctl document is the node's `rabbit_definitions:all_definitions/0`: its queues also say their
+        # `type`, and its exchanges leave out `internal` (it exports none that are): those keys may differ.
+        may_differ = {"vhost", "type", "internal"} if admin.backend == "ctl" else {"vhost"}
+
+        def same(section: str, ours: list[dict[str, object]], theirs: Iterable[dict[str, object]]) -> None:
+            reference = list(theirs)
+            assert len(ours) == len(reference), section
+            for mine, other in zip(ours, reference, strict=True):
+                assert set(mine) ^ set(other) <= may_differ, (section, mine, other)
+                assert {k: v for k, v in mine.items() if k in other and k != "vhost"} == {
+                    k: v for k, v in other.items() if k in mine and k != "vhost"
+                }, section
+
+        # The reference: the server's own whole-server export, cut to the vhost.
+        whole = admin_client.get(api_path("definitions"))
+        for section in SECTIONS:
+            same(section, exported[section], (i for i in whole[section] if i["vhost"] == vhost))
+        assert [q["name"] for q in exported["queues"]] == ["factures"]
+        assert [b["routing_key"] for b in exported["bindings"]] == ["facture.#"]
+        assert [p["name"] for p in exported["policies"]] == ["plafond"]
+        assert exported["rabbit_version"] == whole["rabbit_version"]
+        direct = requests.get(
+            node.url.rstrip("/") + api_path("definitions", vhost), auth=(node.user, node.password()), timeout=60
+        )
+        if rabbitmq_version == "4.0":
+            assert direct.status_code == 500  # what the fallback is for; a fixed server makes this fail: re-check
+        else:
+            assert direct.status_code == 200
+            served = direct.json()
+            for section in SECTIONS:
+                same(section, exported[section], served[section])
+        absent = f"nö-such-{secrets.token_hex(3)}"
+        missing = admin("definitions", "export", "--vhost", absent)
+        assert missing.returncode != 0 and absent in missing.stderr and "500" not in missing.stderr, missing.stderr
+    finally:
+        admin_client.delete(api_path("vhosts", vhost))
 
 
 def test_definitions_export_masks_uri_passwords_unless_asked_into_a_file(

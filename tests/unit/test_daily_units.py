@@ -14,7 +14,7 @@ import pytest
 from rabbitadmin.admin.health import _wanted
 from rabbitadmin.admin.passwords_cmd import algorithm_name
 from rabbitadmin.backends.ctl.daily import sibling
-from rabbitadmin.backends.daily_ops import DEFAULT_CHECKS, plugin_version
+from rabbitadmin.backends.daily_ops import DEFAULT_CHECKS, plugin_version, vhost_definitions
 from rabbitadmin.errors import UsageError
 from rabbitadmin.passwords import check_password
 
@@ -167,3 +167,26 @@ def test_no_such_messages(kind: str, name: str, names: list[str], expected: str)
     from rabbitadmin.suggest import no_such
 
     assert expected in no_such(kind, name, names)
+
+
+def test_one_vhosts_definitions_cut_from_a_whole_server_export() -> None:
+    """The per-vhost shape (``GET /api/definitions/{vhost}``): that vhost's objects only, without their vhost
+    field; server-wide sections and other vhosts left out."""
+    whole = {
+        "rabbitmq_version": "4.0.5",
+        "users": [{"name": "u"}],
+        "vhosts": [{"name": "é"}, {"name": "other"}],
+        "queues": [{"name": "q", "vhost": "é", "durable": True}, {"name": "q", "vhost": "other"}],
+        "bindings": [{"source": "x", "vhost": "é", "destination": "q"}, "not an object"],
+        "policies": [{"name": "p", "vhost": "other"}],
+    }
+    one = vhost_definitions(whole, "é")
+    assert one == {
+        "rabbit_version": "4.0.5",
+        "queues": [{"name": "q", "durable": True}],
+        "exchanges": [],
+        "bindings": [{"source": "x", "destination": "q"}],
+        "policies": [],
+        "parameters": [],
+    }
+    assert whole["queues"][0]["vhost"] == "é"  # the export it was cut from is left as it was

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rabbitadmin.definitions_input import PER_VHOST_SECTIONS
+
 Row = dict[str, Any]
 
 
@@ -97,6 +99,22 @@ def policy_row(data: Row, kind: str) -> Row:
         "priority": data.get("priority"),
         "definition": data.get("definition"),
     }
+
+
+def vhost_definitions(document: dict[str, Any], vhost: str) -> dict[str, Any]:
+    """The shape of ``GET /api/definitions/{vhost}`` cut from a whole-server export ``document``: its
+    ``rabbit_version`` and the vhost's queues, exchanges, bindings, policies and parameters, each without its
+    ``vhost`` field, as RabbitMQ 4.0's ``rabbit_mgmt_wm_definitions:vhost_definitions/3`` strips it (3.10.8's
+    keeps it on policies and parameters; an import into one vhost reads both). The caller checks that the
+    vhost exists: for one that does not, this is an empty document."""
+    one: dict[str, Any] = {"rabbit_version": document.get("rabbit_version") or document.get("rabbitmq_version")}
+    for section in PER_VHOST_SECTIONS:
+        one[section] = [
+            {k: v for k, v in item.items() if k != "vhost"}
+            for item in document.get(section, [])
+            if isinstance(item, dict) and item.get("vhost") == vhost
+        ]
+    return one
 
 
 def with_vhost_metadata(document: dict[str, Any], vhost_rows: list[dict[str, Any]]) -> dict[str, Any]:

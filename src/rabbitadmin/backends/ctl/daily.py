@@ -27,6 +27,7 @@ from rabbitadmin.backends.daily_ops import (
     Row,
     plugin_version,
     policy_row,
+    vhost_definitions,
     with_vhost_metadata,
 )
 from rabbitadmin.errors import CtlError, UnknownVhost, UsageError
@@ -37,8 +38,6 @@ from rabbitadmin.threads import worker_pool
 CHECK_FAILED = 69
 #: Its exit code for a command or option it does not know (EX_USAGE).
 USAGE = 64
-#: Objects that belong to every vhost in a definitions export (the rest are server-wide).
-VHOST_SECTIONS = ("queues", "exchanges", "bindings", "policies", "parameters")
 
 
 def sibling(executable: str, tool: str) -> str:
@@ -213,15 +212,7 @@ class CtlDailyOps:
         names = [str(v.get("name")) for v in data.get("vhosts", []) if isinstance(v, dict)]
         if vhost not in names:  # the API answers 404 here; an empty document would read as an empty vhost
             raise UnknownVhost(no_such("vhost", vhost, names))
-        # The shape of GET /api/definitions/{vhost}: the vhost's objects without their vhost field.
-        one: dict[str, Any] = {"rabbit_version": data.get("rabbit_version") or data.get("rabbitmq_version")}
-        for section in VHOST_SECTIONS:
-            one[section] = [
-                {k: v for k, v in item.items() if k != "vhost"}
-                for item in data.get(section, [])
-                if item.get("vhost") == vhost
-            ]
-        return one
+        return vhost_definitions(data, vhost)
 
 
 def _node(name: str, running: bool, kind: str, version: dict[str, Any] | None) -> Row:

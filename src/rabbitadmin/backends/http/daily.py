@@ -12,10 +12,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rabbitadmin.backends.daily_ops import HEALTH_CHECKS, CheckResult, Row, policy_row, with_vhost_metadata
+from rabbitadmin.backends.daily_ops import (
+    HEALTH_CHECKS,
+    CheckResult,
+    Row,
+    policy_row,
+    vhost_definitions,
+    with_vhost_metadata,
+)
 from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.backends.http.paths import api_path
-from rabbitadmin.errors import ConnectionFailed, Refused, UsageError
+from rabbitadmin.errors import ConnectionFailed, Refused, ServerError, UsageError
 
 #: Why plugins cannot be changed over HTTP, and what to do instead.
 NO_PLUGIN_WRITES = (
@@ -116,12 +123,22 @@ class HttpDailyOps:
         raise Refused(NO_PLUGIN_WRITES)
 
     def export_definitions(self, vhost: str | None = None) -> dict[str, Any]:
-        path = api_path("definitions", vhost) if vhost is not None else api_path("definitions")
-        data: dict[str, Any] = self.client.get(path)
+        """``GET /api/definitions`` (with each vhost's description, tags and default queue type), or with
+        ``vhost`` ``GET /api/definitions/{vhost}``. RabbitMQ 4.0.x answers the latter with a bare 500 for a
+        vhost named with non-ASCII letters (its export's ``explanation`` cannot hold the name); for a vhost that
+        exists, the same objects are then cut from the whole-server export (``vhost_definitions``). Raises
+        ``ServerError`` (404: no such vhost), ``ConnectionFailed``."""
         if vhost is None:
+            data: dict[str, Any] = self.client.get(api_path("definitions"))
             rows = self.client.get(api_path("vhosts"), {"columns": "name,description,tags,default_queue_type"})
-            data = with_vhost_metadata(data, rows or [])
-        return data
+            return with_vhost_metadata(data, rows or [])
+        try:
+            one: dict[str, Any] = self.client.get(api_path("definitions", vhost))
+        except ServerError as exc:
+            if exc.status != 500 or self.client.get_or_none(api_path("vhosts", vhost)) is None:
+                raise
+            return vhost_definitions(self.client.get(api_path("definitions")), vhost)
+        return one
 
 
 def _reason(body: dict[str, Any]) -> str:
