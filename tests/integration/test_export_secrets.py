@@ -143,11 +143,13 @@ def test_every_export_form_masks_what_the_plan_masks_and_names_it(how: str, case
         assert "value.dest-application-properties.api-token" in warned, (form, warned)
         assert "value.src-uri" in warned and "value.dest-uri" in warned, (form, warned)
     # Per vhost: the shovel's secrets, and no global parameter (cluster-wide: whole-server exports only).
-    # (Not `definitions export --vhost` here: 4.0.5's GET /api/definitions/{vhost} answers 500 for a vhost
-    # named with a non-ASCII letter, as this one is; measured, 3.10.8 answers.)
+    # (`definitions export --vhost` over HTTP on 4.0.5 is cut from the whole export: the server answers 500
+    # for a vhost named with a non-ASCII letter, as this one is.)
     for args in (
         ("export", "--vhost", case.vhost),
         ("--backend", "ctl", "export", "--vhost", case.vhost, "-o", "json"),
+        ("definitions", "export", "--vhost", case.vhost),
+        ("--backend", "ctl", "definitions", "export", "--vhost", case.vhost),
     ):
         result = case.run(*args, timeout=180)
         assert result.returncode == 0 and not case.leaked(result.stdout + result.stderr), args
