@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from rabbitadmin.kinds import KINDS, is_server_owned
-from rabbitadmin.masking import mask_secrets
+from rabbitadmin.masking import MASK, is_secret_key, mask_secrets
 from rabbitadmin.model import Binding, Exchange, Policy, Queue, Topology, TopologyObject
 from rabbitadmin.normalize import same_value
 
@@ -106,7 +106,7 @@ def export_document(
     ]
     if global_parameters and vhosts is None:  # cluster-wide: only in a whole-server export
         for entry in global_parameters:
-            entry["value"] = shown(entry["value"], f"global parameter {entry['name']!r}", "value")
+            entry["value"] = shown.global_parameter(entry["value"], entry["name"])
         document["global_parameters"] = global_parameters
     document["permissions"] = [
         {"user": p.user, "vhost": p.vhost, "configure": p.configure, "write": p.write, "read": p.read}
@@ -214,7 +214,7 @@ def masked_definitions(document: dict[str, Any], masked_out: list[str] | None = 
     each(
         "parameters", "value", lambda e: shown.parameter(e["value"], e.get("vhost"), e.get("component"), e.get("name"))
     )
-    each("global_parameters", "value", lambda e: shown(e["value"], f"global parameter {e.get('name')!r}", "value"))
+    each("global_parameters", "value", lambda e: shown.global_parameter(e["value"], e.get("name")))
     return result
 
 
@@ -243,6 +243,15 @@ class _Shown:
         if fields and self.report is not None:
             self.report.append(f"{subject}: {', '.join(fields)}")
         return shown
+
+    def global_parameter(self, value: Any, name: Any) -> Any:
+        """A global parameter's value; all of it masked under a secret-named name (``masking.secret_by_name``)."""
+        subject = f"global parameter {name!r}"
+        if self.keep or value in (None, "") or not (isinstance(name, str) and is_secret_key(name)):
+            return self(value, subject, "value")
+        if self.report is not None:
+            self.report.append(f"{subject}: value (its name names a secret)")
+        return MASK
 
     def parameter(self, value: Any, vhost: Any, component: Any, name: Any) -> Any:
         return self(value, f"parameter {component} {name!r}{_in(vhost)}", "value")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rabbitadmin.secret_text import MASK, is_secret_key, mask_text, mask_uri
+from rabbitadmin.secret_text import MASK, is_secret_key, mask_text, mask_uri, uri_holds_mask
 
 __all__ = ["MASK", "is_secret_key", "mask_secrets", "mask_text", "mask_uri", "masked", "masked_fields"]
 
@@ -88,13 +88,39 @@ def masked_fields(value: Any, where: str = "value") -> list[tuple[str, Any, Any]
         for key, inner in pairs:
             inner_path = f"{path}.{key}" if isinstance(item, dict) else f"{path}[{key}]"
             if isinstance(inner, str) and (
-                (inner == MASK and isinstance(key, str) and is_secret_key(key)) or f":{MASK}@" in inner
+                (inner == MASK and isinstance(key, str) and is_secret_key(key)) or uri_holds_mask(inner)
             ):
                 found.append((inner_path, item, key))
             else:
                 walk(inner, inner_path)
 
-    if isinstance(value, str) and f":{MASK}@" in value:
+    if isinstance(value, str) and uri_holds_mask(value):
         found.append((where, None, None))
     walk(value, where)
     return found
+
+
+def holds_uri_mask(value: Any) -> bool:
+    """Whether a string anywhere in the JSON ``value`` holds a URI with ``MASK`` where ``mask_uri`` puts it."""
+    if isinstance(value, str):
+        return uri_holds_mask(value)
+    if isinstance(value, dict):
+        return any(holds_uri_mask(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(holds_uri_mask(item) for item in value)
+    return False
+
+
+def secret_by_name(obj: Any, name: str) -> bool:
+    """Whether field ``name`` of ``obj`` is a secret by the object's own name: a global parameter is a key and
+    its value (``rabbit_runtime_parameters:set_global/3``), so ``db_secret``'s whole value is one, as it would
+    be under that key in a mapping."""
+    return name == "value" and getattr(obj, "kind", None) == "global_parameter" and is_secret_key(obj.name)
+
+
+def masked_field(obj: Any, name: str, value: Any) -> Any:
+    """``masked(value)`` for field ``name`` of ``obj``: ``MASK`` for a value that is a secret by the object's
+    name (``secret_by_name``), unless it is empty (nothing secret)."""
+    if value not in (None, "") and secret_by_name(obj, name):
+        return MASK
+    return masked(value)

@@ -357,10 +357,10 @@ class GlobalParameter:
 def _masked_repr(obj: Parameter | GlobalParameter, names: tuple[str, ...]) -> str:
     """``Kind(field=..., value=...)`` with the value's secrets masked (``masking.masked``: URI passwords and
     values under secret-named keys)."""
-    from rabbitadmin.masking import masked
+    from rabbitadmin.masking import masked_field
 
     fields = ", ".join(f"{name}={getattr(obj, name)!r}" for name in names)
-    return f"{type(obj).__name__}({fields}, value={masked(obj.value)!r})"
+    return f"{type(obj).__name__}({fields}, value={masked_field(obj, 'value', obj.value)!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 from rabbitadmin.engine.apply import ApplyResult
 from rabbitadmin.engine.plan import Action, Change, Plan
 from rabbitadmin.kinds import KINDS, OnChange
-from rabbitadmin.masking import masked
+from rabbitadmin.masking import masked, masked_field, secret_by_name
 from rabbitadmin.model import TopologyObject
 from rabbitadmin.value_text import value_text
 
@@ -162,6 +162,8 @@ def create_details(obj: TopologyObject) -> str:
         elif how == "bool":
             if value:
                 parts.append(label)
+        elif secret_by_name(obj, name):
+            parts.append(f"{label}={_compact(masked_field(obj, name, value))}")
         elif isinstance(value, dict):
             parts.extend(f"{key}={_compact(item)}" for key, item in masked(value).items())
         elif how == "always" or (value is not None and masked(value) != shown_default):

@@ -50,7 +50,7 @@ from rabbitadmin.kinds import (
     policy_key_known,
 )
 from rabbitadmin.located import LocatedDict, LocatedList, ambiguous_number, plain
-from rabbitadmin.masking import masked_fields
+from rabbitadmin.masking import holds_uri_mask, masked_fields
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -81,6 +81,7 @@ from rabbitadmin.normalize import (
     normalize_tags,
 )
 from rabbitadmin.parameter_rules import check_parameter
+from rabbitadmin.secret_text import is_secret_key, uri_holds_mask
 from rabbitadmin.suggest import did_you_mean
 from rabbitadmin.uri_secrets import MASK, uri_values
 from rabbitadmin.value_text import value_text
@@ -913,6 +914,11 @@ class _Validator:
         if resolved is None:
             return
         value, inline, _ = resolved
+        if value == MASK and is_secret_key(name):  # its name names a secret: an export masks all of its value
+            self.problem(f"holds {MASK}, where an export masks a secret (the parameter's name names one): restore "
+                         "the real value, read it with {env: NAME} or {file: PATH}, or export with "
+                         "--include-secrets --output-file FILE", item.line_of("value"), f"{path}.value")  # fmt: skip
+            return
         if name == "cluster_name" and not isinstance(value, str):
             # The server stores another value (PUT answers 204), then fails every AMQP handshake, whose server
             # properties carry the cluster name (3.10.8 and 4.0.5: clients get IncompatibleProtocolError).
@@ -967,7 +973,7 @@ class _Validator:
         value = resolve(raw, field, False)
         if failed:
             return None
-        if any(f":{MASK}@" in uri for uri in uri_values(value)):  # a URI from {env:}/{file:} holding the mask
+        if holds_uri_mask(value):  # a URI from {env:}/{file:} holding the mask
             self.problem(f"a URI holds the masked password {MASK} of an export: restore the real one, or read the "
                          "URI with {env: NAME} or {file: PATH}", item.line_of("value"), field)  # fmt: skip
             return None
@@ -981,7 +987,7 @@ class _Validator:
         found = masked_fields(value, field)
         for path, parent, key in found:
             where = parent.line_of(key) if isinstance(parent, LocatedDict | LocatedList) else line
-            if f":{MASK}@" in (value if parent is None else parent[key]):
+            if uri_holds_mask(value if parent is None else parent[key]):
                 message = (
                     f"a URI holds the masked password {MASK} of an export: restore the real one, read the URI "
                     "with {env: NAME} or {file: PATH}, or export with --include-secrets --output-file FILE"

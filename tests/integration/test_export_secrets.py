@@ -41,13 +41,20 @@ FORMS = {
 def global_name(admin_client: HttpClient) -> Iterator[str]:
     name = f"svc-creds-{secrets.token_hex(3)}"
     yield name
-    if admin_client.get_or_none(api_path("global-parameters", name)) is not None:
-        admin_client.delete(api_path("global-parameters", name))
+    for each in (name, secret_named(name)):
+        if admin_client.get_or_none(api_path("global-parameters", each)) is not None:
+            admin_client.delete(api_path("global-parameters", each))
+
+
+def secret_named(name: str) -> str:
+    """A global parameter whose own name names a secret: all of its value is one (session 20 breaker)."""
+    return f"{name}-secret"
 
 
 def leaks() -> dict[str, str]:
     """Fresh secret values (so a match in the output can only be this test's)."""
-    return {key: f"{key}Leak{secrets.token_hex(4)}" for key in ("password", "secret", "token", "nested", "api", "uri")}
+    keys = ("password", "secret", "token", "nested", "api", "uri", "query", "named")
+    return {key: f"{key}Leak{secrets.token_hex(4)}" for key in keys}
 
 
 def definitions(name: str, vhost: str, node: SandboxInfo, leak: dict[str, str]) -> dict[str, Any]:
@@ -55,6 +62,8 @@ def definitions(name: str, vhost: str, node: SandboxInfo, leak: dict[str, str]) 
     application property besides its URIs' passwords (rabbit_shovel_parameters: amqp10_dest_validation takes
     any keys there)."""
     uri = f"amqp://{node.user}:{leak['uri']}@127.0.0.1:{node.amqp_port}/{quote(vhost, safe='')}"
+    # The TLS key's password in an AMQP URI's query (amqp_uri), which only the user part's was masked beside.
+    upstream = f"amqps://fed@example.invalid:5671/%2f?cacertfile=/nonexistent.pem&password={leak['query']}"
     return {
         "rabbit_version": "3.10.8",
         "global_parameters": [
@@ -66,7 +75,8 @@ def definitions(name: str, vhost: str, node: SandboxInfo, leak: dict[str, str]) 
                     "token": leak["token"],
                     "nested": {"password": leak["nested"]},
                 },
-            }
+            },
+            {"name": secret_named(name), "value": leak["named"]},
         ],
         "parameters": [
             {
@@ -82,7 +92,8 @@ def definitions(name: str, vhost: str, node: SandboxInfo, leak: dict[str, str]) 
                     "dest-address": "dst",
                     "dest-application-properties": {"api-token": leak["api"], "team": "ops"},
                 },
-            }
+            },
+            {"vhost": vhost, "component": "federation-upstream", "name": "up", "value": {"uri": upstream}},
         ],
     }
 
@@ -142,6 +153,8 @@ def test_every_export_form_masks_what_the_plan_masks_and_names_it(how: str, case
             assert f"global parameter '{case.name}': " in warned and name in warned, (form, name, warned)
         assert "value.dest-application-properties.api-token" in warned, (form, warned)
         assert "value.src-uri" in warned and "value.dest-uri" in warned, (form, warned)
+        assert f"global parameter '{secret_named(case.name)}': value" in warned, (form, warned)
+        assert "parameter federation-upstream 'up'" in warned and "value.uri" in warned, (form, warned)
     # Per vhost: the shovel's secrets, and no global parameter (cluster-wide: whole-server exports only).
     # (`definitions export --vhost` over HTTP on 4.0.5 is cut from the whole export: the server answers 500
     # for a vhost named with a non-ASCII letter, as this one is.)

@@ -20,10 +20,12 @@ from rabbitadmin.engine.plan import Action
 from rabbitadmin.errors import CtlError, ServerError, TopologyError
 from rabbitadmin.export import definitions_document, export_document
 from rabbitadmin.loader import load_topology_text
+from rabbitadmin.masking import masked as mask_value
 from rabbitadmin.model import GlobalParameter, Parameter, Topology
 from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.render import render_plan
-from rabbitadmin.uri_secrets import mask_text, mask_value
+from rabbitadmin.secret_text import mask_uri as mask_text
+from rabbitadmin.uri_secrets import has_password
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "parameters"
 SECRET = "s3cr3t-Pa55"
@@ -81,10 +83,24 @@ def problems(text: str) -> str:
         ("amqp://host:5672/vhost", "amqp://host:5672/vhost"),
         ('"amqp://a:b@h" not a valid URI', '"amqp://a:***@h" not a valid URI'),
         ("two amqp://a:b@h and amqp://c:d@i", "two amqp://a:***@h and amqp://c:***@i"),
+        # The query too: the Erlang client's URI takes the TLS key's password there (amqp_uri).
+        ("amqps://u:p@h:5671/%2f?cacertfile=/c&password=k", "amqps://u:***@h:5671/%2f?cacertfile=/c&password=***"),
+        (
+            "amqps://h?keyfile=/k&pass%77ord=k&verify=verify_peer",
+            "amqps://h?keyfile=/k&pass%77ord=***&verify=verify_peer",
+        ),
+        ("amqp://h/v?heartbeat=10&auth_mechanism=external", "amqp://h/v?heartbeat=10&auth_mechanism=external"),
+        ("amqps://h?password=&x=1", "amqps://h?password=&x=1"),
+        ('"uri" => "amqps://h?api_token=t;password=p"', '"uri" => "amqps://h?api_token=***;password=***"'),
+        ("not a URI ?password=x", "not a URI ?password=x"),
     ],
 )
 def test_mask_text_hides_every_uri_password_and_nothing_else(text: str, masked: str) -> None:
     assert mask_text(text) == masked
+
+
+def test_a_password_in_a_uri_query_counts_as_a_uri_password() -> None:
+    assert has_password("amqps://h?cacertfile=/c&password=k") and not has_password("amqps://h?cacertfile=/c")
 
 
 def test_mask_value_walks_mappings_and_lists() -> None:

@@ -24,7 +24,7 @@ from rabbitadmin.kinds import (
     message_total,
     vhost_queues,
 )
-from rabbitadmin.masking import masked as masked_value
+from rabbitadmin.masking import masked_field
 from rabbitadmin.model import Binding, Key, Permission, Queue, Topology, TopologyObject, User, Vhost
 from rabbitadmin.normalize import breaks_binding_listings, same_value
 from rabbitadmin.value_text import value_text
@@ -198,7 +198,7 @@ def _field_changes(desired: TopologyObject, actual: TopologyObject, names: tuple
             if masked:
                 # Compared on the real values, shown masked: a change of a URI's password or of a secret-named
                 # key's value alone shows as "(changed)", like a user's password.
-                shown_before, shown_after = masked_value(before), masked_value(after)
+                shown_before, shown_after = masked_field(desired, name, before), masked_field(desired, name, after)
                 secret = same_value(shown_before, shown_after)  # only a password differs (true vs 1 is shown)
                 result.append(FieldChange(name, None if secret else shown_before, None if secret else shown_after,
                                           secret=secret))  # fmt: skip

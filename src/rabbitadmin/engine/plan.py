@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from rabbitadmin.kinds import KINDS, OnChange
-from rabbitadmin.masking import MASK, masked
+from rabbitadmin.masking import MASK, masked, masked_field
 from rabbitadmin.model import Binding, Key, Permission, TopicPermission, TopologyObject
 
 #: The version of the JSON plan (``Plan.to_dict``) and of its schema, ``schema/plan.schema.json``.
@@ -200,7 +200,7 @@ def object_values(obj: TopologyObject) -> dict[str, Any]:
             values[name] = MASK if held else None
             continue
         value = getattr(obj, name)
-        values[name] = masked(default if value is None else value)
+        values[name] = masked_field(obj, name, default if value is None else value)
     return values
 
 
