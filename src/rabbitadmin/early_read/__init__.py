@@ -23,8 +23,11 @@ named target, rabbitmqctl, a proxy set in the environment (any ``*_proxy`` varia
 ``requests`` would go through it), a URL ``requests`` could read otherwise (a host that is not ASCII, a
 space or control character, a ``.`` or ``..`` path segment), or when ``RABBITADMIN_NO_EARLY_READ`` is set.
 It prints nothing and raises nothing: whatever it cannot do, the read does as before. An answer not there
-by the request's own deadline (its start plus the settings' timeout) is not waited for any longer; the read
-then sends the request itself.
+by the request's own deadline (its start plus the settings' timeout) is not waited for any longer, and is not
+sent again either: the client reports that request's timeout (``take`` with ``timeouts``: ``TimedOut``), so
+that a server that never answers costs one timeout, not the early read's and then the client's own. Any other
+fault (a connection refused or reset, an answer cut short or not JSON) leaves no answer: the read then sends
+the request itself.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from rabbitadmin.backends.http.paths import (
 )
 from rabbitadmin.connection import ConnectionSettings, resolve_settings
 from rabbitadmin.early_read.command_line import PlanCommandLine, plan_command_line
-from rabbitadmin.early_read.fetch import EarlyAnswer, fetch_in_turn, tls_context
+from rabbitadmin.early_read.fetch import EarlyAnswer, TimedOut, fetch_in_turn, tls_context
 from rabbitadmin.early_read.vhost_names import file_prefix, vhost_names
 
 #: Set (to anything) to turn the early read off.
@@ -149,17 +152,28 @@ def plain_url(url: str) -> bool:
     return split.scheme in ("http", "https") and bool(split.hostname) and not {".", ".."} & set(segments)
 
 
-def take(settings: ConnectionSettings, url: str, path: str, params: Mapping[str, str] | None) -> Taken | None:
+def take(
+    settings: ConnectionSettings,
+    url: str,
+    path: str,
+    params: Mapping[str, str] | None,
+    timeouts: bool = False,
+) -> Taken | TimedOut | None:
     """The early answer to ``GET path?params`` from ``url`` with ``settings``, once (later calls: None); None
     when there is none, or it was made with other settings or for another node. Waits for one in flight
     until its own deadline (its start plus ``settings.timeout``). A body that is not JSON is no answer: the
-    caller sends the GET. A 404 is ``Taken(None, found=False)``."""
+    caller sends the GET. A 404 is ``Taken(None, found=False)``. No answer in time (``fetch.TimedOut``): None,
+    or with ``timeouts`` (the client, which then reports the timeout instead of sending the GET), the
+    ``TimedOut``. ``timeouts`` is positional too: a caller's spy that passes ``*args`` on keeps it."""
     key = _key(url.rstrip("/"), path, params or {})
     with _lock:
         answer = _answers.get(key)
         if answer is None or answer.settings != settings:
             return None
         del _answers[key]
+    timed_out = answer.wait()
+    if timed_out is not None:
+        return timed_out if timeouts else None
     if answer.not_found():
         return Taken(None, found=False)
     body = answer.body()

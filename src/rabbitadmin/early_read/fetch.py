@@ -1,12 +1,18 @@
 """One listing fetched before ``requests`` is loaded, with the standard library's ``http.client``.
 
 Only what a plan's read can use as it is: a 200 answer with a JSON body, or a 404 (``not_found``: what a
-read of an API the server lacks, or of a vhost that is gone, takes as "none"). Anything else (no
-connection, a refusal, a timeout, a body cut short) leaves no answer, and the read sends the request again
-itself, through the client that reports such faults (``backends.http.client``). Nothing is printed or
-logged; the password is sent only in the ``Authorization`` header, as ``requests`` sends it. Opening the
-connection waits at most ``connection.CONNECT_TIMEOUT`` (as the client does), each read at most the
-settings' timeout; the thread blocks SIGINT and SIGTERM, which stay the main thread's (``threads.py``).
+read of an API the server lacks, or of a vhost that is gone, takes as "none"). Any other fault (no
+connection, a refusal, a reset, a body cut short, an answer that is not JSON) leaves no answer, and the read
+sends the request again itself, through the client that reports such faults (``backends.http.client``):
+those are cheap to try again. A timeout is not (``TimedOut``): no answer within the settings' timeout of the
+request's start (for the first of a connection, before it was opened, as the client counts), whether the
+socket's read timed out or the reader's wait reached that deadline, is the request's one wait spent; the
+client reports it as its own timeout instead of waiting a second one. So is the wait of an answer queued
+behind it on the same connection, never sent. A connection not opened (even for want of time) is a fault:
+the client retries connections. Nothing is printed or logged; the password is sent only in the
+``Authorization`` header, as ``requests`` sends it. Opening the connection waits at most
+``connection.CONNECT_TIMEOUT`` (as the client does), each read at most the settings' timeout; the thread
+blocks SIGINT and SIGTERM, which stay the main thread's (``threads.py``).
 
 TLS as ``requests`` does it: the context is urllib3's own (``create_urllib3_context``: TLS 1.2 at least, no
 host name taken from the certificate's CN, ...), verifying against the CA bundle given (``--ca-bundle``),
@@ -25,6 +31,7 @@ import ssl
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 from rabbitadmin.backends.http.paths import Listing
@@ -35,14 +42,72 @@ HTTP_OK = 200
 HTTP_NOT_FOUND = 404
 
 
+class TimedOut(NamedTuple):
+    """No answer within the timeout: ``listing`` is the request that got none (the one waited for, or the one
+    before it on the same connection, which it was queued behind), ``seconds`` the timeout."""
+
+    listing: Listing
+    seconds: float
+
+
+class _Turn:
+    """Answers fetched one after the other over one connection, and where that stands (under ``changed``).
+
+    ``at``: the index of the answer being fetched (``len(answers)``: the connection is done with); ``deadline``:
+    that answer's, its request's start plus the timeout (the first's start is before the connection is
+    opened, as the client counts its own); ``timed_out``: the index of the answer whose read timed out.
+    """
+
+    def __init__(self, answers: Sequence[EarlyAnswer], timeout: float) -> None:
+        self.answers = answers
+        self.timeout = timeout
+        self.changed = threading.Condition()
+        self.at = 0
+        self.deadline = time.monotonic() + timeout
+        self.connecting = True
+        self.timed_out: int | None = None
+
+    def advance(self, to: int, *, timed_out: bool = False) -> None:
+        """Answer ``at`` is done (all of them from ``to`` on, when ``to`` is past the next one): the next one's
+        request starts now. ``timed_out``: answer ``at`` got no answer in time."""
+        with self.changed:
+            if timed_out and self.timed_out is None:
+                self.timed_out = self.at
+            self.at = max(self.at, to)
+            self.deadline = time.monotonic() + self.timeout
+            self.changed.notify_all()
+
+    def connected(self) -> None:
+        with self.changed:
+            self.connecting = False
+            self.changed.notify_all()
+
+    def wait_for(self, index: int) -> TimedOut | None:
+        """Wait until answer ``index`` is done (None) or its request is out of time (``TimedOut``): at the
+        deadline of the answer being fetched, it or one ahead of it has had its whole timeout. A connection
+        still being opened at the deadline is waited for (bounded by the connect timeout, at most the
+        timeout): not opened, it is a fault the client sends again, as it retries connections."""
+        with self.changed:
+            while True:
+                if self.timed_out is not None and index >= self.timed_out:
+                    return TimedOut(self.answers[self.timed_out].listing, self.timeout)
+                if self.at > index:
+                    return None
+                left = self.deadline - time.monotonic()
+                if left <= 0 and not self.connecting:
+                    return TimedOut(self.answers[self.at].listing, self.timeout)
+                self.changed.wait(left if left > 0 else None)
+
+
 class EarlyAnswer:
     """The answer to one GET of ``listing`` from ``url`` with ``settings`` (``tls``: the context for an https
     URL, ``tls_context``; an https URL without one is never sent).
 
-    ``start()`` fetches it on a daemon thread of its own (``fetch_in_turn`` fetches several over one); ``body()``
-    waits for it until the request's own deadline (its start plus the settings' timeout, the most the client
-    would have waited) and gives the JSON body (bytes), or None when there is none to use (see the module
-    docstring); ``not_found()``, whether the answer was a 404.
+    ``start()`` fetches it on a daemon thread of its own (``fetch_in_turn`` fetches several over one);
+    ``wait()`` waits for it until the request's own deadline (its start plus the settings' timeout, the most
+    the client would have waited) and says whether it timed out (see the module docstring); then ``body()``
+    gives the JSON body (bytes), or None when there is none to use, and ``not_found()`` whether the answer
+    was a 404 (both wait as ``wait`` does).
     """
 
     def __init__(
@@ -52,26 +117,24 @@ class EarlyAnswer:
         self.url = url
         self.listing = listing
         self.tls = tls
-        self._deadline = time.monotonic() + settings.timeout
-        self._started = False
-        self._finished = threading.Event()
+        self._turn: _Turn | None = None  # set once its thread runs
+        self._index = 0
         self._body: bytes | None = None
         self._status = 0
 
     def start(self) -> None:
         fetch_in_turn([self])
 
+    def wait(self) -> TimedOut | None:
+        """Wait for the answer; ``TimedOut`` when it is not in by its deadline, or its read timed out."""
+        return None if self._turn is None else self._turn.wait_for(self._index)
+
     def body(self) -> bytes | None:
-        return self._body if self._wait() else None
+        return self._body if self._turn is not None and self.wait() is None else None
 
     def not_found(self) -> bool:
         """Whether the server answered 404 (waits as ``body`` does)."""
-        return self._wait() and self._status == HTTP_NOT_FOUND
-
-    def _wait(self) -> bool:
-        if not self._started:
-            return False
-        return self._finished.wait(max(0.0, self._deadline - time.monotonic()))
+        return self._turn is not None and self.wait() is None and self._status == HTTP_NOT_FOUND
 
     def _fetch(self, connection: http.client.HTTPConnection) -> None:
         """Send the GET on ``connection`` and keep a usable answer; raises for a fault of the connection."""
@@ -101,41 +164,43 @@ class EarlyAnswer:
 def fetch_in_turn(answers: Sequence[EarlyAnswer]) -> None:
     """Fetch ``answers`` (the same settings, URL and TLS context) one after the other over one connection, on
     one daemon thread: each is ready as soon as its own answer is in. The first fault ends the connection and
-    leaves the answers not yet fetched without a body. Raises ``RuntimeError`` when the thread cannot start
-    (then none of them is started)."""
+    leaves the answers not yet fetched without a body (a timeout: timed out, see the module docstring).
+    Raises ``RuntimeError`` when the thread cannot start (then none of them is started)."""
     if not answers:
         return
-    thread = helper_thread(lambda: _run(answers), "rabbitadmin-early-read")
-    deadline = time.monotonic() + answers[0].settings.timeout
-    for answer in answers:
-        answer._deadline = deadline
+    turn = _Turn(answers, answers[0].settings.timeout)
+    thread = helper_thread(lambda: _run(turn), "rabbitadmin-early-read")
     thread.start()
-    for answer in answers:
-        answer._started = True
+    for index, answer in enumerate(answers):
+        answer._turn, answer._index = turn, index
 
 
-def _run(answers: Sequence[EarlyAnswer]) -> None:
+def _run(turn: _Turn) -> None:
     try:
         with contextlib.suppress(Exception):  # any fault: the read sends the requests left itself, and reports it
-            _fetch_all(answers)
+            _fetch_all(turn)
     finally:
-        for answer in answers:
-            answer._finished.set()
+        turn.connected()  # a connection never opened is done with too
+        turn.advance(len(turn.answers))
 
 
-def _fetch_all(answers: Sequence[EarlyAnswer]) -> None:
+def _fetch_all(turn: _Turn) -> None:
+    answers = turn.answers
     connection = _connection(answers[0])
     if connection is None:
         return
     try:
-        connection.connect()
+        connection.connect()  # a timeout here is a connection not opened: the client retries those
         assert connection.sock is not None
-        connection.sock.settimeout(answers[0].settings.timeout)  # each answer, as the client's read timeout
-        for answer in answers:
+        connection.sock.settimeout(turn.timeout)  # each answer, as the client's read timeout
+        turn.connected()
+        for index, answer in enumerate(answers):
             try:
                 answer._fetch(connection)
-            finally:
-                answer._finished.set()
+            except TimeoutError:  # socket.timeout: the request's wait is spent, and those queued behind it
+                turn.advance(len(answers), timed_out=True)
+                raise
+            turn.advance(index + 1)
     finally:
         connection.close()
 

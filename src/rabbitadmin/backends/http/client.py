@@ -15,7 +15,10 @@ Transport faults (documented in docs/connection.md and docs/exit-codes.md):
   ``ConnectionFailed`` (reset, cut) or ``MalformedResponse`` (exit 1, JSON that never parses).
 - A GET answered with something that is not JSON at all (an HTML page: the URL is not the API) is not
   retried: ``MalformedResponse``.
-- No answer within ``timeout``: ``RequestTimeout`` (exit 10); not retried (it would multiply the wait).
+- No answer within ``timeout``: ``RequestTimeout`` (exit 10); not retried (it would multiply the wait). Nor
+  is a GET the early read sent and got no answer to in time (``early_read.fetch.TimedOut``): its wait is spent, and
+  the client reports it as its own timeout (``_early_timeout``) instead of sending it again; an early read's
+  other faults (refused, reset, cut) are sent again here, as cheap to retry.
 - A write (PUT, POST, DELETE) is never re-sent once it may have reached the server: when its answer is
   lost (reset, cut, timeout, 502/503/504, an answer that is not the API's) it raises ``AnswerLost``, and
   the backend reads the object back to say whether it was done.
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from rabbitadmin import early_read
 from rabbitadmin.connection import CONNECT_TIMEOUT, ConnectionSettings
+from rabbitadmin.early_read.fetch import TimedOut
 from rabbitadmin.errors import (
     AnswerLost,
     ConnectionFailed,
@@ -156,20 +160,28 @@ class HttpClient:
         parse: bool,
         headers: dict[str, str] | None = None,
         wait: float | None = None,
+        down_already: frozenset[int] = frozenset(),
     ) -> tuple[requests.Response, JSON]:
-        """``_send`` to the node in use, moving on to the next node while one cannot be reached."""
-        tried: set[int] = set()
+        """``_send`` to the node in use, moving on to the next node while one cannot be reached (not to those of
+        ``down_already``: a node whose early answer timed out was tried once for this request)."""
+        tried: set[int] = set(down_already)
         while True:
             index = self._current
             try:
                 return self._send(self._urls[index], method, path, params, body, ok_statuses, parse, headers, wait)
             except _NodeDown as down:
                 tried.add(index)
-                if not self._move_on(index, tried, down.reason):
-                    if len(self._urls) > 1:
-                        every = ", ".join(redact_url(url) for url in self._urls)
-                        raise type(down.error)(f"{down.error}; no node of the cluster answered ({every})") from None
-                    raise down.error from None
+                self._move_on_or_raise(index, tried, down)
+
+    def _move_on_or_raise(self, index: int, tried: set[int], down: _NodeDown) -> None:
+        """After node ``index`` could not be reached for a request: make an untried node current, or raise
+        ``down``'s error (saying that no node answered, for a cluster) when every node was tried."""
+        if self._move_on(index, tried, down.reason):
+            return
+        if len(self._urls) > 1:
+            every = ", ".join(redact_url(url) for url in self._urls)
+            raise type(down.error)(f"{down.error}; no node of the cluster answered ({every})") from None
+        raise down.error from None
 
     @property
     def _cert(self) -> str | tuple[str, str] | None:
@@ -239,6 +251,7 @@ class HttpClient:
         parse: bool,
         headers: dict[str, str] | None = None,
         wait: float | None = None,
+        down_already: frozenset[int] = frozenset(),
     ) -> tuple[requests.Response, JSON]:
         if method != "GET":
             return self._on_any_node(method, path, params, body, ok_statuses, parse, headers, wait)
@@ -252,13 +265,16 @@ class HttpClient:
                 reraise=True,
             )
             try:
-                return retrying(self._on_any_node, method, path, params, body, ok_statuses, parse, headers)
+                return retrying(
+                    self._on_any_node, method, path, params, body, ok_statuses, parse, headers, None, down_already
+                )
             except _Transient as exc:
                 tries = retrying.statistics.get("attempt_number", READ_ATTEMPTS)
                 error = type(exc.error)(f"{exc.error} (tried {tries} times)")
             # Answers reset or cut on every try: the node may be going down; another node may answer.
             index = self._current
-            if round_no == len(self._urls) - 1 or not self._move_on(index, {index}, "its answers were reset or cut"):
+            moved = self._move_on(index, {index, *down_already}, "its answers were reset or cut")
+            if round_no == len(self._urls) - 1 or not moved:
                 raise error from None
         raise AssertionError("unreachable: the last round returns or raises")
 
@@ -406,19 +422,38 @@ class HttpClient:
 
     def get(self, path: str, params: dict[str, str] | None = None) -> JSON:
         """The JSON answer to ``GET path?params``: the early read's when it sent this very request with these
-        settings to this node (``early_read.take``), else asked now. Raises as ``request`` does."""
-        taken = early_read.take(self.settings, self.current_url, path, params)
-        if taken is not None and taken.found:
+        settings to this node (``early_read.take``), else asked now. Raises as ``request`` does: an early
+        request that got no answer in time is this request's timeout (``_early_timeout``)."""
+        index = self._current
+        taken = early_read.take(self.settings, self._urls[index], path, params, True)
+        down = self._early_timeout(index, taken)
+        if isinstance(taken, early_read.Taken) and taken.found:
             return taken.payload
-        return self._call("GET", path, params=params, parse=True)[1]
+        return self._call("GET", path, params=params, parse=True, down_already=down)[1]
 
     def get_or_none(self, path: str, params: dict[str, str] | None = None) -> JSON:
         """``get``, but None where the server answers 404 (a vhost that is gone, an API it lacks)."""
-        taken = early_read.take(self.settings, self.current_url, path, params)
-        if taken is not None:
+        index = self._current
+        taken = early_read.take(self.settings, self._urls[index], path, params, True)
+        down = self._early_timeout(index, taken)
+        if isinstance(taken, early_read.Taken):
             return taken.payload if taken.found else None
-        response, payload = self._call("GET", path, params=params, ok_statuses=(404,), parse=True)
+        response, payload = self._call("GET", path, params=params, ok_statuses=(404,), parse=True, down_already=down)
         return None if response.status_code == 404 else payload
+
+    def _early_timeout(self, index: int, taken: object) -> frozenset[int]:
+        """For an early answer that timed out (``early_read.fetch.TimedOut``): the request's one wait is spent on node
+        ``index``, so it is not sent there again. Raises the client's own ``RequestTimeout`` (the same message,
+        naming the request that got no answer: the one asked for, or the one it was queued behind on the
+        early read's connection), or for a cluster moves on to the next node, as a timeout of ``_send`` does,
+        and returns the nodes tried (empty for anything else: the request is sent as usual)."""
+        if not isinstance(taken, TimedOut):
+            return frozenset()
+        shown = redact_url(self._urls[index])
+        message = f"GET {taken.listing.path}: no answer from {shown} within {taken.seconds:g}s (--timeout)"
+        tried = {index}
+        self._move_on_or_raise(index, tried, _NodeDown(RequestTimeout(message), f"no answer within {taken.seconds:g}s"))
+        return frozenset(tried)
 
     def put(self, path: str, body: JSON) -> None:
         self.request("PUT", path, body=body)
