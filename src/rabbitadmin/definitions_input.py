@@ -7,7 +7,8 @@ that problems still point at the right lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rabbitadmin.kinds import SERVER_EXCHANGE_TYPES, SERVER_OWNED_GLOBAL_PARAMETERS
@@ -89,12 +90,36 @@ def is_definitions_document(document: Any) -> bool:
 def is_definitions_keys(keys: Iterable[Any]) -> bool:
     """True for the top-level keys of a definitions document: any of ``DEFINITIONS_MARKERS``, or only sections of
     ``VHOST_NAMING_SECTIONS`` (and keys the import ignores, ``IGNORED_SECTIONS``). Users, vhosts and global
-    parameters alone stay a topology (the documented rule: ``rabbit_version`` makes them definitions)."""
+    parameters alone stay a topology (the documented rule: ``rabbit_version`` makes them definitions), except
+    while ``reading_as_definitions`` holds: then every mapping is definitions."""
+    if _AS_DEFINITIONS:
+        return True
     names = list(keys)
     if any(name in DEFINITIONS_MARKERS for name in names):
         return True
     sections = [name for name in names if name not in IGNORED_SECTIONS]
     return bool(sections) and all(name in VHOST_NAMING_SECTIONS for name in sections)
+
+
+#: One entry per ``reading_as_definitions`` running. Process-wide rather than a ``ContextVar``: a fleet's apply loads
+#: the file in worker threads, which would not see a ``ContextVar`` set here (one command runs per process).
+_AS_DEFINITIONS: list[bool] = []
+
+
+@contextmanager
+def reading_as_definitions() -> Iterator[None]:
+    """Within it, every top-level mapping is read as RabbitMQ definitions, whatever its keys (``is_definitions_keys``).
+
+    For ``rabbitadmin definitions import FILE``: the user says FILE is definitions, so a file of users, vhosts or
+    global parameters alone, which ``apply`` reads as a topology, is read as the server's ``POST /api/definitions``
+    reads it (``rabbit_definitions:apply_defs/5``, v3.10.8 and v4.0.5: every section optional, none needing
+    ``rabbit_version``); a vhost entry without description or tags then clears them, as that import does.
+    """
+    _AS_DEFINITIONS.append(True)
+    try:
+        yield
+    finally:
+        _AS_DEFINITIONS.pop()
 
 
 #: The sections a topology shares with definitions files. A JSON file of these alone, without ``rabbit_version``,
@@ -645,12 +670,17 @@ def _refuse_topology_nesting(document: LocatedDict, problem: ReportProblem) -> N
     then delete them on the server. The message says why the file is definitions, and the two ways out."""
     vhosts = document.get("vhosts")
     markers = [str(key) for key in document if key in DEFINITIONS_MARKERS or key in VHOST_NAMING_SECTIONS]
+    # Without a marker the file is definitions because `definitions import` was told so (reading_as_definitions).
+    why, way_out = (
+        (f"it has {', '.join(markers[:3])} at its top", f"make the file a topology (no {markers[0]} at its top)")
+        if markers
+        else ("given to `rabbitadmin definitions import`", "for a topology use `rabbitadmin apply`")
+    )
     for index, entry in enumerate(vhosts if isinstance(vhosts, list) else ()):
         for key in TOPOLOGY_NESTING if isinstance(entry, LocatedDict) else ():
             if isinstance(entry.get(key), list):
-                problem(f"a topology's {key} inside a vhost, in a file read as RabbitMQ definitions (it has "
-                        f"{', '.join(markers[:3])} at its top): list them at the top, each naming its vhost, or "
-                        f"make the file a topology (no {markers[0]} at its top)", entry.line_of(key),
+                problem(f"a topology's {key} inside a vhost, in a file read as RabbitMQ definitions ({why}): list "
+                        f"them at the top, each naming its vhost, or {way_out}", entry.line_of(key),
                         f"vhosts[{index}].{key}")  # fmt: skip
 
 

@@ -5,7 +5,8 @@ same document read on the node, ``backends.ctl.definitions_read``) returns. User
 ``--include-password-hashes`` (they are secrets too); a file written with them is made private (0600).
 
 ``import`` never posts the file to the server in one go: it goes through the engine like ``apply`` (the
-loader reads definitions JSON): the plan is shown first, then carried out with confirmation or ``--yes``,
+loader reads the file as definitions JSON, whatever its keys, where ``apply`` would read users or vhosts alone
+as a topology): the plan is shown first, then carried out with confirmation or ``--yes``,
 with the same safety rules (no message lost without ``--allow-data-loss``, the apply lock). It only adds
 and updates, as the server's own import does: nothing absent from the file is deleted.
 """
@@ -22,7 +23,7 @@ import typer
 
 from rabbitadmin.admin.cli_common import admin_session
 from rabbitadmin.cli_support import OUTPUT_OPTION, OutputFormat, err, error_boundary
-from rabbitadmin.definitions_input import is_definitions_document
+from rabbitadmin.definitions_input import reading_as_definitions
 from rabbitadmin.errors import InputFileError, UsageError
 from rabbitadmin.export import masked_definitions
 from rabbitadmin.input_files import MAX_TOPOLOGY_BYTES, read_bounded
@@ -110,12 +111,17 @@ def import_definitions(
     # The same command as `rabbitadmin apply FILE` (plan shown, confirmation, lock, progress), never --prune.
     flags = [flag for flag, given in (("--yes", yes), ("--allow-data-loss", allow_data_loss)) if given]
     args = [str(file), "-o", output.value, *flags, *(["--definitions-vhost", vhost] if vhost is not None else [])]
-    with command.make_context("apply", args, parent=ctx) as apply_ctx:
+    # FILE is definitions, whatever its keys: users or vhosts alone, which `apply` reads as a topology, are read
+    # as the server's import reads them (definitions_input.reading_as_definitions).
+    with reading_as_definitions(), command.make_context("apply", args, parent=ctx) as apply_ctx:
         command.invoke(apply_ctx)
 
 
 def _require_definitions(file: Path) -> None:
-    """``UsageError`` when ``file`` is not a definitions document (a YAML topology goes to ``apply``).
+    """``UsageError`` when ``file`` is not a definitions document: anything but a JSON object (the server's
+    import reads JSON only; a YAML topology goes to ``apply``). Any JSON object is one, whatever its keys, as the
+    server's ``POST /api/definitions`` takes any (``rabbit_definitions:apply_defs/5``, v3.10.8 and v4.0.5): what
+    it refuses inside is refused by the loader, with line and field (a topology's lists nested in a vhost too).
 
     A file that starts like JSON but does not parse is left to the loader, which says where it breaks.
     """
@@ -129,8 +135,8 @@ def _require_definitions(file: Path) -> None:
         if text.lstrip().startswith("{"):
             return
         document = None
-    if not is_definitions_document(document):
+    if not isinstance(document, dict):
         raise UsageError(
-            f"{file} is not a definitions document (JSON with rabbit_version, queues, exchanges, bindings, policies "
-            "or parameters, or only permissions): for a topology file use `rabbitadmin apply`"
+            f"{file} is not a definitions document (a JSON object, as the server exports and imports): for a "
+            "topology file use `rabbitadmin apply`"
         )
