@@ -49,6 +49,7 @@ class CliState:
     target: str | None = None  # the named target chosen (--target, RABBITADMIN_TARGET), if any
     parallel: int | None = None  # the target's apply parallelism, when it sets one
     variables: dict[str, str] = field(default_factory=dict)  # ${name} values: the target's vars under --var
+    user: str | None = None  # the user the HTTP settings name (--user, RABBITADMIN_USER, the target's), if any
     fleet: list[tuple[Any, CliState]] | None = None  # several targets (fleet.py): (Target, its own state) each
     _settings: ConnectionSettings | None = None
     #: Each move to another node of the cluster (from, to, reason), for ``-o json``; each is said on stderr.
@@ -150,7 +151,7 @@ def confirm_or_refuse(question: str, *, yes: bool) -> None:
 
 def transport_options(state: CliState, *, parallel: int | None = None) -> TransportOptions:
     """The transport the global options chose, for ``backends.factory`` (``parallel``: ``--parallel``)."""
-    return TransportOptions(state.backend, lambda: state.settings, state.ctl_options, parallel)
+    return TransportOptions(state.backend, lambda: state.settings, state.ctl_options, parallel, user=state.user)
 
 
 def make_backend(state: CliState, *, parallelism: int | None = None, create_with: str = "auto") -> Backend:

@@ -148,6 +148,7 @@ def state_for(values: Mapping[str, Any]) -> CliState:
         target=values["target"],
         parallel=values["parallel"],
         variables=dict(values.get("variables") or {}),
+        user=values.get("user") or None,
         fleet=None if fleet is None else [(member["target"], state_for(member)) for member in fleet],
     )
     return state

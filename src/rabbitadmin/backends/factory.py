@@ -56,6 +56,9 @@ class TransportOptions:
     create_with: str = "auto"
     #: Told once (stderr) when AMQP declares are not used at all.
     notice: Callable[[str], None] | None = None
+    #: The user the HTTP settings name (``--user``, ``RABBITADMIN_USER``, a target's): the ctl transport keeps
+    #: its permissions from a prune (``CtlBackend.kept_user``).
+    user: str | None = None
 
     def __post_init__(self) -> None:
         check_transport(self.name)
@@ -68,7 +71,12 @@ def engine_backend(options: TransportOptions) -> Backend:
     if options.name == "ctl":
         from rabbitadmin.backends.ctl.backend import CtlBackend
 
-        return CtlBackend(ctl=_runner(options), create_with=CreateWith(options.create_with), on_notice=options.notice)
+        return CtlBackend(
+            ctl=_runner(options),
+            create_with=CreateWith(options.create_with),
+            on_notice=options.notice,
+            kept_user=options.user,
+        )
     from rabbitadmin.backends.http.backend import HttpBackend
 
     return HttpBackend(

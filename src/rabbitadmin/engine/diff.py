@@ -44,12 +44,15 @@ def compute_plan(
     *,
     prune: bool = False,
     protected_user: str | None = None,
+    kept_user: str | None = None,
 ) -> Plan:
     """The changes that make ``actual`` match ``desired``, in execution order.
 
     Only vhosts the topology names (present or absent) are in scope. Objects on the server that the file
     does not mention are deleted only with ``prune``, and only inside those vhosts; users and vhosts are never
-    pruned (say ``state: absent`` to delete one).
+    pruned (say ``state: absent`` to delete one). ``protected_user`` (the user the backend acts as) is never
+    deleted, demoted or stripped of its permissions; ``kept_user`` only keeps its permissions from a prune (the
+    user the ctl transport's operator names for HTTP, which rabbitmqctl does not act as).
     """
     scope = desired.vhosts_in_scope()
     plan = Plan(scope=tuple(sorted(scope)))
@@ -91,6 +94,10 @@ def compute_plan(
         if prune and facts.scoped:
             for key, obj in have.items():
                 if key not in want and key not in desired.absent[kind]:
+                    if kept_user is not None and getattr(obj, "user", None) == kept_user:
+                        # rabbitmqctl acts as no user, but the operator's HTTP user would lose its access.
+                        plan.notes.append(_kept_note(obj, kept_user))
+                        continue
                     pruned = _delete(obj, actual, "not in the topology (--prune)", plan, protected_user)
                     if pruned is not None:
                         changes.append(pruned)
@@ -251,6 +258,13 @@ def _compare_user(desired: User, actual: User, plan: Plan, protected_user: str |
             return None
     merged = replace(to_send, **_managed(desired, actual, KINDS["user"].updatable))
     return Change(Action.UPDATE, "user", desired.key, desired=merged, actual=actual, fields=tuple(fields))
+
+
+def _kept_note(obj: TopologyObject, user: str) -> str:
+    return (
+        f"kept {describe(obj.kind, obj.key, obj)}: {user!r} is the user rabbitadmin's HTTP settings name "
+        "(--user, RABBITADMIN_USER); a prune over rabbitmqctl leaves its permissions (state: absent removes them)"
+    )
 
 
 def _delete(

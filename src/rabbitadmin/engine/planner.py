@@ -672,6 +672,12 @@ def _out_of_prune(actual: Topology, desired: Topology, referenced: set[str]) -> 
     return view
 
 
+def _users(backend: Backend) -> dict[str, str | None]:
+    """``compute_plan``'s protected user (the one the backend acts as) and kept user (a backend's optional
+    ``kept_user``: the ctl transport's operator's HTTP user, whose permissions a prune keeps)."""
+    return {"protected_user": backend.connected_user(), "kept_user": getattr(backend, "kept_user", None)}
+
+
 def make_plan(
     desired: Topology,
     backend: Backend,
@@ -700,10 +706,10 @@ def make_plan(
         retyped = _server_typed(desired, actual)
         if retyped:  # a new dict: the caller's topology is not changed
             widened.objects = {**desired.objects, "queue": {**desired.queues, **retyped}}
-        plan = compute_plan(widened, compared, prune=prune, protected_user=backend.connected_user())
+        plan = compute_plan(widened, compared, prune=prune, **_users(backend))
         plan.scope = tuple(sorted(scope))
     else:
-        plan = compute_plan(desired, compared, prune=prune, protected_user=backend.connected_user())
+        plan = compute_plan(desired, compared, prune=prune, **_users(backend))
     # What the read left out (no client can address it: ``errors.Unaddressable``) is the plan's to say, so
     # that a fleet's plans each say their own and JSON readers see it.
     plan.warnings.extend(left_out)

@@ -125,11 +125,15 @@ class CtlBackend:
         create_with: CreateWith = CreateWith.auto,
         amqp_threshold: int = AMQP_THRESHOLD,
         on_notice: Callable[[str], None] | None = None,
+        kept_user: str | None = None,
     ) -> None:
         """``ctl``: a ready runner (``backends.factory`` builds one from the options); else one from the rest.
         ``create_with`` (``apply --create-with``) and ``amqp_threshold``: when exchanges, queues and bindings
         are declared on the node rather than imported (``declare``); ``on_notice`` is told once why declares
-        are not used at all (never a secret)."""
+        are not used at all (never a secret). ``kept_user``: the user the operator's HTTP settings name
+        (``--user``, ``RABBITADMIN_USER``), whose permissions a prune keeps: rabbitmqctl acts as no user, but a
+        prune that removed them would lock that user out of the management API and every later HTTP apply."""
+        self.kept_user = kept_user
         self.ctl = ctl or Rabbitmqctl(
             node=node, executable=rabbitmqctl, prefix=tuple(prefix), env=env, cookie_file=cookie_file, timeout=timeout
         )
