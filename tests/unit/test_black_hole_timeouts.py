@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import pytest
 
 from rabbitadmin import early_read
-from rabbitadmin.backends.http.paths import Listing, vhost_listing
+from rabbitadmin.backends.http.paths import VHOST_LISTING_KINDS, Listing, vhost_listing
 from rabbitadmin.connection import resolve_settings
 from rabbitadmin.early_read.fetch import EarlyAnswer, TimedOut, fetch_in_turn
 from rabbitadmin.errors import ExitCode
@@ -55,11 +55,11 @@ class BlackHole:
             except OSError:  # closed
                 return
             reader = threading.Thread(target=self._read, args=(conn,), daemon=True)
-            with self._lock:
+            with self._lock:  # started before ``settle`` can see it: a thread not started cannot be joined
                 self.connections += 1
                 self._held.append(conn)
                 self._readers.append(reader)
-            reader.start()
+                reader.start()
 
     def _read(self, conn: socket.socket) -> None:
         pending = b""
@@ -178,6 +178,29 @@ def test_a_plan_that_times_out_early_moves_on_to_the_next_node_once(tmp_path: Pa
     finally:
         first.close()
         second.close()
+
+
+def test_a_tls_handshake_with_no_answer_is_not_tried_again(tmp_path: Path) -> None:
+    """Over https the black hole never answers the handshake (no request line ever arrives): the early read's
+    handshake that got no answer in time is the request's timeout, as the client's own is, so the plan opens
+    no connection besides the early read's (one per listing of each vhost named, one for the server's
+    listings). Before, every read the early read had sent opened a connection of its own again."""
+    hole = BlackHole()
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "rabbitadmin", "--timeout", TIMEOUT, "plan", str(topology(tmp_path))],
+            env=command_env(hole.url.replace("http:", "https:")),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        hole.settle()
+        assert run.returncode == ExitCode.TIMEOUT, run.stderr
+        assert f"no answer from {hole.url.replace('http:', 'https:')} within {TIMEOUT}s (--timeout)" in run.stderr
+        assert hole.connections == len(VHOST_LISTING_KINDS) * 2 + 1  # two vhosts in the file
+    finally:
+        hole.close()
 
 
 def test_an_answer_queued_behind_one_that_timed_out_timed_out_with_it(black_hole: BlackHole) -> None:

@@ -8,11 +8,13 @@ those are cheap to try again. A timeout is not (``TimedOut``): no answer within 
 request's start (for the first of a connection, before it was opened, as the client counts), whether the
 socket's read timed out or the reader's wait reached that deadline, is the request's one wait spent; the
 client reports it as its own timeout instead of waiting a second one. So is the wait of an answer queued
-behind it on the same connection, never sent. A connection not opened (even for want of time) is a fault:
-the client retries connections. Nothing is printed or logged; the password is sent only in the
-``Authorization`` header, as ``requests`` sends it. Opening the connection waits at most
-``connection.CONNECT_TIMEOUT`` (as the client does), each read at most the settings' timeout; the thread
-blocks SIGINT and SIGTERM, which stay the main thread's (``threads.py``).
+behind it on the same connection, never sent, and a TLS handshake with no answer in time (the client's own
+timeout too). A connection not opened (even for want of time) is a fault: the client retries connections.
+
+Nothing is printed or logged; the password is sent only in the ``Authorization`` header, as ``requests``
+sends it. Opening the connection waits at most ``connection.CONNECT_TIMEOUT`` (as the client does), each
+read at most the settings' timeout; the thread blocks SIGINT and SIGTERM, which stay the main thread's
+(``threads.py``).
 
 TLS as ``requests`` does it: the context is urllib3's own (``create_urllib3_context``: TLS 1.2 at least, no
 host name taken from the certificate's CN, ...), verifying against the CA bundle given (``--ca-bundle``),
@@ -190,7 +192,16 @@ def _fetch_all(turn: _Turn) -> None:
     if connection is None:
         return
     try:
-        connection.connect()  # a timeout here is a connection not opened: the client retries those
+        try:
+            connection.connect()
+        except TimeoutError:
+            # HTTPSConnection keeps the TCP socket when its TLS handshake fails: opened, then no answer in time,
+            # which urllib3 reports as a read timeout (the client's RequestTimeout). Not opened at all (no
+            # socket): a connection the client retries, as it does its own.
+            if connection.sock is not None:
+                turn.connected()
+                turn.advance(len(answers), timed_out=True)
+            raise
         assert connection.sock is not None
         connection.sock.settimeout(turn.timeout)  # each answer, as the client's read timeout
         turn.connected()
