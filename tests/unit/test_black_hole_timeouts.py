@@ -241,3 +241,46 @@ def test_a_refused_connection_is_no_answer_to_send_again() -> None:
 def _target(listing: Listing) -> str:
     query = urlencode(listing.params)
     return listing.path + (f"?{query}" if query else "")
+
+
+def test_an_answer_queued_behind_a_slow_one_has_its_own_timeout() -> None:
+    """Listings in turn over one connection: the second's request starts when the first's answer is in, and gets
+    a whole timeout from then (as the client gives each request), even past the first one's deadline. The
+    server drips the first answer (each read well within the timeout, the whole past it), tells the test once
+    the second request has reached it, and answers that one a little later."""
+    second_sent = threading.Event()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 6\r\n\r\n"
+
+    def answer_in_turn() -> None:
+        conn, _ = server.accept()
+        with conn:
+            pending = b""
+            for first in (True, False):
+                while b"\r\n\r\n" not in pending:
+                    pending += conn.recv(65536)
+                pending = pending.split(b"\r\n\r\n", 1)[1]
+                if first:
+                    conn.sendall(head)
+                    for byte in b"[    ]":
+                        threading.Event().wait(0.3)
+                        conn.sendall(bytes([byte]))
+                else:
+                    second_sent.set()
+                    threading.Event().wait(0.2)  # the old shared deadline had passed: not waited for
+                    conn.sendall(head + b"[    ]")
+            conn.recv(1)  # until the client closes
+
+    threading.Thread(target=answer_in_turn, daemon=True).start()
+    settings_ = resolve_settings(url=url, user="u", password="p", timeout=1.0, environ={})
+    answers = [EarlyAnswer(settings_, url, vhost_listing(kind, "v")) for kind in ("exchange", "queue")]
+    try:
+        fetch_in_turn(answers)
+        assert second_sent.wait(30)
+        assert answers[1].wait() is None and answers[1].body() == b"[    ]"
+        assert answers[0].body() == b"[    ]"  # in, late: taken as it is (no reader waited past its deadline)
+    finally:
+        server.close()
