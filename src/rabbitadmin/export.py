@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from rabbitadmin.kinds import KINDS, is_server_owned
-from rabbitadmin.masking import MASK, is_secret_key, mask_secrets
+from rabbitadmin.masking import MASK, global_parameter_secret, mask_secrets
 from rabbitadmin.model import Binding, Exchange, Policy, Queue, Topology, TopologyObject
 from rabbitadmin.normalize import same_value
 
@@ -245,9 +245,9 @@ class _Shown:
         return shown
 
     def global_parameter(self, value: Any, name: Any) -> Any:
-        """A global parameter's value; all of it masked under a secret-named name (``masking.secret_by_name``)."""
+        """A global parameter's value; all of it masked under a secret-named name (``global_parameter_secret``)."""
         subject = f"global parameter {name!r}"
-        if self.keep or value in (None, "") or not (isinstance(name, str) and is_secret_key(name)):
+        if self.keep or not global_parameter_secret(name, value):
             return self(value, subject, "value")
         if self.report is not None:
             self.report.append(f"{subject}: value (its name names a secret)")

@@ -100,17 +100,6 @@ def masked_fields(value: Any, where: str = "value") -> list[tuple[str, Any, Any]
     return found
 
 
-def holds_uri_mask(value: Any) -> bool:
-    """Whether a string anywhere in the JSON ``value`` holds a URI with ``MASK`` where ``mask_uri`` puts it."""
-    if isinstance(value, str):
-        return uri_holds_mask(value)
-    if isinstance(value, dict):
-        return any(holds_uri_mask(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(holds_uri_mask(item) for item in value)
-    return False
-
-
 def secret_by_name(obj: Any, name: str) -> bool:
     """Whether field ``name`` of ``obj`` is a secret by the object's own name: a global parameter is a key and
     its value (``rabbit_runtime_parameters:set_global/3``), so ``db_secret``'s whole value is one, as it would
@@ -118,9 +107,15 @@ def secret_by_name(obj: Any, name: str) -> bool:
     return name == "value" and getattr(obj, "kind", None) == "global_parameter" and is_secret_key(obj.name)
 
 
+def global_parameter_secret(name: Any, value: Any) -> bool:
+    """Whether a global parameter named ``name`` holds ``value`` as a secret: its name names one (``db_secret``)
+    and the value is not empty (nothing secret in ``""`` or null)."""
+    return value not in (None, "") and isinstance(name, str) and is_secret_key(name)
+
+
 def masked_field(obj: Any, name: str, value: Any) -> Any:
     """``masked(value)`` for field ``name`` of ``obj``: ``MASK`` for a value that is a secret by the object's
-    name (``secret_by_name``), unless it is empty (nothing secret)."""
-    if value not in (None, "") and secret_by_name(obj, name):
+    name (``secret_by_name``, ``global_parameter_secret``)."""
+    if secret_by_name(obj, name) and global_parameter_secret(obj.name, value):
         return MASK
     return masked(value)

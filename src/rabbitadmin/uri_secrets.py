@@ -11,11 +11,12 @@ finds them (``has_password``, ``uri_values``: what validation warns about).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from rabbitadmin.secret_text import MASK, uri_has_secret
 
-__all__ = ["MASK", "has_password", "uri_values"]
+__all__ = ["MASK", "has_password", "json_strings", "uri_values"]
 
 
 def has_password(text: str) -> bool:
@@ -24,12 +25,18 @@ def has_password(text: str) -> bool:
     return uri_has_secret(text)
 
 
+def json_strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value (mapping values, list items, the value itself), depth first."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from json_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from json_strings(item)
+
+
 def uri_values(value: Any) -> list[str]:
     """Every string in a JSON value that holds a URI with a password (for audits and warnings)."""
-    if isinstance(value, str):
-        return [value] if has_password(value) else []
-    if isinstance(value, dict):
-        return [uri for item in value.values() for uri in uri_values(item)]
-    if isinstance(value, list | tuple):
-        return [uri for item in value for uri in uri_values(item)]
-    return []
+    return [text for text in json_strings(value) if has_password(text)]

@@ -50,7 +50,7 @@ from rabbitadmin.kinds import (
     policy_key_known,
 )
 from rabbitadmin.located import LocatedDict, LocatedList, ambiguous_number, plain
-from rabbitadmin.masking import holds_uri_mask, masked_fields
+from rabbitadmin.masking import masked_fields
 from rabbitadmin.model import (
     Binding,
     Exchange,
@@ -83,7 +83,7 @@ from rabbitadmin.normalize import (
 from rabbitadmin.parameter_rules import check_parameter
 from rabbitadmin.secret_text import is_secret_key, uri_holds_mask
 from rabbitadmin.suggest import did_you_mean
-from rabbitadmin.uri_secrets import MASK, uri_values
+from rabbitadmin.uri_secrets import MASK, json_strings, uri_values
 from rabbitadmin.value_text import value_text
 
 ROOT_FIELDS = ("vhosts", "users", "permissions", "topic_permissions", "global_parameters", "expect")
@@ -973,7 +973,7 @@ class _Validator:
         value = resolve(raw, field, False)
         if failed:
             return None
-        if holds_uri_mask(value):  # a URI from {env:}/{file:} holding the mask
+        if any(uri_holds_mask(text) for text in json_strings(value)):  # a URI from {env:}/{file:} holding the mask
             self.problem(f"a URI holds the masked password {MASK} of an export: restore the real one, or read the "
                          "URI with {env: NAME} or {file: PATH}", item.line_of("value"), field)  # fmt: skip
             return None
