@@ -237,34 +237,3 @@ def test_a_new_vhost_locked_by_someone_else_is_not_waited_for() -> None:
 )
 def test_a_holder_that_cannot_be_read_is_none(arguments: dict[str, Any] | None) -> None:
     assert Holder.from_arguments(arguments) is None
-
-
-class OverlapBackend(RecordingBackend):
-    """Parallel, and counts the deletes of each kind in flight at once (each one waits a little)."""
-
-    parallelism = 8
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
-        self.in_flight: dict[str, int] = {}
-        self.most: dict[str, int] = {}
-
-    def delete(self, obj: TopologyObject, *, if_empty: bool = False, if_unused: bool = False) -> None:
-        with self.lock:
-            self.in_flight[obj.kind] = self.in_flight.get(obj.kind, 0) + 1
-            self.most[obj.kind] = max(self.most.get(obj.kind, 0), self.in_flight[obj.kind])
-        threading.Event().wait(0.05)  # long enough for a parallel phase to start the others meanwhile
-        with self.lock:
-            self.in_flight[obj.kind] -= 1
-
-
-def test_exchanges_are_deleted_one_at_a_time_and_queues_in_parallel() -> None:
-    """Two exchanges an exchange-to-exchange binding links, deleted at once, fail on the server now and then
-    (rabbitmq-server #11951; seen on 4.0.5 by tests/integration/test_safety_routing.py's prune case)."""
-    names = [f"x{i}" for i in range(6)]
-    server = topo(Vhost(V), *(Exchange(V, n) for n in names), *(Queue(V, f"q{i}", messages=0) for i in range(6)))
-    backend = OverlapBackend()
-    execute_plan(compute_plan(topo(Vhost(V)), server, prune=True), backend, allow_data_loss=True)
-    assert backend.most == {"exchange": 1, "queue": backend.most["queue"]}
-    assert backend.most["queue"] > 1  # the other kinds keep their parallel phase

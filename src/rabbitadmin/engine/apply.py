@@ -1,10 +1,9 @@
 """Carry a plan out: a loop over its changes, phase by phase, each phase in parallel.
 
 Phases: deletes (children first), updates, creates (parents first). A replace is a delete in the first
-phase and a create in the last. Exchange deletes run one at a time (a server race: ``execute_plan``).
-When a step fails, no new step starts; steps already running finish, and the result says what was done,
-what failed and what was not attempted. Running the apply again converges, because the next plan is
-computed from the server's state, not from this result.
+phase and a create in the last. When a step fails, no new step starts; steps already running finish, and
+the result says what was done, what failed and what was not attempted. Running the apply again converges,
+because the next plan is computed from the server's state, not from this result.
 
 An apply can be stopped from outside (``interrupt``, an Event the CLI sets on Ctrl-C or SIGTERM): it is
 checked before every step and before every batch of a bulk create, so no new request starts once it is
@@ -128,10 +127,10 @@ class _Run:
         if self.progress is not None:
             self.progress(weight, change.subject)
 
-    def run_parallel(self, items: list[tuple[Change, Callable[[], None]]], *, one_at_a_time: bool = False) -> None:
+    def run_parallel(self, items: list[tuple[Change, Callable[[], None]]]) -> None:
         if not items or self.stopping:
             return
-        workers = 1 if one_at_a_time else max(1, min(self.backend.parallelism, len(items)))
+        workers = max(1, min(self.backend.parallelism, len(items)))
         if workers == 1:
             for change, step in items:
                 self.run_step(change, step)
@@ -181,12 +180,7 @@ def execute_plan(
                 (c, delete_step(c))
                 for c in plan.changes
                 if c.kind == kind and c.action in (Action.DELETE, Action.REPLACE) and c.actual is not None
-            ],
-            # Exchanges one at a time: deleting two that an exchange-to-exchange binding links, at once, fails
-            # on the server now and then (HTTP 400, function_clause in rabbit_exchange:serialise_events(undefined)
-            # from rabbit_binding:process_deletions: the other end is gone mid-delete; rabbitmq-server #11951,
-            # seen on 4.0.5 by a --prune that replaced one exchange and pruned two it was bound to and from).
-            one_at_a_time=kind == "exchange",
+            ]
         )
     for kind in CREATE_ORDER:
         run.run_parallel(
