@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_parameters
+from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_parameters, handshake_dropped
 from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
 from rabbitadmin.errors import ApplyLocked, LockUnavailable, LockVhostMissing
 from rabbitadmin.threads import helper_thread
@@ -215,21 +215,32 @@ class AmqpTransport:
     def _connect(self, vhost: str) -> Any:
         import pika
         import pika.exceptions
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
         params = connection_parameters(self.settings, vhost, timeout=max(5.0, self.settings.timeout))
         where = f"{self.settings.host}:{self.settings.amqp_port or DEFAULT_AMQP_PORT}"
-        # A busy broker may drop the AMQP handshake (its handshake_timeout; seen as IncompatibleProtocolError at
-        # load 10): tried again, a bounded number of times. A refusal, an unreachable port or a TCP timeout is
-        # final at once (another try would only multiply the wait).
+        # A busy broker may drop the AMQP handshake at any of its stages (its handshake_timeout; seen at load
+        # 10): tried again, a bounded number of times. A refusal, an unreachable port or a TCP timeout is final
+        # at once (another try would only multiply the wait).
         retrying = Retrying(
-            retry=retry_if_exception_type((pika.exceptions.IncompatibleProtocolError, pika.exceptions.StreamLostError)),
+            retry=retry_if_exception(lambda exc: handshake_dropped(exc) is not None),
             stop=stop_after_attempt(CONNECT_ATTEMPTS),
             wait=wait_exponential(multiplier=1, max=4),
             reraise=True,
         )
         try:
-            return retrying(pika.BlockingConnection, params)
+            try:
+                return retrying(pika.BlockingConnection, params)
+            except pika.exceptions.AMQPError as exc:
+                dropped = handshake_dropped(exc)
+                if dropped is None:
+                    raise
+                # pika names a lost stream after the stage it was lost in ("probable authentication error"):
+                # saying the credentials were refused would send the operator after the wrong fault.
+                raise LockUnavailable(
+                    f"cannot take the apply lock over AMQP at {where}, {CONNECT_ATTEMPTS} tries: {dropped}; try "
+                    "again, or pass --no-lock to apply without it"
+                ) from None
         except pika.exceptions.ProbableAuthenticationError:
             raise LockUnavailable(
                 f"cannot take the apply lock over AMQP at {where}: the broker refused the credentials of "

@@ -18,7 +18,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from rabbitadmin.backends.http.amqp_probe import connect_failures
+from rabbitadmin.backends.http.amqp_probe import connect_failures, handshake_dropped
 from rabbitadmin.errors import ConnectionFailed, NotProvisioned, RabbitAdminError, UsageError
 from rabbitadmin.model import Secret
 from rabbitadmin.urls import redact_url
@@ -85,7 +85,14 @@ def connect(target: AmqpTarget) -> pika.BlockingConnection:
     """Open a connection, turning pika's failures into ``ConnectionFailed`` with a useful message."""
     where = f"{redact_url(f'amqp://{target.host}:{target.port}/')} (vhost {target.vhost!r}, user {target.user!r})"
     try:
-        return pika.BlockingConnection(target.parameters())
+        try:
+            return pika.BlockingConnection(target.parameters())
+        except pika.exceptions.AMQPError as exc:
+            dropped = handshake_dropped(exc)
+            if dropped is None:
+                raise
+            # pika names a lost stream after the handshake stage ("probable authentication error"): not a refusal.
+            raise ConnectionFailed(f"{where}: {dropped}; is --amqp-port right? else try again") from None
     except (pika.exceptions.ProbableAuthenticationError, pika.exceptions.AuthenticationError):
         raise ConnectionFailed(f"{where}: login refused; {target.hint}, or check MYUSER_PASSWORD") from None
     except pika.exceptions.ProbableAccessDeniedError:

@@ -26,6 +26,36 @@ def connect_failures() -> tuple[type[BaseException], ...]:
     return (pika.exceptions.AMQPError, AMQPConnectorException, OSError)
 
 
+def handshake_dropped(exc: BaseException) -> str | None:
+    """Why ``pika.BlockingConnection(...)`` failed, in words, when the TCP stream was lost part-way through the
+    AMQP handshake (a busy broker past its ``handshake_timeout``, a middlebox, a port that is not AMQP); None
+    when it failed otherwise (the broker refused, nothing listened, a timeout).
+
+    pika (``connection.py``, ``_on_stream_terminated``) names a lost stream by the handshake stage it was lost
+    in: ``IncompatibleProtocolError`` before ``connection.start``, ``ProbableAuthenticationError`` after it,
+    ``ProbableAccessDeniedError`` after ``connection.tune``, each wrapping the repr of the real cause. A broker's
+    refusal is a ``connection.close`` (RabbitMQ closes with 403 ACCESS_REFUSED on a bad login, as pika asks
+    with ``authentication_failure_close``), wrapped as ``ConnectionClosedByBroker``: that is not a drop.
+    """
+    import pika.exceptions
+
+    if isinstance(exc, pika.exceptions.IncompatibleProtocolError):
+        return (
+            "the server closed the connection before answering the AMQP protocol header (not an AMQP port, or a "
+            "busy broker)"
+        )
+    staged = (pika.exceptions.ProbableAuthenticationError, pika.exceptions.ProbableAccessDeniedError)
+    cause = str(exc.args[0]) if exc.args else ""
+    if isinstance(exc, pika.exceptions.StreamLostError) or (
+        isinstance(exc, staged) and not cause.startswith(pika.exceptions.ConnectionClosedByBroker.__name__)
+    ):
+        return (
+            "the connection was lost during the AMQP handshake, after the server answered (a busy broker ends "
+            "handshakes that take longer than its handshake_timeout)"
+        )
+    return None
+
+
 def connection_parameters(settings: ConnectionSettings, vhost: str, *, timeout: float = 5) -> Any:
     """``pika.ConnectionParameters`` for ``vhost`` on the server ``settings`` name (its host, the AMQP port)."""
     import pika
