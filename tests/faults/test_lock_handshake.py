@@ -22,6 +22,7 @@ from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.engine.apply_lock import CONNECT_ATTEMPTS, LOCK_QUEUE, AmqpTransport
 from rabbitadmin.errors import ConnectionFailed, LockUnavailable, LockVhostMissing
 from rabbitadmin.model import Secret
+from rabbitadmin.routing.verify import Prober
 from rabbitadmin.tutorials.amqp import AmqpTarget, connect
 
 from .amqp_cut import AmqpCut
@@ -80,6 +81,20 @@ def test_a_tutorial_runner_names_a_dropped_handshake_not_a_refused_login(
         cut.stop()
     said = str(caught.value)
     assert "lost during the AMQP handshake" in said and "refused" not in said, said
+
+
+def test_a_routing_probe_names_a_dropped_handshake(
+    settings: ConnectionSettings, admin_client: HttpClient, vhost: str
+) -> None:
+    admin_client.put(api_path("vhosts", vhost), {})
+    cut = AmqpCut(settings.amqp_port or 5672, at_read=STAGES["connection.start-ok"], mode="drop").start()
+    try:
+        with pytest.raises(ConnectionFailed) as caught:
+            Prober(replace(settings, amqp_port=cut.port), vhost, [])
+    finally:
+        cut.stop()
+    said = str(caught.value)
+    assert "lost during the AMQP handshake" in said and "authentication" not in said, said
 
 
 @pytest.mark.parametrize("refusal", ["wrong password", "missing vhost"])

@@ -20,11 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rabbitadmin.backends.http.amqp_probe import connect_failures
+from rabbitadmin.backends.http.amqp_probe import connect_failures, connection_parameters, handshake_dropped
 from rabbitadmin.backends.http.client import HttpClient
 from rabbitadmin.backends.http.paths import api_path
 from rabbitadmin.backends.import_wait import import_wait
-from rabbitadmin.connection import DEFAULT_AMQP_PORT, ConnectionSettings
+from rabbitadmin.connection import ConnectionSettings
 from rabbitadmin.definitions import to_definitions
 from rabbitadmin.errors import ConnectionFailed, ProbeError
 from rabbitadmin.kinds import is_server_owned_exchange
@@ -106,20 +106,13 @@ class Prober:
         import pika
 
         logging.getLogger("pika").setLevel(logging.CRITICAL)
-        password = self.settings.password.reveal() if self.settings.password else ""
-        params = pika.ConnectionParameters(
-            host=self.settings.host,
-            port=self.settings.amqp_port or DEFAULT_AMQP_PORT,
-            virtual_host=self.vhost,
-            credentials=pika.PlainCredentials(self.settings.user, password),
-            connection_attempts=1,
-            socket_timeout=CONFIRM_TIMEOUT,
-            blocked_connection_timeout=CONFIRM_TIMEOUT,
-        )
         try:
-            self.connection = pika.BlockingConnection(params)
+            self.connection = pika.BlockingConnection(
+                connection_parameters(self.settings, self.vhost, timeout=CONFIRM_TIMEOUT)
+            )
         except connect_failures() as exc:
-            raise ConnectionFailed(f"cannot open an AMQP connection to vhost {self.vhost!r}: {exc!r}") from None
+            reason = handshake_dropped(exc) or repr(exc)  # pika calls a drop a "probable authentication error"
+            raise ConnectionFailed(f"cannot open an AMQP connection to vhost {self.vhost!r}: {reason}") from None
         self.channel = self._open_channel()
 
     def _open_channel(self) -> Any:
