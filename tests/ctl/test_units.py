@@ -73,12 +73,16 @@ def test_reason_drops_banners() -> None:
             'is not a valid maximum length\\n (//bad)">>\n',
             'Validation failed <<"nope">> is not a valid maximum length (//bad)',
         ),
-        ('Error:\n<<"Validation failed\\n\\ncomponent shovel not found\\n (//shovel/s)">>\n',
-         "Validation failed component shovel not found (//shovel/s)"),
+        (
+            'Error:\n<<"Validation failed\\n\\ncomponent shovel not found\\n (//shovel/s)">>\n',
+            "Validation failed component shovel not found (//shovel/s)",
+        ),
         ('<<"a \\\\ backslash, é &amp; no validation">>', "a \\ backslash, é &amp; no validation"),
         # RabbitMQ 3.10.8's: the same words as plain lines
-        ('Error:\nValidation failed\n\n&lt;&lt;"nope"&gt;&gt; is not a valid maximum length\n (v é/refused)\n',
-         'Validation failed <<"nope">> is not a valid maximum length (v é/refused)'),
+        (
+            'Error:\nValidation failed\n\n&lt;&lt;"nope"&gt;&gt; is not a valid maximum length\n (v é/refused)\n',
+            'Validation failed <<"nope">> is not a valid maximum length (v é/refused)',
+        ),
         ('Error:\nUser "a&amp;b" already exists', 'User "a&amp;b" already exists'),
         ("<<not a binary", "<<not a binary"),
     ],
@@ -93,7 +97,7 @@ _CRASH = (
     "(an iodata term)\n\n    (stdlib 6.2.2.1) io.erl:203: :io.put_chars(:standard_error, [<<69, 114, 114, 111, "
     "114, 58, 10, 60, 60, 34, 86, 97, 108, 105, 100, 97, 116, 105, 111, 110, 32, 102, 97, 105, 108, 101, 100, 92, "
     "110, 92, 110, 38, 108, 116, 59, 38, 108, 116, 59, 92, 34, 110, 111, 112, 101, 92, 34, 38, 103, ...>>, 10])\n"
-    "    (elixir 1.18.3) lib/enum.ex:987: Enum.\"-each/2-lists^foreach/1-0-\"/2\n    (rabbitmqctl 4.0.0-dev) "
+    '    (elixir 1.18.3) lib/enum.ex:987: Enum."-each/2-lists^foreach/1-0-"/2\n    (rabbitmqctl 4.0.0-dev) '
     "lib/rabbitmqctl.ex:256: RabbitMQCtl.handle_shutdown/1\n"
 )
 
@@ -249,6 +253,37 @@ def test_batcher_coalesces_concurrent_calls_and_shares_failures() -> None:
     for future in futures:
         with pytest.raises(RuntimeError, match="boom"):
             future.result()
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+def test_an_exclusive_batcher_never_runs_two_batches_at_once(exclusive: bool) -> None:
+    """A call arriving while a batch runs makes a batch of its own: exclusive, it waits for the first."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rabbitadmin.backends.ctl.batch import Batcher
+
+    running = most = 0
+    guard = threading.Lock()
+
+    def slow(items: object) -> list[int]:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.3)
+        with guard:
+            running -= 1
+        return [0 for _ in items]  # type: ignore[attr-defined]
+
+    batcher: Batcher[int, int] = Batcher(slow, window=0.02, exclusive=exclusive)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(batcher.submit, 1)
+        time.sleep(0.1)  # the first batch is running now
+        second = pool.submit(batcher.submit, 2)
+        assert first.result(timeout=10) == 0 and second.result(timeout=10) == 0
+    assert most == (1 if exclusive else 2)
 
 
 def _no_http_settings() -> object:

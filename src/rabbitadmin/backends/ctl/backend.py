@@ -145,8 +145,11 @@ class CtlBackend:
         self._declares_off: str | None = None
         #: Objects created by declares on the node over this backend's life: what the route was.
         self.declared_over_amqp = 0
+        # One exchange-delete eval at a time (each deletes its list in order): two exchanges linked by an
+        # exchange-to-exchange binding, deleted at once, now and then fail on the server (function_clause in
+        # rabbit_exchange:serialise_events(undefined); rabbitmq-server #11951).
         self._deletes = {
-            operation: Batcher(functools.partial(self._eval, operation))
+            operation: Batcher(functools.partial(self._eval, operation), exclusive=operation == "exchange_delete")
             for operation in ("exchange_delete", "binding_delete", "queue_delete")
         }
         self._updates: Batcher[TopologyObject, None] = Batcher(self._import_many)

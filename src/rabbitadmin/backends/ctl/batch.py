@@ -9,6 +9,7 @@ sees one step per object, with its own success or error.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,14 +23,26 @@ Outcome = TypeVar("Outcome")
 
 
 class Batcher(Generic[Item, Outcome]):
-    """Runs ``run_batch(items) -> outcomes`` (one outcome per item, same order) for calls made together."""
+    """Runs ``run_batch(items) -> outcomes`` (one outcome per item, same order) for calls made together.
+
+    ``exclusive``: batches never run at the same time (calls arriving while one runs make the next batch,
+    which starts when it ends); otherwise a late batch may run beside an earlier one.
+    """
 
     def __init__(
-        self, run_batch: Callable[[Sequence[Item]], Sequence[Outcome]], *, window: float = 0.1, max_size: int = 1000
+        self,
+        run_batch: Callable[[Sequence[Item]], Sequence[Outcome]],
+        *,
+        window: float = 0.1,
+        max_size: int = 1000,
+        exclusive: bool = False,
     ) -> None:
         self._run_batch = run_batch
         self._window = window
         self._max_size = max_size
+        self._running: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if exclusive else contextlib.nullcontext()
+        )
         self._lock = threading.Lock()
         self._pending: list[tuple[Item, Future[Outcome]]] = []
         self._collecting = False
@@ -56,7 +69,8 @@ class Batcher(Generic[Item, Outcome]):
         if follow_up:
             helper_thread(self._lead, "rabbitadmin-ctl-batch").start()
         try:
-            outcomes = self._run_batch([item for item, _ in batch])
+            with self._running:
+                outcomes = self._run_batch([item for item, _ in batch])
         except BaseException as exc:  # every caller of the batch sees the failure
             for _, future in batch:
                 future.set_exception(exc)

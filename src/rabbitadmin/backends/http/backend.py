@@ -147,7 +147,7 @@ class HttpBackend:
         self._stats_disabled: bool | None = None
         # The server changes one limit by reading the vhost's limits and writing them all back
         # (rabbit_vhost_limit:update_limit/4): two limit PUTs on one vhost at once lose one (measured, 3.10.8).
-        self._limit_locks: dict[tuple[str, ...], threading.RLock] = {}
+        self._serial_locks: dict[tuple[str, ...], threading.RLock] = {}
         #: ``(seen, size)`` while an import request runs: how many of its objects the server shows so far
         #: (``import_watch``; a progress display only, set by ``EngineSession.apply_plan``).
         self.on_import_progress: ImportProgress | None = None
@@ -589,20 +589,31 @@ class HttpBackend:
 
     def update(self, obj: TopologyObject) -> None:
         path, body = _update_request(obj)
-        with self._limit_lock(obj):
+        with self._serial_lock(obj):
             self._settled(obj, lambda: self.client.put(path, body))
 
-    def _limit_lock(self, obj: TopologyObject) -> threading.RLock | contextlib.nullcontext[None]:
-        """One write at a time to the limits of one vhost or user, and to one user's topic permissions in a
-        vhost (a DELETE clears them all, the others are put back); other objects need no lock."""
+    def _serial_lock(
+        self, obj: TopologyObject, *, deleting: bool = False
+    ) -> threading.RLock | contextlib.nullcontext[None]:
+        """The lock for writes the server cannot take two at a time; other objects need none.
+
+        - Limits of one vhost or user, and one user's topic permissions in a vhost: the server rewrites them
+          all on each write (a DELETE clears them all, the others are put back).
+        - Exchange deletes in one vhost: two at once whose exchanges an exchange-to-exchange binding links
+          now and then fail on the server (HTTP 400, function_clause in rabbit_exchange:serialise_events
+          (undefined) from rabbit_binding:process_deletions: the other end went mid-delete; rabbitmq-server
+          #11951, seen on 4.0.5 by a --prune that replaced an exchange and pruned two bound to it).
+        """
         if isinstance(obj, TopicPermission):
             key: tuple[str, ...] = (obj.kind, obj.vhost, obj.user)
         elif isinstance(obj, VhostLimit | UserLimit):
             key = (obj.kind, obj.key[0])
+        elif isinstance(obj, Exchange) and deleting:
+            key = (obj.kind, obj.vhost)
         else:
             return contextlib.nullcontext()
         with self._handles_lock:
-            return self._limit_locks.setdefault(key, threading.RLock())
+            return self._serial_locks.setdefault(key, threading.RLock())
 
     def delete(self, obj: TopologyObject, *, if_empty: bool = False, if_unused: bool = False) -> None:
         client = self.client
@@ -632,7 +643,7 @@ class HttpBackend:
             path = api_path("permissions", obj.vhost, obj.user)
         else:
             path = api_path(*api_segments(obj))
-        with self._limit_lock(obj):
+        with self._serial_lock(obj, deleting=True):
             self._settled(obj, lambda: client.delete(path), gone=True)
 
     # -- lost answers -------------------------------------------------------------------------------------
@@ -748,7 +759,7 @@ class HttpBackend:
     def _delete_topic_permission(self, obj: TopicPermission) -> None:
         # The API deletes all of a user's topic permissions in a vhost at once: put the others back.
         path = api_path("topic-permissions", obj.vhost, obj.user)
-        with self._limit_lock(obj):  # two such deletes at once would each put back the other's
+        with self._serial_lock(obj):  # two such deletes at once would each put back the other's
             current = self.client.get_or_none(path) or []
             self._settled(obj, lambda: self.client.delete(path), gone=True)
             for entry in current:
