@@ -200,9 +200,19 @@ def untaken() -> int:
 
 
 def forget() -> None:
-    """Drop every early answer not taken (tests; a process that runs more than one command)."""
+    """Drop every early answer not taken (tests; a process that runs more than one command). A fetch in
+    flight goes on, unseen: ``settle`` first to wait for it."""
     with _lock:
         _answers.clear()
+
+
+def settle() -> None:
+    """Wait until every early answer not taken is in, or past its deadline (tests that count the requests
+    sent: after ``forget``, a fetch still in flight would be counted with the next command's)."""
+    with _lock:
+        waiting = list(_answers.values())
+    for answer in waiting:
+        answer.wait()
 
 
 def _key(url: str, path: str, params: Mapping[str, str]) -> tuple[str, str, tuple[tuple[str, str], ...]]:
