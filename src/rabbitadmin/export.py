@@ -24,7 +24,7 @@ def export_document(
 
     Users are exported with their tags; their password hashes only on request, since a hash is still a
     secret worth guarding. With ``vhosts``, only users holding permissions there are exported. Runtime and
-    global parameters' values and policies' definitions carry their secrets (what a plan masks: values under
+    global parameters' values, policies' definitions and arguments carry their secrets (what a plan masks: values under
     secret-named keys, URI passwords; ``masking.mask_secrets``) only with ``include_secrets`` (its old name
     ``include_uri_passwords`` still works); otherwise each reads ``***``, which validation refuses to apply
     back, and ``masked_out`` (if given) gets one line per object naming the masked fields, never a value.
@@ -64,9 +64,9 @@ def export_document(
         ]
         if parameters:
             doc["parameters"] = parameters
-        exchanges = [_exchange(e) for e in actual.exchanges.values() if e.vhost == name and kept(e)]
-        queues = [_queue(q) for q in actual.queues.values() if q.vhost == name and kept(q)]
-        bindings = [_binding(b) for b in actual.bindings.values() if b.vhost == name and kept(b)]
+        exchanges = [_exchange(e, shown) for e in actual.exchanges.values() if e.vhost == name and kept(e)]
+        queues = [_queue(q, shown) for q in actual.queues.values() if q.vhost == name and kept(q)]
+        bindings = [_binding(b, shown) for b in actual.bindings.values() if b.vhost == name and kept(b)]
         for section, items, sort_key in (
             ("exchanges", exchanges, "name"),
             ("queues", queues, "name"),
@@ -120,7 +120,7 @@ def export_document(
     return document
 
 
-def _exchange(exchange: Exchange) -> dict[str, Any]:
+def _exchange(exchange: Exchange, shown: _Shown) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": exchange.name, "type": exchange.type}
     if not exchange.durable:
         doc["durable"] = False
@@ -129,27 +129,28 @@ def _exchange(exchange: Exchange) -> dict[str, Any]:
     if exchange.internal:
         doc["internal"] = True
     if exchange.arguments:
-        doc["arguments"] = dict(exchange.arguments)
+        doc["arguments"] = shown.arguments(dict(exchange.arguments), f"exchange {exchange.name!r}", exchange.vhost)
     return doc
 
 
-def _queue(queue: Queue) -> dict[str, Any]:
+def _queue(queue: Queue, shown: _Shown) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": queue.name, "type": queue.type, "durable": queue.durable}
     if queue.auto_delete:
         doc["auto_delete"] = True
     if queue.arguments:
-        doc["arguments"] = dict(queue.arguments)
+        doc["arguments"] = shown.arguments(dict(queue.arguments), f"queue {queue.name!r}", queue.vhost)
     return doc
 
 
-def _binding(binding: Binding) -> dict[str, Any]:
+def _binding(binding: Binding, shown: _Shown) -> dict[str, Any]:
     doc: dict[str, Any] = {"source": binding.source, "destination": binding.destination}
     if binding.destination_type != "queue":
         doc["destination_type"] = binding.destination_type
     if binding.routing_key:
         doc["routing_key"] = binding.routing_key
     if binding.arguments:
-        doc["arguments"] = dict(binding.arguments)
+        subject = f"binding {binding.source!r} -> {binding.destination!r}"
+        doc["arguments"] = shown.arguments(dict(binding.arguments), subject, binding.vhost)
     return doc
 
 
@@ -197,7 +198,7 @@ def definitions_document(
 
 def masked_definitions(document: dict[str, Any], masked_out: list[str] | None = None) -> dict[str, Any]:
     """A definitions document (ours, or the server's own export, whole-server or per vhost) with the secrets of
-    its parameters, global parameters and policies masked as ``export_document`` masks them; a copy of the
+    its parameters, global parameters, policies and arguments masked as ``export_document`` masks them; a copy of the
     sections it changes. ``masked_out`` gets one line per masked object (subject and fields)."""
     shown = _Shown(False, masked_out)
     result = dict(document)
@@ -215,6 +216,8 @@ def masked_definitions(document: dict[str, Any], masked_out: list[str] | None = 
         "parameters", "value", lambda e: shown.parameter(e["value"], e.get("vhost"), e.get("component"), e.get("name"))
     )
     each("global_parameters", "value", lambda e: shown.global_parameter(e["value"], e.get("name")))
+    for section, kind in (("exchanges", "exchange"), ("queues", "queue"), ("bindings", "binding")):
+        each(section, "arguments", shown.entry_arguments(kind))
     return result
 
 
@@ -258,6 +261,23 @@ class _Shown:
 
     def policy(self, definition: Any, kind: str, vhost: Any, name: Any) -> Any:
         return self(definition, f"{kind} {name!r}{_in(vhost)}", "definition")
+
+    def entry_arguments(self, kind: str) -> Callable[[dict[str, Any]], Any]:
+        """``arguments`` for a definitions entry of ``kind`` (exchange, queue, binding), named as the server does."""
+
+        def mask(entry: dict[str, Any]) -> Any:
+            if kind == "binding":
+                subject = f"binding {entry.get('source')!r} -> {entry.get('destination')!r}"
+            else:
+                subject = f"{kind} {entry.get('name')!r}"
+            return self.arguments(entry["arguments"], subject, entry.get("vhost"))
+
+        return mask
+
+    def arguments(self, arguments: Any, subject: str, vhost: Any) -> Any:
+        """An exchange's, queue's or binding's arguments: a plan masks a secret-named key's value or a URI's
+        password there too (``masking.masked`` on every field), so an export does."""
+        return self(arguments, f"{subject}{_in(vhost)}", "arguments")
 
 
 def _in(vhost: Any) -> str:

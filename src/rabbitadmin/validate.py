@@ -234,6 +234,8 @@ class _Validator:
         if not isinstance(value, dict):
             self.problem(f"expected a mapping, got {_type_name(value)}", line, f"{path}.arguments")
             return {}
+        # An export masks secrets in arguments as a plan does.
+        self.export_masks(value, line, f"{path}.arguments", sources=False)
         for name, arg in value.items():
             arg_line = value.line_of(name) if isinstance(value, LocatedDict) else line
             field = f"{path}.arguments.{name}"
@@ -980,17 +982,19 @@ class _Validator:
         inline = bool(uri_values(plain(raw) if not sourced else _inline_only(raw)))
         return value, inline, sourced
 
-    def export_masks(self, value: Any, line: int, field: str) -> bool:
+    def export_masks(self, value: Any, line: int, field: str, *, sources: bool = True) -> bool:
         """True, after one problem per field, if ``value`` holds ``***`` where an export masks a secret (a
         secret-named key's value, a URI's password: ``masking.mask_secrets``): applied, it would replace the
-        real secret with ``***``, so it is refused before any write."""
+        real secret with ``***``, so it is refused before any write. ``sources``: the field may be read with
+        ``{env: NAME}`` or ``{file: PATH}`` (a parameter's value), which the message then offers."""
         found = masked_fields(value, field)
         for path, parent, key in found:
             where = parent.line_of(key) if isinstance(parent, LocatedDict | LocatedList) else line
             if uri_holds_mask(value if parent is None else parent[key]):
+                read = " read the URI with {env: NAME} or {file: PATH}," if sources else ""
                 message = (
-                    f"a URI holds the masked password {MASK} of an export: restore the real one, read the URI "
-                    "with {env: NAME} or {file: PATH}, or export with --include-secrets --output-file FILE"
+                    f"a URI holds the masked password {MASK} of an export: restore the real one,{read} or export "
+                    "with --include-secrets --output-file FILE"
                 )
             else:
                 message = (f"holds {MASK}, where an export masks a secret: restore the real value, or export with "

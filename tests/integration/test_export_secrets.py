@@ -53,7 +53,7 @@ def secret_named(name: str) -> str:
 
 def leaks() -> dict[str, str]:
     """Fresh secret values (so a match in the output can only be this test's)."""
-    keys = ("password", "secret", "token", "nested", "api", "uri", "query", "named")
+    keys = ("password", "secret", "token", "nested", "api", "uri", "query", "named", "argument", "binding")
     return {key: f"{key}Leak{secrets.token_hex(4)}" for key in keys}
 
 
@@ -94,6 +94,26 @@ def definitions(name: str, vhost: str, node: SandboxInfo, leak: dict[str, str]) 
                 },
             },
             {"vhost": vhost, "component": "federation-upstream", "name": "up", "value": {"uri": upstream}},
+        ],
+        # Secret-named arguments (a plan masks them: stop 37); the server takes keys it does not know.
+        "queues": [
+            {
+                "vhost": vhost,
+                "name": "with-args",
+                "durable": True,
+                "auto_delete": False,
+                "arguments": {"x-api-token": leak["argument"]},
+            }
+        ],
+        "bindings": [
+            {
+                "vhost": vhost,
+                "source": "amq.direct",
+                "destination": "with-args",
+                "destination_type": "queue",
+                "routing_key": "k",
+                "arguments": {"password": leak["binding"]},
+            }
         ],
     }
 
@@ -155,6 +175,8 @@ def test_every_export_form_masks_what_the_plan_masks_and_names_it(how: str, case
         assert "value.src-uri" in warned and "value.dest-uri" in warned, (form, warned)
         assert f"global parameter '{secret_named(case.name)}': value" in warned, (form, warned)
         assert "parameter federation-upstream 'up'" in warned and "value.uri" in warned, (form, warned)
+        assert "queue 'with-args'" in warned and "arguments.x-api-token" in warned, (form, warned)
+        assert "binding 'amq.direct' -> 'with-args'" in warned and "arguments.password" in warned, (form, warned)
     # Per vhost: the shovel's secrets, and no global parameter (cluster-wide: whole-server exports only).
     # (`definitions export --vhost` over HTTP on 4.0.5 is cut from the whole export: the server answers 500
     # for a vhost named with a non-ASCII letter, as this one is.)
@@ -183,6 +205,7 @@ def test_a_masked_export_is_refused_as_input_before_any_write_and_the_kept_one_a
             assert f"{path.name}:" in refused.stderr and "***" in refused.stderr, (form, command, refused.stderr)
             assert ".value.nested.password" in refused.stderr, (form, command, refused.stderr)
             assert "api-token" in refused.stderr, (form, command, refused.stderr)
+            assert ".arguments.x-api-token: holds ***" in refused.stderr, (form, command, refused.stderr)
         # Nothing was written: the server keeps the value set after the export.
         assert case.client.get(api_path("global-parameters", case.name))["value"] == {"password": "changed"}
         case.client.put(api_path("global-parameters", case.name), {"value": original})

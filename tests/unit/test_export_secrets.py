@@ -1,7 +1,8 @@
 """Export masks every secret the plan masks (session 19, newcomer case gp-secrets.json): values under
 secret-named keys (``password``, ``secret``, ``token``..., nested too) and URI passwords, in global and
-runtime parameters and in policies' and operator policies' definitions, in both export formats; names what it
-masked; keeps them only when asked; and a masked export read back is refused with file, line and field.
+runtime parameters, in policies' and operator policies' definitions and in arguments, in both export
+formats; names what it masked; keeps them only when asked; and a masked export read back is refused with
+file, line and field.
 The same on real nodes: tests/integration/test_export_secrets.py."""
 
 from __future__ import annotations
@@ -192,3 +193,76 @@ def test_a_real_value_that_only_looks_like_a_mask_elsewhere_is_kept() -> None:
     """``***`` under a key that names no secret is a value like any other."""
     text = yaml.safe_dump({"global_parameters": [{"name": "g", "value": {"note": MASK, "password": "real"}}]})
     assert load_topology_text(text, "t.yaml").global_parameters[("g",)].value == {"note": MASK, "password": "real"}
+
+
+# -- arguments (stop 37): a plan masks every field, arguments included, so an export does ----------------------
+ARGUMENTS = {
+    "vhosts": [
+        {
+            "name": "v",
+            "exchanges": [{"name": "x", "type": "headers", "arguments": {"x-api-token": "TokLeak333"}}],
+            "queues": [{"name": "q", "arguments": {"x-max-length": 5, "x-upstream": URI}}],
+            "bindings": [{"source": "x", "destination": "q", "arguments": {"x-match": "all", "password": "PwLeak111"}}],
+        }
+    ]
+}
+
+
+def _applied(document: dict[str, Any]) -> tuple[MemoryBackend, Topology]:
+    backend = MemoryBackend()
+    execute_plan(make_plan(load_topology_text(yaml.safe_dump(document), "t.yaml"), backend), backend)
+    return backend, backend.snapshot()
+
+
+def test_a_plan_masks_secrets_in_arguments() -> None:
+    """The premise: what a plan shows of these arguments (so an export must not show more)."""
+    plan = make_plan(load_topology_text(yaml.safe_dump(ARGUMENTS), "t.yaml"), MemoryBackend())
+    shown = json.dumps([masked(change.desired.arguments) for change in plan.changes if change.kind != "vhost"])
+    assert not leaked(shown) and shown.count(MASK) == 3, shown
+
+
+def test_every_export_form_masks_secrets_in_arguments_and_says_which() -> None:
+    _, actual = _applied(ARGUMENTS)
+    report: list[str] = []
+    [vhost] = [doc for doc in export_document(actual, masked_out=report)["vhosts"] if doc["name"] == "v"]
+    assert vhost["exchanges"][0]["arguments"] == {"x-api-token": MASK}
+    assert vhost["queues"][0]["arguments"] == {"x-max-length": 5, "x-upstream": "amqp://shovel:***@127.0.0.1:5672/v"}
+    assert vhost["bindings"][0]["arguments"] == {"x-match": "all", "password": MASK}
+    assert report == [
+        "exchange 'x' in vhost 'v': arguments.x-api-token",
+        "queue 'q' in vhost 'v': arguments.x-upstream",
+        "binding 'x' -> 'q' in vhost 'v': arguments.password",
+    ]
+    report.clear()
+    definitions = definitions_document(actual, masked_out=report, server_version="4.0.5")
+    assert not leaked(json.dumps(definitions)) and len(report) == 3, report
+    # The server's own export (``definitions export``), per vhost: its entries name no vhost.
+    server = {section: [{k: v for k, v in e.items() if k != "vhost"} for e in definitions[section]]
+              for section in ("exchanges", "queues", "bindings")}  # fmt: skip
+    server["queues"][0]["arguments"] = {"x-upstream": URI}
+    server["bindings"][0]["arguments"] = {"x-match": "all", "password": "PwLeak111"}
+    server["exchanges"][0]["arguments"] = {"x-api-token": "TokLeak333"}
+    report.clear()
+    assert not leaked(json.dumps(masked_definitions(server, report)))
+    assert report == [
+        "exchange 'x': arguments.x-api-token",
+        "queue 'q': arguments.x-upstream",
+        "binding 'x' -> 'q': arguments.password",
+    ]
+    kept = export_document(actual, include_secrets=True)
+    assert sorted(leaked(json.dumps(kept))) == ["PwLeak111", "TokLeak333", "UriLeak666"]
+
+
+def test_masked_arguments_are_refused_with_file_line_and_field_and_the_kept_export_plans_nothing() -> None:
+    backend, actual = _applied(ARGUMENTS)
+    text = yaml.safe_dump(export_document(actual), sort_keys=False)
+    problems = refusal(text, "export.yaml")
+    assert re.search(r"export\.yaml:\d+: vhosts\[\d\]\.exchanges\[0\]\.arguments\.x-api-token: holds \*\*\*", problems)
+    assert "].bindings[0].arguments.password: holds ***" in problems, problems
+    assert "].queues[0].arguments.x-upstream: a URI holds the masked password ***" in problems, problems
+    assert "{env: NAME}" not in problems  # arguments cannot be read from the environment
+    problems = refusal(json.dumps(definitions_document(actual, server_version="4.0.5"), indent=2), "defs.json")
+    assert "queues[0].arguments.x-upstream: a URI holds the masked password ***" in problems, problems
+    for kept in (yaml.safe_dump(export_document(actual, include_secrets=True)),
+                 json.dumps(definitions_document(actual, include_secrets=True))):  # fmt: skip
+        assert make_plan(load_topology_text(kept, "kept"), backend).is_empty
